@@ -1,0 +1,344 @@
+/*
+ * dual.h -- dualml's dual numbers in plain C.
+ *
+ * A dual number x + x' e (e*e = 0) carries a value and a derivative.  This
+ * header is the numerical core of dualml and depends on nothing but
+ * <math.h>, so any C or C++ program can embed it:
+ *
+ *     #include "dual.h"
+ *     dual x = dual_make(2.0, 1.0);          // seed dx/dx = 1
+ *     dual y = dual_sin(dual_mul(x, x));      // y.value = sin 4, y.deriv = 4 cos 4
+ *
+ * Layout of this file:
+ *   1. the struct and the tangent-scaling helper;
+ *   2. hand-written helpers the rule table calls (kinks, stable activations),
+ *      under a banner that says why each exists;
+ *   3. the rule table (dual_rules.def) expanded into, per function f:
+ *        double dual_f_rule(double x, double *dydx)        value and f'(x)
+ *        dual   dual_f(dual x)                               unary
+ *        double dual_f_rule(double a, double b, double *dyda, double *dydb)
+ *        dual   dual_f(dual, dual), dual_f_dc(dual, double), dual_f_cd(double, dual)
+ *      A binary operation has three bodies so that a constant operand is
+ *      never promoted to a zero-derivative dual (no 0 * inf = nan).
+ *
+ * The zero-tangent convention: a zero derivative contributes nothing, even
+ * where a partial is infinite (sqrt(dual_make(0, 0)) has derivative 0, not
+ * 0 * inf = nan).  A direction that does not move x does not move f(x).
+ *
+ * Compile without -ffast-math: the rules rely on IEEE inf/nan and signed
+ * zeros.  -fno-math-errno is harmless and lets the compiler drop unused
+ * partials.
+ */
+#ifndef DUALML_DUAL_H
+#define DUALML_DUAL_H
+
+#include <math.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DUALML_VERSION_MAJOR 0
+#define DUALML_VERSION_MINOR 1
+
+typedef struct dual {
+    double value;
+    double deriv;
+} dual;
+
+/* Constants used by the rules (also visible to the nested-rule column). */
+#define DUAL_LN2        0.693147180559945309417232121458176568
+#define DUAL_LN10       2.302585092994045684017991454684364208
+#define DUAL_2_SQRTPI   1.128379167095512573896158903121545172   /* 2/sqrt(pi) */
+#define DUAL_SQRT1_2    0.707106781186547524400844362104849039   /* 1/sqrt(2) */
+#define DUAL_1_SQRT2PI  0.398942280401432677939946059934381868   /* 1/sqrt(2 pi) */
+#define DUAL_NAN        ((double)NAN)
+
+static inline dual dual_make(double value, double deriv)
+{
+    dual r;
+    r.value = value;
+    r.deriv = deriv;
+    return r;
+}
+
+/* partial * tangent, with the zero-tangent convention above. */
+static inline double dual_scale(double partial, double tangent)
+{
+    return tangent == 0.0 ? 0.0 : partial * tangent;
+}
+
+/* ===================================================================== *
+ * Hand-written helpers.  Each exists because the obvious formula is      *
+ * wrong somewhere (cancellation, overflow, nan at a limit) or because a  *
+ * kink needs a written convention.                                       *
+ * ===================================================================== */
+
+/* np.sign: -1, 0 (keeping the sign of zero), 1, nan for nan. */
+static inline double dual_sign_v(double x)
+{
+    return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x);
+}
+
+/* relu keeps nan (x > 0 is false for nan, x <= 0 too). */
+static inline double dual_relu_v(double x)
+{
+    return x > 0.0 ? x : (x <= 0.0 ? 0.0 : x);
+}
+
+/* d tanh = sech^2.  1 - y^2 loses all relative accuracy as |y| -> 1
+   (tanh(20) rounds to 1); from |y| = 0.75 on use 4e/(1+e)^2, e = exp(-2|x|). */
+static inline double dual_tanh_d(double x, double y)
+{
+    double e;
+    if (fabs(y) < 0.75)
+        return (1.0 - y) * (1.0 + y);
+    e = exp(-2.0 * fabs(x));
+    return 4.0 * e / ((1.0 + e) * (1.0 + e));
+}
+
+/* sigmoid, softplus, log_sigmoid and silu all come from e = exp(-|x|), which
+   never overflows: sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) below, and
+   the derivative e/(1+e)^2 has no cancellation. */
+static inline double dual_sigmoid_rule(double x, double *dydx)
+{
+    double e = exp(-fabs(x));
+    double q = 1.0 / (1.0 + e);
+    *dydx = e * q * q;
+    return x >= 0.0 ? q : e * q;
+}
+
+/* softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)). */
+static inline double dual_softplus_rule(double x, double *dydx)
+{
+    double e = exp(-fabs(x));
+    double q = 1.0 / (1.0 + e);
+    *dydx = x >= 0.0 ? q : e * q;
+    return (x > 0.0 ? x : 0.0) + log1p(e);
+}
+
+/* log_sigmoid(x) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)). */
+static inline double dual_log_sigmoid_rule(double x, double *dydx)
+{
+    double e = exp(-fabs(x));
+    double q = 1.0 / (1.0 + e);
+    *dydx = x >= 0.0 ? e * q : q;
+    return (x < 0.0 ? x : 0.0) - log1p(e);
+}
+
+/* silu(x) = x sigmoid(x); d = s (1 + x sigmoid(-x)).  At the limits the
+   products x*0 would give nan; the true limits are 0 (value, x -> -inf) and
+   1 (slope, x -> +inf). */
+static inline double dual_silu_rule(double x, double *dydx)
+{
+    double e = exp(-fabs(x));
+    double q = 1.0 / (1.0 + e);
+    double s = x >= 0.0 ? q : e * q;        /* sigmoid(x)  */
+    double m = x >= 0.0 ? e * q : q;        /* sigmoid(-x) */
+    *dydx = s == 0.0 ? 0.0 : s * (1.0 + (m == 0.0 ? 0.0 : x * m));
+    return s == 0.0 ? -0.0 : x * s;
+}
+
+/* gelu(x) = x Phi(x), Phi(x) = erfc(-x/sqrt 2)/2 (erfc, not 1 + erf, so the
+   left tail does not cancel); d = Phi(x) + x phi(x). */
+static inline double dual_gelu_rule(double x, double *dydx)
+{
+    double c = erfc(-x * DUAL_SQRT1_2);
+    double phi = exp(-0.5 * x * x) * DUAL_1_SQRT2PI;
+    *dydx = 0.5 * c + (phi == 0.0 ? 0.0 : x * phi);
+    return c == 0.0 ? -0.0 : 0.5 * x * c;
+}
+
+/* x**b: d/dx = b x^(b-1), written so that x = 0 works for every b >= 0
+   (Dual(0,1)**2 has slope 0, **1 slope 1, **0 slope 0, **0.5 slope +inf). */
+static inline double dual_pow_da(double a, double b)
+{
+    return b == 0.0 ? 0.0 : b * pow(a, b - 1.0);
+}
+
+/* a**x: d/dx = log(a) a^x.  At a = 0 the function is 0 for x > 0 (slope 0)
+   and jumps at x <= 0 (nan); a < 0 is not real-differentiable in x (nan). */
+static inline double dual_pow_db(double a, double b, double y)
+{
+    if (a == 0.0)
+        return b > 0.0 ? 0.0 : DUAL_NAN;
+    return a < 0.0 ? DUAL_NAN : log(a) * y;
+}
+
+/* a / y with 0/0 -> 0: hypot's kink at the origin, like abs at 0. */
+static inline double dual_div0(double a, double y)
+{
+    return y == 0.0 ? 0.0 : a / y;
+}
+
+/* np.minimum / np.maximum: nan propagates from either side. */
+static inline double dual_minimum_v(double a, double b)
+{
+    return (a < b || a != a) ? a : b;
+}
+
+static inline double dual_maximum_v(double a, double b)
+{
+    return (a > b || a != a) ? a : b;
+}
+
+/* d min(a, b)/da: 1 if a is the smaller, 0 if b is, 0.5 at a tie, nan if
+   either is nan.  maximum uses it with the arguments swapped. */
+static inline double dual_min_da(double a, double b)
+{
+    return a < b ? 1.0 : (a > b ? 0.0 : (a == b ? 0.5 : DUAL_NAN));
+}
+
+/* fmin ignores a nan operand: the slope is that of the other one. */
+static inline double dual_fmin_da(double a, double b)
+{
+    if (b != b)
+        return a != a ? DUAL_NAN : 1.0;
+    if (a != a)
+        return 0.0;
+    return dual_min_da(a, b);
+}
+
+static inline double dual_copysign_da(double a, double b)
+{
+    return (signbit(a) != 0) == (signbit(b) != 0) ? 1.0 : -1.0;
+}
+
+/* np.logaddexp: exact at a == b (also a = b = -inf), no overflow. */
+static inline double dual_logaddexp_v(double a, double b)
+{
+    double t;
+    if (a == b)
+        return a + DUAL_LN2;
+    t = a - b;
+    if (t > 0.0)
+        return a + log1p(exp(-t));
+    if (t <= 0.0)
+        return b + log1p(exp(t));
+    return t;                               /* nan */
+}
+
+/* Python's (and NumPy's) float floor division and modulo: the result of
+   a % b has the sign of b; b = 0 gives a/b and nan like NumPy (Python
+   would raise). */
+static inline double dual_divmod_v(double a, double b, double *mod)
+{
+    double m = fmod(a, b), div, fl;
+    if (b == 0.0) {
+        *mod = m;
+        return a / b;
+    }
+    div = (a - m) / b;
+    if (m != 0.0) {
+        if ((b < 0.0) != (m < 0.0)) {
+            m += b;
+            div -= 1.0;
+        }
+    }
+    else {
+        m = copysign(0.0, b);
+    }
+    if (div != 0.0) {
+        fl = floor(div);
+        if (div - fl > 0.5)
+            fl += 1.0;
+    }
+    else {
+        fl = copysign(0.0, a / b);
+    }
+    *mod = m;
+    return fl;
+}
+
+static inline double dual_floor_divide_v(double a, double b)
+{
+    double m;
+    return dual_divmod_v(a, b, &m);
+}
+
+static inline double dual_remainder_v(double a, double b)
+{
+    double m;
+    dual_divmod_v(a, b, &m);
+    return m;
+}
+
+/* ===================================================================== *
+ * The rule table, expanded.                                              *
+ * ===================================================================== */
+
+/* 1. value and partials of each function on doubles */
+#define DUAL_UNARY(name, value, deriv, nested)                               \
+    static inline double dual_##name##_rule(double x, double *dydx)        \
+    {                                                                       \
+        double y = (value);                                                 \
+        *dydx = (deriv);                                                    \
+        return y;                                                           \
+    }
+#define DUAL_UNARY_P(name, value, deriv, nested)                             \
+    static inline double dual_##name##_rule(double x, double p, double *dydx) \
+    {                                                                       \
+        double y = (value);                                                 \
+        *dydx = (deriv);                                                    \
+        return y;                                                           \
+    }
+#define DUAL_UNARY_FN(name, nested)
+#define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
+    static inline double dual_##name##_rule(double a, double b,             \
+                                            double *dyda, double *dydb)    \
+    {                                                                       \
+        double y = (value);                                                 \
+        *dyda = (da);                                                       \
+        *dydb = (db);                                                       \
+        return y;                                                           \
+    }
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+
+/* 2. the same functions on dual numbers (arguments u, v: the names x, a, b
+      and value belong to the table's expressions) */
+#define DUAL_UNARY(name, value_, deriv_, nested_)                            \
+    static inline dual dual_##name(dual u)                                  \
+    {                                                                       \
+        double d, y = dual_##name##_rule(u.value, &d);                      \
+        return dual_make(y, dual_scale(d, u.deriv));                        \
+    }
+#define DUAL_UNARY_FN(name, nested_) DUAL_UNARY(name, 0, 0, nested_)
+#define DUAL_UNARY_P(name, value_, deriv_, nested_)                          \
+    static inline dual dual_##name(dual u, double p)                        \
+    {                                                                       \
+        double d, y = dual_##name##_rule(u.value, p, &d);                   \
+        return dual_make(y, dual_scale(d, u.deriv));                        \
+    }
+#define DUAL_BINARY(name, value_, da_, db_, nested_da_, nested_db_)          \
+    static inline dual dual_##name(dual u, dual v)                          \
+    {                                                                       \
+        double fa, fb, y = dual_##name##_rule(u.value, v.value, &fa, &fb);  \
+        return dual_make(y, dual_scale(fa, u.deriv) + dual_scale(fb, v.deriv)); \
+    }                                                                       \
+    static inline dual dual_##name##_dc(dual u, double v)                   \
+    {                                                                       \
+        double fa, fb, y = dual_##name##_rule(u.value, v, &fa, &fb);        \
+        (void)fb;                                                           \
+        return dual_make(y, dual_scale(fa, u.deriv));                       \
+    }                                                                       \
+    static inline dual dual_##name##_cd(double u, dual v)                   \
+    {                                                                       \
+        double fa, fb, y = dual_##name##_rule(u, v.value, &fa, &fb);        \
+        (void)fa;                                                           \
+        return dual_make(y, dual_scale(fb, v.deriv));                       \
+    }
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DUALML_DUAL_H */

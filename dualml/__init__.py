@@ -1,0 +1,11 @@
+"""dualml: forward-mode automatic differentiation with dual numbers.
+
+A ``Dual`` carries a value and a derivative through arithmetic, dualml's
+elementary functions and NumPy's ufuncs; the arithmetic lives in C (see
+``dualml.get_include()`` for the header).
+"""
+from .dual import *  # noqa: F401,F403  (Dual and the elementary functions)
+from .dual import Dual, derivative, get_include, UNARY, UNARY_PARAM, BINARY
+from . import _rules  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,92 @@
+"""Build dualml: render the rule table into Cython, compile against NumPy.
+
+The one table of derivative rules, csrc/dual_rules.def, is rendered through
+the Tempita templates dualml/*.tp into dualml/dual.pxd, _functions.pxi and
+_methods.pxi (generated, never committed).  The C headers are copied into
+dualml/include so the installed package ships them (dualml.get_include()).
+"""
+import importlib.util
+import os
+import re
+import shutil
+import sys
+
+import numpy
+from Cython.Build import cythonize
+from Cython.Tempita import sub
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def render():
+    table = _load("dualml/_ruletable.py", "_dualml_ruletable")
+    docs = _load("dualml/_docs.py", "_dualml_docs")
+    rules = table.parse_rules(os.path.join(HERE, "csrc", "dual_rules.def"))
+    missing = [r.name for r in rules if r.name not in docs.SUMMARY]
+    if missing:
+        sys.exit(f"dualml/_docs.py has no docstring for {missing}")
+    names = [r.name for r in rules]
+    call = re.compile(r"\b(%s)\(" % "|".join(sorted(names, key=len, reverse=True)))
+
+    def nested_py(expr):
+        # dualml functions -> their C-level dispatchers; NAN -> DUAL_NAN
+        expr = call.sub(lambda m: f"_f_{m.group(1)}(", expr)
+        return re.sub(r"\bNAN\b", "DUAL_NAN", expr)
+
+    ns = dict(rules=rules, nested_py=nested_py, doc=docs.docstring,
+              param=lambda r: docs.PARAMS[r.name], repr=repr)
+    for tp in ("dual.pxd.tp", "dual.pyx.tp", "_functions.pxi.tp"):
+        src = os.path.join(HERE, "dualml", tp)
+        with open(src) as fh:
+            text = sub(fh.read(), **ns)
+        dst = src[:-3]
+        old = open(dst).read() if os.path.exists(dst) else None
+        if text != old:                       # keep timestamps for incremental builds
+            with open(dst, "w") as fh:
+                fh.write(text)
+    inc = os.path.join(HERE, "dualml", "include")
+    os.makedirs(inc, exist_ok=True)
+    for f in ("dual.h", "dual_rules.def", "dual_kernels.h"):
+        src = os.path.join(HERE, "csrc", f)
+        if os.path.exists(src):
+            shutil.copyfile(src, os.path.join(inc, f))
+
+
+render()
+
+# Warnings on, kept at zero for our C (csrc/); Cython's generated code is
+# compiled with the same flags.  Never -ffast-math: the rules rely on IEEE
+# inf/nan.  -fno-math-errno only lets the compiler treat libm calls as pure
+# (drop unused partials, fuse sin/cos); values are unchanged.
+CFLAGS = ["-O3", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-function",
+          "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+if sys.platform == "win32":
+    CFLAGS = ["/O2"]
+
+common = dict(
+    include_dirs=[os.path.join(HERE, "csrc"), numpy.get_include()],
+    extra_compile_args=CFLAGS,
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+)
+
+extensions = [
+    Extension("dualml.dual", ["dualml/dual.pyx"], **common),
+]
+if os.path.exists(os.path.join(HERE, "dualml", "_kernels.pyx")):
+    extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **common))
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={"language_level": "3"},
+        include_path=[os.path.join(HERE, "dualml")],
+    ),
+)

@@ -1,0 +1,272 @@
+"""The Dual type: construction, immutability, conversions, operators, NumPy.
+
+Derivatives here are checked against hand-derived formulas; the full rule
+table is walked against sympy/mpmath in test_rules.py.
+"""
+import copy
+import functools
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import dualml
+from dualml import Dual
+
+
+# -- construction ---------------------------------------------------------------
+
+def test_construct_and_read():
+    d = Dual(1.5, 2.0)
+    assert (d.value, d.deriv) == (1.5, 2.0)
+    assert Dual(3).deriv == 0.0 and type(Dual(3).value) is float
+    assert Dual(np.float32(0.5), np.int64(2)).deriv == 2.0
+
+
+@pytest.mark.parametrize("bad", ["1", None, 1 + 2j, [1, 2], np.ones(2), {}])
+def test_construct_rejects_non_reals(bad):
+    with pytest.raises(TypeError, match="value"):
+        Dual(bad)
+    with pytest.raises(TypeError, match="deriv"):
+        Dual(1.0, bad)
+
+
+def test_construct_rejects_dual_value():
+    with pytest.raises(TypeError, match="Nested"):
+        Dual(Dual(1.0, 1.0))
+
+
+def test_nan_is_allowed_and_propagates():
+    d = Dual(math.nan, 1.0) * 2
+    assert math.isnan(d.value) and d.deriv == 2.0
+
+
+def test_immutable():
+    d = Dual(1.0, 2.0)
+    with pytest.raises(AttributeError):
+        d.value = 3.0
+    with pytest.raises(AttributeError):
+        d.deriv = 3.0
+    with pytest.raises(TypeError, match="immutable"):
+        d.__init__(5.0)
+    assert (d.value, d.deriv) == (1.0, 2.0)
+
+
+def test_repr_round_trips():
+    d = Dual(1.5, 2.0)
+    assert repr(d) == "Dual(1.5, 2.0)"
+    back = eval(repr(d), {"Dual": Dual})
+    assert back == d and back.deriv == d.deriv
+    assert repr(Dual(0.1, -1e-300)) == "Dual(0.1, -1e-300)"
+    assert f"{Dual(1.0, 2.0):.2f}" == "Dual(1.00, 2.00)"
+
+
+def test_pickle_copy_deepcopy():
+    d = Dual(1.5, -2.0)
+    for e in (pickle.loads(pickle.dumps(d)), copy.copy(d), copy.deepcopy(d)):
+        assert (e.value, e.deriv) == (1.5, -2.0)
+
+
+# -- no silent derivative loss -------------------------------------------------
+
+@pytest.mark.parametrize("conv", [float, complex, math.sin, math.exp, np.float64])
+def test_float_conversion_refuses(conv):
+    with pytest.raises(TypeError, match=r"d\.value"):
+        conv(Dual(1.0, 1.0))
+
+
+def test_array_cast_to_float_refuses():
+    with pytest.raises(TypeError, match="derivative"):
+        np.array([Dual(1.0, 1.0)], dtype=float)
+
+
+def test_unhashable_so_caches_cannot_confuse_derivatives():
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(Dual(1.0, 1.0))
+    cached = functools.lru_cache(lambda x: x * x)
+    with pytest.raises(TypeError):
+        cached(Dual(1.0, 1.0))
+
+
+def test_locally_constant_conversions_use_value():
+    d = Dual(2.7, 5.0)
+    assert int(d) == 2 and math.floor(d) == 2 and math.ceil(d) == 3
+    assert math.trunc(Dual(-2.7, 1.0)) == -2
+    assert round(d) == 3 and round(Dual(2.675, 1.0), 1) == round(2.675, 1)
+    assert bool(Dual(0.0, 1.0)) is False and bool(d) is True
+
+
+def test_comparisons_use_value():
+    a, b = Dual(1.0, 100.0), Dual(2.0, -5.0)
+    assert a < b and b > a and a <= 1.0 and 1.0 >= a and a != b
+    assert Dual(1.0, 1.0) == Dual(1.0, 2.0) == 1.0 == np.float64(1.0)
+    assert not (Dual(math.nan, 0.0) == Dual(math.nan, 0.0))
+    assert (Dual(1.0, 0.0) == "1") is False
+
+
+# -- operators -------------------------------------------------------------------
+
+X, DX, Y, DY = 1.7, 0.3, -0.6, 1.1
+
+OPERATORS = [
+    # op, value, derivative by the textbook rule
+    (lambda a, b: a + b, X + Y, DX + DY),
+    (lambda a, b: a - b, X - Y, DX - DY),
+    (lambda a, b: a * b, X * Y, DX * Y + X * DY),
+    (lambda a, b: a / b, X / Y, (DX * Y - X * DY) / Y**2),
+    (lambda a, b: a ** 3, X**3, 3 * X**2 * DX),
+    (lambda a, b: b ** 2, Y**2, 2 * Y * DY),
+    (lambda a, b: a ** b, X**Y, Y * X ** (Y - 1) * DX + math.log(X) * X**Y * DY),
+    (lambda a, b: 2 ** a, 2**X, math.log(2) * 2**X * DX),
+    (lambda a, b: -a, -X, -DX),
+    (lambda a, b: +a, X, DX),
+    (lambda a, b: abs(b), abs(Y), -DY),
+    (lambda a, b: a // b, X // Y, 0.0),
+    (lambda a, b: a % b, X % Y, DX - (X // Y) * DY),
+]
+
+
+@pytest.mark.parametrize("op,value,deriv", OPERATORS)
+def test_operators(op, value, deriv):
+    r = op(Dual(X, DX), Dual(Y, DY))
+    assert r.value == value
+    assert r.deriv == pytest.approx(deriv, rel=1e-14, abs=1e-15)
+
+
+def test_divmod_matches_floor_divide_and_remainder():
+    q, r = divmod(Dual(7.5, 1.0), 2)
+    assert (q.value, q.deriv, r.value, r.deriv) == (3.0, 0.0, 1.5, 1.0)
+    q, r = divmod(-7.5, Dual(2.0, 1.0))
+    assert (q.value, r.value) == divmod(-7.5, 2.0)
+    assert r.deriv == 4.0                      # d/db (a - b floor(a/b)) = -floor(a/b)
+
+
+@pytest.mark.parametrize("const", [2, 2.0, True, np.float64(2), np.float32(2),
+                                   np.int64(2), np.int8(2), np.uint16(2), np.bool_(True)])
+def test_constants_of_every_kind_on_either_side(const):
+    d = Dual(3.0, 1.0)
+    c = float(const)
+    for r, value, deriv in [(d * const, 3 * c, c), (const * d, 3 * c, c),
+                            (d - const, 3 - c, 1.0), (const - d, c - 3, -1.0),
+                            (const / d, c / 3, -c / 9), (d ** const, 3**c, c * 3 ** (c - 1))]:
+        assert type(r) is Dual, type(r)
+        assert r.value == value and r.deriv == pytest.approx(deriv, rel=1e-15)
+
+
+def test_power_special_cases():
+    # A constant is never promoted to a zero-derivative Dual inside a rule.
+    assert (Dual(0.0, 1.0) ** 2).deriv == 0.0
+    r = Dual(-2.0, 1.0) ** 3
+    assert (r.value, r.deriv) == (-8.0, 12.0)
+    r = 0.0 ** Dual(2.0, 1.0)
+    assert (r.value, r.deriv) == (0.0, 0.0)
+    r = Dual(0.0, 1.0) ** 0
+    assert r == Dual(1.0, 0.0) and r.deriv == 0.0
+    r = 2 ** Dual(3.0, 1.0)
+    assert r.value == 8.0 and r.deriv == pytest.approx(8 * math.log(2), rel=1e-15)
+    r = Dual(2.0, 1.0) ** Dual(3.0, 1.0)
+    assert r.deriv == pytest.approx(3 * 4 + math.log(2) * 8, rel=1e-15)
+    assert (Dual(0.0, 1.0) ** 0.5).deriv == math.inf
+    assert math.isnan(((-2.0) ** Dual(3.0, 1.0)).deriv)   # not differentiable in the exponent
+
+
+def test_pow_with_modulus_is_not_supported():
+    with pytest.raises(TypeError):
+        pow(Dual(2.0, 1.0), 2, 3)
+
+
+@pytest.mark.parametrize("other", ["a", None, [1.0], {}, 1 + 1j, object()])
+def test_unsupported_operands_raise_python_typeerror(other):
+    d = Dual(1.0, 1.0)
+    for op in (lambda: d + other, lambda: other * d, lambda: d ** other, lambda: d < other):
+        with pytest.raises(TypeError):
+            op()
+
+
+def test_values_are_bit_identical_to_float_arithmetic():
+    rng = np.random.default_rng(0)
+    for a, b in rng.normal(size=(200, 2)) * 10:
+        a, b = float(a), float(b)
+        da, db = Dual(a, 1.0), Dual(b, -1.0)
+        assert (da + db).value == a + b and (da - db).value == a - b
+        assert (da * db).value == a * b and (da / db).value == a / b
+        assert (da // db).value == a // b and (da % db).value == a % b
+        assert (abs(da) ** db).value == abs(a) ** b
+
+
+# -- NumPy -----------------------------------------------------------------------
+
+def test_numpy_ufuncs_return_duals():
+    d = Dual(0.5, 1.0)
+    for uf, f, df in [(np.sin, math.sin, math.cos), (np.exp, math.exp, math.exp),
+                      (np.sqrt, math.sqrt, lambda x: 0.5 / math.sqrt(x)),
+                      (np.tanh, math.tanh, lambda x: 1 - math.tanh(x) ** 2)]:
+        r = uf(d)
+        assert type(r) is Dual and r.value == f(0.5)
+        assert r.deriv == pytest.approx(df(0.5), rel=1e-15)
+    r = np.arctan2(d, np.float64(2.0))
+    assert type(r) is Dual and r.deriv == pytest.approx(2 / (0.25 + 4), rel=1e-15)
+
+
+def test_numpy_scalars_on_the_left():
+    d = Dual(3.0, 1.0)
+    for r in (np.float64(2) * d, np.float64(2) + d, np.int64(2) * d, np.float32(2) * d):
+        assert type(r) is Dual
+
+
+def test_dual_times_ndarray_is_elementwise():
+    d = Dual(2.0, 1.0)
+    for r in (d * np.arange(3.0), np.arange(3.0) * d):
+        assert r.dtype == object and r.shape == (3,)
+        assert [e.deriv for e in r] == [0.0, 1.0, 2.0]
+
+
+def test_object_arrays_of_duals():
+    a = np.array([Dual(1.0, 1.0), Dual(2.0, 0.5)])
+    s = np.sin(a)
+    assert [e.deriv for e in s] == [math.cos(1.0), 0.5 * math.cos(2.0)]
+    assert a.sum().deriv == 1.5
+    assert (a @ a).deriv == 2 * (1.0 * 1.0 + 2.0 * 0.5)
+    assert np.dot(a, a).value == 5.0
+    h = np.hypot(a, a)
+    assert h[0].deriv == pytest.approx(math.sqrt(2), rel=1e-15)
+
+
+def test_unsupported_ufunc_names_itself():
+    with pytest.raises(TypeError, match="gcd"):
+        np.gcd(Dual(1.0, 1.0), 2)
+
+
+def test_value_only_predicates():
+    assert np.isnan(Dual(math.nan, 1.0)) and np.isfinite(Dual(1.0, math.inf))
+    assert np.less(Dual(1.0, 0.0), 2.0)
+
+
+# -- elementary functions: kinds of input ---------------------------------------
+
+def test_float_in_float_out():
+    assert type(dualml.exp(1.0)) is float and dualml.exp(1.0) == math.exp(1.0)
+    assert type(dualml.exp(1)) is float and type(dualml.exp(np.float32(1))) is float
+    assert type(dualml.arctan2(1.0, 2)) is float
+
+
+def test_arrays_in_arrays_out():
+    r = dualml.sigmoid(np.array([0.0, 1.0]))
+    assert r.dtype == np.float64 and r[0] == 0.5
+    r = dualml.exp([Dual(0.0, 1.0), 1.0])
+    assert r.dtype == object and r[0].deriv == 1.0
+
+
+@pytest.mark.parametrize("bad", ["x", None, 1j, {}])
+def test_bad_input_names_the_function(bad):
+    with pytest.raises(TypeError, match=r"dualml\.exp\(\)"):
+        dualml.exp(bad)
+    with pytest.raises(TypeError, match=r"dualml\.hypot\(\)"):
+        dualml.hypot(1.0, bad)
+
+
+def test_parameter_must_not_be_a_dual():
+    with pytest.raises(TypeError, match="alpha"):
+        dualml.leaky_relu(1.0, alpha=Dual(0.1, 1.0))
+    assert dualml.leaky_relu(Dual(-2.0, 1.0), alpha=0.1).deriv == 0.1
