@@ -43,7 +43,7 @@ def render():
 
     ns = dict(rules=rules, nested_py=nested_py, doc=docs.docstring,
               param=lambda r: docs.PARAMS[r.name], repr=repr)
-    for tp in ("dual.pxd.tp", "dual.pyx.tp", "_functions.pxi.tp"):
+    for tp in ("dual.pxd.tp", "dual.pyx.tp", "dual.pyi.tp", "_functions.pxi.tp"):
         src = os.path.join(HERE, "dualml", tp)
         with open(src) as fh:
             text = sub(fh.read(), **ns)

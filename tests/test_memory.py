@@ -1,0 +1,53 @@
+"""No reference leaks in the C paths: memory is flat over many operations.
+
+A leak of one object per operation would show as megabytes here; the bound
+leaves room only for interpreter noise.
+"""
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import dualml
+from dualml import Dual
+
+
+def _growth(fn, n=20000):
+    for _ in range(200):
+        fn()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(n):
+        fn()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return after - before
+
+
+x = Dual(0.7, 1.0)
+nested = lambda: dualml.derivative(lambda t: dualml.derivative(lambda s: s**3 * t, t), 1.5)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda: dualml.sin(x) * dualml.exp(x) / (1 + x * x),
+    lambda: 2 ** x + x ** 3 - x // 2 + x % 0.3,
+    lambda: dualml.arctan2(x, 0.5) + np.float64(2) * x,
+    lambda: np.sin(x),
+    nested,
+    lambda: dualml.derivative(lambda t: [t, t * t], 0.5),
+], ids=["unary", "binary", "mixed", "ufunc", "nested", "vector"])
+def test_no_leak(fn):
+    assert _growth(fn) < 64 * 1024
+
+
+def test_no_leak_on_error_paths():
+    def bad():
+        for thunk in (lambda: x + "a", lambda: dualml.exp(None), lambda: Dual("1")):
+            try:
+                thunk()
+            except TypeError:
+                pass
+    assert _growth(bad, 5000) < 64 * 1024
