@@ -1,0 +1,897 @@
+"""Per-(workload, tool) adapters.
+
+Each adapter is registered with ``@adapter(family, tool, needs=..., kind=...)`` and
+builds a ``Prepared``: ``call`` is what gets timed (a zero-argument callable doing
+the tool's whole natural job, from plain floats in to plain numbers out), and
+``result`` produces the same numbers as a dict (``value`` and/or ``deriv``) for
+the error check against the workload's reference.
+
+Libraries are imported inside the builders, never at module level, so the driver
+can pin thread counts before NumPy/JAX/PyTorch load and a missing package only
+costs its own rows.  A builder raises ``NotAvailable`` when dualml lacks the API
+and ``Skip`` when a tool would be hopeless at that size.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import naive_dual
+import workloads as wk
+
+THREADS = 1  # set by run.py before any adapter is built
+
+
+class NotAvailable(Exception):
+    """The tool is installed but lacks what the workload needs (dualml while it is being written)."""
+
+
+class Skip(Exception):
+    """The workload is out of the tool's reach (e.g. quadratic cost at large n)."""
+
+
+@dataclass
+class Prepared:
+    call: Callable[[], Any]
+    result: Callable[[], dict] | None  # None: nothing to check (bandwidth floor)
+
+
+@dataclass(frozen=True)
+class Adapter:
+    family: str  # "W1" .. "W6"
+    tool: str
+    needs: tuple[str, ...]  # import names; "not installed" if one is missing
+    build: Callable[[wk.Workload], Prepared]
+    kind: str = "tool"  # "floor" (the ratio's denominator), "bound" or "tool"
+
+
+REGISTRY: list[Adapter] = []
+
+
+def adapter(family, tool, needs=(), kind="tool"):
+    def register(build):
+        REGISTRY.append(Adapter(family, tool, tuple(needs), build, kind))
+        return build
+
+    return register
+
+
+def checked(call, to_result):
+    """Prepared whose result is to_result(call()): the checked numbers come from the timed call."""
+    return Prepared(call, lambda: to_result(call()))
+
+
+def vd(value=None, deriv=None):
+    out = {}
+    if value is not None:
+        out["value"] = value
+    if deriv is not None:
+        out["deriv"] = deriv
+    return out
+
+
+# --- lazy library loaders -------------------------------------------------------
+def _dualml(*names):
+    try:
+        import dualml
+    except Exception as e:  # ImportError, or a half-built extension
+        raise NotAvailable(f"dualml not importable ({type(e).__name__}: {str(e)[:60]})") from None
+    missing = [n for n in names if not hasattr(dualml, n)]
+    if missing:
+        raise NotAvailable("dualml has no " + ", ".join(missing))
+    return dualml
+
+
+def _jax():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax, jax.numpy
+
+
+def _torch():
+    import torch
+
+    torch.set_num_threads(THREADS)
+    try:
+        torch.set_num_interop_threads(THREADS)
+    except RuntimeError:  # only allowed once, before any parallel work
+        pass
+    return torch
+
+
+def _accepts(fn, name):
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no introspectable signature
+        return False
+
+
+def _meth(name, fallback):
+    """sin(v) as v.sin() for a library scalar, fallback(v) for a float: each library's fastest call."""
+    m = operator.methodcaller(name)
+
+    def fun(v):
+        return fallback(v) if type(v) is float else m(v)
+
+    return fun
+
+
+def _methods(*names):
+    return [_meth(n, getattr(math, n)) for n in names]
+
+
+MATH5 = (math.sin, math.exp, math.tanh, math.log, math.sqrt)
+NP5 = (np.sin, np.exp, np.tanh, np.log, np.sqrt)
+NAIVE5 = (naive_dual.sin, naive_dual.exp, naive_dual.tanh, naive_dual.log, naive_dual.sqrt)
+
+
+def _f1x(funs):
+    f = wk.make_f1(*funs)
+    return lambda x: f(x, wk.Y0)
+
+
+# =================================================================================
+# W1: f(x, y) and df/dx at one point
+# =================================================================================
+X0 = wk.X0
+
+
+@adapter("W1", "floor: float + math", kind="floor")
+def _(w):
+    f = wk.make_f1(*MATH5)
+    return checked(lambda: f(X0, wk.Y0), lambda v: vd(v))
+
+
+@adapter("W1", "hand-written derivative")
+def _(w):
+    return checked(lambda: wk.hand_f1(X0, wk.Y0), lambda r: vd(*r))
+
+
+@adapter("W1", "naive dual (pure Python)")
+def _(w):
+    f, D = wk.make_f1(*NAIVE5), naive_dual.Dual
+
+    def call():
+        r = f(D(X0, 1.0), wk.Y0)
+        return r.val, r.der
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "dualml")
+def _(w):
+    dm = _dualml("Dual", "sin", "exp", "tanh", "log", "sqrt")
+    f, D = wk.make_f1(dm.sin, dm.exp, dm.tanh, dm.log, dm.sqrt), dm.Dual
+
+    def call():
+        r = f(D(X0, 1.0), wk.Y0)
+        return r.value, r.deriv
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "fastdual", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    f, D, der = wk.make_f1(*_methods("sin", "exp", "tanh", "log", "sqrt")), fd.Dual, fd.der
+
+    def call():
+        x = D(X0)
+        r = f(x, wk.Y0)
+        return r.val, der(r, x)
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "num-dual", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    f, D = wk.make_f1(*_methods("sin", "exp", "tanh", "log", "sqrt")), nd.Dual64
+
+    def call():
+        r = f(D(X0, 1.0), wk.Y0)
+        return r.value, r.first_derivative
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "ad", needs=["ad"])
+def _(w):
+    from ad import admath, adnumber
+
+    f = wk.make_f1(admath.sin, admath.exp, admath.tanh, admath.log, admath.sqrt)
+
+    def call():
+        x = adnumber(X0)
+        r = f(x, wk.Y0)
+        return r.x, r.d(x)
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "uncertainties", needs=["uncertainties"])
+def _(w):
+    from uncertainties import ufloat, umath
+
+    f = wk.make_f1(umath.sin, umath.exp, umath.tanh, umath.log, umath.sqrt)
+
+    def call():
+        x = ufloat(X0, 1.0)
+        r = f(x, wk.Y0)
+        return r.nominal_value, r.derivatives[x]
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "autograd (value_and_grad)", needs=["autograd"])
+def _(w):
+    import autograd
+    import autograd.numpy as anp
+
+    vg = autograd.value_and_grad(_f1x((anp.sin, anp.exp, anp.tanh, anp.log, anp.sqrt)))
+    return checked(lambda: vg(X0), lambda r: vd(*r))
+
+
+def _jax_w1(jit):
+    jax, jnp = _jax()
+    fx = _f1x((jnp.sin, jnp.exp, jnp.tanh, jnp.log, jnp.sqrt))
+
+    def jvp(x):
+        return jax.jvp(fx, (x,), (1.0,))
+
+    g = jax.jit(jvp) if jit else jvp
+    return checked(lambda: jax.block_until_ready(g(X0)), lambda r: vd(float(r[0]), float(r[1])))
+
+
+adapter("W1", "jax.jvp", needs=["jax"])(lambda w: _jax_w1(False))
+adapter("W1", "jax.jvp (jit)", needs=["jax"])(lambda w: _jax_w1(True))
+
+
+@adapter("W1", "torch forward_ad", needs=["torch"])
+def _(w):
+    torch = _torch()
+    import torch.autograd.forward_ad as fwAD
+
+    def T(v):
+        return torch.tensor(v, dtype=torch.float64)
+
+    x, one, y = T(X0), T(1.0), T(wk.Y0)  # y as a tensor: torch.exp takes no float
+    f = wk.make_f1(torch.sin, torch.exp, torch.tanh, torch.log, torch.sqrt)
+
+    def call():
+        with fwAD.dual_level():
+            p, t = fwAD.unpack_dual(f(fwAD.make_dual(x, one), y))
+            return p.item(), t.item()
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1", "scipy.differentiate", needs=["scipy"])
+def _(w):
+    from scipy.differentiate import derivative
+
+    fx = _f1x(NP5)
+    return checked(lambda: derivative(fx, X0).df, lambda d: vd(deriv=float(d)))
+
+
+@adapter("W1", "numdifftools", needs=["numdifftools"])
+def _(w):
+    import numdifftools as ndt
+
+    d = ndt.Derivative(_f1x(NP5))
+    return checked(lambda: d(X0), lambda r: vd(deriv=float(r)))
+
+
+# =================================================================================
+# W2: g'(x) at 20 points (one call per point for the scalar dual types)
+# =================================================================================
+PTS = wk.W2_POINTS
+
+
+@adapter("W2", "floor: float + math (20 g(x))", kind="floor")
+def _(w):
+    g = wk.make_g(math.exp, math.sin)
+    return checked(lambda: [g(p) for p in PTS], lambda v: vd(np.array(v)))
+
+
+@adapter("W2", "hand-written derivative")
+def _(w):
+    return checked(lambda: [wk.hand_dg(p) for p in PTS], lambda d: vd(deriv=np.array(d)))
+
+
+@adapter("W2", "naive dual (pure Python)")
+def _(w):
+    g, D = wk.make_g(naive_dual.exp, naive_dual.sin), naive_dual.Dual
+    return checked(lambda: [g(D(p, 1.0)).der for p in PTS], lambda d: vd(deriv=np.array(d)))
+
+
+@adapter("W2", "dualml.derivative")
+def _(w):
+    dm = _dualml("derivative", "exp", "sin")
+    g, derivative = wk.make_g(dm.exp, dm.sin), dm.derivative
+    return checked(lambda: [derivative(g, p) for p in PTS], lambda d: vd(deriv=np.array(d, dtype=float)))
+
+
+@adapter("W2", "fastdual", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    g, D, der = wk.make_g(*_methods("exp", "sin")), fd.Dual, fd.der
+
+    def one(p):
+        x = D(p)
+        return der(g(x), x)
+
+    return checked(lambda: [one(p) for p in PTS], lambda d: vd(deriv=np.array(d)))
+
+
+@adapter("W2", "num-dual first_derivative", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    g, fd1 = wk.make_g(*_methods("exp", "sin")), nd.first_derivative
+    return checked(lambda: [fd1(g, p) for p in PTS], lambda r: vd(*np.array(r).T))
+
+
+@adapter("W2", "ad", needs=["ad"])
+def _(w):
+    from ad import admath, adnumber
+
+    g = wk.make_g(admath.exp, admath.sin)
+
+    def one(p):
+        x = adnumber(p)
+        return g(x).d(x)
+
+    return checked(lambda: [one(p) for p in PTS], lambda d: vd(deriv=np.array(d)))
+
+
+@adapter("W2", "uncertainties", needs=["uncertainties"])
+def _(w):
+    from uncertainties import ufloat, umath
+
+    g = wk.make_g(umath.exp, umath.sin)
+
+    def one(p):
+        x = ufloat(p, 1.0)
+        return g(x).derivatives[x]
+
+    return checked(lambda: [one(p) for p in PTS], lambda d: vd(deriv=np.array(d)))
+
+
+@adapter("W2", "autograd elementwise_grad (vectorized)", needs=["autograd"])
+def _(w):
+    import autograd
+    import autograd.numpy as anp
+
+    dg, xs = autograd.elementwise_grad(wk.make_g(anp.exp, anp.sin)), np.array(PTS)
+    return checked(lambda: dg(xs), lambda d: vd(deriv=d))
+
+
+def _jax_w2(jit):
+    jax, jnp = _jax()
+    dg = jax.vmap(jax.grad(wk.make_g(jnp.exp, jnp.sin)))
+    dg = jax.jit(dg) if jit else dg
+    xs = jnp.asarray(PTS)
+    return checked(lambda: jax.block_until_ready(dg(xs)), lambda d: vd(deriv=np.asarray(d)))
+
+
+adapter("W2", "jax vmap(grad)", needs=["jax"])(lambda w: _jax_w2(False))
+adapter("W2", "jax vmap(grad) (jit)", needs=["jax"])(lambda w: _jax_w2(True))
+
+
+@adapter("W2", "torch forward_ad (vectorized)", needs=["torch"])
+def _(w):
+    torch = _torch()
+    import torch.autograd.forward_ad as fwAD
+
+    g = wk.make_g(torch.exp, torch.sin)
+    xs = torch.tensor(PTS, dtype=torch.float64)
+    ones = torch.ones_like(xs)
+
+    def call():
+        with fwAD.dual_level():
+            p, t = fwAD.unpack_dual(g(fwAD.make_dual(xs, ones)))
+            return p.numpy(), t.numpy()
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W2", "scipy.differentiate (vectorized)", needs=["scipy"])
+def _(w):
+    from scipy.differentiate import derivative
+
+    g, xs = wk.make_g(np.exp, np.sin), np.array(PTS)
+    return checked(lambda: derivative(g, xs).df, lambda d: vd(deriv=d))
+
+
+@adapter("W2", "numdifftools (vectorized)", needs=["numdifftools"])
+def _(w):
+    import numdifftools as ndt
+
+    d, xs = ndt.Derivative(wk.make_g(np.exp, np.sin)), np.array(PTS)
+    return checked(lambda: d(xs), lambda r: vd(deriv=r))
+
+
+# =================================================================================
+# W3: Jacobian of F(x) = tanh(W x + b) * x + sum(sin x); J[i, j] = dF_i/dx_j
+# =================================================================================
+def _w3(w):
+    return wk.w3_data(w.size)
+
+
+@adapter("W3", "floor: numpy F(x)", kind="floor")
+def _(w):
+    W, b, x = _w3(w)
+    F = wk.make_F(W, b, np.tanh, np.sin)
+    return checked(lambda: F(x), lambda v: vd(v))
+
+
+@adapter("W3", "hand-written Jacobian (numpy)")
+def _(w):
+    W, b, x = _w3(w)
+    return checked(lambda: wk.hand_jacobian_F(W, b, x), lambda J: vd(deriv=J))
+
+
+@adapter("W3", "naive dual (object arrays, n passes)")
+def _(w):
+    W, b, x = _w3(w)
+    F, D = wk.make_F(W, b, np.tanh, np.sin), naive_dual.Dual  # np.tanh calls Dual.tanh per element
+    xl, n = x.tolist(), len(x)
+
+    def call():
+        cols = []
+        for j in range(n):
+            xd = np.empty(n, dtype=object)
+            xd[:] = [D(v, 1.0 if k == j else 0.0) for k, v in enumerate(xl)]
+            cols.append([o.der for o in F(xd)])
+        return np.array(cols).T
+
+    return checked(call, lambda J: vd(deriv=J))
+
+
+@adapter("W3", "dualml.jacobian scalar path (list)")
+def _(w):
+    W, b, x = _w3(w)
+    dm = _dualml("jacobian", "tanh", "sin")
+    F, jac, xl = wk.make_F(W, b, dm.tanh, dm.sin), dm.jacobian, x.tolist()
+    return checked(lambda: jac(F, xl), lambda J: vd(deriv=np.asarray(J, dtype=float)))
+
+
+@adapter("W3", "dualml.jacobian array path (ndarray)")
+def _(w):
+    W, b, x = _w3(w)
+    dm = _dualml("jacobian", "tanh", "sin")
+    F, jac = wk.make_F(W, b, dm.tanh, dm.sin), dm.jacobian
+    # Ask for the array backend by name where jacobian takes `method`, so this row
+    # can never silently time the scalar path instead.
+    kw = {}
+    if _accepts(jac, "method"):
+        try:
+            importlib.import_module("dualml._arraycalc")
+        except ImportError:
+            raise NotAvailable("dualml's array backend (dualml._arraycalc) is not built") from None
+        kw = {"method": "array"}
+    return checked(lambda: jac(F, x, **kw), lambda J: vd(deriv=np.asarray(J, dtype=float)))
+
+
+@adapter("W3", "fastdual DualArray + jac", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    W, b, x = _w3(w)
+    F = wk.make_F(W, b, np.tanh, np.sin)
+
+    def call():
+        xs = fd.DualArray(x)
+        return fd.jac(F(xs), xs)
+
+    return checked(call, lambda J: vd(deriv=J))
+
+
+@adapter("W3", "num-dual jacobian", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    W, b, x = _w3(w)
+    F = wk.make_F(W, b, np.tanh, np.sin)
+    xl = x.tolist()
+    return checked(lambda: nd.jacobian(lambda v: F(np.array(v, dtype=object)), xl),
+                   lambda r: vd(np.array(r[0]), np.array(r[1])))
+
+
+@adapter("W3", "ad jacobian", needs=["ad"])
+def _(w):
+    import ad
+    from ad import admath
+
+    W, b, x = _w3(w)
+    if w.size > 10:  # n = 30 already takes seconds per call
+        raise Skip("ad carries all second derivatives: O(n^2) work per operation")
+    F = wk.make_F(W, b, np.vectorize(admath.tanh, otypes=[object]), np.vectorize(admath.sin, otypes=[object]))
+
+    def call():
+        xs = ad.adnumber(x)
+        return ad.jacobian(list(F(xs)), list(xs))
+
+    return checked(call, lambda J: vd(deriv=np.array(J, dtype=float)))
+
+
+@adapter("W3", "autograd jacobian (reverse)", needs=["autograd"])
+def _(w):
+    import autograd
+    import autograd.numpy as anp
+
+    W, b, x = _w3(w)
+    jac = autograd.jacobian(wk.make_F(W, b, anp.tanh, anp.sin))
+    return checked(lambda: jac(x), lambda J: vd(deriv=J))
+
+
+def _jax_w3(w, how, jit):
+    jax, jnp = _jax()
+    W, b, x = _w3(w)
+    F = wk.make_F(jnp.asarray(W), jnp.asarray(b), jnp.tanh, jnp.sin)
+    j = getattr(jax, how)(F)
+    j = jax.jit(j) if jit else j
+    xj = jnp.asarray(x)
+    return checked(lambda: jax.block_until_ready(j(xj)), lambda J: vd(deriv=np.asarray(J)))
+
+
+adapter("W3", "jax jacfwd", needs=["jax"])(lambda w: _jax_w3(w, "jacfwd", False))
+adapter("W3", "jax jacfwd (jit)", needs=["jax"])(lambda w: _jax_w3(w, "jacfwd", True))
+adapter("W3", "jax jacrev (jit)", needs=["jax"])(lambda w: _jax_w3(w, "jacrev", True))
+
+
+def _torch_w3(w, how):
+    torch = _torch()
+    W, b, x = _w3(w)
+
+    def T(a):
+        return torch.as_tensor(a, dtype=torch.float64)
+
+    j = getattr(torch.func, how)(wk.make_F(T(W), T(b), torch.tanh, torch.sin))
+    xt = T(x)
+    return checked(lambda: j(xt), lambda J: vd(deriv=J.numpy()))
+
+
+adapter("W3", "torch.func.jacfwd", needs=["torch"])(lambda w: _torch_w3(w, "jacfwd"))
+adapter("W3", "torch.func.jacrev", needs=["torch"])(lambda w: _torch_w3(w, "jacrev"))
+
+
+@adapter("W3", "scipy.differentiate.jacobian", needs=["scipy"])
+def _(w):
+    from scipy.differentiate import jacobian
+
+    W, b, x = _w3(w)
+
+    def F(xk):  # scipy evaluates many abscissae at once: xk has shape (n, ...)
+        bb = b.reshape((-1,) + (1,) * (xk.ndim - 1))
+        return np.tanh(np.tensordot(W, xk, axes=1) + bb) * xk + np.sin(xk).sum(axis=0)
+
+    return checked(lambda: jacobian(F, x).df, lambda J: vd(deriv=J))
+
+
+@adapter("W3", "numdifftools Jacobian", needs=["numdifftools"])
+def _(w):
+    import numdifftools as ndt
+
+    W, b, x = _w3(w)
+    j = ndt.Jacobian(wk.make_F(W, b, np.tanh, np.sin))
+    return checked(lambda: j(x), lambda J: vd(deriv=J))
+
+
+# =================================================================================
+# W4: h(x) and h'(x) over a large float64 array
+# =================================================================================
+def _w4(w):
+    x = wk.w4_data(w.size)
+    return x, np.ones_like(x)
+
+
+@adapter("W4", "floor: numpy h(x), values only", kind="floor")
+def _(w):
+    x, _ = _w4(w)
+    h = wk.make_h(np.exp, np.sin, np.tanh)
+    return checked(lambda: h(x), lambda v: vd(v))
+
+
+@adapter("W4", "bound: memory bandwidth (2 np.copyto)", kind="bound")
+def _(w):
+    # A value+tangent pass reads x and its tangent and writes h and h': four arrays.
+    x, t = _w4(w)
+    o1, o2 = np.empty_like(x), np.empty_like(x)
+
+    def call():
+        np.copyto(o1, x)
+        np.copyto(o2, t)
+
+    return Prepared(call, None)
+
+
+@adapter("W4", "hand-written derivative (numpy)")
+def _(w):
+    x, _ = _w4(w)
+    return checked(lambda: wk.hand_h(x), lambda r: vd(*r))
+
+
+@adapter("W4", "naive dual (numpy parts)")
+def _(w):
+    x, t = _w4(w)
+    h, D = wk.make_h(naive_dual.exp, naive_dual.sin, naive_dual.tanh), naive_dual.Dual
+
+    def call():
+        r = h(D(x, t))
+        return r.val, r.der
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W4", "dualml.jvp")
+def _(w):
+    x, t = _w4(w)
+    dm = _dualml("jvp", "exp", "sin", "tanh")
+    h = wk.make_h(dm.exp, dm.sin, dm.tanh)
+    return checked(lambda: dm.jvp(h, x, t), lambda r: vd(np.asarray(r[0]), np.asarray(r[1])))
+
+
+@adapter("W4", "fastdual DualArray (object array)", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    x, _ = _w4(w)
+    h = wk.make_h(np.exp, np.sin, np.tanh)
+
+    def call():
+        xs = fd.DualArray(x)  # one seed per element: h' is the Jacobian's diagonal
+        r = h(xs)
+        return fd.val(r), np.array([fd.der(ri, xi) for ri, xi in zip(r, xs, strict=True)])
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W4", "num-dual Dual64 (object array)", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    x, _ = _w4(w)
+    h, D = wk.make_h(np.exp, np.sin, np.tanh), nd.Dual64
+
+    def call():
+        xs = np.array([D(v, 1.0) for v in x.tolist()], dtype=object)
+        r = h(xs)
+        return np.array([e.value for e in r]), np.array([e.first_derivative for e in r])
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W4", "autograd elementwise_grad (h' only)", needs=["autograd"])
+def _(w):
+    import autograd
+    import autograd.numpy as anp
+
+    x, _ = _w4(w)
+    dh = autograd.elementwise_grad(wk.make_h(anp.exp, anp.sin, anp.tanh))
+    return checked(lambda: dh(x), lambda d: vd(deriv=d))
+
+
+def _jax_w4(w, jit):
+    jax, jnp = _jax()
+    x, t = _w4(w)
+    h = wk.make_h(jnp.exp, jnp.sin, jnp.tanh)
+
+    def jvp(x, t):
+        return jax.jvp(h, (x,), (t,))
+
+    g = jax.jit(jvp) if jit else jvp
+    xj, tj = jnp.asarray(x), jnp.asarray(t)
+    return checked(lambda: jax.block_until_ready(g(xj, tj)), lambda r: vd(np.asarray(r[0]), np.asarray(r[1])))
+
+
+adapter("W4", "jax.jvp", needs=["jax"])(lambda w: _jax_w4(w, False))
+adapter("W4", "jax.jvp (jit)", needs=["jax"])(lambda w: _jax_w4(w, True))
+
+
+@adapter("W4", "torch.func.jvp", needs=["torch"])
+def _(w):
+    torch = _torch()
+    x, t = _w4(w)
+    h = wk.make_h(torch.exp, torch.sin, torch.tanh)
+    xt, tt = torch.from_numpy(x), torch.from_numpy(t)
+    return checked(lambda: torch.func.jvp(h, (xt,), (tt,)), lambda r: vd(r[0].numpy(), r[1].numpy()))
+
+
+@adapter("W4", "scipy.differentiate (h' only)", needs=["scipy"])
+def _(w):
+    from scipy.differentiate import derivative
+
+    x, _ = _w4(w)
+    h = wk.make_h(np.exp, np.sin, np.tanh)
+    return checked(lambda: derivative(h, x).df, lambda d: vd(deriv=d))
+
+
+@adapter("W4", "numdifftools (h' only)", needs=["numdifftools"])
+def _(w):
+    import numdifftools as ndt
+
+    x, _ = _w4(w)
+    d = ndt.Derivative(wk.make_h(np.exp, np.sin, np.tanh))
+    return checked(lambda: d(x), lambda r: vd(deriv=r))
+
+
+# =================================================================================
+# W5: Hessian of the 10-variable Rosenbrock function (NumPy slices)
+# =================================================================================
+def _rosen_obj(v):
+    return wk.rosen(np.array(v, dtype=object))
+
+
+@adapter("W5", "floor: numpy f(x)", kind="floor")
+def _(w):
+    x = wk.w5_data()
+    return checked(lambda: wk.rosen(x), lambda v: vd(float(v)))
+
+
+@adapter("W5", "hand-written Hessian (numpy)")
+def _(w):
+    x = wk.w5_data()
+    return checked(lambda: wk.hand_hessian_rosen(x), lambda H: vd(deriv=H))
+
+
+@adapter("W5", "naive dual, nested (n(n+1)/2 passes)")
+def _(w):
+    xl, D = wk.w5_data().tolist(), naive_dual.Dual
+    n = len(xl)
+
+    def call():
+        H = np.empty((n, n))
+        for i in range(n):
+            for j in range(i, n):
+                xd = np.empty(n, dtype=object)
+                xd[:] = [D(D(v, float(k == i)), D(float(k == j), 0.0)) for k, v in enumerate(xl)]
+                H[i, j] = H[j, i] = wk.rosen(xd).der.der
+        return H
+
+    return checked(call, lambda H: vd(deriv=H))
+
+
+@adapter("W5", "dualml.hessian")
+def _(w):
+    dm = _dualml("hessian")
+    x = wk.w5_data()
+    return checked(lambda: dm.hessian(wk.rosen, x), lambda H: vd(deriv=np.asarray(H, dtype=float)))
+
+
+@adapter("W5", "fastdual hyper-dual hessian_matrix", needs=["fastdual"])
+def _(w):
+    from fastdual._hyperdual import hessian_matrix  # what fastdual.autohess runs
+
+    x = wk.w5_data()
+    return checked(lambda: hessian_matrix(_rosen_obj, x), lambda H: vd(deriv=H))
+
+
+@adapter("W5", "num-dual hessian", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    xl = wk.w5_data().tolist()
+    return checked(lambda: nd.hessian(_rosen_obj, xl), lambda r: vd(r[0], np.array(r[2])))
+
+
+@adapter("W5", "ad gh", needs=["ad"])
+def _(w):
+    from ad import gh
+
+    x = wk.w5_data()
+    hess = gh(_rosen_obj)[1]
+    return checked(lambda: hess(x), lambda H: vd(deriv=np.array(H, dtype=float)))
+
+
+@adapter("W5", "autograd hessian", needs=["autograd"])
+def _(w):
+    import autograd
+
+    x = wk.w5_data()
+    hess = autograd.hessian(wk.rosen)
+    return checked(lambda: hess(x), lambda H: vd(deriv=H))
+
+
+def _jax_w5(jit):
+    jax, jnp = _jax()
+    h = jax.hessian(wk.rosen)
+    h = jax.jit(h) if jit else h
+    x = jnp.asarray(wk.w5_data())
+    return checked(lambda: jax.block_until_ready(h(x)), lambda H: vd(deriv=np.asarray(H)))
+
+
+adapter("W5", "jax.hessian", needs=["jax"])(lambda w: _jax_w5(False))
+adapter("W5", "jax.hessian (jit)", needs=["jax"])(lambda w: _jax_w5(True))
+
+
+@adapter("W5", "torch.func.hessian", needs=["torch"])
+def _(w):
+    torch = _torch()
+    h, x = torch.func.hessian(wk.rosen), torch.from_numpy(wk.w5_data())
+    return checked(lambda: h(x), lambda H: vd(deriv=H.numpy()))
+
+
+@adapter("W5", "scipy.differentiate.hessian", needs=["scipy"])
+def _(w):
+    from scipy.differentiate import hessian
+
+    x = wk.w5_data()
+
+    def f(xk):  # xk has shape (n, ...): reduce over the variable axis only
+        return (100 * (xk[1:] - xk[:-1] ** 2) ** 2 + (1 - xk[:-1]) ** 2).sum(axis=0)
+
+    return checked(lambda: hessian(f, x).ddf, lambda H: vd(deriv=H))
+
+
+@adapter("W5", "numdifftools Hessian", needs=["numdifftools"])
+def _(w):
+    import numdifftools as ndt
+
+    x, h = wk.w5_data(), ndt.Hessian(wk.rosen)
+    return checked(lambda: h(x), lambda H: vd(deriv=H))
+
+
+# =================================================================================
+# W6: DGSM (v_i = E[(df/dx_i)^2]) of a 10-input model, N base samples
+# =================================================================================
+def _w6_samples(N, seed=0):
+    lo, hi = np.array(wk.W6_PROBLEM["bounds"]).T
+    return np.random.default_rng(seed).uniform(lo, hi, (N, len(lo)))
+
+
+@adapter("W6", "floor: numpy model on N samples", kind="floor")
+def _(w):
+    X, model = _w6_samples(w.size), wk.make_model(np.sin)
+    return Prepared(lambda: model(X), None)
+
+
+@adapter("W6", "hand-written gradient (numpy MC)")
+def _(w):
+    a, b = wk.W6_A, wk.W6_B
+    rng = np.random.default_rng(1)
+    lo, hi = np.array(wk.W6_PROBLEM["bounds"]).T
+
+    def call():
+        X = rng.uniform(lo, hi, (w.size, len(lo)))
+        return ((a * np.cos(X) + 2 * b * X) ** 2).mean(axis=0)
+
+    return checked(call, lambda v: vd(deriv=v))
+
+
+@adapter("W6", "dualml.dgsm")
+def _(w):
+    dm = _dualml("dgsm", "sin")
+    model = wk.make_model(dm.sin)
+
+    def to_result(out):
+        vi = out["vi"] if isinstance(out, dict) else getattr(out, "vi", out)
+        return vd(deriv=np.asarray(vi, dtype=float))
+
+    return checked(lambda: dm.dgsm(model, wk.W6_PROBLEM, w.size), to_result)
+
+
+@adapter("W6", "SALib finite_diff + dgsm.analyze", needs=["SALib"])
+def _(w):
+    from SALib.analyze import dgsm
+    from SALib.sample import finite_diff
+
+    model = wk.make_model(np.sin)
+
+    def call():
+        X = finite_diff.sample(wk.W6_PROBLEM, w.size, seed=1)
+        return dgsm.analyze(wk.W6_PROBLEM, X, model(X), seed=1)
+
+    return checked(call, lambda Si: vd(deriv=np.asarray(Si["vi"], dtype=float)))

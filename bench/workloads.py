@@ -1,0 +1,325 @@
+"""The benchmark workloads: test functions, inputs, references and the error metric.
+
+Every test function is a factory over the elementary functions it uses
+(``make_f1(sin, exp, ...)``), so each tool runs the same expression with its own
+``sin``/``exp`` bound as closure cells: no tool pays for attribute look-ups
+that another does not.
+
+References are computed independently of every tool: by mpmath at 30 digits
+(``mp.diff`` for W1/W2, hand-derived formulas in mpf for W3/W5), in long double
+for the 10^6-point W4, and in closed form for the W6 sensitivity measures.
+``python bench/workloads.py`` checks the hand-derived formulas against mp.diff.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SEED = 20240605
+
+# --- W1: scalar expression, d/dx at one point --------------------------------
+X0, Y0 = 0.7, 1.3
+
+
+def make_f1(sin, exp, tanh, log, sqrt):
+    def f(x, y):
+        return sin(x) * exp(y) / (1 + x * x) + tanh(x * y) - log(1 + y * y) + sqrt(x * x + y * y)
+
+    return f
+
+
+def hand_f1(x, y):
+    """f1 and df1/dx written out by hand on floats (shares subexpressions)."""
+    s, c, ey = math.sin(x), math.cos(x), math.exp(y)
+    q = 1 + x * x
+    t = math.tanh(x * y)
+    r = math.sqrt(x * x + y * y)
+    val = s * ey / q + t - math.log(1 + y * y) + r
+    der = ey * (c * q - 2 * x * s) / (q * q) + y * (1 - t * t) + x / r
+    return val, der
+
+
+# --- W2: derivative of a univariate function at 20 points -------------------
+W2_POINTS = np.linspace(0.25, 5.0, 20).tolist()
+
+
+def make_g(exp, sin):
+    def g(x):
+        return x**3 * exp(-x) / (1 + sin(x) ** 2)
+
+    return g
+
+
+def hand_dg(x):
+    e, s, c = math.exp(-x), math.sin(x), math.cos(x)
+    q = 1 + s * s
+    return ((3 * x * x - x**3) * e * q - x**3 * e * 2 * s * c) / (q * q)
+
+
+# --- W3: Jacobian of F(x) = tanh(W x + b) * x + sum(sin x) -------------------
+def w3_data(n):
+    rng = np.random.default_rng(SEED + n)
+    W = rng.standard_normal((n, n)) / math.sqrt(n)  # keeps tanh away from saturation
+    b = rng.standard_normal(n)
+    x = rng.standard_normal(n)
+    return W, b, x
+
+
+def make_F(W, b, tanh, sin):
+    def F(x):
+        return tanh(W @ x + b) * x + sin(x).sum()
+
+    return F
+
+
+def hand_jacobian_F(W, b, x):
+    t = np.tanh(W @ x + b)
+    J = ((1 - t * t) * x)[:, None] * W + np.cos(x)[None, :]
+    J[np.diag_indices_from(J)] += t
+    return J
+
+
+# --- W4: h and h' over a large array -----------------------------------------
+def w4_data(n):
+    return np.random.default_rng(SEED).uniform(-3.0, 3.0, n)
+
+
+def make_h(exp, sin, tanh):
+    def h(x):
+        return exp(-x * x) * sin(3 * x) + tanh(x)
+
+    return h
+
+
+def hand_h(x):
+    e, s3, c3, t = np.exp(-x * x), np.sin(3 * x), np.cos(3 * x), np.tanh(x)
+    return e * s3 + t, e * (3 * c3 - 2 * x * s3) + (1 - t * t)
+
+
+# --- W5: Hessian of the 10-variable Rosenbrock function ----------------------
+def w5_data(n=10):
+    return np.random.default_rng(SEED).uniform(-1.5, 1.5, n)
+
+
+def rosen(x):
+    return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+
+
+def hand_hessian_rosen(x):
+    n = len(x)
+    H = np.zeros((n, n))
+    d = np.zeros(n)
+    d[:-1] = 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    d[1:] += 200
+    H[np.diag_indices(n)] = d
+    off = -400 * x[:-1]
+    H[np.arange(n - 1), np.arange(1, n)] = off
+    H[np.arange(1, n), np.arange(n - 1)] = off
+    return H
+
+
+# --- W6: DGSM of a 10-input model on U[-pi, pi]^10 ---------------------------
+W6_A = np.array([1.0, 2.0, 0.5, 0.2, 3.0, 1.0, 0.1, 0.0, 2.0, 1.0])
+W6_B = np.array([0.1, 0.0, 0.3, 0.05, 0.0, 0.2, 0.0, 0.5, 0.1, 0.02])
+W6_PROBLEM = {
+    "num_vars": 10,
+    "names": [f"x{i + 1}" for i in range(10)],
+    "bounds": [[-math.pi, math.pi]] * 10,
+}
+
+
+def make_model(sin):
+    """y = sum_i a_i sin(x_i) + b_i x_i^2; X is (N, 10) or one sample (10,)."""
+    a, b = W6_A, W6_B
+
+    def model(X):
+        return (a * sin(X) + b * X * X).sum(axis=-1)
+
+    return model
+
+
+def dgsm_reference():
+    # v_i = E[(df/dx_i)^2] = E[(a cos x + 2 b x)^2] = a^2/2 + 4 b^2 pi^2/3 on U[-pi, pi]
+    return W6_A**2 / 2 + 4 * W6_B**2 * math.pi**2 / 3
+
+
+# --- references ---------------------------------------------------------------
+def _mp():
+    import mpmath
+
+    mpmath.mp.dps = 30
+    return mpmath
+
+
+def _mpfuns(mp):
+    return dict(sin=mp.sin, exp=mp.exp, tanh=mp.tanh, log=mp.log, sqrt=mp.sqrt)
+
+
+def ref_w1():
+    mp = _mp()
+    f = make_f1(**_mpfuns(mp))
+    x, y = mp.mpf(X0), mp.mpf(Y0)
+    return {"value": float(f(x, y)), "deriv": float(mp.diff(lambda t: f(t, y), x))}
+
+
+def ref_w2():
+    mp = _mp()
+    g = make_g(mp.exp, mp.sin)
+    pts = [mp.mpf(p) for p in W2_POINTS]
+    return {
+        "value": np.array([float(g(p)) for p in pts]),
+        "deriv": np.array([float(mp.diff(g, p)) for p in pts]),
+    }
+
+
+def ref_w3(n):
+    mp = _mp()
+    W, b, x = w3_data(n)
+    Wm, xm = mp.matrix(W.tolist()), [mp.mpf(v) for v in x]
+    u = [mp.fsum(Wm[i, j] * xm[j] for j in range(n)) + mp.mpf(b[i]) for i in range(n)]
+    t = [mp.tanh(ui) for ui in u]
+    s = mp.fsum(mp.sin(v) for v in xm)
+    cx = [mp.cos(v) for v in xm]
+    J = np.empty((n, n))
+    for i in range(n):
+        gi = (1 - t[i] ** 2) * xm[i]
+        for j in range(n):
+            J[i, j] = float(gi * Wm[i, j] + cx[j] + (t[i] if i == j else 0))
+    return {"value": np.array([float(t[i] * xm[i] + s) for i in range(n)]), "deriv": J}
+
+
+def ref_w4(n):
+    # 10^6 points is too many for mpmath: hand formula in x87 long double (64-bit mantissa).
+    x = w4_data(n).astype(np.longdouble)
+    e, s3, c3, t = np.exp(-x * x), np.sin(3 * x), np.cos(3 * x), np.tanh(x)
+    return {"value": (e * s3 + t).astype(float), "deriv": (e * (3 * c3 - 2 * x * s3) + 1 - t * t).astype(float)}
+
+
+def ref_w5():
+    mp = _mp()
+    x = [mp.mpf(v) for v in w5_data()]
+    n = len(x)
+    H = [[mp.mpf(0)] * n for _ in range(n)]
+    for i in range(n - 1):
+        H[i][i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        H[i + 1][i + 1] += 200
+        H[i][i + 1] = H[i + 1][i] = -400 * x[i]
+    val = mp.fsum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(n - 1))
+    return {"value": float(val), "deriv": np.array(H, dtype=float)}
+
+
+def ref_w6():
+    return {"deriv": dgsm_reference()}
+
+
+# --- error metric -------------------------------------------------------------
+def max_rel_error(result: dict, ref: dict) -> float:
+    """Largest |a - r| / max(|r|, 1e-3 * max|r|) over every entry of every key in result.
+
+    Plain relative error, except that entries below a thousandth of the array's
+    largest magnitude (structural zeros of a Hessian, a derivative crossing zero)
+    are judged against that scale instead of against themselves.
+    """
+    worst = 0.0
+    for key, got in result.items():
+        r = np.asarray(ref[key], dtype=float)
+        a = np.asarray(got, dtype=float)
+        if a.shape != r.shape:
+            a = a.reshape(r.shape)  # raises on a real shape mismatch
+        scale = np.maximum(np.abs(r), 1e-3 * np.max(np.abs(r)))
+        err = np.abs(a - r) / np.where(scale > 0, scale, 1.0)
+        worst = max(worst, float(np.max(err)) if np.all(np.isfinite(a)) else math.inf)
+    return worst
+
+
+# --- the catalog ----------------------------------------------------------------
+@dataclass
+class Workload:
+    id: str  # family, used by --only: "W3"
+    label: str  # row label: "W3 n=100"
+    title: str
+    reference: Callable[[], dict]
+    size: int | None = None
+    tol: float = 1e-6  # error above this marks the row as suspect
+    ref_error: str | None = None  # set by the driver when the reference cannot be computed
+    _ref: Any = field(default=None, repr=False)
+
+    def ref(self) -> dict:
+        if self._ref is None:
+            self._ref = self.reference()
+        return self._ref
+
+
+def catalog(quick: bool) -> list[Workload]:
+    w3_sizes = (10, 30) if quick else (10, 100)
+    w4_n = 10**5 if quick else 10**6
+    w6_n = 1000 if quick else 10000
+    wl = [
+        Workload("W1", "W1", "scalar expression f(x, y), value and df/dx", ref_w1),
+        Workload("W2", "W2", "g'(x) at 20 points", ref_w2, size=20),
+    ]
+    for n in w3_sizes:
+        wl.append(Workload("W3", f"W3 n={n}", f"Jacobian of tanh(Wx+b)*x + sum(sin x), n={n}",
+                           lambda n=n: ref_w3(n), size=n))
+    wl += [
+        Workload("W4", f"W4 n={w4_n:.0e}".replace("+0", ""), f"h and h' over {w4_n} float64",
+                 lambda: ref_w4(w4_n), size=w4_n),
+        Workload("W5", "W5", "Hessian of 10-variable Rosenbrock", ref_w5, size=10),
+        Workload("W6", f"W6 N={w6_n}", f"DGSM of a 10-input model, N={w6_n} samples",
+                 ref_w6, size=w6_n, tol=0.25),
+    ]
+    return wl
+
+
+def selfcheck():
+    """Check the hand-derived formulas (used by references and hand rows) against mp.diff."""
+    mp = _mp()
+
+    def report(name, result, ref):
+        print(f"{name:<32} max rel. error {max_rel_error(result, ref):.1e}")
+
+    val, der = hand_f1(X0, Y0)
+    report("W1 hand-written vs mpmath", {"value": val, "deriv": der}, ref_w1())
+    report("W2 hand-written vs mpmath", {"deriv": [hand_dg(p) for p in W2_POINTS]}, ref_w2())
+
+    n = 6
+    W, b, x = w3_data(n)
+
+    def elementwise(fun):
+        return lambda v: np.array([fun(e) for e in v], dtype=object)
+
+    Fm = make_F(W, b, elementwise(mp.tanh), elementwise(mp.sin))  # F in mpf arithmetic
+
+    def dF(i, j):
+        def Fij(t):  # F_i as a function of x_j alone
+            xt = x.astype(object)
+            xt[j] = t
+            return Fm(xt)[i]
+
+        return float(mp.diff(Fij, x[j]))
+
+    Jn = np.array([[dF(i, j) for j in range(n)] for i in range(n)])
+    report("W3 reference vs mp.diff", {"deriv": Jn}, ref_w3(n))
+    report("W3 hand-written vs reference", {"deriv": hand_jacobian_F(W, b, x)}, ref_w3(n))
+
+    xs = w4_data(50)
+    hm = make_h(mp.exp, mp.sin, mp.tanh)
+    report("W4 reference vs mp.diff", {"deriv": [float(mp.diff(hm, mp.mpf(v))) for v in xs]}, ref_w4(50))
+
+    x5 = [mp.mpf(v) for v in w5_data()]
+
+    def d2f(i, j):
+        order = tuple(int(k == i) + int(k == j) for k in range(len(x5)))  # d/dx_i d/dx_j
+        return float(mp.diff(lambda *z: rosen(np.array(z, dtype=object)), x5, order))
+
+    H = np.array([[d2f(i, j) for j in range(len(x5))] for i in range(len(x5))])
+    report("W5 reference vs mp.diff", {"deriv": H}, ref_w5())
+    report("W5 hand-written vs reference", {"deriv": hand_hessian_rosen(w5_data())}, ref_w5())
+
+
+if __name__ == "__main__":
+    selfcheck()
