@@ -5,8 +5,10 @@ the Tempita templates dualml/*.tp into dualml/dual.pxd, _functions.pxi and
 _methods.pxi (generated, never committed).  The C headers are copied into
 dualml/include so the installed package ships them (dualml.get_include()).
 """
+import ctypes.util
 import importlib.util
 import os
+import platform
 import re
 import shutil
 import sys
@@ -43,7 +45,8 @@ def render():
 
     ns = dict(rules=rules, nested_py=nested_py, doc=docs.docstring,
               param=lambda r: docs.PARAMS[r.name], repr=repr)
-    for tp in ("dual.pxd.tp", "dual.pyx.tp", "dual.pyi.tp", "_functions.pxi.tp"):
+    for tp in ("dual.pxd.tp", "dual.pyx.tp", "dual.pyi.tp", "_functions.pxi.tp",
+               "_kernels.pyx.tp"):
         src = os.path.join(HERE, "dualml", tp)
         with open(src) as fh:
             text = sub(fh.read(), **ns)
@@ -72,6 +75,8 @@ if sys.platform == "win32":
     CFLAGS = ["/O2"]
 
 common = dict(
+    # headers are not tracked by setuptools otherwise: a rule edit must rebuild
+    depends=[os.path.join("csrc", f) for f in ("dual.h", "dual_rules.def", "dual_kernels.h")],
     include_dirs=[os.path.join(HERE, "csrc"), numpy.get_include()],
     extra_compile_args=CFLAGS,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
@@ -81,7 +86,14 @@ extensions = [
     Extension("dualml.dual", ["dualml/dual.pyx"], **common),
 ]
 if os.path.exists(os.path.join(HERE, "dualml", "_kernels.pyx")):
-    extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **common))
+    kernels = dict(common)
+    # x86-64 glibc: the array kernels evaluate some transcendental functions
+    # with glibc's SIMD math library libmvec (csrc/dual_kernels.h, section 5).
+    if (sys.platform.startswith("linux") and platform.machine() == "x86_64"
+            and platform.libc_ver()[0] == "glibc" and ctypes.util.find_library("mvec")):
+        kernels["define_macros"] = common["define_macros"] + [("DUALML_LIBMVEC", "1")]
+        kernels["libraries"] = ["mvec", "m"]
+    extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 
 setup(
     ext_modules=cythonize(

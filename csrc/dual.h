@@ -188,6 +188,18 @@ static inline double dual_maximum_v(double a, double b)
     return (a > b || a != a) ? a : b;
 }
 
+/* np.fmin / np.fmax: a nan operand is ignored.  Written out because C leaves
+   the sign of fmin(+0, -0) to the library; NumPy's choice is the first. */
+static inline double dual_fmin_v(double a, double b)
+{
+    return (a <= b || b != b) ? a : b;
+}
+
+static inline double dual_fmax_v(double a, double b)
+{
+    return (a >= b || b != b) ? a : b;
+}
+
 /* d min(a, b)/da: 1 if a is the smaller, 0 if b is, 0.5 at a tie, nan if
    either is nan.  maximum uses it with the arguments swapped. */
 static inline double dual_min_da(double a, double b)

@@ -1,0 +1,457 @@
+"""The elementwise C kernels (dualml._kernels) against the scalar path.
+
+Every rule of the table is walked: on the plain path the kernels must give
+the scalar rule's value bit for bit (dualml.<f>(float)) and the tangent
+partial * tangent of dualml.<f>(Dual(x, t)) bit for bit, for k = 0, 1 and 3
+directions, strided, broadcast and read-only inputs, and in place.  (The
+rules themselves are checked against independent references in
+test_dual.py; here the question is whether the array path is the same
+function.)  The SIMD path (libmvec) is held to a few ulp of the plain path.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import dualml
+from dualml import _kernels as K
+from dualml._rules import BINARY, UNARY, UNARY_PARAM
+
+INF, NAN = math.inf, math.nan
+SPECIAL = [0.0, -0.0, INF, -INF, NAN, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0,
+           0.75, -0.75, 0.9729550745276566, 1e-300, -1e-300, 5e-324, -5e-324,
+           1e300, -1e300, 710.0, -746.0, 40.0, -40.0, math.pi, -math.pi / 2,
+           1.0 - 2.0 ** -53, -1.0 + 2.0 ** -53, 1e-8, -1e-8, 20.0, 7.5, -0.1]
+RNG = np.random.default_rng(20240601)
+POINTS = np.array(SPECIAL + list(RNG.standard_normal(40) * 3)
+                  + list(RNG.uniform(-1, 1, 20)) + list(RNG.integers(-4, 5, 10) * 1.0))
+TANGENTS = np.where(RNG.random(POINTS.size) < 0.2, 0.0, RNG.standard_normal(POINTS.size))
+TANGENTS[:4] = [1.0, -1.0, 0.0, -0.0]
+PARAMS = {"leaky_relu": 0.2, "elu": 1.5}
+
+
+@pytest.fixture
+def plain():
+    old = K.set_simd(False)
+    yield
+    K.set_simd(old)
+
+
+@pytest.fixture(params=K.simd_levels())
+def level(request):
+    old = K.set_simd(request.param)
+    yield request.param
+    K.set_simd(old)
+
+
+def same(a, b):
+    """Elementwise: equal bit patterns up to the nan payload (zeros keep sign)."""
+    a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
+    return ((a == b) & (np.signbit(a) == np.signbit(b))) | (np.isnan(a) & np.isnan(b))
+
+
+def assert_same(a, b, what=""):
+    ok = same(a, b)
+    if not ok.all():
+        i = np.flatnonzero(~ok.reshape(-1))[0]
+        raise AssertionError(f"{what}: {np.ravel(a)[i]!r} != {np.ravel(b)[i]!r} "
+                             f"at flat index {i} ({(~ok).sum()} differ)")
+
+
+def _key(a):
+    i = a.view(np.int64)
+    return np.where(i < 0, np.int64(-2 ** 63) - i, i)
+
+
+def ulps(a, b):
+    """Distance in units in the last place (0 for equal specials, inf for a
+    nan or infinity on one side only or for opposite signs)."""
+    a = np.ascontiguousarray(a, float)
+    b = np.ascontiguousarray(b, float)
+    finite = np.isfinite(a) & np.isfinite(b)
+    samesign = (np.signbit(a) == np.signbit(b)) | (a == 0) | (b == 0)
+    d = np.where(finite & samesign, np.abs(_key(a) - _key(b)), 0).astype(float)
+    d[finite & ~samesign] = np.inf
+    d[~finite & ~same(a, b)] = np.inf
+    return d
+
+
+def scalar_unary(name, x, t=None):
+    f = getattr(dualml, name)
+    args = (PARAMS[name],) if name in UNARY_PARAM else ()
+    if t is None:
+        return f(float(x), *args)
+    return f(dualml.Dual(float(x), float(t)), *args)
+
+
+def unary_ref(name, xs, ts):
+    """Scalar-path values and tangents, elementwise."""
+    ys = np.array([scalar_unary(name, x) for x in xs])
+    ds = np.array([scalar_unary(name, x, t).deriv for x, t in zip(xs, ts)])
+    return ys, ds
+
+
+def scalar_binary(name, a, ta, b, tb):
+    f = getattr(dualml, name)
+    u = float(a) if ta is None else dualml.Dual(float(a), float(ta))
+    v = float(b) if tb is None else dualml.Dual(float(b), float(tb))
+    return f(u, v)
+
+
+def kparam(name):
+    return PARAMS.get(name)
+
+
+# ---------------------------------------------------------------------------
+# every rule, plain path: bit for bit the scalar rule
+
+@pytest.mark.parametrize("name", UNARY + UNARY_PARAM)
+def test_unary_equals_scalar_path(name, plain):
+    ys, ds = unary_ref(name, POINTS, TANGENTS)
+    y, t = K.unary(name, POINTS, param=kparam(name))
+    assert t is None
+    assert_same(y, ys, f"{name} value")
+    y1, t1 = K.unary(name, POINTS, TANGENTS[None], param=kparam(name))
+    assert_same(y1, ys, f"{name} value (k=1)")
+    assert_same(t1[0], ds, f"{name} tangent (k=1)")
+    # k = 3: rows scaled, a zero row stays zero, row 2 is the k=1 tangent
+    tan3 = np.stack([TANGENTS, np.zeros_like(POINTS), TANGENTS[::-1].copy()])
+    y3, t3 = K.unary(name, POINTS, tan3, param=kparam(name))
+    assert_same(y3, ys, f"{name} value (k=3)")
+    assert_same(t3[0], ds, f"{name} tangent row 0")
+    assert_same(t3[1], np.zeros_like(POINTS), f"{name} zero row")
+    assert_same(t3[2], unary_ref(name, POINTS, tan3[2])[1], f"{name} tangent row 2")
+    # k = 0
+    y0, t0 = K.unary(name, POINTS, np.empty((0, POINTS.size)), param=kparam(name))
+    assert t0.shape == (0, POINTS.size)
+    assert_same(y0, ys, f"{name} value (k=0)")
+
+
+@pytest.mark.parametrize("name", UNARY + UNARY_PARAM)
+def test_unary_partials_equal_scalar_rule(name, plain):
+    y, d = K.partials(name, POINTS, param=kparam(name))
+    ys, ds = unary_ref(name, POINTS, np.ones_like(POINTS))
+    assert_same(y, ys, f"{name} value")
+    assert_same(d, ds, f"{name} partial")
+
+
+BA, BB = (g.ravel() for g in np.meshgrid(np.array(SPECIAL[:21] + [-3.0, 0.25, 7.0]),
+                                          np.array(SPECIAL[:21] + [-3.0, 0.25, 7.0])))
+BA = np.concatenate([BA, RNG.standard_normal(60) * 4])
+BB = np.concatenate([BB, RNG.standard_normal(60) * 4])
+TA = np.where(RNG.random(BA.size) < 0.2, 0.0, RNG.standard_normal(BA.size))
+TB = np.where(RNG.random(BA.size) < 0.2, 0.0, RNG.standard_normal(BA.size))
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_equals_scalar_path(name, plain):
+    f = getattr(dualml, name)
+    ys = np.array([f(float(a), float(b)) for a, b in zip(BA, BB)])
+    if name in ("fmin", "fmax"):
+        # C leaves the sign of fmin(+0, -0) unspecified and the scalar path
+        # itself differs between its float and Dual entries (reported); the
+        # kernels agree up to that sign
+        both0 = (BA == 0) & (BB == 0)
+        ys[both0] = np.abs(ys[both0])
+    y, t = K.binary(name, BA, None, BB, None)
+    assert t is None
+    if name in ("fmin", "fmax"):
+        y[both0] = np.abs(y[both0])
+    assert_same(y, ys, f"{name} value")
+    for ta, tb, what in ((TA, TB, "dual,dual"), (TA, None, "dual,const"),
+                         (None, TB, "const,dual")):
+        ref = np.array([scalar_binary(name, a, None if ta is None else ta[i], b,
+                                      None if tb is None else tb[i]).deriv
+                        for i, (a, b) in enumerate(zip(BA, BB))])
+        y1, t1 = K.binary(name, BA, None if ta is None else ta[None], BB,
+                          None if tb is None else tb[None])
+        if name in ("fmin", "fmax"):
+            y1[both0] = np.abs(y1[both0])
+        assert_same(y1, ys, f"{name} value ({what})")
+        assert_same(t1[0], ref, f"{name} tangent ({what}, k=1)")
+        # k = 3 (rows: the tangents, zeros, the tangents again)
+        t3a = None if ta is None else np.stack([ta, np.zeros_like(ta), ta])
+        t3b = None if tb is None else np.stack([tb, np.zeros_like(tb), tb])
+        y3, t3 = K.binary(name, BA, t3a, BB, t3b)
+        if name in ("fmin", "fmax"):
+            y3[both0] = np.abs(y3[both0])
+        assert_same(y3, ys, f"{name} value ({what}, k=3)")
+        assert_same(t3[0], ref, f"{name} tangent row 0 ({what})")
+        assert_same(t3[1], np.zeros_like(ref), f"{name} zero row ({what})")
+        assert_same(t3[2], ref, f"{name} tangent row 2 ({what})")
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_partials_equal_scalar_rule(name, plain):
+    y, da, db = K.partials(name, BA, BB)
+    f = getattr(dualml, name)
+    ys = np.array([f(float(a), float(b)) for a, b in zip(BA, BB)])
+    if name in ("fmin", "fmax"):             # see test_binary_equals_scalar_path
+        both0 = (BA == 0) & (BB == 0)
+        ys[both0] = np.abs(ys[both0])
+        y[both0] = np.abs(y[both0])
+    assert_same(y, ys, name)
+    assert_same(da, [f(dualml.Dual(float(a), 1.0), float(b)).deriv
+                     for a, b in zip(BA, BB)], f"{name} d/da")
+    assert_same(db, [f(float(a), dualml.Dual(float(b), 1.0)).deriv
+                     for a, b in zip(BA, BB)], f"{name} d/db")
+
+
+def test_zero_tangent_convention(plain):
+    # sqrt at 0 has slope inf; a zero tangent still gives 0 (not 0*inf = nan)
+    x = np.array([0.0, 0.0, 4.0])
+    y, t = K.unary("sqrt", x, np.array([[0.0, 1.0, 0.0], [-0.0, 0.0, 1.0]]))
+    assert_same(t, [[0.0, INF, 0.0], [0.0, 0.0, 0.25]])
+    # a constant operand contributes nothing, even with an infinite partial
+    _, t = K.binary("multiply", np.array([INF]), None, np.array([2.0]), np.array([[0.0]]))
+    assert_same(t, [[0.0]])
+    _, t = K.binary("multiply", np.array([0.0]), np.array([[1.0]]), np.array([INF]), None)
+    assert_same(t, [[INF]])
+
+
+# ---------------------------------------------------------------------------
+# SIMD path: within a few ulp of the plain path, same special values
+
+# Derivative bounds (ulp) beyond the default 4: the derivative formula
+# amplifies the <= 4 ulp error of the SIMD value (tan: 1 + y^2, cbrt:
+# 1/(3 y^2), tanh: (1 - y)(1 + y) with |y| < 0.75, up to 2.6x).
+DERIV_ULPS = {"exp2": 5, "tan": 12, "cbrt": 12, "tanh": 14}
+SIMD_X = np.concatenate([POINTS, RNG.standard_normal(3000) * 3, RNG.uniform(-1, 1, 2000),
+                         np.exp(RNG.uniform(-700, 700, 2000)) * RNG.choice([-1, 1], 2000),
+                         RNG.uniform(-40, 40, 2000)])
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_simd_within_ulps_of_plain(name, level):
+    K.set_simd(False)
+    yr, dr = K.partials(name, SIMD_X)
+    K.set_simd(level)
+    ys, ds = K.partials(name, SIMD_X)
+    assert (ulps(ys, yr) <= 4).all(), f"{name}: value off by {ulps(ys, yr).max()} ulp"
+    # special values and signed zeros exactly
+    for arr_s, arr_r in ((ys, yr), (ds, dr)):
+        special = ~np.isfinite(arr_r) | (arr_r == 0)
+        assert_same(arr_s[special], arr_r[special], f"{name} special values")
+    du = ulps(ds, dr)
+    if name == "expm1":
+        # d = y + 1 cancels as y -> -1: the rule's own conditioning; the
+        # error is that of y, absolutely
+        fin = np.isfinite(dr) & np.isfinite(ds)
+        tol = 4 * np.spacing(np.abs(yr)) + 2 * np.spacing(np.abs(dr))
+        assert (np.abs(ds[fin] - dr[fin]) <= tol[fin]).all()
+        assert (ulps(ds, dr)[~fin] <= 4).all()      # overflow edge: y's error
+    else:
+        bound = DERIV_ULPS.get(name, 4)
+        assert (du <= bound).all(), f"{name}: derivative off by {du.max()} ulp"
+    # the fused k = 1 loop and the row loop give the same numbers as partials
+    t = np.stack([np.ones_like(SIMD_X), np.zeros_like(SIMD_X), np.full_like(SIMD_X, -2.0)])
+    y1, t1 = K.unary(name, SIMD_X, t[:1])
+    y3, t3 = K.unary(name, SIMD_X, t)
+    for yy in (y1, y3):
+        assert_same(yy, ys, name)
+    assert_same(t1[0], ds, name)
+    assert_same(t3[0], ds, name)
+    assert_same(t3[1], np.zeros_like(ds), name)
+    with np.errstate(over="ignore"):
+        assert_same(t3[2], -2.0 * ds, name)
+
+
+def test_simd_levels_and_switch():
+    levels = K.simd_levels()
+    assert levels[0] == "none"
+    old = K.set_simd(False)
+    try:
+        assert K.get_simd() == "none"
+        K.set_simd(True)
+        assert K.get_simd() == levels[-1]
+        with pytest.raises(ValueError, match="level"):
+            K.set_simd("sse9")
+    finally:
+        K.set_simd(old)
+
+
+# ---------------------------------------------------------------------------
+# layouts: strided, broadcast (0-stride), read-only, n-d, in place
+
+LAYOUT_RULES = ["exp", "sin", "tanh", "sqrt", "absolute", "elu"]
+
+
+@pytest.mark.parametrize("name", LAYOUT_RULES)
+def test_unary_layouts(name, level):
+    base = RNG.standard_normal((6, 10)) * 2
+    tb = RNG.standard_normal((3, 6, 10))
+    ref_y, ref_t = K.unary(name, base.copy(), tb.copy(), param=kparam(name))
+    cases = {
+        "transposed": (base.T, tb.transpose(0, 2, 1), lambda r: r.T, lambda r: r.transpose(0, 2, 1)),
+        "strided": (base[:, ::3], tb[:, :, ::3], lambda r: r[:, ::3], lambda r: r[:, :, ::3]),
+        "reversed": (base[::-1], tb[::-1, ::-1], lambda r: r[::-1], lambda r: r[::-1, ::-1]),
+    }
+    for what, (x, t, sel_y, sel_t) in cases.items():
+        y, tt = K.unary(name, x, t, param=kparam(name))
+        assert y.flags.c_contiguous and tt.flags.c_contiguous
+        assert_same(y, sel_y(ref_y), f"{name} {what} value")
+        assert_same(tt, sel_t(ref_t), f"{name} {what} tangent")
+        for k in (1,):
+            y1, t1 = K.unary(name, x, t[:k], param=kparam(name))
+            assert_same(t1, sel_t(ref_t)[:k], f"{name} {what} tangent k=1")
+    # read-only input, 0-stride broadcast value and tangent, 0-d arrays
+    ro = base.copy()
+    ro.setflags(write=False)
+    trow = tb[:1].copy()
+    trow.setflags(write=False)
+    assert_same(K.unary(name, ro, trow, param=kparam(name))[1], ref_t[:1], f"{name} read-only")
+    xb = np.broadcast_to(base[:1], (6, 10))
+    tbb = np.broadcast_to(tb[:, :1], (3, 6, 10))
+    y, t = K.unary(name, xb, tbb, param=kparam(name))
+    r_y, r_t = K.unary(name, np.ascontiguousarray(xb), np.ascontiguousarray(tbb),
+                       param=kparam(name))
+    assert_same(y, r_y, f"{name} broadcast")
+    assert_same(t, r_t, f"{name} broadcast tangent")
+    y0, t0 = K.unary(name, np.array(0.5), np.array([1.0, 2.0]), param=kparam(name))
+    assert y0.shape == () and t0.shape == (2,)
+    assert_same(t0, K.unary(name, np.array([0.5]), np.array([[1.0], [2.0]]),
+                            param=kparam(name))[1][:, 0])
+    # non-native byte order and unaligned data are accepted (copied)
+    sw = base.astype(">f8")
+    assert_same(K.unary(name, sw, param=kparam(name))[0], ref_y, f"{name} byte-swapped")
+
+
+@pytest.mark.parametrize("name", ["multiply", "divide", "power", "maximum", "add"])
+def test_binary_layouts(name, plain):
+    a = RNG.standard_normal((5, 7)) + 2
+    b = RNG.standard_normal((5, 7))
+    ta = RNG.standard_normal((2, 5, 7))
+    tb = RNG.standard_normal((2, 5, 7))
+    ref = K.binary(name, a.copy(), ta.copy(), b.copy(), tb.copy())
+    y, t = K.binary(name, a.T, ta.transpose(0, 2, 1), b.T, tb.transpose(0, 2, 1))
+    assert_same(y, ref[0].T)
+    assert_same(t, ref[1].transpose(0, 2, 1))
+    # a scalar constant broadcast with a 0-stride, both positions
+    c = np.broadcast_to(3.0, a.shape)
+    for k in (1, 2):
+        y, t = K.binary(name, c, None, b, tb[:k])
+        r = K.binary(name, np.full(a.shape, 3.0), None, b, tb[:k])
+        assert_same(y, r[0])
+        assert_same(t, r[1])
+        y, t = K.binary(name, a, ta[:k], c, None)
+        r = K.binary(name, a, ta[:k], np.full(a.shape, 3.0), None)
+        assert_same(y, r[0])
+        assert_same(t, r[1])
+    # broadcast tangent rows (0-stride along the row axis)
+    tbb = np.broadcast_to(tb[:1], (3, 5, 7))
+    y, t = K.binary(name, a, None, b, tbb)
+    r = K.binary(name, a, None, b, np.ascontiguousarray(tbb))
+    assert_same(t, r[1])
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_unary_in_place(k, level):
+    x = RNG.standard_normal(1000) * 2
+    t = RNG.standard_normal((k, 1000))
+    ry, rt = K.unary("tanh", x, t)
+    xv, tv = x.copy(), t.copy()
+    y, ty = K.unary("tanh", xv, tv, out_value=xv, out_tangent=tv)
+    assert y is xv and ty is tv
+    assert_same(xv, ry)
+    assert_same(tv, rt)
+    # out aliases the input only partly (reversed view): still correct
+    xv = x.copy()
+    y, _ = K.unary("sin", xv, out_value=xv[::-1])
+    assert_same(y, K.unary("sin", x)[0])
+    assert_same(xv, K.unary("sin", x)[0][::-1])
+    # value output written into the tangent buffer's last row
+    tv = t.copy()
+    K.unary("exp", tv[0], out_value=tv[-1])
+    assert_same(tv[-1], K.unary("exp", t[0])[0])
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_binary_in_place(k, plain):
+    a = RNG.standard_normal(300)
+    b = RNG.standard_normal(300)
+    ta = RNG.standard_normal((k, 300))
+    tb = RNG.standard_normal((k, 300))
+    ry, rt = K.binary("multiply", a, ta, b, tb)
+    av, tav = a.copy(), ta.copy()
+    K.binary("multiply", av, tav, b, tb, out_value=av, out_tangent=tav)
+    assert_same(av, ry)
+    assert_same(tav, rt)
+    bv, tbv = b.copy(), tb.copy()
+    K.binary("multiply", a, ta, bv, tbv, out_value=bv, out_tangent=tbv)
+    assert_same(bv, ry)
+    assert_same(tbv, rt)
+    # x * x in place (both operands are the output)
+    av, tav = a.copy(), ta.copy()
+    K.binary("multiply", av, tav, av, tav, out_value=av, out_tangent=tav)
+    r2 = K.binary("multiply", a, ta, a, ta)
+    assert_same(av, r2[0])
+    assert_same(tav, r2[1])
+    # out overlaps an input shifted by one element
+    buf = np.concatenate([a, [0.0]])
+    y, _ = K.binary("add", buf[:-1], None, b, None, out_value=buf[1:])
+    assert_same(buf[1:], a + b)
+
+
+def test_large_arrays_and_blocks(level):
+    # crosses the block size, the no-GIL threshold and the one-allocation path
+    x = RNG.standard_normal(70001)
+    t = RNG.standard_normal((1, 70001))
+    y, ty = K.unary("sin", x, t)
+    ys, ds = K.partials("sin", x)
+    assert_same(y, ys)
+    assert_same(ty[0], np.where(t[0] == 0, 0.0, ds * t[0]))
+    y, ty = K.binary("multiply", x, t, x, t)
+    assert_same(y, x * x)
+    assert_same(ty[0], x * t[0] + x * t[0])
+
+
+# ---------------------------------------------------------------------------
+# errors
+
+def test_errors():
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="'expp'"):
+        K.unary("expp", x)
+    with pytest.raises(ValueError, match="binary"):
+        K.unary("add", x)
+    with pytest.raises(ValueError, match="unary"):
+        K.binary("exp", x, None, x, None)
+    with pytest.raises(TypeError, match="float64"):
+        K.unary("exp", np.arange(3))
+    with pytest.raises(TypeError, match="float64"):
+        K.unary("exp", x.astype(complex))
+    with pytest.raises(TypeError, match="ndarray"):
+        K.unary("exp", [1.0, 2.0])
+    with pytest.raises(TypeError, match="tangent"):
+        K.unary("exp", x, np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"\(1, 4\).*\(3,\)"):
+        K.unary("exp", x, np.ones((1, 4)))
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
+        K.binary("add", x, None, np.ones(4), None)
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(1, 3\)"):
+        K.binary("add", x, np.ones((2, 3)), x, np.ones((1, 3)))
+    with pytest.raises(ValueError, match="out_value"):
+        K.unary("exp", x, out_value=np.empty(4))
+    ro = np.empty(3)
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        K.unary("exp", x, out_value=ro)
+    with pytest.raises(ValueError, match="out_tangent"):
+        K.unary("exp", x, out_tangent=np.empty((1, 3)))
+    with pytest.raises(ValueError, match="overlap"):
+        buf = np.empty((2, 3))
+        K.unary("exp", x, np.ones((1, 3)), out_value=buf[1], out_tangent=buf[1:])
+    with pytest.raises(TypeError, match="two"):
+        K.partials("add", x)
+    with pytest.raises(ValueError, match="broadcast"):
+        K.partials("add", x, np.ones(4))
+
+
+def test_param_default_and_partials_broadcast(plain):
+    x = np.array([-2.0, 3.0])
+    assert_same(K.unary("leaky_relu", x)[0], [dualml.leaky_relu(-2.0), 3.0])
+    assert_same(K.unary("elu", x, param=0.5)[0], [dualml.elu(-2.0, 0.5), 3.0])
+    y, da, db = K.partials("power", np.array([[2.0], [3.0]]), np.array([1.0, 2.0, 0.5]))
+    assert y.shape == da.shape == db.shape == (2, 3)
+    assert_same(y[1, 1], 9.0)
+    assert_same(da[1, 1], 6.0)
