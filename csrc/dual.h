@@ -52,7 +52,18 @@ typedef struct dual {
 #define DUAL_2_SQRTPI   1.128379167095512573896158903121545172   /* 2/sqrt(pi) */
 #define DUAL_SQRT1_2    0.707106781186547524400844362104849039   /* 1/sqrt(2) */
 #define DUAL_1_SQRT2PI  0.398942280401432677939946059934381868   /* 1/sqrt(2 pi) */
+#define DUAL_LOG2E      1.442695040888963407359924681001892137   /* 1/ln 2 */
+#define DUAL_LOG10E     0.434294481903251827651128918916605082   /* 1/ln 10 */
 #define DUAL_NAN        ((double)NAN)
+
+/* A domain error (a nan value from inputs that are not nan: log(-1),
+   arcsin(2), inf - inf) has nan partials: a finite slope of an undefined
+   value would be a silently wrong derivative.  A nan input keeps the rule's
+   slope (Dual(nan, 1) * 2 has slope 2, as in ForwardDiff and JAX). */
+static inline double dual_nanprop(double y, int inputs_nan, double partial)
+{
+    return (y != y && !inputs_nan) ? y : partial;
+}
 
 static inline dual dual_make(double value, double deriv)
 {
@@ -150,16 +161,26 @@ static inline double dual_gelu_rule(double x, double *dydx)
 }
 
 /* x**b: d/dx = b x^(b-1), written so that x = 0 works for every b >= 0
-   (Dual(0,1)**2 has slope 0, **1 slope 1, **0 slope 0, **0.5 slope +inf). */
-static inline double dual_pow_da(double a, double b)
+   (Dual(0,1)**2 has slope 0, **1 slope 1, **0 slope 0, **0.5 slope +inf).
+   b = 1 and 2 are the common cases (x**2 in every loss): their slopes 1 and
+   2a are exact without a second pow call.  When pow(a, b-1) under- or
+   overflows the slope itself may be finite (a subnormal, b near 0: slope
+   ~1) -- then b/a * y; an infinite b with pow(a, b-1) = 0 has slope 0. */
+static inline double dual_pow_da(double a, double b, double y)
 {
-    /* b = 1 and 2 are the common cases (x**2 in every loss); their slopes
-       1 and 2a are exact, so skip the second pow call. */
+    double t;
     if (b == 2.0)
         return 2.0 * a;
     if (b == 1.0 || b == 0.0)
         return b;
-    return b * pow(a, b - 1.0);
+    t = pow(a, b - 1.0);
+    if (t == 0.0 || isinf(t)) {
+        if (a != 0.0 && isfinite(a) && isfinite(b))
+            return (b / a) * y;
+        if (t == 0.0)
+            return 0.0;
+    }
+    return b * t;
 }
 
 /* a**x: d/dx = log(a) a^x.  At a = 0 the function is 0 for x > 0 (slope 0)
@@ -171,10 +192,29 @@ static inline double dual_pow_db(double a, double b, double y)
     return a < 0.0 ? DUAL_NAN : log(a) * y;
 }
 
-/* a / y with 0/0 -> 0: hypot's kink at the origin, like abs at 0. */
-static inline double dual_div0(double a, double y)
+/* d hypot(a, b)/da = a / y.  0/0 -> 0: the kink at the origin, like abs at 0.
+   y = inf: the slope tends to sign(a) if a is the infinite one, else 0
+   (inf/inf would be nan); both infinite is direction-dependent (nan). */
+static inline double dual_hypot_da(double a, double b, double y)
 {
-    return y == 0.0 ? 0.0 : a / y;
+    if (y == 0.0)
+        return 0.0;
+    if (isinf(y) && !(a != a) && !(b != b)) {
+        if (isinf(a) && isinf(b))
+            return DUAL_NAN;
+        return isinf(a) ? copysign(1.0, a) : 0.0;
+    }
+    return a / y;
+}
+
+/* d atan2(a, b)/da = b / (a^2 + b^2), as (b/h)/h with h = hypot(a, b)
+   (no overflow).  h = inf with one operand finite: the slope tends to 0. */
+static inline double dual_atan2_da(double a, double b)
+{
+    double h = hypot(a, b);
+    if (isinf(h) && !(isinf(a) && isinf(b)) && !(a != a) && !(b != b))
+        return 0.0;
+    return (b / h) / h;
 }
 
 /* np.minimum / np.maximum: nan propagates from either side. */
@@ -236,6 +276,14 @@ static inline double dual_logaddexp_v(double a, double b)
     return t;                               /* nan */
 }
 
+/* d logaddexp(a, b)/da = sigmoid(a - b): from the inputs, not from
+   exp(a - y) with the rounded y (which is off by ~|a| ulp for large |a|). */
+static inline double dual_logaddexp_da(double a, double b)
+{
+    double d;
+    return dual_sigmoid_rule(a - b, &d);
+}
+
 /* Python's (and NumPy's) float floor division and modulo: the result of
    a % b has the sign of b; b = 0 gives a/b and nan like NumPy (Python
    would raise). */
@@ -290,14 +338,14 @@ static inline double dual_remainder_v(double a, double b)
     static inline double dual_##name##_rule(double x, double *dydx)        \
     {                                                                       \
         double y = (value);                                                 \
-        *dydx = (deriv);                                                    \
+        *dydx = dual_nanprop(y, x != x, (deriv));                                   \
         return y;                                                           \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested)                             \
     static inline double dual_##name##_rule(double x, double p, double *dydx) \
     {                                                                       \
         double y = (value);                                                 \
-        *dydx = (deriv);                                                    \
+        *dydx = dual_nanprop(y, x != x, (deriv));                                   \
         return y;                                                           \
     }
 #define DUAL_UNARY_FN(name, nested)
@@ -306,8 +354,8 @@ static inline double dual_remainder_v(double a, double b)
                                             double *dyda, double *dydb)    \
     {                                                                       \
         double y = (value);                                                 \
-        *dyda = (da);                                                       \
-        *dydb = (db);                                                       \
+        *dyda = dual_nanprop(y, a != a || b != b, (da));                                    \
+        *dydb = dual_nanprop(y, a != a || b != b, (db));                                    \
         return y;                                                           \
     }
 #include "dual_rules.def"

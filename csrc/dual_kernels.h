@@ -70,7 +70,7 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     }                                                                       \
     static inline double dual_##name##_deriv(double x, double y)            \
     {                                                                       \
-        return (deriv);                                                     \
+        return dual_nanprop(y, x != x, (deriv));                                    \
     }
 #define DUAL_UNARY_FN(name, nested)                                          \
     static inline double dual_##name##_rulep(double x, double p, double *d) \

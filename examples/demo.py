@@ -26,7 +26,8 @@ rows = [
 ]
 
 print(f"Derivatives at x = {x0}: dualml against the analytic formula\n")
-print(f"{'f(x)':<12} {'dualml f\'(x)':>22} {'analytic':>22} {'rel. error':>11}")
+header = ("f(x)", "dualml f'(x)", "analytic", "rel. error")
+print(f"{header[0]:<12} {header[1]:>22} {header[2]:>22} {header[3]:>11}")
 for name, f, exact in rows:
     got = f(Dual(x0, 1.0)).deriv
     print(f"{name:<12} {got:>22.17g} {exact:>22.17g} {abs(got - exact) / abs(exact):>11.1e}")

@@ -205,7 +205,10 @@ def test_zero_tangent_convention(plain):
     # a constant operand contributes nothing, even with an infinite partial
     _, t = K.binary("multiply", np.array([INF]), None, np.array([2.0]), np.array([[0.0]]))
     assert_same(t, [[0.0]])
+    # 0 * inf is a domain error: nan value, so nan slope (dual_nanprop)
     _, t = K.binary("multiply", np.array([0.0]), np.array([[1.0]]), np.array([INF]), None)
+    assert_same(t, [[NAN]])
+    _, t = K.binary("multiply", np.array([1.0]), np.array([[1.0]]), np.array([INF]), None)
     assert_same(t, [[INF]])
 
 
