@@ -9,5 +9,6 @@ from .dual import Dual, derivative, get_include, UNARY, UNARY_PARAM, BINARY
 from . import _rules  # noqa: F401
 from .calculus import *  # noqa: F401,F403
 from .functional import *  # noqa: F401,F403
+from .arrays import *  # noqa: F401,F403
 
 __version__ = "0.1.0"

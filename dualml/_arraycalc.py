@@ -1,0 +1,278 @@
+"""The array backend of dualml's calculus: DualArray carrying many directions.
+
+Design
+------
+* ``dualml.calculus`` calls these functions when x is a real ndarray (or a
+  DualArray, inside nested differentiation); signatures and output shapes are
+  the scalar path's: gradient ``x.shape``; jacobian ``f(x).shape + x.shape``
+  with ``J[i, j] = df_i/dx_j``; hessian ``x.shape + x.shape``; jvp
+  ``(f(x), J v)``.
+* Each pass seeds ``chunk`` unit directions (direction axis first) under a
+  fresh tag; ``chunk=None`` takes all n at once while the tangents stay under
+  ``_CAP_BYTES``.
+* hessian: one or a few passes of the second-order rows (``arrays._o2``:
+  ``[g, H]``, a truncated Taylor array); where that representation has no
+  curvature rule (``_NeedGeneric``), or x is itself dual, it falls back to
+  forward-over-forward nesting: ``jacobian(gradient(f))``.
+"""
+import numbers
+
+import numpy as np
+
+from . import dual as _dual
+from . import arrays as _arrays
+from .arrays import (DualArray, _NeedGeneric, _new, _operand, _stack, _concatenate,
+                     _moveaxis0_last, _reshape, _transpose, _nd)
+
+__all__ = ["jacobian", "gradient", "jvp", "hessian", "value_and_gradient",
+           "value_and_jacobian"]
+
+_CAP_BYTES = 256 * 2**20
+
+
+def _point(x, fname):
+    if type(x) is DualArray:
+        return x
+    if isinstance(x, (DualArray,)):
+        return x
+    a = np.asarray(x)
+    if a.dtype.kind == "c":
+        raise TypeError(f"{fname}(): x is complex ({a.dtype}); dualml differentiates "
+                        f"real functions")
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{fname}(): x must hold real numbers, got dtype {a.dtype}")
+    return np.array(a, dtype=np.float64)        # a copy: f may write into its input
+
+
+def _chunk(chunk, n, per_row, fname):
+    if chunk is not None:
+        if isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1:
+            raise ValueError(f"{fname}(): chunk must be None or a positive integer, "
+                             f"got {chunk!r}")
+        return min(int(chunk), max(n, 1))
+    return max(1, min(n, _CAP_BYTES // max(8 * per_row, 1)))
+
+
+def _seed_rows(n, start, c, shape):
+    if start == 0 and c == n:
+        return np.eye(n).reshape((n,) + shape)
+    d = np.zeros((c, n))
+    d[np.arange(c), start + np.arange(c)] = 1.0
+    return d.reshape((c,) + shape)
+
+
+def _value_copy(x):
+    return x.copy() if type(x) is _nd else x
+
+
+def _parts(r, tag, c, fname):
+    """(value, tangents (c,) + out_shape) of f's result w.r.t. tag."""
+    t = type(r)
+    if t is DualArray:
+        if r._tag == tag:
+            if r._o2 is not None:
+                return r._v, r._d[:r._o2[0]]
+            return r._v, r._d
+        if r._tag > tag:
+            raise ValueError(f"{fname}(): a DualArray from an inner differentiation "
+                             f"escaped it (was it stored and reused outside the function?)")
+        return r, np.zeros((c,) + r.shape)
+    if t is float or t is int:
+        return float(r), np.zeros((c,))
+    if t is _nd:
+        if r.dtype.kind in "biuf":
+            return r.astype(np.float64), np.zeros((c,) + r.shape)
+        if r.dtype != object:
+            raise TypeError(_dual._bad_result(r))
+    elif t is _dual.Dual:
+        if _dual._tag_of(r) >= tag:
+            raise ValueError(f"{fname}(): f returned a scalar Dual of this "
+                             f"differentiation's tag; return DualArrays (NumPy code)")
+        return r, np.zeros((c,))
+    elif isinstance(r, (np.generic, numbers.Real)) and not isinstance(r, (str, bytes)):
+        if isinstance(r, np.generic) and r.dtype.kind not in "biuf":
+            raise TypeError(_dual._bad_result(r))
+        return float(r), np.zeros((c,))
+    if isinstance(r, (list, tuple, _nd)):
+        try:
+            arr = _operand(r, fname)
+        except TypeError:
+            raise TypeError(_dual._bad_result(r)) from None
+        return _parts(arr, tag, c, fname)
+    raise TypeError(_dual._bad_result(r))
+
+
+def _passes(f, x, args, chunk, fname, want_value=True):
+    """Seeded passes over all n directions: (value, list of (c,) + out tangents)."""
+    n = x.size
+    shape = x.shape
+    c = _chunk(chunk, n, n, fname)
+    tag = _dual._new_tag()
+    value = None
+    blocks = []
+    start = 0
+    while True:
+        cc = min(c, n - start)
+        seed = _seed_rows(n, start, cc, shape)
+        X = _new(_value_copy(x), seed, tag, None)
+        if cc == n and len(shape) == 1 and type(x) is _nd:
+            seed.flags.writeable = False      # in-place writes copy first
+            saved = _arrays._IDENTITY_SEED[0]
+            _arrays._IDENTITY_SEED[0] = seed
+            try:
+                r = f(X, *args)
+            finally:
+                _arrays._IDENTITY_SEED[0] = saved
+        else:
+            r = f(X, *args)
+        v, d = _parts(r, tag, cc, fname)
+        if value is None:
+            value = v
+        blocks.append(d)
+        start += cc
+        if start >= n:
+            break
+    return value, blocks, tag
+
+
+def _join_rows(blocks):
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(type(b) is _nd for b in blocks):
+        return np.concatenate(blocks, axis=0)
+    return _concatenate([_operand(b) for b in blocks], 0)
+
+
+def _finish_jac(blocks, x_shape, n):
+    D = _join_rows(blocks)                  # (n,) + out_shape
+    out_shape = tuple(D.shape[1:])
+    if type(D) is _nd:
+        if n == 0:
+            return np.zeros(out_shape + tuple(x_shape))
+        if not out_shape:
+            return D.reshape(x_shape)
+        J = D.reshape(n, -1).T.copy()       # out_shape + (n,), C order
+        return J.reshape(out_shape + tuple(x_shape))
+    J = _moveaxis0_last(D)                  # out_shape + (n,)
+    return _reshape(J, out_shape + tuple(x_shape))
+
+
+def _scalar_out(v, J, fname):
+    if type(v) is _nd and v.ndim == 0:
+        v = float(v)
+    if type(J) is _nd and J.ndim == 0:
+        J = float(J)
+    return v, J
+
+
+def value_and_jacobian(f, x, args=(), chunk=None):
+    """(f(x), J) with J shape ``f(x).shape + x.shape``, ``J[i, j] = df_i/dx_j``."""
+    x = _point(x, "jacobian")
+    value, blocks, _ = _passes(f, x, args, chunk, "jacobian")
+    J = _finish_jac(blocks, x.shape, x.size)
+    return _scalar_out(value, J, "jacobian")
+
+
+def jacobian(f, x, args=(), chunk=None):
+    """J with shape ``f(x).shape + x.shape``, ``J[i, j] = df_i/dx_j``."""
+    return value_and_jacobian(f, x, args, chunk)[1]
+
+
+def value_and_gradient(f, x, args=(), chunk=None):
+    """(f(x), gradient) for a scalar f; the gradient has x's shape."""
+    x = _point(x, "gradient")
+    value, blocks, _ = _passes(f, x, args, chunk, "gradient")
+    out_shape = tuple(blocks[0].shape[1:])
+    if out_shape != ():
+        raise ValueError(f"gradient(): f must return a scalar, it returned shape "
+                         f"{out_shape}; use jacobian for vector-valued f")
+    D = _join_rows(blocks)                  # (n,)
+    G = _reshape(D, tuple(x.shape))
+    return _scalar_out(value, G, "gradient")
+
+
+def gradient(f, x, args=(), chunk=None):
+    """The gradient of a scalar f at x, shape ``x.shape``."""
+    return value_and_gradient(f, x, args, chunk)[1]
+
+
+def jvp(f, x, v, args=()):
+    """(f(x), J v) from one pass with one direction."""
+    x = _point(x, "jvp")
+    if type(v) is DualArray:
+        raise TypeError("jvp(): v must be real numbers (a DualArray tangent is not "
+                        "supported)")
+    va = np.asarray(v)
+    if va.dtype.kind == "c":
+        raise TypeError("jvp(): v is complex; dualml differentiates real functions")
+    if va.dtype.kind not in "biuf":
+        raise TypeError(f"jvp(): v must hold real numbers, got dtype {va.dtype}")
+    if va.shape != x.shape:
+        if va.size == x.size and va.ndim <= 1 and x.ndim <= 1:
+            va = va.reshape(x.shape)
+        else:
+            raise ValueError(f"jvp(): v must have the shape of x; got v.shape = "
+                             f"{va.shape} and x.shape = {x.shape}")
+    tag = _dual._new_tag()
+    X = _new(_value_copy(x), np.array(va, dtype=np.float64)[None], tag, None)
+    value, d = _parts(f(X, *args), tag, 1, "jvp")
+    return _scalar_out(value, d[0], "jvp")
+
+
+def hessian(f, x, args=(), chunk=None):
+    """The Hessian of a scalar f, shape ``x.shape + x.shape``, exact to rounding."""
+    x = _point(x, "hessian")
+    if type(x) is _nd:
+        try:
+            return _hessian_o2(f, x, args, chunk)
+        except _NeedGeneric:
+            pass
+    return _hessian_nested(f, x, args, chunk)
+
+
+def _hessian_nested(f, x, args, chunk):
+    def grad(y):
+        return gradient(f, y, args, chunk)
+    H = jacobian(grad, x, (), chunk)
+    if isinstance(H, float):
+        return H
+    return H
+
+
+def _hessian_o2(f, x, args, chunk):
+    n = x.size
+    shape = x.shape
+    # rows per pass: n (gradient) + c*n (a block of Hessian rows)
+    if chunk is None:
+        c = max(1, min(n, (_CAP_BYTES // max(8 * n, 1) - n) // max(n, 1)))
+    else:
+        c = _chunk(chunk, n, 1, "hessian")
+    tag = _dual._new_tag()
+    H = np.zeros((n, n))
+    i0 = 0
+    eye = np.eye(n)
+    while True:
+        i1 = min(n, i0 + c)
+        rows = np.zeros((n + (i1 - i0) * n, n))
+        rows[:n] = eye
+        X = _new(x.copy(), rows.reshape((rows.shape[0],) + shape), tag, (n, i0, i1))
+        r = f(X, *args)
+        if type(r) is DualArray and r._tag == tag:
+            if r._v.shape != ():
+                raise ValueError(f"hessian(): f must return a scalar, it returned "
+                                 f"shape {r._v.shape}")
+            if r._o2 != (n, i0, i1) or type(r._d) is not _nd:
+                raise _NeedGeneric("hessian result")
+            H[i0:i1] = r._d[n:].reshape(i1 - i0, n)
+        else:
+            v, d = _parts(r, tag, n, "hessian")
+            if d.shape[1:] != ():
+                raise ValueError(f"hessian(): f must return a scalar, it returned "
+                                 f"shape {d.shape[1:]}")
+            # f does not depend on x: zero rows
+        i0 = i1
+        if i0 >= n:
+            break
+    if shape == ():
+        return float(H[0, 0])
+    return H.reshape(shape + shape)

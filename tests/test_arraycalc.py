@@ -1,0 +1,314 @@
+"""The array backend of the calculus API (dualml._arraycalc).
+
+Every result is checked against the scalar path (method="scalar", another
+engine over the same rules) AND against an independent reference (analytic
+formulas, sympy).
+"""
+import numpy as np
+import pytest
+
+import dualml
+from dualml import _arraycalc as AC
+from dualml import DualArray
+
+
+def rosen(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosen_hess(x):
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        H[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        H[i, i + 1] += -400 * x[i]
+        H[i + 1, i] += -400 * x[i]
+        H[i + 1, i + 1] += 200
+    return H
+
+
+def rosen_grad(x):
+    g = np.zeros_like(x)
+    g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+RNG = np.random.default_rng(11)
+W = RNG.standard_normal((4, 4))
+B = RNG.standard_normal(4)
+
+
+def F(x):
+    return np.tanh(W @ x + B) * x + np.sin(x).sum()
+
+
+def F_jac(x):
+    u = W @ x + B
+    return np.diag(np.tanh(u)) + (1 - np.tanh(u) ** 2)[:, None] * W * x[:, None] + np.cos(x)[None, :]
+
+
+TEST_FUNCS = {
+    "F": F,
+    "poly2d": lambda x: np.stack([x[0, 0] * x[1, 1] - x[0, 1] ** 3, np.exp(x[1, 0]) * x[0, 0]]),
+    "softmax": dualml.softmax,
+    "mixed": lambda x: np.concatenate([np.log1p(x ** 2), [np.prod(x)], np.maximum(x, 0.2)]),
+}
+POINTS = {
+    "F": RNG.standard_normal(4),
+    "poly2d": RNG.standard_normal((2, 2)),
+    "softmax": RNG.standard_normal(5),
+    "mixed": RNG.uniform(-1, 1, 3),
+}
+
+
+def test_linalg_jacobian_against_finite_differences():
+    # the scalar path has no linalg on object arrays: central differences
+    def f(x):
+        return np.linalg.solve(np.eye(x.size) * 3 + np.outer(x, x), x) * np.linalg.norm(x)
+    x = RNG.standard_normal(3)
+    J = AC.jacobian(f, x, (), None)
+    h = 1e-6
+    ref = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+    assert np.allclose(J, ref, rtol=1e-8, atol=1e-9)
+
+
+def test_hessian_linalg_falls_back_to_nesting():
+    # det(x x^T + I) = 1 + |x|^2 and |x|^3: H = 2 I + 3 (|x| I + x x^T / |x|)
+    x = np.array([0.4, -0.9, 1.3])
+    r = np.linalg.norm(x)
+    ref = 2 * np.eye(3) + 3 * (r * np.eye(3) + np.outer(x, x) / r)
+    H = AC.hessian(lambda y: np.linalg.det(np.outer(y, y) + np.eye(3)) + np.linalg.norm(y) ** 3,
+                   x, (), None)
+    assert np.allclose(H, ref, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", list(TEST_FUNCS))
+@pytest.mark.parametrize("chunk", [None, 1, 2])
+def test_jacobian_equals_scalar_path(name, chunk):
+    f, x = TEST_FUNCS[name], POINTS[name]
+    Ja = dualml.jacobian(f, x, method="array", chunk=chunk)
+    Js = dualml.jacobian(f, x, method="scalar")
+    assert Ja.shape == np.shape(f(x)) + x.shape
+    assert np.allclose(Ja, Js, rtol=1e-14, atol=1e-15)
+    v, J2 = dualml.value_and_jacobian(f, x, method="array", chunk=chunk)
+    assert np.allclose(v, f(x), rtol=1e-15, atol=0) and np.array_equal(J2, Ja)
+
+
+def test_jacobian_analytic():
+    x = POINTS["F"]
+    assert np.allclose(AC.jacobian(F, x, (), None), F_jac(x), rtol=1e-13, atol=1e-14)
+    p = dualml.softmax(POINTS["softmax"])
+    assert np.allclose(AC.jacobian(dualml.softmax, POINTS["softmax"], (), None),
+                       np.diag(p) - np.outer(p, p), rtol=1e-13, atol=1e-16)
+
+
+def test_jacobian_against_sympy():
+    sp = pytest.importorskip("sympy")
+    a, b, c = sp.symbols("a b c")
+    exprs = [sp.exp(a * b) / (1 + c ** 2), sp.atan2(a, b) * sp.sinh(c), sp.sqrt(a ** 2 + b ** 2) * sp.log(c + 3)]
+    x0 = np.array([0.3, -0.7, 1.1])
+
+    def f(x):
+        return np.stack([np.exp(x[0] * x[1]) / (1 + x[2] ** 2),
+                         np.arctan2(x[0], x[1]) * np.sinh(x[2]),
+                         np.hypot(x[0], x[1]) * np.log(x[2] + 3)])
+    ref = np.array([[float(sp.diff(e, s).subs({a: x0[0], b: x0[1], c: x0[2]}).evalf(30))
+                     for s in (a, b, c)] for e in exprs])
+    assert np.allclose(AC.jacobian(f, x0, (), None), ref, rtol=1e-14, atol=1e-15)
+
+
+def test_gradient_and_value_and_gradient():
+    x = RNG.uniform(-1.5, 1.5, 7)
+    g = dualml.gradient(rosen, x, method="array")
+    assert np.allclose(g, rosen_grad(x), rtol=1e-13, atol=1e-12)
+    assert np.allclose(g, dualml.gradient(rosen, x, method="scalar"), rtol=1e-15, atol=1e-13)
+    v, g2 = dualml.value_and_gradient(rosen, x, method="array", chunk=3)
+    assert v == rosen(x) and np.allclose(g2, g, rtol=1e-15, atol=0)
+    x2 = x[:6].reshape(2, 3)
+    g3 = AC.gradient(lambda y: np.sum(y ** 2 * np.arange(6).reshape(2, 3)), x2, (), None)
+    assert g3.shape == (2, 3) and np.allclose(g3, 2 * x2 * np.arange(6).reshape(2, 3))
+    with pytest.raises(ValueError, match="jacobian"):
+        AC.gradient(lambda y: y * 2, x, (), None)
+
+
+def test_jvp():
+    x = POINTS["F"]
+    v = RNG.standard_normal(4)
+    val, jv = dualml.jvp(F, x, v, method="array")
+    assert np.allclose(val, F(x), rtol=1e-15) and np.allclose(jv, F_jac(x) @ v, rtol=1e-13)
+    val_s, jv_s = dualml.jvp(F, x, v, method="scalar")
+    assert np.allclose(jv, jv_s, rtol=1e-14, atol=1e-15)
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
+        AC.jvp(F, x, np.ones(3), ())
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 3])
+def test_hessian_rosenbrock(chunk):
+    x = RNG.uniform(-1.5, 1.5, 10)
+    H = dualml.hessian(rosen, x, method="array", chunk=chunk)
+    assert np.allclose(H, rosen_hess(x), rtol=1e-14, atol=1e-12)
+    assert np.array_equal(H, H.T)
+    Hs = dualml.hessian(rosen, x, method="scalar")
+    assert np.allclose(H, Hs, rtol=1e-15, atol=1e-12)
+
+
+HESS_FUNCS = [
+    lambda x: np.sum(np.exp(np.sin(x) * x[0]) / (1 + x ** 2)),
+    lambda x: np.log1p(x @ x) + np.tanh(x).prod() + np.sum(x ** 3.0),
+    lambda x: np.sum(W[:3, :3] @ x * x) + np.sqrt(np.abs(x) + 1).sum(),
+    lambda x: dualml.logsumexp(x * 2.0) + np.sum(dualml.sigmoid(x) * np.arctan2(x, 1.5)),
+    lambda x: np.max(x ** 2) + np.sum(np.where(x > 0, x ** 3, np.cos(x))) + np.mean(x) ** 2,
+    lambda x: np.sum(np.hypot(x, x[::-1]) * np.power(np.abs(x) + 1, x)),
+    lambda x: np.linalg.norm(x) ** 3 + np.sum(np.clip(x, -0.5, 1.0) ** 2),
+    lambda x: np.einsum("i,ij,j", x, W[:3, :3], x) + np.dot(x, x) ** 2,
+    lambda x: dualml.elu(x, 0.7).sum() * dualml.softplus(x).sum(),
+    lambda x: np.sum(x[0] / x) + np.sum(2.0 ** x) + np.sum((np.abs(x) + 0.5) ** x),
+]
+
+
+@pytest.mark.parametrize("i", range(len(HESS_FUNCS)))
+def test_hessian_equals_scalar_path(i):
+    f = HESS_FUNCS[i]
+    x = np.array([0.4, -0.9, 1.3])
+    Ha = AC.hessian(f, x, (), None)
+    Hs = dualml.hessian(f, x, method="scalar")
+    assert np.allclose(Ha, Hs, rtol=1e-13, atol=1e-13)
+    assert np.allclose(Ha, Ha.T, rtol=1e-14, atol=1e-14)
+    Hn = AC._hessian_nested(f, x, (), None)        # forward over forward
+    assert np.allclose(Hn, Hs, rtol=1e-13, atol=1e-13)
+
+
+def test_hessian_against_sympy():
+    sp = pytest.importorskip("sympy")
+    s = sp.symbols("a b c")
+    e = sp.exp(s[0] * s[1]) * sp.sin(s[2]) + sp.log(1 + s[0] ** 2) * s[2] ** 3 + sp.tanh(s[1]) / (2 + sp.cos(s[0]))
+    x0 = np.array([0.3, -0.7, 1.1])
+
+    def f(x):
+        return (np.exp(x[0] * x[1]) * np.sin(x[2]) + np.log(1 + x[0] ** 2) * x[2] ** 3
+                + np.tanh(x[1]) / (2 + np.cos(x[0])))
+    sub = dict(zip(s, x0))
+    ref = np.array([[float(sp.diff(e, u, w).subs(sub).evalf(30)) for w in s] for u in s])
+    assert np.allclose(AC.hessian(f, x0, (), None), ref, rtol=1e-14, atol=1e-14)
+
+
+def test_second_order_special_points():
+    # sqrt at 0 with a zero direction: the zero-tangent convention, no nan
+    x = np.array([0.0, 4.0])
+    H = AC.hessian(lambda y: np.sqrt(y[1]) + y[0] ** 2, x, (), None)
+    assert np.array_equal(H, [[2.0, 0.0], [0.0, -1.0 / 32.0]])
+    # kinks: abs/relu have zero curvature by convention
+    H = AC.hessian(lambda y: np.sum(np.abs(y) * 3.0 + dualml.relu(y)), np.array([0.0, -1.0]), (), None)
+    assert np.array_equal(H, np.zeros((2, 2)))
+
+
+# -- nesting ---------------------------------------------------------------------------------
+
+def test_jacobian_of_gradient_is_hessian():
+    x = RNG.uniform(-1, 1, 5)
+    H = AC.jacobian(lambda y: AC.gradient(rosen, y, (), None), x, (), None)
+    assert np.allclose(H, rosen_hess(x), rtol=1e-14, atol=1e-12)
+    H2 = dualml.jacobian(lambda y: dualml.gradient(rosen, y), x, method="array")
+    assert np.allclose(H2, rosen_hess(x), rtol=1e-14, atol=1e-12)
+
+
+def test_perturbation_confusion_arrays():
+    # d/dx_j [ x_j * gradient_y( sum(x + y) ) ] : the inner gradient is ones,
+    # independent of x -> jacobian = diag(1); a confused implementation gives 2
+    x = np.array([1.0, 2.0, 3.0])
+    J = AC.jacobian(lambda x: x * AC.gradient(lambda y: np.sum(x + y), x, (), None), x, (), None)
+    assert np.array_equal(J, np.eye(3))
+    # scalar classic with an array inner function
+    d = dualml.derivative(lambda s: s * AC.gradient(lambda y: np.sum(s * y), np.ones(2), (), None)[0], 1.0)
+    assert d == 2.0
+    # inner differentiation closing over the outer DualArray
+    g = AC.jacobian(lambda p: AC.gradient(lambda y: np.sum(p * y ** 2), np.array([1.0, 2.0]), (), None),
+                    np.array([3.0, 4.0]), (), None)
+    assert np.array_equal(g, np.diag([2.0, 4.0]))
+
+
+def test_third_derivative_by_nesting():
+    x = np.array([0.7, -0.3])
+    T = AC.jacobian(lambda y: AC.hessian(lambda z: np.sum(z ** 4) + z[0] * z[1] ** 2, y, (), None),
+                    x, (), None)
+    ref = np.zeros((2, 2, 2))
+    ref[0, 0, 0] = 24 * x[0]
+    ref[1, 1, 1] = 24 * x[1]
+    ref[0, 1, 1] = ref[1, 0, 1] = ref[1, 1, 0] = 2.0
+    assert np.allclose(T, ref, rtol=1e-14, atol=1e-14)
+
+
+def test_hessian_inside_jacobian_uses_nested_path():
+    # hessian of a function of the outer parameter p: d/dp of H(x; p) = diag(6 x)
+    x = np.array([0.5, 1.5])
+    J = AC.jacobian(lambda p: AC.hessian(lambda z: np.sum(p * z ** 3), x, (), None).ravel(),
+                    np.array([1.0, 1.0]), (), None)
+    ref = np.zeros((4, 2))
+    ref[0, 0] = 6 * x[0]
+    ref[3, 1] = 6 * x[1]
+    assert np.allclose(J, ref, rtol=1e-15)
+
+
+def test_escaped_perturbation_is_an_error():
+    box = []
+
+    def outer(y):
+        AC.gradient(lambda z: (box.append(z), np.sum(z * y))[1], np.ones(2), (), None)
+        return np.sum(box[0])            # the inner variable leaks out
+    with pytest.raises(ValueError, match="escaped"):
+        AC.gradient(outer, np.ones(2), (), None)
+
+
+# -- results and bad input ----------------------------------------------------------------
+
+def test_constant_and_list_results():
+    x = np.array([1.0, 2.0])
+    assert np.array_equal(AC.jacobian(lambda y: 3.0, x, (), None), np.zeros(2))
+    assert np.array_equal(AC.gradient(lambda y: np.float64(3.0), x, (), None), np.zeros(2))
+    J = AC.jacobian(lambda y: [y[0] * y[1], 5.0, y[0]], x, (), None)
+    assert np.array_equal(J, [[2.0, 1.0], [0.0, 0.0], [1.0, 0.0]])
+    assert np.array_equal(AC.jacobian(lambda y: np.zeros(3), x, (), None), np.zeros((3, 2)))
+    assert AC.hessian(lambda y: 1.0, x, (), None).shape == (2, 2)
+
+
+def test_empty_and_scalar_x():
+    J = AC.jacobian(lambda y: np.sin(y), np.zeros(0), (), None)
+    assert J.shape == (0, 0)
+    assert AC.gradient(lambda y: np.sum(y), np.zeros((0, 3)), (), None).shape == (0, 3)
+    assert AC.gradient(lambda y: y ** 3, np.array(2.0), (), None) == 12.0
+    assert AC.hessian(lambda y: y ** 3, np.array(2.0), (), None) == 12.0
+
+
+def test_args_and_integer_x():
+    g = dualml.gradient(lambda y, a, b: np.sum(a * y ** 2) + b, np.array([1, 2]), args=(3.0, 1.0),
+                        method="array")
+    assert np.array_equal(g, [6.0, 12.0])
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="complex"):
+        AC.jacobian(np.sin, np.array([1j]), (), None)
+    with pytest.raises(TypeError, match="str"):
+        AC.gradient(lambda y: "a", np.ones(2), (), None)
+    with pytest.raises(TypeError, match="NoneType"):
+        AC.gradient(lambda y: None, np.ones(2), (), None)
+    with pytest.raises(TypeError, match="dict"):
+        AC.jacobian(lambda y: {}, np.ones(2), (), None)
+    with pytest.raises(ValueError, match="chunk"):
+        AC.jacobian(np.sin, np.ones(2), (), 0)
+    with pytest.raises(TypeError, match="value"):
+        AC.gradient(lambda y: float(np.sum(y)), np.ones(2), (), None)
+    with pytest.raises(ValueError, match="scalar"):
+        AC.hessian(lambda y: y, np.ones(2), (), None)
+
+
+def test_f_may_write_into_its_input():
+    x = np.array([1.0, 2.0, 3.0])
+
+    def f(y):
+        y[0] = y[1] * y[2]
+        return y * 2.0
+    J = AC.jacobian(f, x, (), None)
+    assert np.array_equal(J, [[0, 6, 4], [0, 2, 0], [0, 0, 2]])
+    assert np.array_equal(x, [1.0, 2.0, 3.0])          # the caller's array is untouched
