@@ -1,0 +1,247 @@
+"""The dualml command line: diff, sensitivity, the safe expression parser.
+
+Expected numbers are analytic (written out by hand below); every refused
+expression is checked to be refused before anything runs.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import dualml
+from dualml.__main__ import main
+from dualml._expr import Expression, ExpressionError
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def numbers_after(out, label):
+    """The float printed after `label` on its line."""
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] == label:
+            return float(parts[1])
+    raise AssertionError(f"{label!r} not in output:\n{out}")
+
+
+# -- dualml diff ------------------------------------------------------------------------
+
+def test_diff_value_gradient_hessian(capsys):
+    code, out, err = run(capsys, "diff", "sin(x)*exp(y) + x**2", "--at", "x=1", "y=2",
+                         "--hessian")
+    assert code == 0 and err == ""
+    s, c, e2 = math.sin(1.0), math.cos(1.0), math.exp(2.0)
+    assert numbers_after(out, "value") == pytest.approx(s * e2 + 1.0, rel=1e-15)
+    assert numbers_after(out, "df/dx") == pytest.approx(c * e2 + 2.0, rel=1e-15)
+    assert numbers_after(out, "df/dy") == pytest.approx(s * e2, rel=1e-15)
+    rows = out.split("hessian")[1].strip().splitlines()[1:]
+    H = [[float(t) for t in row.split()[1:]] for row in rows]
+    ref = [[-s * e2 + 2.0, c * e2], [c * e2, s * e2]]
+    for r, q in zip(H, ref):
+        assert r == pytest.approx(q, rel=1e-15)
+
+
+def test_diff_json_and_constant_values(capsys):
+    code, out, _ = run(capsys, "diff", "hypot(x, y) + leaky_relu(x, alpha=0.5) + pi*0",
+                       "--at", "x=-3,y=2**2", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["at"] == {"x": -3.0, "y": 4.0}
+    assert doc["value"] == pytest.approx(5.0 - 1.5, rel=1e-15)
+    assert doc["gradient"]["x"] == pytest.approx(-3.0 / 5.0 + 0.5, rel=1e-15)
+    assert doc["gradient"]["y"] == pytest.approx(4.0 / 5.0, rel=1e-15)
+    assert "hessian" not in doc
+
+
+def test_diff_expression_starting_with_minus(capsys):
+    code, out, err = run(capsys, "diff", "-x**2", "--at", "x=3")
+    assert code == 0, err
+    assert numbers_after(out, "value") == -9.0 and numbers_after(out, "df/dx") == -6.0
+
+
+def test_diff_huge_power_is_inf_not_a_hang(capsys):
+    # numbers are floats: 9.0**9.0**9.0 overflows at once instead of building
+    # a Python integer with 370 million digits
+    code, out, _ = run(capsys, "diff", "9**9**9 * x", "--at", "x=1", "--json")
+    assert code == 0
+    assert json.loads(out)["value"] == math.inf
+
+
+def test_python_m_dualml_subprocess(tmp_path):
+    # import the dualml under test (installed or built in place), from elsewhere
+    root = os.path.dirname(os.path.dirname(os.path.abspath(dualml.__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    proc = subprocess.run([sys.executable, "-m", "dualml", "diff", "x*y**2", "--at",
+                           "x=3", "y=2"], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert numbers_after(proc.stdout, "value") == 12.0
+    assert numbers_after(proc.stdout, "df/dx") == 4.0
+    assert numbers_after(proc.stdout, "df/dy") == 12.0
+    bad = subprocess.run([sys.executable, "-m", "dualml", "diff", "x+q", "--at", "x=1"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert bad.returncode == 2 and "unknown name 'q'" in bad.stderr and bad.stdout == ""
+
+
+def test_help_and_version(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "diff" in out and "sensitivity" in out
+    code, out, _ = run(capsys, "diff", "--help")
+    assert code == 0 and "--hessian" in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and dualml.__version__ in out
+
+
+ATTACKS = [
+    "__import__('os').system('touch {marker}')",
+    "open('{marker}', 'w')",
+    "x.__class__.__bases__",
+    "().__class__",
+    "x[0]",
+    "(lambda: 1)()",
+    "[x for x in (1, 2)]",
+    "{{x: 1}}",
+    "'abc'",
+    "x if x else 1",
+    "x < 1",
+    "x and 1",
+    "sin(*(x,))",
+    "sin(**{{'x': 1}})",
+    "exec('1')",
+    "eval('1')",
+    "getattr(x, 'real')",
+    "globals()",
+    "sin(x, foo=1)",
+    "leaky_relu(x, alpha=1, beta=2)",
+    "x % 2",
+    "x // 2",
+    "x @ x",
+    "(y := 2)",
+    "True + x",
+    "1j * x",
+    "sin",
+    "x; import os",
+    "1" * 5000,
+    "-" * 500 + "x",
+]
+
+
+@pytest.mark.parametrize("expr", ATTACKS)
+def test_parser_attacks_are_refused_before_running(capsys, tmp_path, expr):
+    marker = tmp_path / "pwned"
+    code, out, err = run(capsys, "diff", expr.format(marker=marker), "--at", "x=1")
+    assert code == 2 and out == ""
+    assert err.startswith("dualml diff: error: ") and len(err) > 30
+    assert not marker.exists()
+
+
+def test_expression_object_directly():
+    ex = Expression("x**2 + 3*y - e", ["x", "y"])
+    assert ex([2.0, 1.0]) == pytest.approx(7.0 - math.e, rel=1e-15)
+    assert ex.used == {"x", "y"}
+    assert dualml.gradient(ex, [2.0, 1.0]).tolist() == [4.0, 3.0]
+    for bad_vars in (["x", "x"], ["pi"], ["sin"], ["1x"]):
+        with pytest.raises(ExpressionError):
+            Expression("1", bad_vars)
+    with pytest.raises(ExpressionError, match="characters"):
+        Expression("x+" * 6000 + "x", ["x"])
+    with pytest.raises(ExpressionError, match="string"):
+        Expression(42, ["x"])
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["diff", "x+y", "--at", "x=1"], "unknown name 'y'"),
+    (["diff", "x+1", "--at", "x=1", "zz=2"], "zz, which the expression does not use"),
+    (["diff", "x+1", "--at", "x"], "NAME=VALUE"),
+    (["diff", "x+1", "--at", "x=1", "x=2"], "twice"),
+    (["diff", "x+1", "--at", "x=abc"], "unknown name 'abc'"),
+    (["diff", "x+1", "--at", "x=__import__('os')"], "unknown function '__import__'"),
+    (["diff", "x+1", "--at", "2x=1"], "not a valid"),
+    (["diff", "pi*x", "--at", "x=1", "pi=3"], "constant"),
+    (["diff", "x+1"], "--at"),
+    (["frobnicate"], "invalid choice"),
+    ([], "required"),
+])
+def test_usage_errors_exit_2(capsys, argv, match):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert match in err
+
+
+# -- dualml sensitivity --------------------------------------------------------------------
+
+MODEL = textwrap.dedent("""
+    import numpy as np
+
+    def cobb(x, A=2.0):
+        return A * x[0] ** 0.3 * x[1] ** 0.7
+
+    def two(x, y):
+        return [x[0] * y, x[1] + y]
+
+    def boom(x):
+        raise RuntimeError("kaput")
+
+    not_callable = 3
+""")
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch):
+    (tmp_path / "cli_model_mod.py").write_text(MODEL)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "cli_model_mod", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    sys.modules.pop("cli_model_mod", None)
+
+
+def test_sensitivity_table_and_plot(capsys, model_dir):
+    pytest.importorskip("matplotlib")
+    png = model_dir / "sens.png"
+    code, out, err = run(capsys, "sensitivity", "cli_model_mod:cobb", "--at", "x=4,9",
+                         "--names", "K,L", "--plot", str(png))
+    assert code == 0, err
+    lines = out.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.split()[:1] == ["1"])
+    assert lines[k].split()[1] == "L" and float(lines[k].split()[-1]) == 0.7
+    assert lines[k + 1].split()[1] == "K" and float(lines[k + 1].split()[-1]) == 0.3
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sensitivity_file_target_vector_and_scalar_params(capsys, model_dir):
+    code, out, err = run(capsys, "sensitivity", str(model_dir / "cli_model_mod.py") + ":two",
+                         "--at", "x=1,2", "y=3", "--output-names", "p,q", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["names"] == ["x[0]", "x[1]", "y"]
+    assert doc["value"] == [3.0, 5.0]
+    assert doc["jacobian"] == [[3.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+    assert doc["elasticity"] == [[1.0, 0.0, 1.0], [0.0, 0.4, 0.6]]
+
+
+@pytest.mark.parametrize("argv, code, match", [
+    (["cli_model_mod:two", "--at", "x=1,2", "z=3"], 2, "no parameter 'z'"),
+    (["cli_model_mod:two", "--at", "x=1,2"], 2, "missing a required argument: 'y'"),
+    (["cli_model_mod:cobb", "--at", "x=1,2", "--names", "a"], 2, "--names has 1"),
+    (["cli_model_mod:cobb", "--at", "x=1,2", "--output-names", "u,v"], 2, "output_names"),
+    (["cli_model_mod:nope", "--at", "x=1"], 2, "no attribute 'nope'"),
+    (["cli_model_mod:not_callable", "--at", "x=1"], 2, "not a function"),
+    (["no_such_module_xyz:f", "--at", "x=1"], 2, "cannot import"),
+    (["cli_model_mod", "--at", "x=1"], 2, "MODULE:FUNCTION"),
+    (["missing_file.py:f", "--at", "x=1"], 2, "no such file"),
+    (["cli_model_mod:cobb", "--at", "x="], 2, "needs a value"),
+    (["cli_model_mod:cobb", "--at", "x=1,os"], 2, "unknown name 'os'"),
+    (["cli_model_mod:boom", "--at", "x=1,2"], 1, "RuntimeError: kaput"),
+])
+def test_sensitivity_errors(capsys, model_dir, argv, code, match):
+    got, out, err = run(capsys, "sensitivity", *argv)
+    assert got == code and match in err and out == ""
