@@ -80,6 +80,10 @@ common = dict(
     include_dirs=[os.path.join(HERE, "csrc"), numpy.get_include()],
     extra_compile_args=CFLAGS,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    # link libm explicitly: an unversioned reference to exp() binds to glibc's
+    # oldest symbol version (the errno/SVID compatibility wrapper), not the
+    # one Python's math module uses
+    libraries=[] if sys.platform == "win32" else ["m"],
 )
 
 extensions = [
@@ -93,6 +97,11 @@ if os.path.exists(os.path.join(HERE, "dualml", "_kernels.pyx")):
             and platform.libc_ver()[0] == "glibc" and ctypes.util.find_library("mvec")):
         kernels["define_macros"] = common["define_macros"] + [("DUALML_LIBMVEC", "1")]
         kernels["libraries"] = ["mvec", "m"]
+    if sys.platform != "win32":
+        # lets GCC vectorize the zero-tangent select (t == 0 ? 0 : d*t) by
+        # computing d*t unconditionally; IEEE results (inf, nan, signed zeros)
+        # are unchanged, only FP exception flags may differ.  Not -ffast-math.
+        kernels["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
     extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 
 setup(
