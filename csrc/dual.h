@@ -162,10 +162,11 @@ static inline double dual_gelu_rule(double x, double *dydx)
 
 /* x**b: d/dx = b x^(b-1), written so that x = 0 works for every b >= 0
    (Dual(0,1)**2 has slope 0, **1 slope 1, **0 slope 0, **0.5 slope +inf).
-   b = 1 and 2 are the common cases (x**2 in every loss): their slopes 1 and
-   2a are exact without a second pow call.  When pow(a, b-1) under- or
-   overflows the slope itself may be finite (a subnormal, b near 0: slope
-   ~1) -- then b/a * y; an infinite b with pow(a, b-1) = 0 has slope 0. */
+   b = 1 and 2 (x**2 in every loss) have exact slopes 1 and 2a.  Otherwise,
+   while x and the value y are normal numbers, x^(b-1) = y / x: one division
+   instead of a second pow call, within ~1 ulp.  Where y under- or overflows
+   pow(a, b-1) may still be finite, and an infinite b with pow(a, b-1) = 0
+   has slope 0 (not inf * 0). */
 static inline double dual_pow_da(double a, double b, double y)
 {
     double t;
@@ -173,6 +174,8 @@ static inline double dual_pow_da(double a, double b, double y)
         return 2.0 * a;
     if (b == 1.0 || b == 0.0)
         return b;
+    if (isnormal(a) && isfinite(b) && isnormal(y))
+        return b * (y / a);
     t = pow(a, b - 1.0);
     if (t == 0.0 || isinf(t)) {
         if (a != 0.0 && isfinite(a) && isfinite(b))
