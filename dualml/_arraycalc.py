@@ -84,7 +84,7 @@ def _parts(r, tag, c, fname):
             return r.astype(np.float64), np.zeros((c,) + r.shape)
         if r.dtype != object:
             raise TypeError(_dual._bad_result(r))
-    elif t is _dual.Dual:
+    elif isinstance(r, _dual.Dual):
         if _dual._tag_of(r) >= tag:
             raise ValueError(f"{fname}(): f returned a scalar Dual of this "
                              f"differentiation's tag; return DualArrays (NumPy code)")

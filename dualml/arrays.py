@@ -31,7 +31,7 @@ import numpy as np
 from . import dual as _dual
 from . import _kernels as _K
 from ._ruletable import parse_rules
-from .dual import Dual
+from .dual import Dual, _NestedDual
 
 __all__ = ["DualArray"]
 
@@ -552,7 +552,7 @@ def _operand(x, fname="operation"):
         raise TypeError(f"{fname}: arrays of dtype {x.dtype} are not supported")
     if t is float or t is int or t is bool:
         return np.array(x, dtype=_f64)
-    if t is Dual:
+    if t is Dual or t is _NestedDual:
         return _from_dual(x)
     if isinstance(x, np.generic):
         if x.dtype.kind in "biuf":
@@ -601,8 +601,8 @@ def _from_dual(s):
     tag = _dual._tag_of(s)
     v = s.value
     d = s.deriv
-    vc = _from_dual(v) if type(v) is Dual else np.array(v, dtype=_f64)
-    dc = _reshape(_from_dual(d), (1,)) if type(d) is Dual else np.array([d], dtype=_f64)
+    vc = _from_dual(v) if isinstance(v, Dual) else np.array(v, dtype=_f64)
+    dc = _reshape(_from_dual(d), (1,)) if isinstance(d, Dual) else np.array([d], dtype=_f64)
     return _new(vc, dc, tag, None)
 
 
@@ -616,8 +616,8 @@ def _inner(x):
 def _inner_operand(o):
     if type(o) is DualArray:
         return _inner(o)
-    if type(o) is Dual:
-        while type(o) is Dual:
+    if isinstance(o, Dual):
+        while isinstance(o, Dual):
             o = o.value
         return o
     if isinstance(o, (list, tuple)):

@@ -39,7 +39,7 @@ _SEQ = (list, tuple, np.ndarray)
 
 def _element(e, fname):
     # A real number as a Python float; a Dual (an outer level) as it is.
-    if type(e) is float or type(e) is Dual:
+    if type(e) is float or isinstance(e, Dual):
         return e
     if isinstance(e, (bool, int, float, np.integer, np.floating, np.bool_)):
         return float(e)
@@ -96,7 +96,7 @@ class _Point:
     def normalize(self):
         """Entries of a list point as floats/Duals; nested lists become _NESTED."""
         flat, fname = self.flat, self.fname
-        if all(type(e) is float or type(e) is Dual for e in flat):
+        if all(type(e) is float or isinstance(e, Dual) for e in flat):
             return
         if not any(isinstance(e, _SEQ) for e in flat):
             self.flat = [_element(e, fname) for e in flat]

@@ -45,7 +45,7 @@ def _asarray(x, name, fname):
 
 
 def _primal(e):
-    while type(e) is Dual:
+    while isinstance(e, Dual):
         e = e.value
     return float(e)
 

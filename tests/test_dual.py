@@ -270,3 +270,15 @@ def test_parameter_must_not_be_a_dual():
     with pytest.raises(TypeError, match="alpha"):
         dualml.leaky_relu(1.0, alpha=Dual(0.1, 1.0))
     assert dualml.leaky_relu(Dual(-2.0, 1.0), alpha=0.1).deriv == 0.1
+
+
+def test_nested_duals_are_duals():
+    # inside a derivative of a derivative, f sees a Dual whose parts are Duals
+    seen = []
+
+    def inner(y):
+        seen.append((isinstance(y, Dual), isinstance(y.value, Dual)))
+        return y * y
+
+    assert dualml.derivative(lambda x: dualml.derivative(inner, x), 3.0) == 2.0
+    assert seen == [(True, True)]
