@@ -44,6 +44,7 @@ def render():
         return re.sub(r"\bNAN\b", "DUAL_NAN", expr)
 
     ns = dict(rules=rules, nested_py=nested_py, doc=docs.docstring,
+              p2_code=table.second_order_c(rules),
               param=lambda r: docs.PARAMS[r.name], repr=repr)
     for tp in ("dual.pxd.tp", "dual.pyx.tp", "dual.pyi.tp", "_functions.pxi.tp",
                "_kernels.pyx.tp"):

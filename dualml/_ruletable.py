@@ -94,3 +94,203 @@ def parse_rules(path=None) -> List[Rule]:
     if dup:
         raise ValueError(f"rules defined twice: {sorted(dup)}")
     return rules
+
+
+# ---------------------------------------------------------------------------
+# Second partials in C, from the "nested" column
+#
+# Evaluating a rule's nested derivative expression on dual numbers (dual.h)
+# seeded in one argument gives the derivative of that partial: f'' for a
+# unary rule, f_aa / f_ab / f_bb for a binary one.  The expression is the
+# table's (one source of truth); only its spelling changes: arithmetic and
+# dualml calls become dual_* calls on ``dual`` structs where an operand
+# moves and plain double arithmetic where none does; branch(c, u, v) becomes
+# a ternary on values (the table's branches are eager but pure, so
+# evaluating only the chosen one gives the same result).
+
+_C_BINOPS = {"Add": "add", "Sub": "subtract", "Mult": "multiply", "Div": "divide"}
+_C_BINOP_SYM = {"Add": "+", "Sub": "-", "Mult": "*", "Div": "/"}
+_C_CMPOPS = {"Gt": ">", "GtE": ">=", "Lt": "<", "LtE": "<=", "Eq": "==", "NotEq": "!="}
+
+
+def _c_translate(expr, env, kinds):
+    """C code of a nested expression; env: name -> (C code, is_dual)."""
+    import ast
+
+    def num(v):
+        return repr(float(v))
+
+    def lift(code, is_dual):
+        return code if is_dual else f"dual_make({code}, 0.0)"
+
+    def call(name, args):
+        kind = kinds.get(name)
+        if kind is None:
+            raise ValueError(f"nested expression {expr!r}: unknown function {name!r}")
+        if kind == "binary":
+            if len(args) != 2:
+                raise ValueError(f"nested expression {expr!r}: {name} takes 2 arguments")
+            (l, ld), (r, rd) = args
+            if ld and rd:
+                return f"dual_{name}({l}, {r})", True
+            if ld:
+                return f"dual_{name}_dc({l}, {r})", True
+            if rd:
+                return f"dual_{name}_cd({l}, {r})", True
+            return f"dual_{name}(dual_make({l}, 0.0), dual_make({r}, 0.0)).value", False
+        if kind == "unary_p":
+            if len(args) != 2 or args[1][1]:
+                raise ValueError(f"nested expression {expr!r}: {name}(x, p) needs a "
+                                 f"constant p")
+            (x, xd), (pc, _) = args
+            return (f"dual_{name}({x}, {pc})", True) if xd else \
+                (f"dual_{name}(dual_make({x}, 0.0), {pc}).value", False)
+        if len(args) != 1:
+            raise ValueError(f"nested expression {expr!r}: {name} takes 1 argument")
+        ((x, xd),) = args
+        return (f"dual_{name}({x})", True) if xd else \
+            (f"dual_{name}(dual_make({x}, 0.0)).value", False)
+
+    def value(code, is_dual):
+        return f"({code}).value" if is_dual else f"({code})"
+
+    def tr(node):
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise ValueError(f"nested expression {expr!r}: bad constant {node.value!r}")
+            return num(node.value), False
+        if isinstance(node, ast.Name):
+            if node.id in env:
+                return env[node.id]
+            if node.id == "NAN":
+                return "DUAL_NAN", False
+            if node.id.startswith("DUAL_"):
+                return node.id, False
+            raise ValueError(f"nested expression {expr!r}: unknown name {node.id!r}")
+        if isinstance(node, ast.UnaryOp):
+            code, d = tr(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return code, d
+            if not isinstance(node.op, ast.USub):
+                raise ValueError(f"nested expression {expr!r}: unsupported operator")
+            return (f"dual_negative({code})", True) if d else (f"(-{code})", False)
+        if isinstance(node, ast.BinOp):
+            op = type(node.op).__name__
+            if op not in _C_BINOPS:
+                raise ValueError(f"nested expression {expr!r}: unsupported operator {op}")
+            l, r = tr(node.left), tr(node.right)
+            if not (l[1] or r[1]):
+                return f"({l[0]} {_C_BINOP_SYM[op]} {r[0]})", False
+            return call(_C_BINOPS[op], [l, r])
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.keywords:
+                raise ValueError(f"nested expression {expr!r}: unsupported call")
+            if node.func.id == "branch":
+                if len(node.args) != 3:
+                    raise ValueError(f"nested expression {expr!r}: branch takes 3 arguments")
+                c = node.args[0]
+                if not (isinstance(c, ast.Compare) and len(c.ops) == 1):
+                    raise ValueError(f"nested expression {expr!r}: branch needs a comparison")
+                cl, cr = tr(c.left), tr(c.comparators[0])
+                cond = f"{value(*cl)} {_C_CMPOPS[type(c.ops[0]).__name__]} {value(*cr)}"
+                u, v = tr(node.args[1]), tr(node.args[2])
+                if u[1] or v[1]:
+                    return f"(({cond}) ? {lift(*u)} : {lift(*v)})", True
+                return f"(({cond}) ? {u[0]} : {v[0]})", False
+            return call(node.func.id, [tr(a) for a in node.args])
+        raise ValueError(f"nested expression {expr!r}: unsupported syntax "
+                         f"{type(node).__name__}")
+
+    return tr(ast.parse(expr, mode="eval").body)
+
+
+def _c_deriv(expr, env, kinds):
+    """(C expression of d(expr) along the seeded direction, names used)."""
+    if expr == "CONST":
+        return "0.0", set()
+    import ast
+    used = {n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)}
+    code, is_dual = _c_translate(expr, env, kinds)
+    return (f"({code}).deriv" if is_dual else "0.0"), used
+
+
+def second_order_c(rules):
+    """C source of ``dual_p2_<name>`` for every rule: value, partials and
+    second partials at doubles.
+
+    Unary:  ``double dual_p2_f(double x, double p, double *o)`` returns y,
+    o[0] = f', o[1] = f''.  Binary: ``double dual_p2_f(double a, double b,
+    double *o)`` returns y, o = (f_a, f_b, f_aa, f_ab, f_bb).  f_ab is the
+    b-derivative of the nested f_a expression (of f_b's when f_a is CONST).
+    """
+    kinds = {r.name: r.kind for r in rules}
+    out = []
+    for r in rules:
+        if r.kind != "binary":
+            rule_call = (f"dual_{r.name}_rule(x, p, &d)" if r.kind == "unary_p"
+                         else f"dual_{r.name}_rule(x, &d)")
+            env = {"x": ("X_", True), "y": ("Y_", True), "p": ("p", False)}
+            d2, used = _c_deriv(r.nested[0], env, kinds)
+            decl = []
+            if "x" in used:
+                decl.append("    const dual X_ = dual_make(x, 1.0);")
+            if "y" in used:
+                decl.append("    const dual Y_ = dual_make(y, d);")
+            out.append("\n".join([
+                f"static inline double dual_p2_{r.name}(double x, double p, double *o)",
+                "{",
+                f"    double d, y = {rule_call};",
+                *decl,
+                "    (void)p;",
+                "    o[0] = d;",
+                # a domain error (nan value from a non-nan x) has nan partials
+                f"    o[1] = dual_nanprop(y, x != x, {d2});",
+                "    return y;",
+                "}"]))
+            continue
+        na, nb = r.nested
+        # seeded in a: a moves, b is a constant; y moves with slope f_a
+        env_a = {"a": ("A_", True), "b": ("b", False), "y": ("Y_", True)}
+        env_b = {"a": ("a", False), "b": ("B_", True), "y": ("Y_", True)}
+        faa, ua = _c_deriv(na, env_a, kinds)
+        fbb, ub2 = _c_deriv(nb, env_b, kinds)
+        lines = [
+            f"static inline double dual_p2_{r.name}(double a, double b, double *o)",
+            "{",
+            f"    double fa, fb, y = dual_{r.name}_rule(a, b, &fa, &fb);",
+            "    o[0] = fa;",
+            "    o[1] = fb;",
+            "    {",
+        ]
+        if "a" in ua:
+            lines.append("        const dual A_ = dual_make(a, 1.0);")
+        if "y" in ua:
+            lines.append("        const dual Y_ = dual_make(y, fa);")
+        lines.append(f"        o[2] = dual_nanprop(y, a != a || b != b, {faa});")
+        lines.append("    }")
+        if na == "CONST":
+            # f_ab as the a-derivative of the nested f_b expression
+            fab, ub1 = _c_deriv(nb, env_a, kinds)
+            ya = "fa"
+        else:
+            fab, ub1 = _c_deriv(na, env_b, kinds)
+            ya = "fb"
+        lines.append("    {")
+        if "a" in ub1 and na == "CONST":
+            lines.append("        const dual A_ = dual_make(a, 1.0);")
+        if "b" in ub1 and na != "CONST":
+            lines.append("        const dual B_ = dual_make(b, 1.0);")
+        if "y" in ub1:
+            lines.append(f"        const dual Y_ = dual_make(y, {ya});")
+        lines.append(f"        o[3] = dual_nanprop(y, a != a || b != b, {fab});")
+        lines.append("    }")
+        lines.append("    {")
+        if "b" in ub2:
+            lines.append("        const dual B_ = dual_make(b, 1.0);")
+        if "y" in ub2:
+            lines.append("        const dual Y_ = dual_make(y, fb);")
+        lines.append(f"        o[4] = dual_nanprop(y, a != a || b != b, {fbb});")
+        lines.append("    }")
+        lines += ["    return y;", "}"]
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"

@@ -1012,11 +1012,6 @@ def _tadd(t1, t2):
 # ---------------------------------------------------------------------------------
 # Second order (hessian's hyper-dual rows)
 
-# The tag of the private first-order arrays that evaluate a rule's nested
-# expression for its second partials: they meet only each other and floats.
-_PRIV = 1 << 62
-
-
 def _o2_add(t, o2, s, terms):
     """t[k:] += sum of coef * gl_i * gr_j over the terms (i in the chunk, j < k)."""
     k, i0, i1 = o2
@@ -1067,70 +1062,28 @@ _ONES = {}
 
 
 def _o2_unary(name, v, y, d, t, o2, p):
-    if name in _UNARY_P:
-        g = _NESTED_UP[name]
-        pp = _K.PARAM_DEFAULTS[name] if p is None else p
-    else:
-        g = _NESTED_U[name]
-    if g is None or g.zero:
+    # f'' from the table's nested column, evaluated in C (_kernels.o2_unary)
+    if name in _O2_FLAT_U:
         return
-    X = _new(v, _ones_row(v.shape), _PRIV, None)
-    Y = None
-    if g.uses_y:
-        Y = _new(y, _K.partials(name, v, param=p)[1][None], _PRIV, None)
-    if name in _UNARY_P:
-        R = g.fn(X, Y, pp)
-    else:
-        R = g.fn(X, Y)
-    if type(R) is not DualArray:
+    k, i0, i1 = o2
+    if t.flags.c_contiguous:
+        _K.o2_unary(name, v, d, t, k, i0, i1, p)
         return
-    k = o2[0]
-    g1 = d[:k]
-    _o2_add(t, o2, v.shape, [(_bc(R._d[0], v.shape), g1, g1)])
+    c = _K.partials2(name, v, param=p)[2].reshape(v.shape)
+    _o2_add(t, o2, v.shape, [(c, d[:k], d[:k])])
 
 
 def _o2_binary(name, a, b, y, ad, bd, t, o2):
-    na, nb = _NESTED_B[name]
-    k = o2[0]
-    ga, gb = ad[:k], bd[:k]
+    if name in _O2_FLAT_B:
+        return
+    k, i0, i1 = o2
+    if t.flags.c_contiguous:
+        _K.o2_binary(name, a, b, ad, bd, t, k, i0, i1)
+        return
     s = a.shape
-    faa = fab = fbb = None
-    unit = False
-    if na is not None and nb is not None and na.unit == "b" and nb.unit == "a":
-        unit = True                     # multiply: f_ab = 1, f_aa = f_bb = 0
-    elif not ((na is None or na.zero) and (nb is None or nb.zero)):
-        _, pa, pb = _K.partials(name, a, b)
-        A = _new(a, _unit_rows(2, 0, s), _PRIV, None)
-        B = _new(b, _unit_rows(2, 1, s), _PRIV, None)
-        Y = _new(y, np.stack([pa, pb]), _PRIV, None)
-        if na is not None and not na.zero:
-            R = na.fn(A, B, Y)
-            if type(R) is DualArray:
-                faa, fab = _bc(R._d[0], s), _bc(R._d[1], s)
-        if nb is not None and not nb.zero:
-            R = nb.fn(A, B, Y)
-            if type(R) is DualArray:
-                fbb = _bc(R._d[1], s)
-                if fab is None:
-                    fab = _bc(R._d[0], s)
-    terms = []
-    if unit:
-        terms = [(None, ga, gb), (None, gb, ga)]
-    else:
-        if faa is not None:
-            terms.append((faa, ga, ga))
-        if fab is not None:
-            terms += [(fab, ga, gb), (fab, gb, ga)]
-        if fbb is not None:
-            terms.append((fbb, gb, gb))
-    if terms:
-        _o2_add(t, o2, s, terms)
-
-
-def _unit_rows(n, j, s):
-    r = np.zeros((n,) + s)
-    r[j] = 1.0
-    return r
+    _, _, _, faa, fab, fbb = _K.partials2(name, a, b)
+    ga, gb = ad[:k], bd[:k]
+    _o2_add(t, o2, s, [(faa, ga, ga), (fab, ga, gb), (fab, gb, ga), (fbb, gb, gb)])
 
 
 def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
@@ -1139,18 +1092,28 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
     # a bare name of the constant operand: the partial does not move with x
     if g is None or g.zero or g.unit == ("b" if x_first else "a"):
         return
-    s = v.shape
-    _, pa, pb = _K.partials(name, v, c) if x_first else _K.partials(name, c, v)
-    X = _new(v, _ones_row(s), _PRIV, None)
-    if x_first:
-        R = g.fn(X, c, _new(y, pa[None], _PRIV, None))
-    else:
-        R = g.fn(c, X, _new(y, pb[None], _PRIV, None))
-    if type(R) is not DualArray:
+    k, i0, i1 = o2
+    if t.flags.c_contiguous:
+        if x_first:
+            _K.o2_binary(name, v, c, d, None, t, k, i0, i1)
+        else:
+            _K.o2_binary(name, c, v, None, d, t, k, i0, i1)
         return
-    k = o2[0]
-    g1 = d[:k]
-    _o2_add(t, o2, s, [(_bc(R._d[0], s), g1, g1)])
+    P = _K.partials2(name, v, c) if x_first else _K.partials2(name, c, v)
+    _o2_add(t, o2, v.shape, [(P[3] if x_first else P[5], d[:k], d[:k])])
+
+
+def _o2_flat():
+    # rules whose second partials vanish identically (CONST or a constant
+    # nested expression): their hessian rows need no curvature term
+    u = {n for n, g in _NESTED_U.items() if g is None or g.zero}
+    u |= {n for n, g in _NESTED_UP.items() if g is None or g.zero}
+    b = {n for n, (na, nb) in _NESTED_B.items()
+         if (na is None or na.zero) and (nb is None or nb.zero)}
+    return frozenset(u), frozenset(b)
+
+
+_O2_FLAT_U, _O2_FLAT_B = _o2_flat()
 
 
 # ---------------------------------------------------------------------------------
