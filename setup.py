@@ -1,10 +1,12 @@
 """Build dualml: render the rule table into Cython, compile against NumPy.
 
 The one table of derivative rules, csrc/dual_rules.def, is rendered through
-the Tempita templates dualml/*.tp into dualml/dual.pxd, _functions.pxi and
-_methods.pxi (generated, never committed).  The C headers are copied into
-dualml/include so the installed package ships them (dualml.get_include()).
+the Tempita templates dualml/*.tp into dualml/dual.pyx, dual.pxd, dual.pyi,
+_functions.pxi and _kernels.pyx (generated, never committed).  The C headers
+are copied into dualml/include so the installed package ships them
+(dualml.get_include()).
 """
+import ast
 import ctypes.util
 import importlib.util
 import os
@@ -38,10 +40,36 @@ def render():
     names = [r.name for r in rules]
     call = re.compile(r"\b(%s)\(" % "|".join(sorted(names, key=len, reverse=True)))
 
+    ops = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply",
+           ast.Div: "divide", ast.Pow: "power"}
+
+    class _Dispatch(ast.NodeTransformer):
+        # Arithmetic -> dualml's dispatchers, so that operations between two
+        # plain floats follow IEEE like the C rules (Python's 1.0 / 0.0 would
+        # raise ZeroDivisionError); calls -> _f_<name>; NAN -> DUAL_NAN.
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            return ast.Call(ast.Name(f"_f_{ops[type(node.op)]}", ast.Load()),
+                            [node.left, node.right], [])
+
+        def visit_UnaryOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, ast.USub):
+                return ast.Call(ast.Name("_f_negative", ast.Load()), [node.operand], [])
+            return node.operand if isinstance(node.op, ast.UAdd) else node
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if node.func.id in names:
+                node.func = ast.Name(f"_f_{node.func.id}", ast.Load())
+            return node
+
+        def visit_Name(self, node):
+            return ast.Name("DUAL_NAN", ast.Load()) if node.id == "NAN" else node
+
     def nested_py(expr):
-        # dualml functions -> their C-level dispatchers; NAN -> DUAL_NAN
-        expr = call.sub(lambda m: f"_f_{m.group(1)}(", expr)
-        return re.sub(r"\bNAN\b", "DUAL_NAN", expr)
+        tree = _Dispatch().visit(ast.parse(expr, mode="eval"))
+        return ast.unparse(ast.fix_missing_locations(tree))
 
     ns = dict(rules=rules, nested_py=nested_py, doc=docs.docstring,
               p2_code=table.second_order_c(rules),
@@ -90,20 +118,20 @@ common = dict(
 extensions = [
     Extension("dualml.dual", ["dualml/dual.pyx"], **common),
 ]
-if os.path.exists(os.path.join(HERE, "dualml", "_kernels.pyx")):
-    kernels = dict(common)
-    # x86-64 glibc: the array kernels evaluate some transcendental functions
-    # with glibc's SIMD math library libmvec (csrc/dual_kernels.h, section 5).
-    if (sys.platform.startswith("linux") and platform.machine() == "x86_64"
-            and platform.libc_ver()[0] == "glibc" and ctypes.util.find_library("mvec")):
-        kernels["define_macros"] = common["define_macros"] + [("DUALML_LIBMVEC", "1")]
-        kernels["libraries"] = ["mvec", "m"]
-    if sys.platform != "win32":
-        # lets GCC vectorize the zero-tangent select (t == 0 ? 0 : d*t) by
-        # computing d*t unconditionally; IEEE results (inf, nan, signed zeros)
-        # are unchanged, only FP exception flags may differ.  Not -ffast-math.
-        kernels["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
-    extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
+# the array kernels
+kernels = dict(common)
+# x86-64 glibc: the array kernels evaluate some transcendental functions
+# with glibc's SIMD math library libmvec (csrc/dual_kernels.h, section 5).
+if (sys.platform.startswith("linux") and platform.machine() == "x86_64"
+        and platform.libc_ver()[0] == "glibc" and ctypes.util.find_library("mvec")):
+    kernels["define_macros"] = common["define_macros"] + [("DUALML_LIBMVEC", "1")]
+    kernels["libraries"] = ["mvec", "m"]
+if sys.platform != "win32":
+    # lets GCC vectorize the zero-tangent select (t == 0 ? 0 : d*t) by
+    # computing d*t unconditionally; IEEE results (inf, nan, signed zeros)
+    # are unchanged, only FP exception flags may differ.  Not -ffast-math.
+    kernels["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
+extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 
 setup(
     ext_modules=cythonize(

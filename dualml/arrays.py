@@ -825,13 +825,7 @@ _EXPR_NS = {
     "_U": lambda name, x, *p: _ew_unary(name, _operand(x), *p),
     "_C": _cmp,
     "branch": _branch,
-    "NAN": math.nan,
-    "DUAL_NAN": math.nan,
-    "DUAL_LN2": 0.693147180559945309417232121458176568,
-    "DUAL_LN10": 2.302585092994045684017991454684364208,
-    "DUAL_2_SQRTPI": 1.128379167095512573896158903121545172,
-    "DUAL_SQRT1_2": 0.707106781186547524400844362104849039,
-    "DUAL_1_SQRT2PI": 0.398942280401432677939946059934381868,
+    **_dual.RULE_CONSTANTS,         # DUAL_LN2, ..., NAN: the values of dual.h
     "__builtins__": {},
 }
 
@@ -1199,8 +1193,23 @@ def _setitem(x, idx, val):
     _set_c(x, idx, val)
 
 
+def _check_assignable(x):
+    # A view whose value or tangents are read-only (np.broadcast_to, or a
+    # view of the read-only seed dualml passes to f) cannot be written: a
+    # private copy would update the values the view shares with its base but
+    # not the base's tangents -- a silently wrong derivative.  NumPy raises
+    # here too.
+    v, d = x._v, x._d
+    if type(v) is _nd and v.base is not None and not (
+            v.flags.writeable and (type(d) is not _nd or d.flags.writeable)):
+        raise ValueError("assignment destination is read-only: this DualArray is a view "
+                         "of a read-only array (a broadcast, or of the point dualml "
+                         "passes to f); assign into a copy instead (y = x.copy())")
+
+
 def _set_c(x, idx, val):
     # x: DualArray (mutated in place); val: operand of tag <= x's
+    _check_assignable(x)
     x._v = _writable(x._v)
     x._d = _writable(x._d)
     if _tag(val) == x._tag:

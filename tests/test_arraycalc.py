@@ -312,3 +312,43 @@ def test_f_may_write_into_its_input():
     J = AC.jacobian(f, x, (), None)
     assert np.array_equal(J, [[0, 6, 4], [0, 2, 0], [0, 0, 2]])
     assert np.array_equal(x, [1.0, 2.0, 3.0])          # the caller's array is untouched
+
+
+# -- regressions from review ---------------------------------------------------------
+
+def test_writing_through_a_view_of_the_input_is_never_silently_wrong():
+    # NumPy semantics: x[0] becomes the constant 5, so d(sum)/dx0 = 0.
+    def g(x):
+        v = x[:2]
+        v[0] = 5.0
+        return x.sum()
+
+    for chunk in (None, 1, 2, 3):
+        try:
+            value, grad = dualml.value_and_gradient(g, np.array([1.0, 2.0, 3.0]), chunk=chunk)
+        except ValueError as exc:
+            assert "read-only" in str(exc) and "copy" in str(exc)
+        else:
+            assert value == 10.0 and list(grad) == [0.0, 1.0, 1.0]
+    # assigning into x itself (not a view) is tracked
+    def h(x):
+        x[0] = 5.0
+        return x.sum()
+    assert list(dualml.gradient(h, np.array([1.0, 2.0, 3.0]))) == [0.0, 1.0, 1.0]
+
+
+def test_broadcast_view_of_a_dualarray_is_read_only():
+    d = dualml.DualArray.seed(np.array([1.0, 2.0]))
+    b = np.broadcast_to(d, (3, 2))
+    with pytest.raises(ValueError, match="read-only"):
+        b[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("name,base", [("log2", 2.0), ("log10", 10.0)])
+def test_second_order_of_log2_log10(name, base):
+    f = getattr(np, name)
+    w = np.array([0.3, 2.5])
+    expect = np.diag(-1.0 / (w * w * np.log(base)))
+    np.testing.assert_allclose(dualml.hessian(lambda v: np.sum(f(v)), w), expect, rtol=1e-14)
+    nested = dualml.jacobian(lambda y: dualml.gradient(lambda v: np.sum(f(v)), y), w)
+    np.testing.assert_allclose(nested, expect, rtol=1e-14)

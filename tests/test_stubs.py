@@ -61,3 +61,13 @@ def test_docstring_examples_run():
         for test in finder.find(getattr(core, name), name, globs={"dualml": dualml}):
             runner.run(test)
     assert runner.failures == 0 and runner.tries > len(core.__all__)
+
+
+def test_every_constant_of_the_rule_table_is_exported():
+    import re
+    from dualml._ruletable import parse_rules
+    used = set()
+    for rule in parse_rules():
+        for expr in rule.derivs + rule.nested:
+            used |= set(re.findall(r"\b(DUAL_[A-Z0-9_]+|NAN)\b", expr))
+    assert used <= set(core.RULE_CONSTANTS), used - set(core.RULE_CONSTANTS)
