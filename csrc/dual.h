@@ -108,6 +108,13 @@ static inline double dual_tanh_d(double x, double y)
     return 4.0 * e / ((1.0 + e) * (1.0 + e));
 }
 
+/* d atan = 1/(1 + x^2); x*x overflows from |x| = 1.34e154 on (slope 0
+   instead of a subnormal), and 1 + x^2 == x^2 to rounding from |x| = 1e8. */
+static inline double dual_arctan_d(double x)
+{
+    return fabs(x) < 1e8 ? 1.0 / (1.0 + x * x) : (1.0 / x) / x;
+}
+
 /* sigmoid, softplus, log_sigmoid and silu all come from e = exp(-|x|), which
    never overflows: sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) below, and
    the derivative e/(1+e)^2 has no cancellation. */

@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import math
 import os
 import sys
 
@@ -30,6 +31,21 @@ __all__ = ["main"]
 class UsageError(Exception):
     """A command-line mistake: reported on stderr with exit status 2."""
 
+
+
+def _json(doc):
+    """Strict JSON: inf and nan become the strings "inf", "-inf", "nan"
+    (json.dumps would write Infinity/NaN, which strict parsers reject and
+    some tools silently turn into the largest float)."""
+    def clean(o):
+        if isinstance(o, float) and not math.isfinite(o):
+            return "nan" if o != o else ("inf" if o > 0 else "-inf")
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        return o
+    return json.dumps(clean(doc), allow_nan=False)
 
 def _parser():
     from . import __version__
@@ -182,7 +198,7 @@ def _diff(ns):
                "gradient": {n: float(g) for n, g in zip(names, np.atleast_1d(grad))}}
         if H is not None:
             doc["hessian"] = np.asarray(H, dtype=float).tolist()
-        print(json.dumps(doc))
+        print(_json(doc))
         return 0
     w = max(len(n) for n in names) + 4
     print(f"f({', '.join(names)}) = {ns.expression}")
@@ -307,7 +323,7 @@ def _sensitivity(ns):
                "output_names": res.output_names,
                "jacobian": res.jacobian.tolist(), "elasticity": res.elasticity.tolist(),
                "ranking": res.ranking.tolist()}
-        print(json.dumps(doc))
+        print(_json(doc))
     else:
         print(res)
     if ns.plot:

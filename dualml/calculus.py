@@ -3,8 +3,9 @@
 Design
 ------
 * f receives the point shaped as the user passed it: a scalar stays a scalar,
-  a list/tuple becomes a list, an ndarray an object ndarray of the same
-  shape.  Each pass copies a flat list and replaces the seeded entries by
+  a list/tuple becomes a list; a real ndarray goes to the array backend (a
+  DualArray, below) unless ``method="scalar"``, which passes an object
+  ndarray of the same shape.  Each pass copies a flat list and replaces the seeded entries by
   Duals.  In a list the other entries stay plain floats (exact, and cheaper
   than zero-tangent Duals); in an object ndarray they are zero-tangent
   Duals, because NumPy's ufuncs on object arrays call a method of every
@@ -372,8 +373,8 @@ def value_and_derivative(f, x, args=()):
     return v, d
 
 
-def partial(f, x, i, args=()):
-    """partial(f, x, i, args=())
+def partial(f, x, i, args=(), method="auto"):
+    """partial(f, x, i, args=(), method="auto")
 
     The partial derivative ∂f/∂x_i at x, from one evaluation of f.
 
@@ -384,7 +385,8 @@ def partial(f, x, i, args=()):
     ----------
     f : callable
         ``f(x, *args)``; x is passed with the shape the caller gave it (a
-        list for a list or tuple, an object ndarray of Duals for an ndarray).
+        list for a list or tuple; for a real ndarray a DualArray with the
+        one direction e_i, or with ``method="scalar"`` an object ndarray).
     x : sequence or ndarray of real numbers, any shape
         The point.
     i : int or tuple of int
@@ -392,6 +394,8 @@ def partial(f, x, i, args=()):
         otherwise.  Negative indices count from the end, as in NumPy.
     args : tuple, optional
         Extra arguments passed to f.
+    method : {"auto", "scalar", "array"}, optional
+        As for ``gradient``.
 
     Returns
     -------
@@ -413,6 +417,13 @@ def partial(f, x, i, args=()):
     2.0
     """
     args = _check(f, args, None, "partial")
+    backend = _backend_for(method, x, "partial")
+    if backend is not None and isinstance(x, np.ndarray):
+        # one direction, e_i, through the array path: J e_i = df/dx_i
+        k = _flat_index(i, x.shape)
+        e = np.zeros(x.size)
+        e[k] = 1.0
+        return backend.jvp(f, x, e.reshape(x.shape), args)[1]
     pt = _Point(x, "partial")
     k = _flat_index(i, pt.shape)
     tag = _new_tag()
@@ -457,8 +468,9 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
         object arrays; it must not call ``float()`` or the math module on x.
     x : float, sequence or ndarray of real numbers, any shape
         The point.  f receives a list (of floats, one of them a Dual) for a
-        list or tuple; an object ndarray of Duals of the same shape (zero
-        tangent where not seeded, so NumPy's ufuncs work) for an ndarray.
+        list or tuple; for a real ndarray a DualArray carrying the seeded
+        directions (the array backend), or with ``method="scalar"`` an object
+        ndarray of Duals of the same shape (zero tangent where not seeded).
     args : tuple, optional
         Extra arguments passed to f, as in SciPy.
     method : {"auto", "scalar", "array"}, optional
@@ -659,9 +671,11 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     The Hessian ``H[i, j] = ∂²f/∂x_i∂x_j`` of a scalar function: exact to
     rounding and exactly symmetric.
 
-    Each entry comes from one evaluation with two nested perturbations
-    (x_i seeded under tag t1, x_j under an inner tag t2; hyper-dual numbers):
-    n(n+1)/2 evaluations for the upper triangle, mirrored to the lower.
+    On the scalar path each entry comes from one evaluation with two nested
+    perturbations (x_i seeded under tag t1, x_j under an inner tag t2;
+    hyper-dual numbers): n(n+1)/2 evaluations for the upper triangle,
+    mirrored to the lower.  A real ndarray x goes to the array backend,
+    which carries gradient and Hessian rows through one evaluation.
 
     Parameters
     ----------

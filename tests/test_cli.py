@@ -72,7 +72,20 @@ def test_diff_huge_power_is_inf_not_a_hang(capsys):
     # a Python integer with 370 million digits
     code, out, _ = run(capsys, "diff", "9**9**9 * x", "--at", "x=1", "--json")
     assert code == 0
-    assert json.loads(out)["value"] == math.inf
+    assert json.loads(out)["value"] == "inf"
+
+
+def test_json_output_is_strict_json_for_inf_and_nan(capsys):
+    # Infinity/NaN literals are not JSON: strict parsers reject them and
+    # some tools turn them into the largest float
+    code, out, _ = run(capsys, "diff", "1/x + 0*log(x - 1)", "--at", "x=0", "--json")
+    assert code == 0
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert doc["value"] == "nan" and doc["gradient"]["x"] == "nan"
+    code, out, _ = run(capsys, "diff", "1/x", "--at", "x=0", "--json")
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert doc == {"expression": "1/x", "at": {"x": 0.0}, "value": "inf",
+                   "gradient": {"x": "-inf"}}
 
 
 def test_python_m_dualml_subprocess(tmp_path):

@@ -282,3 +282,14 @@ def test_nested_duals_are_duals():
 
     assert dualml.derivative(lambda x: dualml.derivative(inner, x), 3.0) == 2.0
     assert seen == [(True, True)]
+
+
+def test_float_out_array_cannot_take_a_dual():
+    a = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match="cannot hold the derivative"):
+        a += Dual(2.0, 1.0)
+    with pytest.raises(TypeError, match="out="):
+        np.sin(Dual(2.0, 1.0), out=np.zeros(1))
+    out = np.empty(1, dtype=object)
+    np.sin(Dual(0.0, 1.0), out=out)
+    assert out[0].deriv == 1.0
