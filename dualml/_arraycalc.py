@@ -233,10 +233,7 @@ def hessian(f, x, args=(), chunk=None):
 def _hessian_nested(f, x, args, chunk):
     def grad(y):
         return gradient(f, y, args, chunk)
-    H = jacobian(grad, x, (), chunk)
-    if isinstance(H, float):
-        return H
-    return H
+    return jacobian(grad, x, (), chunk)
 
 
 def _hessian_o2(f, x, args, chunk):

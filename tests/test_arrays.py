@@ -498,3 +498,13 @@ def test_functional_on_dualarray():
     assert np.allclose(dualml.l1_penalty(X, 0.5).deriv, 0.5 * np.sign(x), rtol=1e-15)
     h = dualml.hinge(X, np.array([1, -1, 1, -1]))
     assert h.deriv.shape == (4,)
+
+
+def test_max_reduction_tie_takes_the_first_selected_element():
+    # README conventions: a reduction's derivative is that of the element
+    # NumPy selects (the first of a tie); elementwise maximum splits 0.5/0.5
+    d = dualml.DualArray.seed(np.array([2.0, 2.0, 1.0]))
+    assert list(np.max(d).deriv) == [1.0, 0.0, 0.0]
+    assert list(np.min(-d).deriv) == [-1.0, 0.0, 0.0]
+    m = np.maximum(d[0], d[1])
+    assert list(m.deriv) == [0.5, 0.5, 0.0]
