@@ -53,9 +53,25 @@ def _chunk(chunk, n, per_row, fname):
     return max(1, min(n, _CAP_BYTES // max(8 * per_row, 1)))
 
 
+_EYES = {}
+
+
+def _identity(n):
+    # Read-only identity seeds, cached for small n (np.eye costs ~10% of a
+    # whole n = 10 Jacobian).  Read-only is safe: a write into the seeded
+    # point copies it first, and a write through a view of it raises.
+    e = _EYES.get(n)
+    if e is None:
+        e = np.eye(n)
+        e.flags.writeable = False
+        if n <= 256:
+            _EYES[n] = e
+    return e
+
+
 def _seed_rows(n, start, c, shape):
     if start == 0 and c == n:
-        return np.eye(n).reshape((n,) + shape)
+        return _identity(n).reshape((n,) + shape)
     d = np.zeros((c, n))
     d[np.arange(c), start + np.arange(c)] = 1.0
     return d.reshape((c,) + shape)
@@ -116,7 +132,6 @@ def _passes(f, x, args, chunk, fname, want_value=True):
         seed = _seed_rows(n, start, cc, shape)
         X = _new(_value_copy(x), seed, tag, None)
         if cc == n and len(shape) == 1 and type(x) is _nd:
-            seed.flags.writeable = False      # in-place writes copy first
             saved = _arrays._IDENTITY_SEED[0]
             _arrays._IDENTITY_SEED[0] = seed
             try:
