@@ -267,6 +267,13 @@ def _numbers(text, name):
 def _sensitivity(ns):
     from .sensitivity import SensitivityWarning, sensitivity
     import warnings
+    if ns.plot:
+        # fail before any work, with the fix, not a traceback after the table
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--plot needs matplotlib, an optional dependency: "
+                             "pip install 'dualml[plot]'") from None
     f = _load(ns.target)
     params = []     # (name, start, stop, vector)
     point = []

@@ -258,3 +258,19 @@ def test_sensitivity_file_target_vector_and_scalar_params(capsys, model_dir):
 def test_sensitivity_errors(capsys, model_dir, argv, code, match):
     got, out, err = run(capsys, "sensitivity", *argv)
     assert got == code and match in err and out == ""
+
+
+def test_plot_without_matplotlib_is_a_usage_error(capsys, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    code, out, err = run(capsys, "sensitivity", "math:hypot", "--at", "x=1", "y=2",
+                         "--plot", "never.png")
+    assert code == 2 and out == ""
+    assert "dualml[plot]" in err
