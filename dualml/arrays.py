@@ -236,7 +236,10 @@ class DualArray:
         return bool(_inner(self))
 
     def __index__(self):
-        raise TypeError("a DualArray cannot be used as an index")
+        # also reached by sequence repetition: 'a' * x, [0] * x
+        raise TypeError("a DualArray cannot be used as an integer (an index, or a "
+                        "repeat count as in 'a' * x): it holds real numbers with "
+                        "derivatives")
 
     __hash__ = None
 

@@ -508,3 +508,10 @@ def test_max_reduction_tie_takes_the_first_selected_element():
     assert list(np.min(-d).deriv) == [-1.0, 0.0, 0.0]
     m = np.maximum(d[0], d[1])
     assert list(m.deriv) == [0.5, 0.5, 0.0]
+
+
+def test_sequence_repetition_by_a_dualarray_explains_itself():
+    d = dualml.DualArray.seed(np.array([1.0, 2.0]))
+    for op in (lambda: "a" * d, lambda: d * "a", lambda: [0] * d):
+        with pytest.raises(TypeError, match="repeat count"):
+            op()
