@@ -512,6 +512,8 @@ def test_max_reduction_tie_takes_the_first_selected_element():
 
 def test_sequence_repetition_by_a_dualarray_explains_itself():
     d = dualml.DualArray.seed(np.array([1.0, 2.0]))
-    for op in (lambda: "a" * d, lambda: d * "a", lambda: [0] * d):
+    for op in (lambda: "a" * d, lambda: d * "a"):
         with pytest.raises(TypeError, match="repeat count"):
             op()
+    # a list is an array operand, as in NumPy: [0] * x is elementwise
+    assert list(([0.0] * d).value) == [0.0, 0.0]
