@@ -97,8 +97,9 @@ render()
 # Warnings on, kept at zero for our C (csrc/); Cython's generated code is
 # compiled with the same flags.  Never -ffast-math: the rules rely on IEEE
 # inf/nan.  -fno-math-errno only lets the compiler treat libm calls as pure
-# (drop unused partials, fuse sin/cos); values are unchanged.
-CFLAGS = ["-O3", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-function",
+# (drop unused partials, fuse sin/cos); values are unchanged.  -g0: no debug
+# info in the shipped extensions (dual.so 6.2 MB -> 1.0 MB).
+CFLAGS = ["-O3", "-g0", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-function",
           "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
 if sys.platform == "win32":
     CFLAGS = ["/O2"]

@@ -30,7 +30,7 @@ __all__ = []    # private: used by dualml.__main__
 MAX_LENGTH = 10_000     # characters of source
 MAX_DEPTH = 200         # nesting depth of the syntax tree
 
-CONSTANTS = {"pi": math.pi, "e": math.e}
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}
 
 _BINOPS = {ast.Add: ("+", _dual.add), ast.Sub: ("-", _dual.subtract),
            ast.Mult: ("*", _dual.multiply), ast.Div: ("/", _dual.divide),

@@ -274,3 +274,10 @@ def test_plot_without_matplotlib_is_a_usage_error(capsys, monkeypatch):
                          "--plot", "never.png")
     assert code == 2 and out == ""
     assert "dualml[plot]" in err
+
+
+def test_at_accepts_inf_and_nan(capsys):
+    code, out, _ = run(capsys, "diff", "x*y", "--at", "x=nan", "y=inf", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["value"] == "nan" and doc["gradient"] == {"x": "inf", "y": "nan"}
