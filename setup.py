@@ -95,7 +95,7 @@ def render():
 render()
 
 # Warnings on, kept at zero for our C (csrc/); Cython's generated code is
-# compiled with the same flags.  Never -ffast-math: the rules rely on IEEE
+# compiled with the same flags.  Never the fast-math flag family: the rules rely on IEEE
 # inf/nan.  -fno-math-errno only lets the compiler treat libm calls as pure
 # (drop unused partials, fuse sin/cos); values are unchanged.  -g0: no debug
 # info in the shipped extensions (dual.so 6.2 MB -> 1.0 MB).
@@ -130,7 +130,7 @@ if (sys.platform.startswith("linux") and platform.machine() == "x86_64"
 if sys.platform != "win32":
     # lets GCC vectorize the zero-tangent select (t == 0 ? 0 : d*t) by
     # computing d*t unconditionally; IEEE results (inf, nan, signed zeros)
-    # are unchanged, only FP exception flags may differ.  Not -ffast-math.
+    # are unchanged, only FP exception flags may differ (not a fast-math flag).
     kernels["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
 extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 

@@ -25,7 +25,7 @@
  * where a partial is infinite (sqrt(dual_make(0, 0)) has derivative 0, not
  * 0 * inf = nan).  A direction that does not move x does not move f(x).
  *
- * Compile without -ffast-math: the rules rely on IEEE inf/nan and signed
+ * Compile without fast-math options: the rules rely on IEEE inf/nan and signed
  * zeros.  -fno-math-errno is harmless and lets the compiler drop unused
  * partials.
  */

@@ -31,7 +31,7 @@
  * accurate to 4 ulp), selected at run time from the CPU; the derivative
  * arithmetic is still the table's column (dual_<f>_deriv below).  Everything
  * else, and the scalar path, is exactly the scalar rule.  Never compile with
- * -ffast-math.
+ * fast-math options (they break inf/nan).
  */
 #ifndef DUALML_DUAL_KERNELS_H
 #define DUALML_DUAL_KERNELS_H

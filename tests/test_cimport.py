@@ -13,7 +13,7 @@ import pytest
 
 import dualml
 
-pytest.importorskip("Cython")
+import Cython  # noqa: F401  (the test extra provides it)
 
 PYX = textwrap.dedent("""
     # cython: language_level=3

@@ -111,7 +111,7 @@ def test_str_table_lists_inputs_by_rank():
 
 
 def test_to_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     res = dualml.sensitivity(lambda x: [x[0] * x[1], x[1]], [2.0, 3.0],
                              names=["a", "b"], output_names=["p", "q"])
     df = res.to_dataframe()
@@ -138,7 +138,7 @@ def test_missing_optional_dependencies_name_the_extra(monkeypatch):
 
 @pytest.mark.parametrize("kind", ["bar", "tornado"])
 def test_plot_renders_png_with_signed_sorted_bars(kind):
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     f = lambda x: x[0] ** 0.5 / x[1] ** 2 * x[2] ** 1.0   # noqa: E731  (0.5, -2, 1)
@@ -160,7 +160,7 @@ def test_plot_renders_png_with_signed_sorted_bars(kind):
 
 def test_plot_bad_arguments():
     res = dualml.sensitivity(lambda x: [x[0], x[1]], [1.0, 2.0], output_names=["u", "v"])
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401  (the test extra provides it)
     with pytest.raises(ValueError, match="kind"):
         res.plot(kind="pie")
     with pytest.raises(ValueError, match="measure"):
@@ -218,8 +218,8 @@ def test_batch_sensitivity_equals_pointwise(points):
 
 
 def test_batch_dataframe_and_plot(points):
-    pytest.importorskip("pandas")
-    matplotlib = pytest.importorskip("matplotlib")
+    import pandas  # noqa: F401  (the test extra provides it)
+    import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     res = dualml.sensitivity(M.ishigami, points[:5], vectorized=True)
@@ -265,7 +265,7 @@ def test_thread_pool_and_args(points):
 
 
 def test_dask_executor_identical_to_serial(points):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     serial = dualml.sensitivity(M.two_outputs, points, vectorized=True)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, \
@@ -285,7 +285,7 @@ def test_executor_errors_propagate(points):
 
 
 def test_progress_bar(points, capsys):
-    pytest.importorskip("tqdm")
+    import tqdm  # noqa: F401  (the test extra provides it)
     dualml.batch_jacobian(M.two_outputs_point, points, progress=True, chunksize=10)
     assert "37/37" in capsys.readouterr().err
     # default under pytest: stderr is not a terminal -> no bar
@@ -363,7 +363,7 @@ def test_example_classifier(capsys):
 
 
 def test_example_ishigami(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401  (the test extra provides it)
     png = tmp_path / "ish.png"
     r = _load_example("sensitivity_ishigami").main(n=1024, png=png)
     # N = 1024: the largest relative error of vi over 40 seeds was 3.4e-2
