@@ -270,7 +270,7 @@ def _sensitivity(ns):
     if ns.plot:
         # fail before any work, with the fix, not a traceback after the table
         try:
-            import matplotlib  # noqa: F401
+            import matplotlib as _mpl  # noqa: F401  (imported for real below)
         except ImportError:
             raise UsageError("--plot needs matplotlib, an optional dependency: "
                              "pip install 'dualml[plot]'") from None

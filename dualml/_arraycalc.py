@@ -21,8 +21,8 @@ import numpy as np
 
 from . import dual as _dual
 from . import arrays as _arrays
-from .arrays import (DualArray, _NeedGeneric, _new, _operand, _stack, _concatenate,
-                     _moveaxis0_last, _reshape, _transpose, _nd)
+from .arrays import (DualArray, _NeedGeneric, _new, _operand, _concatenate,
+                     _moveaxis0_last, _reshape, _nd)
 
 __all__ = ["jacobian", "gradient", "jvp", "hessian", "value_and_gradient",
            "value_and_jacobian"]

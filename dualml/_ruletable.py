@@ -214,6 +214,23 @@ def _c_deriv(expr, env, kinds):
     return (f"({code}).deriv" if is_dual else "0.0"), used
 
 
+def _c_second_block(index, expr, seed, kinds):
+    """C block storing o[index] = d(expr)/d(seed) for a binary rule: the
+    operand `seed` ("a" or "b") moves with slope 1, the other is a constant,
+    and y moves with the matching first partial (fa or fb)."""
+    other = "b" if seed == "a" else "a"
+    env = {seed: (seed.upper() + "_", True), other: (other, False), "y": ("Y_", True)}
+    code, used = _c_deriv(expr, env, kinds)
+    lines = ["    {"]
+    if seed in used:
+        lines.append(f"        const dual {seed.upper()}_ = dual_make({seed}, 1.0);")
+    if "y" in used:
+        lines.append(f"        const dual Y_ = dual_make(y, f{seed});")
+    lines.append(f"        o[{index}] = dual_nanprop(y, a != a || b != b, {code});")
+    lines.append("    }")
+    return lines
+
+
 def second_order_c(rules):
     """C source of ``dual_p2_<name>`` for every rule: value, partials and
     second partials at doubles.
@@ -249,48 +266,19 @@ def second_order_c(rules):
                 "}"]))
             continue
         na, nb = r.nested
-        # seeded in a: a moves, b is a constant; y moves with slope f_a
-        env_a = {"a": ("A_", True), "b": ("b", False), "y": ("Y_", True)}
-        env_b = {"a": ("a", False), "b": ("B_", True), "y": ("Y_", True)}
-        faa, ua = _c_deriv(na, env_a, kinds)
-        fbb, ub2 = _c_deriv(nb, env_b, kinds)
         lines = [
             f"static inline double dual_p2_{r.name}(double a, double b, double *o)",
             "{",
             f"    double fa, fb, y = dual_{r.name}_rule(a, b, &fa, &fb);",
             "    o[0] = fa;",
             "    o[1] = fb;",
-            "    {",
         ]
-        if "a" in ua:
-            lines.append("        const dual A_ = dual_make(a, 1.0);")
-        if "y" in ua:
-            lines.append("        const dual Y_ = dual_make(y, fa);")
-        lines.append(f"        o[2] = dual_nanprop(y, a != a || b != b, {faa});")
-        lines.append("    }")
-        if na == "CONST":
-            # f_ab as the a-derivative of the nested f_b expression
-            fab, ub1 = _c_deriv(nb, env_a, kinds)
-            ya = "fa"
-        else:
-            fab, ub1 = _c_deriv(na, env_b, kinds)
-            ya = "fb"
-        lines.append("    {")
-        if "a" in ub1 and na == "CONST":
-            lines.append("        const dual A_ = dual_make(a, 1.0);")
-        if "b" in ub1 and na != "CONST":
-            lines.append("        const dual B_ = dual_make(b, 1.0);")
-        if "y" in ub1:
-            lines.append(f"        const dual Y_ = dual_make(y, {ya});")
-        lines.append(f"        o[3] = dual_nanprop(y, a != a || b != b, {fab});")
-        lines.append("    }")
-        lines.append("    {")
-        if "b" in ub2:
-            lines.append("        const dual B_ = dual_make(b, 1.0);")
-        if "y" in ub2:
-            lines.append("        const dual Y_ = dual_make(y, fb);")
-        lines.append(f"        o[4] = dual_nanprop(y, a != a || b != b, {fbb});")
-        lines.append("    }")
+        lines += _c_second_block(2, na, "a", kinds)
+        # f_ab: the b-derivative of the nested f_a expression, or the
+        # a-derivative of f_b's when f_a is CONST
+        lines += (_c_second_block(3, nb, "a", kinds) if na == "CONST"
+                  else _c_second_block(3, na, "b", kinds))
+        lines += _c_second_block(4, nb, "b", kinds)
         lines += ["    return y;", "}"]
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"

@@ -632,10 +632,6 @@ def _tag(x):
     return x._tag if type(x) is DualArray else 0
 
 
-def _rows(x):
-    return x._d.shape[0]
-
-
 # ---------------------------------------------------------------------------------
 # Broadcasting helpers (np.broadcast_to/broadcast_shapes cost microseconds)
 
@@ -1125,20 +1121,16 @@ def _lin(x, fv, ft):
     """Apply a linear map: fv to the value component, ft to the tangent rows."""
     if type(x) is _nd:
         return _arr(fv(x))
-    return _new(_lin_c(x._v, fv, ft), _lin_c(x._d, ft, _shift_t(ft)), x._tag, x._o2)
+    return _new(_lin_c(x._v, fv, ft), _lin_c(x._d, ft, ft), x._tag, x._o2)
 
 
 def _lin_c(c, fv, ft):
+    # The tangent map of a tangent component is the same map: the maps are
+    # written with negative axes or explicit leading slices, so one map works
+    # at every nesting depth.
     if type(c) is _nd:
         return _arr(fv(c))
-    return _new(_lin_c(c._v, fv, ft), _lin_c(c._d, ft, _shift_t(ft)), c._tag, c._o2)
-
-
-def _shift_t(ft):
-    # the tangent map of a tangent component: one more leading axis.  The maps
-    # below are written with negative axes or explicit leading slices, so the
-    # same map works at every depth once it knows to keep leading axes.
-    return ft
+    return _new(_lin_c(c._v, fv, ft), _lin_c(c._d, ft, ft), c._tag, c._o2)
 
 
 def _copy(x):
