@@ -1,0 +1,35 @@
+# C-level entry points of dualml._kernels for other Cython modules (the
+# DualArray core, dualml/arrays/_core.pyx): the rule lookup and the loop
+# drivers, without Python objects in between.  Operands travel as data
+# pointers and byte strides over one index space, so a caller broadcasts by
+# passing 0-strides instead of building views.
+
+# the rule index of a unary / binary rule name (ValueError for an unknown one)
+cdef Py_ssize_t _unary_index(object name) except -1
+cdef Py_ssize_t _binary_index(object name) except -1
+# the parameter of a unary rule (None: the rule's default)
+cdef double _param_of(Py_ssize_t i, object param) except? -1.0
+
+# Unary rule i over shape[0..nd): operands {x, t, y, ty} at base[0..4) with
+# strides[op * nd + dim]; rows = {row stride of t, of ty}.  k < 1: values
+# only (t and ty are not touched and may be NULL).
+cdef void run_unary(Py_ssize_t i, double p, int nd, const Py_ssize_t *shape,
+                    Py_ssize_t k, char **base, const Py_ssize_t *strides,
+                    const Py_ssize_t *rows) noexcept
+
+# Binary rule i: operands {a, ta, b, tb, y, ty} at base[0..6); `which` says
+# which tangents exist (1: ta, 2: tb, 3: both); rows = {ta, tb, ty row
+# strides}.  k < 1 or which == 0: values only.
+cdef void run_binary(Py_ssize_t i, int nd, const Py_ssize_t *shape, Py_ssize_t k,
+                     int which, char **base, const Py_ssize_t *strides,
+                     const Py_ssize_t *rows) noexcept
+
+# Hessian rows (see o2_unary / o2_binary): contiguous x (m), gradient rows
+# g (k, m), H the (i1 - i0) * k rows after them.  Returns -1 (MemoryError
+# set) if a work buffer cannot be allocated.
+cdef int o2_unary_c(Py_ssize_t i, double p, Py_ssize_t m, const double *x,
+                    const double *g, double *H, Py_ssize_t k, Py_ssize_t i0,
+                    Py_ssize_t i1) except -1
+cdef int o2_binary_c(Py_ssize_t i, Py_ssize_t m, const double *a, const double *b,
+                     const double *ga, const double *gb, double *H, Py_ssize_t k,
+                     Py_ssize_t i0, Py_ssize_t i1) except -1
