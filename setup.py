@@ -133,11 +133,13 @@ if sys.platform != "win32":
     # are unchanged, only FP exception flags may differ (not a fast-math flag).
     kernels["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
 extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
+# the DualArray type; cimports dualml._kernels (its .pxd) for the loop drivers
+extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], **common))
 
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": "3"},
-        include_path=[os.path.join(HERE, "dualml")],
+        include_path=[HERE, os.path.join(HERE, "dualml")],
     ),
 )

@@ -20,9 +20,9 @@ import numbers
 import numpy as np
 
 from . import dual as _dual
-from . import arrays as _arrays
-from .arrays import (DualArray, _NeedGeneric, _new, _operand, _concatenate,
-                     _moveaxis0_last, _reshape, _nd)
+from .arrays import DualArray, _new
+from .arrays._impl import (_NeedGeneric, _operand, _concatenate, _moveaxis0_last,
+                           _reshape, _nd)
 
 __all__ = ["jacobian", "gradient", "jvp", "hessian", "value_and_gradient",
            "value_and_jacobian"]
@@ -132,14 +132,8 @@ def _passes(f, x, args, chunk, fname, want_value=True):
         seed = _seed_rows(n, start, cc, shape)
         X = _new(_value_copy(x), seed, tag, None)
         if cc == n and len(shape) == 1 and type(x) is _nd:
-            saved = _arrays._IDENTITY_SEED[0]
-            _arrays._IDENTITY_SEED[0] = seed
-            try:
-                r = f(X, *args)
-            finally:
-                _arrays._IDENTITY_SEED[0] = saved
-        else:
-            r = f(X, *args)
+            X._eye = seed           # W @ X may skip the product with the identity
+        r = f(X, *args)
         v, d = _parts(r, tag, cc, fname)
         if value is None:
             value = v

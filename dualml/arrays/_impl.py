@@ -28,12 +28,11 @@ import operator
 
 import numpy as np
 
-from . import dual as _dual
-from . import _kernels as _K
-from ._ruletable import parse_rules
-from .dual import Dual, _NestedDual
-
-__all__ = ["DualArray"]
+from .. import dual as _dual
+from .. import _kernels as _K
+from .._ruletable import parse_rules
+from ..dual import Dual, _NestedDual
+from ._core import DualArray, _new
 
 _nd = np.ndarray
 _np_matmul = np.matmul
@@ -43,479 +42,114 @@ _f64 = np.float64
 _ALL = slice(None)
 
 
-# The read-only identity tangent of the current jacobian/gradient pass
-# (_arraycalc sets it), so W @ x can skip multiplying by the identity.
-_IDENTITY_SEED = [None]
-
-
 class _NeedGeneric(Exception):
     """Second-order fast path cannot represent this operation (hessian falls back)."""
 
 
 # ---------------------------------------------------------------------------------
-# The class
-
-class DualArray:
-    """DualArray(value, deriv=None)
-
-    A float64 array of any shape with k tangent directions attached.
-
-    Parameters
-    ----------
-    value : array_like of real numbers
-        The values (integers are promoted to float64; complex is refused).
-    deriv : array_like, optional
-        The tangents, shape ``(k,) + value.shape`` (direction axis first), or
-        ``value.shape`` for a single direction (k = 1).  None: no directions
-        (k = 0, a constant).
-
-    Notes
-    -----
-    ``deriv[j]`` is the derivative of the values along direction j.  NumPy's
-    ufuncs and the common array functions propagate the tangents (see
-    ``__array_function__``); comparisons return plain bool arrays of the
-    values.  ``float()`` and ``np.asarray()`` raise instead of dropping the
-    derivative: use ``.value``.  The inputs are copied.
-
-    Examples
-    --------
-    >>> import numpy as np, dualml
-    >>> x = dualml.DualArray.seed(np.array([1.0, 2.0]))     # identity seeding, k = 2
-    >>> y = np.sin(x) * x[0]
-    >>> y.value.round(4)
-    array([0.8415, 0.9093])
-    >>> y.deriv.round(4)            # y.deriv[j, i] = d y_i / d x_j
-    array([[1.3818, 0.9093],
-           [0.    , -0.4161]])
-    """
-
-    __slots__ = ("_v", "_d", "_tag", "_o2")
-    __array_priority__ = 100.0
-
-    def __init__(self, value, deriv=None):
-        v = _real_array(value, "value", copy=True)
-        if deriv is None:
-            d = np.zeros((0,) + v.shape)
-        else:
-            d = _real_array(deriv, "deriv", copy=True)
-            if d.shape == v.shape:
-                d = d[None]
-            elif d.shape[1:] != v.shape:
-                raise ValueError(f"DualArray(): deriv must have shape (k,) + value.shape "
-                                 f"or value.shape; got deriv.shape = {d.shape} and "
-                                 f"value.shape = {v.shape}")
-        self._v = v
-        self._d = d
-        self._tag = 1
-        self._o2 = None
-
-    # -- construction helpers ---------------------------------------------------
-    @classmethod
-    def seed(cls, x, directions=None):
-        """DualArray.seed(x, directions=None)
-
-        x with tangents: the identity (k = x.size, direction j is the unit
-        vector of flat element j) or the given directions.
-
-        Parameters
-        ----------
-        x : array_like of real numbers
-        directions : array_like, optional
-            Shape ``(k,) + x.shape`` or ``x.shape`` (k = 1).
-
-        Examples
-        --------
-        >>> import numpy as np, dualml
-        >>> x = dualml.DualArray.seed(np.zeros((2, 2)))
-        >>> x.k, x.deriv.shape
-        (4, (4, 2, 2))
-        """
-        v = _real_array(x, "x", copy=True)
-        if directions is None:
-            return _new(v, np.eye(v.size).reshape((v.size,) + v.shape), 1, None)
-        return cls(v, directions)
-
-    @classmethod
-    def constant(cls, x, k=0):
-        """DualArray.constant(x, k=0)
-
-        x with k zero tangent rows (a constant).
-
-        Examples
-        --------
-        >>> import dualml
-        >>> dualml.DualArray.constant([1.0, 2.0], k=3).deriv.shape
-        (3, 2)
-        """
-        v = _real_array(x, "x", copy=True)
-        return _new(v, np.zeros((int(k),) + v.shape), 1, None)
-
-    # -- accessors -----------------------------------------------------------------
-    @property
-    def value(self):
-        """The values (float64 ndarray; a DualArray of an outer level when nested)."""
-        v = self._v
-        if type(v) is _nd:
-            v = v.view()
-            v.flags.writeable = False
-        return v
-
-    @property
-    def deriv(self):
-        """The tangents, shape ``(k,) + shape``: ``deriv[j]`` is direction j."""
-        d = self._d if self._o2 is None else self._d[:self._o2[0]]
-        if type(d) is _nd:
-            d = d.view()
-            d.flags.writeable = False
-        return d
-
-    @property
-    def tag(self):
-        """The perturbation tag (1 for DualArrays made by users)."""
-        return self._tag
-
-    @property
-    def k(self):
-        """The number of tangent directions."""
-        return self._d.shape[0] if self._o2 is None else self._o2[0]
-
-    ndirs = k
-
-    @property
-    def shape(self):
-        return self._v.shape
-
-    @property
-    def ndim(self):
-        return len(self._v.shape)
-
-    @property
-    def size(self):
-        return self._v.size
-
-    @property
-    def dtype(self):
-        return np.dtype(np.float64)
-
-    @property
-    def T(self):
-        return _transpose(self, None)
-
-    def __len__(self):
-        if not self._v.shape:
-            raise TypeError("len() of a 0-d DualArray")
-        return self._v.shape[0]
-
-    def __iter__(self):
-        if not self._v.shape:
-            raise TypeError("iteration over a 0-d DualArray")
-        for i in range(self._v.shape[0]):
-            yield _getitem(self, (i,))
-
-    def __repr__(self):
-        tag = "" if self._tag == 1 else f", tag={self._tag}"
-        return f"DualArray({self._v!r}, deriv={self._d!r}{tag})"
-
-    # -- no silent derivative loss ----------------------------------------------------
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError("converting a DualArray to a NumPy array would drop its "
-                        "derivatives; use .value (and .deriv) explicitly, or build "
-                        "arrays of DualArrays with np.stack/np.concatenate")
-
-    def __float__(self):
-        raise TypeError("float() of a DualArray would drop its derivatives; use "
-                        ".value[()] if you mean to drop them")
-
-    def __complex__(self):
-        raise TypeError("complex() of a DualArray is not supported (dualml is real)")
-
-    def __int__(self):
-        return int(_inner(self))
-
-    def __bool__(self):
-        return bool(_inner(self))
-
-    def __index__(self):
-        # also reached by sequence repetition: 'a' * x, [0] * x
-        raise TypeError("a DualArray cannot be used as an integer (an index, or a "
-                        "repeat count as in 'a' * x): it holds real numbers with "
-                        "derivatives")
-
-    __hash__ = None
-
-    def __copy__(self):
-        return _copy(self)
-
-    def __deepcopy__(self, memo):
-        return _copy(self)
-
-    def copy(self):
-        return _copy(self)
-
-    def __reduce__(self):
-        return (_rebuild, (self._v, self._d, self._tag, self._o2))
-
-    # -- indexing ------------------------------------------------------------------------
-    def __getitem__(self, idx):
-        return _getitem(self, idx)
-
-    def __setitem__(self, idx, val):
-        _setitem(self, idx, val)
-
-    # -- comparisons: plain bool arrays of the values ----------------------------------
-    def __eq__(self, o):
-        return _inner(self) == _inner_operand(o)
-
-    def __ne__(self, o):
-        return _inner(self) != _inner_operand(o)
-
-    def __lt__(self, o):
-        return _inner(self) < _inner_operand(o)
-
-    def __le__(self, o):
-        return _inner(self) <= _inner_operand(o)
-
-    def __gt__(self, o):
-        return _inner(self) > _inner_operand(o)
-
-    def __ge__(self, o):
-        return _inner(self) >= _inner_operand(o)
-
-    # -- arithmetic ----------------------------------------------------------------------
-    def __add__(self, o):
-        if type(o) is DualArray:
-            return _ew_binary("add", self, o)
-        return _binary_op("add", self, o)
-
-    def __radd__(self, o):
-        return _binary_op("add", o, self)
-
-    def __sub__(self, o):
-        if type(o) is DualArray:
-            return _ew_binary("subtract", self, o)
-        return _binary_op("subtract", self, o)
-
-    def __rsub__(self, o):
-        return _binary_op("subtract", o, self)
-
-    def __mul__(self, o):
-        if type(o) is DualArray:
-            return _ew_binary("multiply", self, o)
-        return _binary_op("multiply", self, o)
-
-    def __rmul__(self, o):
-        return _binary_op("multiply", o, self)
-
-    def __truediv__(self, o):
-        if type(o) is DualArray:
-            return _ew_binary("divide", self, o)
-        return _binary_op("divide", self, o)
-
-    def __rtruediv__(self, o):
-        return _binary_op("divide", o, self)
-
-    def __floordiv__(self, o):
-        return _binary_op("floor_divide", self, o)
-
-    def __rfloordiv__(self, o):
-        return _binary_op("floor_divide", o, self)
-
-    def __mod__(self, o):
-        return _binary_op("remainder", self, o)
-
-    def __rmod__(self, o):
-        return _binary_op("remainder", o, self)
-
-    def __divmod__(self, o):
-        return (self // o, self % o)
-
-    def __pow__(self, o, m=None):
-        if m is not None:
-            return NotImplemented
-        # as NumPy's ndarray ** 2 (which computes square)
-        if (type(o) is int or type(o) is float) and o == 2:
-            return _ew_unary("square", self)
-        return _binary_op("power", self, o)
-
-    def __rpow__(self, o):
-        return _binary_op("power", o, self)
-
-    def __matmul__(self, o):
-        return _matmul(self, _operand(o, "matmul"))
-
-    def __rmatmul__(self, o):
-        return _matmul(_operand(o, "matmul"), self)
-
-    def __neg__(self):
-        return _ew_unary("negative", self)
-
-    def __pos__(self):
-        return _copy(self)
-
-    def __abs__(self):
-        return _ew_unary("absolute", self)
-
-    # In place: NumPy semantics (the array, and views of it, change).
-    def __iadd__(self, o):
-        _setitem(self, Ellipsis, self + o)
-        return self
-
-    def __isub__(self, o):
-        _setitem(self, Ellipsis, self - o)
-        return self
-
-    def __imul__(self, o):
-        _setitem(self, Ellipsis, self * o)
-        return self
-
-    def __itruediv__(self, o):
-        _setitem(self, Ellipsis, self / o)
-        return self
-
-    def __ipow__(self, o):
-        _setitem(self, Ellipsis, self ** o)
-        return self
-
-    # -- methods as ndarray's ------------------------------------------------------------
-    def reshape(self, *shape, order="C"):
-        if order != "C":
-            raise ValueError("DualArray.reshape supports order='C' only")
-        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-            shape = tuple(shape[0])
-        return _reshape(self, shape)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
-            axes = axes[0]
-        return _transpose(self, axes if axes != () else None)
-
-    def swapaxes(self, a, b):
-        return _swapaxes(self, a, b)
-
-    def ravel(self):
-        return _reshape(self, (-1,))
-
-    flatten = ravel
-
-    def squeeze(self, axis=None):
-        return _squeeze(self, axis)
-
-    def sum(self, axis=None, keepdims=False):
-        return _sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _mean(self, axis, keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _prod(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _select_reduce(self, axis, keepdims, np.argmax, "max")
-
-    def min(self, axis=None, keepdims=False):
-        return _select_reduce(self, axis, keepdims, np.argmin, "min")
-
-    def cumsum(self, axis=None):
-        return _cumsum(self, axis)
-
-    def dot(self, o):
-        return _dot(self, _operand(o, "dot"))
-
-    def clip(self, a_min=None, a_max=None):
-        return _clip(self, a_min, a_max)
-
-    def item(self):
-        raise TypeError("DualArray.item() would drop the derivatives; index it "
-                        "(x[()] or x[i]) to keep them, or use .value.item()")
-
-    def tolist(self):
-        raise TypeError("DualArray.tolist() would drop the derivatives; use "
-                        ".value.tolist() / .deriv.tolist()")
-
-    # -- NumPy protocols -------------------------------------------------------------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if not kwargs and method == "__call__":
-            name = _UFUNC_RULE.get(ufunc)
-            if name is not None:
-                if len(inputs) == 1:
-                    return _ew_unary(name, self)
-                a, b = inputs
-                if type(a) is not DualArray:
-                    a = _operand(a, name)
-                if type(b) is not DualArray:
-                    b = _operand(b, name)
-                return _ew_binary(name, a, b)
-            if ufunc is _np_matmul:
-                a, b = inputs
-                return _matmul(_operand(a, "matmul"), _operand(b, "matmul"))
-        return _array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        h = _HANDLED.get(func)
-        if h is None:
-            raise TypeError(f"numpy.{_fname(func)} is not supported on DualArray (no "
-                            f"derivative rule); supported: "
-                            f"{', '.join(sorted(_fname(f) for f in _HANDLED))}")
-        return h(*args, **kwargs)
-
-    # -- dualml hooks ----------------------------------------------------------------------
-    def __dualml_function__(self, name, args, kwargs):
-        """dualml.<name>(...) with a DualArray argument (the core's hook)."""
-        if name in _UNARY_P:
-            if len(args) > 2 or set(kwargs) - {"alpha"}:
-                raise TypeError(f"dualml.{name}() takes (x, alpha)")
-            alpha = args[1] if len(args) > 1 else kwargs.get("alpha", _K.PARAM_DEFAULTS[name])
-            if isinstance(alpha, (DualArray, Dual)):
-                raise TypeError(f"dualml.{name}(): alpha must be a real number (it is "
-                                f"a constant, not differentiated)")
-            return _ew_unary(name, _operand(args[0], name), float(alpha))
-        if kwargs:
-            raise TypeError(f"dualml.{name}() got unexpected keyword arguments {sorted(kwargs)}")
-        if name in _UNARY_SET:
-            if len(args) != 1:
-                raise TypeError(f"dualml.{name}() takes one argument ({len(args)} given)")
-            return _ew_unary(name, _operand(args[0], name))
-        if name in _BINARY_SET:
-            if len(args) != 2:
-                raise TypeError(f"dualml.{name}() takes two arguments ({len(args)} given)")
-            return _ew_binary(name, _operand(args[0], name), _operand(args[1], name))
-        raise TypeError(f"dualml.{name}() is not supported on DualArray")
-
-    def _dualml_extract(self, tag, want_value):
-        """Value, or derivative w.r.t. `tag`, for the core's extractors.
-
-        The derivative is shaped like the value for k = 1 and
-        ``value.shape + (k,)`` otherwise (direction last, as a Jacobian's
-        column index).
-        """
-        if self._tag == tag:
-            if want_value:
-                return self._v
-            d = self._d if self._o2 is None else self._d[:self._o2[0]]
-            if d.shape[0] == 1:
-                return d[0]
-            return _moveaxis0_last(d)
-        if self._tag > tag:
-            raise ValueError("a DualArray from an inner differentiation escaped it "
-                             "(was it stored and reused outside the function?)")
-        return self if want_value else np.zeros(self._v.shape)
-
-
-def _rebuild(v, d, tag, o2):
-    return _new(v, d, tag, o2)
-
-
-_object_new = object.__new__
-
-
-def _new(v, d, tag, o2):
-    # The internal constructor: no validation (the operations guarantee it).
-    r = _object_new(DualArray)
-    r._v = v
-    r._d = d
-    r._tag = tag
-    r._o2 = o2
-    return r
+# The type's methods that are not fast paths (dualml/arrays/_core.pyx calls these)
+
+def _init_parts(value, deriv):
+    v = _real_array(value, "value", copy=True)
+    if deriv is None:
+        return v, np.zeros((0,) + v.shape)
+    d = _real_array(deriv, "deriv", copy=True)
+    if d.shape == v.shape:
+        d = d[None]
+    elif d.shape[1:] != v.shape:
+        raise ValueError(f"DualArray(): deriv must have shape (k,) + value.shape "
+                         f"or value.shape; got deriv.shape = {d.shape} and "
+                         f"value.shape = {v.shape}")
+    return v, d
+
+
+def _seed(x, directions):
+    v = _real_array(x, "x", copy=True)
+    if directions is None:
+        return _new(v, np.eye(v.size).reshape((v.size,) + v.shape), 1, None)
+    return DualArray(v, directions)
+
+
+def _constant(x, k):
+    v = _real_array(x, "x", copy=True)
+    return _new(v, np.zeros((int(k),) + v.shape), 1, None)
+
+
+def _method_reshape(x, shape, order):
+    if order != "C":
+        raise ValueError("DualArray.reshape supports order='C' only")
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = tuple(shape[0])
+    return _reshape(x, shape)
+
+
+def _method_transpose(x, axes):
+    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
+        axes = axes[0]
+    return _transpose(x, axes if axes != () else None)
+
+
+def _array_ufunc_entry(x, ufunc, method, inputs, kwargs):
+    if not kwargs and method == "__call__":
+        name = _UFUNC_RULE.get(ufunc)
+        if name is not None:
+            if len(inputs) == 1:
+                return _ew_unary(name, x)
+            a, b = inputs
+            if type(a) is not DualArray:
+                a = _operand(a, name)
+            if type(b) is not DualArray:
+                b = _operand(b, name)
+            return _ew_binary(name, a, b)
+        if ufunc is _np_matmul:
+            a, b = inputs
+            return _matmul(_operand(a, "matmul"), _operand(b, "matmul"))
+    return _array_ufunc(ufunc, method, inputs, dict(kwargs))
+
+
+def _array_function(func, types, args, kwargs):
+    h = _HANDLED.get(func)
+    if h is None:
+        raise TypeError(f"numpy.{_fname(func)} is not supported on DualArray (no "
+                        f"derivative rule); supported: "
+                        f"{', '.join(sorted(_fname(f) for f in _HANDLED))}")
+    return h(*args, **kwargs)
+
+
+def _dualml_function(name, args, kwargs):
+    if name in _UNARY_P:
+        if len(args) > 2 or set(kwargs) - {"alpha"}:
+            raise TypeError(f"dualml.{name}() takes (x, alpha)")
+        alpha = args[1] if len(args) > 1 else kwargs.get("alpha", _K.PARAM_DEFAULTS[name])
+        if isinstance(alpha, (DualArray, Dual)):
+            raise TypeError(f"dualml.{name}(): alpha must be a real number (it is "
+                            f"a constant, not differentiated)")
+        return _ew_unary(name, _operand(args[0], name), float(alpha))
+    if kwargs:
+        raise TypeError(f"dualml.{name}() got unexpected keyword arguments {sorted(kwargs)}")
+    if name in _UNARY_SET:
+        if len(args) != 1:
+            raise TypeError(f"dualml.{name}() takes one argument ({len(args)} given)")
+        return _ew_unary(name, _operand(args[0], name))
+    if name in _BINARY_SET:
+        if len(args) != 2:
+            raise TypeError(f"dualml.{name}() takes two arguments ({len(args)} given)")
+        return _ew_binary(name, _operand(args[0], name), _operand(args[1], name))
+    raise TypeError(f"dualml.{name}() is not supported on DualArray")
+
+
+def _extract(x, tag, want_value):
+    if x._tag == tag:
+        if want_value:
+            return x._v
+        d = x._d if x._o2 is None else x._d[:x._o2[0]]
+        if d.shape[0] == 1:
+            return d[0]
+        return _moveaxis0_last(d)
+    if x._tag > tag:
+        raise ValueError("a DualArray from an inner differentiation escaped it "
+                         "(was it stored and reused outside the function?)")
+    return x if want_value else np.zeros(x._v.shape)
 
 
 # ---------------------------------------------------------------------------------
@@ -1575,7 +1209,7 @@ def _matmul(a, b):
         if (type(bv) is _nd and type(bd) is _nd and a.ndim == 2 and 1 <= bv.ndim <= 2
                 and a.shape[1] == bv.shape[0]):
             if bv.ndim == 1:
-                if bd is _IDENTITY_SEED[0] and b._o2 is None:
+                if b._eye is bd and b._o2 is None:
                     # W @ I: the tangent rows are W's columns (no O(n^3) product)
                     return _new(a @ bv, a.T.copy(), b._tag, None)
                 return _new(a @ bv, bd @ a.T, b._tag, b._o2)

@@ -1,0 +1,1256 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: binding=True, embedsignature=True, initializedcheck=False
+"""The DualArray extension type: its storage in C fields, the hot operations in C.
+
+Design
+------
+a. A DualArray is four fields: ``_v`` the values (a float64 ndarray of any
+   shape, or a DualArray of an outer level when nested), ``_d`` the tangent
+   rows ``(k,) + shape`` (direction axis first), ``_tag`` the perturbation
+   tag and ``_o2``, the layout ``(k, i0, i1)`` of hessian's second-order rows
+   (None for first order).  ``_eye`` holds the read-only identity seed of a
+   jacobian pass while ``_d`` is that very array, so ``W @ x`` can skip a
+   product with I -- state on the object, so concurrent passes in a thread
+   pool never see each other's seed.
+b. Fast paths, in this file: the operators, the rule table's ufuncs, basic
+   indexing, full sums and products with constant matrices, for DualArrays
+   whose components are float64 ndarrays (first order, and hessian's rows).
+   Operands are classified in C (DualArray / float64 ndarray / Python or
+   NumPy scalar), broadcasting is 0-strides handed to the loop drivers of
+   ``dualml._kernels`` (no views), and the outputs are allocated here.
+c. Everything else -- nested levels, fancy indexing, the NumPy functions,
+   reductions over axes, linear algebra -- is the Python implementation in
+   this package, installed at import by ``_install``.  Both give the same
+   bits; the tests compare them (tests/test_array_core.py).
+d. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
+   dead arrays released (``_Buffer``): a chain of large operations reuses
+   pages the process already touched instead of faulting in fresh ones
+   (glibc hands large blocks back to the OS on free, so every temporary of
+   a 10^6-element chain would otherwise cost its page faults again).  The
+   pool is bounded (POOL_SLOTS blocks, ``set_pool_limit`` bytes in all) and
+   only touched with the GIL held.
+"""
+
+cimport cython
+cimport numpy as cnp
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsDouble
+from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
+from libc.stdlib cimport malloc, free
+
+from dualml cimport _kernels as K
+
+import os as _os
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    # (not in Cython's numpy declarations) both steal nothing but the descr
+    object _new_from_descr "PyArray_NewFromDescr"(
+        PyTypeObject *subtype, void *descr, int nd, cnp.npy_intp *dims,
+        cnp.npy_intp *strides, void *data, int flags, PyObject *obj)
+    object PyArray_MatrixProduct2(object a, object b, PyObject *out)
+
+cdef extern from "Python.h":
+    void PyErr_Clear()
+
+cdef extern from *:
+    """
+    #define DUALML_MAXD 32
+    """
+    enum: DUALML_MAXD
+
+cdef type ndarray = cnp.ndarray
+cdef type _np_float64 = np.float64
+
+__all__ = ["DualArray", "set_pool_limit", "get_pool_limit"]
+
+
+# ---------------------------------------------------------------------------
+# The buffer pool
+
+cdef enum:
+    POOL_SLOTS = 16
+    POOL_MIN = 1 << 17          # 128 KiB: glibc's default mmap threshold
+
+cdef void *_pool_ptr[POOL_SLOTS]
+cdef Py_ssize_t _pool_size[POOL_SLOTS]
+cdef int _pool_n = 0
+cdef Py_ssize_t _pool_bytes = 0
+cdef Py_ssize_t _pool_limit = 64 << 20
+
+
+cdef void *_pool_get(Py_ssize_t nbytes) noexcept:
+    # the most recently released block of exactly this size, else malloc
+    global _pool_n, _pool_bytes
+    cdef int i, j
+    cdef void *p
+    for i in range(_pool_n - 1, -1, -1):
+        if _pool_size[i] == nbytes:
+            p = _pool_ptr[i]
+            for j in range(i, _pool_n - 1):
+                _pool_ptr[j] = _pool_ptr[j + 1]
+                _pool_size[j] = _pool_size[j + 1]
+            _pool_n -= 1
+            _pool_bytes -= nbytes
+            return p
+    return malloc(nbytes)
+
+
+cdef void _pool_evict_oldest() noexcept:
+    global _pool_n, _pool_bytes
+    cdef int j
+    free(_pool_ptr[0])
+    _pool_bytes -= _pool_size[0]
+    for j in range(_pool_n - 1):
+        _pool_ptr[j] = _pool_ptr[j + 1]
+        _pool_size[j] = _pool_size[j + 1]
+    _pool_n -= 1
+
+
+cdef void _pool_put(void *p, Py_ssize_t nbytes) noexcept:
+    global _pool_n, _pool_bytes
+    if nbytes > _pool_limit:
+        free(p)
+        return
+    while _pool_n > 0 and (_pool_n == POOL_SLOTS or _pool_bytes + nbytes > _pool_limit):
+        _pool_evict_oldest()
+    _pool_ptr[_pool_n] = p
+    _pool_size[_pool_n] = nbytes
+    _pool_n += 1
+    _pool_bytes += nbytes
+
+
+def set_pool_limit(Py_ssize_t nbytes):
+    """set_pool_limit(nbytes) -> int
+
+    Bound the bytes the array buffer pool may keep for reuse (default 64 MiB,
+    or the environment variable DUALML_POOL_BYTES); 0 turns the pool off
+    and frees what it holds.  Returns the previous limit.
+
+    Examples
+    --------
+    >>> from dualml.arrays import set_pool_limit
+    >>> old = set_pool_limit(0)
+    >>> _ = set_pool_limit(old)
+    """
+    global _pool_limit
+    if nbytes < 0:
+        raise ValueError(f"set_pool_limit: nbytes must be >= 0, got {nbytes}")
+    old = _pool_limit
+    _pool_limit = nbytes
+    while _pool_n > 0 and _pool_bytes > _pool_limit:
+        _pool_evict_oldest()
+    return old
+
+
+def get_pool_limit():
+    """get_pool_limit() -> int
+
+    The current limit of the array buffer pool in bytes (see set_pool_limit).
+    """
+    return _pool_limit
+
+
+def _pool_state():
+    """(blocks, bytes) the pool holds now (for tests)."""
+    return _pool_n, _pool_bytes
+
+
+_env = _os.environ.get("DUALML_POOL_BYTES", "").strip()
+if _env:
+    set_pool_limit(int(_env))
+
+
+@cython.final
+@cython.freelist(32)
+cdef class _Buffer:
+    """Owner of a pooled data block: the base of the ndarrays made on it."""
+    cdef void *ptr
+    cdef Py_ssize_t nbytes
+
+    def __dealloc__(self):
+        if self.ptr != NULL:
+            _pool_put(self.ptr, self.nbytes)
+            self.ptr = NULL
+
+
+cdef cnp.dtype _F64 = np.dtype(np.float64)
+
+
+cdef inline object _array_on(int nd, cnp.npy_intp *dims, cnp.npy_intp *strides,
+                             void *data, int flags):
+    # PyArray_NewFromDescr steals a reference to the descriptor
+    Py_INCREF(_F64)
+    return _new_from_descr(<PyTypeObject *>ndarray, <void *>_F64, nd, dims,
+                           strides, data, flags, NULL)
+
+
+cdef cnp.ndarray _empty(int nd, cnp.npy_intp *dims):
+    """A C-contiguous float64 array; large ones on a pooled block."""
+    cdef Py_ssize_t n = 8
+    cdef int i
+    cdef _Buffer buf
+    cdef void *p
+    for i in range(nd):
+        n *= dims[i]
+    if n < POOL_MIN or _pool_limit == 0:
+        return cnp.PyArray_EMPTY(nd, dims, cnp.NPY_DOUBLE, 0)
+    p = _pool_get(n)
+    if p == NULL:
+        raise MemoryError(f"cannot allocate {n} bytes for a DualArray operation")
+    buf = _Buffer.__new__(_Buffer)
+    buf.ptr = p
+    buf.nbytes = n
+    arr = _array_on(nd, dims, NULL, p, cnp.NPY_ARRAY_CARRAY)
+    cnp.set_array_base(arr, buf)
+    return arr
+
+
+cdef inline cnp.ndarray _empty_rows(Py_ssize_t k, int nd, cnp.npy_intp *dims):
+    # a tangent output: (k,) + dims
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef int i
+    full[0] = k
+    for i in range(nd):
+        full[i + 1] = dims[i]
+    return _empty(nd + 1, full)
+
+
+cdef cnp.ndarray _view(cnp.ndarray base, int nd, cnp.npy_intp *dims,
+                       cnp.npy_intp *strides, Py_ssize_t offset):
+    # a view of base (writeable if base is), NumPy's flags computed
+    arr = _array_on(nd, dims, strides, <char *>cnp.PyArray_DATA(base) + offset,
+                    cnp.PyArray_FLAGS(base) & cnp.NPY_ARRAY_WRITEABLE)
+    cnp.set_array_base(arr, base)
+    return arr
+
+
+# ---------------------------------------------------------------------------
+# The Python implementation (installed by dualml.arrays at import)
+
+cdef object _py = None
+cdef dict _UFUNCS = {}          # ufunc -> (1, unary index) / (2, binary index)
+# Second order: does the rule need a curvature term?  [rule] for unary, and
+# for binary with both operands dual / only a dual / only b dual.
+cdef bint _O2U[128]
+cdef bint _O2B[128]
+cdef bint _O2BA[128]
+cdef bint _O2BB[128]
+cdef Py_ssize_t R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
+
+
+def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
+    """Connect the Python implementation (the fallbacks) and the rule maps."""
+    global _py, R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
+    cdef Py_ssize_t i
+    _py = py
+    from dualml._kernels import UNARY, BINARY
+    if len(UNARY) > 128 or len(BINARY) > 128:
+        raise RuntimeError("dualml.arrays._core: more than 128 rules of a kind")
+    for i, name in enumerate(UNARY):
+        _O2U[i] = name in o2_unary
+    for i, name in enumerate(BINARY):
+        _O2B[i] = name in o2_binary
+        _O2BA[i] = name in o2_const_a
+        _O2BB[i] = name in o2_const_b
+    for uf, name in ufuncs.items():
+        if name in UNARY:
+            _UFUNCS[uf] = (1, UNARY.index(name))
+        else:
+            _UFUNCS[uf] = (2, BINARY.index(name))
+    R_ADD = K._binary_index("add")
+    R_SUB = K._binary_index("subtract")
+    R_MUL = K._binary_index("multiply")
+    R_DIV = K._binary_index("divide")
+    R_POW = K._binary_index("power")
+    R_SQUARE = K._unary_index("square")
+    R_NEG = K._unary_index("negative")
+    R_ABS = K._unary_index("absolute")
+
+
+# ---------------------------------------------------------------------------
+# Construction
+
+cdef inline DualArray _make(object v, object d, unsigned long long tag, object o2):
+    cdef DualArray r = DualArray.__new__(DualArray)
+    r._v = v
+    r._d = d
+    r._tag = tag
+    r._o2 = o2
+    return r
+
+
+def _new(v, d, tag, o2):
+    """The internal constructor: no validation (the operations guarantee it)."""
+    return _make(v, d, tag, o2)
+
+
+def _rebuild(v, d, tag, o2):
+    """Unpickle a DualArray."""
+    return _make(v, d, tag, o2)
+
+
+cdef inline bint _flat(DualArray x) noexcept:
+    # components are float64 ndarrays (first order, or hessian's rows)
+    return type(x._v) is ndarray and type(x._d) is ndarray
+
+
+# ---------------------------------------------------------------------------
+# Elementwise fast paths
+
+cdef enum:
+    OP_DUAL = 0
+    OP_SCALAR = 1
+    OP_ARRAY = 2
+    OP_OTHER = -1
+
+
+cdef int _classify(object o, double *s) except -2:
+    t = type(o)
+    if t is DualArray:
+        return OP_DUAL if _flat(<DualArray>o) else OP_OTHER
+    if t is float or t is _np_float64:
+        s[0] = PyFloat_AS_DOUBLE(o)
+        return OP_SCALAR
+    if t is int:
+        try:
+            s[0] = PyLong_AsDouble(o)
+        except OverflowError:
+            return OP_OTHER         # too large: the Python path raises NumPy's error
+        return OP_SCALAR
+    if t is ndarray:
+        if (cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE
+                and cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>o)
+                and cnp.PyArray_NDIM(<cnp.ndarray>o) <= DUALML_MAXD):
+            return OP_ARRAY
+    return OP_OTHER
+
+
+cdef inline bint _bshape(int na, cnp.npy_intp *da, int nb, cnp.npy_intp *db,
+                         int *nd, cnp.npy_intp *out) noexcept:
+    # NumPy's broadcasting of two shapes; False if they do not broadcast
+    cdef int n = na if na > nb else nb, i, ia, ib
+    cdef cnp.npy_intp a, b
+    for i in range(n):
+        ia = i - n + na
+        ib = i - n + nb
+        a = da[ia] if ia >= 0 else 1
+        b = db[ib] if ib >= 0 else 1
+        if a == b or b == 1:
+            out[i] = a
+        elif a == 1:
+            out[i] = b
+        else:
+            return False
+    nd[0] = n
+    return True
+
+
+cdef inline void _bstrides(int n, cnp.npy_intp *shape, int nd, cnp.npy_intp *dims,
+                           cnp.npy_intp *st, Py_ssize_t *out) noexcept:
+    # strides of an operand of shape dims (strides st) broadcast to shape
+    cdef int i, j
+    for i in range(n):
+        j = i - n + nd
+        out[i] = st[j] if j >= 0 and dims[j] == shape[i] and dims[j] != 1 else 0
+
+
+cdef object _binary(Py_ssize_t rule, object a, object b):
+    """rule(a, b) in C, or NotImplemented where the Python path must decide."""
+    cdef double sa = 0.0, sb = 0.0
+    cdef int ca = _classify(a, &sa)
+    cdef int cb = _classify(b, &sb)
+    cdef DualArray x = None, y = None, r
+    cdef cnp.ndarray av = None, bv = None, ta = None, tb = None, out, tout
+    cdef int nda = 0, ndb = 0, nd, which = 0
+    cdef cnp.npy_intp *dimsa = NULL
+    cdef cnp.npy_intp *dimsb = NULL
+    cdef cnp.npy_intp dims[DUALML_MAXD]
+    cdef char *base[6]
+    cdef Py_ssize_t strides[6 * DUALML_MAXD]
+    cdef Py_ssize_t rows[3]
+    cdef Py_ssize_t k
+    cdef unsigned long long tag
+    cdef object o2
+    if ca == OP_OTHER or cb == OP_OTHER or (ca != OP_DUAL and cb != OP_DUAL):
+        return NotImplemented
+    if ca == OP_DUAL:
+        x = <DualArray>a
+        av = <cnp.ndarray>x._v
+        ta = <cnp.ndarray>x._d
+        which = 1
+    elif ca == OP_ARRAY:
+        av = <cnp.ndarray>a
+    if cb == OP_DUAL:
+        y = <DualArray>b
+        bv = <cnp.ndarray>y._v
+        tb = <cnp.ndarray>y._d
+        which |= 2
+    elif cb == OP_ARRAY:
+        bv = <cnp.ndarray>b
+    if which == 3:
+        if (x._tag != y._tag or cnp.PyArray_DIMS(ta)[0] != cnp.PyArray_DIMS(tb)[0]
+                or not (x._o2 is y._o2 or x._o2 == y._o2)):
+            return NotImplemented
+    r = x if x is not None else y
+    tag = r._tag
+    o2 = r._o2
+    k = cnp.PyArray_DIMS(<cnp.ndarray>r._d)[0]
+    if o2 is not None and not _o2_simple(rule, which, av, bv, ta, tb, ca, cb):
+        return NotImplemented
+    if av is not None:
+        nda = cnp.PyArray_NDIM(av)
+        dimsa = cnp.PyArray_DIMS(av)
+    if bv is not None:
+        ndb = cnp.PyArray_NDIM(bv)
+        dimsb = cnp.PyArray_DIMS(bv)
+    if nda > DUALML_MAXD or ndb > DUALML_MAXD:
+        return NotImplemented
+    if not _bshape(nda, dimsa, ndb, dimsb, &nd, dims):
+        return NotImplemented           # the Python path raises NumPy's message
+    out = _empty(nd, dims)
+    tout = _empty_rows(k, nd, dims)
+    # operands {a, ta, b, tb, y, ty}
+    if av is not None:
+        base[0] = <char *>cnp.PyArray_DATA(av)
+        _bstrides(nd, dims, nda, dimsa, cnp.PyArray_STRIDES(av), strides)
+    else:
+        base[0] = <char *>&sa
+        _zero(nd, strides)
+    if ta is not None:
+        base[1] = <char *>cnp.PyArray_DATA(ta)
+        _bstrides(nd, dims, nda, dimsa, cnp.PyArray_STRIDES(ta) + 1, strides + nd)
+        rows[0] = cnp.PyArray_STRIDES(ta)[0]
+    if bv is not None:
+        base[2] = <char *>cnp.PyArray_DATA(bv)
+        _bstrides(nd, dims, ndb, dimsb, cnp.PyArray_STRIDES(bv), strides + 2 * nd)
+    else:
+        base[2] = <char *>&sb
+        _zero(nd, strides + 2 * nd)
+    if tb is not None:
+        base[3] = <char *>cnp.PyArray_DATA(tb)
+        _bstrides(nd, dims, ndb, dimsb, cnp.PyArray_STRIDES(tb) + 1, strides + 3 * nd)
+        rows[1] = cnp.PyArray_STRIDES(tb)[0]
+    base[4] = <char *>cnp.PyArray_DATA(out)
+    _contig(nd, dims, strides + 4 * nd)
+    base[5] = <char *>cnp.PyArray_DATA(tout)
+    _contig(nd, dims, strides + 5 * nd)
+    rows[2] = cnp.PyArray_STRIDES(tout)[0]
+    K.run_binary(rule, nd, <Py_ssize_t *>dims, k, which, base, strides, rows)
+    if o2 is not None:
+        _o2_binary(rule, which, av, bv, ta, tb, tout, o2)
+    return _make(out, tout, tag, o2)
+
+
+cdef inline void _zero(int nd, Py_ssize_t *st) noexcept:
+    cdef int i
+    for i in range(nd):
+        st[i] = 0
+
+
+cdef inline void _contig(int nd, cnp.npy_intp *dims, Py_ssize_t *st) noexcept:
+    cdef int i
+    cdef Py_ssize_t s = 8
+    for i in range(nd - 1, -1, -1):
+        st[i] = s
+        s *= dims[i]
+
+
+cdef object _unary(Py_ssize_t rule, DualArray x, double p):
+    """rule(x) in C, or NotImplemented for the Python path."""
+    cdef cnp.ndarray v, d, out, tout
+    cdef int nd
+    cdef Py_ssize_t k
+    cdef char *base[4]
+    cdef Py_ssize_t strides[4 * DUALML_MAXD]
+    cdef Py_ssize_t rows[2]
+    if not _flat(x):
+        return NotImplemented
+    v = <cnp.ndarray>x._v
+    d = <cnp.ndarray>x._d
+    nd = cnp.PyArray_NDIM(v)
+    if nd > DUALML_MAXD:
+        return NotImplemented
+    if x._o2 is not None and _O2U[rule] and not (
+            cnp.PyArray_IS_C_CONTIGUOUS(v) and cnp.PyArray_IS_C_CONTIGUOUS(d)):
+        return NotImplemented
+    k = cnp.PyArray_DIMS(d)[0]
+    out = _empty(nd, cnp.PyArray_DIMS(v))
+    tout = _empty_rows(k, nd, cnp.PyArray_DIMS(v))
+    base[0] = <char *>cnp.PyArray_DATA(v)
+    base[1] = <char *>cnp.PyArray_DATA(d)
+    base[2] = <char *>cnp.PyArray_DATA(out)
+    base[3] = <char *>cnp.PyArray_DATA(tout)
+    _copy_strides(nd, cnp.PyArray_STRIDES(v), strides)
+    _copy_strides(nd, cnp.PyArray_STRIDES(d) + 1, strides + nd)
+    _contig(nd, cnp.PyArray_DIMS(v), strides + 2 * nd)
+    _contig(nd, cnp.PyArray_DIMS(v), strides + 3 * nd)
+    rows[0] = cnp.PyArray_STRIDES(d)[0]
+    rows[1] = cnp.PyArray_STRIDES(tout)[0]
+    K.run_unary(rule, p, nd, <Py_ssize_t *>cnp.PyArray_DIMS(v), k, base, strides, rows)
+    if x._o2 is not None and _O2U[rule]:
+        k2, i0, i1 = x._o2
+        K.o2_unary_c(rule, p, cnp.PyArray_SIZE(v), <double *>cnp.PyArray_DATA(v),
+                     <double *>cnp.PyArray_DATA(d),
+                     <double *>cnp.PyArray_DATA(tout) + <Py_ssize_t>k2 * cnp.PyArray_SIZE(v),
+                     k2, i0, i1)
+    return _make(out, tout, x._tag, x._o2)
+
+
+cdef inline void _copy_strides(int nd, cnp.npy_intp *src, Py_ssize_t *dst) noexcept:
+    cdef int i
+    for i in range(nd):
+        dst[i] = src[i]
+
+
+cdef inline bint _o2_needed(Py_ssize_t rule, int which) noexcept:
+    if which == 3:
+        return _O2B[rule]
+    if which == 1:
+        return _O2BA[rule]
+    return _O2BB[rule]
+
+
+cdef bint _o2_simple(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
+                     cnp.ndarray ta, cnp.ndarray tb, int ca, int cb) noexcept:
+    # Second order in C: the rule needs no curvature term here, or the
+    # operands are contiguous arrays of one shape (no broadcasting) with
+    # contiguous tangent rows; anything else takes the Python path
+    if not _o2_needed(rule, which):
+        return True
+    if ca == OP_SCALAR or cb == OP_SCALAR:
+        return False
+    return (cnp.PyArray_IS_C_CONTIGUOUS(av) and cnp.PyArray_IS_C_CONTIGUOUS(bv)
+            and cnp.PyArray_SAMESHAPE(av, bv)
+            and (ta is None or cnp.PyArray_IS_C_CONTIGUOUS(ta))
+            and (tb is None or cnp.PyArray_IS_C_CONTIGUOUS(tb)))
+
+
+cdef int _o2_binary(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
+                    cnp.ndarray ta, cnp.ndarray tb, cnp.ndarray tout, object o2) except -1:
+    cdef Py_ssize_t m, k2, i0, i1
+    if not _o2_needed(rule, which):
+        return 0
+    k2, i0, i1 = o2
+    m = cnp.PyArray_SIZE(av)
+    K.o2_binary_c(rule, m, <double *>cnp.PyArray_DATA(av), <double *>cnp.PyArray_DATA(bv),
+                  <double *>cnp.PyArray_DATA(ta) if ta is not None else NULL,
+                  <double *>cnp.PyArray_DATA(tb) if tb is not None else NULL,
+                  <double *>cnp.PyArray_DATA(tout) + k2 * m, k2, i0, i1)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Basic indexing: integers, slices, Ellipsis and None, as NumPy parses them
+
+cdef struct _Plan:
+    int nd                              # output dimensions
+    cnp.npy_intp dims[DUALML_MAXD]
+    int src[DUALML_MAXD]                # source axis of each output axis (-1: new)
+    cnp.npy_intp step[DUALML_MAXD]
+    cnp.npy_intp start[DUALML_MAXD]     # per source axis
+    bint scalar                         # integers only: NumPy gives a scalar (a copy)
+
+
+cdef int _plan(object idx, int nd, cnp.npy_intp *dims, _Plan *P) except -1:
+    """1 and P filled for a basic index valid for dims; 0: not basic or invalid."""
+    cdef tuple items
+    cdef Py_ssize_t n, i, consumed = 0, ints = 0, ell = -1, s = 0, o = 0, j, nfill
+    cdef Py_ssize_t start, stop, step, length, ival
+    if type(idx) is tuple:
+        items = <tuple>idx
+    else:
+        items = (idx,)
+    n = len(items)
+    for i in range(n):
+        it = items[i]
+        if type(it) is int:
+            consumed += 1
+            ints += 1
+        elif type(it) is slice:
+            consumed += 1
+        elif it is Ellipsis:
+            if ell >= 0:
+                return 0
+            ell = i
+        elif it is not None:
+            return 0
+    if consumed > nd:
+        return 0
+    P.scalar = ints == n and ints == nd
+    for i in range(nd):
+        P.start[i] = 0
+    for i in range(n):
+        it = items[i]
+        if o >= DUALML_MAXD:
+            return 0
+        if type(it) is int:
+            try:
+                ival = it
+            except OverflowError:
+                return 0                        # NumPy's IndexError, from the Python path
+            if ival < 0:
+                ival += dims[s]
+            if not 0 <= ival < dims[s]:
+                return 0
+            P.start[s] = ival
+            s += 1
+        elif type(it) is slice:
+            if PySlice_Unpack(it, &start, &stop, &step) < 0:
+                return 0 if _clear() else -1
+            length = PySlice_AdjustIndices(dims[s], &start, &stop, step)
+            P.start[s] = start if length > 0 else 0
+            P.src[o] = s
+            P.step[o] = step
+            P.dims[o] = length
+            o += 1
+            s += 1
+        elif it is None:
+            P.src[o] = -1
+            P.step[o] = 0
+            P.dims[o] = 1
+            o += 1
+            P.scalar = False
+        else:                                   # Ellipsis: the axes not consumed
+            nfill = nd - consumed
+            for j in range(nfill):
+                if o >= DUALML_MAXD:
+                    return 0
+                P.src[o] = s
+                P.step[o] = 1
+                P.dims[o] = dims[s]
+                o += 1
+                s += 1
+    while s < nd:                               # trailing axes
+        if o >= DUALML_MAXD:
+            return 0
+        P.src[o] = s
+        P.step[o] = 1
+        P.dims[o] = dims[s]
+        o += 1
+        s += 1
+    P.nd = o
+    return 1
+
+
+cdef inline bint _clear() noexcept:
+    PyErr_Clear()
+    return True
+
+
+cdef cnp.ndarray _apply_plan(_Plan *P, cnp.ndarray a, int lead):
+    """The view of a (lead leading axes kept) that P selects."""
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp strides[DUALML_MAXD + 1]
+    cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
+    cdef Py_ssize_t off = 0
+    cdef int i, nsrc = cnp.PyArray_NDIM(a) - lead
+    for i in range(nsrc):
+        off += P.start[i] * st[i + lead]
+    for i in range(lead):
+        dims[i] = cnp.PyArray_DIMS(a)[i]
+        strides[i] = st[i]
+    for i in range(P.nd):
+        dims[i + lead] = P.dims[i]
+        strides[i + lead] = st[P.src[i] + lead] * P.step[i] if P.src[i] >= 0 else 0
+    return _view(a, P.nd + lead, dims, strides, off)
+
+
+cdef object _getitem(DualArray x, object idx):
+    cdef _Plan P
+    cdef cnp.ndarray v, d
+    P.nd = 0
+    P.scalar = False
+    if not _flat(x):
+        return NotImplemented
+    v = <cnp.ndarray>x._v
+    d = <cnp.ndarray>x._d
+    if cnp.PyArray_NDIM(v) > DUALML_MAXD or not _plan(idx, cnp.PyArray_NDIM(v),
+                                                       cnp.PyArray_DIMS(v), &P):
+        return NotImplemented
+    rv = _apply_plan(&P, v, 0)
+    rd = _apply_plan(&P, d, 1)
+    if P.scalar:
+        # NumPy returns a scalar here, never a view: copies, so writing into
+        # the result cannot change x
+        rv = cnp.PyArray_NewCopy(rv, cnp.NPY_CORDER)
+        rd = cnp.PyArray_NewCopy(rd, cnp.NPY_CORDER)
+    return _make(rv, rd, x._tag, x._o2)
+
+
+# ---------------------------------------------------------------------------
+# Reductions and products
+
+cdef double _pairwise(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+    # Pairwise summation in NumPy's order (8 accumulators below 128
+    # elements), so a sum here has the bits of np.add.reduce.
+    cdef double r0, r1, r2, r3, r4, r5, r6, r7, res
+    cdef Py_ssize_t i, n2
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += (<double *>(p + i * s))[0]
+        return res
+    if n <= 128:
+        r0 = (<double *>(p + 0 * s))[0]
+        r1 = (<double *>(p + 1 * s))[0]
+        r2 = (<double *>(p + 2 * s))[0]
+        r3 = (<double *>(p + 3 * s))[0]
+        r4 = (<double *>(p + 4 * s))[0]
+        r5 = (<double *>(p + 5 * s))[0]
+        r6 = (<double *>(p + 6 * s))[0]
+        r7 = (<double *>(p + 7 * s))[0]
+        i = 8
+        while i < n - (n % 8):
+            r0 += (<double *>(p + (i + 0) * s))[0]
+            r1 += (<double *>(p + (i + 1) * s))[0]
+            r2 += (<double *>(p + (i + 2) * s))[0]
+            r3 += (<double *>(p + (i + 3) * s))[0]
+            r4 += (<double *>(p + (i + 4) * s))[0]
+            r5 += (<double *>(p + (i + 5) * s))[0]
+            r6 += (<double *>(p + (i + 6) * s))[0]
+            r7 += (<double *>(p + (i + 7) * s))[0]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += (<double *>(p + i * s))[0]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(p, n2, s) + _pairwise(p + n2 * s, n - n2, s)
+
+
+cdef object _sum_all(DualArray x):
+    """x.sum() over every element: a 0-d DualArray, or NotImplemented."""
+    cdef cnp.ndarray v, d, out, tout
+    cdef Py_ssize_t n, j, rs
+    cdef cnp.npy_intp k
+    cdef double *o
+    cdef char *dp
+    if not _flat(x):
+        return NotImplemented
+    v = <cnp.ndarray>x._v
+    d = <cnp.ndarray>x._d
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(v) and _rows_contiguous(d)):
+        return NotImplemented
+    n = cnp.PyArray_SIZE(v)
+    k = cnp.PyArray_DIMS(d)[0]
+    out = cnp.PyArray_EMPTY(0, NULL, cnp.NPY_DOUBLE, 0)
+    tout = cnp.PyArray_EMPTY(1, &k, cnp.NPY_DOUBLE, 0)
+    o = <double *>cnp.PyArray_DATA(tout)
+    dp = <char *>cnp.PyArray_DATA(d)
+    rs = cnp.PyArray_STRIDES(d)[0] if k > 1 else 0
+    with nogil:
+        (<double *>cnp.PyArray_DATA(out))[0] = _pairwise(<char *>cnp.PyArray_DATA(v), n, 8)
+        for j in range(k):
+            o[j] = _pairwise(dp + j * rs, n, 8)
+    return _make(out, tout, x._tag, x._o2)
+
+
+cdef bint _rows_contiguous(cnp.ndarray d) noexcept:
+    # each tangent row is C-contiguous (the row stride may be anything)
+    cdef int i, nd = cnp.PyArray_NDIM(d)
+    cdef Py_ssize_t s = 8
+    for i in range(nd - 1, 0, -1):
+        if cnp.PyArray_DIMS(d)[i] != 1 and cnp.PyArray_STRIDES(d)[i] != s:
+            return False
+        s *= cnp.PyArray_DIMS(d)[i]
+    return True
+
+
+cdef inline object _dot2(object a, object b):
+    return PyArray_MatrixProduct2(a, b, NULL)
+
+
+cdef object _matmul(object a, object b):
+    """a @ b with one operand a constant matrix (2-d float64 ndarray) and the
+    other a 1-d or 2-d first-order DualArray; NotImplemented otherwise."""
+    cdef DualArray x
+    cdef cnp.ndarray w, v, d
+    if type(a) is ndarray and type(b) is DualArray:
+        x = <DualArray>b
+        w = <cnp.ndarray>a
+        if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+                and cnp.PyArray_NDIM(w) == 2):
+            return NotImplemented
+        v = <cnp.ndarray>x._v
+        d = <cnp.ndarray>x._d
+        if not (1 <= cnp.PyArray_NDIM(v) <= 2 and cnp.PyArray_DIMS(v)[0] == cnp.PyArray_DIMS(w)[1]):
+            return NotImplemented
+        if cnp.PyArray_NDIM(v) == 1:
+            if x._eye is not None and x._eye is x._d:
+                # W @ I: the tangent rows are W's columns (no O(n^3) product)
+                return _make(_dot2(w, v), cnp.PyArray_NewCopy(w.T, cnp.NPY_CORDER),
+                             x._tag, None)
+            return _make(_dot2(w, v), _dot2(d, w.T), x._tag, None)
+        return _make(_dot2(w, v), np.matmul(w, d), x._tag, None)
+    if type(a) is DualArray and type(b) is ndarray:
+        x = <DualArray>a
+        w = <cnp.ndarray>b
+        if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+                and cnp.PyArray_NDIM(w) == 2):
+            return NotImplemented
+        v = <cnp.ndarray>x._v
+        d = <cnp.ndarray>x._d
+        if not (1 <= cnp.PyArray_NDIM(v) <= 2
+                and cnp.PyArray_DIMS(v)[cnp.PyArray_NDIM(v) - 1] == cnp.PyArray_DIMS(w)[0]):
+            return NotImplemented
+        if cnp.PyArray_NDIM(v) == 1:
+            return _make(_dot2(v, w), _dot2(d, w), x._tag, None)
+        return _make(_dot2(v, w), np.matmul(d, w), x._tag, None)
+    return NotImplemented
+
+
+# ---------------------------------------------------------------------------
+# The type
+
+@cython.final
+@cython.freelist(64)
+cdef class DualArray:
+    """DualArray(value, deriv=None)
+
+    A float64 array of any shape with k tangent directions attached.
+
+    Parameters
+    ----------
+    value : array_like of real numbers
+        The values (integers are promoted to float64; complex is refused).
+    deriv : array_like, optional
+        The tangents, shape ``(k,) + value.shape`` (direction axis first), or
+        ``value.shape`` for a single direction (k = 1).  None: no directions
+        (k = 0, a constant).
+
+    Notes
+    -----
+    ``deriv[j]`` is the derivative of the values along direction j.  NumPy's
+    ufuncs and the common array functions propagate the tangents (see
+    ``__array_function__``); comparisons return plain bool arrays of the
+    values.  ``float()`` and ``np.asarray()`` raise instead of dropping the
+    derivative: use ``.value``.  The inputs are copied.
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> x = dualml.DualArray.seed(np.array([1.0, 2.0]))     # identity seeding, k = 2
+    >>> y = np.sin(x) * x[0]
+    >>> y.value.round(4)
+    array([0.8415, 0.9093])
+    >>> y.deriv.round(4)            # y.deriv[j, i] = d y_i / d x_j
+    array([[1.3818, 0.9093],
+           [0.    , -0.4161]])
+    """
+
+    cdef public object _v
+    cdef public object _d
+    cdef public unsigned long long _tag
+    cdef public object _o2
+    cdef public object _eye
+
+    __array_priority__ = 100.0
+    __hash__ = None
+
+    def __init__(self, value, deriv=None):
+        v, d = _py._init_parts(value, deriv)
+        self._v = v
+        self._d = d
+        self._tag = 1
+        self._o2 = None
+
+    # -- construction helpers ---------------------------------------------------
+    @classmethod
+    def seed(cls, x, directions=None):
+        """DualArray.seed(x, directions=None)
+
+        x with tangents: the identity (k = x.size, direction j is the unit
+        vector of flat element j) or the given directions.
+
+        Parameters
+        ----------
+        x : array_like of real numbers
+        directions : array_like, optional
+            Shape ``(k,) + x.shape`` or ``x.shape`` (k = 1).
+
+        Examples
+        --------
+        >>> import numpy as np, dualml
+        >>> x = dualml.DualArray.seed(np.zeros((2, 2)))
+        >>> x.k, x.deriv.shape
+        (4, (4, 2, 2))
+        """
+        return _py._seed(x, directions)
+
+    @classmethod
+    def constant(cls, x, k=0):
+        """DualArray.constant(x, k=0)
+
+        x with k zero tangent rows (a constant).
+
+        Examples
+        --------
+        >>> import dualml
+        >>> dualml.DualArray.constant([1.0, 2.0], k=3).deriv.shape
+        (3, 2)
+        """
+        return _py._constant(x, k)
+
+    # -- accessors -----------------------------------------------------------------
+    @property
+    def value(self):
+        """The values (float64 ndarray; a DualArray of an outer level when nested)."""
+        v = self._v
+        if type(v) is ndarray:
+            v = v.view()
+            v.flags.writeable = False
+        return v
+
+    @property
+    def deriv(self):
+        """The tangents, shape ``(k,) + shape``: ``deriv[j]`` is direction j."""
+        d = self._d if self._o2 is None else self._d[:self._o2[0]]
+        if type(d) is ndarray:
+            d = d.view()
+            d.flags.writeable = False
+        return d
+
+    @property
+    def tag(self):
+        """The perturbation tag (1 for DualArrays made by users)."""
+        return self._tag
+
+    @property
+    def k(self):
+        """The number of tangent directions."""
+        return self._d.shape[0] if self._o2 is None else self._o2[0]
+
+    @property
+    def ndirs(self):
+        """The number of tangent directions (same as ``k``)."""
+        return self.k
+
+    @property
+    def shape(self):
+        """The shape of the values."""
+        return self._v.shape
+
+    @property
+    def ndim(self):
+        """The number of dimensions of the values."""
+        return len(self._v.shape)
+
+    @property
+    def size(self):
+        """The number of values."""
+        return self._v.size
+
+    @property
+    def dtype(self):
+        """float64 (the values' dtype)."""
+        return _F64
+
+    @property
+    def T(self):
+        """The transpose (axes reversed)."""
+        return _py._transpose(self, None)
+
+    def __len__(self):
+        if not self._v.shape:
+            raise TypeError("len() of a 0-d DualArray")
+        return self._v.shape[0]
+
+    def __iter__(self):
+        if not self._v.shape:
+            raise TypeError("iteration over a 0-d DualArray")
+        for i in range(self._v.shape[0]):
+            yield self[i]
+
+    def __repr__(self):
+        tag = "" if self._tag == 1 else f", tag={self._tag}"
+        return f"DualArray({self._v!r}, deriv={self._d!r}{tag})"
+
+    # -- no silent derivative loss ----------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("converting a DualArray to a NumPy array would drop its "
+                        "derivatives; use .value (and .deriv) explicitly, or build "
+                        "arrays of DualArrays with np.stack/np.concatenate")
+
+    def __float__(self):
+        raise TypeError("float() of a DualArray would drop its derivatives; use "
+                        ".value[()] if you mean to drop them")
+
+    def __complex__(self):
+        raise TypeError("complex() of a DualArray is not supported (dualml is real)")
+
+    def __int__(self):
+        return int(_py._inner(self))
+
+    def __bool__(self):
+        return bool(_py._inner(self))
+
+    def __index__(self):
+        # also reached by sequence repetition: 'a' * x, [0] * x
+        raise TypeError("a DualArray cannot be used as an integer (an index, or a "
+                        "repeat count as in 'a' * x): it holds real numbers with "
+                        "derivatives")
+
+    def __copy__(self):
+        return _py._copy(self)
+
+    def __deepcopy__(self, memo):
+        return _py._copy(self)
+
+    def copy(self):
+        """A copy with its own value and tangent storage."""
+        return _py._copy(self)
+
+    def __reduce__(self):
+        return (_rebuild, (self._v, self._d, self._tag, self._o2))
+
+    # -- indexing ------------------------------------------------------------------------
+    def __getitem__(self, idx):
+        r = _getitem(self, idx)
+        if r is NotImplemented:
+            return _py._getitem(self, idx)
+        return r
+
+    def __setitem__(self, idx, val):
+        _py._setitem(self, idx, val)
+
+    # -- comparisons: plain bool arrays of the values ----------------------------------
+    def __eq__(self, o):
+        return _py._inner(self) == _py._inner_operand(o)
+
+    def __ne__(self, o):
+        return _py._inner(self) != _py._inner_operand(o)
+
+    def __lt__(self, o):
+        return _py._inner(self) < _py._inner_operand(o)
+
+    def __le__(self, o):
+        return _py._inner(self) <= _py._inner_operand(o)
+
+    def __gt__(self, o):
+        return _py._inner(self) > _py._inner_operand(o)
+
+    def __ge__(self, o):
+        return _py._inner(self) >= _py._inner_operand(o)
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def __add__(self, o):
+        r = _binary(R_ADD, self, o)
+        return _py._binary_op("add", self, o) if r is NotImplemented else r
+
+    def __radd__(self, o):
+        r = _binary(R_ADD, o, self)
+        return _py._binary_op("add", o, self) if r is NotImplemented else r
+
+    def __sub__(self, o):
+        r = _binary(R_SUB, self, o)
+        return _py._binary_op("subtract", self, o) if r is NotImplemented else r
+
+    def __rsub__(self, o):
+        r = _binary(R_SUB, o, self)
+        return _py._binary_op("subtract", o, self) if r is NotImplemented else r
+
+    def __mul__(self, o):
+        r = _binary(R_MUL, self, o)
+        return _py._binary_op("multiply", self, o) if r is NotImplemented else r
+
+    def __rmul__(self, o):
+        r = _binary(R_MUL, o, self)
+        return _py._binary_op("multiply", o, self) if r is NotImplemented else r
+
+    def __truediv__(self, o):
+        r = _binary(R_DIV, self, o)
+        return _py._binary_op("divide", self, o) if r is NotImplemented else r
+
+    def __rtruediv__(self, o):
+        r = _binary(R_DIV, o, self)
+        return _py._binary_op("divide", o, self) if r is NotImplemented else r
+
+    def __floordiv__(self, o):
+        return _py._binary_op("floor_divide", self, o)
+
+    def __rfloordiv__(self, o):
+        return _py._binary_op("floor_divide", o, self)
+
+    def __mod__(self, o):
+        return _py._binary_op("remainder", self, o)
+
+    def __rmod__(self, o):
+        return _py._binary_op("remainder", o, self)
+
+    def __divmod__(self, o):
+        return (self // o, self % o)
+
+    def __pow__(self, o, m):
+        if m is not None:
+            return NotImplemented
+        # as NumPy's ndarray ** 2 (which computes square)
+        if (type(o) is int or type(o) is float) and o == 2:
+            r = _unary(R_SQUARE, self, 0.0)
+            return _py._ew_unary("square", self) if r is NotImplemented else r
+        r = _binary(R_POW, self, o)
+        return _py._binary_op("power", self, o) if r is NotImplemented else r
+
+    def __rpow__(self, o, m):
+        if m is not None:
+            return NotImplemented
+        r = _binary(R_POW, o, self)
+        return _py._binary_op("power", o, self) if r is NotImplemented else r
+
+    def __matmul__(self, o):
+        r = _matmul(self, o)
+        if r is NotImplemented:
+            return _py._matmul(self, _py._operand(o, "matmul"))
+        return r
+
+    def __rmatmul__(self, o):
+        r = _matmul(o, self)
+        if r is NotImplemented:
+            return _py._matmul(_py._operand(o, "matmul"), self)
+        return r
+
+    def __neg__(self):
+        r = _unary(R_NEG, self, 0.0)
+        return _py._ew_unary("negative", self) if r is NotImplemented else r
+
+    def __pos__(self):
+        return _py._copy(self)
+
+    def __abs__(self):
+        r = _unary(R_ABS, self, 0.0)
+        return _py._ew_unary("absolute", self) if r is NotImplemented else r
+
+    # In place: NumPy semantics (the array, and views of it, change).
+    def __iadd__(self, o):
+        _py._setitem(self, Ellipsis, self + o)
+        return self
+
+    def __isub__(self, o):
+        _py._setitem(self, Ellipsis, self - o)
+        return self
+
+    def __imul__(self, o):
+        _py._setitem(self, Ellipsis, self * o)
+        return self
+
+    def __itruediv__(self, o):
+        _py._setitem(self, Ellipsis, self / o)
+        return self
+
+    def __ipow__(self, o):
+        _py._setitem(self, Ellipsis, self ** o)
+        return self
+
+    # -- methods as ndarray's ------------------------------------------------------------
+    def reshape(self, *shape, order="C"):
+        """reshape(*shape, order="C"): values and tangents reshaped alike."""
+        return _py._method_reshape(self, shape, order)
+
+    def transpose(self, *axes):
+        """transpose(*axes): as ndarray.transpose."""
+        return _py._method_transpose(self, axes)
+
+    def swapaxes(self, a, b):
+        """swapaxes(a, b): as ndarray.swapaxes."""
+        return _py._swapaxes(self, a, b)
+
+    def ravel(self):
+        """ravel(): the values flattened in C order (a view where possible)."""
+        return _py._reshape(self, (-1,))
+
+    def flatten(self):
+        """flatten(): as ravel."""
+        return _py._reshape(self, (-1,))
+
+    def squeeze(self, axis=None):
+        """squeeze(axis=None): as ndarray.squeeze."""
+        return _py._squeeze(self, axis)
+
+    def sum(self, axis=None, keepdims=False):
+        """sum(axis=None, keepdims=False): as ndarray.sum."""
+        if axis is None and not keepdims:
+            r = _sum_all(self)
+            if r is not NotImplemented:
+                return r
+        return _py._sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """mean(axis=None, keepdims=False): as ndarray.mean."""
+        return _py._mean(self, axis, keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        """prod(axis=None, keepdims=False): as ndarray.prod."""
+        return _py._prod(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        """max(axis=None, keepdims=False): value and tangents of the maximum
+        (the first of ties)."""
+        return _py._select_reduce(self, axis, keepdims, np.argmax, "max")
+
+    def min(self, axis=None, keepdims=False):
+        """min(axis=None, keepdims=False): value and tangents of the minimum
+        (the first of ties)."""
+        return _py._select_reduce(self, axis, keepdims, np.argmin, "min")
+
+    def cumsum(self, axis=None):
+        """cumsum(axis=None): as ndarray.cumsum."""
+        return _py._cumsum(self, axis)
+
+    def dot(self, o):
+        """dot(o): as ndarray.dot."""
+        r = _matmul(self, o)
+        if r is NotImplemented:
+            return _py._dot(self, _py._operand(o, "dot"))
+        return r
+
+    def clip(self, a_min=None, a_max=None):
+        """clip(a_min=None, a_max=None): as ndarray.clip."""
+        return _py._clip(self, a_min, a_max)
+
+    def item(self):
+        raise TypeError("DualArray.item() would drop the derivatives; index it "
+                        "(x[()] or x[i]) to keep them, or use .value.item()")
+
+    def tolist(self):
+        raise TypeError("DualArray.tolist() would drop the derivatives; use "
+                        ".value.tolist() / .deriv.tolist()")
+
+    # -- NumPy protocols -------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        cdef tuple rule
+        if not kwargs and method == "__call__":
+            rule = _UFUNCS.get(ufunc)
+            if rule is not None:
+                if rule[0] == 1 and len(inputs) == 1 and inputs[0] is self:
+                    r = _unary(rule[1], self, 0.0)
+                    if r is not NotImplemented:
+                        return r
+                elif rule[0] == 2 and len(inputs) == 2:
+                    r = _binary(rule[1], inputs[0], inputs[1])
+                    if r is not NotImplemented:
+                        return r
+        return _py._array_ufunc_entry(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _py._array_function(func, types, args, kwargs)
+
+    # -- dualml hooks ----------------------------------------------------------------------
+    def __dualml_function__(self, name, args, kwargs):
+        """dualml.<name>(...) with a DualArray argument (the core's hook)."""
+        return _py._dualml_function(name, args, kwargs)
+
+    def _dualml_extract(self, tag, want_value):
+        """Value, or derivative w.r.t. `tag`, for the core's extractors.
+
+        The derivative is shaped like the value for k = 1 and
+        ``value.shape + (k,)`` otherwise (direction last, as a Jacobian's
+        column index).
+        """
+        return _py._extract(self, tag, want_value)
