@@ -1,0 +1,335 @@
+"""The DualArray extension type (dualml/arrays/_core.pyx): its C fast paths.
+
+References: the scalar Dual elementwise (a different implementation of the
+same rules), NumPy itself (indexing, np.add.reduce, np.matmul on the value
+and on every tangent row), and the package's Python implementation
+(dualml.arrays._impl, which the fast paths must equal bit for bit).  Also:
+buffer reuse (the pool) never changes a result or a live array, and
+concurrent jacobians in threads equal serial ones bit for bit.
+"""
+import threading
+
+import numpy as np
+import pytest
+
+import dualml
+from dualml import Dual, DualArray, _kernels
+from dualml.arrays import _impl, _core
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
+                    np.inf, -np.inf, np.nan])
+UFUNC_UNARY = [n for n in _kernels.UNARY
+               if isinstance(getattr(np, n, None), np.ufunc) and n not in _kernels.PARAM_DEFAULTS]
+UFUNC_BINARY = [n for n in _kernels.BINARY if isinstance(getattr(np, n, None), np.ufunc)]
+
+
+@pytest.fixture(autouse=True)
+def plain_kernels():
+    # the plain (non-SIMD) kernels are bit for bit the scalar rules
+    old = _kernels.set_simd(False)
+    yield
+    _kernels.set_simd(old)
+
+
+def same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True) and np.array_equal(
+        np.signbit(a), np.signbit(b))
+
+
+def same_da(r, s):
+    return type(r) is DualArray and type(s) is DualArray and r._tag == s._tag and \
+        r._o2 == s._o2 and same(r._v, s._v) and same(r._d, s._d)
+
+
+def rows(x, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    d = rng.standard_normal((k,) + np.shape(x))
+    d[-1] = 0.0                                      # a zero row: the zero-tangent rule
+    return DualArray(x, d)
+
+
+# -- elementwise: scalar Dual and the Python path ---------------------------------------
+
+@pytest.mark.parametrize("name", UFUNC_UNARY)
+def test_unary_ufunc_fast_path_equals_scalar_dual_and_python_path(name):
+    X = rows(SPECIAL)
+    Y = getattr(np, name)(X)
+    assert same_da(Y, _impl._ew_unary(name, X))
+    f = getattr(dualml, name)
+    for i, x in enumerate(SPECIAL):
+        for j in range(X.k):
+            r = f(Dual(x, X.deriv[j, i]))
+            assert same(Y.value[i], r.value)
+            assert same(Y.deriv[j, i], r.deriv), (name, x, j)
+
+
+OPERANDS = {
+    "dual": lambda a: rows(a, seed=1),
+    "float": lambda a: 0.75,
+    "int": lambda a: 3,
+    "np.float64": lambda a: np.float64(-2.5),
+    "array": lambda a: np.linspace(-2.0, 2.0, a.shape[-1]),
+    "0-d dual": lambda a: rows(np.array(1.25), seed=2),
+}
+
+
+@pytest.mark.parametrize("name", UFUNC_BINARY)
+@pytest.mark.parametrize("other", sorted(OPERANDS))
+def test_binary_fast_path_equals_python_path(name, other):
+    a = np.add.outer(SPECIAL[:5], SPECIAL[5:])          # (5, 9) with specials
+    X = rows(a)
+    o = OPERANDS[other](a)
+    uf = getattr(np, name)
+    for left, right in ((X, o), (o, X)):
+        r = uf(left, right)
+        s = _impl._ew_binary(name, _impl._operand(left), _impl._operand(right))
+        assert same_da(r, s), (name, other)
+
+
+def test_operators_take_the_fast_path_with_the_same_bits():
+    a = np.random.default_rng(3).uniform(0.3, 2.0, (4, 6))
+    X, Y = rows(a, seed=4), rows(a[0], seed=5)          # broadcasting (6,) against (4, 6)
+    for op, name in [("__add__", "add"), ("__sub__", "subtract"), ("__mul__", "multiply"),
+                     ("__truediv__", "divide"), ("__pow__", "power")]:
+        r = getattr(X, op)(Y)
+        assert same_da(r, _impl._ew_binary(name, X, _impl._bc(Y, X.shape)))
+    assert same_da(X ** 2, _impl._ew_unary("square", X))
+    assert same_da(-X, _impl._ew_unary("negative", X))
+    assert same_da(abs(X), _impl._ew_unary("absolute", X))
+
+
+def test_strided_readonly_and_broadcast_views_as_operands():
+    base = np.random.default_rng(6).uniform(0.5, 1.5, (6, 8))
+    X = rows(base)
+    V = X[::2, ::-3]                                   # strided, negative strides
+    W = X.T[1:5]                                       # transposed view
+    ro = base[:3, :3].copy()
+    ro.flags.writeable = False
+    for r, s in [(V * V, _impl._ew_binary("multiply", V, V)),
+                 (np.exp(W), _impl._ew_unary("exp", W)),
+                 (X[:3, :3] + ro, _impl._ew_binary("add", X[:3, :3], ro)),
+                 (X[:1] * X, _impl._ew_binary("multiply", _impl._bc(X[:1], X.shape), X))]:
+        assert same_da(r, s)
+
+
+def test_mismatched_operands_take_the_python_path():
+    X = rows(np.ones(3))
+    Y = DualArray(np.ones(3), np.ones((2, 3)))          # other k
+    with pytest.raises(ValueError, match="different numbers of directions"):
+        X + Y
+    with pytest.raises(ValueError, match="broadcast"):
+        X * np.ones(4)
+    assert same((X + True).value, np.full(3, 2.0))        # bool: the Python path
+    big = 10 ** 400
+    with pytest.raises(OverflowError):
+        X * big
+    with pytest.raises(TypeError):
+        X * "a"
+
+
+def test_second_order_rows_fast_path_equals_python_path():
+    # hessian's (g, H) rows: square, multiply (curvature) and flat rules
+    n = 4
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    d = np.zeros((n + 2 * n, n))
+    d[:n] = np.eye(n)
+    X = _core._new(x.copy(), d, 7, (n, 1, 3))
+    for name in UFUNC_UNARY:
+        r = getattr(np, name)(X)
+        s = _impl._ew_unary(name, X)
+        assert same_da(r, s), name
+    Y = X * X
+    assert same_da(Y, _impl._ew_binary("multiply", X, X))
+    for c in (np.linspace(1, 2, n), 2.5):
+        for name in ("multiply", "divide", "power", "subtract"):
+            uf = getattr(np, name)
+            assert same_da(uf(X, c), _impl._ew_binary(name, X, _impl._operand(c)))
+            assert same_da(uf(c, X), _impl._ew_binary(name, _impl._operand(c), X))
+
+
+# -- basic indexing against NumPy -------------------------------------------------------
+
+INDEXES = [3, -1, slice(1, None), slice(None, None, -2), slice(5, 1, -1), slice(7, 2),
+           (Ellipsis, 1), (None, slice(1, 3)), (1, Ellipsis, None), (), Ellipsis,
+           (slice(None), 2), (2, 1), (-1, -4), (None, Ellipsis, None), (slice(0, 0),),
+           (1, slice(None), None), (slice(None, None, 3), Ellipsis)]
+
+
+@pytest.mark.parametrize("idx", INDEXES, ids=repr)
+def test_basic_indexing_is_numpy_indexing_of_value_and_rows(idx):
+    a = np.arange(20.0).reshape(4, 5)
+    X = rows(a, k=3)
+    r = X[idx]
+    assert same(r.value, np.asarray(a[idx]))
+    for j in range(3):
+        assert same(r.deriv[j], np.asarray(X.deriv[j][idx]))
+    view = np.asarray(a[idx])
+    if isinstance(a[idx], np.ndarray):                  # NumPy gives a view: so do we
+        assert np.shares_memory(r._v, X._v) or view.size == 0
+    else:                                              # NumPy gives a scalar: a copy
+        assert not np.shares_memory(r._v, X._v) and not np.shares_memory(r._d, X._d)
+
+
+@pytest.mark.parametrize("idx", [5, -6, (0, 9), (0, 0, 0), 1.5, [0, 2], np.array([True, False, True, True]),
+                                 (Ellipsis, Ellipsis), 10 ** 30], ids=repr)
+def test_indexing_errors_and_fancy_indexes_match_numpy(idx):
+    a = np.arange(20.0).reshape(4, 5)
+    X = rows(a)
+    try:
+        expect = a[idx]
+    except Exception as exc:                            # noqa: BLE001
+        with pytest.raises(type(exc)):
+            X[idx]
+    else:
+        r = X[idx]
+        assert same(r.value, expect) and same(r.deriv[1], X.deriv[1][idx])
+
+
+def test_writes_through_a_basic_view_reach_the_base():
+    X = rows(np.arange(6.0))
+    v = X[1:4]
+    v[0] = DualArray(np.array(9.0), np.array([1.0, 2.0, 3.0]))
+    assert X.value[1] == 9.0 and same(X.deriv[:, 1], [1.0, 2.0, 3.0])
+    s = X[2]                                           # a scalar index: a copy
+    s[()] = 5.0
+    assert X.value[2] == 2.0
+
+
+# -- reductions and products -------------------------------------------------------------
+
+@pytest.mark.parametrize("n", list(range(0, 40)) + [127, 128, 129, 255, 256, 1000, 4097])
+def test_full_sum_has_the_bits_of_numpy_add_reduce(n):
+    rng = np.random.default_rng(n)
+    v = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5, n)
+    X = DualArray(v, rng.standard_normal((3, n)))
+    s = X.sum()
+    assert s.shape == () and same(s.value, np.add.reduce(v))
+    assert same(s.deriv, np.add.reduce(X.deriv, axis=1))
+    assert same_da(s, _impl._sum(X))
+
+
+def test_sum_of_views_and_special_values():
+    X = rows(np.arange(24.0).reshape(4, 6))
+    for V in (X[:, ::2], X.T, X[1:3]):
+        assert same_da(V.sum(), _impl._sum(V))
+    Y = rows(SPECIAL)
+    with np.errstate(invalid="ignore"):                 # inf + -inf
+        assert same(Y.sum().value, np.add.reduce(SPECIAL))
+
+
+def test_products_with_constant_matrices():
+    rng = np.random.default_rng(8)
+    W = rng.standard_normal((5, 4))
+    x = rng.standard_normal(4)
+    X = rows(x)
+    for r, v, rowf in [(W @ X, W @ x, lambda t: W @ t), (X @ W.T, x @ W.T, lambda t: t @ W.T),
+                       (X.dot(W.T), x @ W.T, lambda t: t @ W.T)]:
+        assert np.allclose(r.value, v, rtol=1e-15, atol=0)
+        for j in range(X.k):
+            assert np.allclose(r.deriv[j], rowf(X.deriv[j]), rtol=1e-14, atol=1e-15)
+    M = rows(rng.standard_normal((4, 3)))
+    r = W @ M
+    for j in range(M.k):
+        assert np.allclose(r.deriv[j], W @ M.deriv[j], rtol=1e-14, atol=1e-15)
+    # a jacobian pass: W @ x with the identity seed gives W exactly
+    J = dualml.jacobian(lambda z: W @ z, x)
+    assert same(J, W)
+
+
+# -- the buffer pool --------------------------------------------------------------------
+
+def chain(x):
+    return np.exp(-x * x) * np.sin(3 * x) + np.tanh(x)
+
+
+def test_pool_results_are_bit_identical_and_bounded():
+    x = np.random.default_rng(9).uniform(-3, 3, 50_000)
+    old = _core.set_pool_limit(0)
+    try:
+        ref = chain(DualArray(x, np.ones_like(x)))
+    finally:
+        _core.set_pool_limit(old)
+    for _ in range(3):
+        r = chain(DualArray(x, np.ones_like(x)))
+        assert same_da(r, ref)
+    blocks, nbytes = _core._pool_state()
+    assert blocks <= 16 and nbytes <= _core.get_pool_limit()
+    for n in range(20_000, 60_000, 1000):                # many distinct sizes
+        np.exp(DualArray(np.zeros(n), np.ones(n)))
+    blocks, nbytes = _core._pool_state()
+    assert blocks <= 16 and nbytes <= _core.get_pool_limit()
+
+
+def test_pool_never_reuses_memory_that_is_still_seen():
+    n = 40_000
+    x = np.linspace(-1, 1, n)
+    X = DualArray(x, np.ones((2, n)))
+    y = np.exp(X)
+    val, tan, part = y.value, y.deriv, y[10:20]       # views of y's buffers
+    keep_v, keep_t, keep_p = val.copy(), tan.copy(), part.value.copy()
+    z = X * 3.0
+    del y
+    for _ in range(4):                                   # temporaries of the same size
+        z = np.sin(z) + X * 2.0
+    assert same(val, keep_v) and same(tan, keep_t) and same(part.value, keep_p)
+    r1 = chain(X)
+    kept = r1.value.copy(), r1.deriv.copy()
+    chain(X * 1.5)                                       # a later call: r1 untouched
+    assert same(r1.value, kept[0]) and same(r1.deriv, kept[1])
+
+
+def test_out_aliasing_an_input():
+    n = 30_000
+    x = np.linspace(0.1, 2.0, n)
+    X = DualArray(x, np.ones((1, n)))
+    ref = X * X
+    np.multiply(X, X, out=X)
+    assert same_da(X, ref)
+    Y = DualArray(x, np.ones((1, n)))
+    Y += Y
+    assert same(Y.value, 2 * x) and same(Y.deriv, np.full((1, n), 2.0))
+
+
+def test_set_pool_limit_validates_and_clears():
+    old = _core.set_pool_limit(1 << 20)
+    try:
+        with pytest.raises(ValueError, match=">= 0"):
+            _core.set_pool_limit(-1)
+        _core.set_pool_limit(0)
+        assert _core._pool_state() == (0, 0)
+    finally:
+        _core.set_pool_limit(old)
+
+
+# -- threads ------------------------------------------------------------------------------
+
+def test_concurrent_jacobians_equal_serial_bit_for_bit():
+    rng = np.random.default_rng(10)
+    problems = []
+    for i in range(8):
+        n = 6 + 3 * i
+        W, b, x = rng.standard_normal((n, n)), rng.standard_normal(n), rng.standard_normal(n)
+        if i % 2:
+            f = (lambda W, b: lambda z: np.tanh(W @ z + b) * z + np.sin(z).sum())(W, b)
+        else:
+            f = (lambda W: lambda z: (z @ W) * z[0] - np.exp(z[1:]).sum())(W)
+        problems.append((f, x))
+    serial = [dualml.jacobian(f, x) for f, x in problems]
+    results = [[None] * 8 for _ in range(20)]
+    barrier = threading.Barrier(8)
+
+    def work(i):
+        f, x = problems[i]
+        barrier.wait()
+        for rep in range(20):
+            results[rep][i] = dualml.jacobian(f, x)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for rep in range(20):
+        for i in range(8):
+            assert same(results[rep][i], serial[i]), (rep, i)
