@@ -689,30 +689,25 @@ static void dual_block_cosh(dual_intp m, const double *x, double *y, double *d)
 }
 
 /* d tanh = dual_tanh_d(x, y): (1 - y)(1 + y) while |y| < 0.75, else
-   4e/(1+e)^2 with e = exp(-2|x|).  Only the elements that need e are packed
-   and sent through the vector exp. */
+   4e/(1+e)^2 with e = exp(-2|x|).  e is computed for the whole block by the
+   vector exp and the two forms blended without a branch: cheaper than
+   packing the elements that need it (the test is unpredictable on real
+   data), and the same bits. */
 static void dual_block_tanh(dual_intp m, const double *x, double *y, double *d)
 {
-    double e[DUAL_BLOCK];
-    int idx[DUAL_BLOCK];
-    dual_intp i, c = 0;
+    double e[DUAL_BLOCK] = {0.0};
+    dual_intp i, m8 = (m + 7) & ~(dual_intp)7;
     dual_vm_tanh(m, x, y);
     if (!d)
         return;
-    /* branch-free packing: the test is unpredictable on real data */
+    for (i = 0; i < m8; i++)
+        e[i] = -2.0 * fabs(x[i]);
+    dual_vm_exp(m8, e, e);                  /* in place */
     for (i = 0; i < m; i++) {
-        d[i] = (1.0 - y[i]) * (1.0 + y[i]);
-        idx[c] = (int)i;
-        e[c] = -2.0 * fabs(x[i]);
-        c += !(fabs(y[i]) < 0.75);
+        double near = (1.0 - y[i]) * (1.0 + y[i]);
+        double far = 4.0 * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
+        d[i] = fabs(y[i]) < 0.75 ? near : far;
     }
-    if (c == 0)
-        return;
-    for (i = c; i < ((c + 7) & ~(dual_intp)7); i++)
-        e[i] = 0.0;
-    dual_vm_exp(c, e, e);                   /* in place */
-    for (i = 0; i < c; i++)
-        d[idx[i]] = 4.0 * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
 }
 
 /* d erf = 2/sqrt(pi) exp(-(x x)), d erfc = -2/sqrt(pi) exp(-(x x)) */

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import dual as _dual
 from .arrays import DualArray, _new
+from .arrays._core import copy_pooled
 from .arrays._impl import (_NeedGeneric, _operand, _concatenate, _moveaxis0_last,
                            _reshape, _nd)
 
@@ -41,7 +42,9 @@ def _point(x, fname):
                         f"real functions")
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{fname}(): x must hold real numbers, got dtype {a.dtype}")
-    return np.array(a, dtype=np.float64)        # a copy: f may write into its input
+    if a.dtype == np.float64:
+        return copy_pooled(a)                   # a copy: f may write into its input
+    return np.array(a, dtype=np.float64)
 
 
 def _chunk(chunk, n, per_row, fname):
@@ -130,7 +133,9 @@ def _passes(f, x, args, chunk, fname, want_value=True):
     while True:
         cc = min(c, n - start)
         seed = _seed_rows(n, start, cc, shape)
-        X = _new(_value_copy(x), seed, tag, None)
+        # x is _point's private copy: f may write into it, so every pass but
+        # the last gets a copy of its own
+        X = _new(x if start + cc >= n else _value_copy(x), seed, tag, None)
         if cc == n and len(shape) == 1 and type(x) is _nd:
             X._eye = seed           # W @ X may skip the product with the identity
         r = f(X, *args)
@@ -223,8 +228,14 @@ def jvp(f, x, v, args=()):
             raise ValueError(f"jvp(): v must have the shape of x; got v.shape = "
                              f"{va.shape} and x.shape = {x.shape}")
     tag = _dual._new_tag()
-    X = _new(_value_copy(x), np.array(va, dtype=np.float64)[None], tag, None)
+    # x is _point's private copy; the tangent row is a read-only view of v
+    # (a write through X copies it first, as for the identity seed)
+    t = va.astype(np.float64, copy=False).view()
+    t.flags.writeable = False
+    X = _new(x, t[None], tag, None)
     value, d = _parts(f(X, *args), tag, 1, "jvp")
+    if type(d) is _nd and np.may_share_memory(d, t):
+        d = d.copy()            # f returned (a view of) its input: never alias v
     return _scalar_out(value, d[0], "jvp")
 
 

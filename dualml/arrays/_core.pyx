@@ -67,7 +67,7 @@ cdef extern from *:
 cdef type ndarray = cnp.ndarray
 cdef type _np_float64 = np.float64
 
-__all__ = ["DualArray", "set_pool_limit", "get_pool_limit"]
+__all__ = ["DualArray", "set_pool_limit", "get_pool_limit", "copy_pooled"]
 
 
 # ---------------------------------------------------------------------------
@@ -81,7 +81,7 @@ cdef void *_pool_ptr[POOL_SLOTS]
 cdef Py_ssize_t _pool_size[POOL_SLOTS]
 cdef int _pool_n = 0
 cdef Py_ssize_t _pool_bytes = 0
-cdef Py_ssize_t _pool_limit = 64 << 20
+cdef Py_ssize_t _pool_limit = 256 << 20
 
 
 cdef void *_pool_get(Py_ssize_t nbytes) noexcept:
@@ -128,9 +128,14 @@ cdef void _pool_put(void *p, Py_ssize_t nbytes) noexcept:
 def set_pool_limit(Py_ssize_t nbytes):
     """set_pool_limit(nbytes) -> int
 
-    Bound the bytes the array buffer pool may keep for reuse (default 64 MiB,
-    or the environment variable DUALML_POOL_BYTES); 0 turns the pool off
-    and frees what it holds.  Returns the previous limit.
+    Bound the bytes the array buffer pool may keep for reuse (default 256
+    MiB, or the environment variable DUALML_POOL_BYTES); 0 turns the pool
+    off and frees what it holds.  Returns the previous limit.
+
+    The pool keeps blocks of at least 128 KiB that DualArray operations
+    allocated and that are no longer referenced (at most 16 blocks), so the
+    next operation of the same size reuses pages the process already has
+    instead of faulting in fresh ones.
 
     Examples
     --------
@@ -154,6 +159,21 @@ def get_pool_limit():
     The current limit of the array buffer pool in bytes (see set_pool_limit).
     """
     return _pool_limit
+
+
+def copy_pooled(a):
+    """copy_pooled(a) -> ndarray
+
+    A C-contiguous float64 copy of the float64 array `a`, on a pooled block
+    when large (see set_pool_limit): for the calculus functions' private
+    copy of the point.
+    """
+    cdef cnp.ndarray src = <cnp.ndarray?>a
+    if cnp.PyArray_TYPE(src) != cnp.NPY_DOUBLE or cnp.PyArray_NDIM(src) > DUALML_MAXD:
+        return np.array(a, dtype=np.float64)
+    out = _empty(cnp.PyArray_NDIM(src), cnp.PyArray_DIMS(src))
+    cnp.PyArray_CopyInto(out, src)
+    return out
 
 
 def _pool_state():
