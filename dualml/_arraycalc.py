@@ -179,8 +179,43 @@ def _scalar_out(v, J, fname):
     return v, J
 
 
+def _one_pass(f, x, args, fname):
+    """(value, D) from one pass with all n identity directions, or None.
+
+    The common case without the general machinery: x a float64 ndarray with
+    0 < n <= _ONE_PASS_N and f returning a first-order DualArray of the
+    pass's tag (anything else goes through _parts).
+    """
+    if type(x) is not _nd or x.dtype != np.float64:
+        return None
+    n = x.size
+    if not 0 < n <= _ONE_PASS_N:
+        return None
+    xc = copy_pooled(x)
+    eye = _identity(n)
+    tag = _dual._new_tag()
+    if x.ndim == 1:
+        X = _new(xc, eye, tag, None)
+        X._eye = eye
+    else:
+        X = _new(xc, eye.reshape((n,) + x.shape), tag, None)
+    r = f(X, *args)
+    if type(r) is DualArray and r._tag == tag and r._o2 is None and type(r._d) is _nd:
+        return r._v, r._d
+    return _parts(r, tag, n, fname)
+
+
+# one pass holds n directions of n elements: up to 256 MiB of tangents
+_ONE_PASS_N = int((_CAP_BYTES // 8) ** 0.5)
+
+
 def value_and_jacobian(f, x, args=(), chunk=None):
     """(f(x), J) with J shape ``f(x).shape + x.shape``, ``J[i, j] = df_i/dx_j``."""
+    if chunk is None:
+        vd = _one_pass(f, x, args, "jacobian")
+        if vd is not None:
+            value, D = vd
+            return _scalar_out(value, _finish_jac([D], x.shape, x.size), "jacobian")
     x = _point(x, "jacobian")
     value, blocks, _ = _passes(f, x, args, chunk, "jacobian")
     J = _finish_jac(blocks, x.shape, x.size)
@@ -194,8 +229,13 @@ def jacobian(f, x, args=(), chunk=None):
 
 def value_and_gradient(f, x, args=(), chunk=None):
     """(f(x), gradient) for a scalar f; the gradient has x's shape."""
-    x = _point(x, "gradient")
-    value, blocks, _ = _passes(f, x, args, chunk, "gradient")
+    vd = _one_pass(f, x, args, "gradient") if chunk is None else None
+    if vd is not None:
+        value, D = vd
+        blocks = [D]
+    else:
+        x = _point(x, "gradient")
+        value, blocks, _ = _passes(f, x, args, chunk, "gradient")
     out_shape = tuple(blocks[0].shape[1:])
     if out_shape != ():
         raise ValueError(f"gradient(): f must return a scalar, it returned shape "

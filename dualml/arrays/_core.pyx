@@ -255,6 +255,7 @@ cdef cnp.ndarray _view(cnp.ndarray base, int nd, cnp.npy_intp *dims,
 
 cdef object _py = None
 cdef dict _UFUNCS = {}          # ufunc -> (1, unary index) / (2, binary index)
+cdef object _np_matmul = np.matmul
 # Second order: does the rule need a curvature term?  [rule] for unary, and
 # for binary with both operands dual / only a dual / only b dual.
 cdef bint _O2U[128]
@@ -1256,6 +1257,10 @@ cdef class DualArray:
                     r = _binary(rule[1], inputs[0], inputs[1])
                     if r is not NotImplemented:
                         return r
+            elif ufunc is _np_matmul and len(inputs) == 2:
+                r = _matmul(inputs[0], inputs[1])
+                if r is not NotImplemented:
+                    return r
         return _py._array_ufunc_entry(self, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
