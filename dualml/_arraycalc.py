@@ -29,9 +29,12 @@ __all__ = ["jacobian", "gradient", "jvp", "hessian", "value_and_gradient",
            "value_and_jacobian"]
 
 _CAP_BYTES = 256 * 2**20
+_F64 = np.dtype(np.float64)
 
 
 def _point(x, fname):
+    if type(x) is _nd and x.dtype is _F64:
+        return copy_pooled(x)                   # a copy: f may write into its input
     if type(x) is DualArray:
         return x
     if isinstance(x, (DualArray,)):
@@ -281,13 +284,14 @@ def jvp(f, x, v, args=()):
 
 def hessian(f, x, args=(), chunk=None):
     """The Hessian of a scalar f, shape ``x.shape + x.shape``, exact to rounding."""
-    x = _point(x, "hessian")
-    if type(x) is _nd:
+    pt = _point(x, "hessian")
+    if type(pt) is _nd:
         try:
-            return _hessian_o2(f, x, args, chunk)
+            return _hessian_o2(f, pt, args, chunk)
         except _NeedGeneric:
-            pass
-    return _hessian_nested(f, x, args, chunk)
+            # f may have written into pt before the fallback was needed
+            pt = _point(x, "hessian")
+    return _hessian_nested(f, pt, args, chunk)
 
 
 def _hessian_nested(f, x, args, chunk):
@@ -296,14 +300,63 @@ def _hessian_nested(f, x, args, chunk):
     return jacobian(grad, x, (), chunk)
 
 
+_O2_SEEDS = {}
+_O2_SEED_MAX = 32           # cached seeds: at most 2.2 MB in all
+
+
+def _o2_seed(n):
+    # the read-only rows [I; 0] of a one-pass hessian: (n + n*n, n)
+    r = _O2_SEEDS.get(n)
+    if r is None:
+        r = np.zeros((n + n * n, n))
+        r[:n] = np.eye(n)
+        r.flags.writeable = False
+        _O2_SEEDS[n] = r
+    return r
+
+
+def _hessian_o2_one(f, x, args):
+    """The hessian in one pass of the second-order rows (small n)."""
+    n = x.size
+    shape = x.shape
+    seed = _o2_seed(n)
+    tag = _dual._new_tag()
+    X = _new(x, seed if shape == (n,) else seed.reshape((seed.shape[0],) + shape),
+             tag, (n, 0, n))
+    r = f(X, *args)
+    if type(r) is DualArray and r._tag == tag:
+        if r._v.shape != ():
+            raise ValueError(f"hessian(): f must return a scalar, it returned "
+                             f"shape {r._v.shape}")
+        if r._o2 != (n, 0, n) or type(r._d) is not _nd:
+            raise _NeedGeneric("hessian result")
+        d = r._d
+        if d is seed or d.base is seed:
+            d = d.copy()                # f returned its input: never hand out the seed
+        H = d[n:].reshape(n, n)
+    else:
+        v, d = _parts(r, tag, n, "hessian")
+        if d.shape[1:] != ():
+            raise ValueError(f"hessian(): f must return a scalar, it returned "
+                             f"shape {d.shape[1:]}")
+        H = np.zeros((n, n))            # f does not depend on x
+    if shape == ():
+        return float(H[0, 0])
+    return H.reshape(shape + shape)
+
+
 def _hessian_o2(f, x, args, chunk):
     n = x.size
+    if chunk is None and 0 < n <= _O2_SEED_MAX:
+        return _hessian_o2_one(f, x, args)
     shape = x.shape
     # rows per pass: n (gradient) + c*n (a block of Hessian rows)
     if chunk is None:
         c = max(1, min(n, (_CAP_BYTES // max(8 * n, 1) - n) // max(n, 1)))
     else:
         c = _chunk(chunk, n, 1, "hessian")
+    if c >= n and 0 < n <= _O2_SEED_MAX:
+        return _hessian_o2_one(f, x, args)
     tag = _dual._new_tag()
     H = np.zeros((n, n))
     i0 = 0

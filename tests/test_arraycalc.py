@@ -352,3 +352,31 @@ def test_second_order_of_log2_log10(name, base):
     np.testing.assert_allclose(dualml.hessian(lambda v: np.sum(f(v)), w), expect, rtol=1e-14)
     nested = dualml.jacobian(lambda y: dualml.gradient(lambda v: np.sum(f(v)), y), w)
     np.testing.assert_allclose(nested, expect, rtol=1e-14)
+
+
+def test_one_pass_paths_never_alias_their_seeds_or_inputs():
+    # hessian of f(x) = x at a 0-d point: 0, and not a view of a cached seed
+    H = dualml.hessian(lambda z: z, np.array(2.0))
+    assert H == 0.0
+    x = np.array([1.0, 2.0])
+    H2 = dualml.hessian(lambda z: (z * z).sum(), x)
+    H2[0, 0] = 99.0                                     # the result is the caller's
+    assert np.array_equal(dualml.hessian(lambda z: (z * z).sum(), x), 2 * np.eye(2))
+    # jvp of the identity: J v is v, as a new array
+    v = np.array([3.0, 4.0])
+    _, jv = dualml.jvp(lambda z: z, x, v)
+    v[0] = -1.0
+    assert list(jv) == [3.0, 4.0]
+
+
+def test_hessian_fallback_sees_the_point_unchanged():
+    # f writes into its input, then needs the nested fallback (det has no
+    # second-order rows): the fallback must start from the caller's point
+    def f(z):
+        z[0] = z[0] * 2.0
+        return np.linalg.det(np.stack([z, z[::-1] + 1.0]))   # 2*x0*(x0+1) - x1*(x1+1)
+    x = np.array([0.5, 1.5])
+    H = dualml.hessian(f, x)
+    # f(x) = (2 x0)(2 x0 + 1) - x1 (x1 + 1) after the write: d2/dx0^2 = 8, d2/dx1^2 = -2
+    assert np.allclose(H, [[8.0, 0.0], [0.0, -2.0]], rtol=0, atol=1e-12)
+    assert list(x) == [0.5, 1.5]

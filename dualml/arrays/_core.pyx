@@ -498,7 +498,7 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     if nd > DUALML_MAXD:
         return NotImplemented
     if x._o2 is not None and _O2U[rule] and not (
-            cnp.PyArray_IS_C_CONTIGUOUS(v) and cnp.PyArray_IS_C_CONTIGUOUS(d)):
+            cnp.PyArray_IS_C_CONTIGUOUS(v) and _rows_contiguous(d)):
         return NotImplemented
     k = cnp.PyArray_DIMS(d)[0]
     out = _empty(nd, cnp.PyArray_DIMS(v))
@@ -517,7 +517,7 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     if x._o2 is not None and _O2U[rule]:
         k2, i0, i1 = x._o2
         K.o2_unary_c(rule, p, cnp.PyArray_SIZE(v), <double *>cnp.PyArray_DATA(v),
-                     <double *>cnp.PyArray_DATA(d),
+                     <double *>cnp.PyArray_DATA(d), _row_elems(d),
                      <double *>cnp.PyArray_DATA(tout) + <Py_ssize_t>k2 * cnp.PyArray_SIZE(v),
                      k2, i0, i1)
     return _make(out, tout, x._tag, x._o2)
@@ -548,8 +548,8 @@ cdef bint _o2_simple(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
         return False
     return (cnp.PyArray_IS_C_CONTIGUOUS(av) and cnp.PyArray_IS_C_CONTIGUOUS(bv)
             and cnp.PyArray_SAMESHAPE(av, bv)
-            and (ta is None or cnp.PyArray_IS_C_CONTIGUOUS(ta))
-            and (tb is None or cnp.PyArray_IS_C_CONTIGUOUS(tb)))
+            and (ta is None or _rows_contiguous(ta))
+            and (tb is None or _rows_contiguous(tb)))
 
 
 cdef int _o2_binary(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
@@ -561,7 +561,9 @@ cdef int _o2_binary(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
     m = cnp.PyArray_SIZE(av)
     K.o2_binary_c(rule, m, <double *>cnp.PyArray_DATA(av), <double *>cnp.PyArray_DATA(bv),
                   <double *>cnp.PyArray_DATA(ta) if ta is not None else NULL,
+                  _row_elems(ta) if ta is not None else 0,
                   <double *>cnp.PyArray_DATA(tb) if tb is not None else NULL,
+                  _row_elems(tb) if tb is not None else 0,
                   <double *>cnp.PyArray_DATA(tout) + k2 * m, k2, i0, i1)
     return 0
 
@@ -775,14 +777,20 @@ cdef object _sum_all(DualArray x):
 
 
 cdef bint _rows_contiguous(cnp.ndarray d) noexcept:
-    # each tangent row is C-contiguous (the row stride may be anything)
+    # each tangent row is C-contiguous, rows a whole number of elements
+    # apart (the row stride may be anything else)
     cdef int i, nd = cnp.PyArray_NDIM(d)
     cdef Py_ssize_t s = 8
     for i in range(nd - 1, 0, -1):
         if cnp.PyArray_DIMS(d)[i] != 1 and cnp.PyArray_STRIDES(d)[i] != s:
             return False
         s *= cnp.PyArray_DIMS(d)[i]
-    return True
+    return cnp.PyArray_STRIDES(d)[0] % 8 == 0
+
+
+cdef inline Py_ssize_t _row_elems(cnp.ndarray d) noexcept:
+    # the distance of two tangent rows in elements
+    return cnp.PyArray_STRIDES(d)[0] // 8
 
 
 cdef inline object _dot2(object a, object b):
