@@ -254,8 +254,12 @@ cdef cnp.ndarray _view(cnp.ndarray base, int nd, cnp.npy_intp *dims,
 # The Python implementation (installed by dualml.arrays at import)
 
 cdef object _py = None
-cdef dict _UFUNCS = {}          # ufunc -> (1, unary index) / (2, binary index)
+cdef dict _UFUNC1 = {}          # ufunc -> unary rule index
+cdef dict _UFUNC2 = {}          # ufunc -> binary rule index
 cdef object _np_matmul = np.matmul
+cdef dict _NAME1 = {}           # dualml function name -> unary rule index
+cdef dict _NAME2 = {}           # -> binary rule index
+cdef dict _DEFAULT_P = {}       # unary rule index -> default parameter
 # Second order: does the rule need a curvature term?  [rule] for unary, and
 # for binary with both operands dual / only a dual / only b dual.
 cdef bint _O2U[128]
@@ -273,17 +277,22 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     from dualml._kernels import UNARY, BINARY
     if len(UNARY) > 128 or len(BINARY) > 128:
         raise RuntimeError("dualml.arrays._core: more than 128 rules of a kind")
+    from dualml._kernels import PARAM_DEFAULTS
     for i, name in enumerate(UNARY):
         _O2U[i] = name in o2_unary
+        _NAME1[name] = i
+        if name in PARAM_DEFAULTS:
+            _DEFAULT_P[i] = float(PARAM_DEFAULTS[name])
     for i, name in enumerate(BINARY):
+        _NAME2[name] = i
         _O2B[i] = name in o2_binary
         _O2BA[i] = name in o2_const_a
         _O2BB[i] = name in o2_const_b
     for uf, name in ufuncs.items():
         if name in UNARY:
-            _UFUNCS[uf] = (1, UNARY.index(name))
+            _UFUNC1[uf] = UNARY.index(name)
         else:
-            _UFUNCS[uf] = (2, BINARY.index(name))
+            _UFUNC2[uf] = BINARY.index(name)
     R_ADD = K._binary_index("add")
     R_SUB = K._binary_index("subtract")
     R_MUL = K._binary_index("multiply")
@@ -1253,22 +1262,24 @@ cdef class DualArray:
 
     # -- NumPy protocols -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        cdef tuple rule
+        cdef Py_ssize_t n = len(inputs)
         if not kwargs and method == "__call__":
-            rule = _UFUNCS.get(ufunc)
-            if rule is not None:
-                if rule[0] == 1 and len(inputs) == 1 and inputs[0] is self:
-                    r = _unary(rule[1], self, 0.0)
+            if n == 1:
+                rule = _UFUNC1.get(ufunc)
+                if rule is not None:
+                    r = _unary(<Py_ssize_t>rule, self, 0.0)
                     if r is not NotImplemented:
                         return r
-                elif rule[0] == 2 and len(inputs) == 2:
-                    r = _binary(rule[1], inputs[0], inputs[1])
+            elif n == 2:
+                rule = _UFUNC2.get(ufunc)
+                if rule is not None:
+                    r = _binary(<Py_ssize_t>rule, inputs[0], inputs[1])
                     if r is not NotImplemented:
                         return r
-            elif ufunc is _np_matmul and len(inputs) == 2:
-                r = _matmul(inputs[0], inputs[1])
-                if r is not NotImplemented:
-                    return r
+                elif ufunc is _np_matmul:
+                    r = _matmul(inputs[0], inputs[1])
+                    if r is not NotImplemented:
+                        return r
         return _py._array_ufunc_entry(self, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -1277,6 +1288,26 @@ cdef class DualArray:
     # -- dualml hooks ----------------------------------------------------------------------
     def __dualml_function__(self, name, args, kwargs):
         """dualml.<name>(...) with a DualArray argument (the core's hook)."""
+        cdef Py_ssize_t n = len(args)
+        if not kwargs:
+            if n == 1 and args[0] is self:
+                rule = _NAME1.get(name)
+                if rule is not None:
+                    r = _unary(<Py_ssize_t>rule, self, _DEFAULT_P.get(rule, 0.0))
+                    if r is not NotImplemented:
+                        return r
+            elif n == 2:
+                rule = _NAME2.get(name)
+                if rule is not None:
+                    r = _binary(<Py_ssize_t>rule, args[0], args[1])
+                    if r is not NotImplemented:
+                        return r
+                elif args[0] is self and type(args[1]) is float:
+                    rule = _NAME1.get(name)         # a rule with a parameter (alpha)
+                    if rule is not None and rule in _DEFAULT_P:
+                        r = _unary(<Py_ssize_t>rule, self, <double>args[1])
+                        if r is not NotImplemented:
+                            return r
         return _py._dualml_function(name, args, kwargs)
 
     def _dualml_extract(self, tag, want_value):
