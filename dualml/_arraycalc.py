@@ -22,8 +22,9 @@ import numpy as np
 from . import dual as _dual
 from .arrays import DualArray, _new
 from .arrays._core import copy_pooled
-from .arrays._impl import (_NeedGeneric, _operand, _concatenate, _moveaxis0_last,
-                           _reshape, _nd)
+from .arrays._operands import _NeedGeneric, _operand, _nd
+from .arrays._joins import _concatenate
+from .arrays._shape import _moveaxis0_last, _reshape
 
 __all__ = ["jacobian", "gradient", "jvp", "hessian", "value_and_gradient",
            "value_and_jacobian"]

@@ -3,7 +3,8 @@
 References: the scalar Dual elementwise (a different implementation of the
 same rules), NumPy itself (indexing, np.add.reduce, np.matmul on the value
 and on every tangent row), and the package's Python implementation
-(dualml.arrays._impl, which the fast paths must equal bit for bit).  Also:
+(dualml.arrays._elementwise and friends, which the fast paths must equal
+bit for bit).  Also:
 buffer reuse (the pool) never changes a result or a live array, and
 concurrent jacobians in threads equal serial ones bit for bit.
 """
@@ -14,7 +15,7 @@ import pytest
 
 import dualml
 from dualml import Dual, DualArray, _kernels
-from dualml.arrays import _impl, _core
+from dualml.arrays import _core, _elementwise, _operands, _reduce
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
                     np.inf, -np.inf, np.nan])
@@ -55,7 +56,7 @@ def rows(x, k=3, seed=0):
 def test_unary_ufunc_fast_path_equals_scalar_dual_and_python_path(name):
     X = rows(SPECIAL)
     Y = getattr(np, name)(X)
-    assert same_da(Y, _impl._ew_unary(name, X))
+    assert same_da(Y, _elementwise._ew_unary(name, X))
     f = getattr(dualml, name)
     for i, x in enumerate(SPECIAL):
         for j in range(X.k):
@@ -83,7 +84,7 @@ def test_binary_fast_path_equals_python_path(name, other):
     uf = getattr(np, name)
     for left, right in ((X, o), (o, X)):
         r = uf(left, right)
-        s = _impl._ew_binary(name, _impl._operand(left), _impl._operand(right))
+        s = _elementwise._ew_binary(name, _operands._operand(left), _operands._operand(right))
         assert same_da(r, s), (name, other)
 
 
@@ -93,10 +94,10 @@ def test_operators_take_the_fast_path_with_the_same_bits():
     for op, name in [("__add__", "add"), ("__sub__", "subtract"), ("__mul__", "multiply"),
                      ("__truediv__", "divide"), ("__pow__", "power")]:
         r = getattr(X, op)(Y)
-        assert same_da(r, _impl._ew_binary(name, X, _impl._bc(Y, X.shape)))
-    assert same_da(X ** 2, _impl._ew_unary("square", X))
-    assert same_da(-X, _impl._ew_unary("negative", X))
-    assert same_da(abs(X), _impl._ew_unary("absolute", X))
+        assert same_da(r, _elementwise._ew_binary(name, X, _operands._bc(Y, X.shape)))
+    assert same_da(X ** 2, _elementwise._ew_unary("square", X))
+    assert same_da(-X, _elementwise._ew_unary("negative", X))
+    assert same_da(abs(X), _elementwise._ew_unary("absolute", X))
 
 
 def test_strided_readonly_and_broadcast_views_as_operands():
@@ -106,10 +107,10 @@ def test_strided_readonly_and_broadcast_views_as_operands():
     W = X.T[1:5]                                       # transposed view
     ro = base[:3, :3].copy()
     ro.flags.writeable = False
-    for r, s in [(V * V, _impl._ew_binary("multiply", V, V)),
-                 (np.exp(W), _impl._ew_unary("exp", W)),
-                 (X[:3, :3] + ro, _impl._ew_binary("add", X[:3, :3], ro)),
-                 (X[:1] * X, _impl._ew_binary("multiply", _impl._bc(X[:1], X.shape), X))]:
+    for r, s in [(V * V, _elementwise._ew_binary("multiply", V, V)),
+                 (np.exp(W), _elementwise._ew_unary("exp", W)),
+                 (X[:3, :3] + ro, _elementwise._ew_binary("add", X[:3, :3], ro)),
+                 (X[:1] * X, _elementwise._ew_binary("multiply", _operands._bc(X[:1], X.shape), X))]:
         assert same_da(r, s)
 
 
@@ -137,15 +138,15 @@ def test_second_order_rows_fast_path_equals_python_path():
     X = _core._new(x.copy(), d, 7, (n, 1, 3))
     for name in UFUNC_UNARY:
         r = getattr(np, name)(X)
-        s = _impl._ew_unary(name, X)
+        s = _elementwise._ew_unary(name, X)
         assert same_da(r, s), name
     Y = X * X
-    assert same_da(Y, _impl._ew_binary("multiply", X, X))
+    assert same_da(Y, _elementwise._ew_binary("multiply", X, X))
     for c in (np.linspace(1, 2, n), 2.5):
         for name in ("multiply", "divide", "power", "subtract"):
             uf = getattr(np, name)
-            assert same_da(uf(X, c), _impl._ew_binary(name, X, _impl._operand(c)))
-            assert same_da(uf(c, X), _impl._ew_binary(name, _impl._operand(c), X))
+            assert same_da(uf(X, c), _elementwise._ew_binary(name, X, _operands._operand(c)))
+            assert same_da(uf(c, X), _elementwise._ew_binary(name, _operands._operand(c), X))
 
 
 # -- basic indexing against NumPy -------------------------------------------------------
@@ -206,13 +207,13 @@ def test_full_sum_has_the_bits_of_numpy_add_reduce(n):
     s = X.sum()
     assert s.shape == () and same(s.value, np.add.reduce(v))
     assert same(s.deriv, np.add.reduce(X.deriv, axis=1))
-    assert same_da(s, _impl._sum(X))
+    assert same_da(s, _reduce._sum(X))
 
 
 def test_sum_of_views_and_special_values():
     X = rows(np.arange(24.0).reshape(4, 6))
     for V in (X[:, ::2], X.T, X[1:3]):
-        assert same_da(V.sum(), _impl._sum(V))
+        assert same_da(V.sum(), _reduce._sum(V))
     Y = rows(SPECIAL)
     with np.errstate(invalid="ignore"):                 # inf + -inf
         assert same(Y.sum().value, np.add.reduce(SPECIAL))

@@ -13,7 +13,7 @@ import pytest
 
 import dualml
 from dualml import _kernels as K
-from dualml.arrays import _impl as A
+from dualml.arrays import _second_order as A
 from dualml._arraycalc import _hessian_nested, _hessian_o2
 
 import reference as R

@@ -8,15 +8,20 @@ Design
   operand classification, broadcasting and output allocation in C, and a
   bounded pool of large buffers so chains of big operations do not fault in
   fresh pages at every step.
-* ``_impl`` is everything else in Python: nested levels (components that are
-  DualArrays of smaller tags, partials from the rule table's nested column),
-  hessian's second-order rows where the C path does not apply, fancy
-  indexing and item assignment, reductions over axes, joins, bilinear
-  products, linear algebra and the NumPy function table.  The core falls
-  back to it wherever its fast path does not apply, with the same bits.
+* Everything else is Python, one concern a module, and the core falls back
+  to it wherever its fast path does not apply, with the same bits:
+  ``_operands`` (classifying and broadcasting operands), ``_nested`` (the
+  rule table's nested column for nested levels), ``_elementwise`` (the rule
+  table), ``_second_order`` (hessian's curvature rows), ``_shape`` (indexing,
+  assignment, reshapes), ``_reduce``, ``_joins``, ``_products`` (bilinear),
+  ``_linalg``, ``_numpy_api`` (the NumPy protocols and function table) and
+  ``_methods`` (the type's other methods).
 """
-from . import _impl
-from ._core import DualArray, set_pool_limit, get_pool_limit
+import types
+
+from . import (_operands, _nested, _elementwise, _second_order, _shape, _reduce, _joins,
+               _products, _linalg, _methods, _numpy_api)
+from ._core import DualArray, set_pool_limit, get_pool_limit  # noqa: F401  (public here)
 from ._core import _install, _new, _rebuild  # noqa: F401  (old pickles: dualml.arrays._rebuild)
 
 __all__ = ["DualArray"]
@@ -25,14 +30,24 @@ __all__ = ["DualArray"]
 def _o2_const_needed(x_first):
     # a curvature term for rule(dual, constant) (x_first) or rule(constant, dual)
     out = set()
-    for name, (na, nb) in _impl._NESTED_B.items():
+    for name, (na, nb) in _nested._NESTED_B.items():
         g = na if x_first else nb
         if not (g is None or g.zero or g.unit == ("b" if x_first else "a")):
             out.add(name)
     return out
 
 
-_install(_impl, _impl._UFUNC_RULE,
-         set(_impl._K.UNARY) - _impl._O2_FLAT_U,
-         set(_impl._K.BINARY) - _impl._O2_FLAT_B,
+def _namespace():
+    # the Python implementation as one namespace for the core's fallbacks
+    ns = {}
+    for mod in (_operands, _nested, _elementwise, _second_order, _shape, _reduce, _joins,
+                _products, _linalg, _methods, _numpy_api):
+        ns.update((k, v) for k, v in vars(mod).items()
+                  if k.startswith("_") and not k.startswith("__"))
+    return types.SimpleNamespace(**ns)
+
+
+_install(_namespace(), _numpy_api._UFUNC_RULE,
+         set(_elementwise._K.UNARY) - _second_order._O2_FLAT_U,
+         set(_elementwise._K.BINARY) - _second_order._O2_FLAT_B,
          _o2_const_needed(True), _o2_const_needed(False))

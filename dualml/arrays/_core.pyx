@@ -845,6 +845,13 @@ cdef object _matmul(object a, object b):
     return NotImplemented
 
 
+cdef inline object _op(Py_ssize_t rule, str name, object a, object b):
+    # an operator: the C path, else the Python one (which also answers
+    # NotImplemented for operand types it does not know)
+    r = _binary(rule, a, b)
+    return _py._binary_op(name, a, b) if r is NotImplemented else r
+
+
 # ---------------------------------------------------------------------------
 # The type
 
@@ -1080,36 +1087,28 @@ cdef class DualArray:
 
     # -- arithmetic ----------------------------------------------------------------------
     def __add__(self, o):
-        r = _binary(R_ADD, self, o)
-        return _py._binary_op("add", self, o) if r is NotImplemented else r
+        return _op(R_ADD, "add", self, o)
 
     def __radd__(self, o):
-        r = _binary(R_ADD, o, self)
-        return _py._binary_op("add", o, self) if r is NotImplemented else r
+        return _op(R_ADD, "add", o, self)
 
     def __sub__(self, o):
-        r = _binary(R_SUB, self, o)
-        return _py._binary_op("subtract", self, o) if r is NotImplemented else r
+        return _op(R_SUB, "subtract", self, o)
 
     def __rsub__(self, o):
-        r = _binary(R_SUB, o, self)
-        return _py._binary_op("subtract", o, self) if r is NotImplemented else r
+        return _op(R_SUB, "subtract", o, self)
 
     def __mul__(self, o):
-        r = _binary(R_MUL, self, o)
-        return _py._binary_op("multiply", self, o) if r is NotImplemented else r
+        return _op(R_MUL, "multiply", self, o)
 
     def __rmul__(self, o):
-        r = _binary(R_MUL, o, self)
-        return _py._binary_op("multiply", o, self) if r is NotImplemented else r
+        return _op(R_MUL, "multiply", o, self)
 
     def __truediv__(self, o):
-        r = _binary(R_DIV, self, o)
-        return _py._binary_op("divide", self, o) if r is NotImplemented else r
+        return _op(R_DIV, "divide", self, o)
 
     def __rtruediv__(self, o):
-        r = _binary(R_DIV, o, self)
-        return _py._binary_op("divide", o, self) if r is NotImplemented else r
+        return _op(R_DIV, "divide", o, self)
 
     def __floordiv__(self, o):
         return _py._binary_op("floor_divide", self, o)
@@ -1133,14 +1132,12 @@ cdef class DualArray:
         if (type(o) is int or type(o) is float) and o == 2:
             r = _unary(R_SQUARE, self, 0.0)
             return _py._ew_unary("square", self) if r is NotImplemented else r
-        r = _binary(R_POW, self, o)
-        return _py._binary_op("power", self, o) if r is NotImplemented else r
+        return _op(R_POW, "power", self, o)
 
     def __rpow__(self, o, m):
         if m is not None:
             return NotImplemented
-        r = _binary(R_POW, o, self)
-        return _py._binary_op("power", o, self) if r is NotImplemented else r
+        return _op(R_POW, "power", o, self)
 
     def __matmul__(self, o):
         r = _matmul(self, o)

@@ -1,0 +1,439 @@
+"""The NumPy protocols of DualArray: __array_ufunc__ beyond the fast path,
+__array_function__ and its table of handled functions, dualml's function hook.
+
+Design
+------
+Every ufunc with a rule maps to it (``_UFUNC_RULE``); predicates and
+comparisons work on the values and return plain arrays; reductions and
+accumulations map to ``_reduce``.  ``_HANDLED`` maps NumPy functions to
+their DualArray implementation; anything else raises a TypeError naming
+the function.  ``out=`` must be a DualArray (a float buffer would drop
+the derivative).
+"""
+import numbers
+
+import numpy as np
+
+from .. import _kernels as _K
+from ..dual import Dual
+from ._core import DualArray
+
+
+def _array_ufunc_entry(x, ufunc, method, inputs, kwargs):
+    if not kwargs and method == "__call__":
+        name = _UFUNC_RULE.get(ufunc)
+        if name is not None:
+            if len(inputs) == 1:
+                return _ew_unary(name, x)
+            a, b = inputs
+            if type(a) is not DualArray:
+                a = _operand(a, name)
+            if type(b) is not DualArray:
+                b = _operand(b, name)
+            return _ew_binary(name, a, b)
+        if ufunc is _np_matmul:
+            a, b = inputs
+            return _matmul(_operand(a, "matmul"), _operand(b, "matmul"))
+    return _array_ufunc(ufunc, method, inputs, dict(kwargs))
+
+
+def _array_function(func, types, args, kwargs):
+    h = _HANDLED.get(func)
+    if h is None:
+        raise TypeError(f"numpy.{_fname(func)} is not supported on DualArray (no "
+                        f"derivative rule); supported: "
+                        f"{', '.join(sorted(_fname(f) for f in _HANDLED))}")
+    return h(*args, **kwargs)
+
+
+def _dualml_function(name, args, kwargs):
+    if name in _UNARY_P:
+        if len(args) > 2 or set(kwargs) - {"alpha"}:
+            raise TypeError(f"dualml.{name}() takes (x, alpha)")
+        alpha = args[1] if len(args) > 1 else kwargs.get("alpha", _K.PARAM_DEFAULTS[name])
+        if isinstance(alpha, (DualArray, Dual)):
+            raise TypeError(f"dualml.{name}(): alpha must be a real number (it is "
+                            f"a constant, not differentiated)")
+        return _ew_unary(name, _operand(args[0], name), float(alpha))
+    if kwargs:
+        raise TypeError(f"dualml.{name}() got unexpected keyword arguments {sorted(kwargs)}")
+    if name in _UNARY_SET:
+        if len(args) != 1:
+            raise TypeError(f"dualml.{name}() takes one argument ({len(args)} given)")
+        return _ew_unary(name, _operand(args[0], name))
+    if name in _BINARY_SET:
+        if len(args) != 2:
+            raise TypeError(f"dualml.{name}() takes two arguments ({len(args)} given)")
+        return _ew_binary(name, _operand(args[0], name), _operand(args[1], name))
+    raise TypeError(f"dualml.{name}() is not supported on DualArray")
+
+
+_UFUNC_RULE = {}
+
+
+for _name in _K.UNARY + _K.BINARY:
+    _uf = getattr(np, _name, None)
+    if isinstance(_uf, np.ufunc):
+        _UFUNC_RULE[_uf] = _name
+
+
+_UFUNC_RULE[np.true_divide] = "divide"
+
+
+_UFUNC_RULE[np.fabs] = "absolute"
+
+
+_PRED1 = {np.isnan, np.isinf, np.isfinite, np.signbit}
+_PRED2 = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
+
+
+def _array_ufunc(ufunc, method, inputs, kwargs):
+    out = kwargs.pop("out", None)
+    if kwargs.get("dtype", None) not in (None, float, _f64, np.dtype(_f64)):
+        raise TypeError(f"numpy.{ufunc.__name__} on DualArray: only dtype float64")
+    kwargs.pop("dtype", None)
+    if kwargs.pop("casting", "same_kind") not in ("same_kind", "unsafe", "safe"):
+        pass
+    kwargs.pop("order", None)
+    kwargs.pop("subok", None)
+    if method == "__call__":
+        if kwargs:
+            raise TypeError(f"numpy.{ufunc.__name__} on DualArray: unsupported "
+                            f"arguments {sorted(kwargs)}")
+        if ufunc is np.matmul:
+            r = _matmul(_operand(inputs[0], "matmul"), _operand(inputs[1], "matmul"))
+            return _store_out(r, out, ufunc)
+        if ufunc in _PRED1 or ufunc in _PRED2:
+            r = ufunc(*[_inner_operand(x) for x in inputs])
+            return _store_plain(r, out, ufunc)
+        name = _UFUNC_RULE.get(ufunc)
+        if name is None:
+            raise TypeError(f"numpy.{ufunc.__name__} is not supported on DualArray (no "
+                            f"derivative rule); supported ufuncs: "
+                            f"{', '.join(sorted(u.__name__ for u in _UFUNC_RULE))}")
+        ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
+        r = _ew_unary(name, ops[0]) if len(ops) == 1 else _ew_binary(name, ops[0], ops[1])
+    elif method in ("reduce", "accumulate"):
+        axis = kwargs.pop("axis", 0)
+        keepdims = kwargs.pop("keepdims", False)
+        if kwargs.get("initial", None) is not None or kwargs.get("where", True) is not True:
+            raise TypeError(f"numpy.{ufunc.__name__}.{method} on DualArray: initial= and "
+                            f"where= are not supported")
+        (x,) = inputs
+        x = _operand(x, ufunc.__name__)
+        if method == "reduce":
+            if ufunc is np.add:
+                r = _sum(x, axis, keepdims)
+            elif ufunc is np.multiply:
+                r = _prod(x, axis, keepdims)
+            elif ufunc in (np.maximum, np.fmax):
+                r = _select_reduce(x, axis, keepdims, np.argmax, "max")
+            elif ufunc in (np.minimum, np.fmin):
+                r = _select_reduce(x, axis, keepdims, np.argmin, "min")
+            else:
+                raise TypeError(f"numpy.{ufunc.__name__}.reduce is not supported on "
+                                f"DualArray")
+        else:
+            if ufunc is not np.add:
+                raise TypeError(f"numpy.{ufunc.__name__}.accumulate is not supported "
+                                f"on DualArray (only add.accumulate/cumsum)")
+            r = _cumsum(x, axis)
+    else:
+        raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on DualArray")
+    return _store_out(r, out, ufunc)
+
+
+def _store_out(r, out, ufunc):
+    if out is not None:
+        (o,) = out
+        if type(o) is not DualArray:
+            raise TypeError(f"numpy.{ufunc.__name__}: out= must be a DualArray to hold "
+                            f"derivatives, got {type(o).__name__}")
+        if o.shape != r.shape:
+            raise ValueError(f"out= has shape {o.shape}, result has shape {r.shape}")
+        _setitem(o, Ellipsis, r)
+        return o
+    return r
+
+
+def _store_plain(r, out, ufunc):
+    if out is None:
+        return r
+    (o,) = out
+    if type(o) is DualArray:
+        raise TypeError(f"numpy.{ufunc.__name__} returns booleans; out= cannot be a "
+                        f"DualArray")
+    o[...] = r
+    return o
+
+
+def _fname(f):
+    mod = getattr(f, "__module__", "numpy") or "numpy"
+    name = f.__name__
+    if mod.startswith("numpy.linalg"):
+        return "linalg." + name
+    return name
+
+
+def _a(x, fname):
+    return _operand(x, f"numpy.{fname}")
+
+
+def _h_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    _no_out(out, "sum", kw)
+    return _sum(_a(a, "sum"), axis, keepdims)
+
+
+def _h_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    _no_out(out, "mean", kw)
+    return _mean(_a(a, "mean"), axis, keepdims)
+
+
+def _h_prod(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    _no_out(out, "prod", kw)
+    return _prod(_a(a, "prod"), axis, keepdims)
+
+
+def _h_max(a, axis=None, out=None, keepdims=False, **kw):
+    _no_out(out, "max", kw)
+    return _select_reduce(_a(a, "max"), axis, keepdims, np.argmax, "max")
+
+
+def _h_min(a, axis=None, out=None, keepdims=False, **kw):
+    _no_out(out, "min", kw)
+    return _select_reduce(_a(a, "min"), axis, keepdims, np.argmin, "min")
+
+
+def _h_cumsum(a, axis=None, dtype=None, out=None):
+    _no_out(out, "cumsum", {})
+    return _cumsum(_a(a, "cumsum"), axis)
+
+
+def _no_out(out, name, kw):
+    if out is not None:
+        raise TypeError(f"numpy.{name} on DualArray: out= is not supported")
+    bad = {k: v for k, v in kw.items() if not (k == "where" and v is True) and
+           not (k == "initial" and v is None)}
+    if bad:
+        raise TypeError(f"numpy.{name} on DualArray: unsupported arguments {sorted(bad)}")
+
+
+def _h_where(cond, x=None, y=None):
+    if x is None or y is None:
+        raise TypeError("numpy.where(cond) with one argument: use the values, "
+                        "np.where(cond.value)")
+    return _where(cond, _a(x, "where"), _a(y, "where"))
+
+
+def _h_reshape(a, shape=None, order="C", **kw):
+    if shape is None:
+        shape = kw.pop("newshape")
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    return _reshape(_a(a, "reshape"), tuple(shape))
+
+
+def _h_transpose(a, axes=None):
+    return _transpose(_a(a, "transpose"), axes)
+
+
+def _h_zeros_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
+    # constants: their derivative is zero, so a plain array is exact
+    return np.zeros(a.shape if shape is None else shape, dtype=dtype or _f64)
+
+
+def _h_ones_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
+    return np.ones(a.shape if shape is None else shape, dtype=dtype or _f64)
+
+
+def _h_empty_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
+    return np.empty(a.shape if shape is None else shape, dtype=dtype or _f64)
+
+
+def _h_full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw):
+    if isinstance(fill_value, (DualArray, Dual)):
+        return _bc(_operand(fill_value), a.shape if shape is None else tuple(shape))
+    return np.full(a.shape if shape is None else shape, fill_value, dtype=dtype or _f64)
+
+
+def _h_take_along_axis(arr, indices, axis=-1):
+    x = _a(arr, "take_along_axis")
+    if axis is None:
+        x = _reshape(x, (-1,))
+        axis = 0
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    idx = np.asarray(indices)
+    f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
+    return _lin(x, f, f)
+
+
+def _bc_lead(idx, nd):
+    return idx.reshape((1,) * (nd - idx.ndim) + idx.shape) if idx.ndim < nd else idx
+
+
+def _h_take(a, indices, axis=None, out=None, mode="raise"):
+    x = _a(a, "take")
+    if axis is None:
+        x = _reshape(x, (-1,))
+        axis = 0
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    idx = np.asarray(indices)
+    f = lambda c: np.take(c, idx, axis=ax, mode=mode)       # noqa: E731
+    return _lin(x, f, f)
+
+
+def _h_flip(m, axis=None):
+    x = _a(m, "flip")
+    ax = _neg_axes(axis, len(x.shape))
+    f = lambda c: np.flip(c, ax)      # noqa: E731
+    return _lin(x, f, f)
+
+
+def _h_diagonal(a, offset=0, axis1=0, axis2=1):
+    x = _a(a, "diagonal")
+    nd = len(x.shape)
+    a1, a2 = _norm_axis(axis1, nd) - nd, _norm_axis(axis2, nd) - nd
+    f = lambda c: np.diagonal(c, offset, a1, a2)      # noqa: E731
+    return _lin(x, f, f)
+
+
+def _h_diag(v, k=0):
+    x = _a(v, "diag")
+    if len(x.shape) == 2:
+        return _h_diagonal(x, k)
+    if len(x.shape) != 1:
+        raise ValueError("numpy.diag: input must be 1-d or 2-d")
+    n = x.shape[0] + abs(k)
+    i = np.arange(x.shape[0])
+    r, c = (i, i + k) if k >= 0 else (i - k, i)
+
+    def f(a):
+        # written by assignment: a product with the identity would turn an
+        # inf entry's zero neighbours into nan
+        out = np.zeros(a.shape[:-1] + (n, n))
+        out[..., r, c] = a
+        return out
+    return _lin(x, f, f)
+
+
+def _h_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return _sum(_h_diagonal(a, offset, axis1, axis2), -1)
+
+
+def _h_atleast_1d(*arys):
+    r = [_reshape(_a(x, "atleast_1d"), (1,)) if len(np.shape(x)) == 0 else x for x in arys]
+    return r[0] if len(r) == 1 else r
+
+
+def _shape_of(a):
+    return a.shape if type(a) is DualArray else np.shape(a)
+
+
+def _h_hstack(tup, **kw):
+    items = [_a(o, "hstack") for o in tup]
+    items = [_reshape(o, (1,)) if len(o.shape) == 0 else o for o in items]
+    return _concatenate(items, 0 if len(items[0].shape) == 1 else 1)
+
+
+def _h_vstack(tup, **kw):
+    items = [_a(o, "vstack") for o in tup]
+    items = [_reshape(o, (1, -1)) if len(o.shape) < 2 else o for o in items]
+    return _concatenate(items, 0)
+
+
+def _h_copy(a, order="K", subok=False):
+    return _copy(_a(a, "copy"))
+
+
+def _h_allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return np.allclose(_inner_operand(a), _inner_operand(b), rtol, atol, equal_nan)
+
+
+def _h_isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return np.isclose(_inner_operand(a), _inner_operand(b), rtol, atol, equal_nan)
+
+
+def _h_argfun(f):
+    def h(a, *args, **kw):
+        return f(_inner_operand(a), *args, **kw)
+    return h
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
+from ._joins import _clip, _concatenate, _stack, _where  # noqa: E402
+from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
+from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
+from ._operands import _bc, _f64, _inner_operand, _np_matmul, _operand  # noqa: E402
+from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  # noqa: E402
+from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
+from ._shape import (_broadcast_to, _copy, _expand_dims, _lin, _moveaxis,
+                     _neg_axes, _norm_axis, _reshape, _setitem, _squeeze,
+                     _swapaxes, _transpose)
+
+
+_HANDLED = {
+    np.dot: lambda a, b, out=None: _dot(_a(a, "dot"), _a(b, "dot")),
+    np.matmul: lambda a, b, **kw: _matmul(_a(a, "matmul"), _a(b, "matmul")),
+    np.inner: lambda a, b: _inner_prod(_a(a, "inner"), _a(b, "inner")),
+    np.outer: lambda a, b, out=None: _outer(_a(a, "outer"), _a(b, "outer")),
+    np.vdot: lambda a, b: _matmul(_reshape(_a(a, "vdot"), (-1,)), _reshape(_a(b, "vdot"), (-1,))),
+    np.tensordot: lambda a, b, axes=2: _tensordot(_a(a, "tensordot"), _a(b, "tensordot"), axes),
+    np.einsum: _einsum,
+    np.where: _h_where,
+    np.concatenate: lambda arrays, axis=0, out=None, **kw: _concatenate(list(arrays), axis),
+    np.stack: lambda arrays, axis=0, out=None, **kw: _stack(list(arrays), axis),
+    np.hstack: _h_hstack,
+    np.vstack: _h_vstack,
+    np.reshape: _h_reshape,
+    np.ravel: lambda a, order="C": _reshape(_a(a, "ravel"), (-1,)),
+    np.transpose: _h_transpose,
+    np.swapaxes: lambda a, axis1, axis2: _swapaxes(_a(a, "swapaxes"), axis1, axis2),
+    np.moveaxis: lambda a, source, destination: _moveaxis(_a(a, "moveaxis"), source, destination),
+    np.squeeze: lambda a, axis=None: _squeeze(_a(a, "squeeze"), axis),
+    np.expand_dims: lambda a, axis: _expand_dims(_a(a, "expand_dims"), axis),
+    np.broadcast_to: lambda array, shape, subok=False: _broadcast_to(_a(array, "broadcast_to"), shape),
+    np.clip: lambda a, a_min=None, a_max=None, out=None, **kw: _clip(a, kw.get("min", a_min), kw.get("max", a_max)),
+    np.sum: _h_sum,
+    np.mean: _h_mean,
+    np.prod: _h_prod,
+    np.max: _h_max,
+    np.min: _h_min,
+    np.amax: _h_max,
+    np.amin: _h_min,
+    np.cumsum: _h_cumsum,
+    np.take_along_axis: _h_take_along_axis,
+    np.take: _h_take,
+    np.flip: _h_flip,
+    np.diagonal: _h_diagonal,
+    np.trace: _h_trace,
+    np.diag: _h_diag,
+    np.atleast_1d: _h_atleast_1d,
+    np.copy: _h_copy,
+    np.zeros_like: _h_zeros_like,
+    np.ones_like: _h_ones_like,
+    np.empty_like: _h_empty_like,
+    np.full_like: _h_full_like,
+    np.shape: _shape_of,
+    np.ndim: lambda a: len(_shape_of(a)),
+    np.size: lambda a, axis=None: (int(np.prod(_shape_of(a))) if axis is None
+                                   else _shape_of(a)[axis]),
+    np.allclose: _h_allclose,
+    np.isclose: _h_isclose,
+    np.argmax: _h_argfun(np.argmax),
+    np.argmin: _h_argfun(np.argmin),
+    np.argsort: _h_argfun(np.argsort),
+    np.nonzero: _h_argfun(np.nonzero),
+    np.all: _h_argfun(np.all),
+    np.any: _h_argfun(np.any),
+    np.linalg.norm: _norm,
+    np.linalg.solve: _solve,
+    np.linalg.inv: _inv,
+    np.linalg.det: _det,
+}
+if hasattr(np, "amax"):
+    _HANDLED[np.amax] = _h_max
+    _HANDLED[np.amin] = _h_min

@@ -1,0 +1,221 @@
+"""Bilinear operations: matmul, dot, inner, outer, tensordot, einsum.
+
+Design
+------
+``L(a, b)`` bilinear gives value ``L(av, bv)`` and tangents
+``L(ad, bv) + L(av, bd)``, with the direction axis as a leading batch axis
+(``_bilinear``); hessian rows add the cross terms ``L(ga_i, gb_j) +
+L(ga_j, gb_i)``.  Products with a constant matrix are answered in C by the
+core; these are the general forms.
+"""
+import numbers
+
+import numpy as np
+
+from ._core import DualArray, _new
+
+
+def _bilinear(L, a, b):
+    """L(a, b) bilinear: value L(av, bv), tangents L(ad, bv) + L(av, bd).
+
+    L must accept a leading direction (batch) axis on either operand; L is
+    called recursively on components.
+    """
+    ta, tb = _tag(a), _tag(b)
+    if ta == 0 and tb == 0:
+        return L(a, b, 0)
+    if ta == tb:
+        ka, kb = a._d.shape[0], b._d.shape[0]
+        if ka != kb:
+            raise ValueError(f"DualArrays of one tag with different numbers of "
+                             f"directions: deriv shapes {a._d.shape} and {b._d.shape}")
+        v = L(a._v, b._v, 0)
+        t = _tadd(L(a._d, b._v, 1), L(a._v, b._d, 2))
+        if a._o2 is not None:
+            if not all(type(c) is _nd for c in (a._v, a._d, b._v, b._d)):
+                raise _NeedGeneric("bilinear")
+            k, i0, i1 = a._o2
+            ga, gb = a._d[:k], b._d[:k]
+            # cross terms L(ga_i, gb_j) + L(ga_j, gb_i), i in the chunk, j < k
+            cross = [_tadd(L(ga[i], gb, 2), L(ga, gb[i], 1)) for i in range(i0, i1)]
+            t = np.array(t, copy=True)
+            t[k:] += np.concatenate(cross, axis=0) if cross else 0.0
+        return _new(v, t, ta, a._o2)
+    if ta > tb:
+        if a._o2 is not None and type(b) is not _nd:
+            raise _NeedGeneric("bilinear")
+        return _new(L(a._v, b, 0), L(a._d, b, 1), ta, a._o2)
+    if b._o2 is not None and type(a) is not _nd:
+        raise _NeedGeneric("bilinear")
+    return _new(L(a, b._v, 0), L(a, b._d, 2), tb, b._o2)
+
+
+def _matmul(a, b):
+    # fast paths: a constant matrix times a first-order DualArray and v.v.
+    if type(a) is _nd and type(b) is DualArray:
+        bv, bd = b._v, b._d
+        if (type(bv) is _nd and type(bd) is _nd and a.ndim == 2 and 1 <= bv.ndim <= 2
+                and a.shape[1] == bv.shape[0]):
+            if bv.ndim == 1:
+                if b._eye is bd and b._o2 is None:
+                    # W @ I: the tangent rows are W's columns (no O(n^3) product)
+                    return _new(a @ bv, a.T.copy(), b._tag, None)
+                return _new(a @ bv, bd @ a.T, b._tag, b._o2)
+            return _new(a @ bv, _np_matmul(a, bd), b._tag, b._o2)
+    elif type(b) is _nd and type(a) is DualArray:
+        av, ad = a._v, a._d
+        if (type(av) is _nd and type(ad) is _nd and b.ndim == 2 and 1 <= av.ndim <= 2
+                and av.shape[-1] == b.shape[0]):
+            return _new(av @ b, ad @ b, a._tag, a._o2)
+    na, nb = len(a.shape), len(b.shape)
+    if na == 0 or nb == 0:
+        raise ValueError("matmul: Input operand does not have enough dimensions "
+                         "(use * for scalars)")
+    if na == 1 and nb == 1:
+        if a.shape[0] != b.shape[0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match")
+        return _reshape(_matmul(_reshape(a, (1, -1)), _reshape(b, (-1, 1))), ())
+    if na == 1:
+        r = _matmul(_reshape(a, (1, -1)), b)
+        return _squeeze(r, -2)
+    if nb == 1:
+        r = _matmul(a, _reshape(b, (-1, 1)))
+        return _squeeze(r, -1)
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: mismatch in the core dimension: shapes {a.shape} and "
+                         f"{b.shape}")
+    return _bilinear(_mm, a, b)
+
+
+def _mm(x, y, which):
+    # which: 0 value, 1 x carries a leading direction axis, 2 y does
+    if which == 1:
+        n = max(len(x.shape) - 1, len(y.shape))
+        x = _expand_t(x, n)
+    elif which == 2:
+        n = max(len(x.shape), len(y.shape) - 1)
+        y = _expand_t(y, n)
+    if type(x) is _nd and type(y) is _nd:
+        return _arr(np.matmul(x, y))
+    return _matmul(x, y)
+
+
+def _tensordot(a, b, axes=2):
+    na, nb = len(a.shape), len(b.shape)
+    if isinstance(axes, numbers.Integral):
+        axa = list(range(na - axes, na))
+        axb = list(range(0, axes))
+    else:
+        axa, axb = axes
+        axa = [axa] if isinstance(axa, numbers.Integral) else list(axa)
+        axb = [axb] if isinstance(axb, numbers.Integral) else list(axb)
+    axa = [_norm_axis(i, na) - na for i in axa]
+    axb = [_norm_axis(i, nb) for i in axb]
+    for i, j in zip(axa, axb):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: shape mismatch for sum: shapes {a.shape} and "
+                             f"{b.shape}")
+    nfree_a = na - len(axa)
+
+    def L(x, y, which):
+        if which == 2:
+            yb = [j + 1 for j in axb]
+            r = _tensordot_c(x, y, axa, yb)
+            return _moveaxis(r, nfree_a, 0)
+        return _tensordot_c(x, y, axa, axb if which != 2 else axb)
+
+    return _bilinear(L, a, b)
+
+
+def _tensordot_c(x, y, axa, axb):
+    if type(x) is _nd and type(y) is _nd:
+        return _arr(np.tensordot(x, y, axes=(axa, axb)))
+    # components: axes of y given from the front; y's leading tangent axes are
+    # not summed, so shift them for the recursion
+    return _tensordot(x, y, (axa, [j - len(y.shape) for j in axb]))
+
+
+def _dot(a, b):
+    na, nb = len(a.shape), len(b.shape)
+    if na == 0 or nb == 0:
+        return _ew_binary("multiply", a, b)
+    if na <= 2 and nb <= 2:
+        return _matmul(a, b)
+    return _tensordot(a, b, ([-1], [-2 if nb >= 2 else 0]))
+
+
+def _inner_prod(a, b):
+    if len(a.shape) == 0 or len(b.shape) == 0:
+        return _ew_binary("multiply", a, b)
+    if len(a.shape) == 1 and len(b.shape) == 1:
+        return _matmul(a, b)
+    return _tensordot(a, b, ([-1], [-1]))
+
+
+def _outer(a, b):
+    a = _reshape(a, (-1, 1))
+    b = _reshape(b, (1, -1))
+    return _ew_binary("multiply", a, b)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum(subscripts, *ops, **kwargs):
+    if kwargs.pop("optimize", False) not in (False, True, "greedy", "optimal"):
+        pass
+    if kwargs:
+        raise TypeError(f"einsum on DualArray: unsupported arguments {sorted(kwargs)}")
+    if not isinstance(subscripts, str):
+        raise TypeError("einsum on DualArray needs the subscripts as a string")
+    ops = [_operand(o, "einsum") for o in ops]
+    subs = subscripts.replace(" ", "")
+    if "->" in subs:
+        ins, out = subs.split("->")
+    else:
+        ins = subs
+        letters = ins.replace(",", "").replace(".", "")
+        out = ("..." if "..." in ins else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    ins = ins.split(",")
+    if len(ins) != len(ops):
+        raise ValueError(f"einsum: {len(ins)} operand subscripts for {len(ops)} operands")
+    return _einsum_c(ins, out, ops)
+
+
+def _einsum_c(ins, out, ops):
+    tags = [_tag(o) for o in ops]
+    t = max(tags)
+    if t == 0:
+        return _arr(np.einsum(",".join(ins) + "->" + out, *ops))
+    used = set("".join(ins) + out)
+    z = next(c for c in _LETTERS if c not in used)
+    rows = o2 = None
+    for o in ops:
+        if _tag(o) == t:
+            if rows is not None and o._d.shape[0] != rows:
+                raise ValueError("einsum: DualArrays of one tag with different numbers "
+                                 "of directions")
+            rows, o2 = o._d.shape[0], o._o2
+            if o2 is not None:
+                raise _NeedGeneric("einsum")
+    vals = [o._v if _tag(o) == t else o for o in ops]
+    v = _einsum_c(ins, out, vals)
+    d = None
+    for i, o in enumerate(ops):
+        if _tag(o) != t:
+            continue
+        args = list(vals)
+        args[i] = o._d
+        sub = list(ins)
+        sub[i] = z + sub[i]
+        term = _einsum_c(sub, z + out, args)
+        d = term if d is None else _tadd(d, term)
+    return _new(v, d, t, None)
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._elementwise import _ew_binary, _tadd  # noqa: E402
+from ._operands import _NeedGeneric, _expand_t, _nd, _np_matmul, _operand, _tag  # noqa: E402
+from ._shape import _arr, _moveaxis, _norm_axis, _reshape, _squeeze  # noqa: E402

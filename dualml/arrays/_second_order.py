@@ -1,0 +1,128 @@
+"""Hessian's second-order rows: the curvature terms of nonlinear rules.
+
+Design
+------
+For ``hessian`` the tangent rows are ``[g (k rows), H (c*k rows)]`` (a
+truncated Taylor / hyper-dual array, layout ``_o2 = (k, i0, i1)``).  The
+first-order kernels update all rows at once (f' * row); nonlinear rules
+then add ``f'' g_i g_j`` (binary: the bilinear cross terms) from the
+table's nested column compiled to C (``_kernels.o2_*``).  Rules whose
+second partials vanish (``_O2_FLAT_*``) add nothing.  Anything without a
+curvature rule raises ``_NeedGeneric`` and hessian falls back to nested
+forward mode.
+"""
+import math
+
+import numpy as np
+
+from .. import _kernels as _K
+
+
+def _o2_add(t, o2, s, terms):
+    """t[k:] += sum of coef * gl_i * gr_j over the terms (i in the chunk, j < k)."""
+    k, i0, i1 = o2
+    c = i1 - i0
+    H = t[k:].reshape((c, k) + s)
+    for coef, gl, gr in terms:
+        gc = gl[i0:i1]
+        if coef is None:
+            H += gc[:, None] * gr[None]
+            continue
+        with np.errstate(all="ignore") if not _finite_sum(coef) else _NOCTX:
+            scaled = gc * coef
+            if not math.isfinite(_add_reduce(scaled, None)):
+                # zero-tangent convention: a zero product stays 0 (not 0*inf)
+                cross = gc[:, None] * gr[None]
+                cross = np.where(cross == 0, 0.0, cross * coef)
+            else:
+                cross = scaled[:, None] * gr[None]
+            H += cross
+
+
+class _NoCtx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NOCTX = _NoCtx()
+
+
+def _finite_sum(c):
+    return math.isfinite(_add_reduce(c, None)) if type(c) is _nd else math.isfinite(c)
+
+
+def _ones_row(shape):
+    r = _ONES.get(shape)
+    if r is None:
+        r = np.ones((1,) + shape)
+        r.flags.writeable = False
+        if len(_ONES) < 64:
+            _ONES[shape] = r
+    return r
+
+
+_ONES = {}
+
+
+def _o2_unary(name, v, y, d, t, o2, p):
+    # f'' from the table's nested column, evaluated in C (_kernels.o2_unary)
+    if name in _O2_FLAT_U:
+        return
+    k, i0, i1 = o2
+    if t.flags.c_contiguous:
+        _K.o2_unary(name, v, d, t, k, i0, i1, p)
+        return
+    c = _K.partials2(name, v, param=p)[2].reshape(v.shape)
+    _o2_add(t, o2, v.shape, [(c, d[:k], d[:k])])
+
+
+def _o2_binary(name, a, b, y, ad, bd, t, o2):
+    if name in _O2_FLAT_B:
+        return
+    k, i0, i1 = o2
+    if t.flags.c_contiguous:
+        _K.o2_binary(name, a, b, ad, bd, t, k, i0, i1)
+        return
+    s = a.shape
+    _, _, _, faa, fab, fbb = _K.partials2(name, a, b)
+    ga, gb = ad[:k], bd[:k]
+    _o2_add(t, o2, s, [(faa, ga, ga), (fab, ga, gb), (fab, gb, ga), (fbb, gb, gb)])
+
+
+def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
+    na, nb = _NESTED_B[name]
+    g = na if x_first else nb
+    # a bare name of the constant operand: the partial does not move with x
+    if g is None or g.zero or g.unit == ("b" if x_first else "a"):
+        return
+    k, i0, i1 = o2
+    if t.flags.c_contiguous:
+        if x_first:
+            _K.o2_binary(name, v, c, d, None, t, k, i0, i1)
+        else:
+            _K.o2_binary(name, c, v, None, d, t, k, i0, i1)
+        return
+    P = _K.partials2(name, v, c) if x_first else _K.partials2(name, c, v)
+    _o2_add(t, o2, v.shape, [(P[3] if x_first else P[5], d[:k], d[:k])])
+
+
+def _o2_flat():
+    # rules whose second partials vanish identically (CONST or a constant
+    # nested expression): their hessian rows need no curvature term
+    u = {n for n, g in _NESTED_U.items() if g is None or g.zero}
+    u |= {n for n, g in _NESTED_UP.items() if g is None or g.zero}
+    b = {n for n, (na, nb) in _NESTED_B.items()
+         if (na is None or na.zero) and (nb is None or nb.zero)}
+    return frozenset(u), frozenset(b)
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._nested import _NESTED_B, _NESTED_U, _NESTED_UP  # noqa: E402
+from ._operands import _add_reduce, _nd  # noqa: E402
+
+
+_O2_FLAT_U, _O2_FLAT_B = _o2_flat()

@@ -1,0 +1,251 @@
+"""Structural (linear) operations: indexing, assignment, reshapes, axes.
+
+Design
+------
+A linear map of the values is the same map of every tangent row, so each
+operation is written once as a pair of maps (``_lin``) applied recursively
+to nested components; the maps use negative axes or a leading slice for
+the direction axis, so one map works at every depth.  Item assignment
+follows NumPy's semantics (views see the write) and refuses writes through
+read-only views of a seed or a broadcast, which would silently drop
+derivatives.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+from ._core import DualArray, _new
+
+
+def _arr(r):
+    # NumPy reductions return scalars; components are always ndarrays
+    return r if type(r) is _nd else np.asarray(r, dtype=_f64)
+
+
+def _lin(x, fv, ft):
+    """Apply a linear map: fv to the value component, ft to the tangent rows."""
+    if type(x) is _nd:
+        return _arr(fv(x))
+    return _new(_lin_c(x._v, fv, ft), _lin_c(x._d, ft, ft), x._tag, x._o2)
+
+
+def _lin_c(c, fv, ft):
+    # The tangent map of a tangent component is the same map: the maps are
+    # written with negative axes or explicit leading slices, so one map works
+    # at every nesting depth.
+    if type(c) is _nd:
+        return _arr(fv(c))
+    return _new(_lin_c(c._v, fv, ft), _lin_c(c._d, ft, ft), c._tag, c._o2)
+
+
+def _copy(x):
+    if type(x) is _nd:
+        return x.copy()
+    return _new(_copy(x._v), _copy(x._d), x._tag, x._o2)
+
+
+def _norm_index(idx):
+    if type(idx) is not tuple:
+        idx = (idx,)
+    out = []
+    for i in idx:
+        if type(i) is DualArray:
+            raise TypeError("a DualArray cannot be used as an index (index with "
+                            "integers, slices or boolean masks of its values)")
+        if isinstance(i, list):
+            i = np.asarray(i)
+        out.append(i)
+    return tuple(out)
+
+
+def _getitem(x, idx):
+    idx = _norm_index(idx)
+    return _getitem_c(x, idx)
+
+
+def _getitem_c(x, idx):
+    if type(x) is _nd:
+        r = x[idx]
+        return r if type(r) is _nd else np.asarray(r)
+    v = _getitem_c(x._v, idx)
+    d = _getitem_c(x._d, (_ALL,) + idx)
+    return _new(v, d, x._tag, x._o2)
+
+
+def _writable(c):
+    # own, writable storage for a component (broadcast views are read-only)
+    if type(c) is _nd:
+        return c if c.flags.writeable else c.copy()
+    c._v = _writable(c._v)
+    c._d = _writable(c._d)
+    return c
+
+
+def _setitem(x, idx, val):
+    idx = _norm_index(idx)
+    val = _operand(val, "DualArray item assignment")
+    tv = _tag(val)
+    if tv > x._tag:
+        # the array becomes a dual of the inner tag whose value is the old array
+        k = val._d.shape[0]
+        old = _new(x._v, x._d, x._tag, x._o2)
+        x._v, x._d, x._tag, x._o2 = _copy(old), np.zeros((k,) + x._v.shape), tv, val._o2
+    _set_c(x, idx, val)
+
+
+def _check_assignable(x):
+    # A view whose value or tangents are read-only (np.broadcast_to, or a
+    # view of the read-only seed dualml passes to f) cannot be written: a
+    # private copy would update the values the view shares with its base but
+    # not the base's tangents -- a silently wrong derivative.  NumPy raises
+    # here too.
+    v, d = x._v, x._d
+    if type(v) is _nd and v.base is not None and not (
+            v.flags.writeable and (type(d) is not _nd or d.flags.writeable)):
+        raise ValueError("assignment destination is read-only: this DualArray is a view "
+                         "of a read-only array (a broadcast, or of the point dualml "
+                         "passes to f); assign into a copy instead (y = x.copy())")
+
+
+def _set_c(x, idx, val):
+    # x: DualArray (mutated in place); val: operand of tag <= x's
+    _check_assignable(x)
+    x._v = _writable(x._v)
+    x._d = _writable(x._d)
+    if _tag(val) == x._tag:
+        if val._d.shape[0] != x._d.shape[0] or val._o2 != x._o2:
+            raise ValueError(f"cannot assign a DualArray with deriv shape {val._d.shape} "
+                             f"into one with deriv shape {x._d.shape}")
+        vv, vd = val._v, val._d
+    else:
+        vv, vd = val, None
+    x._v = _set_comp(x._v, idx, vv)
+    if vd is None:
+        x._d = _set_comp(x._d, (_ALL,) + idx, np.zeros(()))
+    else:
+        target_shape = _getitem_c(x._v, idx).shape
+        x._d = _set_comp(x._d, (_ALL,) + idx, _bct(vd, target_shape) if
+                         vd.shape[1:] != target_shape else vd)
+
+
+def _set_comp(c, idx, val):
+    """c[idx] = val for a component (ndarray or DualArray); returns the component."""
+    if type(c) is _nd:
+        if type(val) is _nd:
+            c[idx] = val
+            return c
+        # a dual value goes into a float component: promote the component
+        tv = val._tag
+        k = val._d.shape[0]
+        c = _new(c, np.zeros((k,) + c.shape), tv, val._o2)
+        _set_c(c, idx, val)
+        return c
+    if _tag(val) > c._tag:
+        tmp = _new(c._v, c._d, c._tag, c._o2)
+        _setitem(tmp, idx, val)
+        return tmp
+    _set_c(c, idx, val)
+    return c
+
+
+def _reshape(x, shape):
+    if type(x) is _nd:
+        return x.reshape(shape)
+    v = _reshape(x._v, shape)
+    return _new(v, _reshape(x._d, (x._d.shape[0],) + v.shape), x._tag, x._o2)
+
+
+def _transpose(x, axes):
+    if type(x) is _nd:
+        return x.transpose(axes)
+    nd = len(x._v.shape)
+    if axes is None:
+        axes = tuple(range(nd - 1, -1, -1))
+    axes = tuple(_norm_axis(a, nd) for a in axes)
+    return _new(_transpose(x._v, axes), _transpose(x._d, (0,) + tuple(a + 1 for a in axes)),
+                x._tag, x._o2)
+
+
+def _norm_axis(a, nd, fname="axis"):
+    a = operator.index(a)
+    if not -nd <= a < nd:
+        raise np.exceptions.AxisError(a, nd)
+    return a % nd
+
+
+def _neg_axes(axis, nd):
+    """axis (None/int/tuple) as a tuple of negative axes (valid at every depth)."""
+    if axis is None:
+        return tuple(range(-nd, 0))
+    if not isinstance(axis, tuple):
+        axis = (axis,)
+    return tuple(_norm_axis(a, nd) - nd for a in axis)
+
+
+def _swapaxes(x, a, b):
+    nd = len(x.shape)
+    a, b = _norm_axis(a, nd) - nd, _norm_axis(b, nd) - nd
+    return _lin(x, lambda c: np.swapaxes(c, a, b), lambda c: np.swapaxes(c, a, b))
+
+
+def _moveaxis(x, src, dst):
+    nd = len(x.shape)
+    src = _neg_axes(src, nd)
+    dst = _neg_axes(dst, nd)
+    f = lambda c: np.moveaxis(c, src, dst)       # noqa: E731
+    return _lin(x, f, f)
+
+
+def _squeeze(x, axis=None):
+    nd = len(x.shape)
+    if axis is None:
+        axis = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    ax = _neg_axes(axis, nd)
+    f = lambda c: np.squeeze(c, ax)       # noqa: E731
+    return _lin(x, f, f)
+
+
+def _expand_dims(x, axis):
+    nd = len(x.shape)
+    if not isinstance(axis, tuple):
+        axis = (axis,)
+    n = nd + len(axis)
+    ax = tuple(_norm_axis(a, n) - n for a in axis)
+    f = lambda c: np.expand_dims(c, ax)       # noqa: E731
+    return _lin(x, f, f)
+
+
+def _broadcast_to(x, shape):
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    shape = tuple(shape)
+    if type(x) is _nd:
+        return np.broadcast_to(x, shape)
+    _bshape(x.shape, shape)
+    if _bshape(x.shape, shape) != shape:
+        raise ValueError(f"cannot broadcast a DualArray of shape {x.shape} to {shape}")
+    return _readonly(_bc(x, shape))
+
+
+def _readonly(x):
+    # broadcast views share memory: writing through them must not be possible
+    if type(x) is _nd:
+        if x.flags.writeable:
+            x = x.view()
+            x.flags.writeable = False
+        return x
+    return _new(_readonly(x._v), _readonly(x._d), x._tag, x._o2)
+
+
+def _moveaxis0_last(d):
+    # (k,) + s -> s + (k,)
+    if type(d) is _nd:
+        return np.moveaxis(d, 0, -1)
+    nd = len(d.shape)
+    return _transpose(d, tuple(range(1, nd)) + (0,))
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._operands import _ALL, _bc, _bct, _bshape, _f64, _nd, _operand, _tag  # noqa: E402
