@@ -97,6 +97,16 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
  *    strides.                                                             *
  * ===================================================================== */
 
+/* With k > 1 tangents the work is the partial loops (f_d) and the scaling
+   of the k rows of each block (section 3).  On x86-64 ELF with GCC they are also compiled for AVX2 and the
+   loader picks the clone the CPU supports (the same IEEE operations, wider
+   registers; the zero-tangent select stays exact). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define DUAL_ROWS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DUAL_ROWS_CLONES
+#endif
+
 #define DUAL_KERNELS_UNARY(name)                                             \
     static inline void dual_k_##name##_v(dual_intp n, char *x, dual_intp sx, \
                                          char *y, dual_intp sy, double p)   \
@@ -151,6 +161,7 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
             dual_k_##name##_t(n, a[0], s[0], a[1], s[1], a[2], s[2],        \
                               a[3], s[3], p);                               \
     }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
     static void dual_loop_##name##_d(dual_intp n, char **a, const dual_intp *s, \
                                      const void *ctx)                       \
     {                                                                       \
@@ -293,23 +304,65 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
             dual_k_##name##_tb(n, p[0], s[0], p[1], s[1], p[2], s[2],       \
                                p[3], s[3], p[4], s[4]);                     \
     }                                                                       \
+    /* The partial loops write to contiguous block buffers (dual_rows_*).   \
+       Contiguous inputs (one may be a broadcast scalar: ia or ib 0) and an  \
+       output that is not an input get a restrict-qualified copy, so the     \
+       compiler vectorizes it; anything else the strided body. */           \
+    static inline void dual_kr_##name(dual_intp n, const double *restrict a, \
+                                      dual_intp ia, const double *restrict b, \
+                                      dual_intp ib, double *restrict y,     \
+                                      double *restrict da,                 \
+                                      double *restrict db, int which)      \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb;                                                  \
+            y[i] = dual_##name##_rule(a[i * ia], b[i * ib], &fa, &fb);      \
+            if (which & 1)                                                  \
+                da[i] = fa;                                                 \
+            if (which & 2)                                                  \
+                db[i] = fb;                                                 \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_kd_##name(dual_intp n, char **p, const dual_intp *s, \
+                                      int which)                            \
+    {                                                                       \
+        char *da = which & 1 ? p[3] : NULL;                                 \
+        char *db = which == 3 ? p[4] : (which == 2 ? p[3] : NULL);          \
+        dual_intp sda = which & 1 ? s[3] : 0;                               \
+        dual_intp sdb = which == 3 ? s[4] : (which == 2 ? s[3] : 0);        \
+        int fast = s[2] == DUAL_C && (!da || sda == DUAL_C) &&              \
+                   (!db || sdb == DUAL_C) && p[2] != p[0] && p[2] != p[1];  \
+        if (fast && s[0] == DUAL_C && s[1] == DUAL_C)                       \
+            dual_kr_##name(n, (double *)p[0], 1, (double *)p[1], 1,         \
+                           (double *)p[2], (double *)da, (double *)db, which); \
+        else if (fast && s[0] == DUAL_C && s[1] == 0)                       \
+            dual_kr_##name(n, (double *)p[0], 1, (double *)p[1], 0,         \
+                           (double *)p[2], (double *)da, (double *)db, which); \
+        else if (fast && s[0] == 0 && s[1] == DUAL_C)                       \
+            dual_kr_##name(n, (double *)p[0], 0, (double *)p[1], 1,         \
+                           (double *)p[2], (double *)da, (double *)db, which); \
+        else                                                                \
+            dual_k_##name##_d(n, p[0], s[0], p[1], s[1], p[2], s[2],        \
+                              da ? da : p[3], sda, db ? db : p[3], sdb, which); \
+    }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
     static void dual_loop_##name##_d(dual_intp n, char **p, const dual_intp *s, \
                                      const void *ctx)                       \
     {                                                                       \
-        dual_k_##name##_d(n, p[0], s[0], p[1], s[1], p[2], s[2],            \
-                          p[3], s[3], p[4], s[4], 3);                       \
+        dual_kd_##name(n, p, s, 3);                                         \
     }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
     static void dual_loop_##name##_da(dual_intp n, char **p, const dual_intp *s, \
                                       const void *ctx)                      \
     {                                                                       \
-        dual_k_##name##_d(n, p[0], s[0], p[1], s[1], p[2], s[2],            \
-                          p[3], s[3], p[3], s[3], 1);                       \
+        dual_kd_##name(n, p, s, 1);                                         \
     }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
     static void dual_loop_##name##_db(dual_intp n, char **p, const dual_intp *s, \
                                       const void *ctx)                      \
     {                                                                       \
-        dual_k_##name##_d(n, p[0], s[0], p[1], s[1], p[2], s[2],            \
-                          p[3], s[3], p[3], s[3], 2);                       \
+        dual_kd_##name(n, p, s, 2);                                         \
     }
 
 #define DUAL_UNARY(name, value, deriv, nested) DUAL_KERNELS_UNARY(name)
@@ -335,6 +388,7 @@ typedef struct dual_rows_ctx {
                                  of the tangent operands (inputs, then output) */
 } dual_rows_ctx;
 
+
 /* ty = scale(d, t) along one row; d contiguous */
 static inline void dual_scale_row_(dual_intp n, const double *d, char *t, dual_intp st,
                                    char *ty, dual_intp sty)
@@ -344,9 +398,28 @@ static inline void dual_scale_row_(dual_intp n, const double *d, char *t, dual_i
         DUAL_AT(ty, sty, i) = dual_scale(d[i], DUAL_AT(t, st, i));
 }
 
+/* A strided block (n <= DUAL_BLOCK) copied to buf, so the loops that read
+   it run their contiguous, vectorized copy (a view like x[..., 0] would
+   otherwise take the scalar strided body for every row). */
+static inline char *dual_gather(dual_intp n, char *p, dual_intp s, double *buf)
+{
+    dual_intp i;
+    if (s == DUAL_C || n > DUAL_BLOCK)
+        return p;
+    for (i = 0; i < n; i++)
+        buf[i] = DUAL_AT(p, s, i);
+    return (char *)buf;
+}
+
+DUAL_ROWS_CLONES
 static void dual_scale_row(dual_intp n, const double *d, char *t, dual_intp st,
                            char *ty, dual_intp sty)
 {
+    double bt[DUAL_BLOCK];
+    if (sty == DUAL_C && st != DUAL_C && n <= DUAL_BLOCK) {
+        t = dual_gather(n, t, st, bt);
+        st = DUAL_C;
+    }
     if (st == DUAL_C && sty == DUAL_C)
         dual_scale_row_(n, d, t, DUAL_C, ty, DUAL_C);
     else
@@ -364,10 +437,17 @@ static inline void dual_scale2_row_(dual_intp n, const double *da, char *ta, dua
                               dual_scale(db[i], DUAL_AT(tb, stb, i));
 }
 
+DUAL_ROWS_CLONES
 static void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp sta,
                             const double *db, char *tb, dual_intp stb,
                             char *ty, dual_intp sty)
 {
+    double bta[DUAL_BLOCK], btb[DUAL_BLOCK];
+    if (sty == DUAL_C && n <= DUAL_BLOCK && (sta != DUAL_C || stb != DUAL_C)) {
+        ta = dual_gather(n, ta, sta, bta);
+        tb = dual_gather(n, tb, stb, btb);
+        sta = stb = DUAL_C;
+    }
     if (sta == DUAL_C && stb == DUAL_C && sty == DUAL_C)
         dual_scale2_row_(n, da, ta, DUAL_C, db, tb, DUAL_C, ty, DUAL_C);
     else
@@ -375,6 +455,7 @@ static void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp s
 }
 
 #define DUAL_MIN(a, b) ((a) < (b) ? (a) : (b))
+
 
 /* unary, operands {x, t, y, ty}; c->dloop is f_d */
 static void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
@@ -402,18 +483,18 @@ static void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const voi
 static void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
     const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
-    double da[DUAL_BLOCK], db[DUAL_BLOCK];
+    double da[DUAL_BLOCK], db[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
     char *q[5];
     dual_intp qs[5], i0, j, m;
-    qs[0] = s[0];
-    qs[1] = s[2];
+    qs[0] = s[0] == 0 ? 0 : DUAL_C;
+    qs[1] = s[2] == 0 ? 0 : DUAL_C;
     qs[2] = s[4];
     qs[3] = DUAL_C;
     qs[4] = DUAL_C;
     for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
         m = DUAL_MIN(n - i0, DUAL_BLOCK);
-        q[0] = p[0] + i0 * s[0];
-        q[1] = p[2] + i0 * s[2];
+        q[0] = s[0] == 0 ? p[0] : dual_gather(m, p[0] + i0 * s[0], s[0], ba);
+        q[1] = s[2] == 0 ? p[2] : dual_gather(m, p[2] + i0 * s[2], s[2], bb);
         q[2] = p[4] + i0 * s[4];
         q[3] = (char *)da;
         q[4] = (char *)db;
@@ -430,19 +511,19 @@ static void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const vo
 static inline void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
                                       const dual_rows_ctx *c, int which)
 {
-    double d[DUAL_BLOCK];
+    double d[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
     char *q[4];
     dual_intp qs[4], i0, j, m;
     int it = which == 1 ? 1 : 2;                 /* tangent operand */
     int ia = 0, ib = which == 1 ? 2 : 1;         /* value operands */
-    qs[0] = s[ia];
-    qs[1] = s[ib];
+    qs[0] = s[ia] == 0 ? 0 : DUAL_C;
+    qs[1] = s[ib] == 0 ? 0 : DUAL_C;
     qs[2] = s[3];
     qs[3] = DUAL_C;
     for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
         m = DUAL_MIN(n - i0, DUAL_BLOCK);
-        q[0] = p[ia] + i0 * s[ia];
-        q[1] = p[ib] + i0 * s[ib];
+        q[0] = s[ia] == 0 ? p[ia] : dual_gather(m, p[ia] + i0 * s[ia], s[ia], ba);
+        q[1] = s[ib] == 0 ? p[ib] : dual_gather(m, p[ib] + i0 * s[ib], s[ib], bb);
         q[2] = p[3] + i0 * s[3];
         q[3] = (char *)d;
         c->dloop(m, q, qs, c->dctx);
