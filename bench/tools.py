@@ -304,6 +304,86 @@ def _(w):
 
 
 # =================================================================================
+# W1np: W1 written with NumPy's functions, y a np.float64 (NumPy code as people
+# write it); the floor is the same code with x a float
+# =================================================================================
+Y0NP = np.float64(wk.Y0)
+
+
+@adapter("W1NP", "floor: float + NumPy functions", kind="floor")
+def _(w):
+    f = wk.make_f1(*NP5)
+    return checked(lambda: f(X0, Y0NP), lambda v: vd(float(v)))
+
+
+@adapter("W1NP", "dualml, x already a Dual (evaluation only)")
+def _(w):
+    dm = _dualml("Dual")
+    f, x = wk.make_f1(*NP5), dm.Dual(X0, 1.0)
+    return checked(lambda: f(x, Y0NP), lambda r: vd(r.value, r.deriv))
+
+
+@adapter("W1NP", "dualml (construct + evaluate + read)")
+def _(w):
+    dm = _dualml("Dual")
+    f, D = wk.make_f1(*NP5), dm.Dual
+
+    def call():
+        r = f(D(X0, 1.0), Y0NP)
+        return r.value, r.deriv
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1NP", "fastdual", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    f, D, der = wk.make_f1(*NP5), fd.Dual, fd.der
+
+    def call():
+        x = D(X0)
+        r = f(x, Y0NP)
+        return r.val, der(r, x)
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1NP", "num-dual", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    f, D = wk.make_f1(*NP5), nd.Dual64
+
+    def call():
+        r = f(D(X0, 1.0), Y0NP)
+        return r.value, r.first_derivative
+
+    return checked(call, lambda r: vd(*r))
+
+
+# np.sin on one scalar: the cost of NumPy's ufunc protocol on a Dual
+@adapter("NPSIN", "floor: np.sin(float)", kind="floor")
+def _(w):
+    s = np.sin
+    return checked(lambda: s(X0), lambda v: vd(float(v)))
+
+
+@adapter("NPSIN", "np.sin(dualml.Dual)")
+def _(w):
+    dm = _dualml("Dual")
+    s, x = np.sin, dm.Dual(X0, 1.0)
+    return checked(lambda: s(x), lambda r: vd(r.value, r.deriv))
+
+
+@adapter("NPSIN", "dualml.sin(dualml.Dual)")
+def _(w):
+    dm = _dualml("Dual", "sin")
+    s, x = dm.sin, dm.Dual(X0, 1.0)
+    return checked(lambda: s(x), lambda r: vd(r.value, r.deriv))
+
+
+# =================================================================================
 # W2: g'(x) at 20 points (one call per point for the scalar dual types)
 # =================================================================================
 PTS = wk.W2_POINTS

@@ -254,12 +254,26 @@ class Workload:
         return self._ref
 
 
+def ref_w1np():
+    # W1np is W1 written with NumPy's functions: the same numbers
+    return ref_w1()
+
+
+def ref_npsin():
+    mp = _mp()
+    return {"value": float(mp.sin(mp.mpf(X0))), "deriv": float(mp.cos(mp.mpf(X0)))}
+
+
 def catalog(quick: bool) -> list[Workload]:
     w3_sizes = (10, 30) if quick else (10, 100)
     w4_n = 10**5 if quick else 10**6
     w6_n = 1000 if quick else 10000
     wl = [
         Workload("W1", "W1", "scalar expression f(x, y), value and df/dx", ref_w1),
+        Workload("W1NP", "W1np", "W1 written with np.sin/np.exp/np.tanh/np.log/np.sqrt, "
+                 "y a np.float64", ref_w1np),
+        Workload("NPSIN", "np.sin", "one NumPy ufunc call on a scalar (np.sin at x = 0.7)",
+                 ref_npsin),
         Workload("W2", "W2", "g'(x) at 20 points", ref_w2, size=20),
     ]
     for n in w3_sizes:
