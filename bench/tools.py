@@ -362,6 +362,43 @@ def _(w):
     return checked(call, lambda r: vd(*r))
 
 
+# =================================================================================
+# W1x: W1-like expressions over the rule table (evaluation only, x a Dual); the
+# floor calls math's function where math has it, dualml's float path otherwise
+# =================================================================================
+_MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+               "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2", "absolute": "fabs",
+               "fmax": None, "fmin": None, "maximum": None, "minimum": None, "sign": None}
+
+
+def _w1x_namespace(dm, floats):
+    import inspect
+
+    ns = {}
+    for make in wk.W1X.values():
+        for name in inspect.signature(make).parameters:
+            fn = getattr(dm, name)
+            if floats:
+                mname = _MATH_NAMES.get(name, name)
+                fn = getattr(math, mname, None) if mname else None
+                fn = fn or getattr(dm, name)
+            ns[name] = fn
+    return ns
+
+
+@adapter("W1X", "floor: float + math", kind="floor")
+def _(w):
+    f = wk.bind_w1x(w.key, _w1x_namespace(_dualml(), floats=True))
+    return checked(lambda: f(X0, wk.Y0), lambda v: vd(v))
+
+
+@adapter("W1X", "dualml, x already a Dual (evaluation only)")
+def _(w):
+    dm = _dualml("Dual")
+    f, x = wk.bind_w1x(w.key, _w1x_namespace(dm, floats=False)), dm.Dual(X0, 1.0)
+    return checked(lambda: f(x, wk.Y0), lambda r: vd(r.value, r.deriv))
+
+
 # np.sin on one scalar: the cost of NumPy's ufunc protocol on a Dual
 @adapter("NPSIN", "floor: np.sin(float)", kind="floor")
 def _(w):

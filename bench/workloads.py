@@ -43,6 +43,116 @@ def hand_f1(x, y):
     return val, der
 
 
+# --- W1x: more expressions of W1's kind, over the whole rule table ----------
+# Each is a factory over the functions it calls (NumPy's names), evaluated at
+# (X0, Y0) with x a Dual: "the same code on floats" is the floor.  Together
+# they call every row of csrc/dual_rules.def except the identities
+# (positive) and the steps that differ only in name (ceil, rint).
+def make_w1x_a(exp, arctan, cosh, log1p):
+    """products, float power, exp, arctan, cosh, log1p (the issue's example)"""
+    def f(x, y):
+        return x * y * exp(-x) + x ** 2.5 - arctan(x * y) + cosh(x) / (1 + x) + log1p(x * x)
+
+    return f
+
+
+def make_w1x_b(sin, cos, tan, arcsin, arccos, arctan):
+    """trigonometric"""
+    def f(x, y):
+        return sin(x) * cos(y * x) + tan(x / y) + arcsin(x / 2) - arccos(x / 3) + arctan(x) ** 2
+
+    return f
+
+
+def make_w1x_c(sinh, cosh, tanh, arcsinh, arccosh, arctanh):
+    """hyperbolic"""
+    def f(x, y):
+        return sinh(x) - tanh(x * y) + cosh(x / y) + arcsinh(x * y) + arccosh(x + y) - arctanh(x / 2)
+
+    return f
+
+
+def make_w1x_d(exp2, expm1, log, log2, log10, sqrt, cbrt):
+    """exponentials, logarithms and roots"""
+    def f(x, y):
+        return exp2(x) + expm1(x * y) - log(x + y) + log2(y * x) + log10(x + 3) + sqrt(x * y) + cbrt(x + 1)
+
+    return f
+
+
+def make_w1x_e(square, reciprocal):
+    """arithmetic and powers"""
+    def f(x, y):
+        return x ** y + y ** x + 1 / (x + y) + x ** 3 - (x * x) / (y - x) + square(x - y) * reciprocal(x + 2) - x ** 0.5
+
+    return f
+
+
+def make_w1x_f(erf, erfc, sigmoid, softplus, log_sigmoid, silu, gelu, elu, relu, leaky_relu):
+    """special functions and activations"""
+    def f(x, y):
+        return (erf(x) + erfc(y - x) + sigmoid(x * y) + softplus(x) - log_sigmoid(x) + silu(x)
+                + gelu(x * y) + elu(-x) + relu(x - 0.5) + leaky_relu(0.3 - x))
+
+    return f
+
+
+def make_w1x_g(hypot, arctan2, logaddexp, maximum, minimum, fmax, fmin, copysign, absolute,
+               sign, floor, trunc, floor_divide):
+    """two-argument functions, kinks and steps"""
+    def f(x, y):
+        return (hypot(x, y) + arctan2(x, y) + logaddexp(x, y) + maximum(x, 0.5) - minimum(x * y, 1.0)
+                + fmax(x, y) - fmin(x, 0.1) + copysign(x, -y) + absolute(x - y) + x % 0.3
+                + floor_divide(x, 0.25) + floor(x * 3) + sign(x) + trunc(y * x) - (-x))
+
+    return f
+
+
+W1X = {"a": make_w1x_a, "b": make_w1x_b, "c": make_w1x_c, "d": make_w1x_d,
+       "e": make_w1x_e, "f": make_w1x_f, "g": make_w1x_g}
+
+
+def bind_w1x(key, namespace):
+    """The W1x expression `key` with its functions taken from namespace[name]."""
+    import inspect
+
+    make = W1X[key]
+    return make(**{n: namespace[n] for n in inspect.signature(make).parameters})
+
+
+def _mp_namespace(mp):
+    """Every function the W1x expressions call, in mpmath (definitions, not dualml's rules)."""
+    def sigmoid(t):
+        return 1 / (1 + mp.exp(-t))
+
+    return {
+        "exp": mp.exp, "exp2": lambda t: mp.mpf(2) ** t, "expm1": mp.expm1, "log": mp.log,
+        "log2": lambda t: mp.log(t, 2), "log10": mp.log10, "log1p": mp.log1p, "sqrt": mp.sqrt,
+        "cbrt": mp.cbrt, "square": lambda t: t * t, "reciprocal": lambda t: 1 / t,
+        "sin": mp.sin, "cos": mp.cos, "tan": mp.tan, "arcsin": mp.asin, "arccos": mp.acos,
+        "arctan": mp.atan, "sinh": mp.sinh, "cosh": mp.cosh, "tanh": mp.tanh,
+        "arcsinh": mp.asinh, "arccosh": mp.acosh, "arctanh": mp.atanh, "erf": mp.erf,
+        "erfc": mp.erfc, "sigmoid": sigmoid, "softplus": lambda t: mp.log1p(mp.exp(t)),
+        "log_sigmoid": lambda t: -mp.log1p(mp.exp(-t)), "silu": lambda t: t * sigmoid(t),
+        "gelu": lambda t: t * (1 + mp.erf(t / mp.sqrt(2))) / 2,
+        "elu": lambda t: t if t > 0 else mp.expm1(t), "relu": lambda t: t if t > 0 else 0 * t,
+        "leaky_relu": lambda t: t if t > 0 else t / 100,
+        "hypot": mp.hypot, "arctan2": mp.atan2,
+        "logaddexp": lambda a, b: mp.log(mp.exp(a) + mp.exp(b)),
+        "maximum": max, "minimum": min, "fmax": max, "fmin": min,
+        "copysign": lambda a, b: abs(a) * mp.sign(b), "absolute": abs, "sign": mp.sign,
+        "floor": mp.floor, "trunc": lambda t: mp.floor(t) if t >= 0 else mp.ceil(t),
+        "floor_divide": lambda a, b: mp.floor(a / b),
+    }
+
+
+def ref_w1x(key):
+    mp = _mp()
+    f = bind_w1x(key, _mp_namespace(mp))
+    x, y = mp.mpf(X0), mp.mpf(Y0)
+    return {"value": float(f(x, y)), "deriv": float(mp.diff(lambda t: f(t, y), x))}
+
+
 # --- W2: derivative of a univariate function at 20 points -------------------
 W2_POINTS = np.linspace(0.25, 5.0, 20).tolist()
 
@@ -245,6 +355,7 @@ class Workload:
     reference: Callable[[], dict]
     size: int | None = None
     tol: float = 1e-6  # error above this marks the row as suspect
+    key: str | None = None  # which member of a family (W1x: the expression)
     ref_error: str | None = None  # set by the driver when the reference cannot be computed
     _ref: Any = field(default=None, repr=False)
 
@@ -272,6 +383,8 @@ def catalog(quick: bool) -> list[Workload]:
         Workload("W1", "W1", "scalar expression f(x, y), value and df/dx", ref_w1),
         Workload("W1NP", "W1np", "W1 written with np.sin/np.exp/np.tanh/np.log/np.sqrt, "
                  "y a np.float64", ref_w1np),
+        *[Workload("W1X", f"W1x {k}", f"W1-like expression: {W1X[k].__doc__}",
+                   lambda k=k: ref_w1x(k), key=k) for k in W1X],
         Workload("NPSIN", "np.sin", "one NumPy ufunc call on a scalar (np.sin at x = 0.7)",
                  ref_npsin),
         Workload("W2", "W2", "g'(x) at 20 points", ref_w2, size=20),
