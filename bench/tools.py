@@ -399,6 +399,22 @@ def _(w):
     return checked(lambda: f(x, wk.Y0), lambda r: vd(r.value, r.deriv))
 
 
+# =================================================================================
+# W7: gradient of scalar Python code with a loop (list input: the scalar path)
+# =================================================================================
+@adapter("W7", "floor: one float evaluation", kind="floor")
+def _(w):
+    f, x = wk.make_w7(math.sin, math.exp), wk.w7_data(w.size)
+    return checked(lambda: f(x), lambda v: vd(v))
+
+
+@adapter("W7", "dualml.value_and_gradient (list)")
+def _(w):
+    dm = _dualml("value_and_gradient", "sin", "exp")
+    f, x = wk.make_w7(dm.sin, dm.exp), wk.w7_data(w.size)
+    return checked(lambda: dm.value_and_gradient(f, x), lambda r: vd(*r))
+
+
 # np.sin on one scalar: the cost of NumPy's ufunc protocol on a Dual
 @adapter("NPSIN", "floor: np.sin(float)", kind="floor")
 def _(w):

@@ -153,6 +153,36 @@ def ref_w1x(key):
     return {"value": float(f(x, y)), "deriv": float(mp.diff(lambda t: f(t, y), x))}
 
 
+# --- W7: gradient of scalar Python code with a loop over n variables --------
+def w7_data(n):
+    return np.random.default_rng(SEED + 7 * n).uniform(-1.0, 1.5, n).tolist()
+
+
+def make_w7(sin, exp):
+    def f(x):
+        s = 0.0
+        for i in range(len(x) - 1):
+            s = s + 100.0 * (x[i + 1] - x[i] * x[i]) ** 2 + (1.0 - x[i]) ** 2 + sin(x[i]) * exp(-x[i + 1])
+        return s
+
+    return f
+
+
+def ref_w7(n):
+    # the gradient by hand in mpf: term i depends on x_i and x_{i+1}
+    mp = _mp()
+    x = [mp.mpf(v) for v in w7_data(n)]
+    g = [mp.mpf(0)] * n
+    val = mp.mpf(0)
+    for i in range(n - 1):
+        u = x[i + 1] - x[i] ** 2
+        e = mp.exp(-x[i + 1])
+        val += 100 * u**2 + (1 - x[i]) ** 2 + mp.sin(x[i]) * e
+        g[i] += -400 * x[i] * u - 2 * (1 - x[i]) + mp.cos(x[i]) * e
+        g[i + 1] += 200 * u - mp.sin(x[i]) * e
+    return {"value": float(val), "deriv": np.array([float(t) for t in g])}
+
+
 # --- W2: derivative of a univariate function at 20 points -------------------
 W2_POINTS = np.linspace(0.25, 5.0, 20).tolist()
 
@@ -392,6 +422,9 @@ def catalog(quick: bool) -> list[Workload]:
     for n in w3_sizes:
         wl.append(Workload("W3", f"W3 n={n}", f"Jacobian of tanh(Wx+b)*x + sum(sin x), n={n}",
                            lambda n=n: ref_w3(n), size=n))
+    for n in (10, 100):
+        wl.append(Workload("W7", f"W7 n={n}", f"gradient of a Python loop over n={n} variables "
+                           f"(list input)", lambda n=n: ref_w7(n), size=n))
     wl += [
         Workload("W4", f"W4 n={w4_n:.0e}".replace("+0", ""), f"h and h' over {w4_n} float64",
                  lambda: ref_w4(w4_n), size=w4_n),
@@ -445,6 +478,14 @@ def selfcheck():
 
     H = np.array([[d2f(i, j) for j in range(len(x5))] for i in range(len(x5))])
     report("W5 reference vs mp.diff", {"deriv": H}, ref_w5())
+
+    f7 = make_w7(mp.sin, mp.exp)
+    x7 = [mp.mpf(v) for v in w7_data(6)]
+
+    def d7(j):
+        return float(mp.diff(lambda t: f7(x7[:j] + [t] + x7[j + 1:]), x7[j]))
+
+    report("W7 reference vs mp.diff", {"deriv": [d7(j) for j in range(6)]}, ref_w7(6))
     report("W5 hand-written vs reference", {"deriv": hand_hessian_rosen(w5_data())}, ref_w5())
 
 
