@@ -415,6 +415,44 @@ def _(w):
     return checked(lambda: dm.value_and_gradient(f, x), lambda r: vd(*r))
 
 
+@adapter("W7", "fastdual", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    f, x, D, der = wk.make_w7(*_methods("sin", "exp")), wk.w7_data(w.size), fd.Dual, fd.der
+
+    def call():
+        xs = [D(v) for v in x]
+        r = f(xs)
+        return r.val, [der(r, xi) for xi in xs]
+
+    return checked(call, lambda r: vd(r[0], np.array(r[1])))
+
+
+@adapter("W7", "num-dual gradient (DualSVec)", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    f, x = wk.make_w7(*_methods("sin", "exp")), wk.w7_data(w.size)
+    return checked(lambda: nd.gradient(f, x), lambda r: vd(r[0], np.array(r[1])))
+
+
+@adapter("W7", "ad", needs=["ad"])
+def _(w):
+    from ad import admath, adnumber
+
+    if w.size > 10:
+        raise Skip("ad carries all second derivatives: O(n^2) work per operation")
+    f, x = wk.make_w7(admath.sin, admath.exp), wk.w7_data(w.size)
+
+    def call():
+        xs = adnumber(x)
+        r = f(xs)
+        return r.x, [r.d(xi) for xi in xs]
+
+    return checked(call, lambda r: vd(r[0], np.array(r[1])))
+
+
 # np.sin on one scalar: the cost of NumPy's ufunc protocol on a Dual
 @adapter("NPSIN", "floor: np.sin(float)", kind="floor")
 def _(w):
