@@ -118,10 +118,10 @@ static inline double dual_arctan_d(double x)
 /* d cosh = sinh(x) and d sinh = cosh(x): each a second libm call as costly
    as the value.  From the value y instead:
    * cosh' = sinh = sqrt((y-1)(y+1)) where y - 1 does not cancel (|x| >= 1,
-     y >= 1.54: within 3 ulp) and y*y cannot overflow (below y = 1e150 the
-     product is exact enough; above, sinh = cosh to rounding since
-     tanh(x) = 1 for |x| > 19.1); for |x| < 1 the Taylor series of sinh to
-     x^19 (truncation < 1e-19 relative, all terms positive: within 1 ulp).
+     y >= 1.54: within 3 ulp) and the product stays finite (y < 1e150;
+     above, sinh = cosh to rounding, as tanh(x) rounds to 1 for |x| > 19.1);
+     for |x| < 1 the Taylor series of sinh to x^19 (truncation < 1e-19
+     relative, all terms positive: within 1 ulp).
    * sinh' = cosh = sqrt(1 + y*y): no cancellation (within 1.5 ulp), |y| past
      1e150 is cosh to rounding. */
 static inline double dual_cosh_d(double x, double y)
