@@ -304,6 +304,177 @@ def _(w):
 
 
 # =================================================================================
+# W1np: W1 written with NumPy's functions, y a np.float64 (NumPy code as people
+# write it); the floor is the same code with x a float
+# =================================================================================
+Y0NP = np.float64(wk.Y0)
+
+
+@adapter("W1NP", "floor: float + NumPy functions", kind="floor")
+def _(w):
+    f = wk.make_f1(*NP5)
+    return checked(lambda: f(X0, Y0NP), lambda v: vd(float(v)))
+
+
+@adapter("W1NP", "dualml, x already a Dual (evaluation only)")
+def _(w):
+    dm = _dualml("Dual")
+    f, x = wk.make_f1(*NP5), dm.Dual(X0, 1.0)
+    return checked(lambda: f(x, Y0NP), lambda r: vd(r.value, r.deriv))
+
+
+@adapter("W1NP", "dualml (construct + evaluate + read)")
+def _(w):
+    dm = _dualml("Dual")
+    f, D = wk.make_f1(*NP5), dm.Dual
+
+    def call():
+        r = f(D(X0, 1.0), Y0NP)
+        return r.value, r.deriv
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1NP", "fastdual", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    f, D, der = wk.make_f1(*NP5), fd.Dual, fd.der
+
+    def call():
+        x = D(X0)
+        r = f(x, Y0NP)
+        return r.val, der(r, x)
+
+    return checked(call, lambda r: vd(*r))
+
+
+@adapter("W1NP", "num-dual", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    f, D = wk.make_f1(*NP5), nd.Dual64
+
+    def call():
+        r = f(D(X0, 1.0), Y0NP)
+        return r.value, r.first_derivative
+
+    return checked(call, lambda r: vd(*r))
+
+
+# =================================================================================
+# W1x: W1-like expressions over the rule table (evaluation only, x a Dual); the
+# floor calls math's function where math has it, dualml's float path otherwise
+# =================================================================================
+_MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+               "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2", "absolute": "fabs",
+               "fmax": None, "fmin": None, "maximum": None, "minimum": None, "sign": None}
+
+
+def _w1x_namespace(dm, floats):
+    import inspect
+
+    ns = {}
+    for make in wk.W1X.values():
+        for name in inspect.signature(make).parameters:
+            fn = getattr(dm, name)
+            if floats:
+                mname = _MATH_NAMES.get(name, name)
+                fn = getattr(math, mname, None) if mname else None
+                fn = fn or getattr(dm, name)
+            ns[name] = fn
+    return ns
+
+
+@adapter("W1X", "floor: float + math", kind="floor")
+def _(w):
+    f = wk.bind_w1x(w.key, _w1x_namespace(_dualml(), floats=True))
+    return checked(lambda: f(X0, wk.Y0), lambda v: vd(v))
+
+
+@adapter("W1X", "dualml, x already a Dual (evaluation only)")
+def _(w):
+    dm = _dualml("Dual")
+    f, x = wk.bind_w1x(w.key, _w1x_namespace(dm, floats=False)), dm.Dual(X0, 1.0)
+    return checked(lambda: f(x, wk.Y0), lambda r: vd(r.value, r.deriv))
+
+
+# =================================================================================
+# W7: gradient of scalar Python code with a loop (list input: the scalar path)
+# =================================================================================
+@adapter("W7", "floor: one float evaluation", kind="floor")
+def _(w):
+    f, x = wk.make_w7(math.sin, math.exp), wk.w7_data(w.size)
+    return checked(lambda: f(x), lambda v: vd(v))
+
+
+@adapter("W7", "dualml.value_and_gradient (list)")
+def _(w):
+    dm = _dualml("value_and_gradient", "sin", "exp")
+    f, x = wk.make_w7(dm.sin, dm.exp), wk.w7_data(w.size)
+    return checked(lambda: dm.value_and_gradient(f, x), lambda r: vd(*r))
+
+
+@adapter("W7", "fastdual", needs=["fastdual"])
+def _(w):
+    import fastdual as fd
+
+    f, x, D, der = wk.make_w7(*_methods("sin", "exp")), wk.w7_data(w.size), fd.Dual, fd.der
+
+    def call():
+        xs = [D(v) for v in x]
+        r = f(xs)
+        return r.val, [der(r, xi) for xi in xs]
+
+    return checked(call, lambda r: vd(r[0], np.array(r[1])))
+
+
+@adapter("W7", "num-dual gradient (DualSVec)", needs=["num_dual"])
+def _(w):
+    import num_dual as nd
+
+    f, x = wk.make_w7(*_methods("sin", "exp")), wk.w7_data(w.size)
+    return checked(lambda: nd.gradient(f, x), lambda r: vd(r[0], np.array(r[1])))
+
+
+@adapter("W7", "ad", needs=["ad"])
+def _(w):
+    from ad import admath, adnumber
+
+    if w.size > 10:
+        raise Skip("ad carries all second derivatives: O(n^2) work per operation")
+    f, x = wk.make_w7(admath.sin, admath.exp), wk.w7_data(w.size)
+
+    def call():
+        xs = adnumber(x)
+        r = f(xs)
+        return r.x, [r.d(xi) for xi in xs]
+
+    return checked(call, lambda r: vd(r[0], np.array(r[1])))
+
+
+# np.sin on one scalar: the cost of NumPy's ufunc protocol on a Dual
+@adapter("NPSIN", "floor: np.sin(float)", kind="floor")
+def _(w):
+    s = np.sin
+    return checked(lambda: s(X0), lambda v: vd(float(v)))
+
+
+@adapter("NPSIN", "np.sin(dualml.Dual)")
+def _(w):
+    dm = _dualml("Dual")
+    s, x = np.sin, dm.Dual(X0, 1.0)
+    return checked(lambda: s(x), lambda r: vd(r.value, r.deriv))
+
+
+@adapter("NPSIN", "dualml.sin(dualml.Dual)")
+def _(w):
+    dm = _dualml("Dual", "sin")
+    s, x = dm.sin, dm.Dual(X0, 1.0)
+    return checked(lambda: s(x), lambda r: vd(r.value, r.deriv))
+
+
+# =================================================================================
 # W2: g'(x) at 20 points (one call per point for the scalar dual types)
 # =================================================================================
 PTS = wk.W2_POINTS

@@ -43,6 +43,146 @@ def hand_f1(x, y):
     return val, der
 
 
+# --- W1x: more expressions of W1's kind, over the whole rule table ----------
+# Each is a factory over the functions it calls (NumPy's names), evaluated at
+# (X0, Y0) with x a Dual: "the same code on floats" is the floor.  Together
+# they call every row of csrc/dual_rules.def except the identities
+# (positive) and the steps that differ only in name (ceil, rint).
+def make_w1x_a(exp, arctan, cosh, log1p):
+    """products, float power, exp, arctan, cosh, log1p (the issue's example)"""
+    def f(x, y):
+        return x * y * exp(-x) + x ** 2.5 - arctan(x * y) + cosh(x) / (1 + x) + log1p(x * x)
+
+    return f
+
+
+def make_w1x_b(sin, cos, tan, arcsin, arccos, arctan):
+    """trigonometric"""
+    def f(x, y):
+        return sin(x) * cos(y * x) + tan(x / y) + arcsin(x / 2) - arccos(x / 3) + arctan(x) ** 2
+
+    return f
+
+
+def make_w1x_c(sinh, cosh, tanh, arcsinh, arccosh, arctanh):
+    """hyperbolic"""
+    def f(x, y):
+        return sinh(x) - tanh(x * y) + cosh(x / y) + arcsinh(x * y) + arccosh(x + y) - arctanh(x / 2)
+
+    return f
+
+
+def make_w1x_d(exp2, expm1, log, log2, log10, sqrt, cbrt):
+    """exponentials, logarithms and roots"""
+    def f(x, y):
+        return exp2(x) + expm1(x * y) - log(x + y) + log2(y * x) + log10(x + 3) + sqrt(x * y) + cbrt(x + 1)
+
+    return f
+
+
+def make_w1x_e(square, reciprocal):
+    """arithmetic and powers"""
+    def f(x, y):
+        return x ** y + y ** x + 1 / (x + y) + x ** 3 - (x * x) / (y - x) + square(x - y) * reciprocal(x + 2) - x ** 0.5
+
+    return f
+
+
+def make_w1x_f(erf, erfc, sigmoid, softplus, log_sigmoid, silu, gelu, elu, relu, leaky_relu):
+    """special functions and activations"""
+    def f(x, y):
+        return (erf(x) + erfc(y - x) + sigmoid(x * y) + softplus(x) - log_sigmoid(x) + silu(x)
+                + gelu(x * y) + elu(-x) + relu(x - 0.5) + leaky_relu(0.3 - x))
+
+    return f
+
+
+def make_w1x_g(hypot, arctan2, logaddexp, maximum, minimum, fmax, fmin, copysign, absolute,
+               sign, floor, trunc, floor_divide):
+    """two-argument functions, kinks and steps"""
+    def f(x, y):
+        return (hypot(x, y) + arctan2(x, y) + logaddexp(x, y) + maximum(x, 0.5) - minimum(x * y, 1.0)
+                + fmax(x, y) - fmin(x, 0.1) + copysign(x, -y) + absolute(x - y) + x % 0.3
+                + floor_divide(x, 0.25) + floor(x * 3) + sign(x) + trunc(y * x) - (-x))
+
+    return f
+
+
+W1X = {"a": make_w1x_a, "b": make_w1x_b, "c": make_w1x_c, "d": make_w1x_d,
+       "e": make_w1x_e, "f": make_w1x_f, "g": make_w1x_g}
+
+
+def bind_w1x(key, namespace):
+    """The W1x expression `key` with its functions taken from namespace[name]."""
+    import inspect
+
+    make = W1X[key]
+    return make(**{n: namespace[n] for n in inspect.signature(make).parameters})
+
+
+def _mp_namespace(mp):
+    """Every function the W1x expressions call, in mpmath (definitions, not dualml's rules)."""
+    def sigmoid(t):
+        return 1 / (1 + mp.exp(-t))
+
+    return {
+        "exp": mp.exp, "exp2": lambda t: mp.mpf(2) ** t, "expm1": mp.expm1, "log": mp.log,
+        "log2": lambda t: mp.log(t, 2), "log10": mp.log10, "log1p": mp.log1p, "sqrt": mp.sqrt,
+        "cbrt": mp.cbrt, "square": lambda t: t * t, "reciprocal": lambda t: 1 / t,
+        "sin": mp.sin, "cos": mp.cos, "tan": mp.tan, "arcsin": mp.asin, "arccos": mp.acos,
+        "arctan": mp.atan, "sinh": mp.sinh, "cosh": mp.cosh, "tanh": mp.tanh,
+        "arcsinh": mp.asinh, "arccosh": mp.acosh, "arctanh": mp.atanh, "erf": mp.erf,
+        "erfc": mp.erfc, "sigmoid": sigmoid, "softplus": lambda t: mp.log1p(mp.exp(t)),
+        "log_sigmoid": lambda t: -mp.log1p(mp.exp(-t)), "silu": lambda t: t * sigmoid(t),
+        "gelu": lambda t: t * (1 + mp.erf(t / mp.sqrt(2))) / 2,
+        "elu": lambda t: t if t > 0 else mp.expm1(t), "relu": lambda t: t if t > 0 else 0 * t,
+        "leaky_relu": lambda t: t if t > 0 else t / 100,
+        "hypot": mp.hypot, "arctan2": mp.atan2,
+        "logaddexp": lambda a, b: mp.log(mp.exp(a) + mp.exp(b)),
+        "maximum": max, "minimum": min, "fmax": max, "fmin": min,
+        "copysign": lambda a, b: abs(a) * mp.sign(b), "absolute": abs, "sign": mp.sign,
+        "floor": mp.floor, "trunc": lambda t: mp.floor(t) if t >= 0 else mp.ceil(t),
+        "floor_divide": lambda a, b: mp.floor(a / b),
+    }
+
+
+def ref_w1x(key):
+    mp = _mp()
+    f = bind_w1x(key, _mp_namespace(mp))
+    x, y = mp.mpf(X0), mp.mpf(Y0)
+    return {"value": float(f(x, y)), "deriv": float(mp.diff(lambda t: f(t, y), x))}
+
+
+# --- W7: gradient of scalar Python code with a loop over n variables --------
+def w7_data(n):
+    return np.random.default_rng(SEED + 7 * n).uniform(-1.0, 1.5, n).tolist()
+
+
+def make_w7(sin, exp):
+    def f(x):
+        s = 0.0
+        for i in range(len(x) - 1):
+            s = s + 100.0 * (x[i + 1] - x[i] * x[i]) ** 2 + (1.0 - x[i]) ** 2 + sin(x[i]) * exp(-x[i + 1])
+        return s
+
+    return f
+
+
+def ref_w7(n):
+    # the gradient by hand in mpf: term i depends on x_i and x_{i+1}
+    mp = _mp()
+    x = [mp.mpf(v) for v in w7_data(n)]
+    g = [mp.mpf(0)] * n
+    val = mp.mpf(0)
+    for i in range(n - 1):
+        u = x[i + 1] - x[i] ** 2
+        e = mp.exp(-x[i + 1])
+        val += 100 * u**2 + (1 - x[i]) ** 2 + mp.sin(x[i]) * e
+        g[i] += -400 * x[i] * u - 2 * (1 - x[i]) + mp.cos(x[i]) * e
+        g[i + 1] += 200 * u - mp.sin(x[i]) * e
+    return {"value": float(val), "deriv": np.array([float(t) for t in g])}
+
+
 # --- W2: derivative of a univariate function at 20 points -------------------
 W2_POINTS = np.linspace(0.25, 5.0, 20).tolist()
 
@@ -245,6 +385,7 @@ class Workload:
     reference: Callable[[], dict]
     size: int | None = None
     tol: float = 1e-6  # error above this marks the row as suspect
+    key: str | None = None  # which member of a family (W1x: the expression)
     ref_error: str | None = None  # set by the driver when the reference cannot be computed
     _ref: Any = field(default=None, repr=False)
 
@@ -254,17 +395,36 @@ class Workload:
         return self._ref
 
 
+def ref_w1np():
+    # W1np is W1 written with NumPy's functions: the same numbers
+    return ref_w1()
+
+
+def ref_npsin():
+    mp = _mp()
+    return {"value": float(mp.sin(mp.mpf(X0))), "deriv": float(mp.cos(mp.mpf(X0)))}
+
+
 def catalog(quick: bool) -> list[Workload]:
     w3_sizes = (10, 30) if quick else (10, 100)
     w4_n = 10**5 if quick else 10**6
     w6_n = 1000 if quick else 10000
     wl = [
         Workload("W1", "W1", "scalar expression f(x, y), value and df/dx", ref_w1),
+        Workload("W1NP", "W1np", "W1 written with np.sin/np.exp/np.tanh/np.log/np.sqrt, "
+                 "y a np.float64", ref_w1np),
+        *[Workload("W1X", f"W1x {k}", f"W1-like expression: {W1X[k].__doc__}",
+                   lambda k=k: ref_w1x(k), key=k) for k in W1X],
+        Workload("NPSIN", "np.sin", "one NumPy ufunc call on a scalar (np.sin at x = 0.7)",
+                 ref_npsin),
         Workload("W2", "W2", "g'(x) at 20 points", ref_w2, size=20),
     ]
     for n in w3_sizes:
         wl.append(Workload("W3", f"W3 n={n}", f"Jacobian of tanh(Wx+b)*x + sum(sin x), n={n}",
                            lambda n=n: ref_w3(n), size=n))
+    for n in (10, 100):
+        wl.append(Workload("W7", f"W7 n={n}", f"gradient of a Python loop over n={n} variables "
+                           f"(list input)", lambda n=n: ref_w7(n), size=n))
     wl += [
         Workload("W4", f"W4 n={w4_n:.0e}".replace("+0", ""), f"h and h' over {w4_n} float64",
                  lambda: ref_w4(w4_n), size=w4_n),
@@ -318,6 +478,14 @@ def selfcheck():
 
     H = np.array([[d2f(i, j) for j in range(len(x5))] for i in range(len(x5))])
     report("W5 reference vs mp.diff", {"deriv": H}, ref_w5())
+
+    f7 = make_w7(mp.sin, mp.exp)
+    x7 = [mp.mpf(v) for v in w7_data(6)]
+
+    def d7(j):
+        return float(mp.diff(lambda t: f7(x7[:j] + [t] + x7[j + 1:]), x7[j]))
+
+    report("W7 reference vs mp.diff", {"deriv": [d7(j) for j in range(6)]}, ref_w7(6))
     report("W5 hand-written vs reference", {"deriv": hand_hessian_rosen(w5_data())}, ref_w5())
 
 

@@ -115,6 +115,47 @@ static inline double dual_arctan_d(double x)
     return fabs(x) < 1e8 ? 1.0 / (1.0 + x * x) : (1.0 / x) / x;
 }
 
+/* d cosh = sinh(x) and d sinh = cosh(x): each a second libm call as costly
+   as the value.  From the value y instead:
+   * cosh' = sinh = sqrt((y-1)(y+1)) where y - 1 does not cancel (|x| >= 1,
+     y >= 1.54: within 3 ulp) and the product stays finite (y < 1e150;
+     above, sinh = cosh to rounding, as tanh(x) rounds to 1 for |x| > 19.1);
+     for |x| < 1 the Taylor series of sinh to x^19 (truncation < 1e-19
+     relative, all terms positive: within 1 ulp).
+   * sinh' = cosh = sqrt(1 + y*y): no cancellation (within 1.5 ulp), |y| past
+     1e150 is cosh to rounding. */
+static inline double dual_cosh_d(double x, double y)
+{
+    double z, p;
+    if (fabs(x) < 1.0) {
+        z = x * x;
+        p = 1.0 / 121645100408832000.0;                 /* 1/19! */
+        p = p * z + 1.0 / 355687428096000.0;            /* 1/17! */
+        p = p * z + 1.0 / 1307674368000.0;              /* 1/15! */
+        p = p * z + 1.0 / 6227020800.0;                 /* 1/13! */
+        p = p * z + 1.0 / 39916800.0;                   /* 1/11! */
+        p = p * z + 1.0 / 362880.0;                     /* 1/9!  */
+        p = p * z + 1.0 / 5040.0;                       /* 1/7!  */
+        p = p * z + 1.0 / 120.0;                        /* 1/5!  */
+        p = p * z + 1.0 / 6.0;                          /* 1/3!  */
+        return x + x * (p * z);
+    }
+    if (y < 1e150)
+        return copysign(sqrt((y - 1.0) * (y + 1.0)), x);
+    return copysign(y, x);                              /* inf, nan too */
+}
+
+static inline double dual_sinh_d(double y)
+{
+    return fabs(y) < 1e150 ? sqrt(1.0 + y * y) : fabs(y);
+}
+
+/* d asinh = 1/sqrt(1 + x^2); hypot(1, x) only where x*x would overflow. */
+static inline double dual_arcsinh_d(double x)
+{
+    return fabs(x) < 1e150 ? 1.0 / sqrt(1.0 + x * x) : 1.0 / hypot(1.0, x);
+}
+
 /* sigmoid, softplus, log_sigmoid and silu all come from e = exp(-|x|), which
    never overflows: sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) below, and
    the derivative e/(1+e)^2 has no cancellation. */
@@ -217,14 +258,30 @@ static inline double dual_hypot_da(double a, double b, double y)
     return a / y;
 }
 
-/* d atan2(a, b)/da = b / (a^2 + b^2), as (b/h)/h with h = hypot(a, b)
-   (no overflow).  h = inf with one operand finite: the slope tends to 0. */
-static inline double dual_atan2_da(double a, double b)
+/* d atan2(a, b)/da = b / (a^2 + b^2) and d/db = -a / (a^2 + b^2).  While
+   a^2 + b^2 is far from under- and overflow it is computed directly (within
+   2 ulp); otherwise as (b/h)/h with h = hypot(a, b), and h = inf with one
+   operand finite gives the limit 0.  Both partials write the same
+   expressions, so the compiler computes them once for the pair. */
+static inline double dual_atan2_d(double a, double b, double num)
 {
-    double h = hypot(a, b);
+    double s = a * a + b * b, h;
+    if (s > 1e-300 && s < 1e300)
+        return num / s;
+    h = hypot(a, b);
     if (isinf(h) && !(isinf(a) && isinf(b)) && !(a != a) && !(b != b))
         return 0.0;
-    return (b / h) / h;
+    return (num / h) / h;
+}
+
+static inline double dual_atan2_da(double a, double b)
+{
+    return dual_atan2_d(a, b, b);
+}
+
+static inline double dual_atan2_db(double a, double b)
+{
+    return dual_atan2_d(a, b, -a);
 }
 
 /* np.minimum / np.maximum: nan propagates from either side. */
@@ -272,7 +329,9 @@ static inline double dual_copysign_da(double a, double b)
     return (signbit(a) != 0) == (signbit(b) != 0) ? 1.0 : -1.0;
 }
 
-/* np.logaddexp: exact at a == b (also a = b = -inf), no overflow. */
+/* np.logaddexp: exact at a == b (also a = b = -inf), no overflow.  Value
+   and both partials write e = exp(-|a - b|) alike, so the compiler computes
+   it once for the three (exp(-t) for t > 0 and exp(t) for t <= 0 are it). */
 static inline double dual_logaddexp_v(double a, double b)
 {
     double t;
@@ -280,18 +339,28 @@ static inline double dual_logaddexp_v(double a, double b)
         return a + DUAL_LN2;
     t = a - b;
     if (t > 0.0)
-        return a + log1p(exp(-t));
+        return a + log1p(exp(-fabs(a - b)));
     if (t <= 0.0)
-        return b + log1p(exp(t));
+        return b + log1p(exp(-fabs(a - b)));
     return t;                               /* nan */
 }
 
-/* d logaddexp(a, b)/da = sigmoid(a - b): from the inputs, not from
-   exp(a - y) with the rounded y (which is off by ~|a| ulp for large |a|). */
+/* d logaddexp(a, b)/da = sigmoid(a - b), d/db = sigmoid(b - a): from the
+   inputs, not from exp(a - y) with the rounded y (which is off by ~|a| ulp
+   for large |a|).  sigmoid(s) = 1/(1+e) for s >= 0, e/(1+e) below, as in
+   dual_sigmoid_rule. */
 static inline double dual_logaddexp_da(double a, double b)
 {
-    double d;
-    return dual_sigmoid_rule(a - b, &d);
+    double e = exp(-fabs(a - b));
+    double q = 1.0 / (1.0 + e);
+    return a - b >= 0.0 ? q : e * q;
+}
+
+static inline double dual_logaddexp_db(double a, double b)
+{
+    double e = exp(-fabs(a - b));
+    double q = 1.0 / (1.0 + e);
+    return a - b <= 0.0 ? q : e * q;
 }
 
 /* Python's (and NumPy's) float floor division and modulo: the result of

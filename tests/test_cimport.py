@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import dualml
@@ -63,3 +64,158 @@ def test_cimport_builds_and_runs(tmp_path):
     assert d == pytest.approx(1.4 * math.cos(0.49), rel=1e-15)
     assert eval(out[1]) == (1.5, 2.0)
     assert out[2] == "Dual 3.0 4.0"
+
+
+# -- the embedding API: derivatives through a third-party extension ----------------
+#
+# An extension written as README "Embedding" says: the C struct path for
+# numbers and first-order Duals, dualml's functions for nested Duals.  It is
+# differentiated by every entry point and checked against closed forms.
+
+EMBED_PYX = textwrap.dedent("""
+    # cython: language_level=3
+    from dualml.dual cimport (dual, dual_tag_t, dual_read, dual_read2, dual_join_tag,
+                              dual_result, dual_like, dual_make, dual_sin, dual_exp,
+                              dual_hypot, dual_add, dual_multiply)
+    import dualml
+
+    def sin_(x):
+        cdef dual d
+        if dual_read(x, &d, NULL):
+            return dual_like(dual_sin(d), x)
+        return dualml.sin(x)
+
+    def sin_sq(x):
+        cdef dual d
+        if dual_read(x, &d, NULL):
+            return dual_like(dual_sin(dual_multiply(d, d)), x)
+        return dualml.sin(x * x)
+
+    def hyp_exp(x, y):
+        cdef dual a, b
+        cdef dual_tag_t t
+        if dual_read2(x, y, &a, &b, &t):
+            return dual_result(dual_multiply(dual_hypot(a, b), dual_exp(a)), t)
+        return dualml.hypot(x, y) * dualml.exp(x)
+
+    def chain(v):
+        # exp(v[-1]) + sum_i v[i]**2 sin(v[i+1]), any number of arguments
+        cdef dual buf[16]
+        cdef dual acc
+        cdef dual_tag_t t = 0, ti = 0
+        cdef Py_ssize_t i, n = len(v)
+        if not 0 < n <= 16:
+            raise ValueError("chain: 1 to 16 entries")
+        for i in range(n):
+            if not dual_read(v[i], &buf[i], &ti) or not dual_join_tag(&t, ti):
+                return _chain_nested(v)
+        acc = dual_exp(buf[n - 1])
+        for i in range(n - 1):
+            acc = dual_add(acc, dual_multiply(dual_multiply(buf[i], buf[i]), dual_sin(buf[i + 1])))
+        return dual_result(acc, t)
+
+    def _chain_nested(v):
+        n = len(v)
+        acc = dualml.exp(v[n - 1])
+        for i in range(n - 1):
+            acc = acc + v[i] * v[i] * dualml.sin(v[i + 1])
+        return acc
+
+    def seeded_constant():
+        return dual_result(dual_make(1.0, 1.0), 0)
+
+    def like_of(x):
+        return dual_like(dual_make(0.0, 0.0), x)
+""")
+
+
+@pytest.fixture(scope="module")
+def embed(tmp_path_factory):
+    import importlib
+    tmp = tmp_path_factory.mktemp("embed")
+    (tmp / "embeddemo.pyx").write_text(EMBED_PYX)
+    (tmp / "setup.py").write_text(SETUP.replace("cimportdemo", "embeddemo"))
+    env = dict(os.environ)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(dualml.__file__)))
+    env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "setup.py"], cwd=tmp, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sys.path.insert(0, str(tmp))
+    try:
+        yield importlib.import_module("embeddemo")
+    finally:
+        sys.path.remove(str(tmp))
+
+
+def test_embedded_first_derivatives(embed):
+    assert dualml.derivative(embed.sin_, 0.0) == 1.0          # was 0.0 with new_dual
+    x = 0.7
+    assert dualml.derivative(embed.sin_sq, x) == pytest.approx(2 * x * math.cos(x * x), rel=1e-15)
+    v, d = dualml.value_and_derivative(embed.sin_sq, x)
+    assert v == math.sin(x * x)
+
+
+def test_embedded_numbers_in_numbers_out(embed):
+    assert type(embed.sin_(0.5)) is float and embed.sin_(0.5) == math.sin(0.5)
+    assert type(embed.hyp_exp(1.0, 2)) is float
+    assert embed.hyp_exp(1.0, 2) == pytest.approx(math.hypot(1, 2) * math.e, rel=1e-15)
+    r = embed.sin_(dualml.Dual(0.5, 2.0))                 # a user-level Dual keeps its tag
+    assert type(r) is dualml.Dual and r.deriv == pytest.approx(2 * math.cos(0.5), rel=1e-15)
+
+
+def test_embedded_nested_derivatives(embed):
+    x = 0.7
+    d2 = dualml.derivative(lambda s: dualml.derivative(embed.sin_sq, s), x)
+    assert d2 == pytest.approx(2 * math.cos(x * x) - 4 * x * x * math.sin(x * x), rel=1e-14)
+    d3 = dualml.derivative(lambda s: dualml.derivative(
+        lambda t: dualml.derivative(embed.sin_, t), s), x)
+    assert d3 == pytest.approx(-math.cos(x), rel=1e-15)
+
+
+def test_embedded_two_arguments_and_two_differentiations(embed):
+    s0, t0 = 0.8, 0.3
+    h = math.hypot(s0, t0)
+    e = math.exp(s0)
+    g = dualml.gradient(lambda v: embed.hyp_exp(v[0], v[1]), [s0, t0])
+    assert np.allclose(g, [(s0 / h + h) * e, t0 / h * e], rtol=1e-15, atol=0)
+    # d/ds d/dt: the operands are Duals of two differentiations (the nested path)
+    mixed = dualml.derivative(lambda s: dualml.derivative(lambda t: embed.hyp_exp(s, t), t0), s0)
+    assert mixed == pytest.approx(e * (t0 / h - t0 * s0 / h ** 3), rel=1e-14)
+
+
+def _chain_grad_hess(v):
+    n = len(v)
+    g, H = np.zeros(n), np.zeros((n, n))
+    g[n - 1] += math.exp(v[n - 1])
+    H[n - 1, n - 1] += math.exp(v[n - 1])
+    for i in range(n - 1):
+        s, c = math.sin(v[i + 1]), math.cos(v[i + 1])
+        g[i] += 2 * v[i] * s
+        g[i + 1] += v[i] ** 2 * c
+        H[i, i] += 2 * s
+        H[i + 1, i + 1] += -v[i] ** 2 * s
+        H[i, i + 1] += 2 * v[i] * c
+        H[i + 1, i] += 2 * v[i] * c
+    return g, H
+
+
+def test_embedded_gradient_jacobian_hessian_on_lists(embed):
+    v = [0.4, -1.3, 2.1, 0.9]
+    g, H = _chain_grad_hess(v)
+    assert np.allclose(dualml.gradient(embed.chain, v), g, rtol=1e-14, atol=1e-15)
+    assert np.allclose(dualml.jacobian(lambda u: [embed.chain(u)], v), [g], rtol=1e-14, atol=1e-15)
+    assert np.allclose(dualml.hessian(embed.chain, v), H, rtol=1e-13, atol=1e-14)
+    assert np.allclose(dualml.gradient(embed.chain, np.array(v), method="scalar"), g,
+                       rtol=1e-14, atol=1e-15)
+
+
+def test_embedded_misuse_raises(embed):
+    with pytest.raises(TypeError, match="real number or a dualml.Dual"):
+        embed.sin_("a")
+    with pytest.raises(TypeError, match="DualArray"):       # the array path: not a scalar
+        dualml.gradient(embed.chain, np.array([0.4, -1.3]), method="array")
+    with pytest.raises(ValueError, match="tag 0"):
+        embed.seeded_constant()
+    with pytest.raises(TypeError, match="nested Dual"):
+        dualml.derivative(lambda s: dualml.derivative(embed.like_of, s), 1.0)

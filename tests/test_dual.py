@@ -6,7 +6,9 @@ table is walked against sympy/mpmath in test_rules.py.
 import copy
 import functools
 import math
+import operator
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -241,6 +243,146 @@ def test_unsupported_ufunc_names_itself():
 def test_value_only_predicates():
     assert np.isnan(Dual(math.nan, 1.0)) and np.isfinite(Dual(1.0, math.inf))
     assert np.less(Dual(1.0, 0.0), 2.0)
+
+
+# -- NumPy: Dual.__array_ufunc__ ---------------------------------------------------
+# (every rule of the table through its NumPy spelling is walked against the
+# reference in test_rules.py; here: the protocol around it)
+
+SPECIAL = [1.5, -2.0, 0.0, -0.0, math.inf, -math.inf, math.nan, 5e-324]
+
+
+@pytest.mark.parametrize("v", SPECIAL)
+def test_value_predicates_are_plain_bools_of_the_value(v):
+    d = Dual(v, 3.0)
+    for uf, ref in [(np.isnan, math.isnan), (np.isinf, math.isinf),
+                    (np.isfinite, math.isfinite),
+                    (np.signbit, lambda t: math.copysign(1.0, t) < 0)]:
+        r = uf(d)
+        assert type(r) is bool and r == ref(v), (uf.__name__, v)
+
+
+def test_value_predicates_inside_nested_derivatives():
+    seen = []
+
+    def f(y):
+        seen.append((np.isfinite(y), np.signbit(y), np.isnan(y.value)))
+        return y * y
+
+    assert dualml.derivative(lambda x: dualml.derivative(f, x), -3.0) == 2.0
+    assert seen == [(True, True, False)]
+
+
+@pytest.mark.parametrize("fn, spelling", [(math.isfinite, "np.isfinite(d)"),
+                                          (math.isnan, "np.isnan(d)"),
+                                          (math.isinf, "np.isinf(d)")])
+def test_math_predicates_refuse_and_name_the_numpy_spelling(fn, spelling):
+    with pytest.raises(TypeError, match=re.escape(spelling)):
+        fn(Dual(1.0, 1.0))
+
+
+COMPARISONS = [operator.lt, operator.le, operator.eq, operator.ne, operator.gt, operator.ge]
+
+
+@pytest.mark.parametrize("const", [np.float64(2.0), np.float32(2.0), np.int64(2),
+                                   np.array(2.0), np.array(2, dtype=np.int8), 2.0])
+def test_comparisons_with_numpy_scalars_on_either_side(const):
+    c = float(const)
+    for dv in (1.0, 2.0, 3.0, math.nan):
+        d = Dual(dv, 5.0)
+        for op in COMPARISONS:
+            for got, exp in ((op(const, d), op(c, dv)), (op(d, const), op(dv, c))):
+                assert bool(got) is exp, (op.__name__, const, dv)
+                assert np.ndim(got) == 0
+
+
+def test_comparison_ufuncs_return_bools():
+    a, b = Dual(1.0, 7.0), Dual(2.0, -7.0)
+    for uf, op in [(np.less, operator.lt), (np.less_equal, operator.le),
+                   (np.equal, operator.eq), (np.not_equal, operator.ne),
+                   (np.greater, operator.gt), (np.greater_equal, operator.ge)]:
+        for x, y in ((a, b), (b, a), (a, a), (a, 2.0), (np.float64(0.5), b)):
+            r = uf(x, y)
+            assert type(r) is bool and r == op(float(np.float64(getattr(x, "value", x))),
+                                              float(np.float64(getattr(y, "value", y))))
+
+
+def test_divmod_with_a_numpy_scalar_on_the_left():
+    q, r = divmod(np.float64(7.5), Dual(2.0, 1.0))
+    assert (q.value, q.deriv) == (3.0, 0.0)
+    assert (r.value, r.deriv) == (1.5, -3.0)        # d/db (a - b floor(a/b)) = -floor(a/b)
+    q, r = np.divmod(Dual(7.5, 1.0), np.float64(2.0))
+    assert (q.value, q.deriv, r.value, r.deriv) == (3.0, 0.0, 1.5, 1.0)
+
+
+def test_zero_dimensional_arrays_are_numbers_and_arrays_stay_elementwise():
+    d = Dual(3.0, 1.0)
+    for c in (np.array(2.0), np.array(2, dtype=np.int8), np.array(2.0, dtype=np.float32)):
+        for r, value, deriv in ((c * d, 6.0, 2.0), (d * c, 6.0, 2.0), (c - d, -1.0, -1.0),
+                                (c ** d, 8.0, 8.0 * math.log(2.0)), (np.hypot(c, d), math.sqrt(13.0), 3.0 / math.sqrt(13.0))):
+            assert type(r) is Dual
+            assert r.value == value and r.deriv == pytest.approx(deriv, rel=1e-15)
+    r = np.array([2.0]) * d
+    assert r.dtype == object and r.shape == (1,) and r[0].deriv == 2.0
+    assert (np.array(True) * d).deriv == 1.0
+
+
+def test_numpy_functions_inside_nested_derivatives():
+    # d/dx [d/dy sin(x y) at y = 1] = d/dx [x cos x] = cos x - x sin x
+    x0 = 0.5
+    got = dualml.derivative(
+        lambda x: dualml.derivative(lambda y: np.sin(x * y) * np.float64(1.0), 1.0), x0)
+    assert got == pytest.approx(math.cos(x0) - x0 * math.sin(x0), rel=1e-15)
+    # hessian of exp(x0 * x1) with NumPy's exp and a NumPy scalar on the left
+    H = dualml.hessian(lambda v: np.float64(2.0) * np.exp(v[0] * v[1]), [0.3, -0.4])
+    e = 2.0 * math.exp(-0.12)
+    ref = [[0.16 * e, (1 - 0.12) * e], [(1 - 0.12) * e, 0.09 * e]]
+    assert np.allclose(H, ref, rtol=1e-14, atol=0)
+
+
+def test_a_dualarray_operand_decides():
+    from dualml import DualArray
+    d = Dual(3.0, 1.0)                       # tag 1, one direction
+    z = DualArray([1.0, 2.0], [1.0, 1.0])    # tag 1, one direction
+    r = np.multiply(d, z)
+    assert type(r) is DualArray
+    assert r.value.tolist() == [3.0, 6.0] and r.deriv[0].tolist() == [1.0 + 3.0, 2.0 + 3.0]
+    r = np.arctan2(d, z)                     # d/dt atan2(a, b) = (b a' - a b') / (a^2 + b^2)
+    assert type(r) is DualArray
+    assert np.allclose(r.deriv[0], [(1 - 3) / 10, (2 - 3) / 13], rtol=1e-15, atol=0)
+
+
+def test_array_ufunc_binds_like_a_method():
+    d = Dual(0.0, 2.0)
+    for r in (d.__array_ufunc__(np.sin, "__call__", d),
+              Dual.__array_ufunc__(d, np.sin, "__call__", d)):
+        assert (r.value, r.deriv) == (0.0, 2.0)
+    assert d.__array_ufunc__.__name__ == "__array_ufunc__"
+    with pytest.raises(TypeError, match="ufunc"):
+        Dual.__array_ufunc__(d)
+
+
+def test_ufunc_methods_other_than_call_are_refused():
+    d = Dual(1.0, 1.0)
+    with pytest.raises(TypeError):
+        np.add.reduce(d)
+    with pytest.raises(TypeError):
+        np.add.outer(d, d)
+
+
+def test_ufunc_keywords():
+    d = Dual(0.5, 1.0)
+    for kw in (dict(dtype=object), dict(dtype=np.float64), dict(casting="unsafe"),
+               dict(order="C"), dict(subok=True), dict(where=True)):
+        r = np.sin(d, **kw)
+        assert type(r) is Dual and r.deriv == math.cos(0.5), kw
+    for kw, what in ((dict(dtype=np.float32), "dtype"), (dict(dtype=int), "dtype"),
+                     (dict(signature=("O", "O")), "signature")):
+        with pytest.raises(TypeError, match=what):
+            np.sin(d, **kw)
+    out = np.empty((), dtype=object)
+    np.add(d, 1.0, out=out)
+    assert out[()].deriv == 1.0
 
 
 # -- elementary functions: kinds of input ---------------------------------------

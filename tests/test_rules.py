@@ -20,6 +20,7 @@ once (function, point, expected, got).
 import math
 import struct
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -98,9 +99,22 @@ def test_every_unary_rule_has_a_reference():
 UNARY_NAMES = sorted(R.UNARY)
 
 
-def _call(u, arg, alpha):
+def _call(u, arg, alpha, fn=None):
+    if fn is not None:
+        return fn(arg)
     f = getattr(dualml, u.name)
     return f(arg) if alpha is None else f(arg, alpha)
+
+
+def _np_ufunc(name):
+    """NumPy's ufunc of that name, if there is one (Dual.__array_ufunc__)."""
+    uf = getattr(np, name, None)
+    return uf if isinstance(uf, np.ufunc) else None
+
+
+def _np64(v):
+    """A float constant as the NumPy scalar NumPy code would hand over."""
+    return np.float64(v) if type(v) is float else v
 
 
 def _refargs(u, t, alpha):
@@ -136,14 +150,14 @@ def _kappa(u, t, alpha, which):
 
 
 def _check_point(u, t, alpha, failures, dvalue=None, dderiv=None,
-                 kappa_factor=None):
+                 kappa_factor=None, fn=None):
     """Compare f(Dual(t, 1)) with the reference at one point.
 
     kappa_factor: also allow kappa_factor * eps * (condition number of f'
     at t) for the derivative (random points may fall next to a root of f',
     where any floating-point formula loses relative accuracy)."""
     tag = f"{u.name}({t!r}" + ("" if alpha is None else f", {alpha!r}") + ")"
-    r = _call(u, Dual(t, 1.0), alpha)
+    r = _call(u, Dual(t, 1.0), alpha, fn)
     if not isinstance(r, Dual):
         failures.append(f"{tag}: returned {type(r).__name__}, not Dual")
         return
@@ -313,6 +327,32 @@ def test_unary_second_derivative_nested(name):
     check(failures)
 
 
+@pytest.mark.parametrize("name", sorted(n for n in UNARY_NAMES if _np_ufunc(n)))
+def test_unary_numpy_ufunc_against_reference(name):
+    """np.<name>(Dual) -- the C fast path of Dual.__array_ufunc__ -- at the
+    points, edges, limits and nan of dualml.<name>, against the same
+    reference, and its second derivative through nesting."""
+    u = R.UNARY[name]
+    uf = _np_ufunc(name)
+    failures = []
+    for t in u.points + (0.0, -0.0):
+        if _edge(u, t) is None:
+            _check_point(u, t, None, failures, fn=uf)
+    for t, v, d in u.edges:
+        _check_point(u, t, None, failures, dvalue=v, dderiv=d, fn=uf)
+    for t, (v, d) in ((R.INF, u.at_inf), (-R.INF, u.at_ninf), (R.NAN, (R.NAN, u.nan_deriv))):
+        r = uf(Dual(t, 1.0))
+        if not (type(r) is Dual and (r.value == v or (math.isnan(v) and math.isnan(r.value)))
+                and close(r.deriv, d, 0.0)):
+            failures.append(f"np.{name}({t!r}): expected ({v!r}, {d!r}), got {r!r}")
+    for t in u.interior:
+        got = dualml.derivative(lambda s: dualml.derivative(uf, s), t)
+        exp = R.evaluate(u.f2, t)
+        if not close(got, exp, RTOL2):
+            failures.append(f"np.{name}''({t!r}): expected {exp!r}, got {got!r}")
+    check(failures)
+
+
 @pytest.mark.parametrize("name", sorted(n for n in UNARY_NAMES
                                         if R.UNARY[n].d1 is not None
                                         and not R.UNARY[n].hand))
@@ -348,10 +388,18 @@ def test_every_binary_rule_has_a_reference():
 
 
 def _binary_callers(bf):
-    """The module function, and the Python operator if Dual has one."""
+    """The module function, NumPy's ufunc and the Python operator if Dual
+    has one; the last two also with the constant operand a np.float64 (on
+    either side: np.float64(2) * d goes through np.multiply)."""
     out = [(bf.name, getattr(dualml, bf.name))]
+    uf = _np_ufunc(bf.name)
+    if uf is not None:
+        out.append((f"np.{bf.name}", uf))
+        out.append((f"np.{bf.name} (np.float64)", lambda u, v, uf=uf: uf(_np64(u), _np64(v))))
     if bf.op:
-        out.append((bf.op, _OPS[bf.op]))
+        op = _OPS[bf.op]
+        out.append((bf.op, op))
+        out.append((f"{bf.op} (np.float64)", lambda u, v, op=op: op(_np64(u), _np64(v))))
     return out
 
 
