@@ -375,7 +375,11 @@ def render(machine, results, opts):
     out.append(f"- mode: {'quick' if opts.quick else 'full'}; median of up to {opts.repeats} {how}, "
                f"each sample >= {opts.target * 1e3:.0f} ms; whole run {opts.total_s:.0f} s")
     out.append("")
+    per_op = []  # W9: one operation per workload, shown as one summary table
     for workload, cases in results:
+        if getattr(workload, "op", None):
+            per_op.append((workload, cases))
+            continue
         floor = next((c.median for c in cases if c.kind == "floor" and c.median), None)
         out.append(f"## {workload.label}: {workload.title}")
         out.append("")
@@ -392,11 +396,40 @@ def render(machine, results, opts):
         if workload.ref_error:
             out.append(f"\nNo reference, errors not checked: {workload.ref_error}")
         out.append("")
+    if per_op:
+        out += render_per_op(per_op, opts)
     out.append("Error: max over entries of |got − ref| / max(|ref|, 1e-3·max|ref|), value and derivative "
                "together where the tool returns both; references by mpmath at 30 digits (W1, W2, W3, W5), "
-               "long double (W4), closed form (W6, where errors are mostly Monte Carlo noise). "
-               "⚠ marks an error above the workload's tolerance.")
+               "long double (W4), closed form (W6), Gauss-Legendre quadrature of complex-step gradients "
+               "(W6b; W6 and W6b errors are mostly Monte Carlo noise), NumPy on the values and on each "
+               "tangent row (W9). ⚠ marks an error above the workload's tolerance.")
     return "\n".join(out)
+
+
+def render_per_op(per_op, opts):
+    """W9 as one table: a row per (operation, size), the tool's time next to NumPy's on the values."""
+    out = ["## W9: one DualArray operation (10 directions) vs the same NumPy operation on the values", "",
+           "| operation | elements × directions | NumPy, values | dualml | × NumPy | goal | max rel. error |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for workload, cases in per_op:
+        floor = next((c for c in cases if c.kind == "floor"), None)
+        ours = next((c for c in cases if c.kind != "floor"), None)
+        title = workload.title.split(",")[0]
+        dims = workload.label.split()[-1].replace("x", " × ")
+        goal = f"≤ {workload.goal:g}" if workload.goal else ""
+        if floor is None or ours is None or floor.status != "ok" or ours.status != "ok":
+            bad = next(c for c in (floor, ours) if c is None or c.status != "ok")
+            out.append(f"| `{md_escape(title)}` | {dims} | {md_escape(bad.status if bad else 'no row')} "
+                       f"| — | — | {goal} | — |")
+            continue
+        ratio = ours.median / floor.median
+        flag = " ✗" if workload.goal and ratio > workload.goal else ""
+        err = fmt_err(ours.error, workload.tol)
+        out.append(f"| `{md_escape(title)}` | {dims} | {fmt_time(floor.median)} | {fmt_time(ours.median)} "
+                   f"| {ratio:.3g}{flag} | {goal} | {err} |")
+    out += ["", "✗: above the goal. At 10⁴ elements dualml moves 11× NumPy's data (values + 10 tangent "
+            "rows), so about 11× is par there.", ""]
+    return out
 
 
 def to_json(machine, results, opts):
