@@ -237,10 +237,11 @@ def worker(opts, tools, workloads):
 
     from workloads import max_rel_error
 
-    out = {"status": "ok", "error": None, "number": 0, "samples": [], "prep_s": 0.0}
+    out = {"status": "ok", "error": None, "number": 0, "samples": []}
+    wanted = opts.samples or opts.repeats  # defaults for a worker started by hand
+    budget = opts.budget if opts.budget is not None else opts.case_budget
     workload = next(w for w in workloads.catalog(opts.quick) if w.label == opts.case)
     adapter = next(a for a in tools.REGISTRY if a.family == workload.id and a.tool == opts.tool)
-    t0 = time.perf_counter()
     result = None
     try:
         if any(find_spec(m) is None for m in adapter.needs):  # the parent checks first
@@ -251,7 +252,6 @@ def worker(opts, tools, workloads):
             result = prepared.result()
         else:
             prepared.call()  # warm-up
-        out["prep_s"] = time.perf_counter() - t0
         if opts.number:
             number = opts.number
             first = timed(prepared.call, number) / number
@@ -259,7 +259,7 @@ def worker(opts, tools, workloads):
         else:
             number, first = calibrate(prepared.call, opts.target)
         out["number"] = number
-        repeats = sample_count(opts.samples, opts.budget, number * first)
+        repeats = sample_count(wanted, budget, number * first)
         while len(out["samples"]) < repeats:
             out["samples"].append(timed(prepared.call, number) / number)
         if result is not None and opts.ref:
@@ -288,7 +288,8 @@ def spawn(workload, case, opts, ref_path, samples, budget, number=None):
         cmd += ["--number", str(number)]
     timeout = 300 if opts.quick else 900  # build + warm-up + calibration + samples of the slowest rows
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout,
+                              env=os.environ.copy())
     except subprocess.TimeoutExpired:
         return {"status": f"error: worker timed out after {timeout} s"}
     for line in reversed(proc.stdout.splitlines()):
@@ -427,8 +428,8 @@ def render_per_op(per_op, opts):
         err = fmt_err(ours.error, workload.tol)
         out.append(f"| `{md_escape(title)}` | {dims} | {fmt_time(floor.median)} | {fmt_time(ours.median)} "
                    f"| {ratio:.3g}{flag} | {goal} | {err} |")
-    out += ["", "✗: above the goal. At 10⁴ elements dualml moves 11× NumPy's data (values + 10 tangent "
-            "rows), so about 11× is par there.", ""]
+    out += ["", ("✗: above the goal. At 10⁴ elements dualml moves 11× NumPy's data (values + 10 tangent "
+                 "rows), so about 11× is par there."), ""]
     return out
 
 

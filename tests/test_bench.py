@@ -30,7 +30,7 @@ def workloads():
 def run_worker(case, tool, *extra):
     cmd = [sys.executable, os.path.join(BENCH, "run.py"), "--worker", "--quick", "--case", case,
            "--tool", tool, "--samples", "2", "--budget", "0.05", *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     line = [s for s in proc.stdout.splitlines() if s.startswith("@@bench-worker@@ ")][-1]
     return json.loads(line.split(" ", 1)[1])
 
