@@ -1,12 +1,18 @@
 """Benchmark driver: ``python bench/run.py [--quick] [--only W1,W3] [--threads N] [--json F] [--plot F.png]``.
 
 Design: arguments are parsed and thread counts pinned through the environment
-*before* NumPy, JAX or PyTorch can load (the adapters import them lazily).  For
-each workload every registered (workload, tool) adapter is built; its result is
-checked against the workload's reference once (which also warms it up, JIT
-compilation included), then its inner-loop count is calibrated so one sample
-lasts >= ~20 ms (quick: ~5 ms).  Samples are taken round-robin over the tools of
-the workload, so machine drift hits all of them alike; the table shows medians,
+*before* NumPy, JAX or PyTorch can load (the adapters import them lazily).  By
+default every (workload, tool) case is measured in a fresh subprocess of this
+script (``--worker``): it builds the case, warms it up, calibrates its
+inner-loop count so one sample lasts >= ~20 ms (quick: ~5 ms), takes its
+samples, checks its result against the reference and prints one JSON line.  A
+figure then does not depend on what ran before it in the process (glibc raises
+its mmap threshold after large frees, so a big workload run earlier made a
+later one look faster than in a user's fresh process).  The parent computes
+each workload's reference once and hands it to the workers as a pickle; it runs
+the cases in two rounds, the second in reverse tool order, so slow machine
+drift hits every tool alike.  ``--in-process`` keeps the old mode: every case
+in this process, samples interleaved round-robin.  The table shows medians,
 the ratio to the workload's floor and the max relative error.
 """
 from __future__ import annotations
@@ -17,9 +23,13 @@ import itertools
 import json
 import math
 import os
+import pickle
 import platform
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +52,17 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=None, help="interleaved samples per tool (default 7, quick 3)")
     p.add_argument("--json", metavar="FILE", help="write all rows, samples included, as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios to the floor (log scale)")
+    p.add_argument("--in-process", action="store_true",
+                   help="measure every case in this process, samples interleaved (the old mode; "
+                        "figures then depend on what ran before)")
+    # The worker mode: one (workload, tool) case in this process, one JSON line out.
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--case", help=argparse.SUPPRESS)  # workload label
+    p.add_argument("--tool", help=argparse.SUPPRESS)
+    p.add_argument("--ref", help=argparse.SUPPRESS)  # pickled reference; absent: no error check
+    p.add_argument("--number", type=int, help=argparse.SUPPRESS)  # inner loop count; absent: calibrate
+    p.add_argument("--samples", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--budget", type=float, help=argparse.SUPPRESS)  # seconds of samples
     return p.parse_args(argv)
 
 
@@ -51,7 +72,8 @@ def pin_threads(n):
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ[var] = str(n)
     xla = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={n}"
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + xla).strip()
+    if xla not in os.environ.get("XLA_FLAGS", ""):  # workers inherit the parent's
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + xla).strip()
 
 
 # --- machine --------------------------------------------------------------------
@@ -195,6 +217,129 @@ def run_workload(workload, tools, opts, log):
     return cases
 
 
+# --- fresh-process mode -----------------------------------------------------------
+WORKER_TAG = "@@bench-worker@@ "  # marks the worker's JSON line among whatever a tool prints
+
+
+def sample_count(wanted, budget, sample_s):
+    """Samples to take: `wanted`, fewer for slow rows so they stay within `budget` seconds."""
+    return max(1, min(wanted, int(budget / max(sample_s, 1e-9))))
+
+
+def worker(opts, tools, workloads):
+    """Measure one case in this (fresh) process; print one JSON line.
+
+    Order matters: build and warm up (the checked result comes from that first
+    call), calibrate, take the samples, and only then load the reference, so
+    unpickling it cannot move the allocator's thresholds before the timing.
+    """
+    from importlib.util import find_spec
+
+    from workloads import max_rel_error
+
+    out = {"status": "ok", "error": None, "number": 0, "samples": []}
+    wanted = opts.samples or opts.repeats  # defaults for a worker started by hand
+    budget = opts.budget if opts.budget is not None else opts.case_budget
+    workload = next(w for w in workloads.catalog(opts.quick) if w.label == opts.case)
+    adapter = next(a for a in tools.REGISTRY if a.family == workload.id and a.tool == opts.tool)
+    result = None
+    try:
+        if any(find_spec(m) is None for m in adapter.needs):  # the parent checks first
+            out["status"] = "not installed"
+            raise tools.Skip
+        prepared = adapter.build(workload)
+        if prepared.result is not None:
+            result = prepared.result()
+        else:
+            prepared.call()  # warm-up
+        if opts.number:
+            number = opts.number
+            first = timed(prepared.call, number) / number
+            out["samples"].append(first)
+        else:
+            number, first = calibrate(prepared.call, opts.target)
+        out["number"] = number
+        repeats = sample_count(wanted, budget, number * first)
+        while len(out["samples"]) < repeats:
+            out["samples"].append(timed(prepared.call, number) / number)
+        if result is not None and opts.ref:
+            with open(opts.ref, "rb") as fh:
+                out["error"] = max_rel_error(result, pickle.load(fh))
+    except tools.NotAvailable as e:
+        out["status"] = f"not available: {e}"
+    except tools.Skip as e:
+        if out["status"] == "ok":
+            out["status"] = f"skipped: {e}"
+    except Exception as e:  # any tool failure becomes its row, never the suite's
+        out["status"] = f"error: {short(e)}"
+    print(WORKER_TAG + json.dumps(out), flush=True)
+
+
+def spawn(workload, case, opts, ref_path, samples, budget, number=None):
+    """Run one worker; returns its JSON dict (a crash or a timeout becomes an error status)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--case", workload.label,
+           "--tool", case.tool, "--threads", str(opts.threads), "--samples", str(samples),
+           "--budget", repr(budget)]
+    if opts.quick:
+        cmd.append("--quick")
+    if ref_path:
+        cmd += ["--ref", ref_path]
+    if number:
+        cmd += ["--number", str(number)]
+    timeout = 300 if opts.quick else 900  # build + warm-up + calibration + samples of the slowest rows
+    try:
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout,
+                              env=os.environ.copy())
+    except subprocess.TimeoutExpired:
+        return {"status": f"error: worker timed out after {timeout} s"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(WORKER_TAG):
+            return json.loads(line[len(WORKER_TAG):])
+    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"status": f"error: worker exited with code {proc.returncode}: {last[:70]}"}
+
+
+def run_workload_fresh(workload, tools, opts, log, tmpdir):
+    """Every case in its own process, in two rounds of alternating tool order.
+
+    Round 1 (tools in catalog order) calibrates and takes the first half of the
+    samples; round 2 (reverse order) reuses round 1's inner-loop count and takes
+    the rest.  Each round is a fresh process, so a row's median mixes two
+    processes as well as two positions in the sequence.
+    """
+    from importlib.util import find_spec
+
+    cases = [Case(a) for a in tools.REGISTRY if a.family == workload.id]
+    ref_path = None
+    if workload.ref_error is None:
+        ref_path = os.path.join(tmpdir, re.sub(r"\W+", "_", workload.label) + ".pickle")
+        with open(ref_path, "wb") as fh:
+            pickle.dump(workload.ref(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    for case in cases:
+        if any(find_spec(m) is None for m in case.adapter.needs):
+            case.status = "not installed"
+    rounds = [opts.repeats - opts.repeats // 2, opts.repeats // 2]
+    for r, wanted in enumerate(rounds):
+        if not wanted:
+            continue
+        for case in cases if r % 2 == 0 else cases[::-1]:
+            if case.status != "ok":
+                continue
+            t0 = time.perf_counter()
+            got = spawn(workload, case, opts, ref_path, wanted, opts.case_budget * wanted / opts.repeats,
+                        number=case.number or None)
+            case.status = got["status"]
+            if case.status == "ok":
+                case.number = got["number"]
+                case.samples += got["samples"]
+                if got["error"] is not None:
+                    case.error = max(case.error or 0.0, got["error"])
+            case.repeats = len(case.samples)
+            log(f"  {workload.label:<14} {case.tool:<44} round {r + 1}: {case.status[:50]:<50} "
+                f"{time.perf_counter() - t0:6.2f}s")
+    return cases
+
+
 # --- output ---------------------------------------------------------------------
 def fmt_time(s):
     if s is None:
@@ -224,10 +369,18 @@ def render(machine, results, opts):
     vers = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
     absent = ", ".join(k for k, v in machine["versions"].items() if not v)
     out.append(f"- libraries: {vers}" + (f" (not installed: {absent})" if absent else ""))
-    out.append(f"- mode: {'quick' if opts.quick else 'full'}; median of up to {opts.repeats} interleaved "
-               f"samples of >= {opts.target * 1e3:.0f} ms each")
+    if opts.in_process:
+        how = "interleaved samples, all cases in one process"
+    else:
+        how = "samples, each (workload, tool) case in fresh processes (two rounds, alternating tool order)"
+    out.append(f"- mode: {'quick' if opts.quick else 'full'}; median of up to {opts.repeats} {how}, "
+               f"each sample >= {opts.target * 1e3:.0f} ms; whole run {opts.total_s:.0f} s")
     out.append("")
+    per_op = []  # W9: one operation per workload, shown as one summary table
     for workload, cases in results:
+        if getattr(workload, "op", None):
+            per_op.append((workload, cases))
+            continue
         floor = next((c.median for c in cases if c.kind == "floor" and c.median), None)
         out.append(f"## {workload.label}: {workload.title}")
         out.append("")
@@ -244,11 +397,40 @@ def render(machine, results, opts):
         if workload.ref_error:
             out.append(f"\nNo reference, errors not checked: {workload.ref_error}")
         out.append("")
+    if per_op:
+        out += render_per_op(per_op, opts)
     out.append("Error: max over entries of |got − ref| / max(|ref|, 1e-3·max|ref|), value and derivative "
                "together where the tool returns both; references by mpmath at 30 digits (W1, W2, W3, W5), "
-               "long double (W4), closed form (W6, where errors are mostly Monte Carlo noise). "
-               "⚠ marks an error above the workload's tolerance.")
+               "long double (W4), closed form (W6), Gauss-Legendre quadrature of complex-step gradients "
+               "(W6b; W6 and W6b errors are mostly Monte Carlo noise), NumPy on the values and on each "
+               "tangent row (W9). ⚠ marks an error above the workload's tolerance.")
     return "\n".join(out)
+
+
+def render_per_op(per_op, opts):
+    """W9 as one table: a row per (operation, size), the tool's time next to NumPy's on the values."""
+    out = ["## W9: one DualArray operation (10 directions) vs the same NumPy operation on the values", "",
+           "| operation | elements × directions | NumPy, values | dualml | × NumPy | goal | max rel. error |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for workload, cases in per_op:
+        floor = next((c for c in cases if c.kind == "floor"), None)
+        ours = next((c for c in cases if c.kind != "floor"), None)
+        title = workload.title.split(",")[0]
+        dims = workload.label.split()[-1].replace("x", " × ")
+        goal = f"≤ {workload.goal:g}" if workload.goal else ""
+        if floor is None or ours is None or floor.status != "ok" or ours.status != "ok":
+            bad = next(c for c in (floor, ours) if c is None or c.status != "ok")
+            out.append(f"| `{md_escape(title)}` | {dims} | {md_escape(bad.status if bad else 'no row')} "
+                       f"| — | — | {goal} | — |")
+            continue
+        ratio = ours.median / floor.median
+        flag = " ✗" if workload.goal and ratio > workload.goal else ""
+        err = fmt_err(ours.error, workload.tol)
+        out.append(f"| `{md_escape(title)}` | {dims} | {fmt_time(floor.median)} | {fmt_time(ours.median)} "
+                   f"| {ratio:.3g}{flag} | {goal} | {err} |")
+    out += ["", ("✗: above the goal. At 10⁴ elements dualml moves 11× NumPy's data (values + 10 tangent "
+                 "rows), so about 11× is par there."), ""]
+    return out
 
 
 def to_json(machine, results, opts):
@@ -263,7 +445,8 @@ def to_json(machine, results, opts):
                 "max_rel_error": c.error, "number": c.number, "samples_s": c.samples,
             })
     return {"machine": machine, "quick": opts.quick, "repeats": opts.repeats,
-            "target_s": opts.target, "rows": rows}
+            "mode": "in-process" if opts.in_process else "fresh-process",
+            "target_s": opts.target, "total_s": opts.total_s, "rows": rows}
 
 
 def plot(results, path):
@@ -314,8 +497,16 @@ def main(argv=None):
     opts.repeats = opts.repeats or (3 if opts.quick else 7)
     opts.target = 0.005 if opts.quick else 0.020
     opts.case_budget = 1.5 if opts.quick else 20.0  # seconds of samples per (workload, tool)
+    if opts.worker:
+        worker(opts, tools, workloads)
+        return
+
+    def family(wid):  # "W6b" belongs to W6: --only W6 selects both
+        return re.match(r"W\d+", wid).group(0).upper()
+
     only = {s.strip().upper() for s in opts.only.split(",") if s.strip()}
-    known = {w.id for w in workloads.catalog(opts.quick)}
+    known = {w.id.upper() for w in workloads.catalog(opts.quick)}
+    known |= {family(k) for k in known}
     if only - known:
         sys.exit(f"--only: unknown workload(s) {', '.join(sorted(only - known))}; "
                  f"choose from {', '.join(sorted(known))}")
@@ -326,17 +517,23 @@ def main(argv=None):
     machine = machine_info(opts.threads)
     t_start = time.perf_counter()
     results = []
-    for workload in workloads.catalog(opts.quick):
-        if only and workload.id not in only:
-            continue
-        log(f"{workload.label}: {workload.title}")
-        try:
-            workload.ref()
-        except Exception as e:  # e.g. mpmath missing: time anyway, report no errors
-            workload.ref_error = short(e)
-            log(f"  no reference: {workload.ref_error}")
-        results.append((workload, run_workload(workload, tools, opts, log)))
-    log(f"total {time.perf_counter() - t_start:.1f}s")
+    with tempfile.TemporaryDirectory(prefix="dualml-bench-") as tmpdir:
+        for workload in workloads.catalog(opts.quick):
+            if only and workload.id.upper() not in only and family(workload.id) not in only:
+                continue
+            log(f"{workload.label}: {workload.title}")
+            try:
+                workload.ref()
+            except Exception as e:  # e.g. mpmath missing: time anyway, report no errors
+                workload.ref_error = short(e)
+                log(f"  no reference: {workload.ref_error}")
+            if opts.in_process:
+                cases = run_workload(workload, tools, opts, log)
+            else:
+                cases = run_workload_fresh(workload, tools, opts, log, tmpdir)
+            results.append((workload, cases))
+    opts.total_s = time.perf_counter() - t_start
+    log(f"total {opts.total_s:.1f}s")
 
     print(render(machine, results, opts))
     if opts.json:

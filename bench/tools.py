@@ -1077,3 +1077,49 @@ def _(w):
         return dgsm.analyze(wk.W6_PROBLEM, X, model(X), seed=1)
 
     return checked(call, lambda Si: vd(deriv=np.asarray(Si["vi"], dtype=float)))
+
+
+# =================================================================================
+# W6b: DGSM of the SIR model (200-step RK4 in NumPy), 3 inputs, N base samples
+# =================================================================================
+@adapter("W6b", "floor: numpy model on N samples", kind="floor")
+def _(w):
+    lo, hi = np.array(wk.W6B_PROBLEM["bounds"]).T
+    X = np.random.default_rng(0).uniform(lo, hi, (w.size, len(lo)))
+    return Prepared(lambda: wk.sir_model(X), None)
+
+
+@adapter("W6b", "dualml.dgsm (exact gradients)")
+def _(w):
+    dm = _dualml("dgsm")
+    return checked(lambda: dm.dgsm(wk.sir_model, wk.W6B_PROBLEM, w.size, seed=1, vectorized=True),
+                   lambda out: vd(deriv=np.asarray(out["vi"], dtype=float)))
+
+
+@adapter("W6b", "SALib finite_diff + model + dgsm.analyze", needs=["SALib"])
+def _(w):
+    from SALib.analyze import dgsm
+    from SALib.sample import finite_diff
+
+    def call():  # the whole pipeline: N (D+1) sample rows, one vectorized model run, the analysis
+        X = finite_diff.sample(wk.W6B_PROBLEM, w.size, seed=1)
+        return dgsm.analyze(wk.W6B_PROBLEM, X, wk.sir_model(X), seed=1)
+
+    return checked(call, lambda Si: vd(deriv=np.asarray(Si["vi"], dtype=float)))
+
+
+# =================================================================================
+# W9: one DualArray operation (k = 10 directions) vs the NumPy operation on the values
+# =================================================================================
+@adapter("W9", "floor: numpy, values only", kind="floor")
+def _(w):
+    v, _, m = wk.w9_data(w.size)
+    return checked(wk.make_w9(w.op, v, m), lambda r: vd(r))
+
+
+@adapter("W9", "dualml DualArray")
+def _(w):
+    dm = _dualml("DualArray")
+    v, t, m = wk.w9_data(w.size)
+    d = dm.DualArray(v, t)
+    return checked(wk.make_w9(w.op, d, m), lambda r: vd(np.asarray(r.value), np.asarray(r.deriv)))

@@ -287,6 +287,102 @@ def dgsm_reference():
     return W6_A**2 / 2 + 4 * W6_B**2 * math.pi**2 / 3
 
 
+# --- W6b: DGSM of an SIR epidemic integrated by a 200-step RK4 loop ------------
+SIR_STEPS = 200
+SIR_DAYS = 120.0
+W6B_PROBLEM = {
+    "num_vars": 3,
+    "names": ["beta", "gamma", "i0"],  # infection rate, recovery rate, initial infected fraction
+    "bounds": [[0.15, 0.45], [0.05, 0.15], [1e-3, 1e-2]],  # R0 = beta/gamma from 1 to 9
+}
+
+
+def sir_model(X):
+    """Final recovered fraction r(T) of an SIR epidemic; X is (N, 3) (beta, gamma, i0 by column).
+
+    ds/dt = -beta s i, di/dt = beta s i - gamma i, dr/dt = gamma i from (1 - i0, i0, 0),
+    explicit RK4 with 200 steps over 120 days, in plain array arithmetic: the same
+    code runs on ndarrays, DualArrays and complex arrays (the reference's complex step).
+    """
+    beta, gamma, i0 = X[:, 0], X[:, 1], X[:, 2]
+    h = SIR_DAYS / SIR_STEPS
+    h2, h6 = h / 2, h / 6
+
+    def rhs(s, i):
+        new = beta * s * i
+        rec = gamma * i
+        return -new, new - rec, rec
+
+    s, i, r = 1 - i0, i0, 0.0
+    for _ in range(SIR_STEPS):
+        s1, i1, r1 = rhs(s, i)
+        s2, i2, r2 = rhs(s + h2 * s1, i + h2 * i1)
+        s3, i3, r3 = rhs(s + h2 * s2, i + h2 * i2)
+        s4, i4, r4 = rhs(s + h * s3, i + h * i3)
+        s = s + h6 * (s1 + 2 * s2 + 2 * s3 + s4)
+        i = i + h6 * (i1 + 2 * i2 + 2 * i3 + i4)
+        r = r + h6 * (r1 + 2 * r2 + 2 * r3 + r4)
+    return r
+
+
+def sir_gradient_cs(X):
+    """Exact gradient of sir_model at the rows of X by complex step (step 1e-30: no cancellation)."""
+    G = np.empty(X.shape)
+    for j in range(X.shape[1]):
+        Xc = X.astype(complex)
+        Xc[:, j] += 1e-30j
+        G[:, j] = sir_model(Xc).imag / 1e-30
+    return G
+
+
+def sir_vi_reference(m=24):
+    """v_i = E[(dr(T)/dx_i)^2] over the uniform box: m-point Gauss-Legendre per axis.
+
+    The integrand is smooth, so the tensor rule converges fast (selfcheck compares
+    m = 16 and 32); the gradient is exact (complex step through the same RK4).
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(m)
+    lo, hi = np.array(W6B_PROBLEM["bounds"]).T
+    axes = [lo[j] + (hi[j] - lo[j]) * (nodes + 1) / 2 for j in range(3)]
+    X = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    wgt = np.einsum("i,j,k->ijk", weights, weights, weights).reshape(-1) / 8  # mean over the box
+    return wgt @ sir_gradient_cs(X) ** 2
+
+
+# --- W9: one DualArray operation against the same NumPy operation on the values --
+W9_K = 10  # directions
+W9_SIZES = (10, 10**4)
+W9_OPS = {  # name: (expression, goal for the ratio at 10 elements x 10 directions)
+    "mul": ("d * d", 1.5),
+    "scale": ("d * 2.0", 1.5),
+    "sin": ("np.sin(d)", 1.5),
+    "sum": ("d.sum()", 1.5),
+    "dot": ("d @ w", 1.5),
+    "slice": ("d[1:]", 2.5),
+}
+
+
+def w9_data(n, k=W9_K):
+    """Values (n,), tangent rows (k, n) and the constant matrix of d @ w: (n, n), or (n, 10) for large n."""
+    rng = np.random.default_rng(SEED + n)
+    v = rng.standard_normal(n)
+    t = rng.standard_normal((k, n))
+    w = rng.standard_normal((n, n if n <= 100 else 10))
+    return v, t, w
+
+
+def make_w9(op, d, w):
+    """The timed call: one operation on d (the values, or a DualArray), as bare as Python allows."""
+    return {
+        "mul": lambda: d * d,
+        "scale": lambda: d * 2.0,
+        "sin": lambda: np.sin(d),
+        "sum": lambda: d.sum(),
+        "dot": lambda: d @ w,
+        "slice": lambda: d[1:],
+    }[op]
+
+
 # --- references ---------------------------------------------------------------
 def _mp():
     import mpmath
@@ -356,6 +452,25 @@ def ref_w6():
     return {"deriv": dgsm_reference()}
 
 
+def ref_w6b():
+    return {"deriv": sir_vi_reference()}
+
+
+def ref_w9(op, n):
+    """NumPy's own result on the values, and the operation's tangent rule applied to each tangent row."""
+    v, t, w = w9_data(n)
+    value = make_w9(op, v, w)()
+    deriv = {
+        "mul": lambda: t * v + v * t,
+        "scale": lambda: t * 2.0,
+        "sin": lambda: np.cos(v) * t,
+        "sum": lambda: t.sum(axis=1),
+        "dot": lambda: t @ w,
+        "slice": lambda: t[:, 1:],
+    }[op]()
+    return {"value": value, "deriv": deriv}
+
+
 # --- error metric -------------------------------------------------------------
 def max_rel_error(result: dict, ref: dict) -> float:
     """Largest |a - r| / max(|r|, 1e-3 * max|r|) over every entry of every key in result.
@@ -405,6 +520,14 @@ def ref_npsin():
     return {"value": float(mp.sin(mp.mpf(X0))), "deriv": float(mp.cos(mp.mpf(X0)))}
 
 
+@dataclass
+class OpWorkload(Workload):
+    """A W9 workload: one operation (a key of W9_OPS) and the goal for its ratio to NumPy."""
+
+    op: str = ""
+    goal: float | None = None
+
+
 def catalog(quick: bool) -> list[Workload]:
     w3_sizes = (10, 30) if quick else (10, 100)
     w4_n = 10**5 if quick else 10**6
@@ -432,6 +555,16 @@ def catalog(quick: bool) -> list[Workload]:
         Workload("W6", f"W6 N={w6_n}", f"DGSM of a 10-input model, N={w6_n} samples",
                  ref_w6, size=w6_n, tol=0.25),
     ]
+    w6b_n = 256 if quick else 1024
+    wl.append(Workload("W6b", f"W6b N={w6b_n}",
+                       f"DGSM of an SIR model (200-step RK4 in NumPy, 3 inputs), N={w6b_n} samples",
+                       ref_w6b, size=w6b_n, tol=0.25))
+    for n in W9_SIZES:
+        for op, (expr, goal) in W9_OPS.items():
+            wl.append(OpWorkload("W9", f"W9 {op} {n}x{W9_K}",
+                                 f"{expr}, {n} elements x {W9_K} directions, vs NumPy on the values",
+                                 lambda op=op, n=n: ref_w9(op, n), size=n, tol=1e-12,
+                                 op=op, goal=goal if n == W9_SIZES[0] else None))
     return wl
 
 
@@ -487,6 +620,22 @@ def selfcheck():
 
     report("W7 reference vs mp.diff", {"deriv": [d7(j) for j in range(6)]}, ref_w7(6))
     report("W5 hand-written vs reference", {"deriv": hand_hessian_rosen(w5_data())}, ref_w5())
+
+    # W6b: the Gauss-Legendre rule has converged, and the complex step agrees with mp.diff
+    report("W6b reference m=24 vs m=40", {"deriv": sir_vi_reference(24)}, {"deriv": sir_vi_reference(40)})
+    x6 = np.array([[0.3, 0.1, 0.005]])
+    cs = sir_gradient_cs(x6)[0]
+
+    def r_of(j):
+        def f(t):
+            z = np.array([[mp.mpf(v) for v in x6[0]]], dtype=object)
+            z[0, j] = t
+            return sir_model(z)[0]
+
+        return f
+
+    md = [float(mp.diff(r_of(j), mp.mpf(x6[0, j]))) for j in range(3)]
+    report("W6b complex step vs mp.diff", {"deriv": cs}, {"deriv": md})
 
 
 if __name__ == "__main__":
