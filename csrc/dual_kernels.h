@@ -102,7 +102,7 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
    loader picks the clone the CPU supports (the same IEEE operations, wider
    registers; the zero-tangent select stays exact). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define DUAL_ROWS_CLONES __attribute__((target_clones("avx2", "default")))
+#define DUAL_ROWS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DUAL_ROWS_CLONES
 #endif
