@@ -103,8 +103,10 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
    registers; the zero-tangent select stays exact). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
 #define DUAL_ROWS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define DUAL_INLINE static inline __attribute__((always_inline))
 #else
 #define DUAL_ROWS_CLONES
+#define DUAL_INLINE static inline
 #endif
 
 #define DUAL_KERNELS_UNARY(name)                                             \
@@ -401,7 +403,7 @@ static inline void dual_scale_row_(dual_intp n, const double *d, char *t, dual_i
 /* A strided block (n <= DUAL_BLOCK) copied to buf, so the loops that read
    it run their contiguous, vectorized copy (a view like x[..., 0] would
    otherwise take the scalar strided body for every row). */
-static inline char *dual_gather(dual_intp n, char *p, dual_intp s, double *buf)
+DUAL_INLINE char *dual_gather(dual_intp n, char *p, dual_intp s, double *buf)
 {
     dual_intp i;
     if (s == DUAL_C || n > DUAL_BLOCK)
@@ -411,8 +413,8 @@ static inline char *dual_gather(dual_intp n, char *p, dual_intp s, double *buf)
     return (char *)buf;
 }
 
-DUAL_ROWS_CLONES
-static void dual_scale_row(dual_intp n, const double *d, char *t, dual_intp st,
+/* inlined into each clone of the row drivers below, one call per block */
+DUAL_INLINE void dual_scale_row(dual_intp n, const double *d, char *t, dual_intp st,
                            char *ty, dual_intp sty)
 {
     double bt[DUAL_BLOCK];
@@ -437,8 +439,7 @@ static inline void dual_scale2_row_(dual_intp n, const double *da, char *ta, dua
                               dual_scale(db[i], DUAL_AT(tb, stb, i));
 }
 
-DUAL_ROWS_CLONES
-static void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp sta,
+DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp sta,
                             const double *db, char *tb, dual_intp stb,
                             char *ty, dual_intp sty)
 {
@@ -458,6 +459,7 @@ static void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp s
 
 
 /* unary, operands {x, t, y, ty}; c->dloop is f_d */
+DUAL_ROWS_CLONES
 static void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
     const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
@@ -480,6 +482,7 @@ static void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const voi
 }
 
 /* binary, both tangents: operands {a, ta, b, tb, y, ty}; c->dloop is f_d */
+DUAL_ROWS_CLONES
 static void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
     const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
@@ -508,7 +511,7 @@ static void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const vo
 
 /* binary, one tangent.  which = 1: operands {a, ta, b, y, ty}, c->dloop is
    f_da; which = 2: operands {a, b, tb, y, ty}, c->dloop is f_db. */
-static inline void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
+DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
                                       const dual_rows_ctx *c, int which)
 {
     double d[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
@@ -533,11 +536,13 @@ static inline void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
     }
 }
 
+DUAL_ROWS_CLONES
 static void dual_rows_binary_a(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
     dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 1);
 }
 
+DUAL_ROWS_CLONES
 static void dual_rows_binary_b(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
     dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 2);

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import dual as _dual
 from .arrays import DualArray, _new
-from .arrays._core import copy_pooled
+from .arrays._core import copy_pooled, hessian_pass
 from .arrays._operands import _NeedGeneric, _operand, _nd
 from .arrays._joins import _concatenate
 from .arrays._shape import _moveaxis0_last, _reshape
@@ -320,27 +320,22 @@ def _hessian_o2_one(f, x, args):
     """The hessian in one pass of the second-order rows (small n)."""
     n = x.size
     shape = x.shape
-    seed = _o2_seed(n)
     tag = _dual._new_tag()
-    X = _new(x, seed if shape == (n,) else seed.reshape((seed.shape[0],) + shape),
-             tag, (n, 0, n))
-    r = f(X, *args)
-    if type(r) is DualArray and r._tag == tag:
-        if r._v.shape != ():
-            raise ValueError(f"hessian(): f must return a scalar, it returned "
-                             f"shape {r._v.shape}")
-        if r._o2 != (n, 0, n) or type(r._d) is not _nd:
-            raise _NeedGeneric("hessian result")
-        d = r._d
-        if d is seed or d.base is seed:
-            d = d.copy()                # f returned its input: never hand out the seed
-        H = d[n:].reshape(n, n)
-    else:
+    H = hessian_pass(f, x, args, _o2_seed(n), tag)
+    if type(H) is tuple:
+        r = H[0]
+        if type(r) is DualArray and r._tag == tag:
+            if r._v.shape != ():
+                raise ValueError(f"hessian(): f must return a scalar, it returned "
+                                 f"shape {r._v.shape}")
+            raise _NeedGeneric("hessian result")    # nested, or rows not in C layout
         v, d = _parts(r, tag, n, "hessian")
         if d.shape[1:] != ():
             raise ValueError(f"hessian(): f must return a scalar, it returned "
                              f"shape {d.shape[1:]}")
         H = np.zeros((n, n))            # f does not depend on x
+    if shape == (n,):
+        return H
     if shape == ():
         return float(H[0, 0])
     return H.reshape(shape + shape)

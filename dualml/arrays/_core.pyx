@@ -176,6 +176,45 @@ def copy_pooled(a):
     return out
 
 
+def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag):
+    """hessian_pass(f, x, args, seed, tag) -> ndarray or tuple
+
+    One pass of hessian's second-order rows over all n = x.size directions
+    (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape
+    ``(n + n*n, n)``).  Returns the ``(n, n)`` Hessian when f returns a
+    scalar DualArray of this pass, else ``(r,)`` with f's result for the
+    caller to judge.  A result that is (a view of) the seed is copied.
+    """
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.npy_intp strides[2]
+    cdef DualArray R
+    cdef cnp.ndarray d
+    cdef char *lo
+    cdef char *hi
+    o2 = (n, 0, n)
+    sd = seed if cnp.PyArray_NDIM(x) == 1 else seed.reshape(
+        (cnp.PyArray_DIMS(seed)[0],) + (<object>x).shape)
+    r = f(_make(x, sd, tag, o2), *args)
+    if type(r) is not DualArray:
+        return (r,)
+    R = <DualArray>r
+    if not (R._tag == tag and type(R._v) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>R._v) == 0
+            and type(R._d) is ndarray and (R._o2 is o2 or R._o2 == o2)):
+        return (r,)
+    d = <cnp.ndarray>R._d
+    if cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_STRIDES(d)[0] != 8:
+        return (r,)
+    lo = <char *>cnp.PyArray_DATA(seed)
+    hi = lo + cnp.PyArray_NBYTES(seed)
+    if lo <= <char *>cnp.PyArray_DATA(d) < hi:
+        d = cnp.PyArray_NewCopy(d, cnp.NPY_CORDER)  # f returned its input
+    dims[0] = dims[1] = n
+    strides[0] = 8 * n
+    strides[1] = 8
+    return _view(d, 2, dims, strides, 8 * n)
+
+
 def _pool_state():
     """(blocks, bytes) the pool holds now (for tests)."""
     return _pool_n, _pool_bytes
