@@ -501,8 +501,9 @@ def main(argv=None):
         worker(opts, tools, workloads)
         return
 
-    def family(wid):  # "W6b" belongs to W6: --only W6 selects both
-        return re.match(r"W\d+", wid).group(0).upper()
+    def family(wid):  # "W6b" belongs to W6: --only W6 selects both; "NPSIN" is its own
+        m = re.match(r"W\d+", wid)
+        return (m.group(0) if m else wid).upper()
 
     only = {s.strip().upper() for s in opts.only.split(",") if s.strip()}
     known = {w.id.upper() for w in workloads.catalog(opts.quick)}

@@ -334,3 +334,25 @@ def test_concurrent_jacobians_equal_serial_bit_for_bit():
     for rep in range(20):
         for i in range(8):
             assert same(results[rep][i], serial[i]), (rep, i)
+
+
+def test_in_place_operators_follow_numpy_with_overlap_and_views():
+    a = np.arange(6.0)
+    X = rows(a)
+    ref_v, ref_d = a.copy(), X.deriv.copy()
+    ref_v[1:] += ref_v[:-1].copy()                     # NumPy's result of x[1:] += x[:-1]
+    ref_d[:, 1:] += ref_d[:, :-1].copy()
+    V = X[1:]
+    V += X[:-1]                                        # overlapping operands
+    assert same(X.value, ref_v) and same(X.deriv, ref_d)
+    W = X[::2]
+    W *= 2.0                                           # through a strided view
+    assert same(X.value[::2], 2 * ref_v[::2]) and same(X.deriv[:, ::2], 2 * ref_d[:, ::2])
+    # in a jacobian pass the point's tangent rows are the read-only seed:
+    # z += 1 still works (item assignment copies the rows), d(z+1)^2 = 2(z+1)
+
+    def f(z):
+        z += 1.0
+        return z * z
+
+    assert same(dualml.jacobian(f, np.array([1.0, 2.0])), np.diag([4.0, 6.0]))

@@ -891,6 +891,27 @@ cdef inline object _op(Py_ssize_t rule, str name, object a, object b):
     return _py._binary_op(name, a, b) if r is NotImplemented else r
 
 
+cdef object _inplace(DualArray x, object r):
+    # x op= o with r = x op o already computed (fresh buffers, so overlap
+    # between x and o cannot matter): copied into x's own storage when both
+    # are first-order arrays of one layout and x's storage is writeable;
+    # everything else (promotion to an inner tag, read-only views of a
+    # seed) is item assignment's business
+    cdef DualArray y
+    if type(r) is DualArray and _flat(x) and _flat(<DualArray>r):
+        y = <DualArray>r
+        if (y._tag == x._tag and (y._o2 is x._o2 or y._o2 == x._o2)
+                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._v)
+                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._d)
+                and cnp.PyArray_SAMESHAPE(<cnp.ndarray>x._v, <cnp.ndarray>y._v)
+                and cnp.PyArray_SAMESHAPE(<cnp.ndarray>x._d, <cnp.ndarray>y._d)):
+            cnp.PyArray_CopyInto(<cnp.ndarray>x._v, <cnp.ndarray>y._v)
+            cnp.PyArray_CopyInto(<cnp.ndarray>x._d, <cnp.ndarray>y._d)
+            return x
+    _py._setitem(x, Ellipsis, r)
+    return x
+
+
 # ---------------------------------------------------------------------------
 # The type
 
@@ -1203,24 +1224,19 @@ cdef class DualArray:
 
     # In place: NumPy semantics (the array, and views of it, change).
     def __iadd__(self, o):
-        _py._setitem(self, Ellipsis, self + o)
-        return self
+        return _inplace(self, self + o)
 
     def __isub__(self, o):
-        _py._setitem(self, Ellipsis, self - o)
-        return self
+        return _inplace(self, self - o)
 
     def __imul__(self, o):
-        _py._setitem(self, Ellipsis, self * o)
-        return self
+        return _inplace(self, self * o)
 
     def __itruediv__(self, o):
-        _py._setitem(self, Ellipsis, self / o)
-        return self
+        return _inplace(self, self / o)
 
     def __ipow__(self, o):
-        _py._setitem(self, Ellipsis, self ** o)
-        return self
+        return _inplace(self, self ** o)
 
     # -- methods as ndarray's ------------------------------------------------------------
     def reshape(self, *shape, order="C"):
