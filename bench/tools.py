@@ -776,7 +776,7 @@ def _(w):
 # W4: h(x) and h'(x) over a large float64 array
 # =================================================================================
 def _w4(w):
-    x = wk.w4_data(w.size)
+    x = wk.w4_data(w.size, w.key)
     return x, np.ones_like(x)
 
 

@@ -224,7 +224,12 @@ def hand_jacobian_F(W, b, x):
 
 
 # --- W4: h and h' over a large array -----------------------------------------
-def w4_data(n):
+def w4_data(n, key=None):
+    # uniform random points, or (key "linspace") evenly spaced ones: NumPy's
+    # own loops are faster on the latter (predictable branches), so both
+    # are measured
+    if key == "linspace":
+        return np.linspace(-3.0, 3.0, n)
     return np.random.default_rng(SEED).uniform(-3.0, 3.0, n)
 
 
@@ -428,9 +433,9 @@ def ref_w3(n):
     return {"value": np.array([float(t[i] * xm[i] + s) for i in range(n)]), "deriv": J}
 
 
-def ref_w4(n):
+def ref_w4(n, key=None):
     # 10^6 points is too many for mpmath: hand formula in x87 long double (64-bit mantissa).
-    x = w4_data(n).astype(np.longdouble)
+    x = w4_data(n, key).astype(np.longdouble)
     e, s3, c3, t = np.exp(-x * x), np.sin(3 * x), np.cos(3 * x), np.tanh(x)
     return {"value": (e * s3 + t).astype(float), "deriv": (e * (3 * c3 - 2 * x * s3) + 1 - t * t).astype(float)}
 
@@ -551,6 +556,9 @@ def catalog(quick: bool) -> list[Workload]:
     wl += [
         Workload("W4", f"W4 n={w4_n:.0e}".replace("+0", ""), f"h and h' over {w4_n} float64",
                  lambda: ref_w4(w4_n), size=w4_n),
+        Workload("W4", f"W4 n={w4_n:.0e} linspace".replace("+0", ""),
+                 f"h and h' over {w4_n} evenly spaced float64",
+                 lambda: ref_w4(w4_n, "linspace"), size=w4_n, key="linspace"),
         Workload("W5", "W5", "Hessian of 10-variable Rosenbrock", ref_w5, size=10),
         Workload("W6", f"W6 N={w6_n}", f"DGSM of a 10-input model, N={w6_n} samples",
                  ref_w6, size=w6_n, tol=0.25),
