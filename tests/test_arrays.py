@@ -517,3 +517,84 @@ def test_sequence_repetition_by_a_dualarray_explains_itself():
             op()
     # a list is an array operand, as in NumPy: [0] * x is elementwise
     assert list(([0.0] * d).value) == [0.0, 0.0]
+
+
+# -- once silently wrong: advanced indexes apart, order='F', fmax over NaN, out= ---------
+
+def central_jacobian(f, x, h=1e-6):
+    """Independent reference: central differences of a function of float arrays."""
+    cols = [(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h)
+            for e in np.eye(x.size).reshape((x.size,) + x.shape)]
+    return np.stack(cols, axis=-1).reshape(np.shape(f(x)) + x.shape)
+
+
+A8 = np.arange(8.0).reshape(2, 2, 2)
+B8 = A8.transpose(2, 1, 0)
+
+
+@pytest.mark.parametrize("idx", [(0, slice(None), [0, 1]), ([0, 1], slice(None), [1, 0]),
+                                 (1, Ellipsis, [0, 1]), ([1, 0], slice(None), 0),
+                                 (0, [0, 1], slice(None)), (np.array([[0, 1]]), slice(None), 1)],
+                         ids=repr)
+def test_advanced_indexes_separated_by_a_slice(idx):
+    f = lambda x: (A8 * x[0] + B8 * x[1])[idx]          # noqa: E731
+    x = np.array([1.0, 2.0])
+    assert np.allclose(dualml.jacobian(f, x), central_jacobian(f, x), atol=1e-8)
+    v = np.array([0.5, -1.5])                           # jvp: all k rows kept
+    assert np.allclose(dualml.jvp(f, x, v)[1], central_jacobian(f, x) @ v, atol=1e-8)
+
+
+def test_item_assignment_with_advanced_indexes_separated_by_a_slice():
+    def f(x):
+        z = np.zeros((2, 2, 2)) + 0.0 * x[0]
+        z[0, :, [0, 1]] = (A8 * x[0] + B8 * x[1])[1]
+        return z
+
+    def f_num(x):
+        z = np.zeros((2, 2, 2))
+        z[0, :, [0, 1]] = (A8 * x[0] + B8 * x[1])[1]
+        return z
+
+    x = np.array([1.0, 2.0])
+    assert np.allclose(dualml.jacobian(f, x), central_jacobian(f_num, x), atol=1e-8)
+
+
+@pytest.mark.parametrize("spell", ["np.reshape", "method", "np.ravel", "ravel method"])
+def test_fortran_order_reshape_and_ravel(spell):
+    W = np.arange(1.0, 7.0)
+    g = {"np.reshape": lambda z: np.reshape(z, (3, 2), order="F"),
+         "method": lambda z: z.reshape((3, 2), order="F"),
+         "np.ravel": lambda z: np.ravel(z, order="F"),
+         "ravel method": lambda z: z.ravel(order="F")}[spell]
+    f = lambda x: g(np.sin(x) * W.reshape(2, 3))       # noqa: E731
+    x = np.linspace(0.1, 0.6, 6).reshape(2, 3)
+    assert np.allclose(dualml.jacobian(f, x), central_jacobian(f, x), atol=1e-8)
+
+
+def test_fmax_fmin_reduce_skip_nan_like_numpy():
+    v = np.array([1.0, np.nan, 3.0, 2.0])
+    X = DualArray.seed(v)
+    for uf, j in ((np.fmax, 2), (np.fmin, 0)):
+        r = uf.reduce(X)
+        assert r.value == uf.reduce(v) and list(r.deriv) == list(np.eye(4)[j])
+    M = DualArray.seed(np.array([[np.nan, np.nan], [np.nan, 5.0]]))
+    r = np.fmax.reduce(M, axis=1)                       # an all-NaN row stays NaN
+    assert np.isnan(r.value[0]) and r.value[1] == 5.0
+    assert list(r.deriv[:, 1]) == [0.0, 0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["dot", "outer", "concatenate", "stack", "clip", "take"])
+def test_out_is_filled_never_ignored(name):
+    X = DualArray.seed(np.array([1.0, 2.0]))
+    call = {"dot": lambda out: np.dot(np.ones((3, 2)), X, out=out),
+            "outer": lambda out: np.outer(X, X, out=out),
+            "concatenate": lambda out: np.concatenate([X, X], out=out),
+            "stack": lambda out: np.stack([X, X], out=out),
+            "clip": lambda out: np.clip(X, 0.0, 1.5, out=out),
+            "take": lambda out: np.take(X, [1, 0], out=out)}[name]
+    ref = call(None)
+    out = DualArray.constant(np.full(ref.shape, 7.0), k=2)
+    r = call(out)
+    assert r is out and same(out.value, ref.value) and same(out.deriv, ref.deriv)
+    with pytest.raises(TypeError, match="out= must be a DualArray"):
+        call(np.zeros(ref.shape))

@@ -1251,13 +1251,13 @@ cdef class DualArray:
         """swapaxes(a, b): as ndarray.swapaxes."""
         return _py._swapaxes(self, a, b)
 
-    def ravel(self):
-        """ravel(): the values flattened in C order (a view where possible)."""
-        return _py._reshape(self, (-1,))
+    def ravel(self, order="C"):
+        """ravel(order="C"): the values flattened (a view where possible)."""
+        return _py._reshape_order(self, (-1,), order)
 
-    def flatten(self):
-        """flatten(): as ravel."""
-        return _py._reshape(self, (-1,))
+    def flatten(self, order="C"):
+        """flatten(order="C"): the values flattened, always a copy."""
+        return _py._copy(_py._reshape_order(self, (-1,), order))
 
     def squeeze(self, axis=None):
         """squeeze(axis=None): as ndarray.squeeze."""

@@ -40,11 +40,9 @@ def _constant(x, k):
 
 
 def _method_reshape(x, shape, order):
-    if order != "C":
-        raise ValueError("DualArray.reshape supports order='C' only")
     if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
         shape = tuple(shape[0])
-    return _reshape(x, shape)
+    return _reshape_order(x, shape, order)
 
 
 def _method_transpose(x, axes):
@@ -70,4 +68,4 @@ def _extract(x, tag, want_value):
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ._operands import _real_array  # noqa: E402
-from ._shape import _moveaxis0_last, _reshape, _transpose  # noqa: E402
+from ._shape import _reshape_order, _moveaxis0_last, _transpose  # noqa: E402

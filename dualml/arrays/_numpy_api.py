@@ -126,10 +126,14 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
                 r = _sum(x, axis, keepdims)
             elif ufunc is np.multiply:
                 r = _prod(x, axis, keepdims)
-            elif ufunc in (np.maximum, np.fmax):
+            elif ufunc is np.maximum:
                 r = _select_reduce(x, axis, keepdims, np.argmax, "max")
-            elif ufunc in (np.minimum, np.fmin):
+            elif ufunc is np.minimum:
                 r = _select_reduce(x, axis, keepdims, np.argmin, "min")
+            elif ufunc is np.fmax:
+                r = _select_reduce(x, axis, keepdims, _NANARGMAX, "max")
+            elif ufunc is np.fmin:
+                r = _select_reduce(x, axis, keepdims, _NANARGMIN, "min")
             else:
                 raise TypeError(f"numpy.{ufunc.__name__}.reduce is not supported on "
                                 f"DualArray")
@@ -141,6 +145,20 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     else:
         raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on DualArray")
     return _store_out(r, out, ufunc)
+
+
+def _skipping_nan(nanarg):
+    # fmax/fmin reductions skip NaN entries (maximum/minimum propagate
+    # them): select with nanargmax/nanargmin; an all-NaN slice selects its
+    # first entry, whose value is NaN as NumPy's result is
+    def arg(a, axis=None):
+        allnan = np.isnan(a).all(axis=axis, keepdims=axis is not None)
+        return nanarg(np.where(allnan, 0.0, a), axis=axis)
+    return arg
+
+
+_NANARGMAX = _skipping_nan(np.nanargmax)
+_NANARGMIN = _skipping_nan(np.nanargmin)
 
 
 def _store_out(r, out, ufunc):
@@ -230,7 +248,21 @@ def _h_reshape(a, shape=None, order="C", **kw):
         shape = kw.pop("newshape")
     if isinstance(shape, numbers.Integral):
         shape = (shape,)
-    return _reshape(_a(a, "reshape"), tuple(shape))
+    return _reshape_order(_a(a, "reshape"), tuple(shape), order)
+
+
+def _fn_out(r, out, fname):
+    """A NumPy function's out=: filled (it must be a DualArray) and returned."""
+    if out is None:
+        return r
+    if type(out) is not DualArray:
+        raise TypeError(f"numpy.{fname}: out= must be a DualArray to hold derivatives, "
+                        f"got {type(out).__name__}")
+    if out.shape != r.shape:
+        raise ValueError(f"numpy.{fname}: out= has shape {out.shape}, the result has "
+                         f"shape {r.shape}")
+    _setitem(out, Ellipsis, r)
+    return out
 
 
 def _h_transpose(a, axes=None):
@@ -281,7 +313,7 @@ def _h_take(a, indices, axis=None, out=None, mode="raise"):
     ax = _norm_axis(axis, nd) - nd
     idx = np.asarray(indices)
     f = lambda c: np.take(c, idx, axis=ax, mode=mode)       # noqa: E731
-    return _lin(x, f, f)
+    return _fn_out(_lin(x, f, f), out, "take")
 
 
 def _h_flip(m, axis=None):
@@ -370,33 +402,37 @@ from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import _bc, _f64, _inner_operand, _np_matmul, _operand  # noqa: E402
 from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  # noqa: E402
 from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
-from ._shape import (_broadcast_to, _copy, _expand_dims, _lin, _moveaxis,
+from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _lin, _moveaxis,
                      _neg_axes, _norm_axis, _reshape, _setitem, _squeeze,
                      _swapaxes, _transpose)
 
 
 _HANDLED = {
-    np.dot: lambda a, b, out=None: _dot(_a(a, "dot"), _a(b, "dot")),
+    np.dot: lambda a, b, out=None: _fn_out(_dot(_a(a, "dot"), _a(b, "dot")), out, "dot"),
     np.matmul: lambda a, b, **kw: _matmul(_a(a, "matmul"), _a(b, "matmul")),
     np.inner: lambda a, b: _inner_prod(_a(a, "inner"), _a(b, "inner")),
-    np.outer: lambda a, b, out=None: _outer(_a(a, "outer"), _a(b, "outer")),
+    np.outer: lambda a, b, out=None: _fn_out(_outer(_a(a, "outer"), _a(b, "outer")), out,
+                                             "outer"),
     np.vdot: lambda a, b: _matmul(_reshape(_a(a, "vdot"), (-1,)), _reshape(_a(b, "vdot"), (-1,))),
     np.tensordot: lambda a, b, axes=2: _tensordot(_a(a, "tensordot"), _a(b, "tensordot"), axes),
     np.einsum: _einsum,
     np.where: _h_where,
-    np.concatenate: lambda arrays, axis=0, out=None, **kw: _concatenate(list(arrays), axis),
-    np.stack: lambda arrays, axis=0, out=None, **kw: _stack(list(arrays), axis),
+    np.concatenate: lambda arrays, axis=0, out=None, **kw: _fn_out(
+        _concatenate(list(arrays), axis), out, "concatenate"),
+    np.stack: lambda arrays, axis=0, out=None, **kw: _fn_out(_stack(list(arrays), axis), out,
+                                                             "stack"),
     np.hstack: _h_hstack,
     np.vstack: _h_vstack,
     np.reshape: _h_reshape,
-    np.ravel: lambda a, order="C": _reshape(_a(a, "ravel"), (-1,)),
+    np.ravel: lambda a, order="C": _reshape_order(_a(a, "ravel"), (-1,), order),
     np.transpose: _h_transpose,
     np.swapaxes: lambda a, axis1, axis2: _swapaxes(_a(a, "swapaxes"), axis1, axis2),
     np.moveaxis: lambda a, source, destination: _moveaxis(_a(a, "moveaxis"), source, destination),
     np.squeeze: lambda a, axis=None: _squeeze(_a(a, "squeeze"), axis),
     np.expand_dims: lambda a, axis: _expand_dims(_a(a, "expand_dims"), axis),
     np.broadcast_to: lambda array, shape, subok=False: _broadcast_to(_a(array, "broadcast_to"), shape),
-    np.clip: lambda a, a_min=None, a_max=None, out=None, **kw: _clip(a, kw.get("min", a_min), kw.get("max", a_max)),
+    np.clip: lambda a, a_min=None, a_max=None, out=None, **kw: _fn_out(
+        _clip(a, kw.get("min", a_min), kw.get("max", a_max)), out, "clip"),
     np.sum: _h_sum,
     np.mean: _h_mean,
     np.prod: _h_prod,

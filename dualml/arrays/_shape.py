@@ -64,12 +64,40 @@ def _getitem(x, idx):
     return _getitem_c(x, idx)
 
 
+def _adv_front(idx):
+    """How many dimensions NumPy's advanced indexing puts first, or None.
+
+    When the advanced indices (arrays, and the integers beside them) are
+    separated by a slice, Ellipsis or None, NumPy moves the broadcast index
+    dimensions to the front of the result -- for the tangent rows too,
+    ahead of their direction axis, which must then be moved back.
+    """
+    if not any(type(e) is _nd for e in idx):
+        return None                         # basic indexing: nothing moves
+    pos = [i for i, e in enumerate(idx)
+           if not (e is None or e is Ellipsis or isinstance(e, slice))]
+    if pos[-1] - pos[0] == len(pos) - 1:
+        return None                         # adjacent: they stay in place
+    return max(1 if (type(e) is _nd and e.dtype == bool) else np.ndim(e)
+               for e in (idx[i] for i in pos))
+
+
+def _rows_first(d, nb):
+    # (adv dims..., k, rest) -> (k, adv dims..., rest)
+    if type(d) is _nd:
+        return np.moveaxis(d, nb, 0)
+    return _moveaxis(d, nb, 0)
+
+
 def _getitem_c(x, idx):
     if type(x) is _nd:
         r = x[idx]
         return r if type(r) is _nd else np.asarray(r)
     v = _getitem_c(x._v, idx)
     d = _getitem_c(x._d, (_ALL,) + idx)
+    nb = _adv_front(idx)
+    if nb:
+        d = _rows_first(d, nb)
     return _new(v, d, x._tag, x._o2)
 
 
@@ -125,8 +153,13 @@ def _set_c(x, idx, val):
         x._d = _set_comp(x._d, (_ALL,) + idx, np.zeros(()))
     else:
         target_shape = _getitem_c(x._v, idx).shape
-        x._d = _set_comp(x._d, (_ALL,) + idx, _bct(vd, target_shape) if
-                         vd.shape[1:] != target_shape else vd)
+        if vd.shape[1:] != target_shape:
+            vd = _bct(vd, target_shape)
+        nb = _adv_front(idx)
+        if nb:
+            # the rows' target puts the advanced dimensions first (_adv_front)
+            vd = np.moveaxis(vd, 0, nb) if type(vd) is _nd else _moveaxis(vd, 0, nb)
+        x._d = _set_comp(x._d, (_ALL,) + idx, vd)
 
 
 def _set_comp(c, idx, val):
@@ -154,6 +187,53 @@ def _reshape(x, shape):
         return x.reshape(shape)
     v = _reshape(x._v, shape)
     return _new(v, _reshape(x._d, (x._d.shape[0],) + v.shape), x._tag, x._o2)
+
+
+def _resolve_shape(size, shape, fname="reshape"):
+    # NumPy's rules for a new shape, -1 included
+    shape = tuple(int(operator.index(n)) for n in shape)
+    if shape.count(-1) > 1:
+        raise ValueError(f"{fname}: can only specify one unknown dimension")
+    known = 1
+    for n in shape:
+        if n != -1:
+            if n < 0:
+                raise ValueError(f"{fname}: negative dimensions not allowed")
+            known *= n
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    elif known != size:
+        raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+    return shape
+
+
+def _reshape_order(x, shape, order="C"):
+    """reshape with NumPy's order: "C", "F" (first index fastest) or "A"."""
+    if order == "A":
+        inner = x
+        while type(inner) is not _nd:
+            inner = inner._v
+        order = "F" if inner.flags.f_contiguous and not inner.flags.c_contiguous else "C"
+    if order == "C":
+        return _reshape(x, shape)
+    if order != "F":
+        raise ValueError(f"reshape: order must be 'C', 'F' or 'A', got {order!r}")
+    if type(x) is _nd:
+        return x.reshape(shape, order="F")
+    old = len(x.shape)
+    new = _resolve_shape(x.size, shape)
+
+    def f(c):
+        # the trailing `old` axes of c in F order; leading (direction) axes kept:
+        # reverse them, reshape in C order to the reversed shape, reverse back
+        lead = c.ndim - old
+        r = c.transpose(tuple(range(lead)) + tuple(range(c.ndim - 1, lead - 1, -1)))
+        r = r.reshape(c.shape[:lead] + new[::-1])
+        return r.transpose(tuple(range(lead)) + tuple(range(r.ndim - 1, lead - 1, -1)))
+
+    return _lin(x, f, f)
 
 
 def _transpose(x, axes):
