@@ -33,7 +33,8 @@ d. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
 
 cimport cython
 cimport numpy as cnp
-from cpython.object cimport PyObject, PyTypeObject
+from cpython.object cimport (PyObject, PyTypeObject, PyObject_RichCompare, Py_EQ, Py_NE,
+                             Py_LT, Py_LE, Py_GT, Py_GE)
 from cpython.ref cimport Py_INCREF
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
@@ -884,6 +885,20 @@ cdef object _matmul(object a, object b):
     return NotImplemented
 
 
+cdef inline object _values(DualArray x):
+    # the innermost float values (comparisons are locally constant)
+    return x._v if type(x._v) is ndarray else _py._inner(x)
+
+
+cdef inline object _values_of(object o):
+    t = type(o)
+    if t is DualArray:
+        return _values(<DualArray>o)
+    if t is float or t is int or t is ndarray or t is _np_float64:
+        return o
+    return _py._inner_operand(o)
+
+
 cdef inline object _op(Py_ssize_t rule, str name, object a, object b):
     # an operator: the C path, else the Python one (which also answers
     # NotImplemented for operand types it does not know)
@@ -1128,22 +1143,22 @@ cdef class DualArray:
 
     # -- comparisons: plain bool arrays of the values ----------------------------------
     def __eq__(self, o):
-        return _py._inner(self) == _py._inner_operand(o)
+        return PyObject_RichCompare(_values(self), _values_of(o), Py_EQ)
 
     def __ne__(self, o):
-        return _py._inner(self) != _py._inner_operand(o)
+        return PyObject_RichCompare(_values(self), _values_of(o), Py_NE)
 
     def __lt__(self, o):
-        return _py._inner(self) < _py._inner_operand(o)
+        return PyObject_RichCompare(_values(self), _values_of(o), Py_LT)
 
     def __le__(self, o):
-        return _py._inner(self) <= _py._inner_operand(o)
+        return PyObject_RichCompare(_values(self), _values_of(o), Py_LE)
 
     def __gt__(self, o):
-        return _py._inner(self) > _py._inner_operand(o)
+        return PyObject_RichCompare(_values(self), _values_of(o), Py_GT)
 
     def __ge__(self, o):
-        return _py._inner(self) >= _py._inner_operand(o)
+        return PyObject_RichCompare(_values(self), _values_of(o), Py_GE)
 
     # -- arithmetic ----------------------------------------------------------------------
     def __add__(self, o):
