@@ -98,21 +98,28 @@ static inline double dual_relu_v(double x)
 }
 
 /* d tanh = sech^2.  1 - y^2 loses all relative accuracy as |y| -> 1
-   (tanh(20) rounds to 1); from |y| = 0.75 on use 4e/(1+e)^2, e = exp(-2|x|). */
+   (tanh(20) rounds to 1); from |y| = 0.75 on use 4e/(1+e)^2, e = exp(-2|x|).
+   Below, 1 - y*y (not (1 - y)(1 + y), whose derivative cancels near 0): the
+   table's nested column is this expression, for the second derivative. */
 static inline double dual_tanh_d(double x, double y)
 {
     double e;
     if (fabs(y) < 0.75)
-        return (1.0 - y) * (1.0 + y);
+        return 1.0 - y * y;
     e = exp(-2.0 * fabs(x));
     return 4.0 * e / ((1.0 + e) * (1.0 + e));
 }
 
 /* d atan = 1/(1 + x^2); x*x overflows from |x| = 1.34e154 on (slope 0
-   instead of a subnormal), and 1 + x^2 == x^2 to rounding from |x| = 1e8. */
+   instead of a subnormal), and 1 + x^2 == x^2 to rounding from |x| = 1e8:
+   there (1/x)^2, the table's nested column. */
 static inline double dual_arctan_d(double x)
 {
-    return fabs(x) < 1e8 ? 1.0 / (1.0 + x * x) : (1.0 / x) / x;
+    double r;
+    if (fabs(x) < 1e8)
+        return 1.0 / (1.0 + x * x);
+    r = 1.0 / x;
+    return r * r;
 }
 
 /* sigmoid, softplus, log_sigmoid and silu all come from e = exp(-|x|), which
@@ -173,7 +180,9 @@ static inline double dual_gelu_rule(double x, double *dydx)
    while x and the value y are normal numbers, x^(b-1) = y / x: one division
    instead of a second pow call, within ~1 ulp.  Where y under- or overflows
    pow(a, b-1) may still be finite, and an infinite b with pow(a, b-1) = 0
-   has slope 0 (not inf * 0). */
+   has slope 0 (not inf * 0).  Where pow(a, b-1) under- or overflows, b y / a
+   is tried in the order that does not: (b / a) y for a tiny b and subnormal
+   a, b (y / a) when b / a overflows (subnormal a, y = 0: slope 0, not nan). */
 static inline double dual_pow_da(double a, double b, double y)
 {
     double t;
@@ -185,8 +194,10 @@ static inline double dual_pow_da(double a, double b, double y)
         return b * (y / a);
     t = pow(a, b - 1.0);
     if (t == 0.0 || isinf(t)) {
-        if (a != 0.0 && isfinite(a) && isfinite(b))
-            return (b / a) * y;
+        if (a != 0.0 && isfinite(a) && isfinite(b)) {
+            double r = (b / a) * y;
+            return r == r ? r : b * (y / a);
+        }
         if (t == 0.0)
             return 0.0;
     }
@@ -203,8 +214,9 @@ static inline double dual_pow_db(double a, double b, double y)
 }
 
 /* d hypot(a, b)/da = a / y.  0/0 -> 0: the kink at the origin, like abs at 0.
-   y = inf: the slope tends to sign(a) if a is the infinite one, else 0
-   (inf/inf would be nan); both infinite is direction-dependent (nan). */
+   y = inf: the slope tends to sign(a) if a is the infinite one, 0 if b is;
+   both infinite is direction-dependent (nan); both finite (hypot overflowed)
+   it is a/hypot(a, b) of the halved operands (exact scaling, no overflow). */
 static inline double dual_hypot_da(double a, double b, double y)
 {
     if (y == 0.0)
@@ -212,7 +224,9 @@ static inline double dual_hypot_da(double a, double b, double y)
     if (isinf(y) && !(a != a) && !(b != b)) {
         if (isinf(a) && isinf(b))
             return DUAL_NAN;
-        return isinf(a) ? copysign(1.0, a) : 0.0;
+        if (isinf(a) || isinf(b))
+            return isinf(a) ? copysign(1.0, a) : 0.0;
+        return (0.5 * a) / hypot(0.5 * a, 0.5 * b);
     }
     return a / y;
 }

@@ -726,7 +726,7 @@ static void dual_block_cosh(int lv, dual_intp m, const double *x, double *y, dou
         dual_vm_sinh(lv, m, x, d);
 }
 
-/* d tanh = dual_tanh_d(x, y): (1 - y)(1 + y) while |y| < 0.75, else
+/* d tanh = dual_tanh_d(x, y): 1 - y y while |y| < 0.75, else
    4e/(1+e)^2 with e = exp(-2|x|).  Only the elements that need e are packed
    and sent through the vector exp. */
 static void dual_block_tanh(int lv, dual_intp m, const double *x, double *y, double *d)
@@ -739,7 +739,7 @@ static void dual_block_tanh(int lv, dual_intp m, const double *x, double *y, dou
         return;
     /* branch-free packing: the test is unpredictable on real data */
     for (i = 0; i < m; i++) {
-        d[i] = (1.0 - y[i]) * (1.0 + y[i]);
+        d[i] = 1.0 - y[i] * y[i];
         idx[c] = (int)i;
         e[c] = -2.0 * fabs(x[i]);
         c += !(fabs(y[i]) < 0.75);

@@ -49,6 +49,20 @@ def test_diff_value_gradient_hessian(capsys):
         assert r == pytest.approx(q, rel=1e-15)
 
 
+@pytest.mark.parametrize("order", [("x=2", "y=0"), ("y=0", "x=2")])
+def test_diff_hessian_of_power_at_zero_exponent_whatever_the_order(capsys, order):
+    # d2/dxdy x**y at y = 0 is 1/x; the CLI printed 0 or 0.5 by --at order
+    code, out, _ = run(capsys, "diff", "x**y", "--at", *order, "--hessian", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    names = list(doc["at"])                      # rows and columns in --at order
+    H = {(names[i], names[j]): v for i, row in enumerate(doc["hessian"])
+         for j, v in enumerate(row)}
+    assert H["x", "y"] == H["y", "x"] == 0.5
+    assert H["x", "x"] == 0.0
+    assert H["y", "y"] == pytest.approx(math.log(2.0) ** 2, rel=4e-16)
+
+
 def test_diff_json_and_constant_values(capsys):
     code, out, _ = run(capsys, "diff", "hypot(x, y) + leaky_relu(x, alpha=0.5) + pi*0",
                        "--at", "x=-3,y=2**2", "--json")
