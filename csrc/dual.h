@@ -156,7 +156,12 @@ static inline double dual_log_sigmoid_rule(double x, double *dydx)
    1 (slope, x -> +inf). */
 static inline double dual_silu_rule(double x, double *dydx)
 {
-    double e = exp(-fabs(x));
+    double e;
+    if (x != x) {               /* the input nan itself: its sign must not */
+        *dydx = x;              /* depend on how the compiler ordered x * s */
+        return x;
+    }
+    e = exp(-fabs(x));
     double q = 1.0 / (1.0 + e);
     double s = x >= 0.0 ? q : e * q;        /* sigmoid(x)  */
     double m = x >= 0.0 ? e * q : q;        /* sigmoid(-x) */
@@ -168,8 +173,13 @@ static inline double dual_silu_rule(double x, double *dydx)
    left tail does not cancel); d = Phi(x) + x phi(x). */
 static inline double dual_gelu_rule(double x, double *dydx)
 {
-    double c = erfc(-x * DUAL_SQRT1_2);
-    double phi = exp(-0.5 * x * x) * DUAL_1_SQRT2PI;
+    double c, phi;
+    if (x != x) {               /* as in silu: the input nan, whatever the */
+        *dydx = x;              /* operand order of 0.5 * x * c */
+        return x;
+    }
+    c = erfc(-x * DUAL_SQRT1_2);
+    phi = exp(-0.5 * x * x) * DUAL_1_SQRT2PI;
     *dydx = 0.5 * c + (phi == 0.0 ? 0.0 : x * phi);
     return c == 0.0 ? -0.0 : 0.5 * x * c;
 }

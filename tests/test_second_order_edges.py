@@ -63,6 +63,10 @@ UNARY_CASES = [
     ("arcsin", [1e-12, -1e-8, 1e-3, 0.3, 0.49, 0.5, 0.7, -0.999]),
     ("arccos", [1e-12, -1e-8, 1e-3, 0.3, 0.49, 0.5, 0.7, -0.999]),
     ("arctanh", [1e-12, -1e-8, 1e-3, 0.3, 0.49, 0.5, 0.7, -0.999]),
+    # s(x) s(-x) differentiated cancels near 0 (relative error 1e-16/|x|)
+    ("sigmoid", [1e-12, 1.6e-4, -0.3, 1.8, 1.9, 2.0, -30.0, 700.0]),
+    # x phi(x) differentiated gave x * (0 * inf) = nan once x*x overflowed
+    ("gelu", [1e-12, -0.7, 1.0, 39.0, 41.0, -41.0, 1e155, 1e308]),
 ]
 
 
@@ -169,6 +173,25 @@ def test_power_slopes_at_subnormal_and_tiny_base(x, b):
     assert close(dualml.hessian(lambda v: v[0] ** b, np.array([x]), method="array")[0, 0], d2)
     _, t = K.binary("power", np.array([x]), np.array([[1.0]]), np.array([b]), None)
     assert close(t[0, 0], d1)
+
+
+@pytest.mark.parametrize("x", [-5e-324, 1e-310, -1e-300])
+def test_hypot_curvature_along_a_subnormal_operand(x):
+    # hypot(x, 0) = |x| has no curvature; a/|a| differentiated gave
+    # 1/|a| - 1/|a| = inf - inf = nan at a subnormal a
+    for path in ("scalar", "array"):
+        H = dualml.hessian(lambda v: dualml.hypot(v[0], 0.0), np.array([x]), method=path)
+        assert H[0, 0] == 0.0, (path, H)
+    assert D(lambda u: D(lambda w: dualml.hypot(w, 0.0), u), x) == 0.0
+
+
+@pytest.mark.parametrize("x", [5e-324, 1e-310, 1e-200, -3.0])
+def test_power_zero_exponent_curvature(x):
+    # x**0 is 1: its second derivative is 0 (it was 0 * (-1/x^2) = 0 * inf
+    # = nan for x below 1e-154, through the nested f_a = b x^(b-1))
+    for method in ("scalar", "array"):
+        assert dualml.hessian(lambda v: v[0] ** 0.0, np.array([x]), method=method)[0, 0] == 0.0
+    assert D(lambda u: D(lambda w: w ** 0.0, u), x) == 0.0
 
 
 @pytest.mark.parametrize("a,b", [(1.5e308, 1.5e308), (1e308, -1.7e308), (-1.7e308, 1e300)])
