@@ -193,6 +193,10 @@ def test_expression_object_directly():
     (["diff", "x+1", "--at", "x=__import__('os')"], "unknown function '__import__'"),
     (["diff", "x+1", "--at", "2x=1"], "not a valid"),
     (["diff", "pi*x", "--at", "x=1", "pi=3"], "constant"),
+    # a parameter is a constant of the function: refused, not a traceback
+    (["diff", "leaky_relu(x, alpha=y)", "--at", "x=1", "y=2"],
+     "leaky_relu(): alpha must be a constant"),
+    (["diff", "elu(x, 2*y)", "--at", "x=1", "y=2"], "elu(): alpha must be a constant"),
     (["diff", "x+1"], "--at"),
     (["frobnicate"], "invalid choice"),
     ([], "required"),
@@ -201,6 +205,25 @@ def test_usage_errors_exit_2(capsys, argv, match):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert match in err
+
+
+def test_long_flat_chains_are_not_nesting(capsys):
+    # a flat sum of 201 terms was refused as "nests deeper than 200 levels";
+    # a chain is evaluated by a loop, left to right, as Python does
+    n = 500                                            # within the 10,000 characters
+    expr = " + ".join(f"{0.1 * k!r}*x" for k in range(1, n))
+    code, out, err = run(capsys, "diff", expr, "--at", "x=1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    ref = 0.1 * 1 * 1.0
+    for k in range(2, n):
+        ref = ref + (0.1 * k) * 1.0                  # Python's order of additions
+    assert doc["value"] == ref
+    assert doc["gradient"]["x"] == pytest.approx(sum(0.1 * k for k in range(1, n)), rel=1e-13)
+    assert Expression("x - 2 / x * 3 + x ** 2", ["x"])([1.5]) == 1.5 - 2 / 1.5 * 3 + 1.5 ** 2
+    # real nesting is still bounded
+    with pytest.raises(ExpressionError, match="nests deeper|nested parentheses"):
+        Expression("sin(" * 250 + "x" + ")" * 250, ["x"])
 
 
 # -- dualml sensitivity --------------------------------------------------------------------
