@@ -198,8 +198,10 @@ static inline double dual_gelu_rule(double x, double *dydx)
 /* x**b: d/dx = b x^(b-1), written so that x = 0 works for every b >= 0
    (Dual(0,1)**2 has slope 0, **1 slope 1, **0 slope 0, **0.5 slope +inf).
    b = 1 and 2 (x**2 in every loss) have exact slopes 1 and 2a.  Otherwise,
-   while x and the value y are normal numbers, x^(b-1) = y / x: one division
-   instead of a second pow call, within ~1 ulp.  Where y under- or overflows
+   while the value y is a normal number and y / x does not overflow,
+   x^(b-1) = y / x: one division instead of a second pow call, within ~1 ulp
+   (also for a subnormal x, where pow(x, b-1) is off by |(b-1) ln x| ulp
+   from rounding b - 1: 4e-14 at x = 5e-324).  Where y under- or overflows
    pow(a, b-1) may still be finite, and an infinite b with pow(a, b-1) = 0
    has slope 0 (not inf * 0).  Where pow(a, b-1) under- or overflows, b y / a
    is tried in the order that does not: (b / a) y for a tiny b and subnormal
@@ -211,8 +213,11 @@ static inline double dual_pow_da(double a, double b, double y)
         return 2.0 * a;
     if (b == 1.0 || b == 0.0)
         return b;
-    if (isnormal(a) && isfinite(b) && isnormal(y))
-        return b * (y / a);
+    if (a != 0.0 && isfinite(a) && isfinite(b) && isnormal(y)) {
+        t = y / a;
+        if (isfinite(t))
+            return b * t;
+    }
     t = pow(a, b - 1.0);
     if (t == 0.0 || isinf(t)) {
         if (a != 0.0 && isfinite(a) && isfinite(b)) {
