@@ -46,7 +46,8 @@ def render():
     class _Dispatch(ast.NodeTransformer):
         # Arithmetic -> dualml's dispatchers, so that operations between two
         # plain floats follow IEEE like the C rules (Python's 1.0 / 0.0 would
-        # raise ZeroDivisionError); calls -> _f_<name>; NAN -> DUAL_NAN.
+        # raise ZeroDivisionError); calls -> _f_<name>; branch(c, u, v) ->
+        # (u if c else v); NAN -> DUAL_NAN.
         def visit_BinOp(self, node):
             self.generic_visit(node)
             return ast.Call(ast.Name(f"_f_{ops[type(node.op)]}", ast.Load()),
@@ -60,6 +61,11 @@ def render():
 
         def visit_Call(self, node):
             self.generic_visit(node)
+            if node.func.id == "branch":
+                # lazy, as in the C spelling: only the chosen branch runs (the
+                # other costs time and may raise floating-point flags)
+                cond, u, v = node.args
+                return ast.IfExp(cond, u, v)
             if node.func.id in names:
                 node.func = ast.Name(f"_f_{node.func.id}", ast.Load())
             return node

@@ -46,6 +46,17 @@ typedef struct dual {
     double deriv;
 } dual;
 
+/* The rule functions are always inlined where the compiler allows it: a
+   caller that needs one partial (the array loops with a constant operand)
+   must not pay for the other, and only inlining lets the compiler drop it
+   (GCC stopped inlining the power rule into the loops once its nested
+   second-order code called it from more places: a log per element, +30%). */
+#if defined(__GNUC__) || defined(__clang__)
+#define DUAL_RULE_INLINE static inline __attribute__((always_inline))
+#else
+#define DUAL_RULE_INLINE static inline
+#endif
+
 /* Constants used by the rules (also visible to the nested-rule column). */
 #define DUAL_LN2        0.693147180559945309417232121458176568
 #define DUAL_LN10       2.302585092994045684017991454684364208
@@ -98,21 +109,28 @@ static inline double dual_relu_v(double x)
 }
 
 /* d tanh = sech^2.  1 - y^2 loses all relative accuracy as |y| -> 1
-   (tanh(20) rounds to 1); from |y| = 0.75 on use 4e/(1+e)^2, e = exp(-2|x|). */
+   (tanh(20) rounds to 1); from |y| = 0.75 on use 4e/(1+e)^2, e = exp(-2|x|).
+   Below, 1 - y*y (not (1 - y)(1 + y), whose derivative cancels near 0): the
+   table's nested column is this expression, for the second derivative. */
 static inline double dual_tanh_d(double x, double y)
 {
     double e;
     if (fabs(y) < 0.75)
-        return (1.0 - y) * (1.0 + y);
+        return 1.0 - y * y;
     e = exp(-2.0 * fabs(x));
     return 4.0 * e / ((1.0 + e) * (1.0 + e));
 }
 
 /* d atan = 1/(1 + x^2); x*x overflows from |x| = 1.34e154 on (slope 0
-   instead of a subnormal), and 1 + x^2 == x^2 to rounding from |x| = 1e8. */
+   instead of a subnormal), and 1 + x^2 == x^2 to rounding from |x| = 1e8:
+   there (1/x)^2, the table's nested column. */
 static inline double dual_arctan_d(double x)
 {
-    return fabs(x) < 1e8 ? 1.0 / (1.0 + x * x) : (1.0 / x) / x;
+    double r;
+    if (fabs(x) < 1e8)
+        return 1.0 / (1.0 + x * x);
+    r = 1.0 / x;
+    return r * r;
 }
 
 /* d cosh = sinh(x) and d sinh = cosh(x): each a second libm call as costly
@@ -190,7 +208,12 @@ static inline double dual_log_sigmoid_rule(double x, double *dydx)
    1 (slope, x -> +inf). */
 static inline double dual_silu_rule(double x, double *dydx)
 {
-    double e = exp(-fabs(x));
+    double e;
+    if (x != x) {               /* the input nan itself: its sign must not */
+        *dydx = x;              /* depend on how the compiler ordered x * s */
+        return x;
+    }
+    e = exp(-fabs(x));
     double q = 1.0 / (1.0 + e);
     double s = x >= 0.0 ? q : e * q;        /* sigmoid(x)  */
     double m = x >= 0.0 ? e * q : q;        /* sigmoid(-x) */
@@ -202,8 +225,13 @@ static inline double dual_silu_rule(double x, double *dydx)
    left tail does not cancel); d = Phi(x) + x phi(x). */
 static inline double dual_gelu_rule(double x, double *dydx)
 {
-    double c = erfc(-x * DUAL_SQRT1_2);
-    double phi = exp(-0.5 * x * x) * DUAL_1_SQRT2PI;
+    double c, phi;
+    if (x != x) {               /* as in silu: the input nan, whatever the */
+        *dydx = x;              /* operand order of 0.5 * x * c */
+        return x;
+    }
+    c = erfc(-x * DUAL_SQRT1_2);
+    phi = exp(-0.5 * x * x) * DUAL_1_SQRT2PI;
     *dydx = 0.5 * c + (phi == 0.0 ? 0.0 : x * phi);
     return c == 0.0 ? -0.0 : 0.5 * x * c;
 }
@@ -211,10 +239,14 @@ static inline double dual_gelu_rule(double x, double *dydx)
 /* x**b: d/dx = b x^(b-1), written so that x = 0 works for every b >= 0
    (Dual(0,1)**2 has slope 0, **1 slope 1, **0 slope 0, **0.5 slope +inf).
    b = 1 and 2 (x**2 in every loss) have exact slopes 1 and 2a.  Otherwise,
-   while x and the value y are normal numbers, x^(b-1) = y / x: one division
-   instead of a second pow call, within ~1 ulp.  Where y under- or overflows
+   while the value y is a normal number and y / x does not overflow,
+   x^(b-1) = y / x: one division instead of a second pow call, within ~1 ulp
+   (also for a subnormal x, where pow(x, b-1) is off by |(b-1) ln x| ulp
+   from rounding b - 1: 4e-14 at x = 5e-324).  Where y under- or overflows
    pow(a, b-1) may still be finite, and an infinite b with pow(a, b-1) = 0
-   has slope 0 (not inf * 0). */
+   has slope 0 (not inf * 0).  Where pow(a, b-1) under- or overflows, b y / a
+   is tried in the order that does not: (b / a) y for a tiny b and subnormal
+   a, b (y / a) when b / a overflows (subnormal a, y = 0: slope 0, not nan). */
 static inline double dual_pow_da(double a, double b, double y)
 {
     double t;
@@ -222,12 +254,17 @@ static inline double dual_pow_da(double a, double b, double y)
         return 2.0 * a;
     if (b == 1.0 || b == 0.0)
         return b;
-    if (isnormal(a) && isfinite(b) && isnormal(y))
-        return b * (y / a);
+    if (a != 0.0 && isfinite(a) && isfinite(b) && isnormal(y)) {
+        t = y / a;
+        if (isfinite(t))
+            return b * t;
+    }
     t = pow(a, b - 1.0);
     if (t == 0.0 || isinf(t)) {
-        if (a != 0.0 && isfinite(a) && isfinite(b))
-            return (b / a) * y;
+        if (a != 0.0 && isfinite(a) && isfinite(b)) {
+            double r = (b / a) * y;
+            return r == r ? r : b * (y / a);
+        }
         if (t == 0.0)
             return 0.0;
     }
@@ -244,8 +281,9 @@ static inline double dual_pow_db(double a, double b, double y)
 }
 
 /* d hypot(a, b)/da = a / y.  0/0 -> 0: the kink at the origin, like abs at 0.
-   y = inf: the slope tends to sign(a) if a is the infinite one, else 0
-   (inf/inf would be nan); both infinite is direction-dependent (nan). */
+   y = inf: the slope tends to sign(a) if a is the infinite one, 0 if b is;
+   both infinite is direction-dependent (nan); both finite (hypot overflowed)
+   it is a/hypot(a, b) of the halved operands (exact scaling, no overflow). */
 static inline double dual_hypot_da(double a, double b, double y)
 {
     if (y == 0.0)
@@ -253,7 +291,9 @@ static inline double dual_hypot_da(double a, double b, double y)
     if (isinf(y) && !(a != a) && !(b != b)) {
         if (isinf(a) && isinf(b))
             return DUAL_NAN;
-        return isinf(a) ? copysign(1.0, a) : 0.0;
+        if (isinf(a) || isinf(b))
+            return isinf(a) ? copysign(1.0, a) : 0.0;
+        return (0.5 * a) / hypot(0.5 * a, 0.5 * b);
     }
     return a / y;
 }
@@ -414,14 +454,14 @@ static inline double dual_remainder_v(double a, double b)
 
 /* 1. value and partials of each function on doubles */
 #define DUAL_UNARY(name, value, deriv, nested)                               \
-    static inline double dual_##name##_rule(double x, double *dydx)        \
+    DUAL_RULE_INLINE double dual_##name##_rule(double x, double *dydx)     \
     {                                                                       \
         double y = (value);                                                 \
         *dydx = dual_nanprop(y, x != x, (deriv));                                   \
         return y;                                                           \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested)                             \
-    static inline double dual_##name##_rule(double x, double p, double *dydx) \
+    DUAL_RULE_INLINE double dual_##name##_rule(double x, double p, double *dydx) \
     {                                                                       \
         double y = (value);                                                 \
         *dydx = dual_nanprop(y, x != x, (deriv));                                   \
@@ -429,7 +469,7 @@ static inline double dual_remainder_v(double a, double b)
     }
 #define DUAL_UNARY_FN(name, nested)
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
-    static inline double dual_##name##_rule(double a, double b,             \
+    DUAL_RULE_INLINE double dual_##name##_rule(double a, double b,          \
                                             double *dyda, double *dydb)    \
     {                                                                       \
         double y = (value);                                                 \

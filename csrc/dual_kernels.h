@@ -37,6 +37,7 @@
 #define DUALML_DUAL_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <math.h>
 #include "dual.h"
@@ -52,7 +53,41 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
 #define DUAL_MAXDIMS 64
 #define DUAL_MAXOPS  8
 
-#define DUAL_AT(ptr, stride, i) (*(double *)((ptr) + (i) * (stride)))
+/* Element i of a strided operand.  NumPy arrays need not be aligned
+   (np.frombuffer at an odd offset, fields of packed structured arrays), and
+   dereferencing a misaligned double * is undefined behaviour.  GCC and Clang
+   get a double type of alignment 1 (the same single load or store on x86-64,
+   and the loops still vectorize; a memcpy'd value is moved as an integer,
+   which stops GCC from vectorizing selects such as fmin); other compilers
+   get memcpy. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double dual_udouble __attribute__((aligned(1)));
+
+static inline double dual_ld(const char *p)
+{
+    return *(const dual_udouble *)p;
+}
+
+static inline void dual_st(char *p, double v)
+{
+    *(dual_udouble *)p = v;
+}
+#else
+static inline double dual_ld(const char *p)
+{
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void dual_st(char *p, double v)
+{
+    memcpy(p, &v, sizeof v);
+}
+#endif
+
+#define DUAL_LD(ptr, stride, i) dual_ld((ptr) + (i) * (stride))
+#define DUAL_ST(ptr, stride, i, v) dual_st((ptr) + (i) * (stride), (v))
 /* the parameter of DUAL_UNARY_P rules travels as the loop context */
 #define DUAL_PARAM(ctx) ((ctx) ? *(const double *)(ctx) : DUAL_NAN)
 #define DUAL_C (dual_intp)sizeof(double)
@@ -116,7 +151,7 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
             double d;                                                       \
-            DUAL_AT(y, sy, i) = dual_##name##_rulep(DUAL_AT(x, sx, i), p, &d); \
+            DUAL_ST(y, sy, i, dual_##name##_rulep(DUAL_LD(x, sx, i), p, &d)); \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_t(dual_intp n, char *x, dual_intp sx, \
@@ -126,10 +161,10 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     {                                                                       \
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
-            double d, xi = DUAL_AT(x, sx, i), ti = DUAL_AT(t, st, i);       \
+            double d, xi = DUAL_LD(x, sx, i), ti = DUAL_LD(t, st, i);       \
             double yi = dual_##name##_rulep(xi, p, &d);                     \
-            DUAL_AT(y, sy, i) = yi;                                         \
-            DUAL_AT(ty, sty, i) = dual_scale(d, ti);                        \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(d, ti));                         \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_d(dual_intp n, char *x, dual_intp sx, \
@@ -138,9 +173,9 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     {                                                                       \
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
-            double d, yi = dual_##name##_rulep(DUAL_AT(x, sx, i), p, &d);   \
-            DUAL_AT(y, sy, i) = yi;                                         \
-            DUAL_AT(dd, sd, i) = d;                                         \
+            double d, yi = dual_##name##_rulep(DUAL_LD(x, sx, i), p, &d);   \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(dd, sd, i, d);                                          \
         }                                                                   \
     }                                                                       \
     static void dual_loop_##name##_v(dual_intp n, char **a, const dual_intp *s, \
@@ -184,8 +219,8 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
             double fa, fb;                                                  \
-            DUAL_AT(y, sy, i) = dual_##name##_rule(DUAL_AT(a, sa, i),       \
-                                                   DUAL_AT(b, sb, i), &fa, &fb); \
+            DUAL_ST(y, sy, i, dual_##name##_rule(DUAL_LD(a, sa, i),         \
+                                                 DUAL_LD(b, sb, i), &fa, &fb)); \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_t(dual_intp n, char *a, dual_intp sa, \
@@ -197,11 +232,11 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     {                                                                       \
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
-            double fa, fb, ai = DUAL_AT(a, sa, i), bi = DUAL_AT(b, sb, i);  \
-            double tai = DUAL_AT(ta, sta, i), tbi = DUAL_AT(tb, stb, i);    \
+            double fa, fb, ai = DUAL_LD(a, sa, i), bi = DUAL_LD(b, sb, i);  \
+            double tai = DUAL_LD(ta, sta, i), tbi = DUAL_LD(tb, stb, i);    \
             double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
-            DUAL_AT(y, sy, i) = yi;                                         \
-            DUAL_AT(ty, sty, i) = dual_scale(fa, tai) + dual_scale(fb, tbi); \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(fa, tai) + dual_scale(fb, tbi)); \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_ta(dual_intp n, char *a, dual_intp sa, \
@@ -212,11 +247,11 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     {                                                                       \
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
-            double fa, fb, ai = DUAL_AT(a, sa, i), bi = DUAL_AT(b, sb, i);  \
-            double tai = DUAL_AT(ta, sta, i);                               \
+            double fa, fb, ai = DUAL_LD(a, sa, i), bi = DUAL_LD(b, sb, i);  \
+            double tai = DUAL_LD(ta, sta, i);                               \
             double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
-            DUAL_AT(y, sy, i) = yi;                                         \
-            DUAL_AT(ty, sty, i) = dual_scale(fa, tai);                      \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(fa, tai));                       \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_tb(dual_intp n, char *a, dual_intp sa, \
@@ -227,11 +262,11 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     {                                                                       \
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
-            double fa, fb, ai = DUAL_AT(a, sa, i), bi = DUAL_AT(b, sb, i);  \
-            double tbi = DUAL_AT(tb, stb, i);                               \
+            double fa, fb, ai = DUAL_LD(a, sa, i), bi = DUAL_LD(b, sb, i);  \
+            double tbi = DUAL_LD(tb, stb, i);                               \
             double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
-            DUAL_AT(y, sy, i) = yi;                                         \
-            DUAL_AT(ty, sty, i) = dual_scale(fb, tbi);                      \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(fb, tbi));                       \
         }                                                                   \
     }                                                                       \
     /* which: 3 both partials, 1 only dy/da, 2 only dy/db (the unused one   \
@@ -244,13 +279,13 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
     {                                                                       \
         dual_intp i;                                                        \
         for (i = 0; i < n; i++) {                                           \
-            double fa, fb, yi = dual_##name##_rule(DUAL_AT(a, sa, i),       \
-                                                   DUAL_AT(b, sb, i), &fa, &fb); \
-            DUAL_AT(y, sy, i) = yi;                                         \
+            double fa, fb, yi = dual_##name##_rule(DUAL_LD(a, sa, i),       \
+                                                   DUAL_LD(b, sb, i), &fa, &fb); \
+            DUAL_ST(y, sy, i, yi);                                          \
             if (which & 1)                                                  \
-                DUAL_AT(da, sda, i) = fa;                                   \
+                DUAL_ST(da, sda, i, fa);                                    \
             if (which & 2)                                                  \
-                DUAL_AT(db, sdb, i) = fb;                                   \
+                DUAL_ST(db, sdb, i, fb);                                    \
         }                                                                   \
     }                                                                       \
     static void dual_loop_##name##_v(dual_intp n, char **p, const dual_intp *s, \
@@ -307,9 +342,9 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
                                p[3], s[3], p[4], s[4]);                     \
     }                                                                       \
     /* The partial loops write to contiguous block buffers (dual_rows_*).   \
-       Contiguous inputs (one may be a broadcast scalar: ia or ib 0) and an  \
-       output that is not an input get a restrict-qualified copy, so the     \
-       compiler vectorizes it; anything else the strided body. */           \
+       Contiguous aligned inputs (one may be a broadcast scalar: ia or ib    \
+       0) and an output that is not an input get a restrict-qualified copy,  \
+       so the compiler vectorizes it; anything else the strided body. */    \
     static inline void dual_kr_##name(dual_intp n, const double *restrict a, \
                                       dual_intp ia, const double *restrict b, \
                                       dual_intp ib, double *restrict y,     \
@@ -334,7 +369,9 @@ typedef void (*dual_loop)(dual_intp n, char **p, const dual_intp *s, const void 
         dual_intp sda = which & 1 ? s[3] : 0;                               \
         dual_intp sdb = which == 3 ? s[4] : (which == 2 ? s[3] : 0);        \
         int fast = s[2] == DUAL_C && (!da || sda == DUAL_C) &&              \
-                   (!db || sdb == DUAL_C) && p[2] != p[0] && p[2] != p[1];  \
+                   (!db || sdb == DUAL_C) && p[2] != p[0] && p[2] != p[1] && \
+                   ((uintptr_t)p[0] | (uintptr_t)p[1] | (uintptr_t)p[2] |   \
+                    (uintptr_t)da | (uintptr_t)db) % sizeof(double) == 0;   \
         if (fast && s[0] == DUAL_C && s[1] == DUAL_C)                       \
             dual_kr_##name(n, (double *)p[0], 1, (double *)p[1], 1,         \
                            (double *)p[2], (double *)da, (double *)db, which); \
@@ -397,7 +434,7 @@ static inline void dual_scale_row_(dual_intp n, const double *d, char *t, dual_i
 {
     dual_intp i;
     for (i = 0; i < n; i++)
-        DUAL_AT(ty, sty, i) = dual_scale(d[i], DUAL_AT(t, st, i));
+        DUAL_ST(ty, sty, i, dual_scale(d[i], DUAL_LD(t, st, i)));
 }
 
 /* A strided block (n <= DUAL_BLOCK) copied to buf, so the loops that read
@@ -409,7 +446,7 @@ DUAL_INLINE char *dual_gather(dual_intp n, char *p, dual_intp s, double *buf)
     if (s == DUAL_C || n > DUAL_BLOCK)
         return p;
     for (i = 0; i < n; i++)
-        buf[i] = DUAL_AT(p, s, i);
+        buf[i] = DUAL_LD(p, s, i);
     return (char *)buf;
 }
 
@@ -435,8 +472,8 @@ static inline void dual_scale2_row_(dual_intp n, const double *da, char *ta, dua
 {
     dual_intp i;
     for (i = 0; i < n; i++)
-        DUAL_AT(ty, sty, i) = dual_scale(da[i], DUAL_AT(ta, sta, i)) +
-                              dual_scale(db[i], DUAL_AT(tb, stb, i));
+        DUAL_ST(ty, sty, i, dual_scale(da[i], DUAL_LD(ta, sta, i)) +
+                              dual_scale(db[i], DUAL_LD(tb, stb, i)));
 }
 
 DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp sta,
@@ -628,8 +665,8 @@ static void dual_apply(int nd, const dual_intp *shape, int nop, char *const *bas
 #define DUAL_HAVE_LIBMVEC 0
 #endif
 
-/* the level the loops use; dual_simd_set() clamps it to what the CPU has */
-static int dual_simd_level = DUAL_SIMD_NONE;
+/* No global state: the level is a parameter (dual_simd_unary hands out the
+   loops of one level), so threads can use different levels at once. */
 
 #if DUAL_HAVE_LIBMVEC
 
@@ -670,9 +707,9 @@ typedef double dual_v8 __attribute__((vector_size(64)));
             memcpy(y + i, &v, sizeof v);                                    \
         }                                                                   \
     }                                                                       \
-    static void dual_vm_##f(dual_intp n, const double *x, double *y)        \
+    static void dual_vm_##f(int lv, dual_intp n, const double *x, double *y) \
     {                                                                       \
-        if (dual_simd_level == DUAL_SIMD_AVX512)                            \
+        if (lv == DUAL_SIMD_AVX512)                                         \
             dual_vm8_##f(n, x, y);                                          \
         else                                                                \
             dual_vm4_##f(n, x, y);                                          \
@@ -691,8 +728,10 @@ static int dual_simd_detect(void)
 
 /* dual_scale (the zero-tangent convention) without a branch, so that the
    loops below vectorize: the same result bit for bit (+0.0 where the
-   tangent is +-0, else partial * tangent). */
-typedef union { double d; long long i; } dual_bits;
+   tangent is +-0, else partial * tangent).  Unsigned bits: shifting a
+   negative signed integer is undefined behaviour (Python builds extensions
+   with -fwrapv, which hides it; an embedder's build does not). */
+typedef union { double d; unsigned long long u; } dual_bits;
 
 __attribute__((target("avx2")))
 static inline double dual_scale_nb(double partial, double tangent)
@@ -700,22 +739,23 @@ static inline double dual_scale_nb(double partial, double tangent)
     dual_bits r, t;
     r.d = partial * tangent;
     t.d = tangent;
-    r.i &= -(long long)((t.i << 1) != 0);    /* 0 for +-0.0 */
+    r.u &= -(unsigned long long)((t.u << 1) != 0);    /* 0 for +-0.0 */
     return r.d;
 }
 
 /* A block function fills y[0..m) = f(x) and, if d is not NULL,
    d[0..m) = f'(x), for contiguous buffers of DUAL_BLOCK elements whose tail
    up to a multiple of 8 holds harmless inputs. */
-typedef void (*dual_block)(dual_intp m, const double *x, double *y, double *d);
+typedef void (*dual_block)(int lv, dual_intp m, const double *x, double *y, double *d);
 
 /* Rules whose derivative column is arithmetic in x and y: the value from
    libmvec, the derivative from the table (dual_<f>_deriv). */
 #define DUAL_SIMD_Y(name, f)                                                 \
-    static void dual_block_##name(dual_intp m, const double *x, double *y, double *d) \
+    static void dual_block_##name(int lv, dual_intp m, const double *x,     \
+                                  double *y, double *d)                     \
     {                                                                       \
         dual_intp i;                                                        \
-        dual_vm_##f(m, x, y);                                               \
+        dual_vm_##f(lv, m, x, y);                                           \
         if (d)                                                              \
             for (i = 0; i < m; i++)                                         \
                 d[i] = dual_##name##_deriv(x[i], y[i]);                     \
@@ -740,95 +780,95 @@ DUAL_SIMD_Y(arctanh, atanh)
    function, evaluated here by libmvec too.  Same formulas as the table. */
 
 /* d sin = cos(x) */
-static void dual_block_sin(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_sin(int lv, dual_intp m, const double *x, double *y, double *d)
 {
-    dual_vm_sin(m, x, y);
+    dual_vm_sin(lv, m, x, y);
     if (d)
-        dual_vm_cos(m, x, d);
+        dual_vm_cos(lv, m, x, d);
 }
 
 /* d cos = -sin(x) */
-static void dual_block_cos(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_cos(int lv, dual_intp m, const double *x, double *y, double *d)
 {
     dual_intp i;
-    dual_vm_cos(m, x, y);
+    dual_vm_cos(lv, m, x, y);
     if (d) {
-        dual_vm_sin(m, x, d);
+        dual_vm_sin(lv, m, x, d);
         for (i = 0; i < m; i++)
             d[i] = -d[i];
     }
 }
 
 /* d sinh = cosh(x), d cosh = sinh(x) */
-static void dual_block_sinh(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_sinh(int lv, dual_intp m, const double *x, double *y, double *d)
 {
-    dual_vm_sinh(m, x, y);
+    dual_vm_sinh(lv, m, x, y);
     if (d)
-        dual_vm_cosh(m, x, d);
+        dual_vm_cosh(lv, m, x, d);
 }
 
-static void dual_block_cosh(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_cosh(int lv, dual_intp m, const double *x, double *y, double *d)
 {
-    dual_vm_cosh(m, x, y);
+    dual_vm_cosh(lv, m, x, y);
     if (d)
-        dual_vm_sinh(m, x, d);
+        dual_vm_sinh(lv, m, x, d);
 }
 
-/* d tanh = dual_tanh_d(x, y): (1 - y)(1 + y) while |y| < 0.75, else
+/* d tanh = dual_tanh_d(x, y): 1 - y y while |y| < 0.75, else
    4e/(1+e)^2 with e = exp(-2|x|).  e is computed for the whole block by the
    vector exp and the two forms blended without a branch: cheaper than
    packing the elements that need it (the test is unpredictable on real
    data), and the same bits. */
-static void dual_block_tanh(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_tanh(int lv, dual_intp m, const double *x, double *y, double *d)
 {
     double e[DUAL_BLOCK] = {0.0};
     dual_intp i, m8 = (m + 7) & ~(dual_intp)7;
-    dual_vm_tanh(m, x, y);
+    dual_vm_tanh(lv, m, x, y);
     if (!d)
         return;
     for (i = 0; i < m8; i++)
         e[i] = -2.0 * fabs(x[i]);
-    dual_vm_exp(m8, e, e);                  /* in place */
+    dual_vm_exp(lv, m8, e, e);              /* in place */
     for (i = 0; i < m; i++) {
-        double near = (1.0 - y[i]) * (1.0 + y[i]);
+        double near = 1.0 - y[i] * y[i];
         double far = 4.0 * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
         d[i] = fabs(y[i]) < 0.75 ? near : far;
     }
 }
 
 /* d erf = 2/sqrt(pi) exp(-(x x)), d erfc = -2/sqrt(pi) exp(-(x x)) */
-static void dual_block_erf(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_erf(int lv, dual_intp m, const double *x, double *y, double *d)
 {
     dual_intp i;
-    dual_vm_erf(m, x, y);
+    dual_vm_erf(lv, m, x, y);
     if (!d)
         return;
     for (i = 0; i < ((m + 7) & ~(dual_intp)7); i++)
         d[i] = -(x[i] * x[i]);
-    dual_vm_exp(m, d, d);
+    dual_vm_exp(lv, m, d, d);
     for (i = 0; i < m; i++)
         d[i] = DUAL_2_SQRTPI * d[i];
 }
 
-static void dual_block_erfc(dual_intp m, const double *x, double *y, double *d)
+static void dual_block_erfc(int lv, dual_intp m, const double *x, double *y, double *d)
 {
     dual_intp i;
-    dual_vm_erfc(m, x, y);
+    dual_vm_erfc(lv, m, x, y);
     if (!d)
         return;
     for (i = 0; i < ((m + 7) & ~(dual_intp)7); i++)
         d[i] = -(x[i] * x[i]);
-    dual_vm_exp(m, d, d);
+    dual_vm_exp(lv, m, d, d);
     for (i = 0; i < m; i++)
         d[i] = -DUAL_2_SQRTPI * d[i];
 }
 
 /* The three loop kinds over a block function: gather the (strided) input
    into a buffer, evaluate, write out.  mode 0: {x, y}; 1: {x, t, y, ty};
-   2: {x, y, d}. */
+   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512). */
 __attribute__((target("avx2")))
-static inline void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
-                                   int mode, dual_block blk)
+static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
+                            int mode, dual_block blk, int lv)
 {
     double xb[DUAL_BLOCK], yb[DUAL_BLOCK], db[DUAL_BLOCK];
     dual_intp i0, i, m, mp;
@@ -843,10 +883,13 @@ static inline void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
         mp = (m + 7) & ~(dual_intp)7;
         y = p[mode == 1 ? 2 : 1] + i0 * sy;
         if (m == DUAL_BLOCK && s[0] == DUAL_C && sy == DUAL_C &&
-            (y + m * DUAL_C <= x || x + m * DUAL_C <= y)) {
-            /* a whole contiguous block, output apart from the input: no
-               copies (the block function reads x after writing y) */
-            blk(m, (const double *)x, (double *)y, mode ? db : NULL);
+            ((uintptr_t)x | (uintptr_t)y) % sizeof(double) == 0 &&
+            ((uintptr_t)y + (uintptr_t)(m * DUAL_C) <= (uintptr_t)x ||
+             (uintptr_t)x + (uintptr_t)(m * DUAL_C) <= (uintptr_t)y)) {
+            /* a whole contiguous, aligned block (the block functions index
+               double pointers), output apart from the input: no copies (the
+               block function reads x after writing y) */
+            blk(lv, m, (const double *)x, (double *)y, mode ? db : NULL);
             yout = NULL;
         }
         else {
@@ -854,10 +897,10 @@ static inline void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                 memcpy(xb, x, (size_t)m * sizeof(double));
             else
                 for (i = 0; i < m; i++)
-                    xb[i] = DUAL_AT(x, s[0], i);
+                    xb[i] = DUAL_LD(x, s[0], i);
             for (i = m; i < mp; i++)
                 xb[i] = 0.0;
-            blk(m, xb, yb, mode ? db : NULL);
+            blk(lv, m, xb, yb, mode ? db : NULL);
         }
         if (mode == 1) {
             char *t = p[1] + i0 * s[1];
@@ -866,10 +909,10 @@ static inline void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                copies partially overlapping inputs), but ty may be t */
             if (s[1] == DUAL_C && so == DUAL_C)
                 for (i = 0; i < m; i++)
-                    DUAL_AT(o, DUAL_C, i) = dual_scale_nb(db[i], DUAL_AT(t, DUAL_C, i));
+                    DUAL_ST(o, DUAL_C, i, dual_scale_nb(db[i], DUAL_LD(t, DUAL_C, i)));
             else
                 for (i = 0; i < m; i++)
-                    DUAL_AT(o, so, i) = dual_scale_nb(db[i], DUAL_AT(t, s[1], i));
+                    DUAL_ST(o, so, i, dual_scale_nb(db[i], DUAL_LD(t, s[1], i)));
         }
         else if (mode == 2) {
             o = p[2] + i0 * so;
@@ -877,7 +920,7 @@ static inline void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                 memcpy(o, db, (size_t)m * sizeof(double));
             else
                 for (i = 0; i < m; i++)
-                    DUAL_AT(o, so, i) = db[i];
+                    DUAL_ST(o, so, i, db[i]);
         }
         if (yout == NULL)
             continue;
@@ -885,29 +928,33 @@ static inline void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
             memcpy(y, yb, (size_t)m * sizeof(double));
         else
             for (i = 0; i < m; i++)
-                DUAL_AT(y, sy, i) = yb[i];
+                DUAL_ST(y, sy, i, yb[i]);
     }
 }
 
-#define DUAL_SIMD_LOOPS(name)                                                \
+/* per rule and level (suffix 4: AVX2, 8: AVX-512) the three loop kinds */
+#define DUAL_SIMD_LOOPS_AT(name, lv, w)                                      \
     __attribute__((target("avx2")))                                         \
-    static void dual_simd_##name##_v(dual_intp n, char **p, const dual_intp *s, \
-                                     const void *ctx)                       \
+    static void dual_simd##w##_##name##_v(dual_intp n, char **p,            \
+                                          const dual_intp *s, const void *ctx) \
     {                                                                       \
-        dual_simd_drive(n, p, s, 0, dual_block_##name);                     \
+        dual_simd_drive(n, p, s, 0, dual_block_##name, lv);                 \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
-    static void dual_simd_##name##_t(dual_intp n, char **p, const dual_intp *s, \
-                                     const void *ctx)                       \
+    static void dual_simd##w##_##name##_t(dual_intp n, char **p,            \
+                                          const dual_intp *s, const void *ctx) \
     {                                                                       \
-        dual_simd_drive(n, p, s, 1, dual_block_##name);                     \
+        dual_simd_drive(n, p, s, 1, dual_block_##name, lv);                 \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
-    static void dual_simd_##name##_d(dual_intp n, char **p, const dual_intp *s, \
-                                     const void *ctx)                       \
+    static void dual_simd##w##_##name##_d(dual_intp n, char **p,            \
+                                          const dual_intp *s, const void *ctx) \
     {                                                                       \
-        dual_simd_drive(n, p, s, 2, dual_block_##name);                     \
+        dual_simd_drive(n, p, s, 2, dual_block_##name, lv);                 \
     }
+#define DUAL_SIMD_LOOPS(name)                                                \
+    DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX2, 4)                              \
+    DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX512, 8)
 
 #define DUAL_SIMD_RULES(X) \
     X(exp) X(exp2) X(expm1) X(log) X(log2) X(log10) X(log1p) X(cbrt) X(tan) \
@@ -924,33 +971,29 @@ static int dual_simd_detect(void)
 
 #endif /* DUAL_HAVE_LIBMVEC */
 
-/* Set the SIMD level (clamped to what this build and CPU support); returns
-   the level now in use. */
-static int dual_simd_set(int level)
-{
-    int best = dual_simd_detect();
-    dual_simd_level = level < best ? level : best;
-    if (dual_simd_level < 0)
-        dual_simd_level = DUAL_SIMD_NONE;
-    return dual_simd_level;
-}
-
-/* The SIMD loops of a unary rule, if it has them: returns 1 and sets v, t,
-   d; 0 if the rule has no SIMD loops in this build. */
-static int dual_simd_unary(const char *name, dual_loop *v, dual_loop *t, dual_loop *d)
+/* The SIMD loops of a unary rule at a level: returns 1 and sets v, t, d;
+   0 if the rule has no SIMD loops in this build or level is
+   DUAL_SIMD_NONE.  The caller checks the level against dual_simd_detect()
+   (the CPU); the loops hold no state, so threads may use different levels
+   at the same time. */
+static int dual_simd_unary(const char *name, int level, dual_loop *v, dual_loop *t,
+                           dual_loop *d)
 {
 #if DUAL_HAVE_LIBMVEC
 #define DUAL_SIMD_FIND(nm)                                                   \
     if (strcmp(name, #nm) == 0) {                                           \
-        *v = dual_simd_##nm##_v;                                            \
-        *t = dual_simd_##nm##_t;                                            \
-        *d = dual_simd_##nm##_d;                                            \
+        *v = level == DUAL_SIMD_AVX512 ? dual_simd8_##nm##_v : dual_simd4_##nm##_v; \
+        *t = level == DUAL_SIMD_AVX512 ? dual_simd8_##nm##_t : dual_simd4_##nm##_t; \
+        *d = level == DUAL_SIMD_AVX512 ? dual_simd8_##nm##_d : dual_simd4_##nm##_d; \
         return 1;                                                           \
     }
-    DUAL_SIMD_RULES(DUAL_SIMD_FIND)
+    if (level == DUAL_SIMD_AVX2 || level == DUAL_SIMD_AVX512) {
+        DUAL_SIMD_RULES(DUAL_SIMD_FIND)
+    }
 #undef DUAL_SIMD_FIND
 #endif
     (void)name;
+    (void)level;
     (void)v;
     (void)t;
     (void)d;

@@ -17,7 +17,12 @@ Design
   functions take floats, Duals and nested Duals, so the expression can be
   differentiated (gradient, Hessian) like any Python function.
 * Size limits (length, tree depth) keep the parser and the recursive walk
-  away from Python's recursion limit.
+  away from Python's recursion limit.  A left-associated chain of binary
+  operators (``x1 + x2 + ... + x500``) counts as one level: it is evaluated
+  by a loop, left to right, in exactly Python's order.
+* The parameters of leaky_relu and elu (alpha) are constants of the
+  function, never differentiated: an expression with a variable there is
+  refused at parse time, like any other misuse.
 """
 import ast
 import inspect
@@ -140,7 +145,11 @@ class Expression:
                 raise ExpressionError(f"the expression nests deeper than {MAX_DEPTH} "
                                       f"levels")
             children = self._check_node(node)
-            stack.extend((c, depth + 1) for c in children)
+            for c in children:
+                # the left operand of a binary operator that is itself one
+                # continues a chain (a + b + c): same level, folded to a loop
+                chain = type(node) is ast.BinOp and c is node.left and type(c) is ast.BinOp
+                stack.append((c, depth if chain else depth + 1))
         return _fold(root)
 
     def _check_node(self, node):
@@ -210,6 +219,17 @@ class Expression:
             want = f"{need} to {nargs}" if need != nargs else f"{nargs}"
             raise ExpressionError(f"{name}() takes {want} argument(s), got {total}"
                                   f"{_where(node)}")
+        if params:
+            given_params = list(zip(params, node.args[1:])) + \
+                [(kw.arg, kw.value) for kw in node.keywords]
+            for pname, value in given_params:
+                var = next((n.id for n in ast.walk(value)
+                            if type(n) is ast.Name and n.id in self._index), None)
+                if var is not None:
+                    raise ExpressionError(
+                        f"{name}(): {pname} must be a constant{_where(value)} (it is a "
+                        f"parameter of the function and is not differentiated), but it "
+                        f"uses the variable {var}; give a number, e.g. {pname}=0.1")
         return tuple(node.args) + tuple(kw.value for kw in node.keywords)
 
     def __call__(self, values):
@@ -248,7 +268,13 @@ def _fold(node):
             return (_CONST, CONSTANTS[node.id])
         return (_VAR, node.id)
     if t is ast.BinOp:
-        return (_BIN, _BINOPS[type(node.op)][1], _fold(node.left), _fold(node.right))
+        # the left spine of a chain (a + b - c * d ...) without recursion:
+        # (_BIN, first operand, ((fn, right operand), ...)), left to right
+        rest = []
+        while type(node) is ast.BinOp:
+            rest.append((_BINOPS[type(node.op)][1], _fold(node.right)))
+            node = node.left
+        return (_BIN, _fold(node), tuple(reversed(rest)))
     if t is ast.UnaryOp:
         return (_UN, _UNARYOPS[type(node.op)], _fold(node.operand))
     fn = FUNCTIONS[node.func.id][0]
@@ -263,7 +289,10 @@ def _eval(node, values, index):
     if kind == _VAR:
         return values[index[node[1]]]
     if kind == _BIN:
-        return node[1](_eval(node[2], values, index), _eval(node[3], values, index))
+        acc = _eval(node[1], values, index)
+        for fn, right in node[2]:
+            acc = fn(acc, _eval(right, values, index))
+        return acc
     if kind == _UN:
         return node[1](_eval(node[2], values, index))
     args = [_eval(a, values, index) for a in node[2]]

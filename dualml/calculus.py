@@ -38,7 +38,7 @@ _SEQ = (list, tuple, np.ndarray)
 
 # -- the point x ---------------------------------------------------------------
 
-def _element(e, fname):
+def _element(e, fname, argname="x"):
     # A real number as a Python float; a Dual (an outer level) as it is.
     if type(e) is float or isinstance(e, Dual):
         return e
@@ -47,21 +47,22 @@ def _element(e, fname):
     if isinstance(e, numbers.Real) and not isinstance(e, Dual):
         return float(e)
     if isinstance(e, (complex, np.complexfloating)):
-        raise TypeError(f"{fname}(): x must hold real numbers, found a complex number "
-                        f"(dualml differentiates real functions)")
-    raise TypeError(f"{fname}(): x must be a real number or a sequence/array of real "
-                    f"numbers, found {type(e).__name__}")
+        raise TypeError(f"{fname}(): {argname} must hold real numbers, found a complex "
+                        f"number (dualml differentiates real functions)")
+    raise TypeError(f"{fname}(): {argname} must be a real number or a sequence/array of "
+                    f"real numbers, found {type(e).__name__}")
 
 
 class _Point:
     """x flattened to a list of floats/Duals, and the way to hand it to f."""
 
-    __slots__ = ("kind", "shape", "flat", "size", "x", "fname")
+    __slots__ = ("kind", "shape", "flat", "size", "x", "fname", "argname")
 
-    def __init__(self, x, fname, lazy=False):
+    def __init__(self, x, fname, lazy=False, argname="x"):
         # lazy: a list/tuple is taken as it is; the caller checks its entries
         # (in C, see _seeded_passes) and calls normalize() only if needed.
-        self.x, self.fname = x, fname
+        # argname: what messages call it (x, or jvp's v).
+        self.x, self.fname, self.argname = x, fname, argname
         if type(x) is list or type(x) is tuple:
             self.kind, self.flat = _LIST, list(x)
             self.shape = (len(self.flat),)
@@ -78,39 +79,39 @@ class _Point:
             elif kind in "biuf":
                 self.flat = x.astype(np.float64).ravel().tolist()
             elif kind == "O":
-                self.flat = [_element(e, fname) for e in x.ravel()]
+                self.flat = [_element(e, fname, argname) for e in x.ravel()]
             else:
-                raise TypeError(f"{fname}(): x must be a real array, not an array of "
-                                f"dtype {x.dtype}")
+                raise TypeError(f"{fname}(): {argname} must be a real array, not an array "
+                                f"of dtype {x.dtype}")
         elif isinstance(x, (list, tuple)):      # subclasses
             self.x = list(x)
-            self.__init__(self.x, fname, lazy)
+            self.__init__(self.x, fname, lazy, argname)
             return
         elif getattr(type(x), "__dualml_function__", None) is not None:
-            raise TypeError(f"{fname}(): x is a {type(x).__name__}, which only the array "
-                            f"backend takes (method='auto' or 'array'); with "
+            raise TypeError(f"{fname}(): {argname} is a {type(x).__name__}, which only the "
+                            f"array backend takes (method='auto' or 'array'); with "
                             f"method='scalar' pass a real ndarray or a list")
         else:
-            self.kind, self.shape, self.flat = _SCALAR, (), [_element(x, fname)]
+            self.kind, self.shape, self.flat = _SCALAR, (), [_element(x, fname, argname)]
         self.size = len(self.flat)
 
     def normalize(self):
         """Entries of a list point as floats/Duals; nested lists become _NESTED."""
-        flat, fname = self.flat, self.fname
+        flat, fname, argname = self.flat, self.fname, self.argname
         if all(type(e) is float or isinstance(e, Dual) for e in flat):
             return
         if not any(isinstance(e, _SEQ) for e in flat):
-            self.flat = [_element(e, fname) for e in flat]
+            self.flat = [_element(e, fname, argname) for e in flat]
             return
         try:
             arr = np.array(self.x, dtype=object)
         except ValueError:
             arr = None
         if arr is None or any(isinstance(e, _SEQ) for e in arr.ravel()):
-            raise ValueError(f"{fname}(): x is a ragged nested sequence; pass a "
+            raise ValueError(f"{fname}(): {argname} is a ragged nested sequence; pass a "
                              f"rectangular one or an ndarray")
         self.kind, self.shape = _NESTED, arr.shape
-        self.flat = [_element(e, fname) for e in arr.ravel()]
+        self.flat = [_element(e, fname, argname) for e in arr.ravel()]
         self.size = len(self.flat)
 
     def build(self, flat):
@@ -328,7 +329,7 @@ def _jac_engine(f, x, args, fname, want_value):
 
 
 def _tangent(v, pt, fname):
-    vp = _Point(v, fname)
+    vp = _Point(v, fname, argname="v")
     if vp.size != pt.size or (vp.shape != pt.shape and vp.kind != _SCALAR):
         raise ValueError(f"{fname}(): v must have the shape of x, {pt.shape}; got "
                          f"shape {vp.shape}")
@@ -652,6 +653,9 @@ def jvp(f, x, v, args=(), *, method="auto"):
     (array([6., 9.]), array([4., 3.]))
     """
     args = _check(f, args, None, "jvp")
+    if v is None:
+        raise TypeError("jvp(): v, the direction, is None; pass real numbers of the "
+                        "shape of x (for example [1.0, 0.0] for the derivative along x[0])")
     mod = _backend_for(method, x, "jvp")
     if mod is not None:
         return mod.jvp(f, x, v, args)

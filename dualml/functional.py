@@ -12,6 +12,8 @@ Design
 * Losses average over the samples (``reduction="mean"``) like PyTorch and
   scikit-learn; ``"sum"`` and ``"none"`` are available.
 """
+import numbers
+
 import numpy as np
 
 from .dual import Dual, exp, log, softplus, maximum, absolute
@@ -99,6 +101,10 @@ def _shift(a, axis):
 
 
 def _check_axis(a, axis, fname):
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{fname}(): axis must be a single axis, an int (tuples and None "
+                        f"are not supported); got {axis!r}")
+    axis = int(axis)
     ndim = np.ndim(a) if not _is_duck(a) else len(a.shape)
     if ndim == 0:
         raise ValueError(f"{fname}(): x must have at least one dimension")

@@ -460,7 +460,7 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
     n = X.shape[-1]
     if n == 0:
         raise ValueError(f"{fname}(): x has no inputs (shape {X.shape})")
-    names = _names(names, n, "names", "x")
+    names = _names(names, n, "names", "x", "sensitivity")
     if X.ndim == 1:
         value, J = value_and_jacobian(f, X, args)
         value = np.asarray(value, dtype=np.float64)
@@ -475,10 +475,11 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
     scalar_f = value.ndim == X.ndim - 1
     if scalar_f:
         if output_names is not None:
-            _names(output_names, 1, "output_names", "f")    # checks the length
+            _names(output_names, 1, "output_names", "f", "sensitivity")   # the length
         output_names = None
     else:
-        output_names = _names(output_names, value.shape[-1], "output_names", "f")
+        output_names = _names(output_names, value.shape[-1], "output_names", "f",
+                              "sensitivity")
     E, zero = _elasticity(xb, value, J)
     if zero.any():
         which = _zero_report(zero, output_names, X.ndim == 2)
@@ -489,7 +490,7 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
     return SensitivityResult(X, value, J, E, zero, names, output_names)
 
 
-def _names(names, n, argname, prefix):
+def _names(names, n, argname, prefix, fname):
     if names is None:
         if prefix == "f" and n == 1:
             return ["f"]
@@ -499,12 +500,12 @@ def _names(names, n, argname, prefix):
     try:
         names = [str(s) for s in names]
     except TypeError:
-        raise TypeError(f"{argname} must be a sequence of strings, not "
+        raise TypeError(f"{fname}(): {argname} must be a sequence of strings, not "
                         f"{type(names).__name__}") from None
     if len(names) != n:
-        raise ValueError(f"{argname} has {len(names)} entries but there are {n} "
-                         f"{'inputs' if argname == 'names' else 'outputs'}; give one "
-                         f"name per {'input' if argname == 'names' else 'output'}")
+        what = "input" if prefix == "x" else "output"     # x0, x1 / f0, f1 defaults
+        raise ValueError(f"{fname}(): {argname} has {len(names)} entries but there are "
+                         f"{n} {what}s; give one name per {what}")
     return names
 
 
@@ -805,7 +806,7 @@ def _check_problem(problem):
                                                if len(bad) > 1 else ""))
     names = problem.get("names")
     names = [f"x{j + 1}" for j in range(D)] if names is None else \
-        _names(names, D, "problem['names']", "x")
+        _names(names, D, "problem['names']", "x", "dgsm")
     dists = problem.get("dists")
     if dists is not None and any(str(d).lower() != "unif" for d in dists):
         raise ValueError("dgsm(): only uniform inputs are supported (problem['dists'] "
@@ -965,7 +966,12 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
     if nonfinite not in ("raise", "omit"):
         raise ValueError(f"dgsm(): nonfinite must be 'raise' or 'omit', got {nonfinite!r}")
     args = args if isinstance(args, tuple) else (args,)
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        err = ValueError if isinstance(seed, numbers.Integral) else TypeError
+        raise err(f"dgsm(): seed must be None, a non-negative int (or a sequence of "
+                  f"them) or a numpy Generator; got {seed!r}") from None
     lo, hi = B[:, 0], B[:, 1]
     X = lo + (hi - lo) * _sobol_points(D, int(n_samples), rng)
     Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)

@@ -316,7 +316,12 @@ def test_concurrent_jacobians_equal_serial_bit_for_bit():
         else:
             f = (lambda W: lambda z: (z @ W) * z[0] - np.exp(z[1:]).sum())(W)
         problems.append((f, x))
-    serial = [dualml.jacobian(f, x) for f, x in problems]
+    # the SIMD level is per thread (set_simd): the serial reference runs in
+    # a thread of its own too, at the level every new thread starts with
+    serial = []
+    t = threading.Thread(target=lambda: serial.extend(dualml.jacobian(f, x) for f, x in problems))
+    t.start()
+    t.join()
     results = [[None] * 8 for _ in range(20)]
     barrier = threading.Barrier(8)
 

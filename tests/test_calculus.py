@@ -451,6 +451,15 @@ def test_other_bad_arguments():
         calculus.jvp(lambda x: x[0], [1.0, 2.0], [1.0])
 
 
+@pytest.mark.parametrize("method", ["scalar", "array"])
+def test_jvp_errors_about_v_name_v(method):
+    # a missing or non-numeric direction was blamed on x
+    with pytest.raises(TypeError, match=r"jvp\(\): v, the direction, is None"):
+        calculus.jvp(lambda x: x[0], np.array([1.0, 2.0]), None, method=method)
+    with pytest.raises(TypeError, match=r"jvp\(\): v must"):
+        calculus.jvp(lambda x: x[0], np.array([1.0, 2.0]), ["a", "b"], method=method)
+
+
 # -- the array-backend hook ----------------------------------------------------------------
 
 def test_method_array_without_backend_is_a_clear_error():

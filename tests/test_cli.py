@@ -49,6 +49,20 @@ def test_diff_value_gradient_hessian(capsys):
         assert r == pytest.approx(q, rel=1e-15)
 
 
+@pytest.mark.parametrize("order", [("x=2", "y=0"), ("y=0", "x=2")])
+def test_diff_hessian_of_power_at_zero_exponent_whatever_the_order(capsys, order):
+    # d2/dxdy x**y at y = 0 is 1/x; the CLI printed 0 or 0.5 by --at order
+    code, out, _ = run(capsys, "diff", "x**y", "--at", *order, "--hessian", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    names = list(doc["at"])                      # rows and columns in --at order
+    H = {(names[i], names[j]): v for i, row in enumerate(doc["hessian"])
+         for j, v in enumerate(row)}
+    assert H["x", "y"] == H["y", "x"] == 0.5
+    assert H["x", "x"] == 0.0
+    assert H["y", "y"] == pytest.approx(math.log(2.0) ** 2, rel=4e-16)
+
+
 def test_diff_json_and_constant_values(capsys):
     code, out, _ = run(capsys, "diff", "hypot(x, y) + leaky_relu(x, alpha=0.5) + pi*0",
                        "--at", "x=-3,y=2**2", "--json")
@@ -179,6 +193,10 @@ def test_expression_object_directly():
     (["diff", "x+1", "--at", "x=__import__('os')"], "unknown function '__import__'"),
     (["diff", "x+1", "--at", "2x=1"], "not a valid"),
     (["diff", "pi*x", "--at", "x=1", "pi=3"], "constant"),
+    # a parameter is a constant of the function: refused, not a traceback
+    (["diff", "leaky_relu(x, alpha=y)", "--at", "x=1", "y=2"],
+     "leaky_relu(): alpha must be a constant"),
+    (["diff", "elu(x, 2*y)", "--at", "x=1", "y=2"], "elu(): alpha must be a constant"),
     (["diff", "x+1"], "--at"),
     (["frobnicate"], "invalid choice"),
     ([], "required"),
@@ -187,6 +205,25 @@ def test_usage_errors_exit_2(capsys, argv, match):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert match in err
+
+
+def test_long_flat_chains_are_not_nesting(capsys):
+    # a flat sum of 201 terms was refused as "nests deeper than 200 levels";
+    # a chain is evaluated by a loop, left to right, as Python does
+    n = 500                                            # within the 10,000 characters
+    expr = " + ".join(f"{0.1 * k!r}*x" for k in range(1, n))
+    code, out, err = run(capsys, "diff", expr, "--at", "x=1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    ref = 0.1 * 1 * 1.0
+    for k in range(2, n):
+        ref = ref + (0.1 * k) * 1.0                  # Python's order of additions
+    assert doc["value"] == ref
+    assert doc["gradient"]["x"] == pytest.approx(sum(0.1 * k for k in range(1, n)), rel=1e-13)
+    assert Expression("x - 2 / x * 3 + x ** 2", ["x"])([1.5]) == 1.5 - 2 / 1.5 * 3 + 1.5 ** 2
+    # real nesting is still bounded
+    with pytest.raises(ExpressionError, match="nests deeper|nested parentheses"):
+        Expression("sin(" * 250 + "x" + ")" * 250, ["x"])
 
 
 # -- dualml sensitivity --------------------------------------------------------------------

@@ -213,3 +213,18 @@ def test_constant_model_warns():
     with pytest.warns(SensitivityWarning, match="constant"):
         res = dualml.dgsm(lambda X: 0.0 * X[:, 0] + 2.0, ISHIGAMI, 16, seed=0)
     assert np.isnan(res["dgsm"]).all() and (res["vi"] == 0).all()
+
+
+def test_errors_name_the_argument():
+    # problem['names'] counts inputs (it said "outputs"); a bad seed is named
+    # as dgsm's seed, not numpy's SeedSequence
+    bad = dict(ISHIGAMI, names=["x1", "x2"])
+    with pytest.raises(ValueError, match=r"dgsm\(\): problem\['names'\] has 2 entries but "
+                                         r"there are 3 inputs"):
+        dualml.dgsm(M.ishigami, bad, 16, seed=0)
+    with pytest.raises(TypeError, match=r"dgsm\(\): seed must be .* got 'a'"):
+        dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed="a")
+    with pytest.raises(TypeError, match=r"dgsm\(\): seed .* got 1.5"):
+        dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed=1.5)
+    with pytest.raises(ValueError, match=r"dgsm\(\): seed .* got -1"):
+        dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed=-1)

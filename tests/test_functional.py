@@ -98,6 +98,15 @@ def test_axis_argument():
                 assert not J[:, c, :, c2].any()
 
 
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.parametrize("axis", [None, "a", (0, 1), 2.5, True])
+def test_axis_must_be_one_int(fn, axis):
+    # it failed with Python's "'<=' not supported between int and NoneType"
+    with pytest.raises(TypeError, match=rf"{fn}\(\): axis must be a single axis, an int"):
+        getattr(F, fn)(np.ones((2, 3)), axis=axis)
+    assert getattr(F, fn)(np.ones((2, 3)), axis=np.int64(0)).shape[-1] == 3
+
+
 def test_inputs_of_every_kind():
     ref = _mp_softmax([1.0, 2.0])
     for x in ([1.0, 2.0], (1, 2), np.array([1.0, 2.0]), np.array([1, 2]),

@@ -259,6 +259,61 @@ def test_simd_within_ulps_of_plain(name, level):
         assert_same(t3[2], -2.0 * ds, name)
 
 
+def test_simd_level_is_per_thread():
+    import threading
+    levels = K.simd_levels()
+    x = SIMD_X
+    t = np.ones((1, x.size))
+    old = K.set_simd(False)
+    try:
+        ref = {}
+        for lv in levels:
+            K.set_simd(lv)
+            ref[lv] = K.unary("tanh", x, t)
+        if len(levels) > 1:          # else there is only one path to take
+            assert not same(ref["none"][0], ref[levels[-1]][0]).all()
+
+        def in_thread(fn):
+            out = []
+            th = threading.Thread(target=lambda: out.append(fn()))
+            th.start()
+            th.join()
+            return out[0]
+
+        # a new thread starts at the import-time level, whatever others chose
+        K.set_simd(False)
+        fresh = in_thread(K.get_simd)
+        K.set_simd(True)
+        assert in_thread(K.get_simd) == fresh
+        assert in_thread(lambda: (K.set_simd(False), K.get_simd())[1]) == "none"
+        assert K.get_simd() == levels[-1]        # untouched by the thread
+
+        # two threads on different levels at once, each toggling its own
+        # level back and forth: every result is that of its thread's level
+        barrier = threading.Barrier(2)
+        bad = []
+
+        def worker(mine, other):
+            barrier.wait()
+            for i in range(40):
+                K.set_simd(other)
+                K.set_simd(mine)
+                y, ty = K.unary("tanh", x, t)
+                if not (same(y, ref[mine][0]).all() and same(ty, ref[mine][1]).all()):
+                    bad.append((mine, i))
+                    return
+
+        ths = [threading.Thread(target=worker, args=(levels[0], levels[-1])),
+               threading.Thread(target=worker, args=(levels[-1], levels[0]))]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+        assert not bad, f"a thread saw another thread's SIMD level: {bad[:3]}"
+    finally:
+        K.set_simd(old)
+
+
 def test_simd_levels_and_switch():
     levels = K.simd_levels()
     assert levels[0] == "none"
@@ -314,9 +369,75 @@ def test_unary_layouts(name, level):
     assert y0.shape == () and t0.shape == (2,)
     assert_same(t0, K.unary(name, np.array([0.5]), np.array([[1.0], [2.0]]),
                             param=kparam(name))[1][:, 0])
-    # non-native byte order and unaligned data are accepted (copied)
+    # non-native byte order is accepted (copied)
     sw = base.astype(">f8")
     assert_same(K.unary(name, sw, param=kparam(name))[0], ref_y, f"{name} byte-swapped")
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_nan_sign_bit_same_on_every_path(name, plain):
+    # IEEE leaves the sign of a nan result open, but copysign shows it: the
+    # float, Dual and array paths must give the same bits (silu and gelu
+    # gave opposite signs, by the operand order each build chose for x * s)
+    f = getattr(dualml, name)
+    for x in (math.nan, -math.nan):
+        p = kparam(name)
+        args = () if p is None else (p,)
+        vals = [f(x, *args), f(dualml.Dual(x, 1.0), *args).value,
+                K.unary(name, np.array([x]), param=p)[0][0],
+                K.unary(name, np.array([x]), np.array([[1.0]]), param=p)[0][0]]
+        signs = {math.copysign(1.0, v) for v in vals if v != v}
+        assert len(signs) <= 1, (name, x, vals, signs)
+
+
+def unaligned(a):
+    """A copy of float64 array a at an odd address (as np.frombuffer gives)."""
+    a = np.asarray(a, dtype=np.float64)
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    u = np.frombuffer(buf.data, dtype=np.float64, count=a.size, offset=1).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned
+    return u
+
+
+# 600 elements: two whole blocks of the row and SIMD drivers and a partial one
+UA_X = SIMD_X[:600]
+UA_T = np.stack([np.where(np.arange(600) % 5 == 0, 0.0, -1.5), RNG.standard_normal(600),
+                 np.full(600, -2.0)])
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_unaligned_operands(name, level):
+    # the same numbers as aligned copies; under the CI's UBSan build this
+    # also proves the loops never dereference a misaligned double *
+    p = kparam(name)
+    xu = unaligned(UA_X)
+    assert_same(K.unary(name, xu, param=p)[0], K.unary(name, UA_X, param=p)[0], name)
+    for k in (1, 3):
+        ry, rt = K.unary(name, UA_X, UA_T[:k], param=p)
+        y, t = K.unary(name, xu, unaligned(UA_T[:k]), param=p)
+        assert_same(y, ry, f"{name} k={k}")
+        assert_same(t, rt, f"{name} k={k}")
+    assert_same(K.partials(name, xu, param=p)[1], K.partials(name, UA_X, param=p)[1], name)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_unaligned_operands(name, plain):
+    a, b = UA_X, UA_X[::-1] * 0.5
+    au, bu = unaligned(a), unaligned(b)
+    assert_same(K.binary(name, au, None, bu, None)[0], K.binary(name, a, None, b, None)[0], name)
+    for k in (1, 3):
+        ta, tb = UA_T[:k], UA_T[::-1][:k]
+        tau, tbu = unaligned(ta), unaligned(tb)
+        for args, uargs in (((a, ta, b, tb), (au, tau, bu, tbu)),
+                            ((a, ta, b, None), (au, tau, bu, None)),
+                            ((a, None, b, tb), (au, None, bu, tbu))):
+            ry, rt = K.binary(name, *args)
+            y, t = K.binary(name, *uargs)
+            assert_same(y, ry, f"{name} k={k}")
+            assert_same(t, rt, f"{name} k={k}")
+    for got, ref in zip(K.partials(name, au, bu), K.partials(name, a, b)):
+        assert_same(got, ref, name)
 
 
 @pytest.mark.parametrize("name", ["multiply", "divide", "power", "maximum", "add"])

@@ -296,7 +296,8 @@ def test_progress_bar(points, capsys):
 # -- bad input ---------------------------------------------------------------------------
 
 def test_bad_names_length():
-    with pytest.raises(ValueError, match="names has 3 entries but there are 2 inputs"):
+    with pytest.raises(ValueError, match=r"sensitivity\(\): names has 3 entries but there "
+                                         r"are 2 inputs"):
         dualml.sensitivity(cobb_douglas, [1.0, 2.0], names=["a", "b", "c"])
     with pytest.raises(ValueError, match="output_names"):
         dualml.sensitivity(lambda x: [x[0], x[1]], [1.0, 2.0], output_names=["u"])

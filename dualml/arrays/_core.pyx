@@ -366,8 +366,12 @@ def _rebuild(v, d, tag, o2):
 
 
 cdef inline bint _flat(DualArray x) noexcept:
-    # components are float64 ndarrays (first order, or hessian's rows)
-    return type(x._v) is ndarray and type(x._d) is ndarray
+    # components are aligned float64 ndarrays (first order, or hessian's
+    # rows); an unaligned component (a view of a byte buffer) takes the
+    # Python path, whose kernels copy it first
+    return (type(x._v) is ndarray and type(x._d) is ndarray
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>x._v)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>x._d))
 
 
 # ---------------------------------------------------------------------------
