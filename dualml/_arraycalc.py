@@ -61,6 +61,7 @@ def _chunk(chunk, n, per_row, fname):
 
 
 _EYES = {}
+_EYES_BYTES = 4 * 2**20     # the cache's bound: seeds of n <= 256, 4 MiB in all
 
 
 def _identity(n):
@@ -71,7 +72,7 @@ def _identity(n):
     if e is None:
         e = np.eye(n)
         e.flags.writeable = False
-        if n <= 256:
+        if n <= 256 and sum(a.nbytes for a in _EYES.values()) + e.nbytes <= _EYES_BYTES:
             _EYES[n] = e
     return e
 

@@ -598,3 +598,20 @@ def test_out_is_filled_never_ignored(name):
     assert r is out and same(out.value, ref.value) and same(out.deriv, ref.deriv)
     with pytest.raises(TypeError, match="out= must be a DualArray"):
         call(np.zeros(ref.shape))
+
+
+def test_bad_k_and_unknown_operands_say_typeerror():
+    with pytest.raises(TypeError, match="k must be a non-negative integer"):
+        DualArray.constant([1.0], k=2.5)
+    X = DualArray.seed(np.ones(2))
+    with pytest.raises(TypeError) as info:
+        np.concatenate([X, object()])
+    assert "_UnknownOperand" not in "".join(
+        __import__("traceback").format_exception_only(info.type, info.value))
+
+
+def test_identity_seed_cache_is_bounded():
+    from dualml import _arraycalc
+    for n in range(1, 257, 5):
+        dualml.jacobian(lambda z: z * 2.0, np.ones(n))
+    assert sum(a.nbytes for a in _arraycalc._EYES.values()) <= _arraycalc._EYES_BYTES

@@ -36,6 +36,9 @@ def _seed(x, directions):
 
 def _constant(x, k):
     v = _real_array(x, "x", copy=True)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+        raise TypeError(f"DualArray.constant(): k must be a non-negative integer (the "
+                        f"number of directions), got {k!r}")
     return _new(v, np.zeros((int(k),) + v.shape), 1, None)
 
 

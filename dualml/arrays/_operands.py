@@ -83,7 +83,13 @@ def _operand(x, fname="operation"):
 
 
 class _UnknownOperand(TypeError):
+    # operators catch it to answer NotImplemented; anywhere else it is the
+    # TypeError it says it is, so tracebacks name it that way
     pass
+
+
+_UnknownOperand.__module__ = "builtins"
+_UnknownOperand.__qualname__ = _UnknownOperand.__name__ = "TypeError"
 
 
 def _flat_items(x):
