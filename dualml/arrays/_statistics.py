@@ -1,0 +1,221 @@
+"""Statistics and ordering: var, std, average, ptp, cumprod, sort, quantiles.
+
+Design
+------
+Nothing here has a derivative formula of its own: each function is a
+composition of the existing rules (``_ew_binary``, the reductions) or a
+selection whose indices come from the innermost values (sort and the
+quantiles take the elements NumPy selects, then a linear map with constant
+interpolation weights), so the rule table stays the one source of truth and
+hessian and nested levels work wherever the parts do.  Keywords that are
+not implemented raise a TypeError naming them.
+"""
+import numpy as np
+
+
+def _reject(fname, **kw):
+    bad = sorted(k for k, v in kw.items() if v is not None and v is not False)
+    if bad:
+        raise TypeError(f"numpy.{fname} on DualArray: unsupported arguments {bad}")
+
+
+def _check_dtype(dtype, fname):
+    if dtype not in (None, float, _f64, np.dtype(_f64)):
+        raise TypeError(f"numpy.{fname} on DualArray: only dtype float64 (got {dtype!r})")
+
+
+def _count(x, axis):
+    return int(np.prod([x.shape[a] for a in _neg_axes(axis, len(x.shape))]))
+
+
+def _var(x, axis=None, keepdims=False, ddof=0):
+    # the squared deviations' mean, as NumPy computes it (no one-pass formula)
+    m = _mean(x, axis, True)
+    dev = _ew_binary("subtract", x, m)
+    s = _sum(_ew_binary("multiply", dev, dev), axis, keepdims)
+    n = _count(x, axis)
+    return _ew_binary("divide", s, np.array(float(max(n - ddof, 0))))
+
+
+def _h_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+           mean=None, correction=None):
+    _reject("var", out=out, where=None if where is True else where, mean=mean)
+    _check_dtype(dtype, "var")
+    if correction is not None:
+        ddof = correction
+    return _var(_operand(a, "numpy.var"), axis, keepdims, ddof)
+
+
+def _h_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+           mean=None, correction=None):
+    _reject("std", out=out, where=None if where is True else where, mean=mean)
+    _check_dtype(dtype, "std")
+    if correction is not None:
+        ddof = correction
+    return _ew_unary("sqrt", _var(_operand(a, "numpy.std"), axis, keepdims, ddof))
+
+
+def _h_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    x = _operand(a, "numpy.average")
+    if weights is None:
+        avg = _mean(x, axis, keepdims)
+        if not returned:
+            return avg
+        n = np.array(float(_count(x, axis)))
+        return avg, np.broadcast_to(n, avg.shape).copy()
+    w = _operand(weights, "numpy.average")
+    if w.shape != x.shape:
+        if axis is None:
+            raise TypeError("numpy.average: axis must be given when weights and a differ "
+                            "in shape")
+        if len(w.shape) != 1 or isinstance(axis, tuple):
+            raise ValueError("numpy.average: 1D weights expected when shapes of a and "
+                             "weights differ")
+        nd = len(x.shape)
+        ax = _norm_axis(axis, nd)
+        if w.shape[0] != x.shape[ax]:
+            raise ValueError("numpy.average: length of weights not compatible with "
+                             "specified axis")
+        w = _reshape(w, tuple(w.shape[0] if i == ax else 1 for i in range(nd)))
+        w = _bc(w, x.shape)
+    scl = _sum(w, axis, keepdims)
+    avg = _ew_binary("divide", _sum(_ew_binary("multiply", x, w), axis, keepdims), scl)
+    if not returned:
+        return avg
+    return avg, scl if scl.shape == avg.shape else _copy(_bc(scl, avg.shape))
+
+
+def _h_ptp(a, axis=None, out=None, keepdims=False):
+    _reject("ptp", out=out)
+    x = _operand(a, "numpy.ptp")
+    return _ew_binary("subtract", _select_reduce(x, axis, keepdims, np.argmax, "max"),
+                      _select_reduce(x, axis, keepdims, np.argmin, "min"))
+
+
+def _accumulate(x, axis, name):
+    """ufunc.accumulate of a binary rule along axis, by the rule slice by slice."""
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    n = x.shape[ax]
+    if n == 0:
+        return _copy(x)
+    tail = (_ALL,) * (-ax - 1)
+    r = _getitem(x, (Ellipsis, slice(0, 1)) + tail)
+    parts = [r]
+    for i in range(1, n):
+        r = _ew_binary(name, r, _getitem(x, (Ellipsis, slice(i, i + 1)) + tail))
+        parts.append(r)
+    return _concatenate(parts, ax)
+
+
+def _h_cumprod(a, axis=None, dtype=None, out=None):
+    _reject("cumprod", out=out)
+    _check_dtype(dtype, "cumprod")
+    x = _operand(a, "numpy.cumprod")
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), 0
+    if type(x) is _nd:
+        return np.cumprod(x, axis=axis)
+    return _accumulate(x, axis, "multiply")
+
+
+def _h_sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    _reject("sort", order=order)
+    x = _operand(a, "numpy.sort")
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), -1
+    if type(x) is _nd:
+        return np.sort(x, axis=axis)
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    # stable: ties keep their order, so the derivative is that of NumPy's choice
+    idx = np.argsort(_inner(x), axis=ax, kind="stable")
+    f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
+    return _lin(x, f, f)
+
+
+_QMETHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(x, q, axis, keepdims, method, fname):
+    """Quantiles q (fractions) along axis: the sorted elements NumPy selects,
+    combined with NumPy's constant interpolation weights."""
+    if method not in _QMETHODS:
+        raise TypeError(f"numpy.{fname} on DualArray: method={method!r} is not supported "
+                        f"(supported: {', '.join(_QMETHODS)})")
+    q = np.asarray(q, dtype=_f64)
+    if np.any((q < 0) | (q > 1)) or np.any(np.isnan(q)):
+        raise ValueError(f"numpy.{fname}: quantiles must be in the range [0, 1] "
+                         f"(percentiles in [0, 100])")
+    nd = len(x.shape)
+    axes = _neg_axes(axis, nd)
+    keep_shape = tuple(1 if i - nd in axes else n for i, n in enumerate(x.shape))
+    rest = tuple(n for i, n in enumerate(x.shape) if i - nd not in axes)
+    # the reduced axes last, merged into one
+    x = _moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    x = _reshape(x, rest + (-1,))
+    n = x.shape[-1]
+    if n == 0:
+        raise ValueError(f"numpy.{fname}: empty reduction")
+    xs = _h_sort(x, -1)
+    if np.isnan(_inner(xs)[..., -1]).any():
+        raise TypeError(f"numpy.{fname} on DualArray: NaN inputs are not supported "
+                        f"(use the values to find them)")
+    pos = q * (n - 1)
+    lo = np.floor(pos)
+    if method == "lower":
+        hi, w = lo, np.zeros_like(pos)
+    elif method == "higher":
+        lo = hi = np.ceil(pos)
+        w = np.zeros_like(pos)
+    elif method == "nearest":
+        lo = hi = np.around(pos)        # NumPy rounds half to even here
+        w = np.zeros_like(pos)
+    elif method == "midpoint":
+        hi = np.ceil(pos)
+        w = np.where(hi > lo, 0.5, 0.0)
+    else:
+        hi = np.minimum(lo + 1, n - 1)
+        w = pos - lo
+    lo, hi = lo.astype(np.intp), hi.astype(np.intp)
+    nq, nr = q.ndim, len(rest)
+
+    def f(c):
+        r = c[..., lo] * (1.0 - w) + c[..., hi] * w
+        # (..., rest, q) -> (..., q, rest): NumPy puts the quantile axes first
+        return np.moveaxis(r, tuple(range(-nq, 0)), tuple(range(-(nr + nq), -nr)))
+
+    r = _lin(xs, f, f)
+    if keepdims:
+        r = _reshape(r, q.shape + keep_shape)
+    return r
+
+
+def _h_quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False, *, weights=None, interpolation=None):
+    _reject("quantile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.quantile"), q, axis, keepdims, method, "quantile")
+
+
+def _h_percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                  keepdims=False, *, weights=None, interpolation=None):
+    _reject("percentile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.percentile"), np.asarray(q, dtype=_f64) / 100,
+                     axis, keepdims, method, "percentile")
+
+
+def _h_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _reject("median", out=out)
+    return _quantile(_operand(a, "numpy.median"), 0.5, axis, keepdims, "midpoint",
+                     "median")
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
+from ._joins import _concatenate  # noqa: E402
+from ._numpy_api import _bc_lead  # noqa: E402
+from ._operands import _ALL, _bc, _f64, _inner, _nd, _operand  # noqa: E402
+from ._reduce import _mean, _select_reduce, _sum  # noqa: E402
+from ._shape import (_copy, _getitem, _lin, _moveaxis, _neg_axes, _norm_axis,  # noqa: E402
+                     _reshape)
