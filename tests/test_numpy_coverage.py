@@ -72,6 +72,11 @@ def _cat(*parts):
     return np.concatenate([np.ravel(p) for p in parts])
 
 
+def _inplace_nan_to_num(y):
+    np.nan_to_num(y, copy=False, nan=-2.0)
+    return y
+
+
 CASES = [
     # 1. statistics
     ("std", lambda x: np.std(x), V(6)),
@@ -133,10 +138,13 @@ CASES = [
     ("interp-both", lambda x: np.interp(x[:4], XP, x[4:]), V(9)),
     ("interp-left-right", lambda x: np.interp(np.array([-3.0, 0.1, 3.0]) * x[0], XP, x[1:],
                                              left=x[0], right=-1.0), V(6, lo=0.5, hi=1.7)),
+    ("interp-scalar-x", lambda x: np.interp(0.8, XP, x), V(5)),
+    ("interp-scalar-dual-x", lambda x: np.interp(x[0], XP, x), V(5)),
     ("interp-2d-x", lambda x: np.interp(x, XP, np.cos(XP)), M34),
     ("polyval-coef", lambda x: np.polyval(x, [0.5, -1.0, 2.0]), V(4)),
     ("polyval-x", lambda x: np.polyval([1.0, -2.0, 0.5, 3.0], x), M34),
     ("polyval-both", lambda x: np.polyval(x[:3], x[3:]), V(7)),
+    ("polyval-scalar-x", lambda x: np.polyval([1.0, -2.0, 0.5], x[0]) * x, V(3)),
     ("convolve", lambda x: np.convolve(x[:5], x[5:]), V(8)),
     ("convolve-same", lambda x: np.convolve(x[:5], x[5:], "same"), V(8)),
     ("convolve-valid", lambda x: np.convolve(x[:3], x[3:], "valid"), V(8)),
@@ -144,6 +152,8 @@ CASES = [
     ("correlate", lambda x: np.correlate(x[:5], x[5:]), V(8)),
     ("correlate-full", lambda x: np.correlate(x[:3], x[3:], "full"), V(8)),
     ("correlate-same", lambda x: np.correlate(x[:4], x[4:], "same"), V(7)),
+    ("correlate-same-v-longer", lambda x: np.correlate(x[:3], x[3:], "same"), V(8)),
+    ("correlate-valid-v-longer", lambda x: np.correlate(x[:3], x[3:], "valid"), V(8)),
     # 3. shape and joining
     ("roll", lambda x: np.roll(x, 2), V(5)),
     ("roll-flat", lambda x: np.roll(x, 5), M34),
@@ -162,6 +172,9 @@ CASES = [
     ("append-axis", lambda x: np.append(x, x[:1], axis=0), M34),
     ("insert", lambda x: np.insert(x, 1, 5.0), V(4)),
     ("insert-axis", lambda x: np.insert(x, [1, 3], 7.0, axis=1), M34),
+    ("insert-2d-values", lambda x: np.insert(x, 1, np.ones((2, 4)) * 5, axis=0), M34),
+    ("insert-slice", lambda x: np.insert(x, slice(0, 2), [[9.0], [8.0], [7.0]], axis=1), M34),
+    ("insert-flat-array", lambda x: np.insert(x, [0, 5, 5], [1.0, 2.0, 3.0]), M34),
     ("delete", lambda x: np.delete(x, [0, 2]), V(5)),
     ("delete-axis", lambda x: np.delete(x, 1, axis=1), M34),
     ("split", lambda x: np.split(x, 2, axis=1)[1], M34),
@@ -212,6 +225,7 @@ CASES = [
     ("fix", lambda x: np.fix(x * 3.1) + x, V(6)),
     ("nan_to_num", lambda x: np.nan_to_num(np.log(x)) + x, V(6)),
     ("nan_to_num-inf", lambda x: np.nan_to_num(1.0 / (x * (x > 0)), posinf=7.0, neginf=-3.0) * x, V(6)),
+    ("nan_to_num-inplace", lambda x: _inplace_nan_to_num(np.log(x)) + x, V(6)),
     # 5. reduction keywords and ufunc methods
     ("sum-where", lambda x: np.sum(x, where=x > 0), V(7)),
     ("sum-where-axis", lambda x: np.sum(x, axis=1, where=x > 0), M34),

@@ -117,11 +117,22 @@ def _h_insert(arr, obj, values, axis=None):
     _const_arg(values, "insert", "values")
     if axis is None:
         x, axis = _reshape(x, (-1,)), 0
-    ax = _ax(axis, len(x.shape))
+    nd = len(x.shape)
+    ax = _ax(axis, nd)
     vals = np.asarray(values, dtype=_f64)
-    # values are constants: their tangent rows are zeros
-    return _lin(x, lambda c: np.insert(c, obj, vals, axis=ax),
-                lambda c: np.insert(c, obj, 0.0, axis=ax))
+    # Where the inserted entries land depends on the ranks of arr and values
+    # (NumPy's rule for a scalar obj), so the tangent rows, which have more
+    # axes, cannot be inserted into by the same call: the positions are found
+    # on the value's shape and the rows are gathered from them.
+    mark = np.insert(np.zeros(x.shape), obj, np.ones_like(vals), axis=ax)
+    new = np.moveaxis(mark, ax, -1).reshape(-1, mark.shape[ax]).any(axis=0)
+    take = np.zeros(new.size, np.intp)
+    take[~new] = np.arange(x.shape[ax])         # insertion keeps the old order
+    keep = np.where(new, 0.0, 1.0).reshape((-1,) + (1,) * (-ax - 1))
+
+    def ft(c):
+        return np.take(c, take, axis=ax) * keep
+    return _lin(x, lambda c: np.insert(c, obj, vals, axis=ax), ft)
 
 
 def _h_delete(arr, obj, axis=None):

@@ -114,9 +114,9 @@ def _h_interp(x, xp, fp, left=None, right=None, period=None):
     else:
         # the segment NumPy uses: xp[j] <= x < xp[j+1], the last one closed
         j = np.clip(np.searchsorted(xp, xv, side="right") - 1, 0, n - 2)
-        x0, x1 = xp[j], xp[j + 1]
+        x0, x1 = np.asarray(xp[j]), np.asarray(xp[j + 1])      # 0-d for a scalar x
         f0, f1 = _h_take(ff, j), _h_take(ff, j + 1)
-        t = _ew_binary("divide", _ew_binary("subtract", xx, x0), x1 - x0)
+        t = _ew_binary("divide", _ew_binary("subtract", xx, x0), np.asarray(x1 - x0))
         inside = _ew_binary("add", f0, _ew_binary("multiply", t,
                                                   _ew_binary("subtract", f1, f0)))
     lo = _getitem(ff, (0,)) if left is None else _operand(left, "numpy.interp")

@@ -483,7 +483,13 @@ def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     v = np.asarray(_inner(y))
     if np.isfinite(v).all():
         return _copy(y) if copy else y
-    return _where(np.isfinite(v), y, np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf))
+    rep = np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf)
+    if not copy:
+        # NumPy replaces in place: callers may rely on x itself changing
+        bad = ~np.isfinite(v)
+        _setitem(y, bad, rep[bad])
+        return y
+    return _where(np.isfinite(v), y, rep)
 
 
 # The modules of this package call each other: their names are bound
