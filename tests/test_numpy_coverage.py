@@ -238,6 +238,10 @@ CASES = [
     ("min-where", lambda x: np.min(x, where=x > -1, initial=3.0), M34),
     ("amax-initial", lambda x: np.amax(x, initial=1.5), V(6)),
     ("mean-where", lambda x: np.mean(x, axis=1, where=x > 0), M34),
+    ("mean-where-full", lambda x: np.mean(x, where=x > 0), M34),
+    ("max-where-tuple-axis", lambda x: np.max(x.reshape(2, 3, 2), axis=(0, 2), where=x.reshape(
+        2, 3, 2) > 0, initial=-1.0), M34),
+    ("fmax-reduce-where", lambda x: np.fmax.reduce(x, axis=1, where=x < 1, initial=-3.0), M34),
     ("add-reduce-where", lambda x: np.add.reduce(x, axis=0, where=x < 0), M34),
     ("maximum-reduce-initial", lambda x: np.maximum.reduce(x, axis=1, initial=0.5), M34),
     ("multiply-accumulate", lambda x: np.multiply.accumulate(x), V(5)),

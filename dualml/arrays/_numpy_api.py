@@ -223,7 +223,7 @@ def _h_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
         return _mean(x, axis, keepdims)
     w = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), x.shape)
     s = _reduce_kw(x, "add", axis, keepdims, None, w, "mean")
-    return _ew_binary("divide", s, np.sum(w, axis=axis, keepdims=keepdims).astype(_f64))
+    return _ew_binary("divide", s, np.asarray(np.sum(w, axis=axis, keepdims=keepdims), _f64))
 
 
 def _h_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
