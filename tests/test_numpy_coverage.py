@@ -65,6 +65,7 @@ def fd_hessian(g, x, h=2e-3):
 
 M34 = V(12, (3, 4))
 M33 = V(9, (3, 3), seed=1)
+NANS = np.where(np.arange(12).reshape(3, 4) % 5 == 1, np.nan, 1.0)   # NaN in each row
 XP = np.array([-2.5, -0.7, 0.3, 1.3, 2.5])       # interp knots, away from V's points
 
 
@@ -114,6 +115,24 @@ CASES = [
     ("sort", lambda x: np.sort(x), V(7)),
     ("sort-axis0", lambda x: np.sort(x, axis=0), M34),
     ("sort-none", lambda x: np.sort(x, axis=None), M34),
+    ("nansum", lambda x: np.nansum(x * NANS), M34),
+    ("nansum-axis", lambda x: np.nansum(x * NANS, axis=1, keepdims=True), M34),
+    ("nanprod", lambda x: np.nanprod(x * NANS, axis=0), M34),
+    ("nanmax", lambda x: np.nanmax(x * NANS, axis=1), M34),
+    ("nanmin", lambda x: np.nanmin(x * NANS), M34),
+    ("nanmean", lambda x: np.nanmean(x * NANS, axis=0), M34),
+    ("nanvar", lambda x: np.nanvar(x * NANS), M34),
+    ("nanstd-ddof", lambda x: np.nanstd(x * NANS, axis=1, ddof=1), M34),
+    ("nancumsum", lambda x: np.nancumsum(x * NANS, axis=1), M34),
+    ("nancumprod", lambda x: np.nancumprod(x * NANS), M34),
+    ("nanmedian", lambda x: np.nanmedian(x * NANS, axis=1), M34),
+    ("nanmedian-all", lambda x: np.nanmedian(x * NANS), M34),
+    ("nanquantile", lambda x: np.nanquantile(x * NANS, [0.3, 0.8], axis=0), M34),
+    ("nanpercentile", lambda x: np.nanpercentile(x * NANS, 60, axis=1, keepdims=True), M34),
+    ("cumulative_sum", lambda x: np.cumulative_sum(x, axis=1, include_initial=True), M34),
+    ("cumulative_prod", lambda x: np.cumulative_prod(x), V(5)),
+    ("cumulative_prod-axis", lambda x: np.cumulative_prod(x, axis=0, include_initial=True),
+     M34),
     # 2. differences and integration
     ("diff", lambda x: np.diff(x), V(6)),
     ("diff-n2", lambda x: np.diff(x, n=2), V(6)),

@@ -505,7 +505,7 @@ from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noq
                           _h_percentile, _h_ptp, _h_quantile, _h_sort, _h_std, _h_var)
 from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d,  # noqa: E402
                            _h_gradient, _h_interp, _h_polyval, _h_trapezoid)
-from . import _arrange as _ar  # noqa: E402
+from . import _arrange as _ar, _statistics as _st  # noqa: E402
 from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _lin, _moveaxis,
                      _neg_axes, _norm_axis, _reshape, _setitem, _squeeze,
                      _swapaxes, _transpose)
@@ -592,8 +592,17 @@ _HANDLED.update({
     np.triu: _ar._h_triu, np.diagflat: _ar._h_diagflat, np.cross: _ar._h_cross,
     np.kron: _ar._h_kron, np.linalg.multi_dot: _ar._h_multi_dot,
     np.linalg.matrix_power: _ar._h_matrix_power,
+    np.nansum: _st._h_nansum, np.nanprod: _st._h_nanprod, np.nanmax: _st._h_nanmax,
+    np.nanmin: _st._h_nanmin, np.nanmean: _st._h_nanmean, np.nanvar: _st._h_nanvar,
+    np.nanstd: _st._h_nanstd, np.nancumsum: _st._h_nancumsum,
+    np.nancumprod: _st._h_nancumprod, np.nanmedian: _st._h_nanmedian,
+    np.nanquantile: _st._h_nanquantile, np.nanpercentile: _st._h_nanpercentile,
+    np.nanargmax: _h_argfun(np.nanargmax), np.nanargmin: _h_argfun(np.nanargmin),
     np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
 })
+if hasattr(np, "cumulative_sum"):       # NumPy >= 2.1
+    _HANDLED[np.cumulative_sum] = _st._h_cumulative_sum
+    _HANDLED[np.cumulative_prod] = _st._h_cumulative_prod
 if hasattr(np, "amax"):
     _HANDLED[np.amax] = _h_max
     _HANDLED[np.amin] = _h_min

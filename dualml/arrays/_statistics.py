@@ -1,4 +1,5 @@
-"""Statistics and ordering: var, std, average, ptp, cumprod, sort, quantiles.
+"""Statistics and ordering: var, std, average, ptp, cumprod, sort, quantiles,
+and their nan* forms.
 
 Design
 ------
@@ -137,9 +138,10 @@ def _h_sort(a, axis=-1, kind=None, order=None, *, stable=None):
 _QMETHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile(x, q, axis, keepdims, method, fname):
+def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
     """Quantiles q (fractions) along axis: the sorted elements NumPy selects,
-    combined with NumPy's constant interpolation weights."""
+    combined with NumPy's constant interpolation weights (per slice: with
+    skip_nan, each slice counts its own non-NaN entries, which sort first)."""
     if method not in _QMETHODS:
         raise TypeError(f"numpy.{fname} on DualArray: method={method!r} is not supported "
                         f"(supported: {', '.join(_QMETHODS)})")
@@ -158,10 +160,16 @@ def _quantile(x, q, axis, keepdims, method, fname):
     if n == 0:
         raise ValueError(f"numpy.{fname}: empty reduction")
     xs = _h_sort(x, -1)
-    if np.isnan(_inner(xs)[..., -1]).any():
-        raise TypeError(f"numpy.{fname} on DualArray: NaN inputs are not supported "
-                        f"(use the values to find them)")
-    pos = q * (n - 1)
+    sv = np.asarray(_inner(xs))
+    if skip_nan:
+        # an all-NaN slice selects its first (NaN) entry: NaN, as NumPy returns
+        m = np.maximum((~np.isnan(sv)).sum(axis=-1), 1)[..., None].astype(_f64)
+    else:
+        if np.isnan(sv[..., -1]).any():
+            raise TypeError(f"numpy.{fname} on DualArray: NaN inputs are not supported "
+                            f"(use numpy.nan{fname}, or the values to find them)")
+        m = np.array([float(n)])
+    pos = q.reshape(-1) * (m - 1)               # rest + (q entries,)
     lo = np.floor(pos)
     if method == "lower":
         hi, w = lo, np.zeros_like(pos)
@@ -175,13 +183,16 @@ def _quantile(x, q, axis, keepdims, method, fname):
         hi = np.ceil(pos)
         w = np.where(hi > lo, 0.5, 0.0)
     else:
-        hi = np.minimum(lo + 1, n - 1)
+        hi = np.minimum(lo + 1, m - 1)
         w = pos - lo
     lo, hi = lo.astype(np.intp), hi.astype(np.intp)
     nq, nr = q.ndim, len(rest)
 
     def f(c):
-        r = c[..., lo] * (1.0 - w) + c[..., hi] * w
+        a = np.take_along_axis(c, _bc_lead(lo, c.ndim), axis=-1)
+        b = np.take_along_axis(c, _bc_lead(hi, c.ndim), axis=-1)
+        r = a * (1.0 - w) + b * w
+        r = r.reshape(r.shape[:-1] + q.shape)
         # (..., rest, q) -> (..., q, rest): NumPy puts the quantile axes first
         return np.moveaxis(r, tuple(range(-nq, 0)), tuple(range(-(nr + nq), -nr)))
 
@@ -210,12 +221,146 @@ def _h_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
                      "median")
 
 
+def _h_nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                   keepdims=False, *, weights=None, interpolation=None):
+    _reject("nanquantile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.nanquantile"), q, axis, keepdims, method,
+                     "nanquantile", True)
+
+
+def _h_nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                     keepdims=False, *, weights=None, interpolation=None):
+    _reject("nanpercentile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.nanpercentile"), np.asarray(q, dtype=_f64) / 100,
+                     axis, keepdims, method, "nanpercentile", True)
+
+
+def _h_nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _reject("nanmedian", out=out)
+    return _quantile(_operand(a, "numpy.nanmedian"), 0.5, axis, keepdims, "midpoint",
+                     "nanmedian", True)
+
+
+# The nan* reductions: a NaN entry is replaced by the reduction's neutral
+# constant (zero derivative there), as NumPy treats it.
+
+def _no_nan(x, fill):
+    v = np.asarray(_inner(x))
+    nan = np.isnan(v)
+    return (x if not nan.any() else _where(nan, np.full(v.shape, fill), x)), ~nan
+
+
+def _h_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nansum", out=out)
+    _check_dtype(dtype, "nansum")
+    x, _ = _no_nan(_operand(a, "numpy.nansum"), 0.0)
+    return _reduce_kw(x, "add", axis, keepdims, initial, where, "nansum")
+
+
+def _h_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nanprod", out=out)
+    _check_dtype(dtype, "nanprod")
+    x, _ = _no_nan(_operand(a, "numpy.nanprod"), 1.0)
+    return _reduce_kw(x, "multiply", axis, keepdims, initial, where, "nanprod")
+
+
+def _h_nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nanmax", out=out)
+    return _reduce_kw(_operand(a, "numpy.nanmax"), "fmax", axis, keepdims, initial, where,
+                      "nanmax")
+
+
+def _h_nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nanmin", out=out)
+    return _reduce_kw(_operand(a, "numpy.nanmin"), "fmin", axis, keepdims, initial, where,
+                      "nanmin")
+
+
+def _nanmean(x, axis, keepdims):
+    y, ok = _no_nan(x, 0.0)
+    cnt = np.asarray(np.sum(ok, axis=axis, keepdims=keepdims), _f64)
+    return _ew_binary("divide", _sum(y, axis, keepdims), cnt), ok
+
+
+def _h_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    _reject("nanmean", out=out, where=None if where is True else where)
+    _check_dtype(dtype, "nanmean")
+    return _nanmean(_operand(a, "numpy.nanmean"), axis, keepdims)[0]
+
+
+def _nanvar(x, axis, keepdims, ddof):
+    m, ok = _nanmean(x, axis, True)
+    dev = _where(ok, _ew_binary("subtract", x, m), np.zeros(ok.shape))
+    cnt = np.asarray(np.sum(ok, axis=axis, keepdims=keepdims), _f64)
+    s = _sum(_ew_binary("multiply", dev, dev), axis, keepdims)
+    return _ew_binary("divide", s, np.asarray(np.maximum(cnt - ddof, 0.0), _f64))
+
+
+def _h_nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+              mean=None, correction=None):
+    _reject("nanvar", out=out, where=None if where is True else where, mean=mean)
+    _check_dtype(dtype, "nanvar")
+    if correction is not None:
+        ddof = correction
+    return _nanvar(_operand(a, "numpy.nanvar"), axis, keepdims, ddof)
+
+
+def _h_nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+              mean=None, correction=None):
+    _reject("nanstd", out=out, where=None if where is True else where, mean=mean)
+    _check_dtype(dtype, "nanstd")
+    if correction is not None:
+        ddof = correction
+    return _ew_unary("sqrt", _nanvar(_operand(a, "numpy.nanstd"), axis, keepdims, ddof))
+
+
+def _h_nancumsum(a, axis=None, dtype=None, out=None):
+    _reject("nancumsum", out=out)
+    _check_dtype(dtype, "nancumsum")
+    return _cumsum(_no_nan(_operand(a, "numpy.nancumsum"), 0.0)[0], axis)
+
+
+def _h_nancumprod(a, axis=None, dtype=None, out=None):
+    _reject("nancumprod", out=out)
+    return _h_cumprod(_no_nan(_operand(a, "numpy.nancumprod"), 1.0)[0], axis, dtype)
+
+
+def _cumulative(x, axis, include_initial, fname, kind):
+    if axis is None:
+        if len(x.shape) > 1:
+            raise ValueError(f"numpy.{fname}: axis must be given for arrays of more than "
+                             f"one dimension")
+        axis = 0
+    r = _cumsum(x, axis) if kind == "add" else _h_cumprod(x, axis)
+    if include_initial:
+        nd = len(x.shape)
+        s = list(x.shape)
+        s[axis] = 1
+        r = _concatenate([np.full(tuple(s), 0.0 if kind == "add" else 1.0), r],
+                         _norm_axis(axis, nd))
+    return r
+
+
+def _h_cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    _reject("cumulative_sum", out=out)
+    _check_dtype(dtype, "cumulative_sum")
+    return _cumulative(_operand(x, "numpy.cumulative_sum"), axis, include_initial,
+                       "cumulative_sum", "add")
+
+
+def _h_cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    _reject("cumulative_prod", out=out)
+    _check_dtype(dtype, "cumulative_prod")
+    return _cumulative(_operand(x, "numpy.cumulative_prod"), axis, include_initial,
+                       "cumulative_prod", "multiply")
+
+
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
-from ._joins import _concatenate  # noqa: E402
-from ._numpy_api import _bc_lead  # noqa: E402
+from ._joins import _concatenate, _where  # noqa: E402
+from ._numpy_api import _bc_lead, _reduce_kw  # noqa: E402
 from ._operands import _ALL, _bc, _f64, _inner, _nd, _operand  # noqa: E402
-from ._reduce import _mean, _select_reduce, _sum  # noqa: E402
+from ._reduce import _cumsum, _mean, _select_reduce, _sum  # noqa: E402
 from ._shape import (_copy, _getitem, _lin, _moveaxis, _neg_axes, _norm_axis,  # noqa: E402
                      _reshape)
