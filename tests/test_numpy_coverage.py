@@ -78,6 +78,12 @@ def _inplace_nan_to_num(y):
     return y
 
 
+def _filled(fn, y, *args):
+    # NumPy's in-place writers: write into a copy, return it
+    fn(y, *args)
+    return y
+
+
 CASES = [
     # 1. statistics
     ("std", lambda x: np.std(x), V(6)),
@@ -230,6 +236,23 @@ CASES = [
     ("matrix_power-3", lambda x: np.linalg.matrix_power(x, 3), M33),
     ("matrix_power-0", lambda x: np.linalg.matrix_power(x, 0) + x, M33),
     ("matrix_power-neg", lambda x: np.linalg.matrix_power(x + 3 * np.eye(3), -2), M33),
+    ("dsplit", lambda x: np.dsplit(x.reshape(1, 3, 4), [1, 3])[1], M34),
+    ("rollaxis", lambda x: np.rollaxis(x.reshape(2, 3, 2), 2, 1), M34),
+    ("resize", lambda x: np.resize(x, (3, 3)), V(4)),
+    ("compress", lambda x: np.compress([True, False, True], x, axis=0), M34),
+    ("compress-flat", lambda x: np.compress(x.ravel() > 0, x), M34),
+    ("extract", lambda x: np.extract(x > 0, x ** 2), M34),
+    ("choose", lambda x: np.choose([[0, 1, 2, 1]] * 3, [x, x ** 2, 3.0]), M34),
+    ("select", lambda x: np.select([x < 0, x > 1], [x ** 2, -x], default=x * 3), M34),
+    ("block", lambda x: np.block([[x[:2, :2], x[:2, 2:] ** 2], [np.ones((1, 2)), x[2:, 2:]]]),
+     M34),
+    ("block-1d", lambda x: np.block([x[:2], 1.0, x[2:] * 2]), V(5)),
+    ("fill_diagonal", lambda x: _filled(np.fill_diagonal, x * 1.0, x[0, :3] ** 2), M34),
+    ("fill_diagonal-const", lambda x: _filled(np.fill_diagonal, x * 1.0, 5.0), M33),
+    ("put", lambda x: _filled(np.put, x * 1.0, [0, 5, -1], x[0, :3] ** 2), M34),
+    ("put-cycle", lambda x: _filled(np.put, x * 1.0, [1, 2, 3], x[2, 2]), M34),
+    ("put_along_axis", lambda x: _filled(np.put_along_axis, x * 1.0, np.array([[1], [0], [3]]),
+                                         x[:, :1] ** 2, 1), M34),
     # 4. elementwise functions and ufuncs composed from rules
     ("deg2rad", lambda x: np.deg2rad(x * 50), V(5)),
     ("rad2deg", lambda x: np.rad2deg(x / 40), V(5)),
@@ -245,6 +268,14 @@ CASES = [
     ("nan_to_num", lambda x: np.nan_to_num(np.log(x)) + x, V(6)),
     ("nan_to_num-inf", lambda x: np.nan_to_num(1.0 / (x * (x > 0)), posinf=7.0, neginf=-3.0) * x, V(6)),
     ("nan_to_num-inplace", lambda x: _inplace_nan_to_num(np.log(x)) + x, V(6)),
+    ("sinc", lambda x: np.sinc(x), V(6)),
+    ("sinc-at-zero", lambda x: np.sinc(x - x[0]) + np.sinc(x * 0.5), V(4)),
+    ("logaddexp2", lambda x: np.logaddexp2(x[:3], x[3:]), V(6)),
+    ("heaviside", lambda x: np.heaviside(x[:3] * [1.0, 0.0, 1.0], x[3:]) * x[:3], V(6)),
+    ("ldexp", lambda x: np.ldexp(x, [1, -2, 3, 0]), V(4)),
+    ("vecdot", lambda x: np.vecdot(x, x[::-1] ** 2), M34),
+    ("matvec", lambda x: np.matvec(x, x[0] ** 2), M34),
+    ("vecmat", lambda x: np.vecmat(x[:, 0], x), M34),
     # 5. reduction keywords and ufunc methods
     ("sum-where", lambda x: np.sum(x, where=x > 0), V(7)),
     ("sum-where-axis", lambda x: np.sum(x, axis=1, where=x > 0), M34),
@@ -347,6 +378,9 @@ UNSUPPORTED = [
     ("linalg.eig", lambda: np.linalg.eig(D33)),
     ("fft", lambda: np.fft.fft(D)),
     ("spacing", lambda: np.spacing(D)),
+    ("ldexp", lambda: np.ldexp(2.0, D)),
+    ("choose", lambda: np.choose([0, 1, 0, 1], [D, D], mode="wrap")),
+    ("fmod", lambda: np.fmod(D, 2.0)),
 ]
 
 

@@ -183,6 +183,145 @@ def _h_vsplit(ary, indices_or_sections):
     return _split(x, indices_or_sections, 0, "vsplit", True)
 
 
+def _h_dsplit(ary, indices_or_sections):
+    x = _x(ary, "dsplit")
+    if len(x.shape) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return _split(x, indices_or_sections, 2, "dsplit", True)
+
+
+def _h_rollaxis(a, axis, start=0):
+    x = _x(a, "rollaxis")
+    nd = len(x.shape)
+    # the permutation, read off NumPy's own rule on a shape of distinct sizes
+    perm = [n - 1 for n in np.rollaxis(np.empty(tuple(range(1, nd + 1)), bool),
+                                       axis, start).shape]
+    return _transpose(x, tuple(perm))
+
+
+def _h_resize(a, new_shape):
+    x = _x(a, "resize")
+    new_shape = (new_shape,) if isinstance(new_shape, numbers.Integral) else tuple(new_shape)
+    total = int(np.prod(new_shape))
+    if x.size == 0 or total == 0:
+        return np.zeros(new_shape)
+    # NumPy repeats the flat array cyclically
+    idx = np.arange(total) % x.size
+    return _reshape(_getitem(_reshape(x, (-1,)), (idx,)), new_shape)
+
+
+def _h_compress(condition, a, axis=None, out=None):
+    if out is not None:
+        raise TypeError("numpy.compress on DualArray: out= is not supported")
+    x = _x(a, "compress")
+    cond = np.asarray(_inner_operand(condition), dtype=bool)
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), 0
+    ax = _ax(axis, len(x.shape))
+    f = lambda c: np.compress(cond, c, axis=ax)      # noqa: E731
+    return _lin(x, f, f)
+
+
+def _h_extract(condition, arr):
+    x = _reshape(_x(arr, "extract"), (-1,))
+    cond = np.ravel(np.asarray(_inner_operand(condition)))
+    return _getitem(x, (np.nonzero(cond)[0],))
+
+
+def _h_choose(a, choices, out=None, mode="raise"):
+    if out is not None or mode != "raise":
+        raise TypeError("numpy.choose on DualArray: out= and mode= are not supported")
+    if isinstance(a, (DualArray, Dual)):
+        raise TypeError("numpy.choose: the index array must hold integers, not a DualArray")
+    idx = np.asarray(a)
+    if idx.dtype.kind not in "iu":
+        raise TypeError("numpy.choose: the index array must hold integers")
+    cs = [_x(c, "choose") for c in choices]
+    if idx.size and (idx.min() < 0 or idx.max() >= len(cs)):
+        raise ValueError("invalid entry in choice array")
+    r = cs[0]
+    for i in range(1, len(cs)):
+        r = _where(idx == i, cs[i], r)
+    return _copy(_bc(r, _bshape(r.shape, idx.shape))) if r.shape != idx.shape else r
+
+
+def _h_select(condlist, choicelist, default=0):
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    r = _x(default, "select")
+    # the first true condition wins: apply them last to first
+    for cond, choice in reversed(list(zip(condlist, choicelist))):
+        c = np.asarray(_inner_operand(cond))
+        if c.dtype != bool:
+            raise TypeError("invalid entry in condlist: should be boolean ndarray")
+        r = _where(c, _x(choice, "select"), r)
+    return r
+
+
+def _h_block(arrays):
+    def depth(o):
+        return 1 + depth(o[0]) if isinstance(o, list) else 0
+
+    def arrays_in(o):
+        return [e for x in o for e in arrays_in(x)] if isinstance(o, list) else [o]
+    d = depth(arrays)
+    items = [_x(e, "block") for e in arrays_in(arrays)]
+    nd = max([d] + [len(e.shape) for e in items])
+
+    def build(o, level):
+        if not isinstance(o, list):
+            e = _x(o, "block")
+            return _reshape(e, (1,) * (nd - len(e.shape)) + e.shape)
+        if not o:
+            raise ValueError("numpy.block: lists cannot be empty")
+        return _concatenate([build(e, level + 1) for e in o], level - d)
+    return build(arrays, 0) if d else _x(arrays, "block")
+
+
+def _h_fill_diagonal(a, val, wrap=False):
+    # in place, as NumPy: the positions NumPy writes, then an item assignment
+    if type(a) is not DualArray:
+        raise TypeError("numpy.fill_diagonal: a must be a DualArray to hold a dual val")
+    mark = np.zeros(a.shape)
+    np.fill_diagonal(mark, 1.0, wrap)
+    pos = np.nonzero(mark)
+    n = pos[0].size
+    v = _x(val, "fill_diagonal")
+    _setitem(a, pos, _h_resize(v, (n,)) if v.shape != () else v)
+
+
+def _h_put(a, ind, v, mode="raise"):
+    if type(a) is not DualArray:
+        raise TypeError("numpy.put: a must be a DualArray to hold a dual v")
+    if mode != "raise":
+        raise TypeError("numpy.put on DualArray: mode= is not supported")
+    ind = np.ravel(np.asarray(ind))
+    pos = np.unravel_index(ind % a.size if ind.size else ind, a.shape) if ind.size else None
+    if pos is None:
+        return
+    if ind.min() < -a.size or ind.max() >= a.size:
+        raise IndexError("index out of range for array")
+    vv = _x(v, "put")
+    _setitem(a, pos, _h_resize(vv, (ind.size,)) if vv.shape != () else vv)
+
+
+def _h_put_along_axis(arr, indices, values, axis):
+    if type(arr) is not DualArray:
+        raise TypeError("numpy.put_along_axis: arr must be a DualArray to hold dual values")
+    if axis is None:
+        raise TypeError("numpy.put_along_axis on DualArray: axis=None is not supported")
+    nd = len(arr.shape)
+    ax = _norm_axis(axis, nd)
+    idx = np.asarray(indices)
+    if idx.ndim != nd:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    full = tuple(idx if i == ax else np.arange(n).reshape(
+        (1,) * i + (n,) + (1,) * (nd - i - 1)) for i, n in enumerate(arr.shape))
+    shape = np.broadcast_shapes(*[f.shape for f in full])
+    vv = _x(values, "put_along_axis")
+    _setitem(arr, full, _bc(vv, shape) if vv.shape != shape else vv)
+
+
 def _atleast(x, n):
     s = x.shape
     if len(s) >= n:
@@ -355,5 +494,7 @@ from ._linalg import _inv  # noqa: E402
 from ._numpy_api import _h_diag, _h_flip  # noqa: E402
 from ._operands import _ALL, _bc, _bshape, _f64, _operand, _tag  # noqa: E402
 from ._products import _matmul  # noqa: E402
+from ._joins import _where  # noqa: E402
+from ._operands import _inner_operand  # noqa: E402
 from ._shape import (_broadcast_to, _copy, _getitem, _lin, _moveaxis, _neg_axes,  # noqa: E402
-                     _norm_axis, _reshape)
+                     _norm_axis, _reshape, _setitem, _transpose)

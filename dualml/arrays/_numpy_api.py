@@ -450,13 +450,64 @@ def _scaled(c):
     return lambda x: _ew_binary("multiply", x, np.array(c))
 
 
+_LN2 = np.array(np.log(2.0))
+
+
+def _logaddexp2(a, b):
+    # logaddexp in base 2: log2(2**a + 2**b) = logaddexp(a ln2, b ln2) / ln2
+    return _ew_binary("divide", _ew_binary("logaddexp", _ew_binary("multiply", a, _LN2),
+                                           _ew_binary("multiply", b, _LN2)), _LN2)
+
+
+def _heaviside(x, h0):
+    # piecewise constant in x (zero derivative, as sign); h0's where x == 0
+    xv = np.asarray(_inner(x))
+    return _where(xv == 0, h0, np.heaviside(xv, 0.0))
+
+
+def _ldexp(x, i):
+    if _tag(i) != 0 or np.asarray(i).dtype.kind == "f" and not np.all(
+            np.asarray(i) == np.round(np.asarray(i))):
+        raise TypeError("numpy.ldexp on DualArray: the exponent must be constant integers")
+    # a product with the power of two: exact, as ldexp
+    return _ew_binary("multiply", x, np.ldexp(1.0, np.asarray(i).astype(np.intp)))
+
+
+def _vecdot(a, b):
+    return _sum(_ew_binary("multiply", a, b), -1)
+
+
+def _matvec(A, v):
+    return _getitem(_matmul(A, _expand_dims(v, -1)), (Ellipsis, 0))
+
+
+def _vecmat(v, A):
+    return _getitem(_matmul(_expand_dims(v, -2), A), (Ellipsis, 0, _ALL))
+
+
 # ufuncs without a rule of their own that are exactly a rule of others
 # (float_power is power in float64, the only dtype here)
 _UFUNC_COMPOSED = {
     np.deg2rad: _scaled(np.pi / 180.0), np.radians: _scaled(np.pi / 180.0),
     np.rad2deg: _scaled(180.0 / np.pi), np.degrees: _scaled(180.0 / np.pi),
     np.float_power: lambda a, b: _ew_binary("power", a, b),
+    np.logaddexp2: _logaddexp2, np.heaviside: _heaviside, np.ldexp: _ldexp,
 }
+if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
+    _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
+
+
+def _h_sinc(x):
+    # sin(pi x)/(pi x); at x == 0 its Taylor polynomial, so the derivatives
+    # there (0, -pi^2/3, 0, pi^4/5) are exact to the fourth order
+    y = _a(x, "sinc")
+    t = _ew_binary("multiply", y, np.array(np.pi))
+    ratio = _ew_binary("divide", _ew_unary("sin", t), t)
+    t2 = _ew_binary("multiply", t, t)
+    taylor = _ew_binary("add", np.array(1.0), _ew_binary(
+        "multiply", t2, _ew_binary("add", np.array(-1.0 / 6.0),
+                                   _ew_binary("divide", t2, np.array(120.0)))))
+    return _where(np.asarray(_inner(y)) == 0, taylor, ratio)
 
 
 def _h_round(a, decimals=0, out=None):
@@ -498,7 +549,8 @@ from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _clip, _concatenate, _stack, _where  # noqa: E402
 from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
-from ._operands import _bc, _f64, _inner, _inner_operand, _nd, _np_matmul, _operand  # noqa: E402
+from ._operands import (_ALL, _bc, _f64, _inner, _inner_operand, _nd,  # noqa: E402
+                        _np_matmul, _operand, _tag)
 from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  # noqa: E402
 from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
 from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noqa: E402
@@ -506,7 +558,7 @@ from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noq
 from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d,  # noqa: E402
                            _h_gradient, _h_interp, _h_polyval, _h_trapezoid)
 from . import _arrange as _ar, _statistics as _st  # noqa: E402
-from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _lin, _moveaxis,
+from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _getitem, _lin, _moveaxis,
                      _neg_axes, _norm_axis, _reshape, _setitem, _squeeze,
                      _swapaxes, _transpose)
 
@@ -598,6 +650,11 @@ _HANDLED.update({
     np.nancumprod: _st._h_nancumprod, np.nanmedian: _st._h_nanmedian,
     np.nanquantile: _st._h_nanquantile, np.nanpercentile: _st._h_nanpercentile,
     np.nanargmax: _h_argfun(np.nanargmax), np.nanargmin: _h_argfun(np.nanargmin),
+    np.sinc: _h_sinc, np.dsplit: _ar._h_dsplit, np.rollaxis: _ar._h_rollaxis,
+    np.resize: _ar._h_resize, np.compress: _ar._h_compress, np.extract: _ar._h_extract,
+    np.choose: _ar._h_choose, np.select: _ar._h_select, np.block: _ar._h_block,
+    np.fill_diagonal: _ar._h_fill_diagonal, np.put: _ar._h_put,
+    np.put_along_axis: _ar._h_put_along_axis,
     np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
 })
 if hasattr(np, "cumulative_sum"):       # NumPy >= 2.1
