@@ -139,6 +139,10 @@ CASES = [
     ("cumulative_prod", lambda x: np.cumulative_prod(x), V(5)),
     ("cumulative_prod-axis", lambda x: np.cumulative_prod(x, axis=0, include_initial=True),
      M34),
+    ("partition-kth", lambda x: np.partition(x, 3)[3], V(7)),
+    ("partition-lower-sum", lambda x: np.sum(np.partition(x, 2, axis=1)[:, :2] ** 2, axis=1),
+     M34),
+    ("partition-kths", lambda x: np.partition(x, [1, 5])[[1, 5]], V(7)),
     # 2. differences and integration
     ("diff", lambda x: np.diff(x), V(6)),
     ("diff-n2", lambda x: np.diff(x, n=2), V(6)),
@@ -276,6 +280,9 @@ CASES = [
     ("vecdot", lambda x: np.vecdot(x, x[::-1] ** 2), M34),
     ("matvec", lambda x: np.matvec(x, x[0] ** 2), M34),
     ("vecmat", lambda x: np.vecmat(x[:, 0], x), M34),
+    ("einsum-sublist", lambda x: np.einsum(x, [0, 1], x, [2, 1], [0, 2]), M34),
+    ("einsum-sublist-implicit", lambda x: np.einsum(x, [0, 1], x[0], [1]), M34),
+    ("einsum-sublist-ellipsis", lambda x: np.einsum(x, [Ellipsis, 1], [Ellipsis]), M34),
     # 5. reduction keywords and ufunc methods
     ("sum-where", lambda x: np.sum(x, where=x > 0), V(7)),
     ("sum-where-axis", lambda x: np.sum(x, axis=1, where=x > 0), M34),
@@ -300,6 +307,9 @@ CASES = [
     ("minimum-accumulate-axis", lambda x: np.minimum.accumulate(x, axis=1), M34),
     ("add-outer", lambda x: np.add.outer(x[:3], x[3:] ** 2), V(6)),
     ("multiply-outer", lambda x: np.multiply.outer(x[:2], x.reshape(2, 2)), V(4)),
+    ("add-at", lambda x: _filled(np.add.at, x * 1.0, (0, [0, 0, 2]), x[1, :3] ** 2), M34),
+    ("add-at-scalar", lambda x: _filled(np.add.at, x * 1.0, [0, 2, 0], x[1, 1]), M34),
+    ("subtract-at", lambda x: _filled(np.subtract.at, x * 1.0, [1, 1], x[::2] * 2), M34),
     ("subtract-outer-const", lambda x: np.subtract.outer([1.0, 2.0], x), V(3)),
 ]
 
@@ -373,8 +383,8 @@ UNSUPPORTED = [
     ("divmod.outer", lambda: np.divmod.outer(D, D)),
     ("multiply", lambda: np.multiply.accumulate(D, dtype=np.float32)),
     ("logical_and.accumulate", lambda: np.logical_and.accumulate(D)),
-    ("add.at", lambda: np.add.at(D, [0], 1.0)),
-    ("partition", lambda: np.partition(D, 2)),
+    ("multiply.at", lambda: np.multiply.at(D * 1.0, [0], 2.0)),
+    ("partition", lambda: np.partition(D, 2, order="x")),
     ("linalg.eig", lambda: np.linalg.eig(D33)),
     ("fft", lambda: np.fft.fft(D)),
     ("spacing", lambda: np.spacing(D)),

@@ -43,7 +43,7 @@ def _namespace():
     # the Python implementation as one namespace for the core's fallbacks
     ns = {}
     for mod in (_operands, _nested, _elementwise, _second_order, _shape, _reduce, _joins,
-                _products, _linalg, _methods, _numpy_api):
+                _products, _linalg, _methods, _numpy_api, _statistics, _differences, _arrange):
         ns.update((k, v) for k, v in vars(mod).items()
                   if k.startswith("_") and not k.startswith("__"))
     return types.SimpleNamespace(**ns)

@@ -148,6 +148,8 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
         else:
             raise TypeError(f"numpy.{ufunc.__name__}.accumulate is not supported "
                             f"on DualArray")
+    elif method == "at" and ufunc in (np.add, np.subtract):
+        return _add_at(ufunc, *inputs)
     elif method == "outer":
         name = _UFUNC_RULE.get(ufunc)
         if name not in _BINARY_SET or kwargs:
@@ -159,6 +161,34 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     else:
         raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on DualArray")
     return _store_out(r, out, ufunc)
+
+
+def _add_at(ufunc, a, indices, b=None):
+    # unbuffered a[indices] += b (repeated indices accumulate): a scatter-sum,
+    # linear in b, found on a's flat positions
+    if type(a) is not DualArray:
+        raise TypeError(f"numpy.{ufunc.__name__}.at: the array written must be a DualArray "
+                        f"to hold derivatives")
+    if b is None:
+        raise TypeError(f"numpy.{ufunc.__name__}.at needs the operand b")
+    pos = np.arange(a.size).reshape(a.shape)[indices]
+    v = _operand(b, f"{ufunc.__name__}.at")
+    if ufunc is np.subtract:
+        v = _ew_unary("negative", v)
+    if v.shape != pos.shape:
+        v = _bc(v, _bshape(v.shape, pos.shape))
+        if v.shape != pos.shape:
+            raise ValueError(f"numpy.{ufunc.__name__}.at: operand of shape {b.shape} does "
+                             f"not broadcast to the indexed shape {pos.shape}")
+    flat = pos.reshape(-1)
+    nv = len(pos.shape)
+
+    def scatter(c):
+        lead = c.shape[:c.ndim - nv]
+        out = np.zeros(lead + (a.size,))
+        np.add.at(out, (Ellipsis, flat), c.reshape(lead + (-1,)))
+        return out.reshape(lead + a.shape)
+    _setitem(a, Ellipsis, _ew_binary("add", a, _lin(v, scatter, scatter)))
 
 
 def _skipping_nan(nanarg):
@@ -549,7 +579,7 @@ from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _clip, _concatenate, _stack, _where  # noqa: E402
 from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
-from ._operands import (_ALL, _bc, _f64, _inner, _inner_operand, _nd,  # noqa: E402
+from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
                         _np_matmul, _operand, _tag)
 from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  # noqa: E402
 from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
@@ -655,6 +685,7 @@ _HANDLED.update({
     np.choose: _ar._h_choose, np.select: _ar._h_select, np.block: _ar._h_block,
     np.fill_diagonal: _ar._h_fill_diagonal, np.put: _ar._h_put,
     np.put_along_axis: _ar._h_put_along_axis,
+    np.partition: _st._h_partition,
     np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
 })
 if hasattr(np, "cumulative_sum"):       # NumPy >= 2.1

@@ -135,6 +135,22 @@ def _h_sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return _lin(x, f, f)
 
 
+def _h_partition(a, kth, axis=-1, kind="introselect", order=None):
+    # the elements NumPy's partition contract fixes, value and derivative
+    # alike: the permutation comes from argpartition of the values
+    _reject("partition", order=order)
+    x = _operand(a, "numpy.partition")
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), -1
+    if type(x) is _nd:
+        return np.partition(x, kth, axis=axis)
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    idx = np.argpartition(_inner(x), kth, axis=ax)
+    f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
+    return _lin(x, f, f)
+
+
 _QMETHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
