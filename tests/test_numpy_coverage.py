@@ -405,3 +405,44 @@ def test_max_where_needs_initial():
     # NumPy's own rule: a where mask on a reduction without identity needs initial
     with pytest.raises(ValueError, match="initial"):
         np.max(D, where=np.array([True, False, True, True]))
+
+
+# The conventions of the README's table for the functions added here,
+# checked against hand-computed values.
+
+def test_sort_ties_follow_the_stable_order():
+    # x = [1, 1, 0]: sorted [0, 1, 1]; position 1 holds element 0, position 2 element 1
+    J = dualml.jacobian(np.sort, np.array([1.0, 1.0, 0.0]), method="array")
+    np.testing.assert_array_equal(J, [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+
+
+def test_interp_at_a_knot_takes_the_right_segment():
+    xp, fp = [0.0, 1.0, 3.0], [0.0, 2.0, 3.0]
+    assert dualml.jacobian(lambda x: np.interp(x, xp, fp), np.array([1.0]),
+                           method="array")[0, 0] == 0.5
+    assert dualml.jacobian(lambda x: np.interp(x, xp, fp), np.array([3.0]),
+                           method="array")[0, 0] == 0.5
+    assert dualml.jacobian(lambda x: np.interp(x, xp, fp), np.array([4.0]),
+                           method="array")[0, 0] == 0.0
+
+
+def test_heaviside_at_zero_follows_h0():
+    J = dualml.jacobian(lambda z: np.heaviside(z[:2], z[2:]), np.array([0.0, 1.0, 0.5, 0.5]),
+                        method="array")
+    np.testing.assert_array_equal(J, [[0, 0, 1, 0], [0, 0, 0, 0]])
+
+
+def test_round_fix_nan_to_num_zero_slopes():
+    x = np.array([0.5, 1.5, -2.5, 0.3])
+    for f in (np.round, np.fix, lambda y: np.round(y, 1)):
+        assert not dualml.jacobian(f, x, method="array").any()
+    # log(-1) = nan and log(0) = -inf are replaced by constants
+    with np.errstate(all="ignore"):
+        J = dualml.jacobian(lambda y: np.nan_to_num(np.log(y)), np.array([-1.0, 0.0]),
+                            method="array")
+    np.testing.assert_array_equal(J, np.zeros((2, 2)))
+
+
+def test_sinc_second_derivative_at_zero():
+    H = dualml.hessian(lambda x: np.sinc(x)[0], np.array([0.0]), method="array")
+    assert H[0, 0] == pytest.approx(-np.pi ** 2 / 3, rel=1e-14)
