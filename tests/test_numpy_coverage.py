@@ -446,3 +446,85 @@ def test_round_fix_nan_to_num_zero_slopes():
 def test_sinc_second_derivative_at_zero():
     H = dualml.hessian(lambda x: np.sinc(x)[0], np.array([0.0]), method="array")
     assert H[0, 0] == pytest.approx(-np.pi ** 2 / 3, rel=1e-14)
+
+
+# Two levels at once: d/dx of gradient_y g(x, y) makes the functions see
+# operands of different tags (and constants) together.  Reference: mixed
+# second differences of g itself.
+
+def _S(r):
+    return np.sum(np.sin(r) * _weights(np.shape(r)))
+
+
+def _put(a, b):
+    z = a * 1.0
+    np.put(z, [0, 2], b[:2] ** 2)
+    return _S(z)
+
+
+def _add_at(a, b):
+    z = a * 1.0
+    np.add.at(z, [0, 0, 3], b[:3])
+    return _S(z * a)
+
+
+def _fill_diag(a, b):
+    z = np.outer(a, a) * 1.0
+    np.fill_diagonal(z, b)
+    return _S(z)
+
+
+def _put_along(a, b):
+    z = np.outer(a, a) * 1.0
+    np.put_along_axis(z, np.array([[1], [0], [3], [2]]), b[:, None], 1)
+    return _S(z)
+
+
+MIXED = [
+    ("interp", lambda a, b: _S(np.interp(b, XP, np.concatenate([a, [0.3]])))),
+    ("select", lambda a, b: _S(np.select([b > 0], [a * b], default=a))),
+    ("choose", lambda a, b: _S(np.choose([0, 1, 1, 0], [a, b ** 2]))),
+    ("block", lambda a, b: _S(np.block([a, b]) ** 2 * np.arange(8))),
+    ("polyval", lambda a, b: _S(np.polyval(a, b))),
+    ("convolve", lambda a, b: _S(np.convolve(a, b))),
+    ("kron", lambda a, b: _S(np.kron(a, b))),
+    ("cross", lambda a, b: _S(np.cross(a[:3], b[1:]))),
+    ("trapezoid", lambda a, b: _S(np.trapezoid(a, x=np.cumsum(np.exp(b))))),
+    ("average", lambda a, b: _S(np.average(a, weights=np.exp(b)))),
+    ("diff-prepend", lambda a, b: _S(np.diff(a, prepend=b[:2]))),
+    ("ediff1d", lambda a, b: _S(np.ediff1d(a, to_end=b))),
+    ("append", lambda a, b: _S(np.append(a, b) * np.arange(8))),
+    ("column_stack", lambda a, b: _S(np.column_stack([a, b * a]))),
+    ("meshgrid", lambda a, b: _S(np.meshgrid(a, b)[0] * np.meshgrid(a, b)[1])),
+    ("add.outer", lambda a, b: _S(np.add.outer(a, b) ** 2)),
+    ("maximum.accumulate", lambda a, b: _S(np.maximum.accumulate(a * b))),
+    ("sort", lambda a, b: _S(np.sort(a * b) * np.arange(4))),
+    ("median", lambda a, b: _S(np.median(np.concatenate([a, b])))),
+    ("nanmean", lambda a, b: _S(np.nanmean(a * b * [1, np.nan, 1, 1]))),
+    ("std", lambda a, b: _S(np.std(a * b))),
+    ("put", _put),
+    ("add.at", _add_at),
+    ("fill_diagonal", _fill_diag),
+    ("put_along_axis", _put_along),
+    ("insert", lambda a, b: _S(np.insert(a, 1, 2.0) * b[0])),
+    ("pad", lambda a, b: _S(np.pad(a, 1, mode="reflect") * b[0])),
+    ("vecdot", lambda a, b: _S(np.vecdot(a, b))),
+    ("matvec", lambda a, b: _S(np.matvec(np.outer(a, b), b))),
+    ("multi_dot", lambda a, b: _S(np.linalg.multi_dot([np.outer(a, b), np.outer(b, a), a])
+                                  * 0.1)),
+    ("heaviside", lambda a, b: _S(np.heaviside(a * [0, 1, 0, 1.0], b) * a)),
+    ("sum-max-where-initial", lambda a, b: _S(np.sum(a * b, where=b > 0, initial=1.0)
+                                              + np.max(a * b, where=a > 0, initial=-1.0))),
+    ("sinc", lambda a, b: _S(np.sinc(a * b))),
+    ("logaddexp2", lambda a, b: _S(np.logaddexp2(a, b))),
+]
+
+
+@pytest.mark.parametrize("name,g", MIXED, ids=[c[0] for c in MIXED])
+def test_two_levels_mixed(name, g):
+    x, y = V(4), V(4, lo=-1.4, hi=1.7, seed=3)
+    with np.errstate(all="ignore"):
+        H = fd_hessian(lambda z: g(z[:4], z[4:]), np.concatenate([x, y]))[4:, :4]
+        M = dualml.jacobian(lambda xx: dualml.gradient(lambda yy: g(xx, yy), y,
+                                                       method="array"), x, method="array")
+    np.testing.assert_allclose(M, H, rtol=1e-5, atol=1e-6)
