@@ -283,6 +283,9 @@ CASES = [
     ("einsum-sublist", lambda x: np.einsum(x, [0, 1], x, [2, 1], [0, 2]), M34),
     ("einsum-sublist-implicit", lambda x: np.einsum(x, [0, 1], x[0], [1]), M34),
     ("einsum-sublist-ellipsis", lambda x: np.einsum(x, [Ellipsis, 1], [Ellipsis]), M34),
+    ("conjugate", lambda x: np.conj(x) * np.conjugate(x[::-1]), V(4)),
+    ("real", lambda x: np.real(x) ** 2, V(4)),
+    ("astype-float", lambda x: np.astype(x, np.float64) ** 2, V(4)),
     # 5. reduction keywords and ufunc methods
     ("sum-where", lambda x: np.sum(x, where=x > 0), V(7)),
     ("sum-where-axis", lambda x: np.sum(x, axis=1, where=x > 0), M34),
@@ -388,6 +391,7 @@ UNSUPPORTED = [
     ("linalg.eig", lambda: np.linalg.eig(D33)),
     ("fft", lambda: np.fft.fft(D)),
     ("spacing", lambda: np.spacing(D)),
+    ("astype", lambda: np.astype(D, np.float32)),
     ("ldexp", lambda: np.ldexp(2.0, D)),
     ("choose", lambda: np.choose([0, 1, 0, 1], [D, D], mode="wrap")),
     ("fmod", lambda: np.fmod(D, 2.0)),

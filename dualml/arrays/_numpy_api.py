@@ -522,6 +522,7 @@ _UFUNC_COMPOSED = {
     np.rad2deg: _scaled(180.0 / np.pi), np.degrees: _scaled(180.0 / np.pi),
     np.float_power: lambda a, b: _ew_binary("power", a, b),
     np.logaddexp2: _logaddexp2, np.heaviside: _heaviside, np.ldexp: _ldexp,
+    np.conjugate: lambda x: _copy(x),           # real numbers: the identity
 }
 if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
     _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
@@ -552,6 +553,14 @@ def _h_round(a, decimals=0, out=None):
         f = np.array(10.0 ** -decimals)
         r = _ew_binary("multiply", _ew_unary("rint", _ew_binary("divide", x, f)), f)
     return _fn_out(r, out, "round")
+
+
+def _h_astype(x, dtype, /, *, copy=True, device=None):
+    if np.dtype(dtype) != np.dtype(_f64):
+        raise TypeError(f"numpy.astype on DualArray: only float64 keeps the derivatives "
+                        f"(got {dtype!r}; convert .value explicitly)")
+    y = _a(x, "astype")
+    return _copy(y) if copy else y
 
 
 def _h_fix(x, out=None):
@@ -686,8 +695,11 @@ _HANDLED.update({
     np.fill_diagonal: _ar._h_fill_diagonal, np.put: _ar._h_put,
     np.put_along_axis: _ar._h_put_along_axis,
     np.partition: _st._h_partition,
+    np.real: lambda val: _a(val, "real"),
     np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
 })
+if hasattr(np, "astype"):               # NumPy >= 2.1
+    _HANDLED[np.astype] = _h_astype
 if hasattr(np, "cumulative_sum"):       # NumPy >= 2.1
     _HANDLED[np.cumulative_sum] = _st._h_cumulative_sum
     _HANDLED[np.cumulative_prod] = _st._h_cumulative_prod
