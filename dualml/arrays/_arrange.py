@@ -6,9 +6,12 @@ Rearrangements are linear: each is NumPy's own function applied to the
 value and to every tangent row (``_lin``) with its axes made negative, or
 with the leading (direction) axes padded, so one map serves every nesting
 depth.  Joins go through ``_concatenate`` (mixed constant and dual operands
-are lifted there).  ``cross``, ``kron``, ``multi_dot`` and ``matrix_power``
-are compositions of the product rules.  A form that is not implemented
-raises a TypeError naming it.
+are lifted there), selections (``choose``, ``select``) through ``_where``,
+and NumPy's in-place writers (``put``, ``fill_diagonal``,
+``put_along_axis``) find the positions NumPy writes on the values and then
+assign items.  ``cross``, ``kron``, ``multi_dot`` and ``matrix_power`` are
+compositions of the product rules.  A form that is not implemented raises a
+TypeError naming it.
 """
 import numbers
 import operator
@@ -357,7 +360,7 @@ def _h_meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     xs = [_reshape(_x(a, "meshgrid"), (-1,)) for a in xi]
     nd = len(xs)
     shapes = []
-    for i, a in enumerate(xs):
+    for i in range(nd):
         s = [1] * nd
         s[i] = -1
         if indexing == "xy" and nd > 1 and i < 2:

@@ -3,12 +3,15 @@ __array_function__ and its table of handled functions, dualml's function hook.
 
 Design
 ------
-Every ufunc with a rule maps to it (``_UFUNC_RULE``); predicates and
-comparisons work on the values and return plain arrays; reductions and
-accumulations map to ``_reduce``.  ``_HANDLED`` maps NumPy functions to
-their DualArray implementation; anything else raises a TypeError naming
-the function.  ``out=`` must be a DualArray (a float buffer would drop
-the derivative).
+Every ufunc with a rule maps to it (``_UFUNC_RULE``); a few others are
+exactly compositions of rules (``_UFUNC_COMPOSED``: deg2rad, float_power,
+logaddexp2, heaviside, vecdot, ...); predicates and comparisons work on the
+values and return plain arrays; reductions (with where= and initial=),
+accumulations, outer and add.at map to ``_reduce``/``_statistics`` and the
+rules.  ``_HANDLED`` maps NumPy functions to their DualArray implementation
+(here, or in ``_statistics``, ``_differences``, ``_arrange``); anything else
+raises a TypeError naming the function.  ``out=`` must be a DualArray (a
+float buffer would drop the derivative).
 """
 import numbers
 
