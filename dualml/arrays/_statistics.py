@@ -29,31 +29,45 @@ def _count(x, axis):
     return int(np.prod([x.shape[a] for a in _neg_axes(axis, len(x.shape))]))
 
 
-def _var(x, axis=None, keepdims=False, ddof=0):
-    # the squared deviations' mean, as NumPy computes it (no one-pass formula)
-    m = _mean(x, axis, True)
+def _var(x, axis=None, keepdims=False, ddof=0, where=True, mean=None):
+    # the squared deviations' mean, as NumPy computes it (no one-pass formula);
+    # where= drops entries (zero derivative), mean= is the caller's mean
+    if where is True:
+        w, n = None, np.array(float(_count(x, axis)))
+    else:
+        w = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), x.shape)
+        n = np.asarray(np.sum(w, axis=axis, keepdims=keepdims), _f64)
+    if mean is not None:
+        m = _operand(mean, "numpy.var")
+    elif w is None:
+        m = _mean(x, axis, True)
+    else:
+        cnt = np.asarray(np.sum(w, axis=axis, keepdims=True), _f64)
+        m = _ew_binary("divide", _sum(_where(w, x, np.zeros(x.shape)), axis, True), cnt)
     dev = _ew_binary("subtract", x, m)
+    if w is not None:
+        dev = _where(w, dev, np.zeros(x.shape))
     s = _sum(_ew_binary("multiply", dev, dev), axis, keepdims)
-    n = _count(x, axis)
-    return _ew_binary("divide", s, np.array(float(max(n - ddof, 0))))
+    return _ew_binary("divide", s, np.asarray(np.maximum(n - ddof, 0.0), _f64))
 
 
-def _h_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+def _h_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
            mean=None, correction=None):
-    _reject("var", out=out, where=None if where is True else where, mean=mean)
+    _reject("var", out=out)
     _check_dtype(dtype, "var")
     if correction is not None:
         ddof = correction
-    return _var(_operand(a, "numpy.var"), axis, keepdims, ddof)
+    return _var(_operand(a, "numpy.var"), axis, keepdims, ddof, where, mean)
 
 
-def _h_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+def _h_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
            mean=None, correction=None):
-    _reject("std", out=out, where=None if where is True else where, mean=mean)
+    _reject("std", out=out)
     _check_dtype(dtype, "std")
     if correction is not None:
         ddof = correction
-    return _ew_unary("sqrt", _var(_operand(a, "numpy.std"), axis, keepdims, ddof))
+    return _ew_unary("sqrt", _var(_operand(a, "numpy.std"), axis, keepdims, ddof, where,
+                                  mean))
 
 
 def _h_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
@@ -376,7 +390,7 @@ def _h_cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _concatenate, _where  # noqa: E402
 from ._numpy_api import _bc_lead, _reduce_kw  # noqa: E402
-from ._operands import _ALL, _bc, _f64, _inner, _nd, _operand  # noqa: E402
+from ._operands import _ALL, _bc, _f64, _inner, _inner_operand, _nd, _operand  # noqa: E402
 from ._reduce import _cumsum, _mean, _select_reduce, _sum  # noqa: E402
 from ._shape import (_copy, _getitem, _lin, _moveaxis, _neg_axes, _norm_axis,  # noqa: E402
                      _reshape)
