@@ -14,13 +14,15 @@ Design
   rule table's nested column for nested levels), ``_elementwise`` (the rule
   table), ``_second_order`` (hessian's curvature rows), ``_shape`` (indexing,
   assignment, reshapes), ``_reduce``, ``_joins``, ``_products`` (bilinear),
-  ``_linalg``, ``_numpy_api`` (the NumPy protocols and function table) and
+  ``_linalg``, ``_statistics`` (var, std, quantiles, sort), ``_differences``
+  (diff, trapezoid, interp, convolve), ``_arrange`` (NumPy's rearranging
+  functions), ``_numpy_api`` (the NumPy protocols and function table) and
   ``_methods`` (the type's other methods).
 """
 import types
 
 from . import (_operands, _nested, _elementwise, _second_order, _shape, _reduce, _joins,
-               _products, _linalg, _methods, _numpy_api)
+               _products, _linalg, _methods, _numpy_api, _statistics, _differences, _arrange)
 from ._core import DualArray, set_pool_limit, get_pool_limit  # noqa: F401  (public here)
 from ._core import _install, _new, _rebuild  # noqa: F401  (old pickles: dualml.arrays._rebuild)
 
@@ -41,7 +43,7 @@ def _namespace():
     # the Python implementation as one namespace for the core's fallbacks
     ns = {}
     for mod in (_operands, _nested, _elementwise, _second_order, _shape, _reduce, _joins,
-                _products, _linalg, _methods, _numpy_api):
+                _products, _linalg, _methods, _numpy_api, _statistics, _differences, _arrange):
         ns.update((k, v) for k, v in vars(mod).items()
                   if k.startswith("_") and not k.startswith("__"))
     return types.SimpleNamespace(**ns)

@@ -3,12 +3,15 @@ __array_function__ and its table of handled functions, dualml's function hook.
 
 Design
 ------
-Every ufunc with a rule maps to it (``_UFUNC_RULE``); predicates and
-comparisons work on the values and return plain arrays; reductions and
-accumulations map to ``_reduce``.  ``_HANDLED`` maps NumPy functions to
-their DualArray implementation; anything else raises a TypeError naming
-the function.  ``out=`` must be a DualArray (a float buffer would drop
-the derivative).
+Every ufunc with a rule maps to it (``_UFUNC_RULE``); a few others are
+exactly compositions of rules (``_UFUNC_COMPOSED``: deg2rad, float_power,
+logaddexp2, heaviside, vecdot, ...); predicates and comparisons work on the
+values and return plain arrays; reductions (with where= and initial=),
+accumulations, outer and add.at map to ``_reduce``/``_statistics`` and the
+rules.  ``_HANDLED`` maps NumPy functions to their DualArray implementation
+(here, or in ``_statistics``, ``_differences``, ``_arrange``); anything else
+raises a TypeError naming the function.  ``out=`` must be a DualArray (a
+float buffer would drop the derivative).
 """
 import numbers
 
@@ -107,44 +110,88 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
             r = ufunc(*[_inner_operand(x) for x in inputs])
             return _store_plain(r, out, ufunc)
         name = _UFUNC_RULE.get(ufunc)
+        if name is None and ufunc in _UFUNC_COMPOSED:
+            ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
+            return _store_out(_UFUNC_COMPOSED[ufunc](*ops), out, ufunc)
         if name is None:
             raise TypeError(f"numpy.{ufunc.__name__} is not supported on DualArray (no "
                             f"derivative rule); supported ufuncs: "
                             f"{', '.join(sorted(u.__name__ for u in _UFUNC_RULE))}")
         ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
         r = _ew_unary(name, ops[0]) if len(ops) == 1 else _ew_binary(name, ops[0], ops[1])
-    elif method in ("reduce", "accumulate"):
+    elif method == "reduce":
         axis = kwargs.pop("axis", 0)
         keepdims = kwargs.pop("keepdims", False)
-        if kwargs.get("initial", None) is not None or kwargs.get("where", True) is not True:
-            raise TypeError(f"numpy.{ufunc.__name__}.{method} on DualArray: initial= and "
-                            f"where= are not supported")
+        initial = kwargs.pop("initial", None)
+        where = kwargs.pop("where", True)
+        if kwargs:
+            raise TypeError(f"numpy.{ufunc.__name__}.reduce on DualArray: unsupported "
+                            f"arguments {sorted(kwargs)}")
         (x,) = inputs
         x = _operand(x, ufunc.__name__)
-        if method == "reduce":
-            if ufunc is np.add:
-                r = _sum(x, axis, keepdims)
-            elif ufunc is np.multiply:
-                r = _prod(x, axis, keepdims)
-            elif ufunc is np.maximum:
-                r = _select_reduce(x, axis, keepdims, np.argmax, "max")
-            elif ufunc is np.minimum:
-                r = _select_reduce(x, axis, keepdims, np.argmin, "min")
-            elif ufunc is np.fmax:
-                r = _select_reduce(x, axis, keepdims, _NANARGMAX, "max")
-            elif ufunc is np.fmin:
-                r = _select_reduce(x, axis, keepdims, _NANARGMIN, "min")
-            else:
-                raise TypeError(f"numpy.{ufunc.__name__}.reduce is not supported on "
-                                f"DualArray")
-        else:
-            if ufunc is not np.add:
-                raise TypeError(f"numpy.{ufunc.__name__}.accumulate is not supported "
-                                f"on DualArray (only add.accumulate/cumsum)")
+        kind = _REDUCE_KIND.get(ufunc)
+        if kind is None:
+            raise TypeError(f"numpy.{ufunc.__name__}.reduce is not supported on "
+                            f"DualArray")
+        r = _reduce_kw(x, kind, axis, keepdims, initial, where, f"{ufunc.__name__}.reduce")
+    elif method == "accumulate":
+        axis = kwargs.pop("axis", 0)
+        if kwargs:
+            raise TypeError(f"numpy.{ufunc.__name__}.accumulate on DualArray: unsupported "
+                            f"arguments {sorted(kwargs)}")
+        (x,) = inputs
+        x = _operand(x, ufunc.__name__)
+        if ufunc is np.add:
             r = _cumsum(x, axis)
+        elif _UFUNC_RULE.get(ufunc) in _BINARY_SET:
+            if type(x) is _nd:
+                r = ufunc.accumulate(x, axis=axis)
+            else:
+                r = _accumulate(x, axis, _UFUNC_RULE[ufunc])
+        else:
+            raise TypeError(f"numpy.{ufunc.__name__}.accumulate is not supported "
+                            f"on DualArray")
+    elif method == "at" and ufunc in (np.add, np.subtract):
+        return _add_at(ufunc, *inputs)
+    elif method == "outer":
+        name = _UFUNC_RULE.get(ufunc)
+        if name not in _BINARY_SET or kwargs:
+            raise TypeError(f"numpy.{ufunc.__name__}.outer is not supported on DualArray"
+                            + (f" with arguments {sorted(kwargs)}" if kwargs else ""))
+        a, b = (_operand(o, f"{ufunc.__name__}.outer") for o in inputs)
+        a = _reshape(a, a.shape + (1,) * len(b.shape))
+        r = _ew_binary(name, a, b)
     else:
         raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on DualArray")
     return _store_out(r, out, ufunc)
+
+
+def _add_at(ufunc, a, indices, b=None):
+    # unbuffered a[indices] += b (repeated indices accumulate): a scatter-sum,
+    # linear in b, found on a's flat positions
+    if type(a) is not DualArray:
+        raise TypeError(f"numpy.{ufunc.__name__}.at: the array written must be a DualArray "
+                        f"to hold derivatives")
+    if b is None:
+        raise TypeError(f"numpy.{ufunc.__name__}.at needs the operand b")
+    pos = np.arange(a.size).reshape(a.shape)[indices]
+    v = _operand(b, f"{ufunc.__name__}.at")
+    if ufunc is np.subtract:
+        v = _ew_unary("negative", v)
+    if v.shape != pos.shape:
+        v = _bc(v, _bshape(v.shape, pos.shape))
+        if v.shape != pos.shape:
+            raise ValueError(f"numpy.{ufunc.__name__}.at: operand of shape {b.shape} does "
+                             f"not broadcast to the indexed shape {pos.shape}")
+    flat = pos.reshape(-1)
+    nv = len(pos.shape)
+
+    def scatter(c):
+        lead = c.shape[:c.ndim - nv]
+        out = np.zeros(lead + (a.size,))
+        np.add.at(out, (Ellipsis, flat), c.reshape(lead + (-1,)))
+        return out.reshape(lead + a.shape)
+    _setitem(a, Ellipsis, _ew_binary("add", a, _lin(v, scatter, scatter)))
 
 
 def _skipping_nan(nanarg):
@@ -197,43 +244,82 @@ def _a(x, fname):
     return _operand(x, f"numpy.{fname}")
 
 
-def _h_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _no_out(out, "sum", kw)
-    return _sum(_a(a, "sum"), axis, keepdims)
+def _h_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _no_out(out, "sum", dtype)
+    return _reduce_kw(_a(a, "sum"), "add", axis, keepdims, initial, where, "sum")
 
 
-def _h_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _no_out(out, "mean", kw)
-    return _mean(_a(a, "mean"), axis, keepdims)
+def _h_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    _no_out(out, "mean", dtype)
+    x = _a(a, "mean")
+    if where is True:
+        return _mean(x, axis, keepdims)
+    w = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), x.shape)
+    s = _reduce_kw(x, "add", axis, keepdims, None, w, "mean")
+    return _ew_binary("divide", s, np.asarray(np.sum(w, axis=axis, keepdims=keepdims), _f64))
 
 
-def _h_prod(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _no_out(out, "prod", kw)
-    return _prod(_a(a, "prod"), axis, keepdims)
+def _h_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _no_out(out, "prod", dtype)
+    return _reduce_kw(_a(a, "prod"), "multiply", axis, keepdims, initial, where, "prod")
 
 
-def _h_max(a, axis=None, out=None, keepdims=False, **kw):
-    _no_out(out, "max", kw)
-    return _select_reduce(_a(a, "max"), axis, keepdims, np.argmax, "max")
+def _h_max(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    _no_out(out, "max", None)
+    return _reduce_kw(_a(a, "max"), "max", axis, keepdims, initial, where, "max")
 
 
-def _h_min(a, axis=None, out=None, keepdims=False, **kw):
-    _no_out(out, "min", kw)
-    return _select_reduce(_a(a, "min"), axis, keepdims, np.argmin, "min")
+def _h_min(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    _no_out(out, "min", None)
+    return _reduce_kw(_a(a, "min"), "min", axis, keepdims, initial, where, "min")
+
+
+_REDUCE_KIND = {np.add: "add", np.multiply: "multiply", np.maximum: "max",
+                np.minimum: "min", np.fmax: "fmax", np.fmin: "fmin"}
+_REDUCE_FILL = {"add": 0.0, "multiply": 1.0, "max": -np.inf, "min": np.inf,
+                "fmax": np.nan, "fmin": np.nan}
+_REDUCE_RULE = {"add": "add", "multiply": "multiply", "max": "maximum", "min": "minimum",
+                "fmax": "fmax", "fmin": "fmin"}
+
+
+def _reduce_kw(x, kind, axis, keepdims, initial, where, fname):
+    """A reduction with NumPy's where= (masked entries do not take part) and
+    initial= (one more operand, combined by the same rule)."""
+    if isinstance(initial, (DualArray, Dual)):
+        raise TypeError(f"numpy.{fname} on DualArray: initial= must be a constant")
+    if where is not True:
+        if initial is None and kind not in ("add", "multiply"):
+            raise ValueError(f"reduction operation '{fname}' does not have an identity, "
+                             f"so to use a where mask one has to specify 'initial'")
+        w = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), x.shape)
+        # masked entries become the reduction's neutral constant (zero tangent)
+        x = _where(w, x, np.full(x.shape, _REDUCE_FILL[kind]))
+    if kind == "add":
+        r = _sum(x, axis, keepdims)
+    elif kind == "multiply":
+        r = _prod(x, axis, keepdims)
+    else:
+        argf = {"max": np.argmax, "min": np.argmin, "fmax": _NANARGMAX,
+                "fmin": _NANARGMIN}[kind]
+        if initial is not None and x.size == 0:
+            shape = np.sum(np.zeros(x.shape), axis=axis, keepdims=keepdims).shape
+            return np.full(shape, float(initial))
+        r = _select_reduce(x, axis, keepdims, argf, kind[-3:])
+    if initial is not None:
+        r = _ew_binary(_REDUCE_RULE[kind], r, np.array(float(initial)))
+    return r
 
 
 def _h_cumsum(a, axis=None, dtype=None, out=None):
-    _no_out(out, "cumsum", {})
+    _no_out(out, "cumsum", dtype)
     return _cumsum(_a(a, "cumsum"), axis)
 
 
-def _no_out(out, name, kw):
+def _no_out(out, name, dtype):
     if out is not None:
         raise TypeError(f"numpy.{name} on DualArray: out= is not supported")
-    bad = {k: v for k, v in kw.items() if not (k == "where" and v is True) and
-           not (k == "initial" and v is None)}
-    if bad:
-        raise TypeError(f"numpy.{name} on DualArray: unsupported arguments {sorted(bad)}")
+    if dtype not in (None, float, _f64, np.dtype(_f64)):
+        raise TypeError(f"numpy.{name} on DualArray: only dtype float64 (got {dtype!r})")
 
 
 def _h_where(cond, x=None, y=None):
@@ -393,16 +479,128 @@ def _h_argfun(f):
     return h
 
 
+def _scaled(c):
+    return lambda x: _ew_binary("multiply", x, np.array(c))
+
+
+_LN2 = np.array(np.log(2.0))
+
+
+def _logaddexp2(a, b):
+    # logaddexp in base 2: log2(2**a + 2**b) = logaddexp(a ln2, b ln2) / ln2
+    return _ew_binary("divide", _ew_binary("logaddexp", _ew_binary("multiply", a, _LN2),
+                                           _ew_binary("multiply", b, _LN2)), _LN2)
+
+
+def _heaviside(x, h0):
+    # piecewise constant in x (zero derivative, as sign); h0's where x == 0
+    xv = np.asarray(_inner(x))
+    return _where(xv == 0, h0, np.heaviside(xv, 0.0))
+
+
+def _ldexp(x, i):
+    if _tag(i) != 0 or np.asarray(i).dtype.kind == "f" and not np.all(
+            np.asarray(i) == np.round(np.asarray(i))):
+        raise TypeError("numpy.ldexp on DualArray: the exponent must be constant integers")
+    # a product with the power of two: exact, as ldexp
+    return _ew_binary("multiply", x, np.ldexp(1.0, np.asarray(i).astype(np.intp)))
+
+
+def _vecdot(a, b):
+    return _sum(_ew_binary("multiply", a, b), -1)
+
+
+def _matvec(A, v):
+    return _getitem(_matmul(A, _expand_dims(v, -1)), (Ellipsis, 0))
+
+
+def _vecmat(v, A):
+    return _getitem(_matmul(_expand_dims(v, -2), A), (Ellipsis, 0, _ALL))
+
+
+# ufuncs without a rule of their own that are exactly a rule of others
+# (float_power is power in float64, the only dtype here)
+_UFUNC_COMPOSED = {
+    np.deg2rad: _scaled(np.pi / 180.0), np.radians: _scaled(np.pi / 180.0),
+    np.rad2deg: _scaled(180.0 / np.pi), np.degrees: _scaled(180.0 / np.pi),
+    np.float_power: lambda a, b: _ew_binary("power", a, b),
+    np.logaddexp2: _logaddexp2, np.heaviside: _heaviside, np.ldexp: _ldexp,
+    np.conjugate: lambda x: _copy(x),           # real numbers: the identity
+}
+if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
+    _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
+
+
+def _h_sinc(x):
+    # sin(pi x)/(pi x); at x == 0 its Taylor polynomial, so the derivatives
+    # there (0, -pi^2/3, 0, pi^4/5) are exact to the fourth order
+    y = _a(x, "sinc")
+    t = _ew_binary("multiply", y, np.array(np.pi))
+    ratio = _ew_binary("divide", _ew_unary("sin", t), t)
+    t2 = _ew_binary("multiply", t, t)
+    taylor = _ew_binary("add", np.array(1.0), _ew_binary(
+        "multiply", t2, _ew_binary("add", np.array(-1.0 / 6.0),
+                                   _ew_binary("divide", t2, np.array(120.0)))))
+    return _where(np.asarray(_inner(y)) == 0, taylor, ratio)
+
+
+def _h_round(a, decimals=0, out=None):
+    # rint of a scaled value, as NumPy rounds: piecewise constant, zero derivative
+    x = _a(a, "round")
+    if decimals == 0:
+        r = _ew_unary("rint", x)
+    elif decimals > 0:
+        f = np.array(10.0 ** decimals)
+        r = _ew_binary("divide", _ew_unary("rint", _ew_binary("multiply", x, f)), f)
+    else:
+        f = np.array(10.0 ** -decimals)
+        r = _ew_binary("multiply", _ew_unary("rint", _ew_binary("divide", x, f)), f)
+    return _fn_out(r, out, "round")
+
+
+def _h_astype(x, dtype, /, *, copy=True, device=None):
+    if np.dtype(dtype) != np.dtype(_f64):
+        raise TypeError(f"numpy.astype on DualArray: only float64 keeps the derivatives "
+                        f"(got {dtype!r}; convert .value explicitly)")
+    y = _a(x, "astype")
+    return _copy(y) if copy else y
+
+
+def _h_fix(x, out=None):
+    return _fn_out(_ew_unary("trunc", _a(x, "fix")), out, "fix")
+
+
+def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    # a replaced entry is a constant: zero derivative there
+    y = _a(x, "nan_to_num")
+    v = np.asarray(_inner(y))
+    if np.isfinite(v).all():
+        return _copy(y) if copy else y
+    rep = np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf)
+    if not copy:
+        # NumPy replaces in place: callers may rely on x itself changing
+        bad = ~np.isfinite(v)
+        _setitem(y, bad, rep[bad])
+        return y
+    return _where(np.isfinite(v), y, rep)
+
+
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _clip, _concatenate, _stack, _where  # noqa: E402
 from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
-from ._operands import _bc, _f64, _inner_operand, _np_matmul, _operand  # noqa: E402
+from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
+                        _np_matmul, _operand, _tag)
 from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  # noqa: E402
 from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
-from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _lin, _moveaxis,
+from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noqa: E402
+                          _h_percentile, _h_ptp, _h_quantile, _h_sort, _h_std, _h_var)
+from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d,  # noqa: E402
+                           _h_gradient, _h_interp, _h_polyval, _h_trapezoid)
+from . import _arrange as _ar, _statistics as _st  # noqa: E402
+from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _getitem, _lin, _moveaxis,
                      _neg_axes, _norm_axis, _reshape, _setitem, _squeeze,
                      _swapaxes, _transpose)
 
@@ -470,6 +668,44 @@ _HANDLED = {
     np.linalg.inv: _inv,
     np.linalg.det: _det,
 }
+_HANDLED.update({
+    np.std: _h_std, np.var: _h_var, np.average: _h_average, np.ptp: _h_ptp,
+    np.cumprod: _h_cumprod, np.sort: _h_sort, np.median: _h_median,
+    np.quantile: _h_quantile, np.percentile: _h_percentile,
+    np.diff: _h_diff, np.ediff1d: _h_ediff1d, np.trapezoid: _h_trapezoid,
+    np.gradient: _h_gradient, np.interp: _h_interp, np.polyval: _h_polyval,
+    np.convolve: _h_convolve, np.correlate: _h_correlate,
+    np.roll: _ar._h_roll, np.tile: _ar._h_tile, np.repeat: _ar._h_repeat,
+    np.pad: _ar._h_pad, np.append: _ar._h_append, np.insert: _ar._h_insert,
+    np.delete: _ar._h_delete, np.split: _ar._h_split, np.array_split: _ar._h_array_split,
+    np.hsplit: _ar._h_hsplit, np.vsplit: _ar._h_vsplit, np.atleast_2d: _ar._h_atleast_2d,
+    np.atleast_3d: _ar._h_atleast_3d, np.column_stack: _ar._h_column_stack,
+    np.dstack: _ar._h_dstack, np.meshgrid: _ar._h_meshgrid,
+    np.broadcast_arrays: _ar._h_broadcast_arrays, np.rot90: _ar._h_rot90,
+    np.flipud: _ar._h_flipud, np.fliplr: _ar._h_fliplr, np.tril: _ar._h_tril,
+    np.triu: _ar._h_triu, np.diagflat: _ar._h_diagflat, np.cross: _ar._h_cross,
+    np.kron: _ar._h_kron, np.linalg.multi_dot: _ar._h_multi_dot,
+    np.linalg.matrix_power: _ar._h_matrix_power,
+    np.nansum: _st._h_nansum, np.nanprod: _st._h_nanprod, np.nanmax: _st._h_nanmax,
+    np.nanmin: _st._h_nanmin, np.nanmean: _st._h_nanmean, np.nanvar: _st._h_nanvar,
+    np.nanstd: _st._h_nanstd, np.nancumsum: _st._h_nancumsum,
+    np.nancumprod: _st._h_nancumprod, np.nanmedian: _st._h_nanmedian,
+    np.nanquantile: _st._h_nanquantile, np.nanpercentile: _st._h_nanpercentile,
+    np.nanargmax: _h_argfun(np.nanargmax), np.nanargmin: _h_argfun(np.nanargmin),
+    np.sinc: _h_sinc, np.dsplit: _ar._h_dsplit, np.rollaxis: _ar._h_rollaxis,
+    np.resize: _ar._h_resize, np.compress: _ar._h_compress, np.extract: _ar._h_extract,
+    np.choose: _ar._h_choose, np.select: _ar._h_select, np.block: _ar._h_block,
+    np.fill_diagonal: _ar._h_fill_diagonal, np.put: _ar._h_put,
+    np.put_along_axis: _ar._h_put_along_axis,
+    np.partition: _st._h_partition,
+    np.real: lambda val: _a(val, "real"),
+    np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
+})
+if hasattr(np, "astype"):               # NumPy >= 2.1
+    _HANDLED[np.astype] = _h_astype
+if hasattr(np, "cumulative_sum"):       # NumPy >= 2.1
+    _HANDLED[np.cumulative_sum] = _st._h_cumulative_sum
+    _HANDLED[np.cumulative_prod] = _st._h_cumulative_prod
 if hasattr(np, "amax"):
     _HANDLED[np.amax] = _h_max
     _HANDLED[np.amin] = _h_min

@@ -167,7 +167,7 @@ def _einsum(subscripts, *ops, **kwargs):
     if kwargs:
         raise TypeError(f"einsum on DualArray: unsupported arguments {sorted(kwargs)}")
     if not isinstance(subscripts, str):
-        raise TypeError("einsum on DualArray needs the subscripts as a string")
+        subscripts, ops = _einsum_sublists((subscripts,) + ops)
     ops = [_operand(o, "einsum") for o in ops]
     subs = subscripts.replace(" ", "")
     if "->" in subs:
@@ -181,6 +181,32 @@ def _einsum(subscripts, *ops, **kwargs):
     if len(ins) != len(ops):
         raise ValueError(f"einsum: {len(ins)} operand subscripts for {len(ops)} operands")
     return _einsum_c(ins, out, ops)
+
+
+def _einsum_sublists(args):
+    """einsum(op0, sublist0, op1, sublist1, ..., [sublistout]) as a subscript string."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def spell(sub):
+        out = []
+        for i in sub:
+            if i is Ellipsis:
+                out.append("...")
+            else:
+                i = int(i)
+                if not 0 <= i < len(letters):
+                    raise ValueError(f"einsum: subscript {i} is not in [0, {len(letters)})")
+                out.append(letters[i])
+        return "".join(out)
+    ops = list(args[0::2])
+    subs = list(args[1::2])
+    out = None
+    if len(ops) > len(subs):            # a trailing output sublist
+        out = ops.pop()
+    s = ",".join(spell(x) for x in subs)
+    if out is not None:
+        s += "->" + spell(out)
+    return s, tuple(ops)
 
 
 def _einsum_c(ins, out, ops):

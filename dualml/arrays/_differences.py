@@ -1,0 +1,197 @@
+"""Differences, integration, interpolation, polynomials and convolution.
+
+Design
+------
+With constant spacings these are linear maps, applied to values and
+tangent rows alike by NumPy's own function with negative axes (``_lin``);
+where two operands may both carry derivatives (``trapezoid`` with a dual x,
+``interp``, ``polyval``, ``convolve``) the function is composed from the
+rule table's products and sums, so no derivative formula is written here.
+Forms not implemented (a dual spacing for ``gradient``, ``interp(period=)``,
+a dual ``xp``) raise a TypeError naming them.
+"""
+import numpy as np
+
+
+def _const(v, fname, what):
+    if _tag(_operand(v, f"numpy.{fname}")) != 0:
+        raise TypeError(f"numpy.{fname} on DualArray: {what} must be constant (a "
+                        f"derivative with respect to it is not supported)")
+    return v
+
+
+def _h_diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    x = _operand(a, "numpy.diff")
+    nd = len(x.shape)
+    if nd == 0:
+        raise ValueError("numpy.diff requires input that is at least one dimensional")
+    ax = _norm_axis(axis, nd) - nd
+    parts = []
+    for extra in (prepend, append):
+        if extra is np._NoValue:
+            parts.append(None)
+            continue
+        e = _operand(extra, "numpy.diff")
+        if len(e.shape) == 0:
+            s = list(x.shape)
+            s[ax] = 1
+            e = _bc(e, tuple(s))
+        parts.append(e)
+    if parts[0] is not None or parts[1] is not None:
+        x = _concatenate([p for p in (parts[0], x, parts[1]) if p is not None], ax)
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n}")
+    f = lambda c: np.diff(c, n, axis=ax)      # noqa: E731
+    return _lin(x, f, f)
+
+
+def _h_ediff1d(ary, to_end=None, to_begin=None):
+    x = _h_diff(_reshape(_operand(ary, "numpy.ediff1d"), (-1,)))
+    parts = [x]
+    if to_begin is not None:
+        parts.insert(0, _reshape(_operand(to_begin, "numpy.ediff1d"), (-1,)))
+    if to_end is not None:
+        parts.append(_reshape(_operand(to_end, "numpy.ediff1d"), (-1,)))
+    return _concatenate(parts, 0) if len(parts) > 1 else x
+
+
+def _h_trapezoid(y, x=None, dx=1.0, axis=-1):
+    yy = _operand(y, "numpy.trapezoid")
+    nd = len(yy.shape)
+    ax = _norm_axis(axis, nd) - nd
+    _const(dx, "trapezoid", "dx")
+    if x is not None and _tag(_operand(x, "numpy.trapezoid")) != 0:
+        # a dual x: sum(diff(x) * (y[1:] + y[:-1]) / 2), by the rules
+        xx = _operand(x, "numpy.trapezoid")
+        if len(xx.shape) == 1 and nd > 1:
+            xx = _reshape(xx, tuple(xx.shape[0] if i == ax + nd else 1 for i in range(nd)))
+        d = _h_diff(xx, axis=ax if len(xx.shape) == nd else -1)
+        tail = (_ALL,) * (-ax - 1)
+        s = _ew_binary("add", _getitem(yy, (Ellipsis, slice(1, None)) + tail),
+                       _getitem(yy, (Ellipsis, slice(None, -1)) + tail))
+        prod = _ew_binary("multiply", _bc(d, _bshape(d.shape, s.shape)), s)
+        return _ew_binary("divide", _sum(prod, ax), np.array(2.0))
+    xc = None if x is None else np.asarray(x, dtype=_f64)
+    f = lambda c: np.trapezoid(c, x=xc, dx=dx, axis=ax)      # noqa: E731
+    return _lin(yy, f, f)
+
+
+def _h_gradient(f, *varargs, axis=None, edge_order=1):
+    x = _operand(f, "numpy.gradient")
+    nd = len(x.shape)
+    axes = _neg_axes(axis, nd)
+    if len(varargs) == 0:
+        spacing = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        spacing = list(varargs) * len(axes)
+    elif len(varargs) == len(axes):
+        spacing = list(varargs)
+    else:
+        raise TypeError("numpy.gradient: invalid number of arguments")
+    for s in spacing:
+        _const(s, "gradient", "the spacing")
+    out = []
+    for ax, s in zip(axes, spacing):
+        s = np.asarray(s, dtype=_f64)
+        g = lambda c, ax=ax, s=s: np.gradient(c, s, axis=ax, edge_order=edge_order)  # noqa
+        out.append(_lin(x, g, g))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _h_interp(x, xp, fp, left=None, right=None, period=None):
+    if period is not None:
+        raise TypeError("numpy.interp on DualArray: period= is not supported")
+    _const(xp, "interp", "xp")
+    xp = np.asarray(xp, dtype=_f64)
+    xx = _operand(x, "numpy.interp")
+    ff = _operand(fp, "numpy.interp")
+    if xp.ndim != 1 or len(ff.shape) != 1 or ff.shape[0] != xp.shape[0] or xp.size == 0:
+        raise ValueError("numpy.interp: fp and xp are not of the same length")
+    n = xp.size
+    xv = np.asarray(_inner(xx))
+    if n == 1:
+        inside = _bc(_getitem(ff, (0,)), xv.shape)
+    else:
+        # the segment NumPy uses: xp[j] <= x < xp[j+1], the last one closed
+        j = np.clip(np.searchsorted(xp, xv, side="right") - 1, 0, n - 2)
+        x0, x1 = np.asarray(xp[j]), np.asarray(xp[j + 1])      # 0-d for a scalar x
+        f0, f1 = _h_take(ff, j), _h_take(ff, j + 1)
+        t = _ew_binary("divide", _ew_binary("subtract", xx, x0), np.asarray(x1 - x0))
+        inside = _ew_binary("add", f0, _ew_binary("multiply", t,
+                                                  _ew_binary("subtract", f1, f0)))
+    lo = _getitem(ff, (0,)) if left is None else _operand(left, "numpy.interp")
+    hi = _getitem(ff, (-1,)) if right is None else _operand(right, "numpy.interp")
+    r = _where(xv > xp[-1], hi, inside)
+    r = _where(xv < xp[0], lo, r)
+    return r
+
+
+def _h_polyval(p, x):
+    pp = _operand(p, "numpy.polyval")
+    xx = _operand(x, "numpy.polyval")
+    if len(pp.shape) != 1:
+        raise TypeError("numpy.polyval on DualArray: p must be one-dimensional "
+                        "(np.poly1d is not supported)")
+    # Horner's scheme, as NumPy evaluates it
+    y = np.zeros(xx.shape)
+    for i in range(pp.shape[0]):
+        y = _ew_binary("add", _ew_binary("multiply", y, xx), _getitem(pp, (i,)))
+    return y
+
+
+def _conv_full(a, v):
+    # out[i] = sum_j a[j] v[i - j]: the products' anti-diagonal sums (linear)
+    na, nv = a.shape[0], v.shape[0]
+    P = _ew_binary("multiply", _reshape(a, (na, 1)), _reshape(v, (1, nv)))
+
+    def f(c):
+        out = np.zeros(c.shape[:-2] + (na + nv - 1,))
+        for j in range(nv):
+            out[..., j:j + na] += c[..., :, j]
+        return out
+    return _lin(P, f, f)
+
+
+def _conv_mode(a, v, mode, fname):
+    a = _operand(a, f"numpy.{fname}")
+    v = _operand(v, f"numpy.{fname}")
+    if len(a.shape) != 1 or len(v.shape) != 1:
+        raise ValueError(f"numpy.{fname}: object too deep for desired array")
+    na, nv = a.shape[0], v.shape[0]
+    if na == 0 or nv == 0:
+        raise ValueError(f"numpy.{fname}: inputs cannot be empty")
+    full = _conv_full(a, v)
+    lo, hi = min(na, nv), max(na, nv)
+    if mode == "full":
+        return full
+    if mode == "same":
+        s = (lo - 1) // 2
+        return _getitem(full, (slice(s, s + hi),))
+    if mode == "valid":
+        return _getitem(full, (slice(lo - 1, hi),))
+    raise ValueError(f"numpy.{fname}: mode must be 'full', 'same' or 'valid', got {mode!r}")
+
+
+def _h_convolve(a, v, mode="full"):
+    return _conv_mode(a, v, mode, "convolve")
+
+
+def _h_correlate(a, v, mode="valid"):
+    # real inputs: correlate(a, v) = convolve(a, v[::-1]); when v is longer
+    # NumPy swaps the operands and reverses the result
+    a = _operand(a, "numpy.correlate")
+    v = _operand(v, "numpy.correlate")
+    if len(a.shape) == 1 and len(v.shape) == 1 and v.shape[0] > a.shape[0]:
+        r = _conv_mode(v, _getitem(a, (slice(None, None, -1),)), mode, "correlate")
+        return _getitem(r, (slice(None, None, -1),))
+    return _conv_mode(a, _getitem(v, (slice(None, None, -1),)), mode, "correlate")
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._elementwise import _ew_binary  # noqa: E402
+from ._joins import _concatenate, _where  # noqa: E402
+from ._numpy_api import _h_take  # noqa: E402
+from ._operands import _ALL, _bc, _bshape, _f64, _inner, _operand, _tag  # noqa: E402
+from ._reduce import _sum  # noqa: E402
+from ._shape import _getitem, _lin, _neg_axes, _norm_axis, _reshape  # noqa: E402

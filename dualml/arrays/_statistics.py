@@ -1,0 +1,396 @@
+"""Statistics and ordering: var, std, average, ptp, cumprod, sort, quantiles,
+and their nan* forms.
+
+Design
+------
+Nothing here has a derivative formula of its own: each function is a
+composition of the existing rules (``_ew_binary``, the reductions) or a
+selection whose indices come from the innermost values (sort and the
+quantiles take the elements NumPy selects, then a linear map with constant
+interpolation weights), so the rule table stays the one source of truth and
+hessian and nested levels work wherever the parts do.  Keywords that are
+not implemented raise a TypeError naming them.
+"""
+import numpy as np
+
+
+def _reject(fname, **kw):
+    bad = sorted(k for k, v in kw.items() if v is not None and v is not False)
+    if bad:
+        raise TypeError(f"numpy.{fname} on DualArray: unsupported arguments {bad}")
+
+
+def _check_dtype(dtype, fname):
+    if dtype not in (None, float, _f64, np.dtype(_f64)):
+        raise TypeError(f"numpy.{fname} on DualArray: only dtype float64 (got {dtype!r})")
+
+
+def _count(x, axis):
+    return int(np.prod([x.shape[a] for a in _neg_axes(axis, len(x.shape))]))
+
+
+def _var(x, axis=None, keepdims=False, ddof=0, where=True, mean=None):
+    # the squared deviations' mean, as NumPy computes it (no one-pass formula);
+    # where= drops entries (zero derivative), mean= is the caller's mean
+    if where is True:
+        w, n = None, np.array(float(_count(x, axis)))
+    else:
+        w = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), x.shape)
+        n = np.asarray(np.sum(w, axis=axis, keepdims=keepdims), _f64)
+    if mean is not None:
+        m = _operand(mean, "numpy.var")
+    elif w is None:
+        m = _mean(x, axis, True)
+    else:
+        cnt = np.asarray(np.sum(w, axis=axis, keepdims=True), _f64)
+        m = _ew_binary("divide", _sum(_where(w, x, np.zeros(x.shape)), axis, True), cnt)
+    dev = _ew_binary("subtract", x, m)
+    if w is not None:
+        dev = _where(w, dev, np.zeros(x.shape))
+    s = _sum(_ew_binary("multiply", dev, dev), axis, keepdims)
+    return _ew_binary("divide", s, np.asarray(np.maximum(n - ddof, 0.0), _f64))
+
+
+def _h_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+           mean=None, correction=None):
+    _reject("var", out=out)
+    _check_dtype(dtype, "var")
+    if correction is not None:
+        ddof = correction
+    return _var(_operand(a, "numpy.var"), axis, keepdims, ddof, where, mean)
+
+
+def _h_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+           mean=None, correction=None):
+    _reject("std", out=out)
+    _check_dtype(dtype, "std")
+    if correction is not None:
+        ddof = correction
+    return _ew_unary("sqrt", _var(_operand(a, "numpy.std"), axis, keepdims, ddof, where,
+                                  mean))
+
+
+def _h_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    x = _operand(a, "numpy.average")
+    if weights is None:
+        avg = _mean(x, axis, keepdims)
+        if not returned:
+            return avg
+        n = np.array(float(_count(x, axis)))
+        return avg, np.broadcast_to(n, avg.shape).copy()
+    w = _operand(weights, "numpy.average")
+    if w.shape != x.shape:
+        if axis is None:
+            raise TypeError("numpy.average: axis must be given when weights and a differ "
+                            "in shape")
+        if len(w.shape) != 1 or isinstance(axis, tuple):
+            raise ValueError("numpy.average: 1D weights expected when shapes of a and "
+                             "weights differ")
+        nd = len(x.shape)
+        ax = _norm_axis(axis, nd)
+        if w.shape[0] != x.shape[ax]:
+            raise ValueError("numpy.average: length of weights not compatible with "
+                             "specified axis")
+        w = _reshape(w, tuple(w.shape[0] if i == ax else 1 for i in range(nd)))
+        w = _bc(w, x.shape)
+    scl = _sum(w, axis, keepdims)
+    avg = _ew_binary("divide", _sum(_ew_binary("multiply", x, w), axis, keepdims), scl)
+    if not returned:
+        return avg
+    return avg, scl if scl.shape == avg.shape else _copy(_bc(scl, avg.shape))
+
+
+def _h_ptp(a, axis=None, out=None, keepdims=False):
+    _reject("ptp", out=out)
+    x = _operand(a, "numpy.ptp")
+    return _ew_binary("subtract", _select_reduce(x, axis, keepdims, np.argmax, "max"),
+                      _select_reduce(x, axis, keepdims, np.argmin, "min"))
+
+
+def _accumulate(x, axis, name):
+    """ufunc.accumulate of a binary rule along axis, by the rule slice by slice."""
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    n = x.shape[ax]
+    if n == 0:
+        return _copy(x)
+    tail = (_ALL,) * (-ax - 1)
+    r = _getitem(x, (Ellipsis, slice(0, 1)) + tail)
+    parts = [r]
+    for i in range(1, n):
+        r = _ew_binary(name, r, _getitem(x, (Ellipsis, slice(i, i + 1)) + tail))
+        parts.append(r)
+    return _concatenate(parts, ax)
+
+
+def _h_cumprod(a, axis=None, dtype=None, out=None):
+    _reject("cumprod", out=out)
+    _check_dtype(dtype, "cumprod")
+    x = _operand(a, "numpy.cumprod")
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), 0
+    if type(x) is _nd:
+        return np.cumprod(x, axis=axis)
+    return _accumulate(x, axis, "multiply")
+
+
+def _h_sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    _reject("sort", order=order)
+    x = _operand(a, "numpy.sort")
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), -1
+    if type(x) is _nd:
+        return np.sort(x, axis=axis)
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    # stable: ties keep their order, so the derivative is that of NumPy's choice
+    idx = np.argsort(_inner(x), axis=ax, kind="stable")
+    f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
+    return _lin(x, f, f)
+
+
+def _h_partition(a, kth, axis=-1, kind="introselect", order=None):
+    # the elements NumPy's partition contract fixes, value and derivative
+    # alike: the permutation comes from argpartition of the values
+    _reject("partition", order=order)
+    x = _operand(a, "numpy.partition")
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), -1
+    if type(x) is _nd:
+        return np.partition(x, kth, axis=axis)
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd) - nd
+    idx = np.argpartition(_inner(x), kth, axis=ax)
+    f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
+    return _lin(x, f, f)
+
+
+_QMETHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
+    """Quantiles q (fractions) along axis: the sorted elements NumPy selects,
+    combined with NumPy's constant interpolation weights (per slice: with
+    skip_nan, each slice counts its own non-NaN entries, which sort first)."""
+    if method not in _QMETHODS:
+        raise TypeError(f"numpy.{fname} on DualArray: method={method!r} is not supported "
+                        f"(supported: {', '.join(_QMETHODS)})")
+    q = np.asarray(q, dtype=_f64)
+    if np.any((q < 0) | (q > 1)) or np.any(np.isnan(q)):
+        raise ValueError(f"numpy.{fname}: quantiles must be in the range [0, 1] "
+                         f"(percentiles in [0, 100])")
+    nd = len(x.shape)
+    axes = _neg_axes(axis, nd)
+    keep_shape = tuple(1 if i - nd in axes else n for i, n in enumerate(x.shape))
+    rest = tuple(n for i, n in enumerate(x.shape) if i - nd not in axes)
+    # the reduced axes last, merged into one
+    x = _moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    x = _reshape(x, rest + (-1,))
+    n = x.shape[-1]
+    if n == 0:
+        raise ValueError(f"numpy.{fname}: empty reduction")
+    xs = _h_sort(x, -1)
+    sv = np.asarray(_inner(xs))
+    if skip_nan:
+        # an all-NaN slice selects its first (NaN) entry: NaN, as NumPy returns
+        m = np.maximum((~np.isnan(sv)).sum(axis=-1), 1)[..., None].astype(_f64)
+    else:
+        if np.isnan(sv[..., -1]).any():
+            raise TypeError(f"numpy.{fname} on DualArray: NaN inputs are not supported "
+                            f"(use numpy.nan{fname}, or the values to find them)")
+        m = np.array([float(n)])
+    pos = q.reshape(-1) * (m - 1)               # rest + (q entries,)
+    lo = np.floor(pos)
+    if method == "lower":
+        hi, w = lo, np.zeros_like(pos)
+    elif method == "higher":
+        lo = hi = np.ceil(pos)
+        w = np.zeros_like(pos)
+    elif method == "nearest":
+        lo = hi = np.around(pos)        # NumPy rounds half to even here
+        w = np.zeros_like(pos)
+    elif method == "midpoint":
+        hi = np.ceil(pos)
+        w = np.where(hi > lo, 0.5, 0.0)
+    else:
+        hi = np.minimum(lo + 1, m - 1)
+        w = pos - lo
+    lo, hi = lo.astype(np.intp), hi.astype(np.intp)
+    nq, nr = q.ndim, len(rest)
+
+    def f(c):
+        a = np.take_along_axis(c, _bc_lead(lo, c.ndim), axis=-1)
+        b = np.take_along_axis(c, _bc_lead(hi, c.ndim), axis=-1)
+        r = a * (1.0 - w) + b * w
+        r = r.reshape(r.shape[:-1] + q.shape)
+        # (..., rest, q) -> (..., q, rest): NumPy puts the quantile axes first
+        return np.moveaxis(r, tuple(range(-nq, 0)), tuple(range(-(nr + nq), -nr)))
+
+    r = _lin(xs, f, f)
+    if keepdims:
+        r = _reshape(r, q.shape + keep_shape)
+    return r
+
+
+def _h_quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False, *, weights=None, interpolation=None):
+    _reject("quantile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.quantile"), q, axis, keepdims, method, "quantile")
+
+
+def _h_percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                  keepdims=False, *, weights=None, interpolation=None):
+    _reject("percentile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.percentile"), np.asarray(q, dtype=_f64) / 100,
+                     axis, keepdims, method, "percentile")
+
+
+def _h_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _reject("median", out=out)
+    return _quantile(_operand(a, "numpy.median"), 0.5, axis, keepdims, "midpoint",
+                     "median")
+
+
+def _h_nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                   keepdims=False, *, weights=None, interpolation=None):
+    _reject("nanquantile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.nanquantile"), q, axis, keepdims, method,
+                     "nanquantile", True)
+
+
+def _h_nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                     keepdims=False, *, weights=None, interpolation=None):
+    _reject("nanpercentile", out=out, weights=weights, interpolation=interpolation)
+    return _quantile(_operand(a, "numpy.nanpercentile"), np.asarray(q, dtype=_f64) / 100,
+                     axis, keepdims, method, "nanpercentile", True)
+
+
+def _h_nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _reject("nanmedian", out=out)
+    return _quantile(_operand(a, "numpy.nanmedian"), 0.5, axis, keepdims, "midpoint",
+                     "nanmedian", True)
+
+
+# The nan* reductions: a NaN entry is replaced by the reduction's neutral
+# constant (zero derivative there), as NumPy treats it.
+
+def _no_nan(x, fill):
+    v = np.asarray(_inner(x))
+    nan = np.isnan(v)
+    return (x if not nan.any() else _where(nan, np.full(v.shape, fill), x)), ~nan
+
+
+def _h_nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nansum", out=out)
+    _check_dtype(dtype, "nansum")
+    x, _ = _no_nan(_operand(a, "numpy.nansum"), 0.0)
+    return _reduce_kw(x, "add", axis, keepdims, initial, where, "nansum")
+
+
+def _h_nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nanprod", out=out)
+    _check_dtype(dtype, "nanprod")
+    x, _ = _no_nan(_operand(a, "numpy.nanprod"), 1.0)
+    return _reduce_kw(x, "multiply", axis, keepdims, initial, where, "nanprod")
+
+
+def _h_nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nanmax", out=out)
+    return _reduce_kw(_operand(a, "numpy.nanmax"), "fmax", axis, keepdims, initial, where,
+                      "nanmax")
+
+
+def _h_nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    _reject("nanmin", out=out)
+    return _reduce_kw(_operand(a, "numpy.nanmin"), "fmin", axis, keepdims, initial, where,
+                      "nanmin")
+
+
+def _nanmean(x, axis, keepdims):
+    y, ok = _no_nan(x, 0.0)
+    cnt = np.asarray(np.sum(ok, axis=axis, keepdims=keepdims), _f64)
+    return _ew_binary("divide", _sum(y, axis, keepdims), cnt), ok
+
+
+def _h_nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    _reject("nanmean", out=out, where=None if where is True else where)
+    _check_dtype(dtype, "nanmean")
+    return _nanmean(_operand(a, "numpy.nanmean"), axis, keepdims)[0]
+
+
+def _nanvar(x, axis, keepdims, ddof):
+    m, ok = _nanmean(x, axis, True)
+    dev = _where(ok, _ew_binary("subtract", x, m), np.zeros(ok.shape))
+    cnt = np.asarray(np.sum(ok, axis=axis, keepdims=keepdims), _f64)
+    s = _sum(_ew_binary("multiply", dev, dev), axis, keepdims)
+    return _ew_binary("divide", s, np.asarray(np.maximum(cnt - ddof, 0.0), _f64))
+
+
+def _h_nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+              mean=None, correction=None):
+    _reject("nanvar", out=out, where=None if where is True else where, mean=mean)
+    _check_dtype(dtype, "nanvar")
+    if correction is not None:
+        ddof = correction
+    return _nanvar(_operand(a, "numpy.nanvar"), axis, keepdims, ddof)
+
+
+def _h_nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+              mean=None, correction=None):
+    _reject("nanstd", out=out, where=None if where is True else where, mean=mean)
+    _check_dtype(dtype, "nanstd")
+    if correction is not None:
+        ddof = correction
+    return _ew_unary("sqrt", _nanvar(_operand(a, "numpy.nanstd"), axis, keepdims, ddof))
+
+
+def _h_nancumsum(a, axis=None, dtype=None, out=None):
+    _reject("nancumsum", out=out)
+    _check_dtype(dtype, "nancumsum")
+    return _cumsum(_no_nan(_operand(a, "numpy.nancumsum"), 0.0)[0], axis)
+
+
+def _h_nancumprod(a, axis=None, dtype=None, out=None):
+    _reject("nancumprod", out=out)
+    return _h_cumprod(_no_nan(_operand(a, "numpy.nancumprod"), 1.0)[0], axis, dtype)
+
+
+def _cumulative(x, axis, include_initial, fname, kind):
+    if axis is None:
+        if len(x.shape) > 1:
+            raise ValueError(f"numpy.{fname}: axis must be given for arrays of more than "
+                             f"one dimension")
+        axis = 0
+    r = _cumsum(x, axis) if kind == "add" else _h_cumprod(x, axis)
+    if include_initial:
+        nd = len(x.shape)
+        s = list(x.shape)
+        s[axis] = 1
+        r = _concatenate([np.full(tuple(s), 0.0 if kind == "add" else 1.0), r],
+                         _norm_axis(axis, nd))
+    return r
+
+
+def _h_cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    _reject("cumulative_sum", out=out)
+    _check_dtype(dtype, "cumulative_sum")
+    return _cumulative(_operand(x, "numpy.cumulative_sum"), axis, include_initial,
+                       "cumulative_sum", "add")
+
+
+def _h_cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    _reject("cumulative_prod", out=out)
+    _check_dtype(dtype, "cumulative_prod")
+    return _cumulative(_operand(x, "numpy.cumulative_prod"), axis, include_initial,
+                       "cumulative_prod", "multiply")
+
+
+# The modules of this package call each other: their names are bound
+# here, after this module's own definitions (call time, not import time).
+from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
+from ._joins import _concatenate, _where  # noqa: E402
+from ._numpy_api import _bc_lead, _reduce_kw  # noqa: E402
+from ._operands import _ALL, _bc, _f64, _inner, _inner_operand, _nd, _operand  # noqa: E402
+from ._reduce import _cumsum, _mean, _select_reduce, _sum  # noqa: E402
+from ._shape import (_copy, _getitem, _lin, _moveaxis, _neg_axes, _norm_axis,  # noqa: E402
+                     _reshape)
