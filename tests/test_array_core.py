@@ -361,3 +361,35 @@ def test_in_place_operators_follow_numpy_with_overlap_and_views():
         return z * z
 
     assert same(dualml.jacobian(f, np.array([1.0, 2.0])), np.diag([4.0, 6.0]))
+
+
+def central(f, x, h=1e-6):
+    """Independent reference: central differences of f on plain floats."""
+    return np.stack([(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h)
+                     for e in np.eye(len(x))], -1)
+
+
+def _sorted_times(z):
+    w = z * np.array([3.0, 1.0, 2.0, 0.5])
+    w.sort()                                           # in place, as ndarray.sort
+    return w * 1.0
+
+
+METHODS = {
+    "std": lambda z: z.std(), "var ddof": lambda z: z.var(ddof=1),
+    "cumprod": lambda z: z.cumprod(), "trace": lambda z: (z.reshape(2, 2) * z[0]).trace(),
+    "round": lambda z: z.round(1) * z, "astype": lambda z: z.astype(np.float64) * z,
+    "clip min/max": lambda z: z.clip(min=0.5, max=2.0) * z, "sort": _sorted_times,
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_ndarray_methods_of_the_type(name):
+    f = METHODS[name]
+    x = np.array([0.3, 1.7, 0.9, 2.5])
+    assert np.allclose(dualml.jacobian(f, x), central(lambda z: f(z.copy()), x), atol=1e-7)
+
+
+def test_astype_refuses_dtypes_that_drop_derivatives():
+    with pytest.raises(TypeError, match="float64"):
+        rows(np.ones(2)).astype(np.float32)

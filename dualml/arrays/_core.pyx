@@ -1319,9 +1319,48 @@ cdef class DualArray:
             return _py._dot(self, _py._operand(o, "dot"))
         return r
 
-    def clip(self, a_min=None, a_max=None):
-        """clip(a_min=None, a_max=None): as ndarray.clip."""
+    def clip(self, a_min=None, a_max=None, *, min=None, max=None):
+        """clip(a_min=None, a_max=None, *, min=None, max=None): as ndarray.clip."""
+        if min is not None:
+            if a_min is not None:
+                raise TypeError("clip(): give a_min or min=, not both")
+            a_min = min
+        if max is not None:
+            if a_max is not None:
+                raise TypeError("clip(): give a_max or max=, not both")
+            a_max = max
         return _py._clip(self, a_min, a_max)
+
+    def std(self, *args, **kwargs):
+        """std(axis=None, dtype=None, out=None, ddof=0, keepdims=False, ...): as ndarray.std."""
+        return _py._h_std(self, *args, **kwargs)
+
+    def var(self, *args, **kwargs):
+        """var(axis=None, dtype=None, out=None, ddof=0, keepdims=False, ...): as ndarray.var."""
+        return _py._h_var(self, *args, **kwargs)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        """cumprod(axis=None): as ndarray.cumprod."""
+        return _py._h_cumprod(self, axis, dtype, out)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        """trace(offset=0, axis1=0, axis2=1): as ndarray.trace."""
+        return _py._h_trace(self, offset, axis1, axis2, dtype, out)
+
+    def round(self, decimals=0, out=None):
+        """round(decimals=0): as ndarray.round (zero derivative: a step function)."""
+        return _py._h_round(self, decimals, out)
+
+    def astype(self, dtype, copy=True):
+        """astype(float64): a copy (copy=True) or self; other dtypes would drop
+        the derivatives and raise."""
+        r = _py._h_astype(self, dtype, copy=copy)
+        return r
+
+    def sort(self, axis=-1, kind=None, order=None):
+        """sort(axis=-1): in place, as ndarray.sort; the tangents follow the
+        permutation."""
+        _py._setitem(self, Ellipsis, _py._h_sort(self, axis, kind, order))
 
     def item(self):
         raise TypeError("DualArray.item() would drop the derivatives; index it "
