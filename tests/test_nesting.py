@@ -182,3 +182,20 @@ def test_escaped_inner_perturbation_is_an_error():
     for fn in (calculus.gradient, calculus.jacobian, calculus.hessian):
         with pytest.raises(ValueError, match="escaped"):
             fn(f, [2.0, 1.0])
+
+
+def test_a_crafted_deep_pickle_is_refused_not_a_crash():
+    # each _rebuild wraps one more level; 10^5 levels used to crash the
+    # interpreter on the next operation (the recursive rules ran out of stack)
+    import pickle
+    from dualml.dual import _rebuild
+    d = 1.0
+    with pytest.raises(ValueError, match="corrupt Dual pickle"):
+        for tag in range(2, 100_000):
+            d = _rebuild(tag, d, d)
+    # a genuinely nested Dual (components of smaller tags) round-trips
+    x = _rebuild(3, _rebuild(2, 1.5, 1.0), _rebuild(2, 0.5, 0.0))
+    r = pickle.loads(pickle.dumps(x * x))
+    assert r.value.value == 2.25 and r.deriv.value == 1.5
+    with pytest.raises(ValueError, match="tag"):
+        _rebuild(2, _rebuild(5, 1.0, 1.0), 1.0)    # a part of a larger tag
