@@ -85,8 +85,50 @@ def _vectorized_pass(f, X, args):
     if value.ndim > 2:
         raise ValueError(f"f must return (N,) or (N, m) for N points; got shape "
                          f"{value.shape}")
+    if N >= 2:
+        _check_rowwise(f, X, args)
     J = np.moveaxis(np.asarray(d, dtype=np.float64).reshape((n,) + value.shape), 0, -1)
     return value, J
+
+
+_ROW_MIXING = ("vectorized=True: f mixes the rows of X (an output row depends on "
+               "another input row, as with X.mean(axis=0), batch normalisation, a "
+               "cumulative sum or X - X[0]), so the per-point Jacobians of one "
+               "vectorized pass would be wrong; pass vectorized=False to call f on "
+               "one point at a time")
+
+
+def _check_rowwise(f, X, args):
+    """Refuse an f whose output rows depend on other input rows.
+
+    The vectorized pass seeds column j of every row at once, which gives
+    the per-point Jacobians only if row i of f(X) depends on row i of X
+    alone.  A probe of the first two rows with one direction on each row
+    (weights that no cancellation makes exactly 0): for a row-wise f the
+    tangent of each direction is exactly 0 on the other row (the
+    zero-tangent convention keeps zeros exact); any other value means rows
+    mix.  If f needs all N rows, the probe is X itself.
+    """
+    DualArray = _dualarray()
+    if DualArray is None:
+        return
+    n = X.shape[1]
+    w = 1.0 + np.arange(n) / (n + np.pi)
+    for P in (X[:2], X):
+        t = np.zeros((2,) + P.shape)
+        t[0, 0] = w
+        t[1, 1] = w
+        try:
+            r = f(DualArray(P, t), *args)
+        except Exception:       # noqa: BLE001  (f may need all N rows: probe X itself)
+            if P is X:
+                raise
+            continue
+        if isinstance(r, DualArray) and r.shape[:1] == P.shape[:1] and r.k == 2:
+            d = r.deriv
+            if np.any(d[0, 1:] != 0) or np.any(d[1, :1] != 0) or np.any(d[1, 2:] != 0):
+                raise ValueError(_ROW_MIXING)
+        return
 
 
 def _dualarray():

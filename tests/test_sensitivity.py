@@ -370,3 +370,26 @@ def test_example_ishigami(tmp_path, capsys):
     # N = 1024: the largest relative error of vi over 40 seeds was 3.4e-2
     np.testing.assert_allclose(r["dgsm"]["vi"], r["exact_vi"], rtol=5e-2)
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("f", [
+    lambda X: X[:, 0] / X[:, 0].mean(),                       # normalised by the batch
+    lambda X: (X - X.mean(axis=0)) / X.std(axis=0),           # batch normalisation
+    lambda X: np.cumsum(X[:, 0]),                             # a running total
+    lambda X: X[:, 0] - X[1, 0],                              # relative to another row
+    lambda X: X[::-1, 1],                                     # rows reordered
+], ids=["mean", "batchnorm", "cumsum", "other row", "reversed"])
+def test_vectorized_models_that_mix_rows_are_refused(f):
+    X = np.random.default_rng(3).uniform(1.0, 2.0, (20, 2))
+    with pytest.raises(ValueError, match="mixes the rows"):
+        dualml.batch_jacobian(f, X, vectorized=True)
+    with pytest.raises(ValueError, match="mixes the rows"):
+        dualml.sensitivity(f, X, vectorized=True)
+
+
+def test_row_wise_models_pass_the_row_check_with_exact_jacobians():
+    X = np.random.default_rng(4).uniform(1.0, 2.0, (20, 3))
+    J = dualml.batch_jacobian(lambda X: np.sin(X).sum(axis=1) * X[:, 0], X, vectorized=True)
+    ref = np.cos(X) * X[:, :1]
+    ref[:, 0] += np.sin(X).sum(axis=1)
+    assert np.allclose(J, ref, rtol=1e-14, atol=0)
