@@ -435,3 +435,14 @@ def test_float_out_array_cannot_take_a_dual():
     out = np.empty(1, dtype=object)
     np.sin(Dual(0.0, 1.0), out=out)
     assert out[0].deriv == 1.0
+
+
+def test_object_array_fallback_cache_does_not_grow_with_parameters():
+    from dualml import dual as D
+    xs = [dualml.Dual(-1.0, 1.0), dualml.Dual(2.0, 1.0)]
+    dualml.leaky_relu(xs, 0.1)
+    before = len(D._FROMPYFUNC_CACHE)
+    for i in range(200):
+        r = dualml.leaky_relu(xs, alpha=0.01 * i + 0.001)
+    assert len(D._FROMPYFUNC_CACHE) == before
+    assert r[0].deriv == pytest.approx(0.01 * 199 + 0.001) and r[1].deriv == 1.0
