@@ -580,3 +580,10 @@ def test_partial_on_an_ndarray_takes_the_array_path():
     expect = np.linalg.solve(A.T, np.ones(2))          # d/dx sum(A^-1 x) = A^-T 1
     for i in range(2):
         assert dualml.partial(f, np.ones(2), i) == pytest.approx(expect[i], rel=1e-15)
+
+
+def test_derivative_takes_one_extra_argument_as_gradient_does():
+    # d/dx (x * a)^2 = 2 a^2 x; args=5 means (5,), as in gradient and SciPy
+    assert dualml.derivative(lambda x, a: (x * a) ** 2, 3.0, args=5) == 150.0
+    assert dualml.gradient(lambda x, a: (x[0] * a) ** 2, [3.0], args=5)[0] == 150.0
+    assert dualml.derivative(lambda x, a: x + a, 3.0, args=0) == 1.0     # a falsy argument
