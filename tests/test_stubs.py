@@ -71,3 +71,15 @@ def test_every_constant_of_the_rule_table_is_exported():
         for expr in rule.derivs + rule.nested:
             used |= set(re.findall(r"\b(DUAL_[A-Z0-9_]+|NAN)\b", expr))
     assert used <= set(core.RULE_CONSTANTS), used - set(core.RULE_CONSTANTS)
+
+
+def test_dualarray_stub_lists_every_public_member():
+    from dualml.arrays import _core
+    path = os.path.join(os.path.dirname(_core.__file__), "_core.pyi")
+    tree = ast.parse(open(path).read())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DualArray")
+    stubbed = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
+    public = {n for n in dir(_core.DualArray) if not n.startswith("_")}
+    assert not public - stubbed, sorted(public - stubbed)
+    funcs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert set(_core.__all__) - {"DualArray"} <= funcs

@@ -4,20 +4,23 @@
 
 Design
 ------
-a. A DualArray is four fields: ``_v`` the values (a float64 ndarray of any
+a. A DualArray is five fields: ``_v`` the values (a float64 ndarray of any
    shape, or a DualArray of an outer level when nested), ``_d`` the tangent
    rows ``(k,) + shape`` (direction axis first), ``_tag`` the perturbation
-   tag and ``_o2``, the layout ``(k, i0, i1)`` of hessian's second-order rows
-   (None for first order).  ``_eye`` holds the read-only identity seed of a
+   tag, ``_o2`` the layout ``(k, i0, i1)`` of hessian's second-order rows
+   (None for first order), and ``_eye``, the read-only identity seed of a
    jacobian pass while ``_d`` is that very array, so ``W @ x`` can skip a
    product with I -- state on the object, so concurrent passes in a thread
    pool never see each other's seed.
-b. Fast paths, in this file: the operators, the rule table's ufuncs, basic
-   indexing, full sums and products with constant matrices, for DualArrays
-   whose components are float64 ndarrays (first order, and hessian's rows).
-   Operands are classified in C (DualArray / float64 ndarray / Python or
-   NumPy scalar), broadcasting is 0-strides handed to the loop drivers of
-   ``dualml._kernels`` (no views), and the outputs are allocated here.
+b. Fast paths, in this file: the operators and in-place operators,
+   comparisons, the rule table's ufuncs and ``dualml.<f>``, basic indexing,
+   full sums, products with constant matrices, and one hessian pass
+   (``hessian_pass``), for DualArrays whose components are aligned float64
+   ndarrays (first order, and hessian's rows, whose curvature terms come
+   from ``_kernels.o2_*_c``).  Operands are classified in C (DualArray /
+   float64 ndarray / Python or NumPy scalar), broadcasting is 0-strides
+   handed to the loop drivers of ``dualml._kernels`` (no views), and the
+   outputs are allocated here.
 c. Everything else -- nested levels, fancy indexing, the NumPy functions,
    reductions over axes, linear algebra -- is the Python implementation in
    this package, installed at import by ``_install``.  Both give the same
