@@ -14,6 +14,8 @@ Design
 * f receives μ as ``dualml.jacobian`` would: a list of floats for a list or
   tuple, a float ndarray (the DualArray backend) for an ndarray; ``args`` and
   ``method`` are passed through.  Inputs are validated here, once.
+* Inputs with zero variance are held fixed: their (possibly infinite)
+  derivatives are reported in ``jacobian`` but do not enter cov or mean.
 """
 import dataclasses
 
@@ -58,6 +60,18 @@ class PropagationResult:
     jacobian: np.ndarray
     value: object
     hessian: object = None
+
+    def __str__(self):
+        scalar = np.ndim(self.mean) == 0
+        labels = ["f"] if scalar else [f"f[{i}]" for i in range(np.size(self.mean))]
+        w = max(6, max((len(s) for s in labels), default=0))
+        order = "second-order mean" if self.hessian is not None else "first order"
+        lines = [f"Propagated uncertainty (delta method, {order})",
+                 f"{'output':<{w}}  {'f(mean)':>12}  {'mean':>12}  {'std':>12}"]
+        for k, label in enumerate(labels):
+            v, m, s = (float(np.atleast_1d(a)[k]) for a in (self.value, self.mean, self.std))
+            lines.append(f"{label:<{w}}  {v:>12.6g}  {m:>12.6g}  {s:>12.6g}")
+        return "\n".join(lines)
 
     def to_dataframe(self):
         """One row per output (``f``, or ``f[i]``): value, mean, std, var."""
@@ -206,7 +220,11 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
         raise ValueError(f"propagate(): f must return a scalar or a 1-D vector; got shape "
                          f"{value.shape} (return a flattened vector instead)")
     J = np.asarray(J, dtype=np.float64).reshape(value.shape + (n,))
-    C = J @ S @ J.T if value.ndim else float(J @ S @ J)
+    # an input with zero variance is held fixed: its derivative must not enter,
+    # even where it is infinite (sqrt at 0) and inf·0 would give nan
+    act = np.diag(S) > 0
+    Ja, Sa = J[..., act], S[np.ix_(act, act)]
+    C = Ja @ Sa @ Ja.T if value.ndim else float(Ja @ Sa @ Ja)
     var = np.diag(C) if value.ndim else C
     # rounding can leave a tiny negative variance for an output with none
     sd = np.sqrt(np.maximum(var, 0.0))
@@ -220,7 +238,7 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
                                     x, args, method=method), dtype=np.float64)
         H = H.reshape(value.shape + (n, n))
         H = 0.5 * (H + np.swapaxes(H, -1, -2))
-        out_mean = value + 0.5 * np.sum(H * S, axis=(-2, -1))
+        out_mean = value + 0.5 * np.sum(H[..., act, :][..., act] * Sa, axis=(-2, -1))
 
     if value.ndim == 0:
         return PropagationResult(float(out_mean), float(C), float(sd), J, float(value), H)

@@ -108,6 +108,30 @@ def test_singular_covariance_is_accepted():
     assert r.cov == pytest.approx(0.25, rel=1e-15)
 
 
+def test_input_with_zero_variance_is_held_fixed():
+    # sqrt has an infinite derivative at 0, but x0 does not vary: no nan
+    f = lambda x: [dualml.sqrt(x[0]) + x[1] ** 2, x[1]]          # noqa: E731
+    r = dualml.propagate(f, [0.0, 1.0], std=[0.0, 0.1], second_order=True)
+    assert r.jacobian[0, 0] == np.inf
+    np.testing.assert_allclose(r.cov, [[0.04, 0.02], [0.02, 0.01]], rtol=1e-14)
+    np.testing.assert_allclose(r.mean, [1.0 + 0.01, 1.0], rtol=1e-15)   # E[x1²] = 1 + σ²
+
+
+@pytest.mark.parametrize("method", ["auto", "scalar", "array"])
+def test_methods_agree(method):
+    # f written with NumPy so it runs on lists, object arrays and DualArrays
+    def f(x):
+        return np.stack([x[0] * x[1], np.exp(x[2]) * x[0]]) if method != "scalar" \
+            else [x[0] * x[1], dualml.exp(x[2]) * x[0]]
+
+    r = dualml.propagate(f, MU, SIGMA, second_order=True, method=method)
+    ref = dualml.propagate(lambda x: [x[0] * x[1], dualml.exp(x[2]) * x[0]],
+                           as_list(MU), SIGMA, second_order=True)
+    np.testing.assert_allclose(r.cov, ref.cov, rtol=1e-14)
+    np.testing.assert_allclose(r.mean, ref.mean, rtol=1e-14)
+    np.testing.assert_allclose(r.hessian, ref.hessian, rtol=1e-14)
+
+
 # -- second order: exact mean of quadratic models -------------------------------------
 
 @pytest.mark.parametrize("point", [as_list, np.asarray], ids=["list", "ndarray"])
@@ -217,6 +241,13 @@ def test_to_df():
     np.testing.assert_allclose(df["mean"], r.mean)
     df = dualml.propagate(lambda x: x[0] ** 2, [2.0], std=[0.1]).to_dataframe()
     assert list(df.index) == ["f"] and df.loc["f", "std"] == pytest.approx(0.4)
+
+
+def test_str_is_a_table():
+    r = dualml.propagate(lambda x: [x[0] * x[1], x[0]], [2.0, 3.0], std=[0.1, 0.2])
+    text = str(r)
+    assert "delta method" in text and "f[1]" in text and "0.5" in text
+    assert "f " in str(dualml.propagate(lambda x: x[0], [1.0], std=[0.5]))
 
 
 def test_docstring_examples_run():
