@@ -11,5 +11,6 @@ from .calculus import *  # noqa: F401,F403
 from .functional import *  # noqa: F401,F403
 from .arrays import *  # noqa: F401,F403
 from .sensitivity import *  # noqa: F401,F403
+from .uncertainty import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
