@@ -30,6 +30,23 @@ def _load(path, name):
     return mod
 
 
+def version():
+    """The version, defined once in csrc/dual.h (DUALML_VERSION_*)."""
+    with open(os.path.join(HERE, "csrc", "dual.h")) as fh:
+        text = fh.read()
+    parts = [re.search(rf"#define DUALML_VERSION_{p}\s+(\d+)", text) for p in
+             ("MAJOR", "MINOR", "PATCH")]
+    if not all(parts):
+        sys.exit("csrc/dual.h must define DUALML_VERSION_MAJOR, _MINOR and _PATCH")
+    v = ".".join(m.group(1) for m in parts)
+    dst = os.path.join(HERE, "dualml", "_version.py")
+    text = f'# Written by setup.py from csrc/dual.h; never edit or commit.\n__version__ = "{v}"\n'
+    if not os.path.exists(dst) or open(dst).read() != text:
+        with open(dst, "w") as fh:
+            fh.write(text)
+    return v
+
+
 def render():
     table = _load("dualml/_ruletable.py", "_dualml_ruletable")
     docs = _load("dualml/_docs.py", "_dualml_docs")
@@ -146,6 +163,7 @@ extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernel
 extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], **common))
 
 setup(
+    version=version(),
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": "3"},

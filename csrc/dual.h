@@ -38,8 +38,11 @@
 extern "C" {
 #endif
 
+/* The package's version, defined here once: setup.py reads these three
+   lines for the Python package (dualml.__version__, the wheel's metadata). */
 #define DUALML_VERSION_MAJOR 0
 #define DUALML_VERSION_MINOR 1
+#define DUALML_VERSION_PATCH 0
 
 typedef struct dual {
     double value;

@@ -13,4 +13,4 @@ from .arrays import *  # noqa: F401,F403
 from .sensitivity import *  # noqa: F401,F403
 from .uncertainty import *  # noqa: F401,F403
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401  (written by setup.py from csrc/dual.h)

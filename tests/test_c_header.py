@@ -80,3 +80,19 @@ def test_header_has_no_python_dependency():
         with open(os.path.join(dualml.get_include(), name)) as fh:
             includes = [ln.split()[1] for ln in fh if ln.lstrip().startswith("#include")]
         assert set(includes) <= {"<math.h>", '"dual_rules.def"'}, includes
+
+
+def test_the_version_is_defined_once_in_the_header():
+    import importlib.metadata
+    import re
+    text = open(os.path.join(dualml.get_include(), "dual.h")).read()
+    v = ".".join(re.search(rf"#define DUALML_VERSION_{p}\s+(\d+)", text).group(1)
+                 for p in ("MAJOR", "MINOR", "PATCH"))
+    assert dualml.__version__ == v
+    try:
+        installed = importlib.metadata.version("dualml")
+    except importlib.metadata.PackageNotFoundError:
+        installed = None            # an in-place build: no wheel metadata to compare
+    if installed is not None and dualml.__file__.startswith(os.path.dirname(
+            importlib.metadata.distribution("dualml").locate_file("dualml"))):
+        assert installed == v
