@@ -296,6 +296,51 @@ def test_comparisons_with_numpy_scalars_on_either_side(const):
                 assert np.ndim(got) == 0
 
 
+INT_CONSTS = [2**1100, -2**1100, 2**53 + 1, 2**53, -(2**53 + 1), 2**64 + 1, 10**400 + 1,
+              3, 0, -1, True, False, np.int64(2**53 + 1), np.uint64(2**64 - 1), np.int8(-3),
+              np.bool_(True)]
+INT_POINTS = [1.0, 2.0**53, 2.0**64, -2.0**53, 0.0, -0.0, 1e308, -math.inf, math.inf,
+              math.nan, 3.0, -3.0, 1.0 - 2**-53]
+
+
+@pytest.mark.parametrize("const", INT_CONSTS, ids=repr)
+def test_comparisons_with_ints_as_python_compares_float_and_int(const):
+    # Python compares a float and an int exactly (no OverflowError past
+    # 1e308, no rounding past 2**53); a Dual compares its value the same way,
+    # on either side, for every operator, for bools and NumPy integers too.
+    for dv in INT_POINTS:
+        d = Dual(dv, 7.0)
+        for op in COMPARISONS:
+            for got, exp in ((op(d, const), op(dv, const)), (op(const, d), op(const, dv))):
+                assert type(got) is bool and got == bool(exp), (op.__name__, dv, const)
+
+
+def test_comparisons_with_huge_and_unrepresentable_ints():
+    assert Dual(1.0) < 2**1100 and not Dual(1.0) > 2**1100
+    assert Dual(2.0**53) != 2**53 + 1 and not Dual(2.0**53) == 2**53 + 1
+    assert Dual(2.0**53) < 2**53 + 1 and 2**53 + 1 > Dual(2.0**53)
+    # nested Duals compare their innermost value the same way
+    inner = lambda x: dualml.derivative(lambda y: y * x if y < 2**1100 else -y, x)
+    assert dualml.derivative(inner, 1.0) == 1.0
+
+
+def test_comparison_ufuncs_with_ints_as_numpy_compares_float_and_int():
+    # np.less & co convert a Python int to float64 (NumPy's rule, unlike
+    # Python's operators): a Dual gives what its value gives
+    for uf in (np.less, np.equal, np.greater_equal):
+        assert uf(Dual(2.0**53, 1.0), 2**53 + 1) == uf(2.0**53, 2**53 + 1)
+        assert uf(np.int64(2**53 + 1), Dual(2.0**53, 1.0)) == uf(np.int64(2**53 + 1), 2.0**53)
+
+
+def test_comparisons_with_other_reals_as_python_compares_them():
+    from fractions import Fraction
+    for c in (Fraction(1, 3), Fraction(2**60 + 1, 1)):
+        for dv in (1 / 3, 2.0**60):
+            for op in COMPARISONS:
+                assert op(Dual(dv, 1.0), c) is op(dv, c)
+                assert op(c, Dual(dv, 1.0)) is op(c, dv)
+
+
 def test_comparison_ufuncs_return_bools():
     a, b = Dual(1.0, 7.0), Dual(2.0, -7.0)
     for uf, op in [(np.less, operator.lt), (np.less_equal, operator.le),
