@@ -5,6 +5,7 @@ table is walked against sympy/mpmath in test_rules.py.
 """
 import copy
 import functools
+import inspect
 import math
 import operator
 import pickle
@@ -53,6 +54,29 @@ def test_immutable():
     with pytest.raises(TypeError, match="immutable"):
         d.__init__(5.0)
     assert (d.value, d.deriv) == (1.0, 2.0)
+
+
+def test_bare_new_is_refused():
+    # Dual.__new__(Dual) handed out an uninitialised tag-0 Dual that
+    # __init__ could later overwrite
+    from dualml.dual import _NestedDual
+    calls = [lambda: Dual.__new__(Dual), lambda: Dual.__new__(Dual, 1.0, 2.0),
+             lambda: _NestedDual.__new__(_NestedDual), lambda: Dual.__new__(_NestedDual)]
+    for call in calls:
+        with pytest.raises(TypeError, match=re.escape("call Dual(value, deriv)")):
+            call()
+    with pytest.raises(TypeError):
+        object.__new__(Dual)
+    # what makes Duals still does: the constructor, pickling (plain and
+    # nested), copying, the freelist, differentiation
+    assert str(inspect.signature(Dual)) == "(value, deriv=0.0)"
+    ds = [Dual(float(i), -1.0) for i in range(600)]
+    del ds
+    d = Dual(1.5, 2.0)
+    assert (d.value, d.deriv) == (1.5, 2.0) and (d * d).deriv == 6.0
+    assert copy.copy(d) is d and copy.deepcopy(d) is d
+    inner = lambda x: pickle.loads(pickle.dumps(dualml.derivative(lambda y: x * y * y, x)))
+    assert dualml.derivative(inner, 2.0) == 8.0     # inner(x) = 2 x**2
 
 
 def test_repr_round_trips():
