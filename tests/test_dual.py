@@ -431,12 +431,12 @@ def test_array_ufunc_binds_like_a_method():
         Dual.__array_ufunc__(d)
 
 
-def test_ufunc_methods_other_than_call_are_refused():
+def test_ufunc_methods_other_than_call_as_for_floats():
+    # (they were refused; NumPy applies them to a float as to a 0-d array)
     d = Dual(1.0, 1.0)
-    with pytest.raises(TypeError):
-        np.add.reduce(d)
-    with pytest.raises(TypeError):
-        np.add.outer(d, d)
+    assert (np.add.reduce(d).value, np.add.reduce(d).deriv) == (np.add.reduce(1.0), 1.0)
+    r = np.add.outer(d, d)
+    assert type(r) is Dual and (r.value, r.deriv) == (np.add.outer(1.0, 1.0), 2.0)
 
 
 def test_ufunc_keywords():
@@ -452,6 +452,55 @@ def test_ufunc_keywords():
     out = np.empty((), dtype=object)
     np.add(d, 1.0, out=out)
     assert out[()].deriv == 1.0
+
+
+REDUCTIONS = {
+    "sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "mean": np.mean,
+    "nansum": np.nansum, "add.reduce": np.add.reduce,
+    "maximum.reduce": np.maximum.reduce,
+    "sum(axis=None)": lambda x: np.sum(x, axis=None),
+    "sum(axis=0)": lambda x: np.sum(x, axis=0),
+    "sum(keepdims)": lambda x: np.sum(x, keepdims=True),
+    "sum(dtype=float64)": lambda x: np.sum(x, dtype=np.float64),
+    "sum(where=True)": lambda x: np.sum(x, where=True),
+    "sum(initial=1.5)": lambda x: np.sum(x, initial=1.5),
+    "prod(initial=3.0)": lambda x: np.prod(x, initial=3.0),
+    "multiply.outer": lambda x: np.multiply.outer(x, 3.0),
+}
+# the derivative of each at x, tangent 1 (closed forms)
+REDUCTION_SLOPES = {"prod(initial=3.0)": 3.0, "multiply.outer": 3.0}
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reductions_of_a_scalar_dual_as_of_a_float(name):
+    # np.sum(d) was NumPy's "all returned NotImplemented" error; NumPy reduces
+    # a float as a 0-d array (np.sum(2.0) == 2.0), and a Dual the same way,
+    # keeping the derivative
+    f = REDUCTIONS[name]
+    for x in (2.0, -0.5, math.inf):
+        r = f(Dual(x, 1.0))
+        assert type(r) is Dual and r.value == f(x)
+        assert r.deriv == REDUCTION_SLOPES.get(name, 1.0)
+    assert dualml.derivative(lambda x: f(x * x), 3.0) == 6.0 * REDUCTION_SLOPES.get(name, 1.0)
+
+
+@pytest.mark.parametrize("call", [lambda x: np.add.accumulate(x), lambda x: np.sin.reduce(x),
+                                  lambda x: np.add.reduceat(x, [0])])
+def test_reductions_a_float_refuses_are_refused_alike(call):
+    with pytest.raises(Exception) as expected:
+        call(2.0)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        call(Dual(2.0, 1.0))
+
+
+def test_reduction_of_a_ufunc_without_a_rule_names_dualml():
+    with pytest.raises(TypeError, match="no dualml rule"):
+        np.logical_and.reduce(Dual(2.0, 1.0))
+
+
+def test_outer_with_an_array_keeps_derivatives():
+    r = np.multiply.outer(Dual(2.0, 1.0), np.array([1.0, 3.0]))
+    assert [(e.value, e.deriv) for e in r] == [(2.0, 1.0), (6.0, 3.0)]
 
 
 # -- elementary functions: kinds of input ---------------------------------------
