@@ -5,6 +5,7 @@ table is walked against sympy/mpmath in test_rules.py.
 """
 import copy
 import functools
+import inspect
 import math
 import operator
 import pickle
@@ -53,6 +54,29 @@ def test_immutable():
     with pytest.raises(TypeError, match="immutable"):
         d.__init__(5.0)
     assert (d.value, d.deriv) == (1.0, 2.0)
+
+
+def test_bare_new_is_refused():
+    # Dual.__new__(Dual) handed out an uninitialised tag-0 Dual that
+    # __init__ could later overwrite
+    from dualml.dual import _NestedDual
+    calls = [lambda: Dual.__new__(Dual), lambda: Dual.__new__(Dual, 1.0, 2.0),
+             lambda: _NestedDual.__new__(_NestedDual), lambda: Dual.__new__(_NestedDual)]
+    for call in calls:
+        with pytest.raises(TypeError, match=re.escape("call Dual(value, deriv)")):
+            call()
+    with pytest.raises(TypeError):
+        object.__new__(Dual)
+    # what makes Duals still does: the constructor, pickling (plain and
+    # nested), copying, the freelist, differentiation
+    assert str(inspect.signature(Dual)) == "(value, deriv=0.0)"
+    ds = [Dual(float(i), -1.0) for i in range(600)]
+    del ds
+    d = Dual(1.5, 2.0)
+    assert (d.value, d.deriv) == (1.5, 2.0) and (d * d).deriv == 6.0
+    assert copy.copy(d) is d and copy.deepcopy(d) is d
+    inner = lambda x: pickle.loads(pickle.dumps(dualml.derivative(lambda y: x * y * y, x)))
+    assert dualml.derivative(inner, 2.0) == 8.0     # inner(x) = 2 x**2
 
 
 def test_repr_round_trips():
@@ -296,6 +320,51 @@ def test_comparisons_with_numpy_scalars_on_either_side(const):
                 assert np.ndim(got) == 0
 
 
+INT_CONSTS = [2**1100, -2**1100, 2**53 + 1, 2**53, -(2**53 + 1), 2**64 + 1, 10**400 + 1,
+              3, 0, -1, True, False, np.int64(2**53 + 1), np.uint64(2**64 - 1), np.int8(-3),
+              np.bool_(True)]
+INT_POINTS = [1.0, 2.0**53, 2.0**64, -2.0**53, 0.0, -0.0, 1e308, -math.inf, math.inf,
+              math.nan, 3.0, -3.0, 1.0 - 2**-53]
+
+
+@pytest.mark.parametrize("const", INT_CONSTS, ids=repr)
+def test_comparisons_with_ints_as_python_compares_float_and_int(const):
+    # Python compares a float and an int exactly (no OverflowError past
+    # 1e308, no rounding past 2**53); a Dual compares its value the same way,
+    # on either side, for every operator, for bools and NumPy integers too.
+    for dv in INT_POINTS:
+        d = Dual(dv, 7.0)
+        for op in COMPARISONS:
+            for got, exp in ((op(d, const), op(dv, const)), (op(const, d), op(const, dv))):
+                assert type(got) is bool and got == bool(exp), (op.__name__, dv, const)
+
+
+def test_comparisons_with_huge_and_unrepresentable_ints():
+    assert Dual(1.0) < 2**1100 and not Dual(1.0) > 2**1100
+    assert Dual(2.0**53) != 2**53 + 1 and not Dual(2.0**53) == 2**53 + 1
+    assert Dual(2.0**53) < 2**53 + 1 and 2**53 + 1 > Dual(2.0**53)
+    # nested Duals compare their innermost value the same way
+    inner = lambda x: dualml.derivative(lambda y: y * x if y < 2**1100 else -y, x)
+    assert dualml.derivative(inner, 1.0) == 1.0
+
+
+def test_comparison_ufuncs_with_ints_as_numpy_compares_float_and_int():
+    # np.less & co convert a Python int to float64 (NumPy's rule, unlike
+    # Python's operators): a Dual gives what its value gives
+    for uf in (np.less, np.equal, np.greater_equal):
+        assert uf(Dual(2.0**53, 1.0), 2**53 + 1) == uf(2.0**53, 2**53 + 1)
+        assert uf(np.int64(2**53 + 1), Dual(2.0**53, 1.0)) == uf(np.int64(2**53 + 1), 2.0**53)
+
+
+def test_comparisons_with_other_reals_as_python_compares_them():
+    from fractions import Fraction
+    for c in (Fraction(1, 3), Fraction(2**60 + 1, 1)):
+        for dv in (1 / 3, 2.0**60):
+            for op in COMPARISONS:
+                assert op(Dual(dv, 1.0), c) is op(dv, c)
+                assert op(c, Dual(dv, 1.0)) is op(c, dv)
+
+
 def test_comparison_ufuncs_return_bools():
     a, b = Dual(1.0, 7.0), Dual(2.0, -7.0)
     for uf, op in [(np.less, operator.lt), (np.less_equal, operator.le),
@@ -362,12 +431,12 @@ def test_array_ufunc_binds_like_a_method():
         Dual.__array_ufunc__(d)
 
 
-def test_ufunc_methods_other_than_call_are_refused():
+def test_ufunc_methods_other_than_call_as_for_floats():
+    # (they were refused; NumPy applies them to a float as to a 0-d array)
     d = Dual(1.0, 1.0)
-    with pytest.raises(TypeError):
-        np.add.reduce(d)
-    with pytest.raises(TypeError):
-        np.add.outer(d, d)
+    assert (np.add.reduce(d).value, np.add.reduce(d).deriv) == (np.add.reduce(1.0), 1.0)
+    r = np.add.outer(d, d)
+    assert type(r) is Dual and (r.value, r.deriv) == (np.add.outer(1.0, 1.0), 2.0)
 
 
 def test_ufunc_keywords():
@@ -383,6 +452,55 @@ def test_ufunc_keywords():
     out = np.empty((), dtype=object)
     np.add(d, 1.0, out=out)
     assert out[()].deriv == 1.0
+
+
+REDUCTIONS = {
+    "sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "mean": np.mean,
+    "nansum": np.nansum, "add.reduce": np.add.reduce,
+    "maximum.reduce": np.maximum.reduce,
+    "sum(axis=None)": lambda x: np.sum(x, axis=None),
+    "sum(axis=0)": lambda x: np.sum(x, axis=0),
+    "sum(keepdims)": lambda x: np.sum(x, keepdims=True),
+    "sum(dtype=float64)": lambda x: np.sum(x, dtype=np.float64),
+    "sum(where=True)": lambda x: np.sum(x, where=True),
+    "sum(initial=1.5)": lambda x: np.sum(x, initial=1.5),
+    "prod(initial=3.0)": lambda x: np.prod(x, initial=3.0),
+    "multiply.outer": lambda x: np.multiply.outer(x, 3.0),
+}
+# the derivative of each at x, tangent 1 (closed forms)
+REDUCTION_SLOPES = {"prod(initial=3.0)": 3.0, "multiply.outer": 3.0}
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reductions_of_a_scalar_dual_as_of_a_float(name):
+    # np.sum(d) was NumPy's "all returned NotImplemented" error; NumPy reduces
+    # a float as a 0-d array (np.sum(2.0) == 2.0), and a Dual the same way,
+    # keeping the derivative
+    f = REDUCTIONS[name]
+    for x in (2.0, -0.5, math.inf):
+        r = f(Dual(x, 1.0))
+        assert type(r) is Dual and r.value == f(x)
+        assert r.deriv == REDUCTION_SLOPES.get(name, 1.0)
+    assert dualml.derivative(lambda x: f(x * x), 3.0) == 6.0 * REDUCTION_SLOPES.get(name, 1.0)
+
+
+@pytest.mark.parametrize("call", [lambda x: np.add.accumulate(x), lambda x: np.sin.reduce(x),
+                                  lambda x: np.add.reduceat(x, [0])])
+def test_reductions_a_float_refuses_are_refused_alike(call):
+    with pytest.raises(Exception) as expected:
+        call(2.0)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        call(Dual(2.0, 1.0))
+
+
+def test_reduction_of_a_ufunc_without_a_rule_names_dualml():
+    with pytest.raises(TypeError, match="no dualml rule"):
+        np.logical_and.reduce(Dual(2.0, 1.0))
+
+
+def test_outer_with_an_array_keeps_derivatives():
+    r = np.multiply.outer(Dual(2.0, 1.0), np.array([1.0, 3.0]))
+    assert [(e.value, e.deriv) for e in r] == [(2.0, 1.0), (6.0, 3.0)]
 
 
 # -- elementary functions: kinds of input ---------------------------------------

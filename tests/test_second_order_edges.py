@@ -207,3 +207,45 @@ def test_hypot_slope_when_its_value_overflows(a, b):
               K.partials("hypot", np.array([a]), np.array([b]))[1:]):
         g = np.ravel(np.asarray(g, dtype=float))
         assert close(g[0], ga, 4e-16) and close(g[1], gb, 4e-16), (g, ga, gb)
+
+
+DOMAIN_ERRORS = [
+    # (name, points outside its domain): the second derivative does not
+    # exist there; every path answers nan (the nested scalar path gave 0.0
+    # where the slope's own derivative underflowed: 1/x**2 at -1e300)
+    ("log", [-1e300, -1.0, -5e-324, -math.inf]), ("log10", [-1e300]), ("log2", [-1e300]),
+    ("log1p", [-1e300, -2.0]), ("arctanh", [2.0, -1e300, 1e300]), ("sqrt", [-1e300, -1.0]),
+    ("arcsin", [1e300, 2.0]), ("arccos", [-1e300]), ("arccosh", [0.5, -1e300]),
+]
+
+
+# jacobian(gradient) goes through the array layer's nested first-order path,
+# which keeps the slope's derivative at these domain errors (not fixed here:
+# dualml/arrays); strict, so a fix there shows up
+_JG_OPEN = {"log", "log10", "log2", "log1p", "arctanh"}
+_JG_XFAIL = pytest.mark.xfail(strict=True, reason="array layer: nested slope at a domain "
+                                                  "error is not nan")
+
+
+@pytest.mark.parametrize("name,points,path", [
+    pytest.param(name, points, path, id=f"{name}-{path}",
+                 marks=[_JG_XFAIL] if path == "jacobian(gradient)" and name in _JG_OPEN else [])
+    for name, points in DOMAIN_ERRORS for path in UNARY_PATHS])
+def test_unary_second_derivative_at_domain_errors_is_nan(name, points, path):
+    with np.errstate(all="ignore"):
+        got = [float(UNARY_PATHS[path](name, x)) for x in points]
+    assert all(math.isnan(g) for g in got), (name, path, points, got)
+
+
+def test_domain_error_keeps_zero_mixed_partials_along_other_variables():
+    # nan only along the variables the argument moves with: d/dy of
+    # d/dx [log(x) + y**2] at x = -1e300 is 0 on both paths (zero tangent)
+    with np.errstate(all="ignore"):
+        mixed = D(lambda y: D(lambda x: dualml.log(x) + y * y, -1e300), 1.0)
+        Hs = dualml.hessian(lambda v: dualml.log(v[0]) + v[1] ** 2, [-1e300, 1.0],
+                            method="scalar")
+        Ha = dualml.hessian(lambda v: np.log(v[0]) + v[1] ** 2, np.array([-1e300, 1.0]),
+                            method="array")
+    assert mixed == 0.0
+    for H in (Hs, Ha):
+        assert math.isnan(H[0, 0]) and H[0, 1] == H[1, 0] == 0.0 and H[1, 1] == 2.0
