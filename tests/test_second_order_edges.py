@@ -219,17 +219,8 @@ DOMAIN_ERRORS = [
 ]
 
 
-# jacobian(gradient) goes through the array layer's nested first-order path,
-# which keeps the slope's derivative at these domain errors (not fixed here:
-# dualml/arrays); strict, so a fix there shows up
-_JG_OPEN = {"log", "log10", "log2", "log1p", "arctanh"}
-_JG_XFAIL = pytest.mark.xfail(strict=True, reason="array layer: nested slope at a domain "
-                                                  "error is not nan")
-
-
 @pytest.mark.parametrize("name,points,path", [
-    pytest.param(name, points, path, id=f"{name}-{path}",
-                 marks=[_JG_XFAIL] if path == "jacobian(gradient)" and name in _JG_OPEN else [])
+    pytest.param(name, points, path, id=f"{name}-{path}")
     for name, points in DOMAIN_ERRORS for path in UNARY_PATHS])
 def test_unary_second_derivative_at_domain_errors_is_nan(name, points, path):
     with np.errstate(all="ignore"):
