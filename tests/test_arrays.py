@@ -438,7 +438,9 @@ def test_array_function_against_finite_differences(name, f):
 def test_shape_functions_and_plain_results():
     X = DualArray.seed(np.ones((2, 3)))
     assert np.shape(X) == (2, 3) and np.ndim(X) == 2 and np.size(X) == 6
-    assert type(np.zeros_like(X)) is np.ndarray
+    Z = np.zeros_like(X)                    # a DualArray of X's level, zero tangents
+    assert type(Z) is DualArray and Z.k == X.k and not Z.deriv.any() and not Z.value.any()
+    assert type(np.zeros_like(X, dtype=bool)) is np.ndarray     # a mask: no derivative
     assert np.argmax(X * np.arange(6).reshape(2, 3)) == 5
     assert np.allclose(X, 1.0)
 
@@ -615,3 +617,23 @@ def test_identity_seed_cache_is_bounded():
     for n in range(1, 257, 5):
         dualml.jacobian(lambda z: z * 2.0, np.ones(n))
     assert sum(a.nbytes for a in _arraycalc._EYES.values()) <= _arraycalc._EYES_BYTES
+
+
+
+def test_preallocate_then_fill_keeps_the_derivatives():
+    def f(u):
+        r = np.zeros_like(u)
+        r[0] = u[0] ** 2
+        r[1:-1] = u[2:] - u[:-2]
+        r[-1] = np.sin(u[-1])
+        return r * np.full_like(u, 2.0) + np.ones_like(u)
+
+    x = np.array([0.3, 1.2, -0.7, 2.0])
+    assert np.allclose(dualml.jacobian(f, x), central_jacobian(f, x), atol=1e-8)
+
+    def g(u):
+        r = np.empty_like(u)
+        r[...] = u ** 3
+        return r.sum()
+
+    assert np.allclose(dualml.hessian(g, x), np.diag(6 * x), rtol=1e-14, atol=0)

@@ -355,23 +355,38 @@ def _h_transpose(a, axes=None):
     return _transpose(_a(a, "transpose"), axes)
 
 
+def _like(a, make, dtype, shape):
+    # np.zeros_like & co.: a DualArray of a's level with zero tangent rows,
+    # so "preallocate, then fill" (r = np.zeros_like(u); r[1:] = ...) keeps
+    # the derivatives written into it; another dtype (a mask, an index
+    # array) is a plain array, as it holds no derivative
+    s = a.shape if shape is None else (shape if isinstance(shape, tuple) else
+                                       tuple(np.atleast_1d(shape)))
+    if dtype is not None and np.dtype(dtype) != np.dtype(_f64):
+        return make(s, dtype)
+    if type(a) is not DualArray:
+        return make(s, _f64)
+    return _lift(make(s, _f64), a._tag, a._d.shape[0], a._o2)
+
+
 def _h_zeros_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
-    # constants: their derivative is zero, so a plain array is exact
-    return np.zeros(a.shape if shape is None else shape, dtype=dtype or _f64)
+    return _like(a, np.zeros, dtype, shape)
 
 
 def _h_ones_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
-    return np.ones(a.shape if shape is None else shape, dtype=dtype or _f64)
+    return _like(a, np.ones, dtype, shape)
 
 
 def _h_empty_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
-    return np.empty(a.shape if shape is None else shape, dtype=dtype or _f64)
+    # the values are NumPy's (uninitialized); the tangent rows are zero
+    return _like(a, np.empty, dtype, shape)
 
 
 def _h_full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw):
+    s = a.shape if shape is None else tuple(np.atleast_1d(shape))
     if isinstance(fill_value, (DualArray, Dual)):
-        return _bc(_operand(fill_value), a.shape if shape is None else tuple(shape))
-    return np.full(a.shape if shape is None else shape, fill_value, dtype=dtype or _f64)
+        return _bc(_operand(fill_value), s)
+    return _like(a, lambda sh, dt: np.full(sh, fill_value, dtype=dt), dtype, s)
 
 
 def _h_take_along_axis(arr, indices, axis=-1):
@@ -588,7 +603,7 @@ def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
-from ._joins import _clip, _concatenate, _stack, _where  # noqa: E402
+from ._joins import _lift, _clip, _concatenate, _stack, _where  # noqa: E402
 from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
