@@ -564,3 +564,15 @@ def test_object_array_fallback_cache_does_not_grow_with_parameters():
         r = dualml.leaky_relu(xs, alpha=0.01 * i + 0.001)
     assert len(D._FROMPYFUNC_CACHE) == before
     assert r[0].deriv == pytest.approx(0.01 * 199 + 0.001) and r[1].deriv == 1.0
+
+
+def test_fabs_is_absolute_on_duals_as_on_dualarrays():
+    # d|x|/dx = sign(x) away from 0 (closed form); scalar, object array and
+    # DualArray spellings agree
+    for x, s in ((-2.0, -1.0), (3.0, 1.0)):
+        r = np.fabs(dualml.Dual(x, 1.0))
+        assert (r.value, r.deriv) == (abs(x), s)
+    objs = np.fabs(np.array([dualml.Dual(-2.0, 1.0), dualml.Dual(1.5, 2.0)], dtype=object))
+    assert [(o.value, o.deriv) for o in objs] == [(2.0, -1.0), (1.5, 2.0)]
+    arr = np.fabs(dualml.DualArray(np.array([-2.0, 1.5]), np.array([1.0, 2.0])))
+    assert list(arr.value) == [2.0, 1.5] and list(arr.deriv[0]) == [-1.0, 2.0]
