@@ -576,3 +576,17 @@ def test_fabs_is_absolute_on_duals_as_on_dualarrays():
     assert [(o.value, o.deriv) for o in objs] == [(2.0, -1.0), (1.5, 2.0)]
     arr = np.fabs(dualml.DualArray(np.array([-2.0, 1.5]), np.array([1.0, 2.0])))
     assert list(arr.value) == [2.0, 1.5] and list(arr.deriv[0]) == [-1.0, 2.0]
+
+
+def test_np_clip_of_a_dual_is_a_dual_with_the_clipped_slope():
+    # clip(x, 0, 1): slope 1 inside, 0 outside; a tie with a bound takes
+    # half the slope (the maximum/minimum convention), as on DualArray
+    for x, v, s in ((2.0, 1.0, 0.0), (0.5, 0.5, 1.0), (-1.0, 0.0, 0.0), (1.0, 1.0, 0.5)):
+        r = np.clip(dualml.Dual(x, 1.0), 0, 1)
+        assert type(r) is dualml.Dual and (r.value, r.deriv) == (v, s)
+        a = np.clip(dualml.DualArray(np.array([x]), np.ones(1)), 0, 1)
+        assert (a.value[0], a.deriv[0, 0]) == (v, s)
+    r = dualml.Dual(-1.0, 1.0).clip(max=1)
+    assert (r.value, r.deriv) == (-1.0, 1.0)
+    with pytest.raises(TypeError, match="bounds only"):
+        dualml.Dual(1.0, 1.0).clip(0, 1, out=np.zeros(1))
