@@ -590,3 +590,15 @@ def test_np_clip_of_a_dual_is_a_dual_with_the_clipped_slope():
     assert (r.value, r.deriv) == (-1.0, 1.0)
     with pytest.raises(TypeError, match="bounds only"):
         dualml.Dual(1.0, 1.0).clip(0, 1, out=np.zeros(1))
+
+
+def test_a_dual_is_real_for_numpy_object_loops():
+    # np.std of Duals goes through conjugate/real; its gradient is the closed
+    # form (x_i - mean) / (N std)
+    xs = np.array([1.0, 2.0, 4.0])
+    g = dualml.gradient(lambda v: np.std([v[0], v[1], v[2]]), list(xs), method="scalar")
+    assert np.allclose(g, (xs - xs.mean()) / (3 * xs.std()), rtol=1e-14, atol=0)
+    d = dualml.Dual(2.0, 1.0)
+    assert d.real is d and d.conjugate() is d and d.imag == 0.0
+    c = np.conj(d)
+    assert (c.value, c.deriv) == (2.0, 1.0)
