@@ -131,6 +131,16 @@ def _check_rowwise(f, X, args):
         return
 
 
+def _pandas(owner):
+    """pandas, imported when a result is turned into a DataFrame (optional)."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{owner}.to_dataframe() needs pandas: pip install pandas "
+                          f"(or dualml[sensitivity])") from None
+    return pandas
+
+
 def _dualarray():
     try:
         from .arrays import DualArray
@@ -690,11 +700,7 @@ class SensitivityResult:
         >>> list(df["elasticity"])
         [1.0, 1.0]
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("SensitivityResult.to_dataframe() needs pandas: pip install "
-                              "pandas (or dualml[sensitivity])") from None
+        pd = _pandas("SensitivityResult")
         n = len(self.names)
         value = np.asarray(self.value, dtype=np.float64)
         J, E = self.jacobian, self.elasticity
@@ -1073,11 +1079,7 @@ class DGSMResult(dict):
 
     def to_dataframe(self):
         """The measures as a pandas DataFrame indexed by input name."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("DGSMResult.to_dataframe() needs pandas: pip install pandas "
-                              "(or dualml[sensitivity])") from None
+        pd = _pandas("DGSMResult")
         return pd.DataFrame({k: self[k] for k in self._KEYS}, index=list(self["names"]))
 
     to_df = to_dataframe    # SALib's name

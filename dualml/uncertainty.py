@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 
 from .calculus import hessian, jacobian, value_and_jacobian
+from .sensitivity import _pandas
 
 __all__ = ["propagate", "PropagationResult"]
 
@@ -75,11 +76,7 @@ class PropagationResult:
 
     def to_dataframe(self):
         """One row per output (``f``, or ``f[i]``): value, mean, std, var."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("PropagationResult.to_dataframe() needs pandas: pip install "
-                              "pandas (or dualml[sensitivity])") from None
+        pd = _pandas("PropagationResult")
         scalar = np.ndim(self.mean) == 0
         var = np.atleast_1d(self.cov) if scalar else np.diag(self.cov)
         index = ["f"] if scalar else [f"f[{i}]" for i in range(np.size(self.mean))]

@@ -389,13 +389,17 @@ def _h_full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *
     return _like(a, lambda sh, dt: np.full(sh, fill_value, dtype=dt), dtype, s)
 
 
-def _h_take_along_axis(arr, indices, axis=-1):
-    x = _a(arr, "take_along_axis")
+def _axis_of(x, axis):
+    # NumPy's axis=None (the flattened array), else the axis counted from
+    # the end (valid at every nesting depth)
     if axis is None:
-        x = _reshape(x, (-1,))
-        axis = 0
+        return _reshape(x, (-1,)), -1
     nd = len(x.shape)
-    ax = _norm_axis(axis, nd) - nd
+    return x, _norm_axis(axis, nd) - nd
+
+
+def _h_take_along_axis(arr, indices, axis=-1):
+    x, ax = _axis_of(_a(arr, "take_along_axis"), axis)
     idx = np.asarray(indices)
     f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
     return _lin(x, f, f)
@@ -406,12 +410,7 @@ def _bc_lead(idx, nd):
 
 
 def _h_take(a, indices, axis=None, out=None, mode="raise"):
-    x = _a(a, "take")
-    if axis is None:
-        x = _reshape(x, (-1,))
-        axis = 0
-    nd = len(x.shape)
-    ax = _norm_axis(axis, nd) - nd
+    x, ax = _axis_of(_a(a, "take"), axis)
     idx = np.asarray(indices)
     f = lambda c: np.take(c, idx, axis=ax, mode=mode)       # noqa: E731
     return _fn_out(_lin(x, f, f), out, "take")
