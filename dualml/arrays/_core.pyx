@@ -478,6 +478,15 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     tag = r._tag
     o2 = r._o2
     k = cnp.PyArray_DIMS(<cnp.ndarray>r._d)[0]
+    if o2 is not None and _o2_needed(rule, which) and (ca == OP_SCALAR or cb == OP_SCALAR):
+        # x ** 3 on hessian rows: the curvature update wants the constant
+        # as an array of the dual operand's shape
+        if ca == OP_SCALAR:
+            av = _full_like(bv, sa)
+            ca = OP_ARRAY
+        else:
+            bv = _full_like(av, sb)
+            cb = OP_ARRAY
     if o2 is not None and not _o2_simple(rule, which, av, bv, ta, tb, ca, cb):
         return NotImplemented
     if av is not None:
@@ -522,6 +531,17 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     if o2 is not None:
         _o2_binary(rule, which, av, bv, ta, tb, tout, o2)
     return _make(out, tout, tag, o2)
+
+
+cdef cnp.ndarray _full_like(cnp.ndarray a, double c):
+    # a C-contiguous array of a's shape filled with c
+    cdef cnp.ndarray r = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a),
+                                          cnp.NPY_DOUBLE, 0)
+    cdef double *p = <double *>cnp.PyArray_DATA(r)
+    cdef Py_ssize_t i
+    for i in range(cnp.PyArray_SIZE(r)):
+        p[i] = c
+    return r
 
 
 cdef inline void _zero(int nd, Py_ssize_t *st) noexcept:
