@@ -393,3 +393,14 @@ def test_ndarray_methods_of_the_type(name):
 def test_astype_refuses_dtypes_that_drop_derivatives():
     with pytest.raises(TypeError, match="float64"):
         rows(np.ones(2)).astype(np.float32)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 129, 1000])
+def test_full_mean_has_numpy_bits(n):
+    rng = np.random.default_rng(n)
+    X = DualArray(rng.standard_normal(n), rng.standard_normal((3, n)))
+    m = X.mean()
+    assert same(m.value, np.mean(X.value)) and same(m.deriv, np.mean(X.deriv, axis=1))
+    assert same_da(m, _reduce._mean(X))
+    V = X[::2]                                         # a view: the Python path
+    assert same(V.mean().value, np.mean(X.value[::2]))

@@ -1315,6 +1315,21 @@ cdef class DualArray:
 
     def mean(self, axis=None, keepdims=False):
         """mean(axis=None, keepdims=False): as ndarray.mean."""
+        cdef DualArray r
+        cdef Py_ssize_t n, j
+        cdef double *p
+        if axis is None and not keepdims:
+            n = self._v.size if type(self._v) is ndarray else 0
+            s = _sum_all(self) if n else NotImplemented
+            if s is not NotImplemented:
+                # NumPy's mean: the pairwise sum divided by the count
+                r = <DualArray>s
+                p = <double *>cnp.PyArray_DATA(<cnp.ndarray>r._v)
+                p[0] = p[0] / n
+                p = <double *>cnp.PyArray_DATA(<cnp.ndarray>r._d)
+                for j in range(cnp.PyArray_SIZE(<cnp.ndarray>r._d)):
+                    p[j] = p[j] / n
+                return r
         return _py._mean(self, axis, keepdims)
 
     def prod(self, axis=None, keepdims=False):
