@@ -106,7 +106,7 @@ def docstring(rule):
 
 {summary}
 
-{formula}, elementwise.  A float gives a float, a Dual a Dual (value and
+``{formula}``, elementwise.  A float gives a float, a Dual a Dual (value and
 derivative by the chain rule), an array an array.
 
 Parameters

@@ -36,6 +36,13 @@ _TOL = 1e-10
 class PropagationResult:
     """propagate()'s result.
 
+    Examples
+    --------
+    >>> import dualml
+    >>> r = dualml.propagate(lambda x: 2 * x[0] + x[1], [1.0, 1.0], [[1.0, 0.0], [0.0, 4.0]])
+    >>> r.mean, r.std                 # var = 4 * 1 + 1 * 4
+    (3.0, 2.8284271247461903)
+
     Attributes
     ----------
     mean : float or ndarray

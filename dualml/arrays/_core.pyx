@@ -989,8 +989,8 @@ cdef class DualArray:
     >>> y.value.round(4)
     array([0.8415, 0.9093])
     >>> y.deriv.round(4)            # y.deriv[j, i] = d y_i / d x_j
-    array([[1.3818, 0.9093],
-           [0.    , -0.4161]])
+    array([[ 1.3818,  0.9093],
+           [ 0.    , -0.4161]])
     """
 
     cdef public object _v
@@ -1282,11 +1282,11 @@ cdef class DualArray:
 
     # -- methods as ndarray's ------------------------------------------------------------
     def reshape(self, *shape, order="C"):
-        """reshape(*shape, order="C"): values and tangents reshaped alike."""
+        """Values and tangents reshaped alike (as ndarray.reshape, C or F order)."""
         return _py._method_reshape(self, shape, order)
 
     def transpose(self, *axes):
-        """transpose(*axes): as ndarray.transpose."""
+        """As ndarray.transpose: values and tangents alike."""
         return _py._method_transpose(self, axes)
 
     def swapaxes(self, a, b):
@@ -1358,7 +1358,7 @@ cdef class DualArray:
         return r
 
     def clip(self, a_min=None, a_max=None, *, min=None, max=None):
-        """clip(a_min=None, a_max=None, *, min=None, max=None): as ndarray.clip."""
+        """As ndarray.clip (``a_min``/``a_max`` or the keywords ``min``/``max``)."""
         if min is not None:
             if a_min is not None:
                 raise TypeError("clip(): give a_min or min=, not both")

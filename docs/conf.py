@@ -1,0 +1,51 @@
+"""Sphinx configuration for the dualml documentation.
+
+The user guide pages include sections of README.md (between
+``<!-- docs:NAME -->`` markers), so the README and the site never disagree;
+the API reference is generated from the docstrings (numpydoc).  The build runs
+with ``-W`` (warnings are errors) in .ci/run, so a broken docstring or link
+fails CI.  It imports the *installed* dualml: build it first.
+"""
+import dualml
+
+project = "dualml"
+author = "the dualml developers"
+copyright = "2026, the dualml developers"
+release = dualml.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.extlinks",
+    "numpydoc",
+    "myst_parser",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "generated/*.md"]
+root_doc = "index"
+templates_path = ["_templates"]
+
+# numpydoc: one page per function (autosummary), no member tables of classes
+autosummary_generate = True
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+autodoc_typehints = "none"
+
+myst_enable_extensions = ["colon_fence"]
+myst_heading_anchors = 3
+# guide pages are README sections, which start at "##"
+suppress_warnings = ["myst.header"]
+# the README's links to repository files (bench/RESULTS.md, images) point at
+# the source tree; on the site they resolve through this URL
+extlinks = {
+    "numpy": ("https://numpy.org/doc/stable/reference/generated/numpy.%s.html", "numpy.%s"),
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"dualml {release}"
+html_theme_options = {
+    "navigation_depth": 2,
+    "show_toc_level": 2,
+}

@@ -1,0 +1,83 @@
+"""The documentation cannot rot: every public name is in the API reference,
+has a numpydoc docstring whose Examples run, and the guide pages include
+README sections that exist.
+
+The Sphinx build itself (``-W``: warnings are errors) runs in .ci/run, where
+the ``docs`` extra is installed; these tests need only the package.
+"""
+import doctest
+import inspect
+import os
+import re
+import types
+
+import pytest
+
+import dualml
+
+ROOT = os.path.join(os.path.dirname(__file__), os.pardir)
+DOCS = os.path.join(ROOT, "docs")
+
+# names that are data, not API to document one by one
+NOT_API = {"UNARY", "UNARY_PARAM", "BINARY"}
+
+
+def public_names():
+    out = []
+    for name in dir(dualml):
+        obj = getattr(dualml, name)
+        if name.startswith("_") or name in NOT_API or isinstance(obj, types.ModuleType):
+            continue
+        out.append(name)
+    return out
+
+
+def api_entries():
+    text = open(os.path.join(DOCS, "api.rst"), encoding="utf-8").read()
+    return set(re.findall(r"^   ([A-Za-z_][A-Za-z0-9_]*)\s*$", text, flags=re.M))
+
+
+def test_api_reference_lists_every_public_name():
+    listed = api_entries()
+    names = set(public_names())
+    assert names - listed == set(), "add these to docs/api.rst"
+    assert listed - names == set(), "docs/api.rst lists names dualml does not have"
+
+
+@pytest.mark.parametrize("name", public_names())
+def test_numpydoc_sections(name):
+    obj = getattr(dualml, name)
+    doc = inspect.getdoc(obj) or ""
+    assert "Examples\n--------" in doc or issubclass_warning(obj), name
+    if inspect.isroutine(obj) or (callable(obj) and not inspect.isclass(obj)):
+        for section in ("Parameters\n----------", "Returns\n-------"):
+            if name == "get_include" and section.startswith("Parameters"):
+                continue                      # takes no arguments
+            assert section in doc, (name, section)
+
+
+def issubclass_warning(obj):
+    return inspect.isclass(obj) and issubclass(obj, Warning)
+
+
+@pytest.mark.parametrize("name", public_names())
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    obj = getattr(dualml, name)
+    finder = doctest.DocTestFinder(exclude_empty=True, recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(obj, name, globs={"dualml": dualml}):
+        runner.run(test)
+    assert runner.failures == 0, name
+
+
+def test_guide_includes_existing_readme_sections():
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    guide = os.path.join(DOCS, "guide")
+    found = 0
+    for fname in os.listdir(guide):
+        text = open(os.path.join(guide, fname), encoding="utf-8").read()
+        for marker in re.findall(r":(?:start-after|end-before): (<!-- .*? -->)", text):
+            assert marker in readme, (fname, marker)
+            found += 1
+    assert found >= 10
