@@ -21,9 +21,10 @@ extensions = [
     "sphinx.ext.extlinks",
     "numpydoc",
     "myst_parser",
+    "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "generated/*.md"]
+exclude_patterns = ["_build", "generated/*.md", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 root_doc = "index"
 templates_path = ["_templates"]
 
@@ -48,4 +49,18 @@ html_title = f"dualml {release}"
 html_theme_options = {
     "navigation_depth": 2,
     "show_toc_level": 2,
+}
+
+# the examples/ scripts as a gallery, run at build time (their output is shown);
+# dgsm_vs_salib is a timing comparison that needs SALib and takes seconds:
+# shown, not run
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/(?!dgsm_vs_salib)[^/]*\.py$",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "image_scrapers": ("matplotlib",),
 }
