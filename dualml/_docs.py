@@ -85,14 +85,12 @@ def docstring(rule):
     """numpydoc text for one Rule of the table."""
     summary, formula = SUMMARY[rule.name]
     if rule.kind == "binary":
-        sig = f"{rule.name}(a, b)"
         params = ("a, b : float, Dual or array_like\n"
                   "    Operands; either may be a constant.")
         rule_text = f"d/da = {rule.derivs[0]},  d/db = {rule.derivs[1]}"
         example = f">>> dualml.{rule.name}(dualml.Dual(1.5, 1.0), 0.5)  # doctest: +ELLIPSIS"
     else:
         p = PARAMS.get(rule.name)
-        sig = f"{rule.name}(x{', %s=%s' % p if p else ''})"
         params = "x : float, Dual or array_like"
         if p:
             params += (f"\n{p[0]} : float, optional\n    Constant parameter "
@@ -102,9 +100,8 @@ def docstring(rule):
         else:
             rule_text = f"dy/dx = {rule.derivs[0]}   (y = the value)"
         example = f">>> dualml.{rule.name}(dualml.Dual(0.5, 1.0))  # doctest: +ELLIPSIS"
-    return f"""{sig}
-
-{summary}
+    # no signature line: Cython's embedsignature puts the real one first
+    return f"""{summary}
 
 ``{formula}``, elementwise.  A float gives a float, a Dual a Dual (value and
 derivative by the chain rule), an array an array.

@@ -960,9 +960,7 @@ cdef object _inplace(DualArray x, object r):
 @cython.final
 @cython.freelist(64)
 cdef class DualArray:
-    """DualArray(value, deriv=None)
-
-    A float64 array of any shape with k tangent directions attached.
+    """A float64 array of any shape with k tangent directions attached.
 
     Parameters
     ----------
