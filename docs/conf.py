@@ -1,10 +1,11 @@
 """Sphinx configuration for the dualml documentation.
 
-The user guide pages include sections of README.md (between
-``<!-- docs:NAME -->`` markers), so the README and the site never disagree;
-the API reference is generated from the docstrings (numpydoc).  The build runs
-with ``-W`` (warnings are errors) in .ci/run, so a broken docstring or link
-fails CI.  It imports the *installed* dualml: build it first.
+The user guide pages are Markdown (MyST) under docs/guide/, readable on
+their own too; tests/test_docs.py runs their Python blocks.  The API
+reference is generated from the docstrings (numpydoc), the examples gallery
+from examples/ (sphinx-gallery, run at build time).  The build runs with
+``-W`` (warnings are errors) in .ci/run, so a broken docstring or link fails
+CI.  It imports the *installed* dualml: build it first.
 """
 import os
 import sys
@@ -42,8 +43,6 @@ autodoc_typehints = "none"
 
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
-# guide pages are README sections, which start at "##"
-suppress_warnings = ["myst.header"]
 # the README's links to repository files (bench/RESULTS.md, images) point at
 # the source tree; on the site they resolve through this URL
 extlinks = {

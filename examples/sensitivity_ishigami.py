@@ -12,7 +12,7 @@ derivatives:
   forms vi = E[(∂f/∂x_i)²] next to the estimates:
   v1 = (1 + 2bπ⁴/5 + b²π⁸/9)/2, v2 = a²/2, v3 = 8b²π⁶/7.
 
-Run as a script, it saves examples/ishigami_sensitivity.png (used in the README).
+Run as a script, it saves examples/ishigami_sensitivity.png (used in the sensitivity guide).
 Run:  python examples/sensitivity_ishigami.py
 """
 import math
@@ -80,7 +80,7 @@ def main(n=4096, png=None, seed=0):
 
 
 if __name__ == "__main__":
-    # as a script: save the README's figure next to this file; the docs
+    # as a script: save the sensitivity guide's figure next to this file; the docs
     # gallery runs this block without a __file__ and shows the figure instead
     here = globals().get("__file__")
     main(png=pathlib.Path(here).with_name("ishigami_sensitivity.png") if here else None)
