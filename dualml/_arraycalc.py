@@ -306,7 +306,7 @@ def value_gradient_and_hessian(f, x, args=(), chunk=None):
     pt = _point(x, "hessian")
     if type(pt) is _nd:
         try:
-            v, g, H = _hessian_o2(f, pt, args, chunk)
+            v, g, H = _vgh_o2(f, pt, args, chunk)
         except _NeedGeneric:
             # f may have written into pt before the fallback was needed
             pt = _point(x, "hessian")
@@ -385,7 +385,7 @@ def _constant_value(v):
     return v
 
 
-def _hessian_o2_one(f, x, args):
+def _vgh_o2_one(f, x, args):
     """(value, g, H) in one pass of the second-order rows (small n)."""
     n = x.size
     tag = _dual._new_tag()
@@ -398,10 +398,11 @@ def _hessian_o2_one(f, x, args):
     return _constant_value(value), np.zeros(n), np.zeros((n, n))
 
 
-def _hessian_o2(f, x, args, chunk):
+def _vgh_o2(f, x, args, chunk):
+    """(value, g (n,), H (n, n)) from the second-order rows, chunked."""
     n = x.size
     if chunk is None and 0 < n <= _O2_SEED_MAX:
-        return _hessian_o2_one(f, x, args)
+        return _vgh_o2_one(f, x, args)
     shape = x.shape
     # rows per pass: n (gradient) + c*n (a block of Hessian rows)
     if chunk is None:
@@ -409,7 +410,7 @@ def _hessian_o2(f, x, args, chunk):
     else:
         c = _chunk(chunk, n, 1, "hessian")
     if c >= n and 0 < n <= _O2_SEED_MAX:
-        return _hessian_o2_one(f, x, args)
+        return _vgh_o2_one(f, x, args)
     tag = _dual._new_tag()
     H = np.zeros((n, n))
     g = np.zeros(n)
@@ -447,6 +448,14 @@ def hvp(f, x, v, args=()):
         else:
             return float(Hv[0]) if pt.shape == () else Hv.reshape(pt.shape)
     return _hvp_nested(f, pt, va, args)
+
+
+def _hessian_o2(f, x, args, chunk):
+    """The Hessian from the second-order rows, shape ``x.shape + x.shape``."""
+    H = _vgh_o2(f, x, args, chunk)[2]
+    if x.shape == ():
+        return float(H[0, 0])
+    return H.reshape(x.shape + x.shape)
 
 
 def _hvp_o2(f, x, v, args):

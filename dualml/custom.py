@@ -24,13 +24,13 @@ import numbers
 
 import numpy as np
 
-from .dual import Dual, _seed, _split, _tag_of, _extract_many
 from .arrays import DualArray, _new
-from .arrays._operands import _NeedGeneric, _operand, _bct, _bshape
 from .arrays._elementwise import _scale, _tadd
 from .arrays._joins import _stack
+from .arrays._operands import _bct, _bshape, _NeedGeneric, _operand
+from .dual import Dual, _extract_many, _seed, _split, _tag_of
 
-__all__ = ["custom_jvp", "CustomJVP"]
+__all__ = ["CustomJVP", "custom_jvp"]
 
 _nd = np.ndarray
 
@@ -240,7 +240,7 @@ class CustomJVP:
                                  f"a {type(a).__name__}) but is listed in nondiff_argnums: "
                                  f"its derivative would be dropped; remove {i} from "
                                  f"nondiff_argnums and give a rule for it")
-            top = lv if lv > top else top
+            top = max(top, lv)
         for k, a in kwargs.items():
             if _is_taylor(a):
                 return self._taylor(args, kwargs)

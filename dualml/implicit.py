@@ -14,10 +14,10 @@ Design
 """
 import numpy as np
 
-from .calculus import jacobian
-from .custom import custom_jvp, _level
-from .dual import Dual
 from .arrays import DualArray
+from .calculus import jacobian
+from .custom import _level, custom_jvp
+from .dual import Dual
 
 __all__ = ["implicit"]
 

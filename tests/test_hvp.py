@@ -4,10 +4,10 @@ References are closed forms (Rosenbrock, quadratic forms), sympy for a
 random expression, and mpmath's diff for a nested derivative -- never
 dualml.hessian alone.
 """
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-import mpmath
 
 import dualml
 from dualml import _arraycalc as AC

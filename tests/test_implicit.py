@@ -50,7 +50,7 @@ def test_cubic_first_derivative_closed_form(solver):
         x = x_star(p)
         assert abs(F(x, p)) < 1e-14
         assert dualml.derivative(x_star, p) == pytest.approx(-x / (3 * x * x + p), rel=1e-14)
-        v, d = dualml.value_and_derivative(x_star, p)
+        v, _ = dualml.value_and_derivative(x_star, p)
         assert v == x
 
 
