@@ -288,9 +288,10 @@ class CustomJVP:
                 tangents.append(False)          # not perturbed here: filled below
                 continue
             if t is list or t is tuple:
-                arr = np.empty(len(a), dtype=object)
-                arr[:] = list(a)
-                a = arr
+                if any(type(e) is DualArray for e in a):
+                    raise TypeError(f"{name}(): argument {i} is a {t.__name__} holding "
+                                    f"DualArrays; pass one array (np.stack them)")
+                a = np.array(a, dtype=object)
             if type(a) is _nd:
                 primals.append(_extract_many(a, T, True))
                 tangents.append(_extract_many(a, T, False))

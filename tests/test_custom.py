@@ -246,3 +246,27 @@ def test_scalar_dual_outside_dualarray_inside(f):
         return p * mpmath.diff(mp_w, p * x[1])
     ref = float(mpmath.diff(mp_g1, mpmath.mpf(1.3)))
     assert dualml.derivative(g1, 1.3) == pytest.approx(ref, rel=1e-12)
+
+
+def test_two_dualarray_arguments_of_one_differentiation():
+    @dualml.custom_jvp
+    def hyp(a, b):
+        SEEN.append(type(a))
+        return np.hypot(a, b)
+    hyp.defderivs(lambda a, b: a / hyp(a, b), lambda a, b: b / hyp(a, b))
+    z = np.array([3.0, 1.0, 4.0, -2.0])
+    a, b = z[:2], z[2:]
+    r = np.hypot(a, b)
+    J = dualml.jacobian(lambda y: hyp(y[:2], y[2:]), z)
+    ref = np.hstack([np.diag(a / r), np.diag(b / r)])
+    assert np.allclose(J, ref, rtol=1e-15, atol=0)
+    H = dualml.hessian(lambda y: np.sum(hyp(y[:2], y[2:])), z)
+    # d2/da2 hypot = b^2 / r^3, d2/dadb = -a b / r^3, d2/db2 = a^2 / r^3
+    Href = np.zeros((4, 4))
+    for i in range(2):
+        Href[i, i], Href[i + 2, i + 2] = b[i] ** 2 / r[i] ** 3, a[i] ** 2 / r[i] ** 3
+        Href[i, i + 2] = Href[i + 2, i] = -a[i] * b[i] / r[i] ** 3
+    assert np.allclose(H, Href, rtol=1e-14, atol=1e-16)
+    # a list holding DualArrays is refused, not differentiated wrongly
+    with pytest.raises(TypeError, match="holding DualArrays"):
+        dualml.gradient(lambda y: np.sum(hyp([y[0], y[1]], 1.0)), z)
