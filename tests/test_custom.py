@@ -270,3 +270,11 @@ def test_two_dualarray_arguments_of_one_differentiation():
     # a list holding DualArrays is refused, not differentiated wrongly
     with pytest.raises(TypeError, match="holding DualArrays"):
         dualml.gradient(lambda y: np.sum(hyp([y[0], y[1]], 1.0)), z)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import dualml.custom
+    res = doctest.testmod(dualml.custom)
+    assert res.failed == 0 and res.attempted >= 10

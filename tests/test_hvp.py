@@ -196,3 +196,13 @@ def test_value_gradient_and_hessian_calls_f_as_hessian_does():
         return np.sum(np.sin(y) * y[0])
     dualml.value_gradient_and_hessian(f, np.ones(4))
     assert len(calls) == 1      # one second-order pass: no extra pass for value/gradient
+
+
+def test_docstring_examples_run():
+    import doctest
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner()
+    for name in ("hvp", "value_gradient_and_hessian"):
+        for test in finder.find(getattr(dualml, name), name, globs={}):
+            runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 6

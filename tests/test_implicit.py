@@ -152,3 +152,11 @@ def test_extra_args_are_constants_and_errors():
         dualml.jacobian(singular, [1.0])
     with pytest.raises(TypeError, match="callable"):
         dualml.implicit(G, None)
+
+
+def test_docstring_examples_run():
+    import doctest
+    import sys
+    # the function dualml.implicit shadows its module's name on the package
+    res = doctest.testmod(sys.modules["dualml.implicit"])
+    assert res.failed == 0 and res.attempted >= 5
