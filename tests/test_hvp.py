@@ -206,3 +206,16 @@ def test_docstring_examples_run():
         for test in finder.find(getattr(dualml, name), name, globs={}):
             runner.run(test)
     assert runner.failures == 0 and runner.tries >= 6
+
+
+def test_value_gradient_and_hessian_scalar_path_passes():
+    calls = []
+
+    def f(y):
+        calls.append(1)
+        return y[0] ** 2 * y[1] + y[2] ** 3
+
+    v, g, H = dualml.value_gradient_and_hessian(f, [1.0, 2.0, 3.0])
+    assert len(calls) == 6          # n(n+1)/2, as hessian: value and gradient come along
+    assert v == 29.0 and np.array_equal(g, [4.0, 1.0, 27.0])
+    assert np.array_equal(H, [[4.0, 2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 18.0]])
