@@ -1027,6 +1027,61 @@ def _(w):
 
 
 # =================================================================================
+# W5h: H v of the same Rosenbrock function; the floor is one dualml.gradient,
+# the yardstick of issue 13's goal (hvp at most 3x a gradient)
+# =================================================================================
+@adapter("W5H", "floor: dualml.gradient", kind="floor")
+def _(w):
+    dm = _dualml("gradient")
+    x, _ = wk.w5h_data()
+    return Prepared(lambda: dm.gradient(wk.rosen, x), None)
+
+
+@adapter("W5H", "numpy f(x)")
+def _(w):
+    x, _ = wk.w5h_data()
+    return Prepared(lambda: wk.rosen(x), None)
+
+
+@adapter("W5H", "dualml.hvp")
+def _(w):
+    dm = _dualml("hvp")
+    x, v = wk.w5h_data()
+    return checked(lambda: dm.hvp(wk.rosen, x, v), lambda r: vd(deriv=r))
+
+
+@adapter("W5H", "dualml.hessian @ v")
+def _(w):
+    dm = _dualml("hessian")
+    x, v = wk.w5h_data()
+    return checked(lambda: dm.hessian(wk.rosen, x) @ v, lambda r: vd(deriv=r))
+
+
+@adapter("W5H", "autograd hessian_vector_product", needs=["autograd"])
+def _(w):
+    import autograd
+
+    x, v = wk.w5h_data()
+    hvp = autograd.hessian_vector_product(wk.rosen)
+    return checked(lambda: hvp(x, v), lambda r: vd(deriv=r))
+
+
+def _jax_w5h(jit):
+    jax, jnp = _jax()
+
+    def hvp(x, v):  # forward over reverse, the JAX documentation's hvp
+        return jax.jvp(jax.grad(wk.rosen), (x,), (v,))[1]
+
+    h = jax.jit(hvp) if jit else hvp
+    x, v = (jnp.asarray(a) for a in wk.w5h_data())
+    return checked(lambda: jax.block_until_ready(h(x, v)), lambda r: vd(deriv=np.asarray(r)))
+
+
+adapter("W5H", "jax jvp(grad)", needs=["jax"])(lambda w: _jax_w5h(False))
+adapter("W5H", "jax jvp(grad) (jit)", needs=["jax"])(lambda w: _jax_w5h(True))
+
+
+# =================================================================================
 # W6: DGSM (v_i = E[(df/dx_i)^2]) of a 10-input model, N base samples
 # =================================================================================
 def _w6_samples(N, seed=0):

@@ -267,6 +267,11 @@ def hand_hessian_rosen(x):
     return H
 
 
+# --- W5h: Hessian-vector product of the same Rosenbrock function --------------
+def w5h_data(n=10):
+    return w5_data(n), np.random.default_rng(SEED + 1).normal(size=n)
+
+
 # --- W6: DGSM of a 10-input model on U[-pi, pi]^10 ---------------------------
 W6_A = np.array([1.0, 2.0, 0.5, 0.2, 3.0, 1.0, 0.1, 0.0, 2.0, 1.0])
 W6_B = np.array([0.1, 0.0, 0.3, 0.05, 0.0, 0.2, 0.0, 0.5, 0.1, 0.02])
@@ -453,6 +458,19 @@ def ref_w5():
     return {"value": float(val), "deriv": np.array(H, dtype=float)}
 
 
+def ref_w5h():
+    mp = _mp()
+    x0, v0 = w5h_data()
+    x = [mp.mpf(t) for t in x0]
+    v = [mp.mpf(t) for t in v0]
+    n = len(x)
+    hv = [mp.mpf(0)] * n
+    for i in range(n - 1):      # the closed-form Hessian of ref_w5, times v
+        hv[i] += (1200 * x[i] ** 2 - 400 * x[i + 1] + 2) * v[i] - 400 * x[i] * v[i + 1]
+        hv[i + 1] += -400 * x[i] * v[i] + 200 * v[i + 1]
+    return {"deriv": np.array([float(t) for t in hv])}
+
+
 def ref_w6():
     return {"deriv": dgsm_reference()}
 
@@ -560,6 +578,8 @@ def catalog(quick: bool) -> list[Workload]:
                  f"h and h' over {w4_n} evenly spaced float64",
                  lambda: ref_w4(w4_n, "linspace"), size=w4_n, key="linspace"),
         Workload("W5", "W5", "Hessian of 10-variable Rosenbrock", ref_w5, size=10),
+        Workload("W5H", "W5h", "Hessian-vector product of 10-variable Rosenbrock; "
+                 "floor: one dualml.gradient (goal: hvp at most 3x)", ref_w5h, size=10),
         Workload("W6", f"W6 N={w6_n}", f"DGSM of a 10-input model, N={w6_n} samples",
                  ref_w6, size=w6_n, tol=0.25),
     ]

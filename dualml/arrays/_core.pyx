@@ -180,14 +180,17 @@ def copy_pooled(a):
     return out
 
 
-def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag):
-    """hessian_pass(f, x, args, seed, tag) -> ndarray or tuple
+def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag,
+                 bint full=False):
+    """hessian_pass(f, x, args, seed, tag, full=False) -> ndarray or tuple
 
     One pass of hessian's second-order rows over all n = x.size directions
     (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape
     ``(n + n*n, n)``).  Returns the ``(n, n)`` Hessian when f returns a
-    scalar DualArray of this pass, else ``(r,)`` with f's result for the
-    caller to judge.  A result that is (a view of) the seed is copied.
+    scalar DualArray of this pass (with ``full``: the list ``[value, rows]``,
+    value a 0-d array and rows the ``n + n*n`` tangent rows ``[g, H]``),
+    else ``(r,)`` with f's result for the caller to judge.  A result that
+    is (a view of) the seed is copied.
     """
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef cnp.npy_intp dims[2]
@@ -213,6 +216,8 @@ def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long l
     hi = lo + cnp.PyArray_NBYTES(seed)
     if lo <= <char *>cnp.PyArray_DATA(d) < hi:
         d = cnp.PyArray_NewCopy(d, cnp.NPY_CORDER)  # f returned its input
+    if full:
+        return [R._v, d]
     dims[0] = dims[1] = n
     strides[0] = 8 * n
     strides[1] = 8
