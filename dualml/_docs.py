@@ -74,6 +74,15 @@ SUMMARY = {
                   "a - b*floor(a/b)"),
 }
 
+# "See Also" of the functions NumPy does not have (the others point at NumPy's)
+_ACT = ("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "log_sigmoid")
+SEE_ALSO = {
+    name: "\n".join(f"{o} : activation." for o in _ACT if o != name)
+    for name in _ACT
+}
+SEE_ALSO["erf"] = "erfc : the complement, accurate where erf is close to 1."
+SEE_ALSO["erfc"] = "erf : the error function."
+
 # parameter name and default of the rules with a constant parameter
 PARAMS = {
     "leaky_relu": ("alpha", "0.01"),
@@ -101,6 +110,12 @@ def docstring(rule):
             rule_text = f"dy/dx = {rule.derivs[0]}   (y = the value)"
         example = f">>> dualml.{rule.name}(dualml.Dual(0.5, 1.0))  # doctest: +ELLIPSIS"
     # no signature line: Cython's embedsignature puts the real one first
+    args = "a or b" if rule.kind == "binary" else "x"
+    param_raise = ""
+    if rule.kind != "binary" and PARAMS.get(rule.name):
+        param_raise = f", or if {PARAMS[rule.name][0]} is not a real number (it is not differentiated)"
+    see_also = SEE_ALSO.get(rule.name) or (
+        f"numpy.{rule.name} : NumPy's ufunc, which takes Duals and DualArrays too.")
     return f"""{summary}
 
 ``{formula}``, elementwise.  A float gives a float, a Dual a Dual (value and
@@ -113,6 +128,16 @@ Parameters
 Returns
 -------
 float, Dual or ndarray
+
+Raises
+------
+TypeError
+    If {args} is not a real number, a Dual or an array of them (a complex
+    number, a string, None){param_raise}.
+
+See Also
+--------
+{see_also}
 
 Notes
 -----
