@@ -12,5 +12,6 @@ from .functional import *  # noqa: F401,F403
 from .arrays import *  # noqa: F401,F403
 from .sensitivity import *  # noqa: F401,F403
 from .uncertainty import *  # noqa: F401,F403
+from .taylor import *  # noqa: F401,F403  (Taylor mode; binds dualml.taylor to the function)
 
 from ._version import __version__  # noqa: F401  (written by setup.py from csrc/dual.h)
