@@ -162,11 +162,27 @@ static void taylor_exp_core(int K, const double *x, double s, double y0, double 
     }
 }
 
+/* log(u) at u_0 = 0 (u not constant): u = t^m w(t), w_0 = u_m, so
+   log u = m log t + log w on t > 0, whose k-th coefficient is the one-sided
+   limit (-1)^(k-1) inf (nan where u < 0 there).  y_0 set by the caller. */
+static void taylor_log_zero(int K, const double *u, double *y)
+{
+    int m = 1, k;
+    while (m <= K && u[m] == 0.0)
+        m++;
+    for (k = 1; k <= K; k++)
+        y[k] = (m <= K && u[m] > 0.0) ? (k % 2 ? INFINITY : -INFINITY) : DUAL_NAN;
+}
+
 /* L = log(u) where u = x except u_0 = u0 (log1p passes 1 + x_0):
    L_k = (x_k - (1/k) sum_{j=1..k-1} j L_j x_{k-j}) / u0 */
 static void taylor_log_core(int K, const double *x, double u0, double *y)
 {
     int k, j;
+    if (u0 == 0.0) {
+        taylor_log_zero(K, x, y);
+        return;
+    }
     for (k = 1; k <= K; k++) {
         double acc = 0.0;
         for (j = 1; j < k; j++)
