@@ -254,6 +254,18 @@ cdef class Taylor:
 
     def __dualml_function__(self, name, args, kwargs):
         """dualml.<name>(...) with a Taylor argument (the core's hook)."""
+        cdef Py_ssize_t n = len(args)
+        if not kwargs:
+            if n == 1:
+                i = _U.get(name)
+                if i is not None:
+                    return _unary(<int>i, self, 0.0, False)
+            elif n == 2:
+                i = _B.get(name)
+                if i is not None:
+                    r = _binary(<int>i, args[0], args[1])
+                    if r is not NotImplemented:
+                        return r
         from . import _array
         return _array.dualml_function(name, args, kwargs)
 
@@ -438,3 +450,30 @@ def _binary_array(str name, object a, object b):
     with nogil:
         taylor_binary_loop(f, K, n, &av[0, 0], n, 1, &bv[0, 0], n, 1, &yv[0, 0], n, 1)
     return out
+
+
+# -- the n-th derivative of a scalar function (dualml.derivative(f, x, n=K)) -----
+
+def derivative_n(f, x, tuple args, object n):
+    """f^(n)(x) for a float x: the seed and the read-back in C, the rest (arrays,
+    sequences, errors) through api.directional_derivative."""
+    cdef Taylor seed, r
+    cdef double fact = 1.0
+    cdef int k, K
+    if type(x) is float and 1 <= n <= TAYLOR_MAX_DEGREE:
+        K = n
+        seed = _new(K, _new_tag())
+        seed.c[0] = <double>x
+        seed.c[1] = 1.0
+        for k in range(2, K + 1):
+            seed.c[k] = 0.0
+        out = f(seed, *args)
+        if type(out) is Taylor and (<Taylor>out).tag == seed.tag and (<Taylor>out).K == K:
+            r = <Taylor>out
+            for k in range(2, K + 1):
+                fact *= k
+            return r.c[K] * fact
+        from .api import _read_derivative
+        return _read_derivative(out, n, seed.tag)
+    from .api import _derivative_n
+    return _derivative_n(f, x, args, n)

@@ -194,6 +194,12 @@ def directional_derivative(f, x, v, n=1, args=()):
     return float(c) if np.ndim(c) == 0 else c
 
 
+def _read_derivative(r, n, tag):
+    """n! times coefficient n of f's result (a scalar-x call, seeded elsewhere)."""
+    c = _result(r, n, tag, None)[n] * float(math.factorial(n))
+    return float(c) if np.ndim(c) == 0 else c
+
+
 def _derivative_n(f, x, args, n):
     """dualml.derivative(f, x, args, n) for n >= 3 (the scalar x is checked there)."""
     from ..dual import Dual
