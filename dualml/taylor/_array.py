@@ -135,8 +135,10 @@ class TaylorArray:
         return _wrap(self.c[(slice(None),) + key], self.tag)
 
     def __setitem__(self, key, val):
-        key = key if isinstance(key, tuple) else (key,)
-        self.c[(slice(None),) + key] = _coeffs(val, self.order, self.tag, "__setitem__")
+        key = (slice(None),) + (key if isinstance(key, tuple) else (key,))
+        target = self.c[key]
+        self.c[key] = _expand(_coeffs(val, self.order, self.tag, "__setitem__"),
+                              target.shape[1:])
 
     # -- arithmetic ------------------------------------------------------------------
     def __add__(self, o): return _elementwise("add", (self, o))
@@ -321,9 +323,14 @@ def _elementwise(name, args, p=0.0):
     if len(cs) == 1:
         return _wrap(_core._unary_array(name, cs[0], p), tag)
     shape = np.broadcast_shapes(cs[0].shape[1:], cs[1].shape[1:])
-    a, b = (np.broadcast_to(c.reshape((K + 1,) + (1,) * (len(shape) - c.ndim + 1)
-                                      + c.shape[1:]), (K + 1,) + shape) for c in cs)
+    a, b = (_expand(c, shape) for c in cs)
     return _wrap(_core._binary_array(name, a, b), tag)
+
+
+def _expand(c, shape):
+    """Coefficient array (K + 1, *s) broadcast to (K + 1, *shape) (a view)."""
+    lead = (1,) * (len(shape) - c.ndim + 1)
+    return np.broadcast_to(c.reshape(c.shape[:1] + lead + c.shape[1:]), c.shape[:1] + shape)
 
 
 def _core_real(a):
@@ -411,7 +418,9 @@ def _where(cond, x, y):
         cond = cond.value
     K, tag = _like((x, y))
     cx, cy = _coeffs(x, K, tag, "np.where"), _coeffs(y, K, tag, "np.where")
-    return _wrap(np.where(np.asarray(cond, dtype=bool), cx, cy), tag)
+    cond = np.asarray(cond, dtype=bool)
+    shape = np.broadcast_shapes(cond.shape, cx.shape[1:], cy.shape[1:])
+    return _wrap(np.where(cond, _expand(cx, shape), _expand(cy, shape)), tag)
 
 
 def _shape(x):
