@@ -114,7 +114,7 @@ static inline double taylor_mul_k(int k, const double *a, const double *b)
     return s;
 }
 
-static void taylor_mul(int K, const double *a, const double *b, double *y)
+static inline void taylor_mul(int K, const double *a, const double *b, double *y)
 {
     int k;
     for (k = 0; k <= K; k++)
@@ -122,7 +122,7 @@ static void taylor_mul(int K, const double *a, const double *b, double *y)
 }
 
 /* y = a / b, given y_0 (the caller's correctly rounded a_0 / b_0) */
-static void taylor_div_y0(int K, const double *a, const double *b, double y0, double *y)
+static inline void taylor_div_y0(int K, const double *a, const double *b, double y0, double *y)
 {
     int k, j;
     y[0] = y0;
@@ -136,7 +136,7 @@ static void taylor_div_y0(int K, const double *a, const double *b, double y0, do
 
 /* y' = g x': y_k = (1/k) sum_{j=1..k} j x_j g_{k-j} for k >= 1, y_0 given.
    g needs degree K-1.  y may not alias x or g. */
-static void taylor_integrate(int K, const double *x, const double *g, double y0, double *y)
+static inline void taylor_integrate(int K, const double *x, const double *g, double y0, double *y)
 {
     int k, j;
     y[0] = y0;
@@ -150,7 +150,7 @@ static void taylor_integrate(int K, const double *x, const double *g, double y0,
 
 /* y = exp(s x) given y_0 (s x_0 is not formed: exp2 and expm1 pass their
    own y_0): y_k = (1/k) sum j (s x_j) y_{k-j} */
-static void taylor_exp_core(int K, const double *x, double s, double y0, double *y)
+static inline void taylor_exp_core(int K, const double *x, double s, double y0, double *y)
 {
     int k, j;
     y[0] = y0;
@@ -165,18 +165,18 @@ static void taylor_exp_core(int K, const double *x, double s, double y0, double 
 /* log(u) at u_0 = 0 (u not constant): u = t^m w(t), w_0 = u_m, so
    log u = m log t + log w on t > 0, whose k-th coefficient is the one-sided
    limit (-1)^(k-1) inf (nan where u < 0 there).  y_0 set by the caller. */
-static void taylor_log_zero(int K, const double *u, double *y)
+static inline void taylor_log_zero(int K, const double *u, double *y)
 {
     int m = 1, k;
     while (m <= K && u[m] == 0.0)
         m++;
     for (k = 1; k <= K; k++)
-        y[k] = (m <= K && u[m] > 0.0) ? (k % 2 ? INFINITY : -INFINITY) : DUAL_NAN;
+        y[k] = (m <= K && u[m] > 0.0) ? (k % 2 ? HUGE_VAL : -HUGE_VAL) : DUAL_NAN;
 }
 
 /* L = log(u) where u = x except u_0 = u0 (log1p passes 1 + x_0):
    L_k = (x_k - (1/k) sum_{j=1..k-1} j L_j x_{k-j}) / u0 */
-static void taylor_log_core(int K, const double *x, double u0, double *y)
+static inline void taylor_log_core(int K, const double *x, double u0, double *y)
 {
     int k, j;
     if (u0 == 0.0) {
@@ -193,7 +193,7 @@ static void taylor_log_core(int K, const double *x, double u0, double *y)
 
 /* y = x^p given y_0, for x_0 != 0:
    y_k = (1/(k x_0)) sum_{j=0..k-1} (p (k - j) - j) x_{k-j} y_j */
-static void taylor_pow_rec(int K, const double *x, double p, double y0, double *y)
+static inline void taylor_pow_rec(int K, const double *x, double p, double y0, double *y)
 {
     int k, j;
     y[0] = y0;
@@ -207,7 +207,7 @@ static void taylor_pow_rec(int K, const double *x, double p, double y0, double *
 
 /* x^n for an integer n >= 1 by repeated squaring (exact structure at
    x_0 = 0, where the recurrence divides by x_0). */
-static void taylor_pow_int(int K, const double *x, long n, double *y)
+static inline void taylor_pow_int(int K, const double *x, long n, double *y)
 {
     double base[TAYLOR_N], t[TAYLOR_N];
     int first = 1;
@@ -238,7 +238,7 @@ static void taylor_pow_int(int K, const double *x, long n, double *y)
    Otherwise the k-th coefficient is 0 for k < q and the one-sided limit,
    an infinity with the sign of u_0^p q (q-1) ... (q-k+1), for k > q.
    y_0 is set by the caller. */
-static void taylor_pow_zero(int K, const double *x, double p, int cube, double *y)
+static inline void taylor_pow_zero(int K, const double *x, double p, int cube, double *y)
 {
     double u[TAYLOR_N], v[TAYLOR_N], c, q;
     int m = 1, k, i;
@@ -279,13 +279,13 @@ static void taylor_pow_zero(int K, const double *x, double p, int cube, double *
             double s = c;
             for (i = 0; i < k; i++)
                 s *= (q - i) < 0.0 ? -1.0 : 1.0;
-            y[k] = copysign(INFINITY, s);
+            y[k] = copysign(HUGE_VAL, s);
         }
     }
 }
 
 /* s = sin x, c = cos x given s_0, c_0 */
-static void taylor_sincos(int K, const double *x, double s0, double c0, double *s, double *c)
+static inline void taylor_sincos(int K, const double *x, double s0, double c0, double *s, double *c)
 {
     int k, j;
     s[0] = s0;
@@ -302,7 +302,7 @@ static void taylor_sincos(int K, const double *x, double s0, double c0, double *
 }
 
 /* s = sinh x, c = cosh x given s_0, c_0 */
-static void taylor_sinhcosh(int K, const double *x, double s0, double c0, double *s, double *c)
+static inline void taylor_sinhcosh(int K, const double *x, double s0, double c0, double *s, double *c)
 {
     int k, j;
     s[0] = s0;
@@ -320,7 +320,7 @@ static void taylor_sinhcosh(int K, const double *x, double s0, double c0, double
 
 /* y' = u x' with u = a + b y^2 + c y (tan: 1 + y^2; tanh: 1 - y^2;
    sigmoid: y - y^2), u_0 given (the rule's accurate slope). */
-static void taylor_riccati(int K, const double *x, double y0, double u0,
+static inline void taylor_riccati(int K, const double *x, double y0, double u0,
                            double b, double c, double *y)
 {
     double u[TAYLOR_N];
@@ -337,21 +337,21 @@ static void taylor_riccati(int K, const double *x, double y0, double u0,
     }
 }
 
-static void taylor_sigmoid_series(int K, const double *x, double *y)
+static inline void taylor_sigmoid_series(int K, const double *x, double *y)
 {
     double d, y0 = dual_sigmoid_rule(x[0], &d);
     taylor_riccati(K, x, y0, d, -1.0, 1.0, y);
 }
 
 /* x^2 (shared by the g series of arcsin, arctan, erf, ...) */
-static void taylor_sqr(int K, const double *x, double *y)
+static inline void taylor_sqr(int K, const double *x, double *y)
 {
     taylor_mul(K, x, x, y);
 }
 
 /* y_k = p x_k for k >= 1, y_0 given: the locally linear rules (kinks,
    steps, +, -); a zero coefficient stays 0 whatever the slope. */
-static void taylor_linear1(int K, const double *x, double y0, double p, double *y)
+static inline void taylor_linear1(int K, const double *x, double y0, double p, double *y)
 {
     int k;
     y[0] = y0;
@@ -359,7 +359,7 @@ static void taylor_linear1(int K, const double *x, double y0, double p, double *
         y[k] = x[k] == 0.0 ? 0.0 : p * x[k];
 }
 
-static void taylor_linear2(int K, const double *a, const double *b, double y0,
+static inline void taylor_linear2(int K, const double *a, const double *b, double y0,
                            double pa, double pb, double *y)
 {
     int k;
@@ -398,7 +398,7 @@ static inline int taylor_prelude2(int K, const double *a, const double *b, doubl
 
 /* g = 1 - x^2 with g_0 as the table writes it (no cancellation near 0 or
    near |x| = 1), then the degree K-1 series is enough for integrate. */
-static void taylor_one_minus_sqr(int K, const double *x, double *g)
+static inline void taylor_one_minus_sqr(int K, const double *x, double *g)
 {
     int k;
     double x0 = x[0];
@@ -413,7 +413,7 @@ static void taylor_one_minus_sqr(int K, const double *x, double *g)
  * ===================================================================== */
 
 #define TAYLOR_UNARY_HEAD(name)                                               \
-    static void taylor_##name(int K, const double *x, double p, double *y)
+    static inline void taylor_##name(int K, const double *x, double p, double *y)
 
 #define TAYLOR_PRELUDE(name)                                                  \
     double d, y0 = dual_##name##_rule(x[0], &d);                              \
@@ -448,7 +448,7 @@ TAYLOR_UNARY_HEAD(log10)
 TAYLOR_UNARY_HEAD(log1p) { TAYLOR_PRELUDE(log1p); y[0] = y0; taylor_log_core(K, x, 1.0 + x[0], y); }
 
 /* ---- powers and roots ---------------------------------------------------- */
-static void taylor_pow_const(int K, const double *x, double p, double y0, int cube, double *y)
+static inline void taylor_pow_const(int K, const double *x, double p, double y0, int cube, double *y)
 {
     if (p == 0.0) {
         taylor_const(K, y0, y);
@@ -493,7 +493,7 @@ TAYLOR_UNARY_HEAD(cos)
 TAYLOR_UNARY_HEAD(tan) { TAYLOR_PRELUDE(tan); taylor_riccati(K, x, y0, d, 1.0, 0.0, y); }
 
 /* arcsin' = (1 - x^2)^(-1/2), from g_0 = d */
-static void taylor_arcsin_g(int K, const double *x, double d, double *g)
+static inline void taylor_arcsin_g(int K, const double *x, double d, double *g)
 {
     double s[TAYLOR_N];
     taylor_one_minus_sqr(K - 1, x, s);
@@ -569,7 +569,7 @@ TAYLOR_UNARY_HEAD(arctanh)
 
 /* ---- special functions --------------------------------------------------- */
 /* erf' = (2/sqrt(pi)) exp(-x^2), g_0 = d */
-static void taylor_gauss_g(int K, const double *x, double d, double c, double *g)
+static inline void taylor_gauss_g(int K, const double *x, double d, double c, double *g)
 {
     double s[TAYLOR_N];
     taylor_sqr(K, x, s);
@@ -642,7 +642,7 @@ TAYLOR_UNARY_HEAD(gelu)
 }
 
 /* ---- parametrized -------------------------------------------------------- */
-static void taylor_leaky_relu(int K, const double *x, double p, double *y)
+static inline void taylor_leaky_relu(int K, const double *x, double p, double *y)
 {
     double d, y0 = dual_leaky_relu_rule(x[0], p, &d);
     if (taylor_prelude1(K, x, y0, y))
@@ -650,7 +650,7 @@ static void taylor_leaky_relu(int K, const double *x, double p, double *y)
     taylor_linear1(K, x, y0, d, y);
 }
 
-static void taylor_elu(int K, const double *x, double p, double *y)
+static inline void taylor_elu(int K, const double *x, double p, double *y)
 {
     double d, y0 = dual_elu_rule(x[0], p, &d);
     if (taylor_prelude1(K, x, y0, y))
@@ -667,7 +667,7 @@ static void taylor_elu(int K, const double *x, double p, double *y)
 
 /* ---- binary --------------------------------------------------------------- */
 #define TAYLOR_BINARY_HEAD(name)                                              \
-    static void taylor_##name(int K, const double *a, const double *b, double *y)
+    static inline void taylor_##name(int K, const double *a, const double *b, double *y)
 
 #define TAYLOR_PRELUDE2(name)                                                 \
     double fa, fb, y0 = dual_##name##_rule(a[0], b[0], &fa, &fb);             \
@@ -859,7 +859,7 @@ static const char *const taylor_binary_names[] = {
 /* n points: coefficient k of point i at x[k * xk + i * xi] (element
    strides).  The scalar type calls these with n = 1.  Each point is
    gathered into a contiguous vector, so the rules see double c[K+1]. */
-static void taylor_unary_loop(taylor_unary_fn f, int K, ptrdiff_t n, double p,
+static inline void taylor_unary_loop(taylor_unary_fn f, int K, ptrdiff_t n, double p,
                               const double *x, ptrdiff_t xk, ptrdiff_t xi,
                               double *y, ptrdiff_t yk, ptrdiff_t yi)
 {
@@ -875,7 +875,7 @@ static void taylor_unary_loop(taylor_unary_fn f, int K, ptrdiff_t n, double p,
     }
 }
 
-static void taylor_binary_loop(taylor_binary_fn f, int K, ptrdiff_t n,
+static inline void taylor_binary_loop(taylor_binary_fn f, int K, ptrdiff_t n,
                                const double *a, ptrdiff_t ak, ptrdiff_t ai,
                                const double *b, ptrdiff_t bk, ptrdiff_t bi,
                                double *y, ptrdiff_t yk, ptrdiff_t yi)

@@ -234,3 +234,48 @@ def test_domain_errors_are_nan_everywhere():
 def test_integer_power_of_a_negative_base():
     got = _c(Taylor([-2.0, 1.0, 0.0, 0.0]) ** 3)        # (t - 2)^3
     assert got == [-8.0, 12.0, -6.0, 1.0]
+
+
+# -- the plain C header ------------------------------------------------------------
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include "taylor.h"
+
+int main(void)
+{
+    /* exp(0.5 + t) to degree 3, one point */
+    double x[4] = {0.5, 1.0, 0.0, 0.0}, y[4];
+    /* (1 + 2t)(3 - t) at two points, coefficient-major: c[k][i] */
+    double a[2][2] = {{1.0, 2.0}, {2.0, 0.0}}, b[2][2] = {{3.0, 3.0}, {-1.0, -1.0}}, p[2][2];
+    int k;
+    taylor_unary_table[0](3, x, 0.0, y);
+    for (k = 0; k <= 3; k++)
+        printf("%.17g\n", y[k]);
+    taylor_binary_loop(taylor_binary_table[2], 1, 2, &a[0][0], 2, 1, &b[0][0], 2, 1,
+                       &p[0][0], 2, 1);
+    printf("%.17g\n%.17g\n%.17g\n%.17g\n", p[0][0], p[1][0], p[0][1], p[1][1]);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("compiler,std", [("gcc", "-std=c99"), ("g++", "-std=c++11")])
+def test_taylor_header_is_plain_c_and_warning_free(tmp_path, compiler, std):
+    import shutil
+    import subprocess
+    assert shutil.which(compiler), f"{compiler} is required to build and test dualml"
+    src = tmp_path / "prog.c"
+    src.write_text(C_PROGRAM)
+    exe = tmp_path / "prog"
+    lang = ["-x", "c++"] if compiler == "g++" else []
+    subprocess.run([compiler, *lang, std, "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow",
+                    "-Wconversion", "-Wdouble-promotion", "-Werror", "-I",
+                    dualml.get_include(), str(src), "-o", str(exe), "-lm"],
+                   check=True, capture_output=True, text=True)
+    out = [float(v) for v in subprocess.run([str(exe)], check=True, capture_output=True,
+                                            text=True).stdout.split()]
+    e = math.exp(0.5)
+    assert out[:4] == pytest.approx([e, e, e / 2, e / 6], rel=1e-15)
+    # 3 + 5t, 6 - 2t (degree 1: the t^2 term is truncated)
+    assert out[4:] == [3.0, 5.0, 6.0, -2.0]
