@@ -1147,7 +1147,11 @@ def _(w):
     dm = _dualml("derivative")
     f = wk.make_w11(dm.sin, dm.exp, dm.tanh, dm.log, dm.sqrt, dm.arctan)
     derivative = dm.derivative
+
+    def nest(h):
+        return lambda t: derivative(h, t)
+
     g = f
     for _ in range(wk.W11_N):
-        g = (lambda h: lambda t: derivative(h, t))(g)
+        g = nest(g)
     return checked(lambda: g(wk.W11_X0), lambda d: vd(deriv=d))

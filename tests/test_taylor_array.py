@@ -4,11 +4,10 @@ the same function applied by NumPy to each coefficient slice (and, for
 products, the Cauchy product written out); unsupported functions raise."""
 import numpy as np
 import pytest
+import reference as R
 
 import dualml
 from dualml import Taylor, TaylorArray
-
-import reference as R
 
 K = 5
 

@@ -11,12 +11,11 @@ import math
 import mpmath
 import numpy as np
 import pytest
+import reference as R
 
 import dualml
 from dualml import Taylor
 from dualml.taylor import _core
-
-import reference as R
 
 ORDERS = (1, 2, 3, 7, 12)
 KMAX = max(ORDERS)
@@ -78,7 +77,7 @@ def test_unary_rule_against_mpmath(name, x0, i):
     if name in dualml.UNARY_PARAM:
         alpha = 0.3
         ref = _ref(lambda t: u.f0(t, alpha), series)
-        fn = lambda t: getattr(dualml, name)(t, alpha)      # noqa: E731
+        fn = lambda t: getattr(dualml, name)(t, alpha)
     else:
         ref = _ref(u.f0, series)
         fn = getattr(dualml, name)
@@ -146,13 +145,13 @@ def test_random_compositions_against_mpmath():
         c = rng.uniform(0.5, 1.5, 4)
         x0 = float(rng.uniform(-1, 1))
 
-        def fd(t):
+        def fd(t, picks=picks, c=c):
             y = t
             for (n, _), ci in zip(picks, c):
                 y = getattr(dualml, n)(ci * y) + t * y / 3
             return y
 
-        def fm(t):
+        def fm(t, picks=picks, c=c):
             y = t
             for (_, g), ci in zip(picks, c):
                 y = g(ci * y) + t * y / 3
@@ -279,3 +278,15 @@ def test_taylor_header_is_plain_c_and_warning_free(tmp_path, compiler, std):
     assert out[:4] == pytest.approx([e, e, e / 2, e / 6], rel=1e-15)
     # 3 + 5t, 6 - 2t (degree 1: the t^2 term is truncated)
     assert out[4:] == [3.0, 5.0, 6.0, -2.0]
+
+
+def test_the_stub_lists_every_public_member_of_taylor():
+    import ast
+    import os
+    path = os.path.join(os.path.dirname(_core.__file__), "_core.pyi")
+    with open(path) as fh:
+        tree = ast.parse(fh.read())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Taylor")
+    stubbed = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
+    public = {n for n in dir(Taylor) if not n.startswith("_")}
+    assert public <= stubbed, public - stubbed

@@ -6,8 +6,8 @@ table); ``_array`` is ``TaylorArray`` and the dispatch of NumPy's ufuncs and
 functions; ``api`` holds ``taylor``, ``directional_derivative`` and the
 n-th derivative behind ``dualml.derivative(f, x, n=K)``.
 """
-from ._core import Taylor
 from ._array import TaylorArray
-from .api import taylor, directional_derivative
+from ._core import Taylor
+from .api import directional_derivative, taylor
 
-__all__ = ["Taylor", "TaylorArray", "taylor", "directional_derivative"]
+__all__ = ["Taylor", "TaylorArray", "directional_derivative", "taylor"]

@@ -242,9 +242,9 @@ def _coeffs(o, K, tag, fname):
         _same(_core._tag(o), o.order, tag, K)
         return o.coefficients
     _check_mix(o, fname)
-    if isinstance(o, (list, tuple)):
-        if any(isinstance(e, (Taylor, TaylorArray)) for e in _flat(o)):
-            return np.stack([_coeffs(e, K, tag, fname) for e in o], axis=1)
+    if isinstance(o, (list, tuple)) and any(isinstance(e, (Taylor, TaylorArray))
+                                            for e in _flat(o)):
+        return np.stack([_coeffs(e, K, tag, fname) for e in o], axis=1)
     a = np.asarray(o)
     if a.dtype == object:
         return _object_coeffs(a, K, tag, fname)
@@ -364,6 +364,7 @@ def dualml_function(name, args, kwargs):
         p = args[1] if len(args) == 2 else next(iter(kwargs.values()), None)
         if p is None:
             import inspect
+
             import dualml
             p = inspect.signature(getattr(dualml, name)).parameters["alpha"].default
         if isinstance(p, (Taylor, TaylorArray)) or not _core_real(p):

@@ -12,10 +12,10 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._core import Taylor
 from ._array import TaylorArray
+from ._core import Taylor
 
-__all__ = ["taylor", "directional_derivative"]
+__all__ = ["directional_derivative", "taylor"]
 
 
 def _order(order, fname, argname):
