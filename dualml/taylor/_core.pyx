@@ -296,6 +296,10 @@ _LOSS = ("{what} of a Taylor would drop its higher coefficients (the derivatives
 cdef int _alloc(Taylor t, int K) except -1:
     if K < 0 or K > TAYLOR_MAX_DEGREE:
         raise ValueError(f"Taylor mode carries degree 0..{TAYLOR_MAX_DEGREE}, got {K}")
+    if t.c != t.buf:                    # __init__ called again on a built Taylor
+        PyMem_Free(t.c)
+        t.c = t.buf
+        t.K = 0
     if K >= _SMALL:
         t.c = <double *>PyMem_Malloc((K + 1) * sizeof(double))
         if t.c == NULL:
