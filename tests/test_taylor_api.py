@@ -148,8 +148,12 @@ def test_mixing_with_duals_and_nesting_raise():
         dualml.derivative(lambda x: dualml.taylor(lambda y: y * y, x, order=3)[3], 2.0)
     with pytest.raises(TypeError, match="different dualml.taylor calls"):
         dualml.derivative(lambda x: dualml.derivative(lambda y: x * y ** 3, 1.0, n=3), 2.0, n=3)
+    with pytest.raises(TypeError, match="does not nest inside another derivative"):
+        dualml.derivative(lambda x: dualml.derivative(dualml.exp, x, n=3), 2.0)
     with pytest.raises(TypeError, match="Dual"):
         Taylor([1.0, 1.0]) * dualml.Dual(1.0, 1.0)
+    with pytest.raises(TypeError, match="Dual"):
+        dualml.Dual(1.0, 1.0) + Taylor([1.0, 1.0])
     with pytest.raises(ValueError, match="degree"):
         Taylor([1.0, 1.0]) + Taylor([1.0, 1.0, 0.0])
 
