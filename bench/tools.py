@@ -1178,3 +1178,35 @@ def _(w):
     v, t, m = wk.w9_data(w.size)
     d = dm.DualArray(v, t)
     return checked(wk.make_w9(w.op, d, m), lambda r: vd(np.asarray(r.value), np.asarray(r.deriv)))
+
+
+# =================================================================================
+# W11: the 10th derivative of a 20-operation expression (Taylor mode vs nesting)
+# =================================================================================
+@adapter("W11", "floor: float + math (one evaluation)", kind="floor")
+def _(w):
+    f = wk.make_w11(math.sin, math.exp, math.tanh, math.log, math.sqrt, math.atan)
+    return checked(lambda: f(wk.W11_X0), lambda v: vd(v))
+
+
+@adapter("W11", "dualml.derivative(n=10) (Taylor mode)")
+def _(w):
+    dm = _dualml("taylor", "derivative")
+    f = wk.make_w11(dm.sin, dm.exp, dm.tanh, dm.log, dm.sqrt, dm.arctan)
+    derivative, n = dm.derivative, wk.W11_N
+    return checked(lambda: derivative(f, wk.W11_X0, n=n), lambda d: vd(deriv=d))
+
+
+@adapter("W11", "dualml.derivative nested 10 levels (Dual)")
+def _(w):
+    dm = _dualml("derivative")
+    f = wk.make_w11(dm.sin, dm.exp, dm.tanh, dm.log, dm.sqrt, dm.arctan)
+    derivative = dm.derivative
+
+    def nest(h):
+        return lambda t: derivative(h, t)
+
+    g = f
+    for _ in range(wk.W11_N):
+        g = nest(g)
+    return checked(lambda: g(wk.W11_X0), lambda d: vd(deriv=d))

@@ -359,6 +359,35 @@ def sir_vi_reference(m=24):
     return wgt @ sir_gradient_cs(X) ** 2
 
 
+# --- W11: the 10th derivative of a 20-operation scalar expression (Taylor mode) --
+W11_X0 = 0.7
+W11_N = 10   # derivative order; goal (issue 13): dualml <= 60x one float evaluation
+
+
+def make_w11(sin, exp, tanh, log, sqrt, arctan):
+    """20 operations: sin exp tanh log sqrt arctan, 9 products/quotients, 5 sums"""
+    def f(x):
+        a = sin(x) * exp(0.5 * x)              # 4
+        b = a / (1.0 + x * x)                  # 3
+        c = tanh(b + 0.3 * x)                  # 3
+        d = log(2.0 + c * c)                   # 3
+        e = sqrt(1.0 + x * x) * arctan(x)      # 5
+        return d + e * c                       # 2
+
+    return f
+
+
+def ref_w11():
+    mp = _mp()
+    mp.mp.dps = 50
+    try:
+        f = make_w11(mp.sin, mp.exp, mp.tanh, mp.log, mp.sqrt, mp.atan)
+        x = mp.mpf(W11_X0)
+        return {"value": float(f(x)), "deriv": float(mp.diff(f, x, W11_N))}
+    finally:
+        mp.mp.dps = 30
+
+
 # --- W9: one DualArray operation against the same NumPy operation on the values --
 W9_K = 10  # directions
 W9_SIZES = (10, 10**4)
@@ -587,6 +616,8 @@ def catalog(quick: bool) -> list[Workload]:
     wl.append(Workload("W6b", f"W6b N={w6b_n}",
                        f"DGSM of an SIR model (200-step RK4 in NumPy, 3 inputs), N={w6b_n} samples",
                        ref_w6b, size=w6b_n, tol=0.25))
+    wl.append(Workload("W11", "W11", f"d^{W11_N}f/dx^{W11_N} of a 20-operation scalar "
+                       f"expression (goal: dualml <= 60x one float evaluation)", ref_w11))
     for n in W9_SIZES:
         for op, (expr, goal) in W9_OPS.items():
             wl.append(OpWorkload("W9", f"W9 {op} {n}x{W9_K}",

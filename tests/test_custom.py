@@ -278,3 +278,21 @@ def test_docstring_examples_run():
     import dualml.custom
     res = doctest.testmod(dualml.custom)
     assert res.failed == 0 and res.attempted >= 10
+
+
+def test_taylor_mode_uses_the_taylor_rule_or_raises():
+    # exp as a primitive: its 4th derivative at 0.5 is exp(0.5) (closed form)
+    import math
+    f = dualml.custom_jvp(lambda x: np.exp(x), taylor=lambda x: dualml.exp(x))
+    f.defderivs(lambda x: f(x))
+    assert dualml.derivative(f, 0.5, n=4) == pytest.approx(math.exp(0.5), rel=1e-15)
+    c = dualml.taylor(lambda z: np.sum(f(z)), np.array([0.1, 0.2]), np.array([1.0, 0.0]), order=3)
+    np.testing.assert_allclose(c, [math.exp(0.1) + math.exp(0.2), math.exp(0.1),
+                                   math.exp(0.1) / 2, math.exp(0.1) / 6], rtol=1e-15)
+    # no taylor= rule: a clear error, never the body run on a Taylor
+    calls = []
+    g = dualml.custom_jvp(lambda x: calls.append(x) or np.exp(x))
+    g.defderivs(lambda x: g(x))
+    with pytest.raises(TypeError, match="no Taylor rule"):
+        dualml.derivative(g, 0.5, n=3)
+    assert calls == []
