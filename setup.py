@@ -161,6 +161,8 @@ if sys.platform != "win32":
 extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 # the DualArray type; cimports dualml._kernels (its .pxd) for the loop drivers
 extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], **common))
+# greedy colorings of sparsity patterns (dualml.sparse)
+extensions.append(Extension("dualml.sparse._coloring", ["dualml/sparse/_coloring.pyx"], **common))
 
 setup(
     version=version(),

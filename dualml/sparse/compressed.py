@@ -1,0 +1,528 @@
+"""Compressed forward evaluation of sparse Jacobians and Hessians.
+
+Design
+------
+* Preparation (once per structure): the pattern (given, or detected at the
+  example point by ``dualml.sparse.detect``), its coloring, the seed matrix
+  S (ncolors, n) -- row c the indicator of color c -- and the gather
+  indices that read every stored entry of the result from the compressed
+  product B (ncolors, m), laid out as the forward pass returns it.
+* Jacobian, B[c] = J s_c.  Array path: one DualArray pass with ncolors
+  tangent rows (the seeding and result reading of ``dualml._arraycalc``).
+  Scalar path (lists, ``method="scalar"``): one ``jvp`` per color.
+* Hessian, B[c] = H s_c (star coloring): the colored Jacobian of the
+  gradient, forward over forward -- the gradient itself still costs n
+  inner directions, so this is O(n) evaluations however sparse H is.
+* The result is a ``scipy.sparse.csr_array`` (float64) with the pattern's
+  structure: an entry outside the pattern is not computed, so a wrong
+  pattern loses it silently -- ``check=True`` compares with detection.
+"""
+import numpy as np
+
+from .. import dual as _dual
+from .. import _arraycalc as _ac
+from ..arrays import DualArray, _new
+from ..calculus import _check, gradient, jvp
+from . import _coloring
+from .coloring import _canonical, _symmetric
+
+__all__ = ["SparseJacobian", "SparseHessian", "sparse_jacobian", "sparse_hessian"]
+
+_CAP_BYTES = 64 * 2**20         # tangents of one inner gradient pass of the Hessian
+
+
+def _detect(kind, f, x, args, fname):
+    try:
+        from . import detect
+    except ModuleNotFoundError as exc:
+        if exc.name != "dualml.sparse.detect":
+            raise
+        raise ValueError(f"{fname}(): sparsity=None needs dualml's sparsity detection "
+                         f"(dualml.sparse.detect), which this build lacks; pass "
+                         f"sparsity= (a scipy.sparse or boolean pattern)") from None
+    return getattr(detect, kind)(f, x, args)
+
+
+def _missing(P, D, fname, what):
+    """Raise if the detected pattern D has entries the user's pattern P lacks."""
+    sp = __import__("scipy.sparse", fromlist=["csr_array"])
+    D = sp.csr_array(D, dtype=bool)
+    if D.shape != P.shape:
+        raise ValueError(f"{fname}(): sparsity has shape {P.shape} but detection found "
+                         f"{D.shape}")
+    extra = (D.astype(np.int8) - D.multiply(P).astype(np.int8)).tocoo()
+    extra.eliminate_zeros()
+    if extra.nnz:
+        pairs = sorted(zip(extra.row.tolist(), extra.col.tolist()))
+        shown = ", ".join(map(str, pairs[:10])) + (" ..." if len(pairs) > 10 else "")
+        raise ValueError(f"{fname}(): sparsity misses {len(pairs)} structural nonzero(s) "
+                         f"of the {what} at this point: {shown}; add them to the pattern "
+                         f"(or pass sparsity=None to detect it)")
+
+
+class _Prepared:
+    """Shared by SparseJacobian and SparseHessian: point kind, seeds, call."""
+
+    def _setup_point(self, f, x, args, method, fname):
+        if not callable(f):
+            raise TypeError(f"{fname}(): f must be callable, not {type(f).__name__}")
+        self.f, self.fname = f, fname
+        self.args = _check(f, args, None, fname)
+        if method not in ("auto", "scalar", "array"):
+            raise ValueError(f"{fname}(): method must be 'auto', 'scalar' or 'array', "
+                             f"got {method!r}")
+        if isinstance(x, DualArray) or isinstance(x, _dual.Dual) or (
+                isinstance(x, np.ndarray) and x.dtype == object):
+            raise TypeError(f"{fname}(): x must hold real numbers; a sparse result cannot "
+                            f"carry an outer differentiation (use dualml.jacobian/hessian "
+                            f"inside another differentiation)")
+        if isinstance(x, np.ndarray) and method != "scalar":
+            if x.dtype.kind not in "biuf":
+                raise TypeError(f"{fname}(): x must be a real array, got dtype {x.dtype}")
+            self.array, self.shape = True, x.shape
+        else:
+            if method == "array":
+                raise ValueError(f"{fname}(): method='array' needs x as a real ndarray, "
+                                 f"got {type(x).__name__}")
+            self.array = False
+            self.shape = np.shape(x)
+            if isinstance(x, np.ndarray) and x.dtype.kind not in "biuf":
+                raise TypeError(f"{fname}(): x must be a real array, got dtype {x.dtype}")
+        self.kind = type(x) if isinstance(x, (list, tuple)) else None
+        self.n = int(np.prod(self.shape, dtype=np.int64))
+
+    def _set_pattern(self, P, colors, gather):
+        k = int(colors.max()) + 1 if colors.size else 0
+        self.pattern, self.colors, self.ncolors = P, colors, k
+        S = np.zeros((k, self.n))
+        S[colors, np.arange(self.n)] = 1.0
+        S.flags.writeable = False           # a write into the seeded x copies it first
+        self.seeds = S
+        self._gather = gather
+        self._indptr = P.indptr.astype(np.int32 if P.nnz < 2**31 else np.intp)
+        self._indices = P.indices.astype(self._indptr.dtype)
+
+    def _x(self, x):
+        """x checked against the prepared shape (the array path's private copy)."""
+        shape = np.shape(x)
+        if shape != self.shape and not (self.kind is not None and len(shape) == 1
+                                        and shape[0] == self.n):
+            raise ValueError(f"{self.fname}(): x has shape {shape}, but this object was "
+                             f"prepared for shape {self.shape}; prepare another one")
+        if self.array:
+            if not isinstance(x, np.ndarray):
+                x = np.asarray(x)
+            if isinstance(x, DualArray) or x.dtype.kind not in "biuf":
+                raise TypeError(f"{self.fname}(): x must be a real array")
+            return _ac._point(x, self.fname)
+        return x
+
+    def _seed_row(self, c):
+        s = self.seeds[c]
+        if self.kind is not None:
+            return s.tolist()
+        return s.reshape(self.shape) if self.shape != () else float(s[0])
+
+    def _assemble(self, B, m):
+        import scipy.sparse as sp
+        data = np.take(B.reshape(-1), self._gather) if self._gather.size else np.zeros(0)
+        return sp.csr_array((data, self._indices.copy(), self._indptr.copy()),
+                            shape=self.pattern.shape, copy=False)
+
+    def _args(self, args):
+        return self.args if not args else _check(self.f, args, None, self.fname)
+
+
+class SparseJacobian(_Prepared):
+    """SparseJacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
+
+    A sparse Jacobian prepared once (pattern, coloring, seeds, gather
+    indices) and evaluated at many points: ``J(x)`` is the
+    ``scipy.sparse.csr_array`` of ``∂f_i/∂x_j``.
+
+    One forward pass carries one direction per color (``ncolors``, e.g. 3
+    for a tridiagonal Jacobian however large n), then every entry is read
+    from the compressed product.  Entries outside the pattern are never
+    computed: a pattern that misses a nonzero silently loses it.  With
+    ``sparsity=None`` the pattern is detected at the example point, on the
+    branches f takes there (``np.where`` picks, ``if`` statements); if
+    other points take other branches, pass a pattern valid everywhere, or
+    ``check="always"`` to re-detect at every call.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)`` returning a real array (any shape; flattened in C
+        order for the rows).
+    x : ndarray, sequence or float
+        The example point: its shape (and kind -- a real ndarray takes the
+        array path, a list the scalar path) is the one every call must use.
+    args : tuple, optional
+        Extra arguments for f (a call may pass others).
+    sparsity : scipy.sparse array/matrix or boolean array_like, optional
+        Shape ``(m, n)``: outputs flattened in C order x inputs flattened in
+        C order.  None: detected at x by ``dualml.jacobian_sparsity``.
+    check : bool or "always", optional
+        True: compare a given pattern with detection at x and raise
+        ValueError naming the entries it misses; "always": at every call.
+    method : {"auto", "scalar", "array"}, optional
+        "auto": a real ndarray x takes the array path (one DualArray pass),
+        anything else the scalar path (one ``jvp`` per color).
+
+    Attributes
+    ----------
+    pattern : scipy.sparse.csr_array of bool, shape (m, n)
+    colors : ndarray of intp, shape (n,)
+    ncolors : int
+        Forward directions per evaluation.
+
+    Raises
+    ------
+    ValueError
+        Bad pattern shape, a pattern missing nonzeros (with ``check``), or
+        f's output size differs from the pattern's rows.
+    TypeError
+        f not callable, x not real, or a pattern of a non-real dtype.
+
+    See Also
+    --------
+    sparse_jacobian : the one-call form.
+    jacobian : the dense Jacobian.
+    column_coloring : the coloring used.
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> def F(u):                     # 1-D Bratu residual, h = 1/(n+1)
+    ...     n = u.size
+    ...     up = np.concatenate([u[1:], [0.0]])
+    ...     um = np.concatenate([[0.0], u[:-1]])
+    ...     return (up - 2 * u + um) * (n + 1) ** 2 + np.exp(u)
+    >>> P = np.eye(6, dtype=bool) | np.eye(6, k=1, dtype=bool) | np.eye(6, k=-1, dtype=bool)
+    >>> J = dualml.SparseJacobian(F, np.zeros(6), sparsity=P)
+    >>> J.ncolors
+    3
+    >>> A = J(np.full(6, 0.1))
+    >>> np.allclose(A.toarray(), dualml.jacobian(F, np.full(6, 0.1)))
+    True
+    """
+
+    def __init__(self, f, x, args=(), *, sparsity=None, check=False, method="auto"):
+        fname = "SparseJacobian"
+        self._setup_point(f, x, args, method, fname)
+        if check not in (False, True, "always"):
+            raise ValueError(f"{fname}(): check must be False, True or 'always', got "
+                             f"{check!r}")
+        self.check = check
+        if sparsity is None:
+            P = _canonical(_detect("jacobian_sparsity", f, x, self.args, fname),
+                           "the detected pattern", fname)
+            if P.shape[1] != self.n:
+                raise ValueError(f"{fname}(): detection returned {P.shape[1]} columns for "
+                                 f"{self.n} inputs")
+            self.check = False if check is True else check   # detection is the reference
+        else:
+            P = _canonical(sparsity, "sparsity", fname)
+            if P.shape[1] != self.n:
+                raise ValueError(f"{fname}(): sparsity has {P.shape[1]} columns but x has "
+                                 f"{self.n} entries (shape {self.shape}); its shape must "
+                                 f"be (f(x).size, x.size)")
+            if check:
+                _missing(P, _detect("jacobian_sparsity", f, x, self.args, fname), fname,
+                         "Jacobian")
+        colors = _coloring.column_coloring(P.indptr, P.indices, self.n)
+        gather = _coloring.column_gather(P.indptr, P.indices, colors, P.shape[0])
+        self._set_pattern(P, colors, gather)
+
+    def compressed(self, x, *args):
+        """compressed(x, *args)
+
+        The compressed product ``B = (J S^T)^T``, shape ``(ncolors, m)``:
+        ``B[c] = J s_c``, s_c the indicator of color c.
+
+        Parameters
+        ----------
+        x : like the example point
+        *args
+            Extra arguments for f (default: the prepared ones).
+
+        Returns
+        -------
+        ndarray, shape (ncolors, m)
+        """
+        args = self._args(args)
+        m, k = self.pattern.shape[0], self.ncolors
+        if self.check == "always":
+            _missing(self.pattern, _detect("jacobian_sparsity", self.f, x, args, self.fname),
+                     self.fname, "Jacobian")
+        if k == 0:
+            return np.zeros((0, m))
+        if self.array:
+            xa = self._x(x)
+            tag = _dual._new_tag()
+            X = _new(xa, self.seeds.reshape((k,) + self.shape), tag, None)
+            _, D = _ac._parts(self.f(X, *args), tag, k, self.fname)
+            if type(D) is not np.ndarray:
+                raise TypeError(f"{self.fname}(): f returned a nested DualArray; a sparse "
+                                f"Jacobian needs real outputs")
+            B = D.reshape(k, -1)
+        else:
+            x = self._x(x)
+            B = np.empty((k, m))
+            for c in range(k):
+                _, jv = jvp(self.f, x, self._seed_row(c), args, method="scalar")
+                jv = np.asarray(jv, dtype=np.float64).reshape(-1)
+                if jv.size != m:
+                    B = jv          # reported below
+                    break
+                B[c] = jv
+        if B.shape[-1] != m:
+            raise ValueError(f"{self.fname}(): f returned {B.shape[-1]} outputs but the "
+                             f"pattern has {m} rows")
+        return B
+
+    def __call__(self, x, *args):
+        """J(x, *args) -> scipy.sparse.csr_array (m, n) of float64."""
+        return self._assemble(self.compressed(x, *args), self.pattern.shape[0])
+
+
+class SparseHessian(_Prepared):
+    """SparseHessian(f, x, args=(), *, sparsity=None, check=False, method="auto")
+
+    A sparse Hessian prepared once (symmetric pattern, star coloring, seeds,
+    recovery indices) and evaluated at many points: ``H(x)`` is the
+    ``scipy.sparse.csr_array`` of ``∂²f/∂x_i∂x_j``.
+
+    Each evaluation computes ``H s_c`` for the ncolors color indicators s_c
+    (forward over forward: the colored Jacobian of the gradient) and reads
+    every entry directly (star coloring recovery).  The gradient inside is
+    still dense forward mode -- n inner directions, chunked -- so the cost
+    grows like n times ncolors evaluations of f however sparse H is; what
+    the coloring saves is the factor n/ncolors of a dense Hessian.  Entries
+    outside the pattern are never computed: a pattern that misses a nonzero
+    silently loses it (``check=True`` compares with detection).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)`` returning a real number.
+    x : ndarray, sequence or float
+        The example point (its shape is the one every call must use).
+    args : tuple, optional
+        Extra arguments for f.
+    sparsity : scipy.sparse array/matrix or boolean array_like, optional
+        Shape ``(n, n)``, x flattened in C order; symmetrized if it is not
+        symmetric.  None: detected at x by ``dualml.hessian_sparsity``.
+    check : bool or "always", optional
+        As for ``SparseJacobian``.
+    method : {"auto", "scalar", "array"}, optional
+        As for ``SparseJacobian``.
+
+    Attributes
+    ----------
+    pattern : scipy.sparse.csr_array of bool, shape (n, n), symmetric
+    colors : ndarray of intp, shape (n,)
+    ncolors : int
+
+    Raises
+    ------
+    ValueError
+        Bad pattern shape, a pattern missing nonzeros (with ``check``), or f
+        not scalar.
+    TypeError
+        f not callable or x not real.
+
+    See Also
+    --------
+    sparse_hessian, hessian, star_coloring
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)
+    >>> P = np.eye(5, dtype=bool) | np.eye(5, k=1, dtype=bool) | np.eye(5, k=-1, dtype=bool)
+    >>> H = dualml.SparseHessian(rosen, np.zeros(5), sparsity=P)
+    >>> H.ncolors
+    3
+    >>> x = np.linspace(-1, 1, 5)
+    >>> np.allclose(H(x).toarray(), dualml.hessian(rosen, x))
+    True
+    """
+
+    def __init__(self, f, x, args=(), *, sparsity=None, check=False, method="auto"):
+        fname = "SparseHessian"
+        self._setup_point(f, x, args, method, fname)
+        if check not in (False, True, "always"):
+            raise ValueError(f"{fname}(): check must be False, True or 'always', got "
+                             f"{check!r}")
+        self.check = check
+        if sparsity is None:
+            P = _canonical(_detect("hessian_sparsity", f, x, self.args, fname),
+                           "the detected pattern", fname, (self.n, self.n))
+            self.check = False if check is True else check
+        else:
+            P = _canonical(sparsity, "sparsity", fname)
+            if P.shape != (self.n, self.n):
+                raise ValueError(f"{fname}(): sparsity has shape {P.shape} but x has "
+                                 f"{self.n} entries; it must be ({self.n}, {self.n})")
+            if check:
+                _missing(_symmetric(P), _detect("hessian_sparsity", f, x, self.args, fname),
+                         fname, "Hessian")
+        P = _symmetric(P)
+        colors = _coloring.star_coloring(P.indptr, P.indices)
+        gather = _coloring.star_gather(P.indptr, P.indices, colors)
+        self._set_pattern(P, colors, gather)
+
+    def compressed(self, x, *args):
+        """compressed(x, *args)
+
+        ``B[c] = H s_c``, shape ``(ncolors, n)``.
+
+        Parameters
+        ----------
+        x : like the example point
+        *args
+            Extra arguments for f (default: the prepared ones).
+
+        Returns
+        -------
+        ndarray, shape (ncolors, n)
+        """
+        args = self._args(args)
+        n, k = self.n, self.ncolors
+        if self.check == "always":
+            _missing(self.pattern, _detect("hessian_sparsity", self.f, x, args, self.fname),
+                     self.fname, "Hessian")
+        if k == 0:
+            return np.zeros((0, n))
+        f = self.f
+        if self.array:
+            xa = self._x(x)
+            chunk = max(1, min(n, _CAP_BYTES // (8 * n * (k + 1))))
+
+            def grad(y):
+                return gradient(f, y, args, chunk=chunk)
+            tag = _dual._new_tag()
+            X = _new(xa, self.seeds.reshape((k,) + self.shape), tag, None)
+            _, D = _ac._parts(grad(X), tag, k, self.fname)
+            return np.asarray(D, dtype=np.float64).reshape(k, n)
+        x = self._x(x)
+
+        def grad(y):
+            return gradient(f, y, args, method="scalar")
+        B = np.empty((k, n))
+        for c in range(k):
+            B[c] = np.reshape(jvp(grad, x, self._seed_row(c), method="scalar")[1], -1)
+        return B
+
+    def __call__(self, x, *args):
+        """H(x, *args) -> scipy.sparse.csr_array (n, n) of float64, symmetric."""
+        return self._assemble(self.compressed(x, *args), self.n)
+
+
+def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
+    """sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
+
+    The Jacobian of f at x as a ``scipy.sparse.csr_array``, from one
+    forward pass with one direction per color of its sparsity pattern.
+
+    Prepares a ``SparseJacobian`` and calls it once; to evaluate at many
+    points (Newton, least squares) prepare it once yourself.  Entries
+    outside the pattern are not computed: a pattern missing a nonzero loses
+    it silently unless ``check=True``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)`` returning a real array.
+    x : ndarray, sequence or float
+        The point.
+    args : tuple, optional
+        Extra arguments for f.
+    sparsity : scipy.sparse or boolean array_like, shape (m, n), optional
+        The pattern (outputs x inputs, both flattened in C order); None
+        detects it at x (``dualml.jacobian_sparsity``).
+    check : bool, optional
+        Compare a given pattern with detection; ValueError names the
+        entries it misses.
+    method : {"auto", "scalar", "array"}, optional
+        As for ``SparseJacobian``.
+
+    Returns
+    -------
+    scipy.sparse.csr_array, shape (m, n), float64
+        ``J[i, j] = ∂f_i/∂x_j`` with the pattern's structure.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As for ``SparseJacobian``.
+
+    See Also
+    --------
+    SparseJacobian, jacobian, sparse_hessian
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> F = lambda x: x**2 + np.roll(x, 1)
+    >>> P = np.eye(4, dtype=bool) | np.roll(np.eye(4, dtype=bool), 1, axis=1)
+    >>> dualml.sparse_jacobian(F, np.arange(4.0), sparsity=P).toarray()
+    array([[0., 0., 0., 1.],
+           [1., 2., 0., 0.],
+           [0., 1., 4., 0.],
+           [0., 0., 1., 6.]])
+    """
+    return SparseJacobian(f, x, args, sparsity=sparsity, check=check, method=method)(x)
+
+
+def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
+    """sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto")
+
+    The Hessian of a scalar f at x as a symmetric ``scipy.sparse.csr_array``,
+    by star coloring and direct recovery.
+
+    Prepares a ``SparseHessian`` and calls it once (see there for the
+    cost); entries outside the pattern are not computed (``check=True``
+    compares a given pattern with detection).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)`` returning a real number.
+    x : ndarray, sequence or float
+        The point.
+    args : tuple, optional
+        Extra arguments for f.
+    sparsity : scipy.sparse or boolean array_like, shape (n, n), optional
+        The pattern; None detects it at x (``dualml.hessian_sparsity``).
+    check : bool, optional
+        Compare a given pattern with detection.
+    method : {"auto", "scalar", "array"}, optional
+        As for ``SparseJacobian``.
+
+    Returns
+    -------
+    scipy.sparse.csr_array, shape (n, n), float64
+
+    Raises
+    ------
+    ValueError, TypeError
+        As for ``SparseHessian``.
+
+    See Also
+    --------
+    SparseHessian, hessian, sparse_jacobian
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> f = lambda x: np.sum(x**3) + x[0] * x[-1]
+    >>> P = np.eye(3, dtype=bool)
+    >>> P[0, 2] = True
+    >>> dualml.sparse_hessian(f, np.array([1.0, 2.0, 3.0]), sparsity=P).toarray()
+    array([[ 6.,  0.,  1.],
+           [ 0., 12.,  0.],
+           [ 1.,  0., 18.]])
+    """
+    return SparseHessian(f, x, args, sparsity=sparsity, check=check, method=method)(x)
