@@ -17,6 +17,8 @@ Design
   structure: an entry outside the pattern is not computed, so a wrong
   pattern loses it silently -- ``check=True`` compares with detection.
 """
+import importlib
+
 import numpy as np
 
 from .. import dual as _dual
@@ -33,7 +35,7 @@ _CAP_BYTES = 64 * 2**20         # tangents of one inner gradient pass of the Hes
 
 def _detect(kind, f, x, args, fname):
     try:
-        from . import detect
+        detect = importlib.import_module("dualml.sparse.detect")
     except ModuleNotFoundError as exc:
         if exc.name != "dualml.sparse.detect":
             raise
