@@ -372,3 +372,72 @@ def test_transform_options_validated():
         dualml.jac(bratu, sparse="yes")
     with pytest.raises(ValueError, match="sparse"):
         dualml.ode_jac(bratu, sparse=1.5)
+
+
+# -- partially separable Hessians (elements=True) -------------------------------------------
+
+def rosenbrock_terms(x):
+    return 100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2
+
+
+def element_cases(n, rng):
+    m = n + 2
+    a, b, c = (rng.integers(0, n, size=m) for _ in range(3))
+
+    def mixed(x):
+        return np.sin(x[a]) * x[b] ** 2 + np.exp(0.4 * x[c]) * x[a] - x[b] / (2.0 + x[c] ** 2)
+    P = np.zeros((m, n), dtype=bool)
+    for idx in (a, b, c):
+        P[np.arange(m), idx] = True
+
+    def dets(x):                # np.linalg has no second-order rows: the nested fallback
+        M = np.stack([np.stack([x[a], x[b]], axis=-1), np.stack([x[b], x[c]], axis=-1)],
+                     axis=-2)
+        return np.linalg.det(M) * x[a]
+    E = np.eye(n - 1, n, dtype=bool) | np.eye(n - 1, n, k=1, dtype=bool)
+    return [(rosenbrock_terms, E), (mixed, P), (dets, P)]
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_sparse_hessian_of_elements(case):
+    rng = np.random.default_rng(20 + case)
+    n = 10
+    F, E = element_cases(n, rng)[case]
+
+    def f(x):
+        return np.sum(F(x))
+    H = dualml.SparseHessian(F, np.zeros(n), sparsity=E, elements=True)
+    for _ in range(2):
+        x = rng.uniform(-1.0, 1.0, n)
+        Hd = H(x).toarray()
+        np.testing.assert_array_equal(Hd, Hd.T)
+        ref = cs_hessian(f, x)
+        np.testing.assert_allclose(Hd, ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
+        np.testing.assert_allclose(Hd, dualml.hessian(f, x), rtol=1e-12, atol=1e-12)
+    # the pattern is the union of the elements' cliques
+    Ed = np.asarray(E, dtype=int)
+    np.testing.assert_array_equal(H.pattern.toarray(), (Ed.T @ Ed) > 0)
+
+
+def test_elements_colors_do_not_grow_with_n():
+    for n in (10, 1000):
+        E = np.eye(n - 1, n, dtype=bool) | np.eye(n - 1, n, k=1, dtype=bool)
+        H = dualml.SparseHessian(rosenbrock_terms, np.zeros(n), sparsity=E, elements=True)
+        assert H.ncolors == 2
+    x = np.linspace(-1, 1, n)
+    got = dualml.sparse_hessian(rosenbrock_terms, x, sparsity=E, elements=True)
+    d0 = 1200 * x[:-1] ** 2 - 400 * x[1:] + 2         # closed form, chained Rosenbrock
+    diag = np.concatenate([d0, [0.0]]) + np.concatenate([[0.0], np.full(n - 1, 200.0)])
+    np.testing.assert_allclose(got.diagonal(), diag, rtol=1e-14)
+    np.testing.assert_allclose(got.diagonal(1), -400 * x[:-1], rtol=1e-14)
+
+
+def test_elements_errors():
+    E = np.eye(3, 4, dtype=bool)
+    with pytest.raises(ValueError, match="ndarray"):
+        dualml.SparseHessian(lambda x: x[:3], [0.0] * 4, sparsity=E, elements=True)
+    with pytest.raises(ValueError, match="elements"):
+        dualml.SparseHessian(lambda x: x[:3], np.zeros(4), sparsity=np.eye(3), elements=True)
+    H = dualml.SparseHessian(lambda x: x ** 2, np.zeros(4), sparsity=E, elements=True)
+    with pytest.raises(ValueError, match="4 elements"):
+        H(np.ones(4))

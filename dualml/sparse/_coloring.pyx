@@ -245,10 +245,11 @@ def star_gather(const idx[::1] indptr, const idx[::1] indices, const idx[::1] co
 
     Direct recovery for a star coloring of a symmetric (n, n) pattern: the
     flat index into B (ncolors, n), B[c] = H s_c, of every stored entry
-    (i, j).  H[i, j] is read at row i of color(j)'s column when j is i's
-    only neighbour of color(j), else at row j of color(i)'s column.
+    (i, j).  For i < j, H[i, j] is read at row i of color(j)'s column when j
+    is i's only neighbour of color(j), else at row j of color(i)'s column;
+    H[j, i] is read from the same place (an exactly symmetric result).
     Raises ValueError if neither holds (the coloring is not a star coloring
-    of this pattern).
+    of this pattern) or the pattern is not symmetric.
     """
     cdef idx n = indptr.shape[0] - 1
     cdef idx nnz = indices.shape[0]
@@ -277,20 +278,33 @@ def star_gather(const idx[::1] indptr, const idx[::1] indices, const idx[::1] co
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
             unique_ok[p] = j != i and count[color[j]] == 1 and color[j] != color[i]
+    # one source per pair {i, j} (the rule applied to i < j), so the
+    # result is exactly symmetric
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
             if j == i:
                 out[p] = color[i] * n + i
+                continue
+            r = _find(indices, indptr[j], indptr[j + 1], i)     # the entry (j, i)
+            if r < 0:
+                raise ValueError(f"the pattern is not symmetric: ({i}, {j}) is stored "
+                                 f"but ({j}, {i}) is not")
+            if i < j:
+                if unique_ok[p]:
+                    out[p] = color[j] * n + i
+                elif unique_ok[r]:
+                    out[p] = color[i] * n + j
+                else:
+                    raise ValueError(f"entry ({i}, {j}) cannot be recovered: the coloring "
+                                     f"is not a star coloring of this symmetric pattern")
+            elif unique_ok[r]:
+                out[p] = color[i] * n + j
             elif unique_ok[p]:
                 out[p] = color[j] * n + i
             else:
-                # the mirrored entry (j, i): found by a binary search in row j
-                r = _find(indices, indptr[j], indptr[j + 1], i)
-                if r < 0 or not unique_ok[r]:
-                    raise ValueError(f"entry ({i}, {j}) cannot be recovered: the coloring is "
-                                     f"not a star coloring of this symmetric pattern")
-                out[p] = color[i] * n + j
+                raise ValueError(f"entry ({j}, {i}) cannot be recovered: the coloring "
+                                 f"is not a star coloring of this symmetric pattern")
     return out_a
 
 

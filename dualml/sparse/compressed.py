@@ -24,6 +24,7 @@ import numpy as np
 from .. import dual as _dual
 from .. import _arraycalc as _ac
 from ..arrays import DualArray, _new
+from ..arrays._operands import _NeedGeneric
 from ..calculus import _check, gradient, jvp
 from . import _coloring
 from .coloring import _canonical, _symmetric
@@ -289,36 +290,55 @@ class SparseJacobian(_Prepared):
 
 
 class SparseHessian(_Prepared):
-    """SparseHessian(f, x, args=(), *, sparsity=None, check=False, method="auto")
+    """SparseHessian(f, x, args=(), *, sparsity=None, check=False, method="auto", elements=False)
 
-    A sparse Hessian prepared once (symmetric pattern, star coloring, seeds,
+    A sparse Hessian prepared once (symmetric pattern, coloring, seeds,
     recovery indices) and evaluated at many points: ``H(x)`` is the
     ``scipy.sparse.csr_array`` of ``∂²f/∂x_i∂x_j``.
 
-    Each evaluation computes ``H s_c`` for the ncolors color indicators s_c
-    (forward over forward: the colored Jacobian of the gradient) and reads
-    every entry directly (star coloring recovery).  The gradient inside is
-    still dense forward mode -- n inner directions, chunked -- so the cost
-    grows like n times ncolors evaluations of f however sparse H is; what
-    the coloring saves is the factor n/ncolors of a dense Hessian.  Entries
-    outside the pattern are never computed: a pattern that misses a nonzero
-    silently loses it (``check=True`` compares with detection).
+    General f (``elements=False``): each evaluation computes ``H s_c`` for
+    the ncolors color indicators s_c of a star coloring (forward over
+    forward: the colored Jacobian of the gradient) and reads every entry
+    directly.  The gradient inside is still dense forward mode -- n inner
+    directions, chunked -- so the cost grows like n x ncolors directions
+    however sparse H is; the coloring saves the factor n / ncolors of a
+    dense Hessian.
+
+    Partially separable f (``elements=True``): f returns the element
+    functions f_k (an array) and the objective is their sum, as in
+    ``np.sum(100 * (x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)`` without the
+    sum.  The columns of the elements' Jacobian pattern are colored (K
+    colors: within one element every variable has its own color), one
+    pass carries the K first-order and K x K second-order directions
+    (``s_a^T ∇²f_k s_b`` for every element k) and each H[i, j] is the sum
+    over the elements that hold both i and j: the cost is independent of
+    n (chained Rosenbrock: K = 2).
+
+    Entries outside the pattern are never computed: a pattern that misses
+    a nonzero silently loses it (``check=True`` compares with detection).
 
     Parameters
     ----------
     f : callable
-        ``f(x, *args)`` returning a real number.
+        ``f(x, *args)`` returning a real number, or with ``elements=True``
+        a real array of element values whose sum is the objective.
     x : ndarray, sequence or float
         The example point (its shape is the one every call must use).
+        ``elements=True`` needs a real ndarray.
     args : tuple, optional
         Extra arguments for f.
     sparsity : scipy.sparse array/matrix or boolean array_like, optional
-        Shape ``(n, n)``, x flattened in C order; symmetrized if it is not
-        symmetric.  None: detected at x by ``dualml.hessian_sparsity``.
+        ``elements=False``: the Hessian pattern, shape ``(n, n)``, x
+        flattened in C order; symmetrized if it is not symmetric.  None:
+        detected at x by ``dualml.hessian_sparsity``.
+        ``elements=True``: the elements' Jacobian pattern, shape
+        ``(m, n)``; None: detected at x by ``dualml.jacobian_sparsity``.
     check : bool or "always", optional
         As for ``SparseJacobian``.
     method : {"auto", "scalar", "array"}, optional
-        As for ``SparseJacobian``.
+        As for ``SparseJacobian`` (``elements=True``: the array path only).
+    elements : bool, optional
+        f returns the element functions of a partially separable objective.
 
     Attributes
     ----------
@@ -330,13 +350,13 @@ class SparseHessian(_Prepared):
     ------
     ValueError
         Bad pattern shape, a pattern missing nonzeros (with ``check``), or f
-        not scalar.
+        not scalar (``elements=False``).
     TypeError
         f not callable or x not real.
 
     See Also
     --------
-    sparse_hessian, hessian, star_coloring
+    sparse_hessian, hessian, star_coloring, column_coloring
 
     Examples
     --------
@@ -349,15 +369,26 @@ class SparseHessian(_Prepared):
     >>> x = np.linspace(-1, 1, 5)
     >>> np.allclose(H(x).toarray(), dualml.hessian(rosen, x))
     True
+    >>> terms = lambda x: 100 * (x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2
+    >>> E = np.eye(4, 5, dtype=bool) | np.eye(4, 5, k=1, dtype=bool)   # term k: x_k, x_k+1
+    >>> He = dualml.SparseHessian(terms, np.zeros(5), sparsity=E, elements=True)
+    >>> He.ncolors
+    2
+    >>> np.allclose(He(x).toarray(), dualml.hessian(rosen, x))
+    True
     """
 
-    def __init__(self, f, x, args=(), *, sparsity=None, check=False, method="auto"):
+    def __init__(self, f, x, args=(), *, sparsity=None, check=False, method="auto",
+                 elements=False):
         fname = "SparseHessian"
         self._setup_point(f, x, args, method, fname)
         if check not in (False, True, "always"):
             raise ValueError(f"{fname}(): check must be False, True or 'always', got "
                              f"{check!r}")
-        self.check = check
+        self.check, self.elements = check, bool(elements)
+        if self.elements:
+            self._prepare_elements(f, x, sparsity, check, fname)
+            return
         if sparsity is None:
             P = _canonical(_detect("hessian_sparsity", f, x, self.args, fname),
                            "the detected pattern", fname, (self.n, self.n))
@@ -375,10 +406,89 @@ class SparseHessian(_Prepared):
         gather = _coloring.star_gather(P.indptr, P.indices, colors)
         self._set_pattern(P, colors, gather)
 
+    def _prepare_elements(self, f, x, sparsity, check, fname):
+        import scipy.sparse as sp
+        if not self.array:
+            raise ValueError(f"{fname}(): elements=True needs x as a real ndarray (the "
+                             f"array path), got {type(x).__name__}")
+        if sparsity is None:
+            E = _canonical(_detect("jacobian_sparsity", f, x, self.args, fname),
+                           "the detected pattern", fname)
+            self.check = False if check is True else check
+        else:
+            E = _canonical(sparsity, "sparsity", fname)
+            if check:
+                _missing(E, _detect("jacobian_sparsity", f, x, self.args, fname), fname,
+                         "elements' Jacobian")
+        if E.shape[1] != self.n:
+            raise ValueError(f"{fname}(): with elements=True, sparsity is the elements' "
+                             f"Jacobian pattern (m, {self.n}); got shape {E.shape}")
+        self.element_pattern = E
+        m, n = E.shape
+        colors = _coloring.column_coloring(E.indptr, E.indices, n)
+        k = int(colors.max()) + 1 if n else 0
+        # every pair (p, q) of variables of one element k: H[p, q] gets
+        # D2[color p, color q, k]; R sums them (a sparse matrix-vector product)
+        L = np.diff(E.indptr)
+        L2 = L * L
+        tot = int(L2.sum())
+        elem = np.repeat(np.arange(m), L2)
+        t = np.arange(tot) - np.repeat(np.cumsum(L2) - L2, L2)
+        Lr = np.repeat(L, L2)
+        start = np.repeat(E.indptr[:-1], L2)
+        pa = E.indices[start + t // np.maximum(Lr, 1)]
+        pb = E.indices[start + t % np.maximum(Lr, 1)]
+        H = sp.csr_array((np.ones(tot, dtype=bool), (pa, pb)), shape=(n, n))
+        H.sum_duplicates()
+        H = _canonical(H, "pattern", fname)
+        rows = np.repeat(np.arange(n), np.diff(H.indptr))
+        pos = np.searchsorted(rows * n + H.indices, pa * n + pb)
+        # (min, max) of the colors: H[p, q] and H[q, p] sum the same numbers
+        # in the same order, so the result is exactly symmetric
+        ca, cb = colors[pa], colors[pb]
+        col = (np.minimum(ca, cb) * k + np.maximum(ca, cb)) * m + elem
+        self._R = sp.csr_array((np.ones(tot), (pos, col)), shape=(H.nnz, k * k * m))
+        self._set_pattern(H, colors, np.zeros(0, dtype=np.intp))
+        seed = np.zeros((k + k * k, n))
+        seed[:k] = self.seeds
+        seed.flags.writeable = False
+        self._o2_seed = seed.reshape((k + k * k,) + self.shape)
+        self._m = m
+
+    def _element_pass(self, x, args):
+        """D2[a, b, k] = s_a^T ∇²f_k s_b, shape (K, K, m)."""
+        k, m, f = self.ncolors, self._m, self.f
+        tag = _dual._new_tag()
+        o2 = (k, 0, k)
+        try:
+            r = f(_new(self._x(x), self._o2_seed, tag, o2), *args)
+            if type(r) is DualArray and r._tag == tag:
+                if r._o2 != o2 or type(r._d) is not np.ndarray:
+                    raise _NeedGeneric("element result")
+                D2 = r._d[k:].reshape(k, k, -1)
+            else:
+                _, d = _ac._parts(r, tag, k, self.fname)       # f ignores x
+                D2 = np.zeros((k, k, int(np.prod(d.shape[1:], dtype=np.int64))))
+        except _NeedGeneric:
+            # forward over forward: both levels seeded with the K colors
+            S = self.seeds.reshape((k,) + self.shape)
+            t1 = _dual._new_tag()
+            t2 = _dual._new_tag()
+            r = f(_new(_new(self._x(x), S, t1, None), S, t2, None), *args)
+            _, D = _ac._parts(r, t2, k, self.fname)
+            _, D2 = _ac._parts(D, t1, k, self.fname)
+            D2 = np.asarray(D2, dtype=np.float64).reshape(k, k, -1)
+        if D2.shape[2] != m:
+            raise ValueError(f"{self.fname}(): f returned {D2.shape[2]} elements but the "
+                             f"pattern has {m} rows")
+        return D2
+
     def compressed(self, x, *args):
         """compressed(x, *args)
 
-        ``B[c] = H s_c``, shape ``(ncolors, n)``.
+        The compressed second derivatives: ``B[c] = H s_c``, shape
+        ``(ncolors, n)``; with ``elements=True``
+        ``B[a, b, k] = s_a^T ∇²f_k s_b``, shape ``(ncolors, ncolors, m)``.
 
         Parameters
         ----------
@@ -388,15 +498,19 @@ class SparseHessian(_Prepared):
 
         Returns
         -------
-        ndarray, shape (ncolors, n)
+        ndarray
         """
         args = self._args(args)
         n, k = self.n, self.ncolors
         if self.check == "always":
-            _missing(self.pattern, _detect("hessian_sparsity", self.f, x, args, self.fname),
-                     self.fname, "Hessian")
+            kind = "jacobian_sparsity" if self.elements else "hessian_sparsity"
+            ref = self.element_pattern if self.elements else self.pattern
+            _missing(ref, _detect(kind, self.f, x, args, self.fname), self.fname,
+                     "elements' Jacobian" if self.elements else "Hessian")
         if k == 0:
             return np.zeros((0, n))
+        if self.elements:
+            return self._element_pass(x, args)
         f = self.f
         if self.array:
             xa = self._x(x)
@@ -419,7 +533,13 @@ class SparseHessian(_Prepared):
 
     def __call__(self, x, *args):
         """H(x, *args) -> scipy.sparse.csr_array (n, n) of float64, symmetric."""
-        return self._assemble(self.compressed(x, *args), self.n)
+        B = self.compressed(x, *args)
+        if self.elements:
+            import scipy.sparse as sp
+            data = self._R @ B.reshape(-1) if B.size else np.zeros(self.pattern.nnz)
+            return sp.csr_array((data, self._indices.copy(), self._indptr.copy()),
+                                shape=self.pattern.shape, copy=False)
+        return self._assemble(B, self.n)
 
 
 def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
@@ -478,8 +598,9 @@ def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
     return SparseJacobian(f, x, args, sparsity=sparsity, check=check, method=method)(x)
 
 
-def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
-    """sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto")
+def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto",
+                   elements=False):
+    """sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto", elements=False)
 
     The Hessian of a scalar f at x as a symmetric ``scipy.sparse.csr_array``,
     by star coloring and direct recovery.
@@ -502,6 +623,10 @@ def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
         Compare a given pattern with detection.
     method : {"auto", "scalar", "array"}, optional
         As for ``SparseJacobian``.
+    elements : bool, optional
+        f returns the element functions of a partially separable objective
+        (their sum); sparsity is then their Jacobian pattern (m, n) and the
+        cost is independent of n (see ``SparseHessian``).
 
     Returns
     -------
@@ -527,4 +652,5 @@ def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
            [ 0., 12.,  0.],
            [ 1.,  0., 18.]])
     """
-    return SparseHessian(f, x, args, sparsity=sparsity, check=check, method=method)(x)
+    return SparseHessian(f, x, args, sparsity=sparsity, check=check, method=method,
+                         elements=elements)(x)
