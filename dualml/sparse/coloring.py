@@ -34,9 +34,15 @@ def _canonical(pattern, name, fname, shape=None):
         if pattern.dtype.kind not in "biuf":
             raise TypeError(f"{fname}(): {name} must be a boolean or real pattern, got "
                             f"dtype {pattern.dtype}")
-        P = sp.csr_array(pattern, copy=True)
-        P.sum_duplicates()
-        P.data = np.ones(P.nnz, dtype=bool)     # stored entries, zeros included
+        if pattern.format == "csr" and pattern.has_canonical_format:
+            # sorted and unique already: only the structure is copied
+            P = sp.csr_array((np.ones(pattern.nnz, dtype=bool),
+                              pattern.indices.astype(np.intp), pattern.indptr.astype(np.intp)),
+                             shape=pattern.shape, copy=False)
+        else:
+            P = sp.csr_array(pattern, copy=True)
+            P.sum_duplicates()
+            P.data = np.ones(P.nnz, dtype=bool)     # stored entries, zeros included
     else:
         a = np.asarray(pattern)
         if a.ndim != 2:
