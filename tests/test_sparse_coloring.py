@@ -229,3 +229,11 @@ def test_sparse_formats_and_stored_zeros_count():
     assert c[0] != c[1]
     c = dualml.column_coloring(sp.csc_matrix(np.eye(3)))
     assert c.tolist() == [0, 0, 0]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from dualml.sparse import coloring
+    res = doctest.testmod(coloring)
+    assert res.failed == 0 and res.attempted >= 6

@@ -119,7 +119,7 @@ def column_coloring(pattern):
     >>> import numpy as np, dualml
     >>> P = np.eye(5, dtype=bool) | np.eye(5, k=1, dtype=bool) | np.eye(5, k=-1, dtype=bool)
     >>> dualml.column_coloring(P)
-    array([0, 1, 2, 0, 1])
+    array([2, 1, 0, 2, 1])
     """
     P = _canonical(pattern, "pattern", "column_coloring")
     return _coloring.column_coloring(P.indptr, P.indices, P.shape[1])

@@ -13,16 +13,22 @@ Design
 * Hessian, B[c] = H s_c (star coloring): the colored Jacobian of the
   gradient, forward over forward -- the gradient itself still costs n
   inner directions, so this is O(n) evaluations however sparse H is.
+  ``elements=True`` (f returns the terms of a sum): one pass of the
+  second-order rows (``arrays._o2``) seeded with the K colors of the terms'
+  Jacobian gives s_a^T H_k s_b per term, summed into H by a sparse matrix
+  built at preparation -- independent of n.
 * The result is a ``scipy.sparse.csr_array`` (float64) with the pattern's
-  structure: an entry outside the pattern is not computed, so a wrong
-  pattern loses it silently -- ``check=True`` compares with detection.
+  structure.  A pattern that misses a nonzero gives wrong numbers silently:
+  the missing entry is dropped and its value lands in an entry of the same
+  row whose column shares its color -- ``check=True`` compares with
+  detection.
 """
 import importlib
 
 import numpy as np
 
-from .. import dual as _dual
 from .. import _arraycalc as _ac
+from .. import dual as _dual
 from ..arrays import DualArray, _new
 from ..arrays._operands import _NeedGeneric
 from ..calculus import _check, gradient, jvp
@@ -74,7 +80,7 @@ class _Prepared:
         if method not in ("auto", "scalar", "array"):
             raise ValueError(f"{fname}(): method must be 'auto', 'scalar' or 'array', "
                              f"got {method!r}")
-        if isinstance(x, DualArray) or isinstance(x, _dual.Dual) or (
+        if isinstance(x, (DualArray, _dual.Dual)) or (
                 isinstance(x, np.ndarray) and x.dtype == object):
             raise TypeError(f"{fname}(): x must hold real numbers; a sparse result cannot "
                             f"carry an outer differentiation (use dualml.jacobian/hessian "
@@ -145,8 +151,10 @@ class SparseJacobian(_Prepared):
 
     One forward pass carries one direction per color (``ncolors``, e.g. 3
     for a tridiagonal Jacobian however large n), then every entry is read
-    from the compressed product.  Entries outside the pattern are never
-    computed: a pattern that misses a nonzero silently loses it.  With
+    from the compressed product.  A pattern that misses a nonzero gives
+    wrong numbers without an error: the missing entry is dropped, and its
+    value is added into the entry of the same row whose column shares its
+    color (``check=True`` compares the pattern with detection).  With
     ``sparsity=None`` the pattern is detected at the example point, on the
     branches f takes there (``np.where`` picks, ``if`` statements); if
     other points take other branches, pass a pattern valid everywhere, or
@@ -314,8 +322,9 @@ class SparseHessian(_Prepared):
     over the elements that hold both i and j: the cost is independent of
     n (chained Rosenbrock: K = 2).
 
-    Entries outside the pattern are never computed: a pattern that misses
-    a nonzero silently loses it (``check=True`` compares with detection).
+    A pattern that misses a nonzero gives wrong numbers without an error:
+    the missing entry is dropped and its value is added into recovered
+    entries that share its color (``check=True`` compares with detection).
 
     Parameters
     ----------
@@ -549,9 +558,10 @@ def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
     forward pass with one direction per color of its sparsity pattern.
 
     Prepares a ``SparseJacobian`` and calls it once; to evaluate at many
-    points (Newton, least squares) prepare it once yourself.  Entries
-    outside the pattern are not computed: a pattern missing a nonzero loses
-    it silently unless ``check=True``.
+    points (Newton, least squares) prepare it once yourself.  A pattern
+    that misses a nonzero gives wrong numbers without an error (the entry
+    is dropped and its value added into an entry of the same color);
+    ``check=True`` compares the pattern with detection.
 
     Parameters
     ----------
@@ -588,7 +598,7 @@ def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
     --------
     >>> import numpy as np, dualml
     >>> F = lambda x: x**2 + np.roll(x, 1)
-    >>> P = np.eye(4, dtype=bool) | np.roll(np.eye(4, dtype=bool), 1, axis=1)
+    >>> P = np.eye(4, dtype=bool) | np.roll(np.eye(4, dtype=bool), -1, axis=1)
     >>> dualml.sparse_jacobian(F, np.arange(4.0), sparsity=P).toarray()
     array([[0., 0., 0., 1.],
            [1., 2., 0., 0.],
@@ -606,8 +616,8 @@ def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto",
     by star coloring and direct recovery.
 
     Prepares a ``SparseHessian`` and calls it once (see there for the
-    cost); entries outside the pattern are not computed (``check=True``
-    compares a given pattern with detection).
+    cost).  A pattern that misses a nonzero gives wrong numbers without an
+    error; ``check=True`` compares a given pattern with detection.
 
     Parameters
     ----------
