@@ -454,3 +454,25 @@ def test_docstring_examples_run():
     for mod in (compressed, transforms):
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert res.failed == 0 and res.attempted > 5, mod.__name__
+
+
+def test_general_hessian_falls_back_to_nested_without_curvature_rules():
+    # np.linalg has no second-order rows: the nested forward-over-forward path
+    def f(x):
+        M = x[:4].reshape(2, 2)
+        return np.linalg.det(M) * x[4] + np.sum(x ** 3)
+    P = np.ones((5, 5), dtype=bool)
+    x = np.array([0.3, -1.2, 0.7, 2.0, -0.4])
+    H = dualml.sparse_hessian(f, x, sparsity=P)
+    ref = cs_hessian(f, x)
+    np.testing.assert_allclose(H.toarray(), ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
+
+
+def test_general_hessian_in_blocks(monkeypatch):
+    # a small cap forces several passes of the second-order rows
+    monkeypatch.setattr(compressed, "_CAP_BYTES", 8 * 9 * 4 * 6)
+    n = 9
+    x = np.linspace(-1.0, 1.0, n)
+    H = dualml.sparse_hessian(chained_rosenbrock, x, sparsity=band(n, 1, 1))
+    np.testing.assert_allclose(H.toarray(), cs_hessian(chained_rosenbrock, x), rtol=1e-6,
+                               atol=1e-4)

@@ -10,9 +10,12 @@ Design
 * Jacobian, B[c] = J s_c.  Array path: one DualArray pass with ncolors
   tangent rows (the seeding and result reading of ``dualml._arraycalc``).
   Scalar path (lists, ``method="scalar"``): one ``jvp`` per color.
-* Hessian, B[c] = H s_c (star coloring): the colored Jacobian of the
-  gradient, forward over forward -- the gradient itself still costs n
-  inner directions, so this is O(n) evaluations however sparse H is.
+* Hessian, B[c] = H s_c (star coloring): passes of hessian's second-order
+  rows (``arrays._o2``) with first-order rows [s_1..s_K, a block of unit
+  vectors], the pairs (s_c, e_i) giving (H s_c)_i; where f has no
+  curvature rule, the colored Jacobian of the gradient (nested).  The
+  unit rows -- the gradient -- still cost n directions, so this is O(n)
+  evaluations however sparse H is.
   ``elements=True`` (f returns the terms of a sum): one pass of the
   second-order rows (``arrays._o2``) seeded with the K colors of the terms'
   Jacobian gives s_a^T H_k s_b per term, summed into H by a sparse matrix
@@ -305,9 +308,9 @@ class SparseHessian(_Prepared):
     ``scipy.sparse.csr_array`` of ``∂²f/∂x_i∂x_j``.
 
     General f (``elements=False``): each evaluation computes ``H s_c`` for
-    the ncolors color indicators s_c of a star coloring (forward over
-    forward: the colored Jacobian of the gradient) and reads every entry
-    directly.  The gradient inside is still dense forward mode -- n inner
+    the ncolors color indicators s_c of a star coloring (second-order
+    forward rows, or forward over forward where f uses an operation
+    without a curvature rule) and reads every entry directly.  The gradient inside is still dense forward mode -- n inner
     directions, chunked -- so the cost grows like n x ncolors directions
     however sparse H is; the coloring saves the factor n / ncolors of a
     dense Hessian.
@@ -492,6 +495,44 @@ class SparseHessian(_Prepared):
                              f"pattern has {m} rows")
         return D2
 
+    def _o2_passes(self, xa, args):
+        """B[c] = H s_c from passes of hessian's second-order rows (in C).
+
+        First-order rows [s_1 .. s_K, e_i0 .. e_i1-1], second-order rows for
+        the pairs (s_a, any first-order row): the pair (s_a, e_i) is
+        (H s_a)_i.  Blocks of unit rows keep a pass under _CAP_BYTES.
+        Raises _NeedGeneric where f uses an operation without a curvature
+        rule (the caller falls back to nested forward mode).
+        """
+        k, n, f, shape = self.ncolors, self.n, self.f, self.shape
+        q = max(1, min(n, _CAP_BYTES // (8 * n * (k + 1)) - k))
+        B = np.empty((k, n))
+        tag = _dual._new_tag()
+        for i0 in range(0, n, q):
+            i1 = min(n, i0 + q)
+            kk = k + i1 - i0
+            o2 = (kk, 0, k)
+            rows = np.zeros((kk + k * kk, n))
+            rows[:k] = self.seeds
+            rows[k + np.arange(i1 - i0), np.arange(i0, i1)] = 1.0
+            X = _new(xa if i1 >= n else xa.copy(), rows.reshape((rows.shape[0],) + shape),
+                     tag, o2)
+            r = f(X, *args)
+            if type(r) is DualArray and r._tag == tag:
+                if r._v.shape != ():
+                    raise ValueError(f"{self.fname}(): f must return a scalar, it returned "
+                                     f"shape {r._v.shape}")
+                if r._o2 != o2 or type(r._d) is not np.ndarray:
+                    raise _NeedGeneric("hessian result")
+                B[:, i0:i1] = r._d[kk:].reshape(k, kk)[:, k:]
+            else:
+                _, d = _ac._parts(r, tag, kk, self.fname)
+                if d.shape[1:] != ():
+                    raise ValueError(f"{self.fname}(): f must return a scalar, it returned "
+                                     f"shape {d.shape[1:]}")
+                B[:, i0:i1] = 0.0           # f does not depend on x
+        return B
+
     def compressed(self, x, *args):
         """compressed(x, *args)
 
@@ -522,7 +563,11 @@ class SparseHessian(_Prepared):
             return self._element_pass(x, args)
         f = self.f
         if self.array:
-            xa = self._x(x)
+            try:
+                return self._o2_passes(self._x(x), args)
+            except _NeedGeneric:
+                pass
+            xa = self._x(x)         # f may have written into the first copy
             chunk = max(1, min(n, _CAP_BYTES // (8 * n * (k + 1))))
 
             def grad(y):
