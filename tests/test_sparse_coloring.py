@@ -237,3 +237,18 @@ def test_docstring_examples_run():
     from dualml.sparse import coloring
     res = doctest.testmod(coloring)
     assert res.failed == 0 and res.attempted >= 6
+
+
+def test_stub_matches_the_compiled_module():
+    import ast
+    import inspect
+    import os
+    path = os.path.join(os.path.dirname(_coloring.__file__), "_coloring.pyi")
+    tree = ast.parse(open(path).read())
+    stubs = {n.name: [a.arg for a in n.args.args] for n in tree.body
+             if isinstance(n, ast.FunctionDef)}
+    public = {n for n in dir(_coloring) if not n.startswith("_") and
+              callable(getattr(_coloring, n)) and n not in ("np", "cython")}
+    assert set(stubs) == public
+    for name, params in stubs.items():
+        assert list(inspect.signature(getattr(_coloring, name)).parameters) == params, name
