@@ -476,3 +476,32 @@ def test_general_hessian_in_blocks(monkeypatch):
     H = dualml.sparse_hessian(chained_rosenbrock, x, sparsity=band(n, 1, 1))
     np.testing.assert_allclose(H.toarray(), cs_hessian(chained_rosenbrock, x), rtol=1e-6,
                                atol=1e-4)
+
+
+def test_scalar_and_empty_points():
+    J = dualml.sparse_jacobian(lambda x: [x * 2, x ** 2], 3.0, sparsity=np.ones((2, 1)))
+    np.testing.assert_array_equal(J.toarray(), [[2.0], [6.0]])
+    H = dualml.sparse_hessian(lambda x: x ** 3, 2.0, sparsity=np.ones((1, 1)))
+    np.testing.assert_array_equal(H.toarray(), [[12.0]])
+    assert dualml.sparse_jacobian(np.sin, np.zeros(0), sparsity=np.zeros((0, 0))).shape == (0, 0)
+
+
+def test_no_nesting_inside_another_differentiation():
+    with pytest.raises(TypeError, match="outer differentiation"):
+        dualml.gradient(lambda y: dualml.sparse_jacobian(np.sin, y, sparsity=np.eye(3)).sum(),
+                        np.ones(3))
+
+
+def test_check_always_catches_a_branch_that_changes_the_structure(monkeypatch):
+    def F(x):                    # below 0 row 1 also depends on x[0]
+        return np.where(x > 0, x ** 2, x ** 2 + x[0])
+
+    def detect(kind, f, x, args, fname):
+        P = np.eye(3, dtype=bool)
+        P[:, 0] |= x <= 0
+        return P
+    monkeypatch.setattr(compressed, "_detect", detect)
+    J = dualml.SparseJacobian(F, np.ones(3), sparsity=np.eye(3), check="always")
+    np.testing.assert_array_equal(J(np.ones(3)).toarray(), 2 * np.eye(3))
+    with pytest.raises(ValueError, match=r"misses 1 structural.*\(1, 0\)"):
+        J(np.array([1.0, -1.0, 1.0]))
