@@ -505,3 +505,15 @@ def test_check_always_catches_a_branch_that_changes_the_structure(monkeypatch):
     np.testing.assert_array_equal(J(np.ones(3)).toarray(), 2 * np.eye(3))
     with pytest.raises(ValueError, match=r"misses 1 structural.*\(1, 0\)"):
         J(np.array([1.0, -1.0, 1.0]))
+
+
+def test_transform_prepares_once_per_shape():
+    j = dualml.jac(np.sin, sparse=True, sparsity=np.eye(3), method="scalar")
+    j(np.ones(3))
+    first = j.prepared
+    j(np.zeros(3))
+    assert j.prepared is first                  # same shape and kind: reused
+    J = dualml.jac(lambda x: x ** 2, sparse=True, sparsity=np.eye(3))
+    np.testing.assert_array_equal(J(np.arange(3.0)).toarray(), np.diag([0.0, 2.0, 4.0]))
+    with pytest.raises(ValueError, match="columns"):
+        J(np.ones(4))                           # a new shape prepares anew: the pattern is 3x3

@@ -101,6 +101,7 @@ class _Prepared:
             if isinstance(x, np.ndarray) and x.dtype.kind not in "biuf":
                 raise TypeError(f"{fname}(): x must be a real array, got dtype {x.dtype}")
         self.kind = type(x) if isinstance(x, (list, tuple)) else None
+        self.ndarray = isinstance(x, np.ndarray)
         self.n = int(np.prod(self.shape, dtype=np.int64))
 
     def _set_pattern(self, P, colors, gather):

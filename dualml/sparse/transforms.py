@@ -39,7 +39,7 @@ class _Lazy:
 
     def get(self, x, args):
         P = self.prepared
-        if P is None or np.shape(x) != P.shape or P.array != isinstance(x, np.ndarray):
+        if P is None or np.shape(x) != P.shape or P.ndarray != isinstance(x, np.ndarray):
             P = self.prepared = self.cls(self.f, x, args, sparsity=self.sparsity,
                                          method=self.method)
         return P
