@@ -517,3 +517,23 @@ def test_transform_prepares_once_per_shape():
     np.testing.assert_array_equal(J(np.arange(3.0)).toarray(), np.diag([0.0, 2.0, 4.0]))
     with pytest.raises(ValueError, match="columns"):
         J(np.ones(4))                           # a new shape prepares anew: the pattern is 3x3
+
+
+def bratu_list(u):
+    n = len(u)
+    return [((u[i + 1] if i < n - 1 else 0.0) - 2 * u[i] + (u[i - 1] if i > 0 else 0.0))
+            * (n + 1.0) ** 2 + dualml.exp(u[i]) for i in range(n)]
+
+
+@pytest.mark.parametrize("kind", ["array", "list"])
+def test_value_and_jacobian_from_one_pass(kind):
+    n = 6
+    x = np.linspace(0.1, 0.6, n)
+    if kind == "array":
+        J = dualml.SparseJacobian(bratu, x, sparsity=band(n, 1, 1))
+        v, A = J.value_and_jacobian(x)
+    else:
+        J = dualml.SparseJacobian(bratu_list, x.tolist(), sparsity=band(n, 1, 1))
+        v, A = J.value_and_jacobian(x.tolist())
+    np.testing.assert_allclose(v, bratu(x), rtol=1e-14)
+    np.testing.assert_allclose(A.toarray(), cs_jacobian(bratu, x), rtol=1e-13)

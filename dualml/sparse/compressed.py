@@ -265,18 +265,21 @@ class SparseJacobian(_Prepared):
         -------
         ndarray, shape (ncolors, m)
         """
-        args = self._args(args)
+        return self._pass(x, self._args(args))[1]
+
+    def _pass(self, x, args):
+        """(f(x) as float64 of f's output shape, or None if k == 0; B)."""
         m, k = self.pattern.shape[0], self.ncolors
         if self.check == "always":
             _missing(self.pattern, _detect("jacobian_sparsity", self.f, x, args, self.fname),
                      self.fname, "Jacobian")
         if k == 0:
-            return np.zeros((0, m))
+            return None, np.zeros((0, m))
         if self.array:
             xa = self._x(x)
             tag = _dual._new_tag()
             X = _new(xa, self.seeds.reshape((k,) + self.shape), tag, None)
-            _, D = _ac._parts(self.f(X, *args), tag, k, self.fname)
+            value, D = _ac._parts(self.f(X, *args), tag, k, self.fname)
             if type(D) is not np.ndarray:
                 raise TypeError(f"{self.fname}(): f returned a nested DualArray; a sparse "
                                 f"Jacobian needs real outputs")
@@ -284,8 +287,11 @@ class SparseJacobian(_Prepared):
         else:
             x = self._x(x)
             B = np.empty((k, m))
+            value = None
             for c in range(k):
-                _, jv = jvp(self.f, x, self._seed_row(c), args, method="scalar")
+                v, jv = jvp(self.f, x, self._seed_row(c), args, method="scalar")
+                if value is None:
+                    value = v
                 jv = np.asarray(jv, dtype=np.float64).reshape(-1)
                 if jv.size != m:
                     B = jv          # reported below
@@ -294,7 +300,36 @@ class SparseJacobian(_Prepared):
         if B.shape[-1] != m:
             raise ValueError(f"{self.fname}(): f returned {B.shape[-1]} outputs but the "
                              f"pattern has {m} rows")
-        return B
+        return np.array(value, dtype=np.float64), B
+
+    def value_and_jacobian(self, x, *args):
+        """value_and_jacobian(x, *args)
+
+        f(x) and the sparse Jacobian from the same forward pass (a Newton
+        step needs both).
+
+        Parameters
+        ----------
+        x : like the example point
+        *args
+            Extra arguments for f (default: the prepared ones).
+
+        Returns
+        -------
+        value : ndarray
+            f(x), float64, of f's output shape (None when x is empty).
+        J : scipy.sparse.csr_array, shape (m, n)
+
+        Examples
+        --------
+        >>> import numpy as np, dualml
+        >>> J = dualml.SparseJacobian(lambda x: x ** 2, np.ones(3), sparsity=np.eye(3))
+        >>> v, A = J.value_and_jacobian(np.array([1.0, 2.0, 3.0]))
+        >>> v, A.diagonal()
+        (array([1., 4., 9.]), array([2., 4., 6.]))
+        """
+        value, B = self._pass(x, self._args(args))
+        return value, self._assemble(B, self.pattern.shape[0])
 
     def __call__(self, x, *args):
         """J(x, *args) -> scipy.sparse.csr_array (m, n) of float64."""
@@ -311,10 +346,11 @@ class SparseHessian(_Prepared):
     General f (``elements=False``): each evaluation computes ``H s_c`` for
     the ncolors color indicators s_c of a star coloring (second-order
     forward rows, or forward over forward where f uses an operation
-    without a curvature rule) and reads every entry directly.  The gradient inside is still dense forward mode -- n inner
-    directions, chunked -- so the cost grows like n x ncolors directions
-    however sparse H is; the coloring saves the factor n / ncolors of a
-    dense Hessian.
+    without a curvature rule) and reads every entry directly.  The
+    gradient inside is still dense forward mode -- n directions, in
+    blocks -- so the cost grows like n x ncolors directions however
+    sparse H is; the coloring saves the factor n / ncolors of a dense
+    Hessian.
 
     Partially separable f (``elements=True``): f returns the element
     functions f_k (an array) and the objective is their sum, as in

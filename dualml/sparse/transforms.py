@@ -101,7 +101,8 @@ def ode_jac(F, *, sparse=False, sparsity=None, method="auto"):
     >>> import numpy as np, dualml
     >>> from scipy.integrate import solve_ivp
     >>> def heat(t, y):                   # u' = u_xx, zero boundaries
-    ...     return (np.concatenate([y[1:], [0.0]]) - 2 * y + np.concatenate([[0.0], y[:-1]])) * 100.0
+    ...     up, um = np.append(y[1:], 0.0), np.insert(y[:-1], 0, 0.0)
+    ...     return (up - 2 * y + um) * 100.0
     >>> P = np.eye(9, dtype=bool) | np.eye(9, k=1, dtype=bool) | np.eye(9, k=-1, dtype=bool)
     >>> sol = solve_ivp(heat, (0.0, 0.1), np.sin(np.pi * np.linspace(0.1, 0.9, 9)),
     ...                 method="BDF", jac=dualml.ode_jac(heat, sparse=True, sparsity=P))
