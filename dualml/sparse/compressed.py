@@ -57,7 +57,7 @@ def _detect(kind, f, x, args, fname):
 
 def _missing(P, D, fname, what):
     """Raise if the detected pattern D has entries the user's pattern P lacks."""
-    sp = __import__("scipy.sparse", fromlist=["csr_array"])
+    import scipy.sparse as sp
     D = sp.csr_array(D, dtype=bool)
     if D.shape != P.shape:
         raise ValueError(f"{fname}(): sparsity has shape {P.shape} but detection found "
@@ -136,7 +136,7 @@ class _Prepared:
             return s.tolist()
         return s.reshape(self.shape) if self.shape != () else float(s[0])
 
-    def _assemble(self, B, m):
+    def _assemble(self, B):
         import scipy.sparse as sp
         data = np.take(B.reshape(-1), self._gather) if self._gather.size else np.zeros(0)
         return sp.csr_array((data, self._indices.copy(), self._indptr.copy()),
@@ -329,11 +329,11 @@ class SparseJacobian(_Prepared):
         (array([1., 4., 9.]), array([2., 4., 6.]))
         """
         value, B = self._pass(x, self._args(args))
-        return value, self._assemble(B, self.pattern.shape[0])
+        return value, self._assemble(B)
 
     def __call__(self, x, *args):
         """J(x, *args) -> scipy.sparse.csr_array (m, n) of float64."""
-        return self._assemble(self.compressed(x, *args), self.pattern.shape[0])
+        return self._assemble(self.compressed(x, *args))
 
 
 class SparseHessian(_Prepared):
@@ -630,7 +630,7 @@ class SparseHessian(_Prepared):
             data = self._R @ B.reshape(-1) if B.size else np.zeros(self.pattern.nnz)
             return sp.csr_array((data, self._indices.copy(), self._indptr.copy()),
                                 shape=self.pattern.shape, copy=False)
-        return self._assemble(B, self.n)
+        return self._assemble(B)
 
 
 def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
