@@ -10,6 +10,8 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dualml
 from dualml.sparse import _coloring
@@ -252,3 +254,42 @@ def test_stub_matches_the_compiled_module():
     assert set(stubs) == public
     for name, params in stubs.items():
         assert list(inspect.signature(getattr(_coloring, name)).parameters) == params, name
+
+
+@st.composite
+def patterns(draw, square=False):
+    m = draw(st.integers(1, 14))
+    n = m if square else draw(st.integers(1, 14))
+    cells = draw(st.lists(st.tuples(st.integers(0, m - 1), st.integers(0, n - 1)),
+                          max_size=40))
+    A = np.zeros((m, n), dtype=bool)
+    for i, j in cells:
+        A[i, j] = True
+    return A
+
+
+@settings(max_examples=150, deadline=None)
+@given(patterns())
+def test_column_coloring_property(P):
+    c = dualml.column_coloring(P)
+    assert_column_valid(P, c)
+    assert c.max() + 1 <= P.shape[1]
+    assert c.max() + 1 >= P.sum(axis=1).max(initial=0)     # the longest row bounds it below
+
+
+@settings(max_examples=150, deadline=None)
+@given(patterns(square=True))
+def test_star_coloring_property_and_exact_recovery(P):
+    P = P | P.T
+    s = dualml.star_coloring(P)
+    assert_star_valid(P, s)
+    n = P.shape[0]
+    rng = np.random.default_rng(n)
+    H = np.where(P | np.eye(n, dtype=bool), rng.standard_normal((n, n)), 0.0)
+    H = H + H.T
+    S = np.zeros((s.max() + 1, n))
+    S[s, np.arange(n)] = 1.0
+    Pc = _symmetric(_canonical(P | np.eye(n, dtype=bool), "P", "test"))
+    g = _coloring.star_gather(Pc.indptr, Pc.indices, s)
+    rows = np.repeat(np.arange(n), np.diff(Pc.indptr))
+    np.testing.assert_array_equal((S @ H).ravel()[g], H[rows, Pc.indices])
