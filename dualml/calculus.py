@@ -843,7 +843,8 @@ def hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
         True: a ``SparseHessian`` prepared at the first call and reused,
         returning a ``scipy.sparse.csr_array`` (n, n), as
         ``minimize(method="trust-constr")`` takes it; "dense": the same
-        evaluation returned dense.
+        evaluation returned dense.  For an objective that is a sum of
+        terms, pass ``SparseHessian(terms, x0, elements=True)`` itself.
     sparsity : scipy.sparse or boolean array_like, optional
         With ``sparse``: the pattern; None detects it at the first point.
 
