@@ -164,6 +164,8 @@ extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], 
 # Taylor mode: the Taylor type and array drivers over csrc/taylor.h
 extensions.append(Extension("dualml._taylor._core", ["dualml/_taylor/_core.pyx"],
                             **dict(common, depends=common["depends"] + ["csrc/taylor.h"])))
+# greedy colorings of sparsity patterns (dualml.sparse)
+extensions.append(Extension("dualml.sparse._coloring", ["dualml/sparse/_coloring.pyx"], **common))
 
 setup(
     version=version(),

@@ -907,8 +907,8 @@ def grad(f, *, method="auto", chunk=None):
     return _transform(gradient, f, "grad", method, chunk)
 
 
-def jac(f, *, method="auto", chunk=None):
-    """jac(f, *, method="auto", chunk=None)
+def jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
+    """jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None)
 
     The Jacobian as a function: ``jac(f)(x, *args) == jacobian(f, x, args)``.
 
@@ -920,11 +920,20 @@ def jac(f, *, method="auto", chunk=None):
         ``f(x, *args)`` returning a sequence/array of real numbers.
     method, chunk
         Passed to ``jacobian``.
+    sparse : {False, True, "dense"}, optional
+        True: a ``SparseJacobian`` prepared at the first call and reused
+        (one forward direction per color), returning a
+        ``scipy.sparse.csr_array`` of shape ``(f(x).size, x.size)``, as
+        ``least_squares`` takes it; "dense": the same evaluation returned
+        dense (``root(method="hybr")`` needs that).
+    sparsity : scipy.sparse or boolean array_like, optional
+        With ``sparse``: the pattern; None detects it at the first point.
 
     Returns
     -------
     callable
-        ``x, *args -> ndarray`` of shape ``f(x).shape + x.shape``.
+        ``x, *args -> ndarray`` of shape ``f(x).shape + x.shape`` (or the
+        sparse/flattened result described under ``sparse``).
 
     Examples
     --------
@@ -936,11 +945,14 @@ def jac(f, *, method="auto", chunk=None):
     (True, True)
     """
     _check(f, (), chunk, "jac")
+    if sparse is not False:
+        from .sparse.transforms import _sparse_transform
+        return _sparse_transform("jac", f, method, sparse, sparsity)
     return _transform(jacobian, f, "jac", method, chunk)
 
 
-def hess(f, *, method="auto", chunk=None):
-    """hess(f, *, method="auto", chunk=None)
+def hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
+    """hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None)
 
     The Hessian as a function: ``hess(f)(x, *args) == hessian(f, x, args)``.
 
@@ -953,11 +965,20 @@ def hess(f, *, method="auto", chunk=None):
         ``f(x, *args)`` returning a real number.
     method, chunk
         Passed to ``hessian``.
+    sparse : {False, True, "dense"}, optional
+        True: a ``SparseHessian`` prepared at the first call and reused,
+        returning a ``scipy.sparse.csr_array`` (n, n), as
+        ``minimize(method="trust-constr")`` takes it; "dense": the same
+        evaluation returned dense.  For an objective that is a sum of
+        terms, pass ``SparseHessian(terms, x0, elements=True)`` itself.
+    sparsity : scipy.sparse or boolean array_like, optional
+        With ``sparse``: the pattern; None detects it at the first point.
 
     Returns
     -------
     callable
-        ``x, *args -> ndarray`` of shape ``x.shape + x.shape``.
+        ``x, *args -> ndarray`` of shape ``x.shape + x.shape`` (or the
+        sparse result described under ``sparse``).
 
     Examples
     --------
@@ -967,4 +988,7 @@ def hess(f, *, method="auto", chunk=None):
            [2., 0.]])
     """
     _check(f, (), chunk, "hess")
+    if sparse is not False:
+        from .sparse.transforms import _sparse_transform
+        return _sparse_transform("hess", f, method, sparse, sparsity)
     return _transform(hessian, f, "hess", method, chunk)

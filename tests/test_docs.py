@@ -109,3 +109,14 @@ def test_guide_pages_are_in_the_toctree():
     for page in guide_pages():
         rel = os.path.relpath(page, DOCS)[:-3]
         assert rel in index, rel
+
+
+def test_examples_have_a_gallery_title():
+    """sphinx-gallery (docs/auto_examples) needs each example's docstring to
+    open with an underlined title; checked here so a new example fails fast."""
+    examples = os.path.join(ROOT, "examples")
+    for fname in sorted(os.listdir(examples)):
+        if fname.endswith(".py"):
+            lines = open(os.path.join(examples, fname), encoding="utf-8").read().split("\n")
+            assert lines[0] == '"""' and lines[1].strip(), fname
+            assert lines[2] == "=" * len(lines[1]), fname
