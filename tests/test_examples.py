@@ -58,3 +58,17 @@ def test_bratu_newton_with_sparse_jacobian():
     assert r["steps"] <= 6                    # Newton: quadratic convergence
     assert r["residual"] < 1e-8
     assert r["error"] < 1e-5                  # O(h^2) from the closed form
+
+
+@pytest.mark.parametrize("name", ["adam", "logistic_regression"])
+def test_convergence_plots(name):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    mod = load(name)
+    r = mod.main(**({"steps": 20} if name == "adam" else {"n": 60, "steps": 20}))
+    fig = mod.plot(r["history"])
+    assert len(fig.axes) >= 1 and len(fig.axes[0].lines) == 1
+    assert np.allclose(fig.axes[0].lines[0].get_ydata()[:3],
+                       [h if np.ndim(h) == 0 else h[0] for h in r["history"][:3]])
+    plt.close(fig)
