@@ -5,10 +5,15 @@ Design
 * ``dualml diff EXPR --at x=1 y=2 [--hessian]``: the expression goes through
   ``dualml._expr`` (an AST whitelist, evaluated by walking the tree; nothing
   reaches eval), then through the public calculus API.
-* ``dualml sensitivity MODULE:FUNCTION --at x=1,2,3``: imports the user's
-  function (a module path or a ``.py`` file; the current directory is on
-  the import path, as for ``python -m``), calls it with keyword arguments
-  named by ``--at`` and prints ``dualml.sensitivity``'s table.
+* ``dualml sensitivity MODULE:FUNCTION --at x=1,2,3 [--fixed steps=500]``:
+  imports the user's function (a module path, with the current directory on
+  the import path as for ``python -m``, or a ``.py`` file, with its own
+  directory on the path so it can import its neighbours), calls it with
+  keyword arguments named by ``--at`` (differentiated) and ``--fixed``
+  (passed as they are: ints stay ints) and prints ``dualml.sensitivity``'s
+  table under the function's name.
+* ``dualml dgsm MODULE:FUNCTION --bounds x=0,1 y=-1,1 --samples N``: the
+  same import and calling convention, ``dualml.dgsm`` over uniform inputs.
 * ``main(argv)`` returns the exit status instead of exiting, so tests and
   embedding programs can call it: 0 success, 2 usage errors (bad arguments,
   unsafe or unknown expressions, missing variables; message on stderr, as
@@ -56,7 +61,8 @@ def _parser():
         epilog="examples:\n"
                "  dualml diff \"sin(x)*exp(y) + x**2\" --at x=1 y=2 --hessian\n"
                "  dualml sensitivity mypackage.model:predict --at x=1,2,3 "
-               "--names a,b,c --plot sens.png",
+               "--names a,b,c --plot sens.png\n"
+               "  dualml dgsm model.py:f --bounds a=0,1 b=-1,1 --samples 4096",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"dualml {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -92,7 +98,27 @@ def _parser():
     s.add_argument("--plot", metavar="FILE.png", help="save a bar chart of the elasticities")
     s.add_argument("--kind", choices=("bar", "tornado"), default="bar",
                    help="chart style for --plot (default: bar)")
+    s.add_argument("--fixed", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="parameters held constant (not differentiated), passed as "
+                        "given: an integer stays an int (e.g. --fixed steps=500)")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    g = sub.add_parser(
+        "dgsm", help="global sensitivity (DGSM) of a Python function over uniform inputs",
+        description="Import FUNCTION from MODULE and compute derivative-based global "
+                    "sensitivity measures (vi = E[(df/dx_i)^2], as SALib's dgsm.analyze) "
+                    "over inputs uniform on the --bounds, from exact gradients at "
+                    "--samples Sobol points.")
+    g.add_argument("target", metavar="MODULE:FUNCTION",
+                   help="e.g. mypackage.model:predict or path/to/model.py:predict")
+    g.add_argument("--bounds", nargs="+", required=True, metavar="NAME=LO,HI",
+                   help="one scalar input per NAME, uniform on [LO, HI]")
+    g.add_argument("--samples", type=int, default=1024, metavar="N",
+                   help="number of sample points (default 1024)")
+    g.add_argument("--seed", type=int, default=None, help="seed of the sample")
+    g.add_argument("--fixed", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="parameters held constant, passed as given")
+    g.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
 
 
@@ -135,6 +161,8 @@ def main(argv=None):
     try:
         if ns.command == "diff":
             return _diff(ns)
+        if ns.command == "dgsm":
+            return _dgsm(ns)
         return _sensitivity(ns)
     except UsageError as exc:
         print(f"dualml {ns.command}: error: {exc}", file=sys.stderr)
@@ -231,6 +259,10 @@ def _load(target):
             if not os.path.isfile(path):
                 raise UsageError(f"no such file: {module}")
             name = os.path.splitext(os.path.basename(path))[0]
+            # its neighbours are importable, as when it is run as a script
+            folder = os.path.dirname(path)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             spec = importlib.util.spec_from_file_location(name, path)
             mod = importlib.util.module_from_spec(spec)
             sys.modules.setdefault(name, mod)
@@ -264,6 +296,48 @@ def _numbers(text, name):
     return [_constant(p, name) for p in parts], vector
 
 
+def _fixed(items, taken):
+    """--fixed NAME=VALUE ... -> {name: value}: ints stay ints, commas make lists."""
+    out = {}
+    for name, text in _split_assignments(items, "parameter"):
+        if name in taken:
+            raise UsageError(f"--fixed {name}=...: {name!r} is also given as an input; "
+                             f"an input is differentiated, a --fixed parameter is not")
+        parts = [p.strip() for p in text.split(",")] if "," in text else [text.strip()]
+        vals = []
+        for p in parts:
+            if not p:
+                continue
+            try:
+                vals.append(int(p))            # steps=500: a count, keep the int
+            except ValueError:
+                vals.append(_constant(p, name))
+        if not vals:
+            raise UsageError(f"--fixed {name}= needs a value")
+        out[name] = vals if "," in text else vals[0]
+    return out
+
+
+def _check_signature(f, target, names):
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    for name in names:
+        if not takes_any and name not in sig.parameters:
+            raise UsageError(f"{name}=...: {target}{sig} has no parameter {name!r}")
+    try:
+        sig.bind(**{n: 0.0 for n in names})
+    except TypeError as exc:
+        raise UsageError(f"the parameters given must be those of {target}{sig}: "
+                         f"{exc}") from None
+
+
+def _label(target):
+    return target.rpartition(":")[2]
+
+
 def _sensitivity(ns):
     from .sensitivity import SensitivityWarning, sensitivity
     import warnings
@@ -281,21 +355,8 @@ def _sensitivity(ns):
         vals, vector = _numbers(text, name)
         params.append((name, len(point), len(point) + len(vals), vector))
         point.extend(vals)
-    try:
-        sig = inspect.signature(f)
-    except (TypeError, ValueError):
-        sig = None
-    if sig is not None:
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        for name, *_ in params:
-            if not takes_any and name not in sig.parameters:
-                raise UsageError(f"--at {name}=...: {ns.target}{sig} has no parameter "
-                                 f"{name!r}")
-        try:
-            sig.bind(**{p[0]: 0.0 for p in params})
-        except TypeError as exc:
-            raise UsageError(f"--at must name the parameters of {ns.target}{sig}: "
-                             f"{exc}") from None
+    fixed = _fixed(ns.fixed, {p[0] for p in params})
+    _check_signature(f, ns.target, [p[0] for p in params] + list(fixed))
     default = []
     for n, a, b, vec in params:
         default.extend([f"{n}[{k}]" for k in range(b - a)] if vec else [n])
@@ -310,7 +371,7 @@ def _sensitivity(ns):
 
     def g(x):
         kwargs = {n: (x[a:b] if vec else x[a]) for n, a, b, vec in params}
-        return f(**kwargs)
+        return f(**kwargs, **fixed)
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -324,8 +385,10 @@ def _sensitivity(ns):
         return _user_error(ns.target, exc)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    res.name = _label(ns.target)
     if ns.json:
         doc = {"function": ns.target, "names": res.names, "x": res.x.tolist(),
+               "fixed": fixed,
                "value": np.asarray(res.value).tolist(),
                "output_names": res.output_names,
                "jacobian": res.jacobian.tolist(), "elasticity": res.elasticity.tolist(),
@@ -342,6 +405,8 @@ def _sensitivity(ns):
         fig, axes = plt.subplots(m, 1, figsize=(6.4, tall * m), squeeze=False)
         for k, ax in enumerate(axes[:, 0]):     # one panel per output
             res.plot(ax=ax, kind=ns.kind, output=k)
+            ax.set_title(res.name if res.output_names is None
+                         else f"{res.name}: {res.output_names[k]}")
         fig.tight_layout()
         try:
             fig.savefig(ns.plot, dpi=120)
@@ -354,8 +419,41 @@ def _sensitivity(ns):
     return 0
 
 
-def _user_error(target, exc):
-    print(f"dualml sensitivity: error: {target} failed: {type(exc).__name__}: {exc}",
+def _dgsm(ns):
+    from .sensitivity import dgsm
+    f = _load(ns.target)
+    bounds = []
+    for name, text in _split_assignments(ns.bounds, "input"):
+        vals, _ = _numbers(text, name)
+        if len(vals) != 2 or not vals[0] < vals[1]:
+            raise UsageError(f"--bounds {name}={text}: give LO,HI with LO < HI")
+        bounds.append((name, vals))
+    if ns.samples < 2:
+        raise UsageError(f"--samples must be at least 2, got {ns.samples}")
+    names = [n for n, _ in bounds]
+    fixed = _fixed(ns.fixed, set(names))
+    _check_signature(f, ns.target, names + list(fixed))
+    problem = {"num_vars": len(names), "names": names, "bounds": [b for _, b in bounds]}
+
+    def g(x):
+        return f(**{n: x[j] for j, n in enumerate(names)}, **fixed)
+
+    try:
+        res = dgsm(g, problem, ns.samples, seed=ns.seed, vectorized=False)
+    except Exception as exc:     # the user's function failed: say so, status 1
+        return _user_error(ns.target, exc, "dgsm")
+    if ns.json:
+        doc = {"function": ns.target, "names": names, "fixed": fixed,
+               "n_samples": res.n_samples, "variance": float(res.variance),
+               **{k: np.asarray(res[k]).tolist() for k in res._KEYS}}
+        print(_json(doc))
+    else:
+        print(f"{_label(ns.target)}: " + str(res))
+    return 0
+
+
+def _user_error(target, exc, command="sensitivity"):
+    print(f"dualml {command}: error: {target} failed: {type(exc).__name__}: {exc}",
           file=sys.stderr)
     return 1
 

@@ -647,10 +647,14 @@ class SensitivityResult:
         return f"<SensitivityResult: {len(self.names)} inputs, {outs}, {where}>"
 
     # -- presentation -------------------------------------------------------------
+    #: the label of a scalar f in tables and plots (the CLI sets the
+    #: function's name)
+    name = "f"
+
     def _outputs(self):
         """[(output label, k, jacobian (…, n), elasticity (…, n), value, zero)]"""
         if self.output_names is None:
-            return [("f", None)]
+            return [(self.name, None)]
         return [(name, i) for i, name in enumerate(self.output_names)]
 
     def _select(self, a, i):
@@ -806,7 +810,7 @@ class SensitivityResult:
 
     def _output_index(self, output):
         if self.output_names is None:
-            return None, "f"
+            return None, self.name
         if isinstance(output, str):
             if output not in self.output_names:
                 raise ValueError(f"plot(): output {output!r} is not one of "

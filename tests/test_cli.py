@@ -318,3 +318,70 @@ def test_at_accepts_inf_and_nan(capsys):
     assert code == 0
     doc = json.loads(out)
     assert doc["value"] == "nan" and doc["gradient"] == {"x": "inf", "y": "nan"}
+
+
+# -- --fixed, neighbouring imports, names, dgsm -------------------------------------------
+
+@pytest.fixture
+def compound_dir(tmp_path):
+    (tmp_path / "helper.py").write_text("def growth(r):\n    return 1.0 + r\n")
+    (tmp_path / "compound.py").write_text(textwrap.dedent("""\
+        from helper import growth          # a neighbouring module
+        def compound(r, x0, steps=1):
+            x = x0
+            for _ in range(steps):         # steps must stay an int
+                x = x * growth(r)
+            return x
+        def linear(a, b, scale=1.0):
+            return scale * (3.0 * a - 2.0 * b)
+        """))
+    return tmp_path
+
+
+def test_sensitivity_fixed_parameter_and_neighbour_import(capsys, compound_dir):
+    target = f"{compound_dir / 'compound.py'}:compound"
+    code, out, err = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=100",
+                         "--fixed", "steps=10", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["fixed"] == {"steps": 10}
+    # f = x0 (1 + r)^10: df/dr = 10 x0 (1 + r)^9, df/dx0 = (1 + r)^10 (closed form)
+    assert doc["jacobian"] == pytest.approx([10 * 100 * 1.05 ** 9, 1.05 ** 10], rel=1e-14)
+    code, out, _ = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=100",
+                       "--fixed", "steps=10")
+    assert out.startswith("Sensitivity of compound = ")      # the function's name
+
+
+def test_fixed_errors(capsys, compound_dir):
+    target = f"{compound_dir / 'compound.py'}:compound"
+    code, _, err = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=1",
+                       "--fixed", "r=2")
+    assert code == 2 and "also given as an input" in err
+    code, _, err = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=1",
+                       "--fixed", "nsteps=2")
+    assert code == 2 and "no parameter 'nsteps'" in err
+
+
+def test_dgsm_command_against_closed_form(capsys, compound_dir):
+    # f = s (3a - 2b): vi = E[(df/dx_i)^2] = (3 s)^2 and (2 s)^2 exactly
+    target = f"{compound_dir / 'compound.py'}:linear"
+    code, out, err = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=-1,1",
+                         "--fixed", "scale=2", "--samples", "64", "--seed", "3", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["names"] == ["a", "b"] and doc["n_samples"] == 64
+    assert doc["vi"] == pytest.approx([36.0, 16.0], rel=1e-14)
+    code, out, _ = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=-1,1",
+                       "--samples", "64")
+    assert out.startswith("linear: DGSM over 64 points")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--bounds", "a=1,0", "b=0,1"], "LO < HI"),
+    (["--bounds", "a=0", "b=0,1"], "LO,HI"),
+    (["--bounds", "a=0,1", "b=0,1", "--samples", "1"], "at least 2"),
+    (["--bounds", "a=0,1", "c=0,1"], "no parameter 'c'"),
+])
+def test_dgsm_command_usage_errors(capsys, compound_dir, bad, message):
+    code, _, err = run(capsys, "dgsm", f"{compound_dir / 'compound.py'}:linear", *bad)
+    assert code == 2 and message in err, err
