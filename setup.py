@@ -161,6 +161,8 @@ if sys.platform != "win32":
 extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 # the DualArray type; cimports dualml._kernels (its .pxd) for the loop drivers
 extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], **common))
+# index-set kernels of sparsity detection (dualml.sparse)
+extensions.append(Extension("dualml.sparse._sets", ["dualml/sparse/_sets.pyx"], **common))
 
 setup(
     version=version(),

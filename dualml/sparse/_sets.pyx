@@ -1,0 +1,285 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Index-set kernels for sparsity detection (rows of sorted int64 sets, CSR).
+
+A set family is a CSR pair (indptr, indices): row r is the sorted, duplicate
+free run indices[indptr[r]:indptr[r + 1]].  The tracer of dualml.sparse keeps
+one row per array element (its gradient index set, and for Hessians its set of
+pairs i*n + j, i <= j).  Every operation on a tracer reduces to the four
+kernels here: a gather by row map, the row-wise union of two families through
+two row maps (broadcasting and selection), a segment union (reductions,
+products with a constant matrix) and the pair products of two families.  A row
+map entry of -1 stands for the empty set (a constant element).  The public
+functions check every index once, in Python-visible code, so the loops can run
+without bounds checks.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdlib cimport qsort
+
+cnp.import_array()
+
+ctypedef cnp.int64_t i64
+
+
+cdef int _cmp(const void *a, const void *b) noexcept nogil:
+    cdef i64 x = (<const i64 *>a)[0]
+    cdef i64 y = (<const i64 *>b)[0]
+    return (x > y) - (x < y)
+
+
+def _check_family(const i64[::1] indptr, const i64[::1] indices, str name):
+    cdef Py_ssize_t r, nrows = indptr.shape[0] - 1
+    if nrows < 0:
+        raise ValueError(f"{name}: indptr must have at least one entry")
+    if indptr[0] != 0 or indptr[nrows] != indices.shape[0]:
+        raise ValueError(f"{name}: indptr must run from 0 to len(indices)")
+    for r in range(nrows):
+        if indptr[r + 1] < indptr[r]:
+            raise ValueError(f"{name}: indptr must be non-decreasing")
+    return nrows
+
+
+def _check_rowmap(const i64[::1] rowmap, Py_ssize_t nrows, str name):
+    cdef Py_ssize_t k
+    for k in range(rowmap.shape[0]):
+        if rowmap[k] < -1 or rowmap[k] >= nrows:
+            raise IndexError(f"{name}: row {rowmap[k]} out of range [-1, {nrows})")
+
+
+def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap):
+    """Rows ``rowmap`` of a family (-1: the empty row).
+
+    Parameters
+    ----------
+    indptr, indices : ndarray of int64, shapes (R + 1,) and (nnz,)
+        The family.
+    rowmap : ndarray of int64, shape (K,)
+        Source row of each output row, in [-1, R).
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
+    """
+    cdef Py_ssize_t nrows = _check_family(indptr, indices, "gather")
+    _check_rowmap(rowmap, nrows, "gather")
+    cdef Py_ssize_t k, r, K = rowmap.shape[0], total = 0, pos = 0
+    out_ptr = np.empty(K + 1, dtype=np.int64)
+    cdef i64[::1] op = out_ptr
+    with nogil:
+        op[0] = 0
+        for k in range(K):
+            r = rowmap[k]
+            if r >= 0:
+                total += indptr[r + 1] - indptr[r]
+            op[k + 1] = total
+    out_ind = np.empty(total, dtype=np.int64)
+    cdef i64[::1] oi = out_ind
+    cdef i64 q
+    with nogil:
+        for k in range(K):
+            r = rowmap[k]
+            if r >= 0:
+                for q in range(indptr[r], indptr[r + 1]):
+                    oi[pos] = indices[q]
+                    pos += 1
+    return out_ptr, out_ind
+
+
+def union2(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
+           const i64[::1] pb, const i64[::1] ib, const i64[::1] rb):
+    """Row-wise union: output row k = a[ra[k]] | b[rb[k]] (-1: empty).
+
+    Parameters
+    ----------
+    pa, ia, pb, ib : ndarray of int64
+        The two families (CSR, sorted rows).
+    ra, rb : ndarray of int64, shape (K,)
+        Row maps into a and b, in [-1, rows).
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
+        Sorted rows without duplicates.
+    """
+    cdef Py_ssize_t na = _check_family(pa, ia, "union2 (a)")
+    cdef Py_ssize_t nb = _check_family(pb, ib, "union2 (b)")
+    if ra.shape[0] != rb.shape[0]:
+        raise ValueError("union2: the row maps differ in length")
+    _check_rowmap(ra, na, "union2 (a)")
+    _check_rowmap(rb, nb, "union2 (b)")
+    cdef Py_ssize_t k, K = ra.shape[0], bound = 0, pos = 0
+    cdef i64 r, s, qa, ea, qb, eb, va, vb
+    with nogil:
+        for k in range(K):
+            r = ra[k]
+            s = rb[k]
+            if r >= 0:
+                bound += pa[r + 1] - pa[r]
+            if s >= 0:
+                bound += pb[s + 1] - pb[s]
+    out_ptr = np.empty(K + 1, dtype=np.int64)
+    out_ind = np.empty(bound, dtype=np.int64)
+    cdef i64[::1] op = out_ptr
+    cdef i64[::1] oi = out_ind
+    with nogil:
+        op[0] = 0
+        for k in range(K):
+            r = ra[k]
+            s = rb[k]
+            qa = ea = qb = eb = 0
+            if r >= 0:
+                qa = pa[r]
+                ea = pa[r + 1]
+            if s >= 0:
+                qb = pb[s]
+                eb = pb[s + 1]
+            while qa < ea and qb < eb:
+                va = ia[qa]
+                vb = ib[qb]
+                if va < vb:
+                    oi[pos] = va
+                    qa += 1
+                elif vb < va:
+                    oi[pos] = vb
+                    qb += 1
+                else:
+                    oi[pos] = va
+                    qa += 1
+                    qb += 1
+                pos += 1
+            while qa < ea:
+                oi[pos] = ia[qa]
+                qa += 1
+                pos += 1
+            while qb < eb:
+                oi[pos] = ib[qb]
+                qb += 1
+                pos += 1
+            op[k + 1] = pos
+    return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+
+
+def segment_union(const i64[::1] indptr, const i64[::1] indices,
+                  const i64[::1] seg_ptr, const i64[::1] seg_rows):
+    """Output row k = union of rows seg_rows[seg_ptr[k]:seg_ptr[k + 1]].
+
+    Parameters
+    ----------
+    indptr, indices : ndarray of int64
+        The family (CSR, sorted rows).
+    seg_ptr : ndarray of int64, shape (K + 1,)
+        Segment boundaries into seg_rows.
+    seg_rows : ndarray of int64, shape (L,)
+        Source rows, in [-1, rows) (-1: empty).
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
+    """
+    cdef Py_ssize_t nrows = _check_family(indptr, indices, "segment_union")
+    _check_family(seg_ptr, seg_rows, "segment_union (segments)")
+    _check_rowmap(seg_rows, nrows, "segment_union")
+    cdef Py_ssize_t k, K = seg_ptr.shape[0] - 1, bound = 0, pos = 0, start, w
+    cdef i64 q, r, t
+    with nogil:
+        for q in range(seg_rows.shape[0]):
+            r = seg_rows[q]
+            if r >= 0:
+                bound += indptr[r + 1] - indptr[r]
+    out_ptr = np.empty(K + 1, dtype=np.int64)
+    out_ind = np.empty(bound, dtype=np.int64)
+    cdef i64[::1] op = out_ptr
+    cdef i64[::1] oi = out_ind
+    with nogil:
+        op[0] = 0
+        for k in range(K):
+            start = pos
+            for q in range(seg_ptr[k], seg_ptr[k + 1]):
+                r = seg_rows[q]
+                if r >= 0:
+                    for t in range(indptr[r], indptr[r + 1]):
+                        oi[pos] = indices[t]
+                        pos += 1
+            if pos - start > 1 and seg_ptr[k + 1] - seg_ptr[k] > 1:
+                qsort(&oi[start], pos - start, sizeof(i64), _cmp)
+                w = start + 1
+                for q in range(start + 1, pos):
+                    if oi[q] != oi[w - 1]:
+                        oi[w] = oi[q]
+                        w += 1
+                pos = w
+            op[k + 1] = pos
+    return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+
+
+def pairs(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
+          const i64[::1] pb, const i64[::1] ib, const i64[::1] rb, i64 n):
+    """Output row k = {min(u, v) * n + max(u, v) : u in a[ra[k]], v in b[rb[k]]}.
+
+    The Hessian pairs that a product of two quantities with gradient sets a
+    and b contributes (a is b for the square of one quantity).
+
+    Parameters
+    ----------
+    pa, ia, pb, ib : ndarray of int64
+        Two gradient families (CSR, sorted rows, entries in [0, n)).
+    ra, rb : ndarray of int64, shape (K,)
+        Row maps into a and b, in [-1, rows).
+    n : int
+        The number of inputs (the pair encoding's base).
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
+        Sorted pair codes without duplicates.
+    """
+    cdef Py_ssize_t na = _check_family(pa, ia, "pairs (a)")
+    cdef Py_ssize_t nb = _check_family(pb, ib, "pairs (b)")
+    if ra.shape[0] != rb.shape[0]:
+        raise ValueError("pairs: the row maps differ in length")
+    _check_rowmap(ra, na, "pairs (a)")
+    _check_rowmap(rb, nb, "pairs (b)")
+    if n < 0 or n > 3037000499:                  # n * n must fit in int64
+        raise ValueError(f"pairs: n = {n} out of range")
+    cdef Py_ssize_t q
+    for q in range(ia.shape[0]):
+        if ia[q] < 0 or ia[q] >= n:
+            raise IndexError(f"pairs: index {ia[q]} out of range [0, {n})")
+    for q in range(ib.shape[0]):
+        if ib[q] < 0 or ib[q] >= n:
+            raise IndexError(f"pairs: index {ib[q]} out of range [0, {n})")
+    cdef Py_ssize_t k, K = ra.shape[0], bound = 0, pos = 0, start, w
+    cdef i64 r, s, qa, qb, u, v
+    with nogil:
+        for k in range(K):
+            r = ra[k]
+            s = rb[k]
+            if r >= 0 and s >= 0:
+                bound += (pa[r + 1] - pa[r]) * (pb[s + 1] - pb[s])
+    out_ptr = np.empty(K + 1, dtype=np.int64)
+    out_ind = np.empty(bound, dtype=np.int64)
+    cdef i64[::1] op = out_ptr
+    cdef i64[::1] oi = out_ind
+    with nogil:
+        op[0] = 0
+        for k in range(K):
+            r = ra[k]
+            s = rb[k]
+            start = pos
+            if r >= 0 and s >= 0:
+                for qa in range(pa[r], pa[r + 1]):
+                    u = ia[qa]
+                    for qb in range(pb[s], pb[s + 1]):
+                        v = ib[qb]
+                        oi[pos] = u * n + v if u <= v else v * n + u
+                        pos += 1
+            if pos - start > 1:
+                qsort(&oi[start], pos - start, sizeof(i64), _cmp)
+                w = start + 1
+                for q in range(start + 1, pos):
+                    if oi[q] != oi[w - 1]:
+                        oi[w] = oi[q]
+                        w += 1
+                pos = w
+            op[k + 1] = pos
+    return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]

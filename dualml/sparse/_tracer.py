@@ -1,0 +1,475 @@
+"""The pattern tracer: an array of values that carries each element's index sets.
+
+``_PatternArray`` holds the value ndarray (so comparisons, np.where and
+min/max decide branches exactly as the evaluation at x does) and, per element
+in C order, its gradient index set and, for Hessians, its set of index pairs
+(i*n + j, i <= j), both as CSR families handled by the kernels of _sets.pyx.
+Families are immutable once built, so operations that keep a pattern
+(a constant factor, a unary function) share them.  Shape operations are row
+gathers found by applying the same NumPy operation to an array of row numbers
+(1-based, so that 0 marks a padded constant); reductions are segment unions.
+Anything without a rule raises TypeError: a dropped pattern would be a silently
+wrong Jacobian.  Views (basic slices, reshape, transpose...) write through to
+their base, and a view used after its base changed raises, since the tracer
+keeps copies where NumPy would alias memory.
+"""
+import numpy as np
+
+from . import _sets
+from ._classify import BINARY_KIND, NUMPY_ALIASES, PREDICATES, UNARY_KIND
+
+_I64 = np.int64
+_EMPTY = np.zeros(0, dtype=_I64)
+
+#: __array_function__ handlers, filled by _numpy_api (func -> handler)
+HANDLERS = {}
+
+
+def _unsupported(what):
+    return TypeError(f"{what} is not supported by dualml's sparsity detection; write f "
+                     f"with supported NumPy operations, or pass the pattern explicitly "
+                     f"(sparsity=)")
+
+
+class _Context:
+    """One detection run: the number of inputs and whether pairs are traced."""
+    __slots__ = ("n", "hessian")
+
+    def __init__(self, n, hessian):
+        self.n, self.hessian = n, hessian
+
+
+def _empty_family(rows):
+    return np.zeros(rows + 1, dtype=_I64), _EMPTY
+
+
+class _PatternArray:
+    """Values plus per-element index sets; built by dualml.jacobian_sparsity."""
+    __slots__ = ("_v", "_g", "_h", "_ctx", "_base", "_bidx", "_bver", "_ver")
+
+    def __init__(self, value, g, h, ctx, base=None, bidx=None):
+        self._v = value                  # float64 ndarray (may be 0-d)
+        self._g = g                      # (indptr, indices), one row per element
+        self._h = h                      # the same for pairs, or None
+        self._ctx = ctx
+        self._base = base                # the array this one is a view of
+        self._bidx = bidx                # flat positions in the base, shape of value
+        self._bver = base._ver if base is not None else 0
+        self._ver = 0                    # bumped by every write
+
+    # -- basic attributes -------------------------------------------------------
+    shape = property(lambda self: self._v.shape)
+    ndim = property(lambda self: self._v.ndim)
+    size = property(lambda self: self._v.size)
+    dtype = property(lambda self: self._v.dtype)
+    T = property(lambda self: self.transpose())
+
+    def __len__(self):
+        return len(self._v)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(len(self._v)):
+            yield self[i]
+
+    def __repr__(self):
+        self._check()
+        return f"_PatternArray(shape={self.shape}, nnz={len(self._g[1])})"
+
+    # values out would drop the pattern
+    def __array__(self, dtype=None, copy=None):
+        raise _unsupported("Converting the traced array to a plain ndarray (np.asarray, "
+                           "np.array, assigning into a NumPy array)")
+
+    def __float__(self):
+        raise _unsupported("float() of a traced value (math functions call it too: use "
+                           "np.* or dualml.* functions)")
+
+    __int__ = __index__ = __complex__ = __float__
+
+    def __bool__(self):
+        # a branch on the value: decided at x, as the evaluation decides it
+        return bool(self._v)
+
+    # -- view bookkeeping -------------------------------------------------------
+    def _check(self):
+        b = self._base
+        if b is not None and b._ver != self._bver:
+            raise TypeError("a view of a traced array was used after its base array was "
+                            "modified; the tracer cannot follow that aliasing: copy the "
+                            "view (.copy()) before the write, or pass sparsity=")
+
+    # -- construction helpers ---------------------------------------------------
+    def _new(self, value, g, h):
+        return _PatternArray(value, g, h, self._ctx)
+
+    def _rows(self):
+        return np.arange(self.size, dtype=_I64).reshape(self.shape)
+
+    def _gather(self, rowmap, value, view_of=None):
+        """A new array whose element k takes row rowmap[k] (-1: constant)."""
+        rowmap = np.ascontiguousarray(rowmap, dtype=_I64).ravel()
+        g = _sets.gather(*self._g, rowmap)
+        h = _sets.gather(*self._h, rowmap) if self._h is not None else None
+        if view_of is None:
+            return self._new(value, g, h)
+        root = view_of._base if view_of._base is not None else view_of
+        bidx = rowmap if view_of._base is None else view_of._bidx.ravel()[rowmap]
+        return _PatternArray(value, g, h, self._ctx, root, bidx.reshape(value.shape))
+
+    # -- indexing ---------------------------------------------------------------
+    def __getitem__(self, key):
+        self._check()
+        key = _plain_key(key)
+        rows = self._rows()
+        sel = rows[key]
+        value = self._v[key]
+        view = isinstance(sel, np.ndarray) and np.shares_memory(sel, rows)
+        if not isinstance(sel, np.ndarray):
+            sel = np.asarray(sel)
+            value = np.asarray(value)
+        return self._gather(sel, value, self if view else None)
+
+    def __setitem__(self, key, val):
+        self._check()
+        key = _plain_key(key)
+        val = _lift(val, self._ctx)
+        val._check()
+        target = self._rows()[key]
+        vrows = np.broadcast_to(val._rows(), np.shape(target))
+        new_v = self._v.copy()
+        new_v[key] = val._v
+        rowmap = np.arange(self.size, dtype=_I64)
+        rowmap[np.ravel(target)] = np.ravel(vrows) + self.size
+        self._assign(new_v, _stack_families([self, val]), rowmap)
+
+    def _assign(self, new_v, families, rowmap):
+        g, h = families
+        self._v = new_v
+        self._g = _sets.gather(*g, rowmap)
+        if h is not None:
+            self._h = _sets.gather(*h, rowmap)
+        self._ver += 1
+        b = self._base
+        if b is not None:                # write through to the base
+            flat = self._bidx.ravel()
+            base_v = b._v.copy()
+            base_v.flat[flat] = self._v.ravel()
+            rowmap = np.arange(b.size, dtype=_I64)
+            rowmap[flat] = np.arange(self.size, dtype=_I64) + b.size
+            b._assign(base_v, _stack_families([b, self]), rowmap)
+            self._bver = b._ver
+
+    def _inplace(self, other, name):
+        r = _binary(name, self, other)
+        if self.ndim == 0 and self._base is None:
+            return r                     # a scalar: rebound, as Python numbers are
+        self[...] = r
+        return self
+
+    __iadd__ = lambda self, o: self._inplace(o, "add")
+    __isub__ = lambda self, o: self._inplace(o, "subtract")
+    __imul__ = lambda self, o: self._inplace(o, "multiply")
+    __itruediv__ = lambda self, o: self._inplace(o, "divide")
+    __ipow__ = lambda self, o: self._inplace(o, "power")
+
+    # -- operators --------------------------------------------------------------
+    __add__ = lambda self, o: _binary("add", self, o)
+    __radd__ = lambda self, o: _binary("add", o, self)
+    __sub__ = lambda self, o: _binary("subtract", self, o)
+    __rsub__ = lambda self, o: _binary("subtract", o, self)
+    __mul__ = lambda self, o: _binary("multiply", self, o)
+    __rmul__ = lambda self, o: _binary("multiply", o, self)
+    __truediv__ = lambda self, o: _binary("divide", self, o)
+    __rtruediv__ = lambda self, o: _binary("divide", o, self)
+    __pow__ = lambda self, o: _binary("power", self, o)
+    __rpow__ = lambda self, o: _binary("power", o, self)
+    __floordiv__ = lambda self, o: _binary("floor_divide", self, o)
+    __rfloordiv__ = lambda self, o: _binary("floor_divide", o, self)
+    __mod__ = lambda self, o: _binary("remainder", self, o)
+    __rmod__ = lambda self, o: _binary("remainder", o, self)
+    __neg__ = lambda self: _unary("negative", self)
+    __pos__ = lambda self: _unary("positive", self)
+    __abs__ = lambda self: _unary("absolute", self)
+    __lt__ = lambda self, o: _predicate(np.less, self, o)
+    __le__ = lambda self, o: _predicate(np.less_equal, self, o)
+    __gt__ = lambda self, o: _predicate(np.greater, self, o)
+    __ge__ = lambda self, o: _predicate(np.greater_equal, self, o)
+    __eq__ = lambda self, o: _predicate(np.equal, self, o)
+    __ne__ = lambda self, o: _predicate(np.not_equal, self, o)
+    __hash__ = None
+
+    def __matmul__(self, o):
+        return HANDLERS[np.matmul](self, o)
+
+    def __rmatmul__(self, o):
+        return HANDLERS[np.matmul](o, self)
+
+    # -- NumPy protocols --------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.pop("out", None)
+        kwargs.pop("casting", None)
+        name = ufunc.__name__
+        if method == "__call__":
+            if kwargs.keys() - {"dtype"} or kwargs.get("dtype") not in (None, float, np.float64):
+                raise _unsupported(f"numpy.{name} with {sorted(kwargs)}")
+            if ufunc is np.matmul:
+                r = HANDLERS[np.matmul](*inputs)
+            elif ufunc.__name__ == "clip" and len(inputs) == 3:
+                r = _binary("minimum", _binary("maximum", inputs[0], inputs[1]), inputs[2])
+            elif name in PREDICATES:
+                r = _predicate(ufunc, *inputs)
+            elif ufunc.nin == 1 and ufunc.nout == 1:
+                r = _unary(name, inputs[0], ufunc=ufunc)
+            elif ufunc.nin == 2 and ufunc.nout == 1:
+                r = _binary(name, inputs[0], inputs[1], ufunc=ufunc)
+            elif name == "divmod":
+                return (_binary("floor_divide", *inputs), _binary("remainder", *inputs))
+            else:
+                raise _unsupported(f"numpy.{name}")
+        elif method in ("reduce", "accumulate") and name in ("add", "multiply", "maximum",
+                                                              "minimum", "fmax", "fmin"):
+            fn = {("reduce", "add"): np.sum, ("reduce", "multiply"): np.prod,
+                  ("accumulate", "add"): np.cumsum, ("accumulate", "multiply"): np.cumprod,
+                  ("reduce", "maximum"): np.max, ("reduce", "fmax"): np.max,
+                  ("reduce", "minimum"): np.min, ("reduce", "fmin"): np.min}.get((method, name))
+            if fn is None:
+                raise _unsupported(f"numpy.{name}.{method}")
+            kwargs.setdefault("axis", 0)
+            r = HANDLERS[fn](*inputs, **kwargs)
+        else:
+            raise _unsupported(f"numpy.{name}.{method}")
+        if out is not None:
+            (o,) = out
+            if not isinstance(o, _PatternArray):
+                raise _unsupported(f"numpy.{name}(..., out=<plain ndarray>)")
+            o[...] = r
+            return o
+        return r
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = HANDLERS.get(func)
+        if handler is None:
+            raise _unsupported(f"numpy.{func.__name__}")
+        return handler(*args, **kwargs)
+
+    def __dualml_function__(self, name, args, kwargs):
+        """dualml.<name>(...) on a traced array (dualml's dispatch hook)."""
+        if kwargs:
+            if set(kwargs) == {"alpha"} and len(args) == 1 and name in UNARY_KIND:
+                args = (args[0], kwargs["alpha"])
+            else:
+                raise _unsupported(f"dualml.{name} with keywords {sorted(kwargs)}")
+        if name in BINARY_KIND and len(args) == 2:
+            return _binary(name, args[0], args[1])
+        if name in UNARY_KIND and len(args) in (1, 2):
+            if len(args) == 2 and isinstance(args[1], _PatternArray):
+                raise TypeError(f"dualml.{name}(): alpha is a constant of the function and "
+                                f"cannot depend on x")
+            return _unary(name, args[0], param=args[1] if len(args) == 2 else None)
+        raise _unsupported(f"dualml.{name}")
+
+    # -- methods (the NumPy functions) -----------------------------------------
+    def _method(name):
+        def m(self, *args, **kwargs):
+            return getattr(np, name)(self, *args, **kwargs)
+        m.__name__ = name
+        return m
+
+    for _name in ("sum", "prod", "mean", "max", "min", "cumsum", "cumprod", "ravel",
+                  "transpose", "swapaxes", "squeeze", "diagonal", "take", "repeat",
+                  "clip", "dot", "std", "var", "trace", "round", "nonzero", "argmax",
+                  "argmin", "argsort", "any", "all", "sort"):
+        locals()[_name] = _method(_name)
+    del _name, _method
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def flatten(self):
+        return np.ravel(self).copy()
+
+    def copy(self):
+        self._check()
+        return self._new(self._v.copy(), self._g, self._h)
+
+    def astype(self, dtype, copy=True):
+        if np.dtype(dtype).kind != "f":
+            raise _unsupported(f"astype({dtype}) of a traced array (the derivative would "
+                               f"be dropped)")
+        return self.copy() if copy else self
+
+    def item(self):
+        raise _unsupported("item() of a traced array")
+
+    def tolist(self):
+        if self.ndim == 0:
+            return self.copy()
+        return [e.tolist() for e in self]
+
+
+def _plain_key(key):
+    if isinstance(key, _PatternArray):
+        raise TypeError("indexing with a traced (x-dependent) array is not supported; "
+                        "use np.where, or pass sparsity=")
+    if isinstance(key, tuple) and any(isinstance(k, _PatternArray) for k in key):
+        return _plain_key(next(k for k in key if isinstance(k, _PatternArray)))
+    return key
+
+
+def _lift(c, ctx):
+    """A traced array from a traced array, constant or sequence of them."""
+    if isinstance(c, _PatternArray):
+        if c._ctx is not ctx:
+            raise TypeError("traced arrays of two different detection runs were mixed")
+        return c
+    if isinstance(c, (list, tuple)) and any(isinstance(e, (_PatternArray, list, tuple))
+                                            for e in c):
+        return HANDLERS[np.stack]([_lift(e, ctx) for e in c])
+    v = np.asarray(c)
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"a constant of dtype {v.dtype} met a traced array; constants must "
+                        f"be real numbers or arrays of them")
+    v = v.astype(np.float64)
+    h = _empty_family(v.size) if ctx.hessian else None
+    return _PatternArray(v, _empty_family(v.size), h, ctx)
+
+
+def _ctx_of(*xs):
+    ctx = None
+    for x in xs:
+        if isinstance(x, _PatternArray):
+            x._check()
+            if ctx is None:
+                ctx = x._ctx
+            elif x._ctx is not ctx:
+                raise TypeError("traced arrays of two different detection runs were mixed")
+    return ctx
+
+
+def _value(x):
+    return x._v if isinstance(x, _PatternArray) else x
+
+
+def _stack_families(arrays):
+    """The families of several traced arrays as one (rows one after another)."""
+    def cat(fams):
+        ptrs, inds, off = [np.zeros(1, _I64)], [], 0
+        for p, i in fams:
+            ptrs.append(p[1:] + off)
+            inds.append(i)
+            off += len(i)
+        return np.concatenate(ptrs), (np.concatenate(inds) if inds else _EMPTY)
+    g = cat([a._g for a in arrays])
+    h = cat([a._h for a in arrays]) if arrays[0]._h is not None else None
+    return g, h
+
+
+def _predicate(ufunc, *inputs):
+    _ctx_of(*inputs)
+    return ufunc(*[_value(x) for x in inputs])
+
+
+def _rule_value(name, ufunc, v, param):
+    if ufunc is not None:
+        return ufunc(v)
+    from .. import dual
+    fn = getattr(dual, name)
+    r = fn(v) if param is None else fn(v, param)
+    return np.asarray(r, dtype=np.float64)
+
+
+def _unary(name, x, ufunc=None, param=None):
+    ctx = _ctx_of(x)
+    rule = NUMPY_ALIASES.get(name, name)
+    kind = UNARY_KIND.get(rule)
+    if kind is None:
+        raise _unsupported(f"numpy.{name}" if ufunc is not None else f"dualml.{name}")
+    v = np.asarray(_rule_value(name, ufunc, _value(x), param), dtype=np.float64)
+    if ctx is None or kind == "zero":
+        return v
+    h = x._h
+    if kind == "nonlinear" and h is not None:
+        p, i = x._g
+        rows = np.arange(x.size, dtype=_I64)
+        h = _sets.union2(*h, rows, *_sets.pairs(p, i, rows, p, i, rows, ctx.n), rows)
+    return _PatternArray(v, x._g, h, ctx)
+
+
+def _rowmap(x, shape, size):
+    """Row of x for each element of the broadcast result (None: the identity)."""
+    if not isinstance(x, _PatternArray):
+        return None
+    if x.shape == shape:
+        return np.arange(size, dtype=_I64)
+    return np.ascontiguousarray(np.broadcast_to(x._rows(), shape), dtype=_I64).ravel()
+
+
+def _union(parts, size):
+    """One family from (family, rowmap) parts aligned on the output rows."""
+    if not parts:
+        return _empty_family(size)
+    (fam, rm), rest = parts[0], parts[1:]
+    acc = fam if (rm is None and len(fam[0]) == size + 1) else _sets.gather(*fam, rm)
+    ident = np.arange(size, dtype=_I64)
+    for fam, rm in rest:
+        acc = _sets.union2(*acc, ident, *fam, ident if rm is None else rm)
+    return acc
+
+
+def _binary(name, a, b, ufunc=None):
+    ctx = _ctx_of(a, b)
+    rule = NUMPY_ALIASES.get(name, name)
+    kind = BINARY_KIND.get(rule)
+    if kind is None:
+        raise _unsupported(f"numpy.{name}" if ufunc is not None else f"dualml.{name}")
+    if ufunc is None:
+        ufunc = getattr(np, name)
+    va, vb = _value(a), _value(b)
+    v = np.asarray(ufunc(va, vb), dtype=np.float64)
+    ja, jb, haa, hab, hbb, select = kind
+    if ctx is None:
+        return v
+    ta = ja and isinstance(a, _PatternArray)
+    tb = jb and isinstance(b, _PatternArray)
+    if not (ta or tb):
+        return v
+    shape, size = v.shape, v.size
+    ra = _rowmap(a, shape, size) if ta else None
+    rb = _rowmap(b, shape, size) if tb else None
+    if select:
+        # branch-local: where one side strictly wins, only its pattern enters
+        wa = np.broadcast_to(va, shape).ravel()
+        wb = np.broadcast_to(vb, shape).ravel()
+        if rule in ("maximum", "fmax"):
+            a_only, b_only = wa > wb, wb > wa
+        else:
+            a_only, b_only = wa < wb, wb < wa
+        if ta:
+            ra = ra.copy()
+            ra[b_only] = -1
+        if tb:
+            rb = rb.copy()
+            rb[a_only] = -1
+    # pattern-preserving fast path: one traced operand of the result's shape
+    if ta and not tb and a.shape == shape and not haa and not select:
+        return _PatternArray(v, a._g, a._h, ctx)
+    if tb and not ta and b.shape == shape and not hbb and not select:
+        return _PatternArray(v, b._g, b._h, ctx)
+    gparts = ([(a._g, ra)] if ta else []) + ([(b._g, rb)] if tb else [])
+    g = _union(gparts, size)
+    h = None
+    if ctx.hessian:
+        hparts = ([(a._h, ra)] if ta else []) + ([(b._h, rb)] if tb else [])
+        n = ctx.n
+        if ta and haa:
+            hparts.append((_sets.pairs(*a._g, ra, *a._g, ra, n), None))
+        if ta and tb and hab:
+            hparts.append((_sets.pairs(*a._g, ra, *b._g, rb, n), None))
+        if tb and hbb:
+            hparts.append((_sets.pairs(*b._g, rb, *b._g, rb, n), None))
+        h = _union(hparts, size)
+    return _PatternArray(v, g, h, ctx)
