@@ -65,7 +65,8 @@ def _shape_rule(func):
 def _one(a, rows, sel, value):
     sel = np.asarray(sel)
     view = np.shares_memory(sel, rows)
-    return a._gather(sel - 1, np.asarray(value, dtype=np.float64), a if view else None)
+    return a._gather(sel - 1, np.asarray(value, dtype=np.float64), a if view else None,
+                     contiguous=view and sel.flags.c_contiguous)
 
 
 for _f in (np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis,
@@ -186,8 +187,7 @@ def _with_pairs(g, h, ctx):
     if h is None:
         return h
     p, i = g
-    rows = np.arange(len(p) - 1, dtype=_I64)
-    return _sets.union2(*h, rows, *_sets.pairs(p, i, rows, p, i, rows, ctx.n), rows)
+    return _sets.union2(*h, None, *_sets.pairs(p, i, None, p, i, None, ctx.n), None)
 
 
 def _reduction(func, nonlinear=False, select=False):

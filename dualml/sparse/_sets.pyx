@@ -46,6 +46,21 @@ def _check_rowmap(const i64[::1] rowmap, Py_ssize_t nrows, str name):
             raise IndexError(f"{name}: row {rowmap[k]} out of range [-1, {nrows})")
 
 
+cdef const i64[::1] _rowmap(object rowmap, Py_ssize_t nrows, Py_ssize_t *K, str name):
+    """The row map as a memoryview (None: the identity over nrows rows)."""
+    if rowmap is None:
+        if K[0] >= 0 and K[0] != nrows:
+            raise ValueError(f"{name}: the row maps differ in length")
+        K[0] = nrows
+        return None
+    cdef const i64[::1] rm = rowmap
+    if K[0] >= 0 and K[0] != rm.shape[0]:
+        raise ValueError(f"{name}: the row maps differ in length")
+    K[0] = rm.shape[0]
+    _check_rowmap(rm, nrows, name)
+    return rm
+
+
 def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap):
     """Rows ``rowmap`` of a family (-1: the empty row).
 
@@ -85,16 +100,17 @@ def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap)
     return out_ptr, out_ind
 
 
-def union2(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
-           const i64[::1] pb, const i64[::1] ib, const i64[::1] rb):
+def union2(const i64[::1] pa, const i64[::1] ia, object ra,
+           const i64[::1] pb, const i64[::1] ib, object rb):
     """Row-wise union: output row k = a[ra[k]] | b[rb[k]] (-1: empty).
 
     Parameters
     ----------
     pa, ia, pb, ib : ndarray of int64
         The two families (CSR, sorted rows).
-    ra, rb : ndarray of int64, shape (K,)
-        Row maps into a and b, in [-1, rows).
+    ra, rb : ndarray of int64, shape (K,), or None
+        Row maps into a and b, in [-1, rows); None: the identity (the
+        family has K rows).
 
     Returns
     -------
@@ -103,16 +119,16 @@ def union2(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
     """
     cdef Py_ssize_t na = _check_family(pa, ia, "union2 (a)")
     cdef Py_ssize_t nb = _check_family(pb, ib, "union2 (b)")
-    if ra.shape[0] != rb.shape[0]:
-        raise ValueError("union2: the row maps differ in length")
-    _check_rowmap(ra, na, "union2 (a)")
-    _check_rowmap(rb, nb, "union2 (b)")
-    cdef Py_ssize_t k, K = ra.shape[0], bound = 0, pos = 0
+    cdef Py_ssize_t K = -1
+    cdef const i64[::1] ma = _rowmap(ra, na, &K, "union2 (a)")
+    cdef const i64[::1] mb = _rowmap(rb, nb, &K, "union2 (b)")
+    cdef bint ida = ra is None, idb = rb is None
+    cdef Py_ssize_t k, bound = 0, pos = 0
     cdef i64 r, s, qa, ea, qb, eb, va, vb
     with nogil:
         for k in range(K):
-            r = ra[k]
-            s = rb[k]
+            r = k if ida else ma[k]
+            s = k if idb else mb[k]
             if r >= 0:
                 bound += pa[r + 1] - pa[r]
             if s >= 0:
@@ -124,8 +140,8 @@ def union2(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
     with nogil:
         op[0] = 0
         for k in range(K):
-            r = ra[k]
-            s = rb[k]
+            r = k if ida else ma[k]
+            s = k if idb else mb[k]
             qa = ea = qb = eb = 0
             if r >= 0:
                 qa = pa[r]
@@ -212,8 +228,8 @@ def segment_union(const i64[::1] indptr, const i64[::1] indices,
     return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
 
 
-def pairs(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
-          const i64[::1] pb, const i64[::1] ib, const i64[::1] rb, i64 n):
+def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
+          const i64[::1] pb, const i64[::1] ib, object rb, i64 n):
     """Output row k = {min(u, v) * n + max(u, v) : u in a[ra[k]], v in b[rb[k]]}.
 
     The Hessian pairs that a product of two quantities with gradient sets a
@@ -223,8 +239,8 @@ def pairs(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
     ----------
     pa, ia, pb, ib : ndarray of int64
         Two gradient families (CSR, sorted rows, entries in [0, n)).
-    ra, rb : ndarray of int64, shape (K,)
-        Row maps into a and b, in [-1, rows).
+    ra, rb : ndarray of int64, shape (K,), or None
+        Row maps into a and b, in [-1, rows); None: the identity.
     n : int
         The number of inputs (the pair encoding's base).
 
@@ -235,10 +251,10 @@ def pairs(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
     """
     cdef Py_ssize_t na = _check_family(pa, ia, "pairs (a)")
     cdef Py_ssize_t nb = _check_family(pb, ib, "pairs (b)")
-    if ra.shape[0] != rb.shape[0]:
-        raise ValueError("pairs: the row maps differ in length")
-    _check_rowmap(ra, na, "pairs (a)")
-    _check_rowmap(rb, nb, "pairs (b)")
+    cdef Py_ssize_t K = -1
+    cdef const i64[::1] ma = _rowmap(ra, na, &K, "pairs (a)")
+    cdef const i64[::1] mb = _rowmap(rb, nb, &K, "pairs (b)")
+    cdef bint ida = ra is None, idb = rb is None
     if n < 0 or n > 3037000499:                  # n * n must fit in int64
         raise ValueError(f"pairs: n = {n} out of range")
     cdef Py_ssize_t q
@@ -248,12 +264,12 @@ def pairs(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
     for q in range(ib.shape[0]):
         if ib[q] < 0 or ib[q] >= n:
             raise IndexError(f"pairs: index {ib[q]} out of range [0, {n})")
-    cdef Py_ssize_t k, K = ra.shape[0], bound = 0, pos = 0, start, w
+    cdef Py_ssize_t k, bound = 0, pos = 0, start, w
     cdef i64 r, s, qa, qb, u, v
     with nogil:
         for k in range(K):
-            r = ra[k]
-            s = rb[k]
+            r = k if ida else ma[k]
+            s = k if idb else mb[k]
             if r >= 0 and s >= 0:
                 bound += (pa[r + 1] - pa[r]) * (pb[s + 1] - pb[s])
     out_ptr = np.empty(K + 1, dtype=np.int64)
@@ -263,8 +279,8 @@ def pairs(const i64[::1] pa, const i64[::1] ia, const i64[::1] ra,
     with nogil:
         op[0] = 0
         for k in range(K):
-            r = ra[k]
-            s = rb[k]
+            r = k if ida else ma[k]
+            s = k if idb else mb[k]
             start = pos
             if r >= 0 and s >= 0:
                 for qa in range(pa[r], pa[r + 1]):

@@ -107,11 +107,20 @@ class _PatternArray:
     def _rows(self):
         return np.arange(self.size, dtype=_I64).reshape(self.shape)
 
-    def _gather(self, rowmap, value, view_of=None):
-        """A new array whose element k takes row rowmap[k] (-1: constant)."""
+    def _gather(self, rowmap, value, view_of=None, contiguous=False):
+        """A new array whose element k takes row rowmap[k] (-1: constant).
+
+        contiguous: rowmap is known to be a run of consecutive rows (a C-ordered
+        view of the row numbers), taken as a slice of the families.
+        """
         rowmap = np.ascontiguousarray(rowmap, dtype=_I64).ravel()
-        g = _sets.gather(*self._g, rowmap)
-        h = _sets.gather(*self._h, rowmap) if self._h is not None else None
+        if contiguous and rowmap.size:
+            lo, hi = int(rowmap[0]), int(rowmap[-1]) + 1
+            g = _slice_family(self._g, lo, hi)
+            h = _slice_family(self._h, lo, hi) if self._h is not None else None
+        else:
+            g = _sets.gather(*self._g, rowmap)
+            h = _sets.gather(*self._h, rowmap) if self._h is not None else None
         if view_of is None:
             return self._new(value, g, h)
         root = view_of._base if view_of._base is not None else view_of
@@ -129,7 +138,8 @@ class _PatternArray:
         if not isinstance(sel, np.ndarray):
             sel = np.asarray(sel)
             value = np.asarray(value)
-        return self._gather(sel, value, self if view else None)
+        return self._gather(sel, value, self if view else None,
+                            contiguous=view and sel.flags.c_contiguous)
 
     def __setitem__(self, key, val):
         self._check()
@@ -311,6 +321,13 @@ class _PatternArray:
         return [e.tolist() for e in self]
 
 
+def _slice_family(fam, lo, hi):
+    """Rows lo..hi-1 of a family (shares the indices)."""
+    p, i = fam
+    start = p[lo]
+    return p[lo:hi + 1] - start, i[start:p[hi]]
+
+
 def _plain_key(key):
     if isinstance(key, _PatternArray):
         raise TypeError("indexing with a traced (x-dependent) array is not supported; "
@@ -394,17 +411,14 @@ def _unary(name, x, ufunc=None, param=None):
     h = x._h
     if kind == "nonlinear" and h is not None:
         p, i = x._g
-        rows = np.arange(x.size, dtype=_I64)
-        h = _sets.union2(*h, rows, *_sets.pairs(p, i, rows, p, i, rows, ctx.n), rows)
+        h = _sets.union2(*h, None, *_sets.pairs(p, i, None, p, i, None, ctx.n), None)
     return _PatternArray(v, x._g, h, ctx)
 
 
-def _rowmap(x, shape, size):
+def _rowmap(x, shape):
     """Row of x for each element of the broadcast result (None: the identity)."""
-    if not isinstance(x, _PatternArray):
-        return None
     if x.shape == shape:
-        return np.arange(size, dtype=_I64)
+        return None
     return np.ascontiguousarray(np.broadcast_to(x._rows(), shape), dtype=_I64).ravel()
 
 
@@ -413,10 +427,15 @@ def _union(parts, size):
     if not parts:
         return _empty_family(size)
     (fam, rm), rest = parts[0], parts[1:]
-    acc = fam if (rm is None and len(fam[0]) == size + 1) else _sets.gather(*fam, rm)
-    ident = np.arange(size, dtype=_I64)
+    if not rest:
+        return fam if rm is None else _sets.gather(*fam, rm)
+    (fam2, rm2), rest = rest[0], rest[1:]
+    if fam2 is fam and rm is None and rm2 is None:     # x + f(x): one shared family
+        acc = fam
+    else:
+        acc = _sets.union2(*fam, rm, *fam2, rm2)
     for fam, rm in rest:
-        acc = _sets.union2(*acc, ident, *fam, ident if rm is None else rm)
+        acc = _sets.union2(*acc, None, *fam, rm)
     return acc
 
 
@@ -438,8 +457,8 @@ def _binary(name, a, b, ufunc=None):
     if not (ta or tb):
         return v
     shape, size = v.shape, v.size
-    ra = _rowmap(a, shape, size) if ta else None
-    rb = _rowmap(b, shape, size) if tb else None
+    ra = _rowmap(a, shape) if ta else None
+    rb = _rowmap(b, shape) if tb else None
     if select:
         # branch-local: where one side strictly wins, only its pattern enters
         wa = np.broadcast_to(va, shape).ravel()
@@ -448,11 +467,12 @@ def _binary(name, a, b, ufunc=None):
             a_only, b_only = wa > wb, wb > wa
         else:
             a_only, b_only = wa < wb, wb < wa
+        ident = np.arange(size, dtype=_I64)
         if ta:
-            ra = ra.copy()
+            ra = ident.copy() if ra is None else ra.copy()
             ra[b_only] = -1
         if tb:
-            rb = rb.copy()
+            rb = ident.copy() if rb is None else rb.copy()
             rb[a_only] = -1
     # pattern-preserving fast path: one traced operand of the result's shape
     if ta and not tb and a.shape == shape and not haa and not select:

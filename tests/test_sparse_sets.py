@@ -1,0 +1,85 @@
+"""The index-set kernels of dualml/sparse/_sets.pyx against Python sets."""
+import numpy as np
+import pytest
+
+from dualml.sparse import _sets
+
+RNG = np.random.default_rng(3)
+I64 = np.int64
+
+
+def family(rows, n=20, maxlen=6):
+    sets = [sorted(set(RNG.integers(0, n, RNG.integers(0, maxlen + 1)).tolist()))
+            for _ in range(rows)]
+    ptr = np.concatenate([[0], np.cumsum([len(s) for s in sets])]).astype(I64)
+    ind = np.array([v for s in sets for v in s], dtype=I64)
+    return sets, ptr, ind
+
+
+def rows_of(ptr, ind):
+    return [ind[ptr[k]:ptr[k + 1]].tolist() for k in range(len(ptr) - 1)]
+
+
+def rowmap(k, rows):
+    return RNG.integers(-1, rows, k).astype(I64)
+
+
+def test_gather():
+    sets, p, i = family(7)
+    rm = rowmap(12, 7)
+    got = rows_of(*_sets.gather(p, i, rm))
+    assert got == [sets[r] if r >= 0 else [] for r in rm]
+
+
+@pytest.mark.parametrize("identity", [False, True])
+def test_union2(identity):
+    sa, pa, ia = family(9)
+    sb, pb, ib = family(5 if not identity else 9)
+    ra = None if identity else rowmap(11, 9)
+    rb = None if identity else rowmap(11, 5)
+    got = rows_of(*_sets.union2(pa, ia, ra, pb, ib, rb))
+    ra = np.arange(9) if identity else ra
+    rb = np.arange(9) if identity else rb
+    want = [sorted(set(sa[r] if r >= 0 else []) | set(sb[s] if s >= 0 else []))
+            for r, s in zip(ra, rb)]
+    assert got == want
+
+
+def test_segment_union():
+    sets, p, i = family(8)
+    seg_rows = rowmap(20, 8)
+    seg_ptr = np.array([0, 3, 3, 10, 11, 20], dtype=I64)
+    got = rows_of(*_sets.segment_union(p, i, seg_ptr, seg_rows))
+    want = [sorted(set().union(*[sets[r] for r in seg_rows[a:b] if r >= 0]))
+            for a, b in zip(seg_ptr[:-1], seg_ptr[1:])]
+    assert got == want
+
+
+def test_pairs():
+    n = 20
+    sa, pa, ia = family(6, n)
+    sb, pb, ib = family(4, n)
+    ra, rb = rowmap(9, 6), rowmap(9, 4)
+    got = rows_of(*_sets.pairs(pa, ia, ra, pb, ib, rb, n))
+    want = []
+    for r, s in zip(ra, rb):
+        u = sa[r] if r >= 0 else []
+        v = sb[s] if s >= 0 else []
+        want.append(sorted({min(a, b) * n + max(a, b) for a in u for b in v}))
+    assert got == want
+
+
+def test_bad_input_is_caught_at_the_boundary():
+    _, p, i = family(4)
+    with pytest.raises(IndexError):
+        _sets.gather(p, i, np.array([4], dtype=I64))
+    with pytest.raises(IndexError):
+        _sets.union2(p, i, np.array([-2], dtype=I64), p, i, np.array([0], dtype=I64))
+    with pytest.raises(ValueError, match="differ"):
+        _sets.union2(p, i, None, p, i, np.array([0], dtype=I64))
+    with pytest.raises(ValueError, match="indptr"):
+        _sets.gather(p[::-1].copy(), i, np.array([0], dtype=I64))
+    with pytest.raises(IndexError):
+        _sets.pairs(p, i, None, p, i, None, 3)          # entries >= n
+    with pytest.raises(ValueError):
+        _sets.segment_union(p, i, np.array([0, 5], dtype=I64), np.array([0], dtype=I64))
