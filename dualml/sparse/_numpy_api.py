@@ -100,9 +100,13 @@ def _join_rule(func):
         for x in arrs:
             rows.append(x._rows() + off)
             off += x.size
-        sel = func(rows, *args, **kwargs)
+        sel = np.asarray(func(rows, *args, **kwargs))
         value = func([x._v for x in arrs], *args, **kwargs)
-        return _from_families(_stack_families(arrs), ctx, np.asarray(sel) - 1, value)
+        fams = _stack_families(arrs)
+        if sel.size == off - 1 and (sel.ravel() == np.arange(1, off)).all():
+            # rows in stacking order (a concatenation along the first axis)
+            return _PatternArray(np.asarray(value, dtype=np.float64), *fams, ctx)
+        return _from_families(fams, ctx, sel - 1, value)
     return handler
 
 

@@ -125,14 +125,17 @@ def union2(const i64[::1] pa, const i64[::1] ia, object ra,
     cdef bint ida = ra is None, idb = rb is None
     cdef Py_ssize_t k, bound = 0, pos = 0
     cdef i64 r, s, qa, ea, qb, eb, va, vb
-    with nogil:
-        for k in range(K):
-            r = k if ida else ma[k]
-            s = k if idb else mb[k]
-            if r >= 0:
-                bound += pa[r + 1] - pa[r]
-            if s >= 0:
-                bound += pb[s + 1] - pb[s]
+    if ida and idb:
+        bound = ia.shape[0] + ib.shape[0]
+    else:
+        with nogil:
+            for k in range(K):
+                r = k if ida else ma[k]
+                s = k if idb else mb[k]
+                if r >= 0:
+                    bound += pa[r + 1] - pa[r]
+                if s >= 0:
+                    bound += pb[s + 1] - pb[s]
     out_ptr = np.empty(K + 1, dtype=np.int64)
     out_ind = np.empty(bound, dtype=np.int64)
     cdef i64[::1] op = out_ptr

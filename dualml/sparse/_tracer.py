@@ -24,6 +24,10 @@ _EMPTY = np.zeros(0, dtype=_I64)
 #: __array_function__ handlers, filled by _numpy_api (func -> handler)
 HANDLERS = {}
 
+#: row-number arrays per shape (_PatternArray._rows), at most _ROWS_MAX of them
+_ROWS = {}
+_ROWS_MAX = 32
+
 
 def _unsupported(what):
     return TypeError(f"{what} is not supported by dualml's sparsity detection; write f "
@@ -105,7 +109,15 @@ class _PatternArray:
         return _PatternArray(value, g, h, self._ctx)
 
     def _rows(self):
-        return np.arange(self.size, dtype=_I64).reshape(self.shape)
+        """Row numbers in the shape of the array (read-only, cached per shape)."""
+        shape = self._v.shape
+        r = _ROWS.get(shape)
+        if r is None:
+            if len(_ROWS) >= _ROWS_MAX:            # bounded: drop the oldest
+                del _ROWS[next(iter(_ROWS))]
+            r = _ROWS[shape] = np.arange(self._v.size, dtype=_I64).reshape(shape)
+            r.flags.writeable = False
+        return r
 
     def _gather(self, rowmap, value, view_of=None, contiguous=False):
         """A new array whose element k takes row rowmap[k] (-1: constant).
@@ -146,20 +158,37 @@ class _PatternArray:
         key = _plain_key(key)
         val = _lift(val, self._ctx)
         val._check()
-        target = self._rows()[key]
-        vrows = np.broadcast_to(val._rows(), np.shape(target))
+        rows = self._rows()
+        target = rows[key]
         new_v = self._v.copy()
         new_v[key] = val._v
+        if np.ndim(target) == 0 and val.ndim == 0:
+            lo = int(target)                       # one element
+            self._assign(new_v, None, None, (lo, lo + 1, val))
+            return
+        if (isinstance(target, np.ndarray) and target.size and target.shape == val.shape
+                and target.flags.c_contiguous and np.shares_memory(target, rows)):
+            # a run of consecutive rows replaced by val's rows in order: a splice
+            lo = int(target.flat[0])
+            self._assign(new_v, None, None, (lo, lo + target.size, val))
+            return
+        vrows = np.broadcast_to(val._rows(), np.shape(target))
         rowmap = np.arange(self.size, dtype=_I64)
         rowmap[np.ravel(target)] = np.ravel(vrows) + self.size
         self._assign(new_v, _stack_families([self, val]), rowmap)
 
-    def _assign(self, new_v, families, rowmap):
-        g, h = families
+    def _assign(self, new_v, families, rowmap, splice=None):
         self._v = new_v
-        self._g = _sets.gather(*g, rowmap)
-        if h is not None:
-            self._h = _sets.gather(*h, rowmap)
+        if splice is not None:
+            lo, hi, val = splice
+            self._g = _splice(self._g, lo, hi, val._g)
+            if self._h is not None:
+                self._h = _splice(self._h, lo, hi, val._h)
+        else:
+            g, h = families
+            self._g = _sets.gather(*g, rowmap)
+            if h is not None:
+                self._h = _sets.gather(*h, rowmap)
         self._ver += 1
         b = self._base
         if b is not None:                # write through to the base
@@ -326,6 +355,15 @@ def _slice_family(fam, lo, hi):
     p, i = fam
     start = p[lo]
     return p[lo:hi + 1] - start, i[start:p[hi]]
+
+
+def _splice(fam, lo, hi, new):
+    """fam with rows lo..hi-1 replaced by the rows of new (hi - lo of them)."""
+    p, i = fam
+    q, j = new
+    a, b = p[lo], p[hi]
+    ptr = np.concatenate([p[:lo + 1], q[1:] + a, p[hi + 1:] - b + a + len(j)])
+    return ptr, np.concatenate([i[:a], j, i[b:]])
 
 
 def _plain_key(key):
