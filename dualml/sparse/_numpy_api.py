@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _sets
 from ._tracer import (HANDLERS, _I64, _PatternArray, _binary, _ctx_of, _lift,
-                      _stack_families, _unsupported, _unary, _value)
+                      _stack_families, _union, _unsupported, _unary, _value)
 
 
 def _register(*funcs):
@@ -191,7 +191,7 @@ def _with_pairs(g, h, ctx):
     if h is None:
         return h
     p, i = g
-    return _sets.union2(*h, None, *_sets.pairs(p, i, None, p, i, None, ctx.n), None)
+    return _union([(h, None), (_sets.pairs(p, i, None, p, i, None, ctx.n), None)], len(p) - 1)
 
 
 def _reduction(func, nonlinear=False, select=False):

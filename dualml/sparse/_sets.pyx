@@ -14,17 +14,42 @@ without bounds checks.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdlib cimport qsort
 
 cnp.import_array()
 
 ctypedef cnp.int64_t i64
 
 
-cdef int _cmp(const void *a, const void *b) noexcept nogil:
-    cdef i64 x = (<const i64 *>a)[0]
-    cdef i64 y = (<const i64 *>b)[0]
-    return (x > y) - (x < y)
+cdef Py_ssize_t _SMALL = 48      # insertion sort up to this length, NumPy's sort above
+
+
+cdef Py_ssize_t _sort_unique(object buf, i64 *a, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Sort a[start:stop] and drop duplicates in place; returns the new stop.
+
+    Short runs (the usual row) by insertion sort; long ones (a reduction over
+    many elements) by NumPy's vectorized sort of the same memory, buf.
+    """
+    cdef Py_ssize_t i, j, w, n = stop - start
+    cdef i64 v
+    if n < 2:
+        return stop
+    if n <= _SMALL:
+        for i in range(start + 1, stop):
+            v = a[i]
+            j = i - 1
+            while j >= start and a[j] > v:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = v
+    else:
+        with gil:
+            buf[start:stop].sort()
+    w = start + 1
+    for i in range(start + 1, stop):
+        if a[i] != a[w - 1]:
+            a[w] = a[i]
+            w += 1
+    return w
 
 
 def _check_family(const i64[::1] indptr, const i64[::1] indices, str name):
@@ -220,13 +245,7 @@ def segment_union(const i64[::1] indptr, const i64[::1] indices,
                         oi[pos] = indices[t]
                         pos += 1
             if pos - start > 1 and seg_ptr[k + 1] - seg_ptr[k] > 1:
-                qsort(&oi[start], pos - start, sizeof(i64), _cmp)
-                w = start + 1
-                for q in range(start + 1, pos):
-                    if oi[q] != oi[w - 1]:
-                        oi[w] = oi[q]
-                        w += 1
-                pos = w
+                pos = _sort_unique(out_ind, &oi[0], start, pos)
             op[k + 1] = pos
     return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
 
@@ -293,12 +312,6 @@ def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
                         oi[pos] = u * n + v if u <= v else v * n + u
                         pos += 1
             if pos - start > 1:
-                qsort(&oi[start], pos - start, sizeof(i64), _cmp)
-                w = start + 1
-                for q in range(start + 1, pos):
-                    if oi[q] != oi[w - 1]:
-                        oi[w] = oi[q]
-                        w += 1
-                pos = w
+                pos = _sort_unique(out_ind, &oi[0], start, pos)
             op[k + 1] = pos
     return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]

@@ -142,6 +142,15 @@ class _PatternArray:
     # -- indexing ---------------------------------------------------------------
     def __getitem__(self, key):
         self._check()
+        if type(key) is int and self._v.ndim == 1:
+            # one element (scalar code on x[i]): a slice of the families
+            n = self._v.shape[0]
+            k = key + n if key < 0 else key
+            if not 0 <= k < n:
+                raise IndexError(f"index {key} is out of bounds for axis 0 with size {n}")
+            h = _slice_family(self._h, k, k + 1) if self._h is not None else None
+            return _PatternArray(self._v[k:k + 1].reshape(()), _slice_family(self._g, k, k + 1),
+                                 h, self._ctx)
         key = _plain_key(key)
         rows = self._rows()
         sel = rows[key]
@@ -449,7 +458,7 @@ def _unary(name, x, ufunc=None, param=None):
     h = x._h
     if kind == "nonlinear" and h is not None:
         p, i = x._g
-        h = _sets.union2(*h, None, *_sets.pairs(p, i, None, p, i, None, ctx.n), None)
+        h = _union([(h, None), (_sets.pairs(p, i, None, p, i, None, ctx.n), None)], x.size)
     return _PatternArray(v, x._g, h, ctx)
 
 
@@ -462,6 +471,7 @@ def _rowmap(x, shape):
 
 def _union(parts, size):
     """One family from (family, rowmap) parts aligned on the output rows."""
+    parts = [pt for pt in parts if len(pt[0][1])]          # empty sets add nothing
     if not parts:
         return _empty_family(size)
     (fam, rm), rest = parts[0], parts[1:]
