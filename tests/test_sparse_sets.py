@@ -83,3 +83,17 @@ def test_bad_input_is_caught_at_the_boundary():
         _sets.pairs(p, i, None, p, i, None, 3)          # entries >= n
     with pytest.raises(ValueError):
         _sets.segment_union(p, i, np.array([0, 5], dtype=I64), np.array([0], dtype=I64))
+
+
+@pytest.mark.parametrize("identity", [False, True])
+def test_pairs_of_one_family_with_itself(identity):
+    # the same arrays on both sides take the sorted u <= v path
+    n = 20
+    sa, pa, ia = family(6, n)
+    ra = None if identity else rowmap(9, 6)
+    got = rows_of(*_sets.pairs(pa, ia, ra, pa, ia, ra, n))
+    want = []
+    for r in (range(6) if identity else ra):
+        u = sa[r] if r >= 0 else []
+        want.append(sorted({min(a, b) * n + max(a, b) for a in u for b in u}))
+    assert got == want

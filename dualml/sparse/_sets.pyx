@@ -23,7 +23,7 @@ ctypedef cnp.int64_t i64
 cdef Py_ssize_t _SMALL = 48      # insertion sort up to this length, NumPy's sort above
 
 
-cdef Py_ssize_t _sort_unique(object buf, i64 *a, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+cdef Py_ssize_t _sort_unique(object buf, i64 *a, Py_ssize_t start, Py_ssize_t stop) except -1 nogil:
     """Sort a[start:stop] and drop duplicates in place; returns the new stop.
 
     Short runs (the usual row) by insertion sort; long ones (a reduction over
@@ -288,6 +288,13 @@ def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
             raise IndexError(f"pairs: index {ib[q]} out of range [0, {n})")
     cdef Py_ssize_t k, bound = 0, pos = 0, start, w
     cdef i64 r, s, qa, qb, u, v
+    # the square of one family (a is b, same rows): u <= v runs come out
+    # sorted and unique, u * n + v in row-major order
+    cdef bint square = (na == nb and ia.shape[0] == ib.shape[0] and
+                        (na == 0 or &pa[0] == &pb[0]) and
+                        (ia.shape[0] == 0 or &ia[0] == &ib[0]) and
+                        ((ida and idb) or (not ida and not idb and
+                                           (K == 0 or &ma[0] == &mb[0]))))
     with nogil:
         for k in range(K):
             r = k if ida else ma[k]
@@ -298,6 +305,19 @@ def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
     out_ind = np.empty(bound, dtype=np.int64)
     cdef i64[::1] op = out_ptr
     cdef i64[::1] oi = out_ind
+    if square:
+        with nogil:
+            op[0] = 0
+            for k in range(K):
+                r = k if ida else ma[k]
+                if r >= 0:
+                    for qa in range(pa[r], pa[r + 1]):
+                        u = ia[qa] * n
+                        for qb in range(qa, pa[r + 1]):
+                            oi[pos] = u + ia[qb]
+                            pos += 1
+                op[k + 1] = pos
+        return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
     with nogil:
         op[0] = 0
         for k in range(K):
