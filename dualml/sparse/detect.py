@@ -189,12 +189,13 @@ def hessian_sparsity(f, x, args=()):
         raise ValueError(f"hessian_sparsity(): f must return one number, it returned "
                          f"{out.size} (shape {out.shape}); use jacobian_sparsity for a "
                          f"vector function")
+    # the pair codes i*n + j (i <= j) are sorted: the upper triangle row by
+    # row, already in CSR order; the lower one is its transpose
     codes = out._h[1]
-    r, c = np.divmod(codes, n) if n else (codes, codes)
-    rows = np.concatenate([r, c[c != r]])
-    cols = np.concatenate([c, r[c != r]])
-    from scipy.sparse import coo_array
-    m = coo_array((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, n)).tocsr()
-    m.sum_duplicates()
+    rows = codes // n if n else codes
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    upper = _csr(indptr, codes - rows * n, (n, n))
+    m = (upper + upper.T).tocsr()
     m.sort_indices()
     return m
