@@ -97,3 +97,15 @@ def test_pairs_of_one_family_with_itself(identity):
         u = sa[r] if r >= 0 else []
         want.append(sorted({min(a, b) * n + max(a, b) for a in u for b in u}))
     assert got == want
+
+
+def test_stub_lists_the_kernels():
+    import ast
+    import os
+    path = os.path.join(os.path.dirname(_sets.__file__), "_sets.pyi")
+    tree = ast.parse(open(path).read())
+    stubbed = {n.name: [a.arg for a in n.args.args] for n in tree.body
+               if isinstance(n, ast.FunctionDef)}
+    public = {k for k in dir(_sets) if not k.startswith("_") and callable(getattr(_sets, k))
+              and k not in ("np",)}
+    assert public == set(stubbed)

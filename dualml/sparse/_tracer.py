@@ -84,7 +84,8 @@ class _PatternArray:
     # values out would drop the pattern
     def __array__(self, dtype=None, copy=None):
         raise _unsupported("Converting the traced array to a plain ndarray (np.asarray, "
-                           "np.array, assigning into a NumPy array)")
+                           "np.array, assigning into a NumPy array: build arrays with "
+                           "np.zeros_like(x), np.stack or np.concatenate, or return a list)")
 
     def __float__(self):
         raise _unsupported("float() of a traced value (math functions call it too: use "
