@@ -340,3 +340,45 @@ def test_extra_args_are_constants():
     A = np.triu(np.ones((3, 3)))
     P = check_jac(f, 3, args=(A,))
     assert (P.toarray() == (A != 0)).all()
+
+
+# ---- random compositions --------------------------------------------------------------
+
+R_UNARY = [np.sin, np.tanh, np.exp, np.square, np.arctan, np.abs, np.cos,
+           lambda v: np.log1p(v * v), lambda v: np.sqrt(1.0 + v * v)]
+R_BINARY = [np.add, np.subtract, np.multiply, lambda a, b: a / (1.0 + b * b), np.maximum,
+            np.minimum, np.hypot, np.logaddexp, np.arctan2,
+            lambda a, b: np.where(a > b, a * b, a - b)]
+R_SHAPE = [lambda v: np.roll(v, 1), lambda v: v[::-1], np.cumsum,
+           lambda v: np.concatenate([v[1:], v[:1] * 2.0]),
+           lambda v: (np.array([[1.0, 0, 0, 2], [0, 0, 0, 0], [2, 1, 0, 0], [0, 3, 0, 1]])
+                      @ v.reshape(4, 2)).ravel(),
+           lambda v: np.sort(v), lambda v: np.pad(v[2:], (1, 1), mode="edge"),
+           lambda v: v.reshape(2, 4).T.ravel(), lambda v: np.diff(v, prepend=0.0)]
+
+
+def random_composition(seed, steps=7):
+    rng = np.random.default_rng(seed)
+    kinds = rng.integers(0, 3, steps)
+    ops = [int(rng.integers(len((R_UNARY, R_BINARY, R_SHAPE)[k]))) for k in kinds]
+    picks = rng.integers(0, 100, size=(steps, 2))
+    perm = rng.permutation(8)
+
+    def f(x):
+        vals = [x, x[perm]]
+        for k, op, (p, q) in zip(kinds, ops, picks):
+            a, b = vals[p % len(vals)], vals[q % len(vals)]
+            vals.append(R_UNARY[op](a) if k == 0 else R_BINARY[op](a, b) if k == 1
+                        else R_SHAPE[op](a))
+        return vals[-1] + 0.5 * vals[-2]
+    return f
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_compositions_never_miss(seed):
+    f = random_composition(seed)
+    for _ in range(2):
+        x = RNG.uniform(-1.5, 1.5, 8)
+        assert_covers(dualml.jacobian_sparsity(f, x), dualml.jacobian(f, x))
+        g = lambda x: np.sum(f(x) * np.arange(1.0, 9.0))      # noqa: E731
+        assert_covers(dualml.hessian_sparsity(g, x), dualml.hessian(g, x))
