@@ -77,8 +77,8 @@ def measure(rounds=7):
         f, x = make()
         detect = dualml.jacobian_sparsity if kind == "jacobian" else dualml.hessian_sparsity
         P = detect(f, x)
-        ev = lambda: f(x)                      # noqa: E731
-        de = lambda: detect(f, x)              # noqa: E731
+        ev = lambda f=f, x=x: f(x)
+        de = lambda f=f, x=x, detect=detect: detect(f, x)
         n_ev = max(1, int(0.02 / max(timeit.timeit(ev, number=3) / 3, 1e-7)))
         n_de = max(1, int(0.02 / max(timeit.timeit(de, number=1), 1e-7)))
         t_ev, t_de = [], []

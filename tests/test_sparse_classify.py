@@ -81,7 +81,7 @@ def _points2(name):
 @pytest.mark.parametrize("name", sorted(BINARY_KIND))
 def test_binary_kind_matches_finite_differences(name):
     f = _f2(name)
-    ja, jb, haa, hab, hbb, select = BINARY_KIND[name]
+    ja, jb, haa, hab, hbb, _ = BINARY_KIND[name]
     da, db, daa, dab, dbb = [], [], [], [], []
     for a, b in _points2(name):
         da.append((f(a + H, b) - f(a - H, b)) / (2 * H))

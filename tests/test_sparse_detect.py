@@ -219,13 +219,13 @@ def test_constant_matrix_structure():
 # ---- branches are local ---------------------------------------------------------------
 
 def test_where_takes_the_branch_at_x():
-    f = lambda x: np.where(x > 0, x[::-1], 2.0)        # noqa: E731
+    f = lambda x: np.where(x > 0, x[::-1], 2.0)
     P = dualml.jacobian_sparsity(f, np.array([1.0, -1.0, 1.0])).toarray()
     assert P.tolist() == [[0, 0, 1], [0, 0, 0], [1, 0, 0]]
 
 
 def test_maximum_keeps_the_winner_and_ties_conservative():
-    f = lambda x: np.maximum(x[:2], x[2:])             # noqa: E731
+    f = lambda x: np.maximum(x[:2], x[2:])
     P = dualml.jacobian_sparsity(f, np.array([3.0, 1.0, 2.0, 1.0])).toarray()
     assert P.tolist() == [[1, 0, 0, 0], [0, 1, 0, 1]]
     P = dualml.jacobian_sparsity(lambda x: np.maximum(x, 0.0), np.array([-1.0, 1.0]))
@@ -233,7 +233,7 @@ def test_maximum_keeps_the_winner_and_ties_conservative():
 
 
 def test_piecewise_constant_is_empty():
-    f = lambda x: np.floor(x) + np.sign(x) + np.rint(x) + (x > 0) + np.trunc(x)  # noqa
+    f = lambda x: np.floor(x) + np.sign(x) + np.rint(x) + (x > 0) + np.trunc(x)
     assert dualml.jacobian_sparsity(f, np.ones(3)).nnz == 0
 
 
@@ -256,7 +256,7 @@ def scalar_f(x):
 
 
 def test_scalar_code_on_a_list():
-    P = check_jac(lambda x: scalar_f(list(x)), 4)
+    check_jac(lambda x: scalar_f(list(x)), 4)
     ref = [[1, 1, 1, 0], [1, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 1], [0, 0, 0, 0]]
     x = [0.5, -1.0, 2.0, 1.5]
     assert dualml.jacobian_sparsity(scalar_f, x).toarray().astype(int).tolist() == ref
@@ -336,7 +336,7 @@ def test_bad_point():
 
 
 def test_extra_args_are_constants():
-    f = lambda x, A: A @ np.sin(x)       # noqa: E731
+    f = lambda x, A: A @ np.sin(x)
     A = np.triu(np.ones((3, 3)))
     P = check_jac(f, 3, args=(A,))
     assert (P.toarray() == (A != 0)).all()
@@ -380,5 +380,5 @@ def test_random_compositions_never_miss(seed):
     for _ in range(2):
         x = RNG.uniform(-1.5, 1.5, 8)
         assert_covers(dualml.jacobian_sparsity(f, x), dualml.jacobian(f, x))
-        g = lambda x: np.sum(f(x) * np.arange(1.0, 9.0))      # noqa: E731
+        g = lambda x: np.sum(f(x) * np.arange(1.0, 9.0))
         assert_covers(dualml.hessian_sparsity(g, x), dualml.hessian(g, x))

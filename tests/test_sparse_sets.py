@@ -103,7 +103,8 @@ def test_stub_lists_the_kernels():
     import ast
     import os
     path = os.path.join(os.path.dirname(_sets.__file__), "_sets.pyi")
-    tree = ast.parse(open(path).read())
+    with open(path) as fh:
+        tree = ast.parse(fh.read())
     stubbed = {n.name: [a.arg for a in n.args.args] for n in tree.body
                if isinstance(n, ast.FunctionDef)}
     public = {k for k in dir(_sets) if not k.startswith("_") and callable(getattr(_sets, k))

@@ -6,4 +6,4 @@ build on their patterns.
 """
 from .detect import hessian_sparsity, jacobian_sparsity
 
-__all__ = ["jacobian_sparsity", "hessian_sparsity"]
+__all__ = ["hessian_sparsity", "jacobian_sparsity"]

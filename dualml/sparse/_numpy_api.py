@@ -13,8 +13,19 @@ TypeError (see _tracer._unsupported).
 import numpy as np
 
 from . import _sets
-from ._tracer import (HANDLERS, _I64, _PatternArray, _binary, _ctx_of, _lift,
-                      _stack_families, _union, _unsupported, _unary, _value)
+from ._tracer import (
+    _I64,
+    HANDLERS,
+    _binary,
+    _ctx_of,
+    _lift,
+    _PatternArray,
+    _stack_families,
+    _unary,
+    _union,
+    _unsupported,
+    _value,
+)
 
 
 def _register(*funcs):

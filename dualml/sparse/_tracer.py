@@ -37,7 +37,7 @@ def _unsupported(what):
 
 class _Context:
     """One detection run: the number of inputs and whether pairs are traced."""
-    __slots__ = ("n", "hessian")
+    __slots__ = ("hessian", "n")
 
     def __init__(self, n, hessian):
         self.n, self.hessian = n, hessian
@@ -49,7 +49,7 @@ def _empty_family(rows):
 
 class _PatternArray:
     """Values plus per-element index sets; built by dualml.jacobian_sparsity."""
-    __slots__ = ("_v", "_g", "_h", "_ctx", "_base", "_bidx", "_bver", "_ver")
+    __slots__ = ("_base", "_bidx", "_bver", "_ctx", "_g", "_h", "_v", "_ver")
 
     def __init__(self, value, g, h, ctx, base=None, bidx=None):
         self._v = value                  # float64 ndarray (may be 0-d)

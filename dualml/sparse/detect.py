@@ -12,9 +12,9 @@ explicitly (sparsity=) in that case.
 import numpy as np
 
 from . import _numpy_api  # noqa: F401  (fills the tracer's NumPy table)
-from ._tracer import _Context, _PatternArray, _empty_family, _lift, _I64
+from ._tracer import _I64, _Context, _empty_family, _lift, _PatternArray
 
-__all__ = ["jacobian_sparsity", "hessian_sparsity"]
+__all__ = ["hessian_sparsity", "jacobian_sparsity"]
 
 
 def _point(x, fname):
