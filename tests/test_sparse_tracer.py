@@ -117,3 +117,13 @@ def test_item_and_int_raise():
     for f in (lambda x: x[0].item(), lambda x: int(x[0]), lambda x: range(x[0])):
         with pytest.raises(TypeError):
             dualml.jacobian_sparsity(f, np.ones(2))
+
+
+def test_stale_view_values_are_not_used_for_branches():
+    def f(x):
+        r = x * 1.0
+        v = r[:2]
+        r[0] = 10.0 + x[2]
+        return x[int(np.argmax(v))]      # NumPy's v sees the write; the tracer raises
+    with pytest.raises(TypeError, match="view"):
+        dualml.jacobian_sparsity(f, np.array([1.0, 2.0, 3.0]))

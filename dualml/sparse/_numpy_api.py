@@ -426,6 +426,7 @@ def _cross(a, b, **kwargs):
 
 def _values_rule(func):
     def handler(*args, **kwargs):
+        _ctx_of(*args, *kwargs.values())          # a stale view raises here too
         return func(*[_value(a) for a in args],
                     **{k: _value(v) for k, v in kwargs.items()})
     return handler

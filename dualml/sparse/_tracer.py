@@ -95,6 +95,7 @@ class _PatternArray:
 
     def __bool__(self):
         # a branch on the value: decided at x, as the evaluation decides it
+        self._check()
         return bool(self._v)
 
     # -- view bookkeeping -------------------------------------------------------
