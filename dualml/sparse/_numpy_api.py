@@ -75,7 +75,7 @@ def _shape_rule(func):
 
 def _one(a, rows, sel, value):
     sel = np.asarray(sel)
-    view = np.shares_memory(sel, rows)
+    view = np.may_share_memory(sel, rows)
     return a._gather(sel - 1, np.asarray(value, dtype=np.float64), a if view else None,
                      contiguous=view and sel.flags.c_contiguous)
 

@@ -157,7 +157,7 @@ class _PatternArray:
         rows = self._rows()
         sel = rows[key]
         value = self._v[key]
-        view = isinstance(sel, np.ndarray) and np.shares_memory(sel, rows)
+        view = isinstance(sel, np.ndarray) and np.may_share_memory(sel, rows)
         if not isinstance(sel, np.ndarray):
             sel = np.asarray(sel)
             value = np.asarray(value)
@@ -178,7 +178,7 @@ class _PatternArray:
             self._assign(new_v, None, None, (lo, lo + 1, val))
             return
         if (isinstance(target, np.ndarray) and target.size and target.shape == val.shape
-                and target.flags.c_contiguous and np.shares_memory(target, rows)):
+                and target.flags.c_contiguous and np.may_share_memory(target, rows)):
             # a run of consecutive rows replaced by val's rows in order: a splice
             lo = int(target.flat[0])
             self._assign(new_v, None, None, (lo, lo + target.size, val))
