@@ -8,12 +8,17 @@ RNG = np.random.default_rng(3)
 I64 = np.int64
 
 
-def family(rows, n=20, maxlen=6):
+def family(rows, n=20, maxlen=6, dtype=I64):
     sets = [sorted(set(RNG.integers(0, n, RNG.integers(0, maxlen + 1)).tolist()))
             for _ in range(rows)]
     ptr = np.concatenate([[0], np.cumsum([len(s) for s in sets])]).astype(I64)
-    ind = np.array([v for s in sets for v in s], dtype=I64)
+    ind = np.array([v for s in sets for v in s], dtype=dtype)
     return sets, ptr, ind
+
+
+@pytest.fixture(params=[np.int32, np.int64], ids=["int32", "int64"])
+def dtype(request):
+    return request.param
 
 
 def rows_of(ptr, ind):
@@ -24,17 +29,19 @@ def rowmap(k, rows):
     return RNG.integers(-1, rows, k).astype(I64)
 
 
-def test_gather():
-    sets, p, i = family(7)
+def test_gather(dtype):
+    sets, p, i = family(7, dtype=dtype)
     rm = rowmap(12, 7)
-    got = rows_of(*_sets.gather(p, i, rm))
+    out = _sets.gather(p, i, rm)
+    assert out[1].dtype == dtype
+    got = rows_of(*out)
     assert got == [sets[r] if r >= 0 else [] for r in rm]
 
 
 @pytest.mark.parametrize("identity", [False, True])
-def test_union2(identity):
-    sa, pa, ia = family(9)
-    sb, pb, ib = family(5 if not identity else 9)
+def test_union2(identity, dtype):
+    sa, pa, ia = family(9, dtype=dtype)
+    sb, pb, ib = family(5 if not identity else 9, dtype=dtype)
     ra = None if identity else rowmap(11, 9)
     rb = None if identity else rowmap(11, 5)
     got = rows_of(*_sets.union2(pa, ia, ra, pb, ib, rb))
@@ -45,8 +52,8 @@ def test_union2(identity):
     assert got == want
 
 
-def test_segment_union():
-    sets, p, i = family(8)
+def test_segment_union(dtype):
+    sets, p, i = family(8, dtype=dtype)
     seg_rows = rowmap(20, 8)
     seg_ptr = np.array([0, 3, 3, 10, 11, 20], dtype=I64)
     got = rows_of(*_sets.segment_union(p, i, seg_ptr, seg_rows))
@@ -55,10 +62,10 @@ def test_segment_union():
     assert got == want
 
 
-def test_pairs():
+def test_pairs(dtype):
     n = 20
-    sa, pa, ia = family(6, n)
-    sb, pb, ib = family(4, n)
+    sa, pa, ia = family(6, n, dtype=dtype)
+    sb, pb, ib = family(4, n, dtype=dtype)
     ra, rb = rowmap(9, 6), rowmap(9, 4)
     got = rows_of(*_sets.pairs(pa, ia, ra, pb, ib, rb, n))
     want = []
@@ -67,6 +74,21 @@ def test_pairs():
         v = sb[s] if s >= 0 else []
         want.append(sorted({min(a, b) * n + max(a, b) for a in u for b in v}))
     assert got == want
+
+
+def test_long_segments_sort_with_numpy(dtype):
+    # segments longer than the insertion-sort limit, nearly sorted and shuffled
+    sets, p, i = family(200, n=1000, maxlen=8, dtype=dtype)
+    for seg_rows in (np.arange(200, dtype=I64), RNG.permutation(200).astype(I64)):
+        got = rows_of(*_sets.segment_union(p, i, np.array([0, 200], dtype=I64), seg_rows))
+        assert got == [sorted(set().union(*sets))]
+
+
+def test_mixed_entry_types_are_refused():
+    _, p, i = family(3, dtype=np.int32)
+    _, q, j = family(3, dtype=I64)
+    with pytest.raises((TypeError, ValueError)):      # Cython: "Buffer dtype mismatch"
+        _sets.union2(p, i, None, q, j, None)
 
 
 def test_bad_input_is_caught_at_the_boundary():
@@ -86,10 +108,10 @@ def test_bad_input_is_caught_at_the_boundary():
 
 
 @pytest.mark.parametrize("identity", [False, True])
-def test_pairs_of_one_family_with_itself(identity):
+def test_pairs_of_one_family_with_itself(identity, dtype):
     # the same arrays on both sides take the sorted u <= v path
     n = 20
-    sa, pa, ia = family(6, n)
+    sa, pa, ia = family(6, n, dtype=dtype)
     ra = None if identity else rowmap(9, 6)
     got = rows_of(*_sets.pairs(pa, ia, ra, pa, ia, ra, n))
     want = []

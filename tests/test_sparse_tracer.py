@@ -127,3 +127,15 @@ def test_stale_view_values_are_not_used_for_branches():
         return x[int(np.argmax(v))]      # NumPy's v sees the write; the tracer raises
     with pytest.raises(TypeError, match="view"):
         dualml.jacobian_sparsity(f, np.array([1.0, 2.0, 3.0]))
+
+
+def test_gradient_sets_are_int32_and_pairs_int64():
+    from dualml.sparse import detect
+    seen = {}
+
+    def f(x):
+        y = np.exp(x[:2]) * x[1:]
+        seen["g"], seen["h"] = y._g[1].dtype, y._h[1].dtype
+        return np.sum(y)
+    detect.hessian_sparsity(f, np.ones(3))
+    assert seen == {"g": np.dtype(np.int32), "h": np.dtype(np.int64)}

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""Index-set kernels for sparsity detection (rows of sorted int64 sets, CSR).
+"""Index-set kernels for sparsity detection (rows of sorted integer sets, CSR).
 
 A set family is a CSR pair (indptr, indices): row r is the sorted, duplicate
 free run indices[indptr[r]:indptr[r + 1]].  The tracer of dualml.sparse keeps
@@ -10,7 +10,9 @@ two row maps (broadcasting and selection), a segment union (reductions,
 products with a constant matrix) and the pair products of two families.  A row
 map entry of -1 stands for the empty set (a constant element).  The public
 functions check every index once, in Python-visible code, so the loops can run
-without bounds checks.
+without bounds checks.  indptr and row maps are int64; the set entries are
+int32 or int64 (fused): gradient sets of fewer than 2**31 inputs take int32,
+half the memory traffic, pair codes int64.
 """
 import numpy as np
 cimport numpy as cnp
@@ -18,19 +20,22 @@ cimport numpy as cnp
 cnp.import_array()
 
 ctypedef cnp.int64_t i64
+ctypedef fused idx:
+    cnp.int32_t
+    cnp.int64_t
 
 
 cdef Py_ssize_t _SMALL = 48      # insertion sort up to this length, NumPy's sort above
 
 
-cdef Py_ssize_t _sort_unique(object buf, i64 *a, Py_ssize_t start, Py_ssize_t stop) except -1 nogil:
+cdef Py_ssize_t _sort_unique(object buf, idx *a, Py_ssize_t start, Py_ssize_t stop) except -1 nogil:
     """Sort a[start:stop] and drop duplicates in place; returns the new stop.
 
     Short runs (the usual row) by insertion sort; long ones (a reduction over
     many elements) by NumPy's sort of the same memory, buf.
     """
     cdef Py_ssize_t i, j, w, n = stop - start
-    cdef i64 v
+    cdef idx v
     if n < 2:
         return stop
     if n <= _SMALL:
@@ -58,11 +63,11 @@ cdef Py_ssize_t _sort_unique(object buf, i64 *a, Py_ssize_t start, Py_ssize_t st
     return w
 
 
-def _check_family(const i64[::1] indptr, const i64[::1] indices, str name):
+cdef Py_ssize_t _check_family(const i64[::1] indptr, Py_ssize_t nnz, str name) except -1:
     cdef Py_ssize_t r, nrows = indptr.shape[0] - 1
     if nrows < 0:
         raise ValueError(f"{name}: indptr must have at least one entry")
-    if indptr[0] != 0 or indptr[nrows] != indices.shape[0]:
+    if indptr[0] != 0 or indptr[nrows] != nnz:
         raise ValueError(f"{name}: indptr must run from 0 to len(indices)")
     for r in range(nrows):
         if indptr[r + 1] < indptr[r]:
@@ -70,11 +75,12 @@ def _check_family(const i64[::1] indptr, const i64[::1] indices, str name):
     return nrows
 
 
-def _check_rowmap(const i64[::1] rowmap, Py_ssize_t nrows, str name):
+cdef int _check_rowmap(const i64[::1] rowmap, Py_ssize_t nrows, str name) except -1:
     cdef Py_ssize_t k
     for k in range(rowmap.shape[0]):
         if rowmap[k] < -1 or rowmap[k] >= nrows:
             raise IndexError(f"{name}: row {rowmap[k]} out of range [-1, {nrows})")
+    return 0
 
 
 cdef const i64[::1] _rowmap(object rowmap, Py_ssize_t nrows, Py_ssize_t *K, str name):
@@ -92,7 +98,7 @@ cdef const i64[::1] _rowmap(object rowmap, Py_ssize_t nrows, Py_ssize_t *K, str 
     return rm
 
 
-def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap):
+def gather(const i64[::1] indptr, const idx[::1] indices, const i64[::1] rowmap):
     """Rows ``rowmap`` of a family (-1: the empty row).
 
     Parameters
@@ -106,7 +112,7 @@ def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap)
     -------
     indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
     """
-    cdef Py_ssize_t nrows = _check_family(indptr, indices, "gather")
+    cdef Py_ssize_t nrows = _check_family(indptr, indices.shape[0], "gather")
     _check_rowmap(rowmap, nrows, "gather")
     cdef Py_ssize_t k, r, K = rowmap.shape[0], total = 0, pos = 0
     out_ptr = np.empty(K + 1, dtype=np.int64)
@@ -118,8 +124,8 @@ def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap)
             if r >= 0:
                 total += indptr[r + 1] - indptr[r]
             op[k + 1] = total
-    out_ind = np.empty(total, dtype=np.int64)
-    cdef i64[::1] oi = out_ind
+    out_ind = np.empty(total, dtype=np.int32 if idx is cnp.int32_t else np.int64)
+    cdef idx[::1] oi = out_ind
     cdef i64 q
     with nogil:
         for k in range(K):
@@ -131,8 +137,8 @@ def gather(const i64[::1] indptr, const i64[::1] indices, const i64[::1] rowmap)
     return out_ptr, out_ind
 
 
-def union2(const i64[::1] pa, const i64[::1] ia, object ra,
-           const i64[::1] pb, const i64[::1] ib, object rb):
+def union2(const i64[::1] pa, const idx[::1] ia, object ra,
+           const i64[::1] pb, const idx[::1] ib, object rb):
     """Row-wise union: output row k = a[ra[k]] | b[rb[k]] (-1: empty).
 
     Parameters
@@ -148,14 +154,15 @@ def union2(const i64[::1] pa, const i64[::1] ia, object ra,
     indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
         Sorted rows without duplicates.
     """
-    cdef Py_ssize_t na = _check_family(pa, ia, "union2 (a)")
-    cdef Py_ssize_t nb = _check_family(pb, ib, "union2 (b)")
+    cdef Py_ssize_t na = _check_family(pa, ia.shape[0], "union2 (a)")
+    cdef Py_ssize_t nb = _check_family(pb, ib.shape[0], "union2 (b)")
     cdef Py_ssize_t K = -1
     cdef const i64[::1] ma = _rowmap(ra, na, &K, "union2 (a)")
     cdef const i64[::1] mb = _rowmap(rb, nb, &K, "union2 (b)")
     cdef bint ida = ra is None, idb = rb is None
     cdef Py_ssize_t k, bound = 0, pos = 0
-    cdef i64 r, s, qa, ea, qb, eb, va, vb
+    cdef i64 r, s, qa, ea, qb, eb
+    cdef idx va, vb
     if ida and idb:
         bound = ia.shape[0] + ib.shape[0]
     else:
@@ -168,9 +175,9 @@ def union2(const i64[::1] pa, const i64[::1] ia, object ra,
                 if s >= 0:
                     bound += pb[s + 1] - pb[s]
     out_ptr = np.empty(K + 1, dtype=np.int64)
-    out_ind = np.empty(bound, dtype=np.int64)
+    out_ind = np.empty(bound, dtype=np.int32 if idx is cnp.int32_t else np.int64)
     cdef i64[::1] op = out_ptr
-    cdef i64[::1] oi = out_ind
+    cdef idx[::1] oi = out_ind
     with nogil:
         op[0] = 0
         for k in range(K):
@@ -209,7 +216,7 @@ def union2(const i64[::1] pa, const i64[::1] ia, object ra,
     return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
 
 
-def segment_union(const i64[::1] indptr, const i64[::1] indices,
+def segment_union(const i64[::1] indptr, const idx[::1] indices,
                   const i64[::1] seg_ptr, const i64[::1] seg_rows):
     """Output row k = union of rows seg_rows[seg_ptr[k]:seg_ptr[k + 1]].
 
@@ -226,8 +233,8 @@ def segment_union(const i64[::1] indptr, const i64[::1] indices,
     -------
     indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
     """
-    cdef Py_ssize_t nrows = _check_family(indptr, indices, "segment_union")
-    _check_family(seg_ptr, seg_rows, "segment_union (segments)")
+    cdef Py_ssize_t nrows = _check_family(indptr, indices.shape[0], "segment_union")
+    _check_family(seg_ptr, seg_rows.shape[0], "segment_union (segments)")
     _check_rowmap(seg_rows, nrows, "segment_union")
     cdef Py_ssize_t k, K = seg_ptr.shape[0] - 1, bound = 0, pos = 0, start, w
     cdef i64 q, r, t
@@ -237,9 +244,9 @@ def segment_union(const i64[::1] indptr, const i64[::1] indices,
             if r >= 0:
                 bound += indptr[r + 1] - indptr[r]
     out_ptr = np.empty(K + 1, dtype=np.int64)
-    out_ind = np.empty(bound, dtype=np.int64)
+    out_ind = np.empty(bound, dtype=np.int32 if idx is cnp.int32_t else np.int64)
     cdef i64[::1] op = out_ptr
-    cdef i64[::1] oi = out_ind
+    cdef idx[::1] oi = out_ind
     with nogil:
         op[0] = 0
         for k in range(K):
@@ -256,8 +263,8 @@ def segment_union(const i64[::1] indptr, const i64[::1] indices,
     return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
 
 
-def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
-          const i64[::1] pb, const i64[::1] ib, object rb, i64 n):
+def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
+          const i64[::1] pb, const idx[::1] ib, object rb, i64 n):
     """Output row k = {min(u, v) * n + max(u, v) : u in a[ra[k]], v in b[rb[k]]}.
 
     The Hessian pairs that a product of two quantities with gradient sets a
@@ -277,8 +284,8 @@ def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
     indptr, indices : ndarray of int64, shapes (K + 1,) and (nnz_out,)
         Sorted pair codes without duplicates.
     """
-    cdef Py_ssize_t na = _check_family(pa, ia, "pairs (a)")
-    cdef Py_ssize_t nb = _check_family(pb, ib, "pairs (b)")
+    cdef Py_ssize_t na = _check_family(pa, ia.shape[0], "pairs (a)")
+    cdef Py_ssize_t nb = _check_family(pb, ib.shape[0], "pairs (b)")
     cdef Py_ssize_t K = -1
     cdef const i64[::1] ma = _rowmap(ra, na, &K, "pairs (a)")
     cdef const i64[::1] mb = _rowmap(rb, nb, &K, "pairs (b)")
@@ -318,9 +325,9 @@ def pairs(const i64[::1] pa, const i64[::1] ia, object ra,
                 r = k if ida else ma[k]
                 if r >= 0:
                     for qa in range(pa[r], pa[r + 1]):
-                        u = ia[qa] * n
+                        u = <i64>ia[qa] * n
                         for qb in range(qa, pa[r + 1]):
-                            oi[pos] = u + ia[qb]
+                            oi[pos] = u + <i64>ia[qb]
                             pos += 1
                 op[k + 1] = pos
         return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]

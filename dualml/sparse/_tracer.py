@@ -19,7 +19,6 @@ from . import _sets
 from ._classify import BINARY_KIND, NUMPY_ALIASES, PREDICATES, UNARY_KIND
 
 _I64 = np.int64
-_EMPTY = np.zeros(0, dtype=_I64)
 
 #: __array_function__ handlers, filled by _numpy_api (func -> handler)
 HANDLERS = {}
@@ -36,15 +35,18 @@ def _unsupported(what):
 
 
 class _Context:
-    """One detection run: the number of inputs and whether pairs are traced."""
-    __slots__ = ("hessian", "n")
+    """One detection run: the number of inputs, whether pairs are traced, and
+    the integer type of the gradient sets (int32 below 2**31 inputs: half the
+    memory traffic of int64; pair codes i*n + j are always int64)."""
+    __slots__ = ("gdtype", "hessian", "n")
 
     def __init__(self, n, hessian):
         self.n, self.hessian = n, hessian
+        self.gdtype = np.dtype(np.int32) if n < 2**31 - 1 else np.dtype(np.int64)
 
 
-def _empty_family(rows):
-    return np.zeros(rows + 1, dtype=_I64), _EMPTY
+def _empty_family(rows, dtype=_I64):
+    return np.zeros(rows + 1, dtype=_I64), np.zeros(0, dtype=dtype)
 
 
 class _PatternArray:
@@ -401,7 +403,7 @@ def _lift(c, ctx):
                         f"be real numbers or arrays of them")
     v = v.astype(np.float64)
     h = _empty_family(v.size) if ctx.hessian else None
-    return _PatternArray(v, _empty_family(v.size), h, ctx)
+    return _PatternArray(v, _empty_family(v.size, ctx.gdtype), h, ctx)
 
 
 def _ctx_of(*xs):
@@ -428,7 +430,7 @@ def _stack_families(arrays):
             ptrs.append(p[1:] + off)
             inds.append(i)
             off += len(i)
-        return np.concatenate(ptrs), (np.concatenate(inds) if inds else _EMPTY)
+        return np.concatenate(ptrs), np.concatenate(inds)
     g = cat([a._g for a in arrays])
     h = cat([a._h for a in arrays]) if arrays[0]._h is not None else None
     return g, h
@@ -471,11 +473,14 @@ def _rowmap(x, shape):
     return np.ascontiguousarray(np.broadcast_to(x._rows(), shape), dtype=_I64).ravel()
 
 
-def _union(parts, size):
-    """One family from (family, rowmap) parts aligned on the output rows."""
+def _union(parts, size, dtype=_I64):
+    """One family from (family, rowmap) parts aligned on the output rows.
+
+    dtype: the entries' type when no part has any (the result is empty).
+    """
     parts = [pt for pt in parts if len(pt[0][1])]          # empty sets add nothing
     if not parts:
-        return _empty_family(size)
+        return _empty_family(size, dtype)
     (fam, rm), rest = parts[0], parts[1:]
     if not rest:
         return fam if rm is None else _sets.gather(*fam, rm)
@@ -530,7 +535,7 @@ def _binary(name, a, b, ufunc=None):
     if tb and not ta and b.shape == shape and not hbb and not select:
         return _PatternArray(v, b._g, b._h, ctx)
     gparts = ([(a._g, ra)] if ta else []) + ([(b._g, rb)] if tb else [])
-    g = _union(gparts, size)
+    g = _union(gparts, size, ctx.gdtype)
     h = None
     if ctx.hessian:
         hparts = ([(a._h, ra)] if ta else []) + ([(b._h, rb)] if tb else [])

@@ -43,7 +43,7 @@ def _point(x, fname):
 def _seed(arr, kind, hessian):
     n = arr.size
     ctx = _Context(n, hessian)
-    g = (np.arange(n + 1, dtype=_I64), np.arange(n, dtype=_I64))
+    g = (np.arange(n + 1, dtype=_I64), np.arange(n, dtype=ctx.gdtype))
     h = _empty_family(n) if hessian else None
     t = _PatternArray(arr.copy(), g, h, ctx)
     if kind == "list":
