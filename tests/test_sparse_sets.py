@@ -132,3 +132,27 @@ def test_stub_lists_the_kernels():
     public = {k for k in dir(_sets) if not k.startswith("_") and callable(getattr(_sets, k))
               and k not in ("np",)}
     assert public == set(stubbed)
+
+
+def test_symmetric():
+    for m in (1, 2, 5, 9):
+        for _ in range(20):
+            a = np.sort(RNG.integers(0, m, (RNG.integers(0, m * m + 1), 2)), axis=1)
+            codes = np.unique(a[:, 0] * m + a[:, 1]).astype(I64)
+            ptr, ind = _sets.symmetric(codes, m)
+            want = np.zeros((m, m), dtype=bool)
+            want[a[:, 0], a[:, 1]] = True
+            want |= want.T
+            assert rows_of(ptr, ind) == [np.flatnonzero(r).tolist() for r in want]
+
+
+@pytest.mark.parametrize("codes", [[3, 1], [1, 1], [-1], [9], [3], [2]])
+def test_symmetric_checks_its_codes(codes):
+    # n = 3: codes must increase, lie in [0, 9) and have i <= j (2 = (0, 2) is fine,
+    # 3 = (1, 0) is not)
+    codes = np.array(codes, dtype=I64)
+    if codes.tolist() == [2]:
+        assert rows_of(*_sets.symmetric(codes, 3)) == [[2], [], [0]]
+    else:
+        with pytest.raises(ValueError):
+            _sets.symmetric(codes, 3)

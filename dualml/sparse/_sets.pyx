@@ -348,3 +348,60 @@ def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
                 pos = _sort_unique(out_ind, &oi[0], start, pos)
             op[k + 1] = pos
     return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+
+
+def symmetric(const i64[::1] codes, i64 n):
+    """The symmetric CSR pattern of sorted, unique pair codes i*n + j (i <= j).
+
+    Row r holds its lower part {i < r : (i, r)} then its upper part
+    {j >= r : (r, j)}; both come out sorted from one pass in code order.
+
+    Parameters
+    ----------
+    codes : ndarray of int64, shape (nnz,)
+        Strictly increasing pair codes with i <= j < n.
+    n : int
+        The matrix order.
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (n + 1,) and (2 nnz - diagonal,)
+    """
+    if n < 0 or n > 3037000499:
+        raise ValueError(f"symmetric: n = {n} out of range")
+    cdef Py_ssize_t q, m = codes.shape[0]
+    cdef i64 i, j
+    lower = np.zeros(n + 1, dtype=np.int64)      # entries below the diagonal, per row
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    cdef i64[::1] cl = lower
+    cdef i64[::1] ip = indptr
+    for q in range(m):                           # checks and counts in one pass
+        if codes[q] < 0 or codes[q] >= n * n or (q and codes[q] <= codes[q - 1]):
+            raise ValueError("symmetric: codes must be increasing and in [0, n*n)")
+        i = codes[q] // n
+        j = codes[q] - i * n
+        if j < i:
+            raise ValueError("symmetric: codes must have i <= j")
+        ip[i + 1] += 1
+        if i < j:
+            ip[j + 1] += 1
+            cl[j] += 1
+    for q in range(n):
+        ip[q + 1] += ip[q]
+    indices = np.empty(ip[n], dtype=np.int64)
+    cursor = np.empty(2 * n + 1, dtype=np.int64)
+    cdef i64[::1] ind = indices
+    cdef i64[::1] cur = cursor                   # [0, n): lower slots, [n, 2n): upper
+    with nogil:
+        for q in range(n):
+            cur[q] = ip[q]
+            cur[n + q] = ip[q] + cl[q]
+        for q in range(m):
+            i = codes[q] // n
+            j = codes[q] - i * n
+            ind[cur[n + i]] = j
+            cur[n + i] += 1
+            if i < j:
+                ind[cur[j]] = i
+                cur[j] += 1
+    return indptr, indices

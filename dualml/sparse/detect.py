@@ -11,7 +11,7 @@ explicitly (sparsity=) in that case.
 """
 import numpy as np
 
-from . import _numpy_api  # noqa: F401  (fills the tracer's NumPy table)
+from . import _numpy_api, _sets  # noqa: F401  (_numpy_api fills the tracer's NumPy table)
 from ._tracer import _I64, _Context, _empty_family, _lift, _PatternArray
 
 __all__ = ["hessian_sparsity", "jacobian_sparsity"]
@@ -189,13 +189,4 @@ def hessian_sparsity(f, x, args=()):
         raise ValueError(f"hessian_sparsity(): f must return one number, it returned "
                          f"{out.size} (shape {out.shape}); use jacobian_sparsity for a "
                          f"vector function")
-    # the pair codes i*n + j (i <= j) are sorted: the upper triangle row by
-    # row, already in CSR order; the lower one is its transpose
-    codes = out._h[1]
-    rows = codes // n if n else codes
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    upper = _csr(indptr, codes - rows * n, (n, n))
-    m = (upper + upper.T).tocsr()
-    m.sort_indices()
-    return m
+    return _csr(*_sets.symmetric(out._h[1], n), (n, n))
