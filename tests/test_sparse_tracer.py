@@ -139,3 +139,11 @@ def test_gradient_sets_are_int32_and_pairs_int64():
         return np.sum(y)
     detect.hessian_sparsity(f, np.ones(3))
     assert seen == {"g": np.dtype(np.int32), "h": np.dtype(np.int64)}
+
+
+def test_sort_method_sorts_in_place():
+    def f(x):
+        y = x * 1.0
+        y.sort()
+        return y
+    assert pattern(f, [3.0, 1.0, 2.0]) == [[0, 1, 0], [0, 0, 1], [1, 0, 0]]

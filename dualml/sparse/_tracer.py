@@ -332,7 +332,7 @@ class _PatternArray:
     for _name in ("sum", "prod", "mean", "max", "min", "cumsum", "cumprod", "ravel",
                   "transpose", "swapaxes", "squeeze", "diagonal", "take", "repeat",
                   "clip", "dot", "std", "var", "trace", "round", "nonzero", "argmax",
-                  "argmin", "argsort", "any", "all", "sort"):
+                  "argmin", "argsort", "any", "all"):
         locals()[_name] = _method(_name)
     del _name, _method
 
@@ -340,6 +340,10 @@ class _PatternArray:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
         return np.reshape(self, shape, order=order)
+
+    def sort(self, axis=-1, kind=None, order=None):
+        """In place, as ndarray.sort (np.sort gives a sorted copy)."""
+        self[...] = np.sort(self, axis=axis)
 
     def flatten(self):
         return np.ravel(self).copy()
