@@ -75,6 +75,8 @@ EXACT = {   # linear position maps: the pattern is exactly the finite-difference
     "clip": lambda x: np.clip(x, -1.0, 1.0),
     "like": lambda x: np.zeros_like(x) + np.ones_like(x) * x[0] + np.full_like(x, 2.0),
     "add_reduce": lambda x: np.add.reduce(x.reshape(3, 4), axis=1),
+    "einsum_const": lambda x: np.einsum("ij,jk->ki", np.array([[1.0, 0, 2], [0, 0, 1]]),
+                                        x[:6].reshape(3, 2)),
 }
 
 COVERED = {  # nonlinear: the pattern covers the finite-difference one
@@ -95,6 +97,10 @@ COVERED = {  # nonlinear: the pattern covers the finite-difference one
     "average": lambda x: np.average(x.reshape(3, 4), axis=0) * x[:4],
     "remainder": lambda x: np.remainder(x[:6], 0.7) + np.fmod(x[6:], x[:6] + 3.0),
     "degrees": lambda x: np.deg2rad(x) * np.rad2deg(x[::-1]),
+    "einsum_traced": lambda x: np.concatenate([
+        np.einsum("ij,jk->ki", x[:4].reshape(2, 2), x[4:8].reshape(2, 2)).ravel(),
+        np.atleast_1d(np.einsum("i,i", x[8:], x[:4])), np.einsum("i,j", x[:2], x[2:4]).ravel(),
+        np.einsum("ij->j", x.reshape(3, 4))]),
 }
 
 
@@ -133,6 +139,15 @@ def test_out_argument():
     assert dualml.jacobian_sparsity(f, np.ones(3)).toarray().tolist() == np.eye(3).tolist()
     with pytest.raises(TypeError, match="out="):
         dualml.jacobian_sparsity(lambda x: np.sin(x, out=np.zeros(3)), np.ones(3))
+
+
+@pytest.mark.parametrize("spec", ["ii->i", "...i,i", "ij,jk"])
+def test_einsum_limits_raise(spec):
+    ops = (np.ones((2, 2)),) if spec == "ii->i" else (np.ones((2, 2)), np.ones(2)) \
+        if spec == "...i,i" else (np.ones((2, 2)),)
+    f = lambda x: np.einsum(spec, x.reshape(2, 2), *ops[1:])      # noqa: E731
+    with pytest.raises(TypeError, match="einsum"):
+        dualml.jacobian_sparsity(f, np.ones(4))
 
 
 def test_docstring_examples_run():

@@ -5,8 +5,8 @@ and joins (concatenate, stack, where...) are row gathers: the function is
 applied to 1-based row numbers, so whatever it does to positions it does to
 patterns, and 0 marks a constant it inserted.  Reductions (sum, prod, max...)
 are segment unions, branch-local for max/min (only the elements equal to the
-result).  Products (matmul, dot with a constant matrix) take the constant's
-nonzero structure.  Functions that give integers or booleans (argmax, nonzero,
+result).  Products (matmul, dot, einsum with constant operands) take the
+constants' nonzero structure.  Functions that give integers or booleans (argmax, nonzero,
 isclose...) are evaluated on the values.  A function not listed here raises
 TypeError (see _tracer._unsupported).
 """
@@ -415,6 +415,49 @@ def _outer(a, b, out=None):
     if out is not None:
         raise _unsupported("numpy.outer with out=")
     return _binary("multiply", np.ravel(a)[:, None], np.ravel(b)[None, :])
+
+
+@_register(np.einsum)
+def _einsum(subscripts, *operands, **kwargs):
+    """Explicit or implicit subscripts without '...' or repeated letters in
+    one operand: the broadcast product of all operands, summed over the
+    letters not in the output.  The zeros of constant operands drop the
+    terms they multiply (their structure, as in A @ x)."""
+    if kwargs.keys() - {"optimize"} or not isinstance(subscripts, str):
+        raise _unsupported("numpy.einsum with operands as arguments or with "
+                           f"{sorted(kwargs.keys() - {'optimize'})}")
+    spec = subscripts.replace(" ", "")
+    if "..." in spec:
+        raise _unsupported("numpy.einsum with '...'")
+    ins, _, out = spec.partition("->")
+    ins = ins.split(",")
+    if len(ins) != len(operands) or any(len(set(t)) != len(t) for t in ins):
+        raise _unsupported(f"numpy.einsum('{subscripts}') (repeated letters in one operand, "
+                           f"or operand count)")
+    letters = sorted(set("".join(ins)))
+    if "->" not in spec:
+        out = "".join(c for c in letters if "".join(ins).count(c) == 1)
+    ctx = _ctx_of(*operands)
+    prod, nonzero = None, True
+    for term, op in zip(ins, operands):
+        a = _lift(op, ctx) if isinstance(op, _PatternArray) else np.asarray(op, dtype=float)
+        if np.ndim(_value(a)) != len(term):
+            raise ValueError(f"einsum: operand for '{term}' has {np.ndim(_value(a))} dimensions")
+        order = sorted(range(len(term)), key=lambda d: letters.index(term[d]))
+        a = np.transpose(a, order)
+        have = [term[d] for d in order]
+        shape = [np.shape(_value(a))[have.index(c)] if c in have else 1 for c in letters]
+        a = np.reshape(a, shape)
+        if not isinstance(a, _PatternArray):
+            nonzero = nonzero & (a != 0)
+        prod = a if prod is None else _binary("multiply", prod, a)
+    if isinstance(prod, _PatternArray) and not np.all(nonzero):
+        keep = np.broadcast_to(nonzero, prod.shape).ravel()
+        prod = prod._gather(np.where(keep, np.arange(prod.size), -1), prod._v)
+    summed = tuple(d for d, c in enumerate(letters) if c not in out)
+    r = HANDLERS[np.sum](prod, axis=summed) if summed else prod
+    kept = [c for c in letters if c in out]
+    return np.transpose(r, [kept.index(c) for c in out]) if out else r
 
 
 @_register(np.cross)

@@ -86,8 +86,12 @@ def jacobian_sparsity(f, x, args=()):
     pattern; ``abs``, ``relu`` and ``leaky_relu`` keep theirs on both sides
     of the kink (conservative where the slope is 0); ``maximum``/``minimum``
     keep only the winning side (both on ties).  A product with a constant
-    matrix (``A @ x``) takes A's nonzero structure; elementwise products with
-    constants keep the pattern even where the constant is 0.
+    matrix (``A @ x``, ``np.dot``, ``np.einsum``) takes A's nonzero
+    structure; elementwise products with constants keep the pattern even
+    where the constant is 0.  Writes (``r[1:-1] = ...``, ``+=``) replace
+    patterns as they replace values, views write through to their base, and
+    a view used after its base changed raises.  Cost: one traced evaluation
+    of ``f`` (each operation a few passes over the index sets in C).
 
     Parameters
     ----------
