@@ -58,7 +58,7 @@ EXACT = {   # linear position maps: the pattern is exactly the finite-difference
     + np.dstack([x[:3], x[6:9]]).sum(),
     "column_stack": lambda x: np.column_stack([x[:4], x[8:]]),
     "append": lambda x: np.append(x[:3], x[9:]),
-    "where": lambda x: np.where(x > 0, x, 2 * x[::-1]),
+    "where": lambda x: np.where(x > 0, x, 2 * x[::-1]) + np.where(x, 1.0, 0.0),
     "select": lambda x: np.select([x < -1, x < 1], [x, x[::-1]], default=3.0),
     "getitem_fancy": lambda x: x.reshape(3, 4)[[0, 2], 1:3] + x[x > 0][:1].sum(),
     "sum_axis": lambda x: np.sum(x.reshape(3, 4), axis=0) + x.reshape(3, 4).mean(axis=1)[0],
@@ -147,6 +147,19 @@ def test_einsum_limits_raise(spec):
         if spec == "...i,i" else (np.ones((2, 2)),)
     f = lambda x: np.einsum(spec, x.reshape(2, 2), *ops[1:])      # noqa: E731
     with pytest.raises(TypeError, match="einsum"):
+        dualml.jacobian_sparsity(f, np.ones(4))
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.pad(x, 2, mode="mean"),
+    lambda x: np.pad(x, 2, mode="linear_ramp"),
+    lambda x: np.pad(x, 2, "reflect", reflect_type="odd"),
+    lambda x: np.pad(x, 2, mode="empty"),
+    lambda x: np.take(x, [0, 1], out=np.zeros(2)),
+    lambda x: np.concatenate([x, x], out=np.zeros(8)),
+])
+def test_functions_that_compute_or_write_elsewhere_raise(f):
+    with pytest.raises(TypeError, match="pad|out="):
         dualml.jacobian_sparsity(f, np.ones(4))
 
 

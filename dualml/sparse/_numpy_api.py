@@ -53,14 +53,29 @@ def _from_families(fams, ctx, rowmap, value):
 
 # ---- shape functions: gathers of one array --------------------------------------------
 
+#: np.pad modes that only move elements (the others compute new values from
+#: them: applied to row numbers they would give nonsense rows)
+_PAD_MODES = {"constant", "edge", "wrap", "reflect", "symmetric"}
+
+
+def _no_out(fname, kwargs):
+    if kwargs.get("out") is not None:
+        raise _unsupported(f"numpy.{fname}(..., out=)")
+
+
 def _shape_rule(func):
     def handler(a, *args, **kwargs):
         _no_traced(func.__name__, args)
         _no_traced(func.__name__, kwargs.values())
+        _no_out(func.__name__, kwargs)
         ctx = _ctx_of(a)
         a = _lift(a, ctx)
         rows = a._rows() + 1
         if func is np.pad:
+            mode = args[1] if len(args) > 1 else kwargs.get("mode", "constant")
+            if mode not in _PAD_MODES or kwargs.get("reflect_type", "even") != "even":
+                raise _unsupported(f"numpy.pad with mode={mode!r} (modes that move "
+                                   f"elements: {sorted(_PAD_MODES)}, reflect_type='even')")
             idx_kwargs = dict(kwargs)
             idx_kwargs.pop("constant_values", None)   # pads of constants: row 0
             sel = func(rows, *args, **idx_kwargs)
@@ -104,6 +119,7 @@ def _sort(a, axis=-1, kind=None, order=None, stable=None):
 def _join_rule(func):
     def handler(seq, *args, **kwargs):
         _no_traced(func.__name__, args)
+        _no_out(func.__name__, kwargs)
         seq = list(seq)
         ctx = _ctx_of(*seq)
         arrs = [_lift(s, ctx) for s in seq]
@@ -140,7 +156,9 @@ def _where(condition, *xy):
     if len(xy) != 2:
         raise TypeError("np.where takes 1 or 3 arguments")
     x, y = xy
-    ctx = _ctx_of(x, y)
+    ctx = _ctx_of(condition, x, y)
+    if not isinstance(x, _PatternArray) and not isinstance(y, _PatternArray):
+        return np.where(cond, x, y)     # both branches constant: so is the result
     a, b = _lift(x, ctx), _lift(y, ctx)
     value = np.where(cond, a._v, b._v)
     shape = value.shape
