@@ -147,3 +147,22 @@ def test_sort_method_sorts_in_place():
         y.sort()
         return y
     assert pattern(f, [3.0, 1.0, 2.0]) == [[0, 1, 0], [0, 0, 1], [1, 0, 0]]
+
+
+def test_more_inplace_operators_write_through_views():
+    def f(x):
+        r = x * 1.0
+        v = r[1:]
+        v //= 1.0               # a step: the pattern of r[1:] goes, through the view
+        v %= 10.0
+        w = r[:2].reshape(1, 2)
+        w @= np.array([[0.0, 1.0], [1.0, 0.0]])
+        return r
+    assert pattern(f, [1.5, 2.5, 3.5]) == [[0, 0, 0], [1, 0, 0], [0, 0, 0]]
+
+
+def test_fmax_reduce_ignores_nan_like_numpy():
+    def f(x):
+        y = np.where(x > 1.5, np.nan, x)       # a nan in the first slot's place
+        return np.fmax.reduce(y[::-1]) * np.ones(1)
+    assert pattern(f, [2.0, 1.0, 0.5]) == [[0, 1, 0]]

@@ -214,7 +214,7 @@ class _PatternArray:
             self._bver = b._ver
 
     def _inplace(self, other, name):
-        r = _binary(name, self, other)
+        r = _lift(_binary(name, self, other), self._ctx)   # floor_divide: a constant
         if self.ndim == 0 and self._base is None:
             return r                     # a scalar: rebound, as Python numbers are
         self[...] = r
@@ -225,6 +225,13 @@ class _PatternArray:
     __imul__ = lambda self, o: self._inplace(o, "multiply")
     __itruediv__ = lambda self, o: self._inplace(o, "divide")
     __ipow__ = lambda self, o: self._inplace(o, "power")
+    __ifloordiv__ = lambda self, o: self._inplace(o, "floor_divide")
+    __imod__ = lambda self, o: self._inplace(o, "remainder")
+
+    def __imatmul__(self, o):
+        r = HANDLERS[np.matmul](self, o)
+        self[...] = r
+        return self
 
     # -- operators --------------------------------------------------------------
     __add__ = lambda self, o: _binary("add", self, o)
@@ -284,8 +291,8 @@ class _PatternArray:
                                                               "minimum", "fmax", "fmin"):
             fn = {("reduce", "add"): np.sum, ("reduce", "multiply"): np.prod,
                   ("accumulate", "add"): np.cumsum, ("accumulate", "multiply"): np.cumprod,
-                  ("reduce", "maximum"): np.max, ("reduce", "fmax"): np.max,
-                  ("reduce", "minimum"): np.min, ("reduce", "fmin"): np.min}.get((method, name))
+                  ("reduce", "maximum"): np.max, ("reduce", "fmax"): np.nanmax,
+                  ("reduce", "minimum"): np.min, ("reduce", "fmin"): np.nanmin}.get((method, name))
             if fn is None:
                 raise _unsupported(f"numpy.{name}.{method}")
             kwargs.setdefault("axis", 0)
