@@ -383,3 +383,15 @@ def test_random_compositions_never_miss(seed):
         assert_covers(dualml.jacobian_sparsity(f, x), dualml.jacobian(f, x))
         g = lambda x: np.sum(f(x) * np.arange(1.0, 9.0))
         assert_covers(dualml.hessian_sparsity(g, x), dualml.hessian(g, x))
+
+
+def test_dualml_functional_losses():
+    X = RNG.uniform(-1, 1, 6)
+    for f in (lambda x: dualml.softmax(x.reshape(2, 3)).ravel(),
+              lambda x: dualml.log_softmax(x.reshape(3, 2), axis=0).ravel(),
+              lambda x: np.atleast_1d(dualml.logsumexp(x[:4])),
+              lambda x: np.atleast_1d(dualml.mse(x, np.ones(6)) + dualml.l2_penalty(x[:2]))):
+        P = dualml.jacobian_sparsity(f, X)
+        assert_covers(P, dualml.jacobian(f, X))
+    P = dualml.jacobian_sparsity(lambda x: dualml.softmax(x.reshape(2, 3)).ravel(), X)
+    assert (P.toarray() == np.kron(np.eye(2), np.ones((3, 3)))).all()

@@ -70,6 +70,16 @@ class _PatternArray:
     dtype = property(lambda self: self._v.dtype)
     T = property(lambda self: self.transpose())
 
+    @property
+    def value(self):
+        """The values, a read-only float array without the pattern (as a
+        DualArray's .value has no derivative): what dualml.softmax and
+        logsumexp subtract as a constant shift."""
+        self._check()
+        v = self._v.view()
+        v.flags.writeable = False
+        return v
+
     def __len__(self):
         return len(self._v)
 
@@ -117,8 +127,8 @@ class _PatternArray:
         shape = self._v.shape
         r = _ROWS.get(shape)
         if r is None:
-            if len(_ROWS) >= _ROWS_MAX:            # bounded: drop the oldest
-                del _ROWS[next(iter(_ROWS))]
+            if len(_ROWS) >= _ROWS_MAX:            # bounded: start over
+                _ROWS.clear()
             r = _ROWS[shape] = np.arange(self._v.size, dtype=_I64).reshape(shape)
             r.flags.writeable = False
         return r
