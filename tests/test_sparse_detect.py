@@ -395,3 +395,36 @@ def test_dualml_functional_losses():
         assert_covers(P, dualml.jacobian(f, X))
     P = dualml.jacobian_sparsity(lambda x: dualml.softmax(x.reshape(2, 3)).ravel(), X)
     assert (P.toarray() == np.kron(np.eye(2), np.ones((3, 3)))).all()
+
+
+S_UNARY = [dualml.sin, dualml.tanh, dualml.exp, dualml.square, dualml.arctan, abs,
+           dualml.sigmoid, lambda v: dualml.log1p(v * v), lambda v: -v, dualml.relu]
+S_BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+            lambda a, b: a / (1.0 + b * b), dualml.maximum, dualml.hypot,
+            lambda a, b: a * b if a > b else a - 2.0 * b, lambda a, b: a ** 2 + 3.0,
+            lambda a, b: min(a, b) + 0.5 * max(a, b)]
+
+
+def random_scalar_code(seed, n=6, steps=10):
+    rng = np.random.default_rng(seed)
+    plan = [(int(rng.integers(2)), int(rng.integers(10)), rng.integers(0, 100, 2))
+            for _ in range(steps)]
+
+    def f(x):
+        vals = list(x)
+        for kind, op, (p, q) in plan:
+            a, b = vals[p % len(vals)], vals[q % len(vals)]
+            vals.append(S_UNARY[op % len(S_UNARY)](a) if kind == 0
+                        else S_BINARY[op % len(S_BINARY)](a, b))
+        return vals[-4:]
+    return f
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_scalar_code_never_misses(seed):
+    f = random_scalar_code(seed)
+    for _ in range(2):
+        x = RNG.uniform(-1.5, 1.5, 6).tolist()
+        assert_covers(dualml.jacobian_sparsity(f, x), dualml.jacobian(f, x))
+        g = lambda x: sum(f(x))           # noqa: E731
+        assert_covers(dualml.hessian_sparsity(g, x), dualml.hessian(g, x))

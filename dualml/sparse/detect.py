@@ -67,7 +67,11 @@ def _run(f, x, args, fname, hessian):
 
 
 def _csr(indptr, indices, shape):
-    from scipy.sparse import csr_array
+    try:
+        from scipy.sparse import csr_array
+    except ImportError:                  # SciPy is optional (the "test" extra)
+        raise ImportError("dualml's sparsity patterns are scipy.sparse arrays: install "
+                          "SciPy (pip install scipy)") from None
     data = np.ones(len(indices), dtype=bool)
     m = csr_array((data, indices.astype(np.int64), indptr.astype(np.int64)), shape=shape)
     m.has_sorted_indices = True
