@@ -428,3 +428,24 @@ def test_random_scalar_code_never_misses(seed):
         assert_covers(dualml.jacobian_sparsity(f, x), dualml.jacobian(f, x))
         g = lambda x: sum(f(x))           # noqa: E731
         assert_covers(dualml.hessian_sparsity(g, x), dualml.hessian(g, x))
+
+
+def test_repeated_detection_keeps_memory_flat():
+    import gc
+    import tracemalloc
+    x = RNG.uniform(0, 1, 128)
+
+    def work():
+        dualml.jacobian_sparsity(brusselator, x)
+        dualml.hessian_sparsity(lambda v: np.sum(brusselator(v) ** 2), x)
+    for _ in range(5):
+        work()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(40):
+        work()
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 200_000

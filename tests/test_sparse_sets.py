@@ -156,3 +156,33 @@ def test_symmetric_checks_its_codes(codes):
     else:
         with pytest.raises(ValueError):
             _sets.symmetric(codes, 3)
+
+
+def test_no_reference_leaks():
+    import gc
+    import tracemalloc
+    _, p, i = family(50, dtype=np.int32)
+    codes = np.array([0, 6, 24], dtype=I64)
+    rm = rowmap(60, 50)
+
+    def work():
+        _sets.gather(p, i, rm)
+        _sets.union2(p, i, rm, p, i, None if len(rm) == 50 else rm)
+        _sets.segment_union(p, i, np.array([0, 30, 60], dtype=I64), rm)
+        _sets.pairs(p, i, rm, p, i, rm, 20)
+        _sets.symmetric(codes, 5)
+        try:
+            _sets.gather(p, i, np.array([99], dtype=I64))
+        except IndexError:
+            pass
+    for _ in range(200):
+        work()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(3000):
+        work()
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 100_000
