@@ -23,9 +23,11 @@ _I64 = np.int64
 #: __array_function__ handlers, filled by _numpy_api (func -> handler)
 HANDLERS = {}
 
-#: row-number arrays per shape (_PatternArray._rows), at most _ROWS_MAX of them
+#: row-number arrays per shape (_PatternArray._rows): at most _ROWS_MAX of them,
+#: each of at most _ROWS_MAX_SIZE elements (32 x 8 MB at worst)
 _ROWS = {}
 _ROWS_MAX = 32
+_ROWS_MAX_SIZE = 1 << 20
 
 
 def _unsupported(what):
@@ -127,10 +129,12 @@ class _PatternArray:
         shape = self._v.shape
         r = _ROWS.get(shape)
         if r is None:
-            if len(_ROWS) >= _ROWS_MAX:            # bounded: start over
-                _ROWS.clear()
-            r = _ROWS[shape] = np.arange(self._v.size, dtype=_I64).reshape(shape)
+            r = np.arange(self._v.size, dtype=_I64).reshape(shape)
             r.flags.writeable = False
+            if r.size <= _ROWS_MAX_SIZE:
+                if len(_ROWS) >= _ROWS_MAX:        # bounded: start over
+                    _ROWS.clear()
+                _ROWS[shape] = r
         return r
 
     def _gather(self, rowmap, value, view_of=None, contiguous=False):
