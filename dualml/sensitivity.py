@@ -577,6 +577,13 @@ def _zero_report(zero, output_names, batch):
 class SensitivityResult:
     """Local sensitivities of f at one point or at N points.
 
+    Examples
+    --------
+    >>> import dualml
+    >>> r = dualml.sensitivity(lambda x: x[0] ** 2 * x[1], [1.0, 3.0])
+    >>> r.jacobian, r.elasticity      # elasticity of x0**2 * x1: (2, 1)
+    (array([6., 1.]), array([2., 1.]))
+
     Attributes
     ----------
     x : ndarray
@@ -589,9 +596,9 @@ class SensitivityResult:
         ``x_j / f_i · ∂f_i/∂x_j`` (conventions for zeros in ``sensitivity``),
         same shape as ``jacobian``.
     ranking : ndarray of int
-        Input indices, most sensitive first by |elasticity|: shape (n,) for
+        Input indices, most sensitive first by ``abs(elasticity)``: shape (n,) for
         a scalar f, (m, n) otherwise.  For N points, by the mean
-        |elasticity| over the points (``result[k]`` is the result at point k).
+        ``abs(elasticity)`` over the points (``result[k]`` is the result at point k).
     zero_output : ndarray of bool
         Where f is exactly 0 (there ``elasticity`` holds x_j·∂f/∂x_j).
     names, output_names : list of str
@@ -1061,7 +1068,22 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
 
 
 class DGSMResult(dict):
-    """dgsm()'s result: a dict with SALib's keys, a table as str(), a DataFrame."""
+    """dgsm()'s result: a dict with SALib's keys, a table as str(), a DataFrame.
+
+    Keys ``"vi"``, ``"vi_std"``, ``"vi_conf"``, ``"dgsm"``, ``"dgsm_conf"``
+    (arrays of shape (n,), one entry per input, as SALib's ``dgsm.analyze``)
+    and ``"names"``; attributes ``n_samples``, ``variance`` (of f over the
+    sample) and ``n_omitted`` (points where f or its gradient was not
+    finite).
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0, 1], [0, 1]]}
+    >>> r = dualml.dgsm(lambda X: X[:, 0] + 2 * X[:, 1], problem, 64, seed=0, vectorized=True)
+    >>> np.round(r["vi"], 12)          # E[(df/dx_j)^2]: exactly 1 and 4
+    array([1., 4.])
+    """
 
     _KEYS = ("vi", "vi_std", "vi_conf", "dgsm", "dgsm_conf")
 

@@ -1,4 +1,6 @@
-"""An Adam loop driven by dualml gradients: fitting a damped oscillation.
+"""
+An Adam loop driven by dualml gradients: fitting a damped oscillation
+=====================================================================
 
 Model y = a exp(-b t) cos(c t) + d, fitted to noisy samples by Adam on the
 mean squared error.  Each step takes dualml.value_and_gradient of the loss.

@@ -1,4 +1,6 @@
-"""Logistic regression with L2 regularization, trained by gradient descent.
+"""
+Logistic regression with L2 regularization, trained by gradient descent
+=======================================================================
 
 The loss is written once, with dualml's binary cross-entropy and penalty;
 dualml.value_and_gradient gives the loss and its exact gradient from the

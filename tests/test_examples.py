@@ -50,3 +50,11 @@ def test_feature_sensitivity_matches_analytic():
     r = load("feature_sensitivity").main(n=2)
     assert r["max_error"] < 1e-14
     assert r["sensitivities"].shape == (2, 5)
+
+
+def test_bratu_newton_with_sparse_jacobian():
+    r = load("bratu").main(n=200, verbose=False)
+    assert r["ncolors"] == 3
+    assert r["steps"] <= 6                    # Newton: quadratic convergence
+    assert r["residual"] < 1e-8
+    assert r["error"] < 1e-5                  # O(h^2) from the closed form
