@@ -15,6 +15,7 @@ keeps copies where NumPy would alias memory.
 """
 import numpy as np
 
+from .. import dual as _dual
 from . import _sets
 from ._classify import BINARY_KIND, NUMPY_ALIASES, PREDICATES, UNARY_KIND
 
@@ -34,6 +35,28 @@ def _unsupported(what):
     return TypeError(f"{what} is not supported by dualml's sparsity detection; write f "
                      f"with supported NumPy operations, or pass the pattern explicitly "
                      f"(sparsity=)")
+
+
+class _ScalarBase:
+    """Base of the scalar tracer (_scalar.py): what the array code converts."""
+    __slots__ = ()
+
+    def _as_array(self):                # a 0-d _PatternArray with the same sets
+        raise NotImplementedError
+
+
+def _unscalar(x):
+    return x._as_array() if isinstance(x, _ScalarBase) else x
+
+
+def _unscalar_all(xs):
+    """Traced scalars in a tuple (and in lists/tuples inside it) as 0-d arrays."""
+    return tuple(type(x)(_unscalar(e) for e in x) if isinstance(x, (list, tuple))
+                 else _unscalar(x) for x in xs)
+
+
+#: the scalar tracer's constructor, set by _scalar (x[i] of a 1-d array gives one)
+_make_scalar = None
 
 
 class _Context:
@@ -166,9 +189,10 @@ class _PatternArray:
             k = key + n if key < 0 else key
             if not 0 <= k < n:
                 raise IndexError(f"index {key} is out of bounds for axis 0 with size {n}")
-            h = _slice_family(self._h, k, k + 1) if self._h is not None else None
-            return _PatternArray(self._v[k:k + 1].reshape(()), _slice_family(self._g, k, k + 1),
-                                 h, self._ctx)
+            (p, i), hf = self._g, self._h
+            h = frozenset(hf[1][hf[0][k]:hf[0][k + 1]].tolist()) if hf is not None else None
+            return _make_scalar(float(self._v[k]), frozenset(i[p[k]:p[k + 1]].tolist()), h,
+                                self._ctx)
         key = _plain_key(key)
         rows = self._rows()
         sel = rows[key]
@@ -281,6 +305,7 @@ class _PatternArray:
 
     # -- NumPy protocols --------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = _unscalar_all(inputs)
         out = kwargs.pop("out", None)
         kwargs.pop("casting", None)
         name = ufunc.__name__
@@ -325,10 +350,13 @@ class _PatternArray:
         handler = HANDLERS.get(func)
         if handler is None:
             raise _unsupported(f"numpy.{func.__name__}")
+        args = _unscalar_all(args)
+        kwargs = dict(zip(kwargs, _unscalar_all(tuple(kwargs.values()))))
         return handler(*args, **kwargs)
 
     def __dualml_function__(self, name, args, kwargs):
         """dualml.<name>(...) on a traced array (dualml's dispatch hook)."""
+        args = _unscalar_all(args)
         if kwargs:
             if set(kwargs) == {"alpha"} and len(args) == 1 and name in UNARY_KIND:
                 args = (args[0], kwargs["alpha"])
@@ -415,12 +443,13 @@ def _plain_key(key):
 
 def _lift(c, ctx):
     """A traced array from a traced array, constant or sequence of them."""
+    c = _unscalar(c)
     if isinstance(c, _PatternArray):
         if c._ctx is not ctx:
             raise TypeError("traced arrays of two different detection runs were mixed")
         return c
-    if isinstance(c, (list, tuple)) and any(isinstance(e, (_PatternArray, list, tuple))
-                                            for e in c):
+    if isinstance(c, (list, tuple)) and any(
+            isinstance(e, (_PatternArray, _ScalarBase, list, tuple)) for e in c):
         return HANDLERS[np.stack]([_lift(e, ctx) for e in c])
     v = np.asarray(c)
     if v.dtype.kind not in "biuf":
@@ -444,6 +473,8 @@ def _ctx_of(*xs):
 
 
 def _value(x):
+    if isinstance(x, _ScalarBase):     # never a constant: the entry points convert
+        raise TypeError("internal error: a traced scalar reached a constant's place")
     return x._v if isinstance(x, _PatternArray) else x
 
 
@@ -462,6 +493,7 @@ def _stack_families(arrays):
 
 
 def _predicate(ufunc, *inputs):
+    inputs = _unscalar_all(inputs)
     _ctx_of(*inputs)
     return ufunc(*[_value(x) for x in inputs])
 
@@ -469,13 +501,13 @@ def _predicate(ufunc, *inputs):
 def _rule_value(name, ufunc, v, param):
     if ufunc is not None:
         return ufunc(v)
-    from .. import dual
-    fn = getattr(dual, name)
+    fn = getattr(_dual, name)
     r = fn(v) if param is None else fn(v, param)
     return np.asarray(r, dtype=np.float64)
 
 
 def _unary(name, x, ufunc=None, param=None):
+    x = _unscalar(x)
     ctx = _ctx_of(x)
     rule = NUMPY_ALIASES.get(name, name)
     kind = UNARY_KIND.get(rule)
@@ -520,6 +552,7 @@ def _union(parts, size, dtype=_I64):
 
 
 def _binary(name, a, b, ufunc=None):
+    a, b = _unscalar(a), _unscalar(b)
     ctx = _ctx_of(a, b)
     rule = NUMPY_ALIASES.get(name, name)
     kind = BINARY_KIND.get(rule)

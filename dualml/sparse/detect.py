@@ -11,7 +11,7 @@ explicitly (sparsity=) in that case.
 """
 import numpy as np
 
-from . import _numpy_api, _sets  # noqa: F401  (_numpy_api fills the tracer's NumPy table)
+from . import _numpy_api, _scalar, _sets  # noqa: F401  (fill the tracer's tables)
 from ._tracer import _I64, _Context, _empty_family, _lift, _PatternArray
 
 __all__ = ["hessian_sparsity", "jacobian_sparsity"]
