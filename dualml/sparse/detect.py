@@ -1,7 +1,8 @@
 """Sparsity detection: which outputs depend on which inputs, at a point.
 
-f runs once on a pattern tracer (dualml.sparse._tracer): the values are those
-of x, so every branch (comparisons, np.where, max/min) goes the way the
+f runs once on a pattern tracer (_tracer: arrays, index sets as CSR families
+handled in C; _scalar: single values, frozensets): the values are those of
+x, so every branch (comparisons, np.where, max/min) goes the way the
 evaluation at x goes, and each element carries the set of inputs it depends
 on (and, for hessian_sparsity, the pairs of inputs its second derivative
 couples).  The result is conservative on that branch: a structural nonzero
