@@ -11,7 +11,9 @@ gathers found by applying the same NumPy operation to an array of row numbers
 Anything without a rule raises TypeError: a dropped pattern would be a silently
 wrong Jacobian.  Views (basic slices, reshape, transpose...) write through to
 their base, and a view used after its base changed raises, since the tracer
-keeps copies where NumPy would alias memory.
+keeps copies where NumPy would alias memory.  A single element (x[i] of a 1-d
+array, the entries of a list x) is a scalar tracer (_scalar.py); it becomes a
+0-d array wherever it meets array code (_unscalar at every entry point).
 """
 import numpy as np
 
