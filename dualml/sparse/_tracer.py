@@ -1,19 +1,13 @@
 """The pattern tracer: an array of values that carries each element's index sets.
 
-``_PatternArray`` holds the value ndarray (so comparisons, np.where and
-min/max decide branches exactly as the evaluation at x does) and, per element
-in C order, its gradient index set and, for Hessians, its set of index pairs
-(i*n + j, i <= j), both as CSR families handled by the kernels of _sets.pyx.
-Families are immutable once built, so operations that keep a pattern
-(a constant factor, a unary function) share them.  Shape operations are row
-gathers found by applying the same NumPy operation to an array of row numbers
-(1-based, so that 0 marks a padded constant); reductions are segment unions.
-Anything without a rule raises TypeError: a dropped pattern would be a silently
-wrong Jacobian.  Views (basic slices, reshape, transpose...) write through to
-their base, and a view used after its base changed raises, since the tracer
-keeps copies where NumPy would alias memory.  A single element (x[i] of a 1-d
-array, the entries of a list x) is a scalar tracer (_scalar.py); it becomes a
-0-d array wherever it meets array code (_unscalar at every entry point).
+``_PatternArray`` holds the values (so branches go as at x) and, per element in
+C order, its gradient set and, for Hessians, its pair set (i*n + j, i <= j) as
+CSR families for the kernels of _sets.pyx; families are immutable and shared.
+Shape operations are row gathers (the same NumPy call on 1-based row numbers,
+0 marking a padded constant), reductions segment unions.  What has no rule
+raises TypeError.  Views write through to their base; a view used after its
+base changed raises.  Single elements are scalar tracers (_scalar.py), turned
+into 0-d arrays wherever they meet array code (_unscalar at every entry point).
 """
 import numpy as np
 
