@@ -6,9 +6,9 @@ applied to 1-based row numbers, so whatever it does to positions it does to
 patterns, and 0 marks a constant it inserted.  Reductions (sum, prod, max...)
 are segment unions, branch-local for max/min (only the elements equal to the
 result).  Products (matmul, dot, einsum with constant operands) take the
-constants' nonzero structure.  Functions that give integers or booleans (argmax, nonzero,
-isclose...) are evaluated on the values.  A function not listed here raises
-TypeError (see _tracer._unsupported).
+constants' nonzero structure.  Functions that give integers or booleans
+(argmax, nonzero, isclose...) are evaluated on the values.  A function not
+listed here raises TypeError (see _tracer._unsupported).
 """
 import numpy as np
 
