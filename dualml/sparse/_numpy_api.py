@@ -495,8 +495,9 @@ def _values_rule(func):
 
 for _f in (np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.shape,
            np.ndim, np.size, np.isclose, np.allclose, np.array_equal, np.any, np.all,
-           np.searchsorted, np.round, np.around, np.fix, np.argwhere, np.flatnonzero, np.result_type, np.iscomplexobj,
-           np.isrealobj, np.may_share_memory, np.shares_memory):
+           np.searchsorted, np.round, np.around, np.fix, np.argwhere, np.flatnonzero,
+           np.result_type, np.iscomplexobj, np.isrealobj, np.may_share_memory,
+           np.shares_memory):
     HANDLERS[_f] = _values_rule(_f)
 
 

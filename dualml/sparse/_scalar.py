@@ -232,8 +232,9 @@ def _binary2(name, a, b, ufunc=None):
     va = a._v if sa else a
     vb = b._v if sb else b
     op = _PY_OPS.get(rule)
-    if op is not None and type(va) is float and type(vb) in (float, int) or op is not None and type(vb) is float and type(va) is int:
-        v = op(va, vb)
+    tv = (type(va), type(vb))
+    if op is not None and tv in ((float, float), (float, int), (int, float)):
+        v = op(va, vb)              # float arithmetic: what NumPy computes
     else:
         v = float((ufunc or getattr(np, name))(va, vb))
     ja, jb, haa, hab, hbb, select = kind
