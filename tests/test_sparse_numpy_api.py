@@ -170,3 +170,14 @@ def test_docstring_examples_run():
         for t in finder.find(fn, fn.__name__, globs={}):
             runner.run(t)
     assert runner.failures == 0 and runner.tries >= 6
+
+
+def test_sort_with_ties_is_conservative():
+    # which of two equal elements lands first is a convention: both enter both places
+    f = lambda x: np.sort(x.reshape(2, 3) * np.array([1.0, 1.0, 2.0]), axis=1)  # noqa: E731
+    P = dualml.jacobian_sparsity(f, np.array([1.0, 1.0, 0.2, 2.0, 1.0, 1.0])).toarray()
+    assert P.astype(int).tolist() == [[0, 0, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0],
+                                      [1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0],
+                                      [0, 0, 0, 1, 0, 1], [0, 0, 0, 1, 0, 1]]
+    Q = dualml.jacobian_sparsity(lambda x: np.sort(x, axis=None), np.zeros(3)).toarray()
+    assert Q.all()

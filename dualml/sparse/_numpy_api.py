@@ -111,7 +111,34 @@ def _sort(a, axis=-1, kind=None, order=None, stable=None):
         a, axis = np.ravel(a), -1
     perm = np.argsort(a._v, axis=axis, kind="stable")
     sel = np.take_along_axis(a._rows(), perm, axis=axis)
-    return a._gather(sel, np.take_along_axis(a._v, perm, axis=axis))
+    value = np.take_along_axis(a._v, perm, axis=axis)
+    lanes_v = np.moveaxis(value, axis, -1)
+    if not (lanes_v[..., 1:] == lanes_v[..., :-1]).any():
+        return a._gather(sel, value)
+    # ties: which tied element lands where is a convention (other sorts differ),
+    # so every position of a run of equal values takes the union of the run
+    k = lanes_v.shape[-1]
+    rows = np.moveaxis(sel, axis, -1).reshape(-1, k)
+    vals = lanes_v.reshape(-1, k)
+    seg_ptr, seg_rows = [0], []
+    for r, v in zip(rows, vals):
+        start = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+        stop = np.r_[start[1:], k]
+        for lo, hi in zip(start, stop):
+            for _ in range(hi - lo):
+                seg_rows.append(r[lo:hi])
+                seg_ptr.append(seg_ptr[-1] + hi - lo)
+    seg_ptr = np.array(seg_ptr, dtype=_I64)
+    seg_rows = np.concatenate(seg_rows).astype(_I64)
+    g = _sets.segment_union(*a._g, seg_ptr, seg_rows)
+    h = _sets.segment_union(*a._h, seg_ptr, seg_rows) if a._h is not None else None
+    # segments ran in lane order; back to the C order of the result
+    order = np.moveaxis(np.arange(value.size).reshape(value.shape), axis, -1).ravel()
+    inv = np.empty_like(order)
+    inv[order] = np.arange(value.size)
+    g = _sets.gather(*g, inv.astype(_I64))
+    h = _sets.gather(*h, inv.astype(_I64)) if h is not None else None
+    return _PatternArray(np.asarray(value, dtype=np.float64), g, h, a._ctx)
 
 
 # ---- joins: gathers of several arrays -------------------------------------------------
