@@ -145,7 +145,7 @@ def test_out_argument():
 def test_einsum_limits_raise(spec):
     ops = (np.ones((2, 2)),) if spec == "ii->i" else (np.ones((2, 2)), np.ones(2)) \
         if spec == "...i,i" else (np.ones((2, 2)),)
-    f = lambda x: np.einsum(spec, x.reshape(2, 2), *ops[1:])      # noqa: E731
+    f = lambda x: np.einsum(spec, x.reshape(2, 2), *ops[1:])
     with pytest.raises(TypeError, match="einsum"):
         dualml.jacobian_sparsity(f, np.ones(4))
 
@@ -174,7 +174,7 @@ def test_docstring_examples_run():
 
 def test_sort_with_ties_is_conservative():
     # which of two equal elements lands first is a convention: both enter both places
-    f = lambda x: np.sort(x.reshape(2, 3) * np.array([1.0, 1.0, 2.0]), axis=1)  # noqa: E731
+    f = lambda x: np.sort(x.reshape(2, 3) * np.array([1.0, 1.0, 2.0]), axis=1)
     P = dualml.jacobian_sparsity(f, np.array([1.0, 1.0, 0.2, 2.0, 1.0, 1.0])).toarray()
     assert P.astype(int).tolist() == [[0, 0, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0],
                                       [1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0],
