@@ -166,6 +166,8 @@ extensions.append(Extension("dualml._taylor._core", ["dualml/_taylor/_core.pyx"]
                             **dict(common, depends=common["depends"] + ["csrc/taylor.h"])))
 # greedy colorings of sparsity patterns (dualml.sparse)
 extensions.append(Extension("dualml.sparse._coloring", ["dualml/sparse/_coloring.pyx"], **common))
+# index-set kernels of sparsity detection (dualml.sparse)
+extensions.append(Extension("dualml.sparse._sets", ["dualml/sparse/_sets.pyx"], **common))
 
 setup(
     version=version(),
