@@ -12,5 +12,6 @@ from .functional import *  # noqa: F401,F403
 from .arrays import *  # noqa: F401,F403
 from .sensitivity import *  # noqa: F401,F403
 from .uncertainty import *  # noqa: F401,F403
+from .ode import *  # noqa: F401,F403
 
 from ._version import __version__  # noqa: F401  (written by setup.py from csrc/dual.h)

@@ -738,18 +738,36 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
 
 # -- transforms for SciPy ------------------------------------------------------------
 
-def _transform(fn, f, name, method, chunk):
-    def g(x, *args):
-        return fn(f, x, args, method=method, chunk=chunk)
+def _transform(fn, f, name, method, chunk, argnum=0):
+    if isinstance(argnum, bool) or not isinstance(argnum, numbers.Integral) or argnum < 0:
+        raise ValueError(f"{name}(): argnum must be a non-negative int (the position of "
+                         f"the differentiated argument), got {argnum!r}")
     fname = getattr(f, "__name__", type(f).__name__)
+    if argnum == 0:
+        def g(x, *args):
+            return fn(f, x, args, method=method, chunk=chunk)
+    else:
+        # SciPy's ODE solvers call jac(t, y): differentiate argument argnum,
+        # the others are held fixed
+        def g(*a):
+            if len(a) <= argnum:
+                raise TypeError(f"{name}({fname}, argnum={argnum}) was called with "
+                                f"{len(a)} argument(s); it differentiates argument "
+                                f"{argnum} (counting from 0)")
+            head, tail = a[:argnum], a[argnum + 1:]
+
+            def h(x, *rest):
+                return f(*head, x, *rest)
+            return fn(h, a[argnum], tail, method=method, chunk=chunk)
     g.__name__ = g.__qualname__ = f"{name}({fname})"
-    g.__doc__ = f"{name}(f)(x, *args) = dualml.{fn.__name__}(f, x, args), f = {fname}."
+    g.__doc__ = (f"{name}(f)(x, *args) = dualml.{fn.__name__}(f, x, args), f = {fname}"
+                 + (f", differentiated in argument {argnum}." if argnum else "."))
     g.__wrapped__ = f
     return g
 
 
-def grad(f, *, method="auto", chunk=None):
-    """grad(f, *, method="auto", chunk=None)
+def grad(f, *, method="auto", chunk=None, argnum=0):
+    """grad(f, *, method="auto", chunk=None, argnum=0)
 
     The gradient as a function: ``grad(f)(x, *args) == gradient(f, x, args)``.
 
@@ -762,6 +780,8 @@ def grad(f, *, method="auto", chunk=None):
         ``f(x, *args)`` returning a real number.
     method, chunk
         Passed to ``gradient``.
+    argnum : int, optional
+        Position of the differentiated argument (as for ``jac``).
 
     Returns
     -------
@@ -778,27 +798,39 @@ def grad(f, *, method="auto", chunk=None):
     True
     """
     _check(f, (), chunk, "grad")
-    return _transform(gradient, f, "grad", method, chunk)
+    return _transform(gradient, f, "grad", method, chunk, argnum)
 
 
-def jac(f, *, method="auto", chunk=None):
-    """jac(f, *, method="auto", chunk=None)
+def jac(f, *, method="auto", chunk=None, argnum=0):
+    """jac(f, *, method="auto", chunk=None, argnum=0)
 
     The Jacobian as a function: ``jac(f)(x, *args) == jacobian(f, x, args)``.
 
-    Pass it as ``jac=`` to ``scipy.optimize.root`` or ``least_squares``.
+    Pass it as ``jac=`` to ``scipy.optimize.root`` or ``least_squares``;
+    ``jac(f, argnum=1)`` to ``scipy.integrate.solve_ivp``, which calls
+    ``jac(t, y, *args)`` for ``f(t, y, *args)`` (the Jacobian in y, t held
+    fixed).
 
     Parameters
     ----------
     f : callable
-        ``f(x, *args)`` returning a sequence/array of real numbers.
+        ``f(x, *args)`` (``f(*before, x, *after)`` with ``argnum``)
+        returning a sequence/array of real numbers.
     method, chunk
         Passed to ``jacobian``.
+    argnum : int, optional
+        Position of the differentiated argument; the arguments before it are
+        passed through unchanged, like those after it.
 
     Returns
     -------
     callable
         ``x, *args -> ndarray`` of shape ``f(x).shape + x.shape``.
+
+    Raises
+    ------
+    ValueError
+        If argnum is not a non-negative int.
 
     Examples
     --------
@@ -808,13 +840,20 @@ def jac(f, *, method="auto", chunk=None):
     >>> sol = root(F, np.zeros(2), jac=dualml.jac(F))
     >>> bool(sol.success), np.allclose(F(sol.x), 0.0)
     (True, True)
+
+    A stiff ODE solver's Jacobian in y (for sensitivities see ``solve_ivp``):
+
+    >>> from scipy.integrate import solve_ivp
+    >>> rhs = lambda t, y: [-50.0 * (y[0] - np.cos(t))]
+    >>> bool(solve_ivp(rhs, (0, 1), [0.0], method="BDF", jac=dualml.jac(rhs, argnum=1)).success)
+    True
     """
     _check(f, (), chunk, "jac")
-    return _transform(jacobian, f, "jac", method, chunk)
+    return _transform(jacobian, f, "jac", method, chunk, argnum)
 
 
-def hess(f, *, method="auto", chunk=None):
-    """hess(f, *, method="auto", chunk=None)
+def hess(f, *, method="auto", chunk=None, argnum=0):
+    """hess(f, *, method="auto", chunk=None, argnum=0)
 
     The Hessian as a function: ``hess(f)(x, *args) == hessian(f, x, args)``.
 
@@ -827,6 +866,8 @@ def hess(f, *, method="auto", chunk=None):
         ``f(x, *args)`` returning a real number.
     method, chunk
         Passed to ``hessian``.
+    argnum : int, optional
+        Position of the differentiated argument (as for ``jac``).
 
     Returns
     -------
@@ -841,4 +882,4 @@ def hess(f, *, method="auto", chunk=None):
            [2., 0.]])
     """
     _check(f, (), chunk, "hess")
-    return _transform(hessian, f, "hess", method, chunk)
+    return _transform(hessian, f, "hess", method, chunk, argnum)

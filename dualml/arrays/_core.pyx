@@ -1123,8 +1123,12 @@ cdef class DualArray:
     # -- no silent derivative loss ----------------------------------------------------
     def __array__(self, dtype=None, copy=None):
         raise TypeError("converting a DualArray to a NumPy array would drop its "
-                        "derivatives; use .value (and .deriv) explicitly, or build "
-                        "arrays of DualArrays with np.stack/np.concatenate")
+                        "derivatives (np.asarray, np.array([...]) of DualArrays, or a "
+                        "library such as scipy.integrate.solve_ivp converting its input); "
+                        "use .value (and .deriv) explicitly, build arrays of DualArrays "
+                        "with np.stack/np.concatenate, pass method='scalar' to jacobian/"
+                        "gradient for np.array([...]) code, and for an ODE use "
+                        "dualml.solve_ivp")
 
     def __float__(self):
         raise TypeError("float() of a DualArray would drop its derivatives; use "

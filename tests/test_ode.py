@@ -1,0 +1,362 @@
+"""dualml.ode: solve_ivp's forward sensitivities.
+
+References are independent of dualml: closed forms (exponential decay,
+logistic growth differentiated by sympy, a linear system through SciPy's
+Fréchet derivative of expm) and Richardson-extrapolated central differences
+of SciPy's own solve_ivp run at tight tolerances.
+"""
+import functools
+
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.linalg
+import sympy as sp
+
+import dualml
+
+TIGHT = {"rtol": 1e-10, "atol": 1e-12}
+METHODS = ["RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"]
+
+
+def decay(t, y, k):
+    return -k * y
+
+
+def sir(t, y, p):
+    S, I, R = y
+    beta, gamma = p
+    inf = beta * S * I
+    return [-inf, inf - gamma * I, gamma * I]
+
+
+def sir_np(t, y, p):
+    # np.array([...]) of the components: only scalar Duals can go through it
+    beta, gamma = p
+    inf = beta * y[0] * y[1]
+    return np.array([-inf, inf - gamma * y[1], gamma * y[1]])
+
+
+def robertson(t, y, k):
+    k1, k2, k3 = k
+    a, b, c = y
+    return [-k1 * a + k3 * b * c, k1 * a - k2 * b * b - k3 * b * c, k2 * b * b]
+
+
+def richardson(F, p, h):
+    """dF/dp_j by central differences at h and h/2, Richardson-extrapolated."""
+    p = np.asarray(p, dtype=float)
+    cols = []
+    for j in range(p.size):
+        def central(hh, j=j):
+            e = np.zeros_like(p)
+            e[j] = hh * max(1.0, abs(p[j]))
+            return (F(p + e) - F(p - e)) / (2 * e[j])
+        cols.append((4 * central(h / 2) - central(h)) / 3)
+    return np.stack(cols, axis=-1)
+
+
+# -- closed forms ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", METHODS)
+def test_exponential_decay_closed_form(method):
+    k, y0 = 0.7, 3.0
+    ts = np.array([0.25, 1.0, 2.0])
+    sol = dualml.solve_ivp(decay, (0, 2), [y0], params=np.array([k]), t_eval=ts,
+                           method=method, y0_sensitivity=True, **TIGHT)
+    assert sol.success
+    assert sol.sensitivities.shape == (3, 1, 1)
+    assert sol.sensitivities_y0.shape == (3, 1, 1)
+    np.testing.assert_allclose(sol.y[0], y0 * np.exp(-k * ts), rtol=1e-7)
+    np.testing.assert_allclose(sol.sensitivities[:, 0, 0], -ts * y0 * np.exp(-k * ts),
+                               rtol=1e-6)
+    np.testing.assert_allclose(sol.sensitivities_y0[:, 0, 0], np.exp(-k * ts), rtol=1e-6)
+
+
+def test_scalar_params_shape():
+    sol = dualml.solve_ivp(decay, (0, 1), [2.0], params=0.5, t_eval=[1.0], **TIGHT)
+    assert sol.sensitivities.shape == (1, 1)
+    np.testing.assert_allclose(sol.sensitivities[0, 0], -2.0 * np.exp(-0.5), rtol=1e-8)
+
+
+def test_logistic_growth_against_sympy():
+    r, K, y0, t = sp.symbols("r K y0 t", positive=True)
+    closed = K * y0 * sp.exp(r * t) / (K + y0 * (sp.exp(r * t) - 1))
+    refs = [sp.lambdify((r, K, y0, t), sp.diff(closed, v)) for v in (r, K, y0)]
+    pr, pK, py0 = 0.8, 10.0, 0.5
+    ts = np.linspace(0.5, 6.0, 7)
+
+    def logistic(t, y, p):
+        return p[0] * y * (1 - y / p[1])
+    sol = dualml.solve_ivp(logistic, (0, 6), [py0], params=[pr, pK], t_eval=ts,
+                           y0_sensitivity=True, method="DOP853", **TIGHT)
+    S = sol.sensitivities[:, 0, :]
+    for j in range(2):
+        np.testing.assert_allclose(S[:, j], refs[j](pr, pK, py0, ts), rtol=1e-7)
+    np.testing.assert_allclose(sol.sensitivities_y0[:, 0, 0], refs[2](pr, pK, py0, ts),
+                               rtol=1e-7)
+
+
+def test_linear_system_against_expm_frechet():
+    # y' = A(p) y: y(t) = expm(A t) y0, dy/dp_j = L(A t, dA/dp_j t) y0
+    def A_of(p):
+        return np.array([[-p[0], p[1], 0.0], [p[0], -p[1] - p[2], 0.3], [0.0, p[2], -0.3]])
+    dA = [np.array([[-1, 0, 0], [1, 0, 0], [0, 0, 0.]]),
+          np.array([[0, 1, 0], [0, -1, 0], [0, 0, 0.]]),
+          np.array([[0, 0, 0], [0, -1, 0], [0, 1, 0.]])]
+    p = np.array([0.9, 0.4, 1.3])
+    y0 = np.array([1.0, 0.5, 0.0])
+    ts = np.array([0.5, 1.5, 3.0])
+
+    def lin(t, y, p):
+        return A_of(p) @ y
+    sol = dualml.solve_ivp(lin, (0, 3), y0, params=p, t_eval=ts, method="Radau", **TIGHT)
+    for k, t in enumerate(ts):
+        ref = np.stack([scipy.linalg.expm_frechet(A_of(p) * t, dA[j] * t,
+                                                  compute_expm=False) @ y0
+                        for j in range(3)], axis=-1)
+        np.testing.assert_allclose(sol.sensitivities[k], ref, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(sol.y[:, k], scipy.linalg.expm(A_of(p) * t) @ y0,
+                                   rtol=1e-7)
+
+
+# -- against finite differences of SciPy's solution ---------------------------------------
+
+def test_sir_against_richardson():
+    p = np.array([0.5, 0.1])
+    y0 = [0.99, 0.01, 0.0]
+    ts = np.array([5.0, 20.0, 40.0])
+
+    def F(q):
+        return scipy.integrate.solve_ivp(sir, (0, 40), y0, args=(q,), t_eval=ts,
+                                         method="DOP853", rtol=1e-13, atol=1e-14).y.T
+    ref = richardson(F, p, 1e-3)                 # (n_t, n_y, n_p)
+    for ad in ("array", "scalar"):
+        sol = dualml.solve_ivp(sir, (0, 40), y0, params=p, t_eval=ts, ad_method=ad,
+                               method="DOP853", **TIGHT)
+        np.testing.assert_allclose(sol.sensitivities, ref, rtol=1e-6, atol=1e-9)
+
+
+def test_np_array_model_falls_back_to_scalar_duals():
+    p = np.array([0.5, 0.1])
+    a = dualml.solve_ivp(sir, (0, 10), [0.99, 0.01, 0.0], params=p, t_eval=[10.0], **TIGHT)
+    b = dualml.solve_ivp(sir_np, (0, 10), [0.99, 0.01, 0.0], params=p, t_eval=[10.0], **TIGHT)
+    np.testing.assert_allclose(b.sensitivities, a.sensitivities, rtol=1e-9, atol=1e-12)
+    with pytest.raises(TypeError, match="DualArray"):
+        dualml.solve_ivp(sir_np, (0, 10), [0.99, 0.01, 0.0], params=p, ad_method="array")
+
+
+@functools.lru_cache(maxsize=1)
+def _robertson_reference(ts):
+    # relative sensitivities d y / d log k_j = k_j dy/dk_j, by differences in log k
+    def F(logk):
+        return scipy.integrate.solve_ivp(robertson, (0, 40), [1.0, 0.0, 0.0],
+                                         args=(np.exp(logk),), t_eval=ts, method="Radau",
+                                         rtol=1e-12, atol=1e-16).y.T
+    return richardson(F, np.log([0.04, 3e7, 1e4]), 1e-3)
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
+def test_robertson_stiff_against_richardson(method):
+    k = np.array([0.04, 3e7, 1e4])
+    y0 = [1.0, 0.0, 0.0]
+    ts = (0.4, 4.0, 40.0)
+    ref = _robertson_reference(ts)
+    sol = dualml.solve_ivp(robertson, (0, 40), y0, params=k, t_eval=ts, method=method,
+                           rtol=1e-9, atol=1e-14)
+    assert sol.success
+    assert sol.njev > 0 or method == "LSODA"
+    rel = sol.sensitivities * k
+    scale = np.abs(ref).max(axis=0, keepdims=True)      # per (component, parameter)
+    np.testing.assert_allclose(rel / scale, ref / scale, atol=2e-5)
+
+
+def test_augmented_jacobian_is_exact():
+    # the stiff methods' Jacobian against central differences of the augmented rhs
+    p = np.array([0.5, 0.1])
+    t, y = 0.0, np.array([0.9, 0.1, 0.0])
+    from dualml.ode import _System
+    sysm = _System(sir, 3, [(p, np.eye(2))], 2, "array")
+    z = np.concatenate([y, np.array([0.3, -0.2, 0.1, 0.05, 0.4, -0.3])])
+    for mode in ("array", "scalar"):
+        sysm.mode = mode
+        J = sysm.aug_jac(t, z)
+        ref = richardson(lambda zz: sysm.rhs(t, zz), z, 1e-3)
+        np.testing.assert_allclose(J, ref, atol=1e-9)
+
+
+# -- inside dualml.gradient / jacobian / dgsm -------------------------------------------
+
+def _fit_loss(p, data, ts):
+    sol = dualml.solve_ivp(sir, (0, 30), [0.99, 0.01, 0.0], params=p, t_eval=ts, **TIGHT)
+    return ((sol.y[1] - data) ** 2).sum()
+
+
+def test_gradient_of_ode_fit_loss():
+    ts = np.linspace(2, 30, 8)
+    data = scipy.integrate.solve_ivp(sir, (0, 30), [0.99, 0.01, 0.0], args=([0.45, 0.12],),
+                                     t_eval=ts, rtol=1e-12, atol=1e-14).y[1]
+    p = np.array([0.5, 0.1])
+
+    def plain(q):
+        y = scipy.integrate.solve_ivp(sir, (0, 30), [0.99, 0.01, 0.0], args=(q,),
+                                      t_eval=ts, rtol=1e-13, atol=1e-14).y[1]
+        return np.array(((y - data) ** 2).sum())
+    ref = richardson(plain, p, 1e-3)
+    for x in (p, list(p)):          # array backend (a DualArray) and scalar Duals
+        g = dualml.gradient(_fit_loss, x, args=(data, ts))
+        np.testing.assert_allclose(g, ref, rtol=1e-6)
+
+
+def test_jacobian_through_y0_and_args():
+    # y(T) = y0 exp(-k T) with k in args and y0 differentiated
+    T = 1.5
+
+    def final(q):
+        return dualml.solve_ivp(decay, (0, T), q[1:], args=(q[0],), **TIGHT).y[:, -1]
+    q = np.array([0.4, 2.0, 3.0])
+    ref = np.array([[-T * 2.0 * np.exp(-0.4 * T), np.exp(-0.4 * T), 0.0],
+                    [-T * 3.0 * np.exp(-0.4 * T), 0.0, np.exp(-0.4 * T)]])
+    np.testing.assert_allclose(dualml.jacobian(final, q), ref, rtol=1e-8)
+    np.testing.assert_allclose(dualml.jacobian(final, list(q)), ref, rtol=1e-8)
+
+
+def test_nested_dense_output_carries_duals():
+    def at(k):
+        sol = dualml.solve_ivp(decay, (0, 2), [1.0], params=k, dense_output=True, **TIGHT)
+        return sol.sol(1.3)[0]
+    g = dualml.gradient(at, np.array([0.6]))
+    np.testing.assert_allclose(g, [-1.3 * np.exp(-0.78)], rtol=1e-6)
+
+
+def test_dgsm_of_ode_model_matches_closed_form_model():
+    problem = {"num_vars": 2, "names": ["k", "y0"], "bounds": [[0.2, 1.0], [1.0, 2.0]]}
+
+    def ode_model(x):
+        return dualml.solve_ivp(decay, (0, 1.0), x[1:], args=(x[0],), **TIGHT).y[0, -1]
+
+    def closed(X):
+        return X[:, 1] * np.exp(-X[:, 0])
+    a = dualml.dgsm(ode_model, problem, 32, seed=3, vectorized=False, num_resamples=2)
+    b = dualml.dgsm(closed, problem, 32, seed=3, num_resamples=2)
+    np.testing.assert_allclose(a["vi"], b["vi"], rtol=1e-7)
+
+
+# -- dense output, events, tolerances ------------------------------------------------------
+
+def test_dense_output_sensitivities():
+    p = np.array([0.5, 0.1])
+    ts = np.array([3.0, 7.5])
+    sol = dualml.solve_ivp(sir, (0, 10), [0.99, 0.01, 0.0], params=p, dense_output=True,
+                           y0_sensitivity=True, t_eval=ts, **TIGHT)
+    np.testing.assert_allclose(sol.sol(ts), sol.y, rtol=1e-8)
+    assert sol.sol(3.0).shape == (3,)
+    np.testing.assert_allclose(sol.sol.sensitivities(ts), sol.sensitivities, rtol=1e-7,
+                               atol=1e-10)
+    np.testing.assert_allclose(sol.sol.sensitivities(7.5), sol.sensitivities[1],
+                               rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(sol.sol.sensitivities_y0(ts), sol.sensitivities_y0,
+                               rtol=1e-7, atol=1e-10)
+
+
+def test_events_see_the_state_only():
+    seen = []
+
+    def half(t, y, k):
+        seen.append(len(y))
+        return y[0] - 1.0
+    half.terminal = True
+    sol = dualml.solve_ivp(decay, (0, 10), [2.0], params=[0.5], events=half, **TIGHT)
+    assert set(seen) == {1}
+    np.testing.assert_allclose(sol.t_events[0], [2 * np.log(2.0)], rtol=1e-8)
+    assert sol.y_events[0].shape == (1, 1)
+    assert sol.status == 1
+    with pytest.raises(ValueError, match="events"):
+        dualml.gradient(lambda k: dualml.solve_ivp(decay, (0, 1), [1.0], params=k,
+                                                   events=half).y[0, -1], np.array([0.5]))
+
+
+def test_error_control_covers_sensitivities():
+    # a parameter that only the sensitivities feel: y' = -k y from y0 = 0 stays 0,
+    # but the y0-sensitivity s' = -k s, s(0) = 1 needs steps of its own
+    sol = dualml.solve_ivp(decay, (0, 5), [0.0], params=[2.0], y0_sensitivity=True,
+                           rtol=1e-8, atol=1e-10, t_eval=[5.0])
+    np.testing.assert_allclose(sol.sensitivities_y0[0, 0, 0], np.exp(-10.0), rtol=1e-6)
+    assert sol.nfev > 50
+
+
+def test_atol_shapes():
+    ok = dualml.solve_ivp(sir, (0, 5), [0.99, 0.01, 0.0], params=[0.5, 0.1],
+                          atol=[1e-8, 1e-8, 1e-8])
+    assert ok.success
+    with pytest.raises(ValueError, match="atol"):
+        dualml.solve_ivp(sir, (0, 5), [0.99, 0.01, 0.0], params=[0.5, 0.1], atol=[1e-8] * 4)
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+def test_refused_options_and_bad_inputs():
+    with pytest.raises(ValueError, match="jac"):
+        dualml.solve_ivp(decay, (0, 1), [1.0], params=[1.0], method="BDF",
+                         jac=lambda t, y: None)
+    with pytest.raises(ValueError, match="vectorized"):
+        dualml.solve_ivp(decay, (0, 1), [1.0], params=[1.0], vectorized=True)
+    with pytest.raises(TypeError, match="callable"):
+        dualml.solve_ivp(None, (0, 1), [1.0])
+    with pytest.raises(ValueError, match="1-dimensional"):
+        dualml.solve_ivp(decay, (0, 1), [[1.0]], params=[1.0])
+    with pytest.raises(TypeError, match="complex"):
+        dualml.solve_ivp(decay, (0, 1), [1.0j], params=[1.0])
+    with pytest.raises(ValueError, match="shape"):
+        dualml.solve_ivp(lambda t, y, k: [-k * y[0], 0.0], (0, 1), [1.0], params=1.0)
+    with pytest.raises(ValueError, match="ad_method"):
+        dualml.solve_ivp(decay, (0, 1), [1.0], params=[1.0], ad_method="fast")
+    with pytest.raises(TypeError, match="integration times"):
+        dualml.gradient(lambda T: dualml.solve_ivp(decay, (0, T[0]), [1.0], args=(1.0,)).y,
+                        [1.0])
+
+
+def test_second_order_is_refused_clearly():
+    def f(k):
+        return dualml.solve_ivp(decay, (0, 1), [1.0], params=k).y[0, -1]
+    with pytest.raises(ValueError, match="nested"):
+        dualml.hessian(f, np.array([0.5]))
+    with pytest.raises(ValueError, match="nested"):
+        dualml.hessian(f, [0.5])
+
+
+def test_scipy_solve_ivp_with_duals_names_dualml_solve_ivp():
+    def loss(p):
+        return scipy.integrate.solve_ivp(lambda t, y: -p[0] * y, (0, 1), [1.0]).y[0, -1]
+    for x in ([0.5], np.array([0.5])):
+        with pytest.raises(TypeError, match="dualml.solve_ivp"):
+            dualml.gradient(loss, x)
+
+
+def test_jac_argnum_for_scipy_ode_solvers():
+    def rhs(t, y, a):
+        return [-a * (y[0] - np.cos(t)), y[0] * y[1]]
+    J = dualml.jac(rhs, argnum=1)
+    np.testing.assert_allclose(J(0.3, np.array([1.0, 2.0]), 50.0), [[-50.0, 0.0], [2.0, 1.0]])
+    sol = scipy.integrate.solve_ivp(rhs, (0, 1), [0.0, 1.0], method="BDF", jac=J,
+                                    args=(50.0,), rtol=1e-8)
+    assert sol.success and sol.njev > 0
+    g = dualml.grad(lambda a, x: a * x[0] ** 2, argnum=1)
+    np.testing.assert_allclose(g(3.0, np.array([2.0])), [12.0])
+    with pytest.raises(ValueError, match="argnum"):
+        dualml.jac(rhs, argnum=-1)
+    with pytest.raises(TypeError, match="argnum=1"):
+        J(0.3)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import dualml.ode
+    res = doctest.testmod(dualml.ode)
+    assert res.failed == 0 and res.attempted > 0
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(dualml.calculus.jac, "jac", globs={}):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 6
