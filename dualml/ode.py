@@ -34,6 +34,17 @@ _STIFF = ("BDF", "Radau", "LSODA")
 
 # -- inputs: plain values, or Duals of one outer differentiation ----------------------
 
+_ARRAYS = []
+
+
+def _arrays():
+    """(DualArray, _new), imported once (the hot path calls this per evaluation)."""
+    if not _ARRAYS:
+        from .arrays import DualArray, _new
+        _ARRAYS.extend((DualArray, _new))
+    return _ARRAYS
+
+
 def _dualarray_type():
     try:
         from .arrays import DualArray
@@ -76,6 +87,12 @@ def _has_dual(x, DualArray):
     return False
 
 
+def _has_dualarray(x, DualArray):
+    if type(x) is DualArray:
+        return True
+    return type(x) in (list, tuple) and any(_has_dualarray(e, DualArray) for e in x)
+
+
 def _unwrap(x, outer, what, DualArray):
     """(float value array, tangents (K,) + shape) of an input holding Duals."""
     if DualArray is not None and type(x) is DualArray:
@@ -86,21 +103,21 @@ def _unwrap(x, outer, what, DualArray):
         return np.array(x._v, dtype=np.float64), np.array(x._d, dtype=np.float64)
     if isinstance(x, Dual):
         items, shape = [x], ()
-    else:
-        a = np.empty(len(x), dtype=object) if type(x) in (list, tuple) else None
-        if a is not None:
-            try:
-                arr = np.array(x, dtype=object)
-            except ValueError:
-                arr = None
-            if arr is None or any(type(e) in (list, tuple) or
-                                  (DualArray is not None and type(e) is DualArray)
-                                  for e in arr.ravel()):
-                raise TypeError(f"solve_ivp(): {what} mixes Duals with arrays or is "
-                                f"ragged; pass one array of numbers/Duals")
-        else:
-            arr = x
+    elif type(x) in (list, tuple):
+        if DualArray is not None and _has_dualarray(x, DualArray):
+            # [1 - x[2], x[2], 0.0] with x a DualArray: stacked as NumPy would
+            from .arrays._operands import _operand
+            return _unwrap(_operand(x, f"solve_ivp(): {what}"), outer, what, DualArray)
+        try:
+            arr = np.array(x, dtype=object)
+        except ValueError:
+            arr = None
+        if arr is None or any(type(e) in (list, tuple) for e in arr.ravel()):
+            raise TypeError(f"solve_ivp(): {what} is a ragged sequence; pass one array "
+                            f"of numbers/Duals")
         items, shape = list(arr.ravel()), arr.shape
+    else:
+        items, shape = list(x.ravel()), x.shape
     values, tangents = [], []
     for e in items:
         if isinstance(e, Dual):
@@ -157,6 +174,9 @@ class _System:
 
     def __init__(self, fun, n, slots, K, mode):
         self.fun, self.n, self.slots, self.K, self.mode = fun, n, slots, K, mode
+        # the array pass's slots: float values, ready for _new
+        self._aslots = [(v, None) if d is None else (np.asarray(v, dtype=np.float64), d)
+                        for v, d in slots]
 
     def plain_args(self):
         return [v for v, _ in self.slots]
@@ -168,14 +188,16 @@ class _System:
             return self._array_pass(t, y, S)
         return self._scalar_pass(t, y, S)
 
-    def _array_pass(self, t, y, S):
-        from ._arraycalc import _parts
-        from .arrays import _new
+    def _array_call(self, t, y, S):
+        _new = _arrays()[1]
         tag = _dual._new_tag()
         Y = _new(y, S, tag, None)
-        call = [v if d is None else _new(np.array(v, dtype=np.float64), d, tag, None)
-                for v, d in self.slots]
-        r = self.fun(t, Y, *call)
+        call = [v if d is None else _new(v, d, tag, None) for v, d in self._aslots]
+        return self.fun(t, Y, *call), tag
+
+    def _array_pass(self, t, y, S):
+        from ._arraycalc import _parts
+        r, tag = self._array_call(t, y, S)
         v, D = _parts(r, tag, self.K, "solve_ivp")
         return self._check_shapes(v, D)
 
@@ -206,6 +228,19 @@ class _System:
 
     # -- the augmented system for SciPy -----------------------------------------------
     def rhs(self, t, z):
+        if self.mode == "array":
+            # the hot path: one call of fun, its result read straight into out
+            zc = z.copy()               # private: fun may write into its input
+            n = self.n
+            r, tag = self._array_call(t, zc[:n], zc[n:].reshape(self.K, n))
+            out = np.empty(z.shape[0])
+            if _read_into(r, tag, n, self.K, out):
+                return out
+            from ._arraycalc import _parts
+            v, D = self._check_shapes(*_parts(r, tag, self.K, "solve_ivp"))
+            out[:n] = v
+            out[n:] = np.asarray(D, dtype=np.float64).reshape(-1)
+            return out
         n = self.n
         y = z[:n].copy()
         S = z[n:].reshape(self.K, n).copy()
@@ -234,6 +269,54 @@ class _System:
         for k in range(K):
             J[n + k * n:n + (k + 1) * n, n + k * n:n + (k + 1) * n] = Jy
         return J
+
+
+def _read_into(r, tag, n, K, out):
+    """out = [f, D.ravel()] from f's result when it is the common kind, else False.
+
+    The common kinds: a DualArray of this pass of shape (n,), or a list/tuple
+    of n entries, each a 0-d DualArray of this pass or a plain number.
+    """
+    DualArray = _arrays()[0]
+    if type(r) is DualArray:
+        if r._tag != tag or r._o2 is not None or type(r._d) is not np.ndarray \
+                or r._v.shape != (n,) or r._d.shape != (K, n):
+            return False
+        out[:n] = r._v
+        out[n:] = r._d.reshape(-1)
+        return True
+    if (type(r) is not list and type(r) is not tuple) or len(r) != n:
+        return False
+    vals, rows = [], []
+    for e in r:
+        te = type(e)
+        if te is DualArray:
+            if e._tag != tag or e._o2 is not None or type(e._d) is not np.ndarray \
+                    or e._d.shape != (K,):
+                return False
+            vals.append(e._v)
+            rows.append(e._d)
+        elif te is float or te is int:
+            vals.append(e)
+            rows.append(_zeros(K))
+        else:
+            return False
+    out[:n] = vals
+    out[n:].reshape(K, n).T[...] = rows
+    return True
+
+
+_ZEROS = {}
+
+
+def _zeros(K):
+    z = _ZEROS.get(K)
+    if z is None:
+        z = np.zeros(K)
+        z.flags.writeable = False
+        if len(_ZEROS) < 64:        # bounded: a few K per program
+            _ZEROS[K] = z
+    return z
 
 
 def _scalar_duals(v, d, tag):
