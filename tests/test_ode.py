@@ -285,6 +285,21 @@ def test_error_control_covers_sensitivities():
     assert sol.nfev > 50
 
 
+def test_state_only_error_control_takes_fewer_steps():
+    p = np.array([0.5, 0.1])
+    kw = dict(params=p, y0_sensitivity=True, rtol=1e-6, atol=1e-9, t_eval=[40.0])
+    both = dualml.solve_ivp(sir, (0, 40), [0.99, 0.01, 0.0], **kw)
+    state = dualml.solve_ivp(sir, (0, 40), [0.99, 0.01, 0.0], sens_error_control=False, **kw)
+    assert state.nfev < both.nfev
+    ref = dualml.solve_ivp(sir, (0, 40), [0.99, 0.01, 0.0], params=p, rtol=1e-12,
+                           atol=1e-14, t_eval=[40.0], method="DOP853").sensitivities
+    # not guaranteed, but close: carried on y's steps by the same RK formula
+    np.testing.assert_allclose(state.sensitivities, ref, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(both.sensitivities, ref, rtol=1e-4, atol=1e-7)
+    with pytest.raises(TypeError, match="sens_error_control"):
+        dualml.solve_ivp(sir, (0, 1), [0.99, 0.01, 0.0], params=p, sens_error_control="no")
+
+
 def test_atol_shapes():
     ok = dualml.solve_ivp(sir, (0, 5), [0.99, 0.01, 0.0], params=[0.5, 0.1],
                           atol=[1e-8, 1e-8, 1e-8])
