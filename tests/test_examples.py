@@ -50,3 +50,11 @@ def test_feature_sensitivity_matches_analytic():
     r = load("feature_sensitivity").main(n=2)
     assert r["max_error"] < 1e-14
     assert r["sensitivities"].shape == (2, 5)
+
+
+def test_sir_ode_sensitivity_matches_finite_differences(capsys):
+    r = load("sir_ode_sensitivity").main(n=8)
+    assert r["local_error"] < 1e-7           # against Richardson differences of SciPy
+    assert r["sensitivities"].shape == (10, 2)
+    assert np.all(np.isfinite(r["dgsm"]["vi"])) and np.all(r["dgsm"]["vi"] > 0)
+    assert "di/dbeta" in capsys.readouterr().out
