@@ -684,8 +684,9 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
 
     system = _System(fun, n, slots, K, "array")
     _choose_mode(system, ad_method, t_span[0], y0v, S0)
+    from scipy.integrate import BDF, LSODA, Radau
     stiff = method in _STIFF or (isinstance(method, type) and issubclass(method, OdeSolver)
-                                 and method.__name__ in _STIFF)
+                                 and issubclass(method, (BDF, LSODA, Radau)))
     if stiff:
         options["jac"] = system.aug_jac
     z0 = np.concatenate([y0v, S0.reshape(-1)])

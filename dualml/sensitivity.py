@@ -6,11 +6,13 @@ Design
   (``value_and_jacobian`` at one point, ``jvp`` or a DualArray seeded with
   all n input directions for a batch); this module adds no differentiation
   machinery of its own, only bookkeeping, statistics and presentation.
-* A batch of N points is an (N, n) array.  ``vectorized=False``: f takes one
-  point (n,) and is called per point.  ``vectorized=True``: f takes the whole
-  (N, n) array and returns (N,) or (N, m), row i depending on row i only
-  (SALib's convention for models); one call of f with the n input directions
-  seeded on every row gives all N Jacobians.
+* A batch of N points is an (N, n) array.  ``vectorized=True`` (the default
+  of every function here, SALib's convention for models): f takes the whole
+  (N, n) array and returns (N,) or (N, m), row i depending on row i only; one
+  call of f with the n input directions seeded on every row gives all N
+  Jacobians.  ``vectorized=False``: f takes one point (n,) and is called per
+  point, through ``value_and_jacobian(..., method=method)``.  A model given
+  the wrong kind of input gets an error naming the flag.
 * ``executor=`` (any ``concurrent.futures.Executor``: a process pool, a dask
   client's ``get_executor()``) receives contiguous chunks of points through
   module-level tasks, so f only has to be picklable; the chunks are
@@ -161,7 +163,10 @@ def _batch_tangents(f, X, args):
     # tangent j is ∂f(X[k])/∂x_j for a row-wise f
     dirs = np.zeros((n, N, n))
     dirs[np.arange(n), :, np.arange(n)] = 1.0
-    r = f(DualArray.seed(X, dirs), *args)
+    try:
+        r = f(DualArray.seed(X, dirs), *args)
+    except (IndexError, TypeError, ValueError) as exc:
+        _reraise_with_flag(exc, True, X.shape)
     if isinstance(r, DualArray):
         v, d = r.value, r.deriv
         if d.shape[0] != n:             # a constant (no tangent rows)
@@ -176,6 +181,23 @@ def _batch_tangents(f, X, args):
         raise TypeError(f"vectorized=True: f must return an array of real numbers, "
                         f"not {type(r).__name__}") from None
     return v, np.zeros((n,) + v.shape)
+
+
+def _reraise_with_flag(exc, vectorized, shape):
+    """f failed: say how f was called and which vectorized= would call it otherwise."""
+    if vectorized:
+        hint = (f"f was called with all points at once, an array of shape {shape}, "
+                f"because vectorized=True (the default); if f takes one point (shape "
+                f"({shape[-1]},)), pass vectorized=False")
+    else:
+        hint = (f"f was called with one point, an array of shape {shape}, because "
+                f"vectorized=False; if f takes the whole (N, n) array (columns "
+                f"X[:, j]), pass vectorized=True")
+    try:
+        new = type(exc)(f"{exc} [{hint}]")
+    except Exception:           # noqa: BLE001  (an exception type with other arguments)
+        raise exc from None
+    raise new from exc
 
 
 def _batch_tangents_jvp(f, X, args):
@@ -195,11 +217,17 @@ def _batch_tangents_jvp(f, X, args):
     return value, np.stack(cols)
 
 
-def _loop_chunk(f, X, args):
+def _loop_chunk(f, X, args, method="auto"):
     """Task: value_and_jacobian at each row of X (f takes one point)."""
     values, jacs, shape = [], [], None
-    for row in X:
-        v, J = value_and_jacobian(f, row, args)
+    for k, row in enumerate(X):
+        if k == 0:
+            try:
+                v, J = value_and_jacobian(f, row, args, method=method)
+            except (IndexError, TypeError) as exc:
+                _reraise_with_flag(exc, False, row.shape)
+        else:
+            v, J = value_and_jacobian(f, row, args, method=method)
         v = np.asarray(v, dtype=np.float64)
         if shape is None:
             shape = v.shape
@@ -213,9 +241,21 @@ def _loop_chunk(f, X, args):
     return np.stack(values), np.stack(jacs)
 
 
-def _vector_chunk(f, X, args):
+def _vector_chunk(f, X, args, method="auto"):
     """Task: one vectorized pass of f over the rows of X."""
     return _vectorized_pass(f, X, args)
+
+
+def _check_method(method, vectorized, fname):
+    if method not in ("auto", "scalar", "array"):
+        raise ValueError(f"{fname}(): method must be 'auto', 'scalar' or 'array', got "
+                         f"{method!r}")
+    if not isinstance(vectorized, (bool, np.bool_)):
+        raise TypeError(f"{fname}(): vectorized must be True or False, got {vectorized!r}")
+    if vectorized and method == "scalar":
+        raise ValueError(f"{fname}(): method='scalar' calls f one point at a time with "
+                         f"Duals; pass vectorized=False with it (vectorized=True evaluates "
+                         f"all points at once with a DualArray)")
 
 
 def _workers(executor):
@@ -258,8 +298,10 @@ def _progress_bar(progress, total, fname):
     return tqdm(total=total, unit="pt", desc=fname, file=sys.stderr)
 
 
-def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname):
+def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
+               method="auto"):
     """values (N, *out) and Jacobians (N, *out, n) of f at the rows of X."""
+    _check_method(method, vectorized, fname)
     N, n = X.shape
     if executor is not None and not isinstance(executor, concurrent.futures.Executor) \
             and not callable(getattr(executor, "submit", None)):
@@ -275,11 +317,11 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname):
     try:
         if executor is None:
             for k, sl in enumerate(parts):
-                results[k] = task(f, X[sl], args)
+                results[k] = task(f, X[sl], args, method)
                 if bar is not None:
                     bar.update(sl.stop - sl.start)
         else:
-            futures = {executor.submit(task, f, X[sl], args): k
+            futures = {executor.submit(task, f, X[sl], args, method): k
                        for k, sl in enumerate(parts)}
             try:
                 for fut in concurrent.futures.as_completed(futures):
@@ -307,9 +349,9 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname):
     return values, J
 
 
-def batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None,
-                             chunksize=None, progress=None):
-    """batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=None, progress=None)
+def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
+                             executor=None, chunksize=None, progress=None):
+    """batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
 
     f and its Jacobian at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
@@ -328,7 +370,15 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None,
     args : tuple, optional
         Extra arguments passed to f.
     vectorized : bool, optional
-        Whether f works on a whole (N, n) array (see f).  Default False.
+        Whether f works on a whole (N, n) array (see f).  Default True, as
+        in ``dgsm``, ``sensitivity`` and SALib; a per-point f gets an error
+        naming ``vectorized=False`` (an IndexError/TypeError from f, a
+        wrong output shape, or rows that mix).
+    method : {"auto", "scalar", "array"}, optional
+        With ``vectorized=False``, how each point is differentiated, as in
+        ``jacobian``: "auto"/"array" pass f a DualArray, "scalar" an object
+        array of Duals (for code that builds ``np.array([...])`` or loops
+        over scalars).  ``vectorized=True`` needs the array backend.
     executor : concurrent.futures.Executor, optional
         Runs chunks of points in parallel: a ``ProcessPoolExecutor`` (f and
         args must then be picklable, i.e. defined at module level), a
@@ -369,18 +419,18 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None,
         raise ValueError(f"{fname}(): X must be an (N, n) array of N points, got shape "
                          f"{X.shape}; for one point use dualml.value_and_jacobian")
     args = args if isinstance(args, tuple) else (args,)
-    return _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)
+    return _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
 
 
-def batch_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=None,
-                   progress=None):
-    """batch_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=None, progress=None)
+def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None,
+                   chunksize=None, progress=None):
+    """batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
 
     The Jacobian of f at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
     Parameters
     ----------
-    f, X, args, vectorized, executor, chunksize, progress
+    f, X, args, vectorized, method, executor, chunksize, progress
         As for ``batch_value_and_jacobian``.
 
     Returns
@@ -391,12 +441,14 @@ def batch_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=
     Examples
     --------
     >>> import numpy as np, dualml
-    >>> dualml.batch_jacobian(lambda x: x[0] ** 2 * x[1], np.array([[1.0, 2.0], [3.0, 1.0]]))
+    >>> dualml.batch_jacobian(lambda x: x[0] ** 2 * x[1], np.array([[1.0, 2.0], [3.0, 1.0]]),
+    ...                       vectorized=False)
     array([[4., 1.],
            [6., 9.]])
     """
-    return batch_value_and_jacobian(f, X, args, vectorized=vectorized, executor=executor,
-                                    chunksize=chunksize, progress=progress)[1]
+    return batch_value_and_jacobian(f, X, args, vectorized=vectorized, method=method,
+                                    executor=executor, chunksize=chunksize,
+                                    progress=progress)[1]
 
 
 def _check_callable(f, fname):
@@ -430,9 +482,9 @@ def _rank(score):
     return np.argsort(-np.abs(score), axis=-1, kind="stable")
 
 
-def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=False,
-                executor=None, chunksize=None, progress=None):
-    """sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=False, executor=None, chunksize=None, progress=None)
+def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True,
+                method="auto", executor=None, chunksize=None, progress=None):
+    """sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
 
     Local sensitivity of f to each input: derivatives, elasticities, ranking.
 
@@ -447,7 +499,11 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
         For one point x (shape (n,)): ``f(x, *args)`` returns a real number
         or an (m,) array.  For N points see ``vectorized``.
     x : array_like, shape (n,) or (N, n)
-        One point, or N points (one per row).
+        One point, or N points (one per row).  One point goes to f as a
+        DualArray (``method="auto"``/``"array"``), so NumPy code works; with
+        ``method="scalar"`` as ``dualml.jacobian`` passes it -- a list/tuple
+        as a list of floats and Duals (the fast path for scalar-loop models,
+        about 10x faster there), an ndarray as an object array of Duals.
     args : tuple, optional
         Extra arguments passed to f.
     names : sequence of str, optional
@@ -456,9 +512,12 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
         Names of the m outputs (default ``f`` or ``f0, f1, ...``).
     vectorized, executor, chunksize, progress
         For N points, as in ``batch_value_and_jacobian``: ``vectorized=True``
-        means f maps the whole (N, n) array to (N,) or (N, m) row by row;
+        (default) means f maps the whole (N, n) array to (N,) or (N, m) row
+        by row, ``vectorized=False`` that f takes one point;
         ``executor`` spreads chunks of points over a
         ``concurrent.futures.Executor``.  Ignored for one point.
+    method : {"auto", "scalar", "array"}, optional
+        As in ``jacobian``, for one point and for ``vectorized=False``.
 
     Returns
     -------
@@ -514,7 +573,13 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
         raise ValueError(f"{fname}(): x has no inputs (shape {X.shape})")
     names = _names(names, n, "names", "x", "sensitivity")
     if X.ndim == 1:
-        value, J = value_and_jacobian(f, X, args)
+        _check_method(method, False, fname)
+        # method="scalar": a list stays a list, as jacobian passes it (scalar
+        # Duals among floats, the fast path for scalar-loop models); "auto"
+        # takes it as an array, so NumPy-indexing models (x[..., 0]) work
+        point = [float(v) for v in X] if method == "scalar" and \
+            isinstance(x, (list, tuple)) else X
+        value, J = value_and_jacobian(f, point, args, method=method)
         value = np.asarray(value, dtype=np.float64)
         J = np.asarray(J, dtype=np.float64)
         if value.ndim > 1:
@@ -522,7 +587,8 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
                              f"shape {value.shape} (flatten it)")
         xb = X
     else:
-        value, J = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)
+        value, J = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
+                              method)
         xb = X if value.ndim == 1 else X[:, None, :]
     scalar_f = value.ndim == X.ndim - 1
     if scalar_f:
@@ -725,6 +791,8 @@ class SensitivityResult:
         cols["rank"] = ranks.ravel()
         return pd.DataFrame(cols)
 
+    to_df = to_dataframe    # the name DGSMResult, PropagationResult and SALib use
+
     def plot(self, ax=None, kind="bar", output=0, measure="elasticity"):
         """Signed bars of the sensitivities, sorted by magnitude.
 
@@ -926,10 +994,10 @@ def _bootstrap(Y, G2, scale, num_resamples, rng, z):
     return z * vis.std(axis=0, ddof=1), z * dgs.std(axis=0, ddof=1)
 
 
-def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
+def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto",
          num_resamples=100, conf_level=0.95, nonfinite="raise", executor=None,
          chunksize=None, progress=None):
-    """dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, num_resamples=100, conf_level=0.95, nonfinite="raise", executor=None, chunksize=None, progress=None)
+    """dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto", num_resamples=100, conf_level=0.95, nonfinite="raise", executor=None, chunksize=None, progress=None)
 
     Derivative-based global sensitivity measures with exact gradients.
 
@@ -960,7 +1028,9 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
     args : tuple, optional
         Extra arguments passed to f.
     vectorized : bool, optional
-        See f.
+        See f (default True, as in ``sensitivity`` and ``batch_jacobian``).
+    method : {"auto", "scalar", "array"}, optional
+        With ``vectorized=False``, as in ``jacobian``.
     num_resamples : int, optional
         Bootstrap resamples for the confidence half-widths (as in SALib).
     conf_level : float, optional
@@ -1022,7 +1092,7 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
                   f"them) or a numpy Generator; got {seed!r}") from None
     lo, hi = B[:, 0], B[:, 1]
     X = lo + (hi - lo) * _sobol_points(D, int(n_samples), rng)
-    Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)
+    Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
     if Y.ndim != 1:
         raise ValueError(f"dgsm(): f must return one number per point; got shape "
                          f"{Y.shape[1:]} per point (analyse one output at a time)")
