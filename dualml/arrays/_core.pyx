@@ -47,6 +47,7 @@ from libc.stdlib cimport malloc, free
 from dualml cimport _kernels as K
 
 import os as _os
+import threading as _threading
 
 import numpy as np
 
@@ -253,6 +254,43 @@ cdef inline object _array_on(int nd, cnp.npy_intp *dims, cnp.npy_intp *strides,
                            strides, data, flags, NULL)
 
 
+# The calculus API's budget for one buffer (per thread): a pass of too many
+# directions stops at its first over-budget buffer, before touching the memory,
+# and is run again with fewer (dualml._arraycalc).  None: no budget.
+_budget = _threading.local()
+
+
+class BufferBudgetExceeded(MemoryError):
+    """A DualArray buffer larger than the calculus API's per-buffer budget."""
+
+    def __init__(self, nbytes, budget):
+        super().__init__(f"a DualArray buffer of {nbytes} bytes exceeds the budget of "
+                         f"{budget} bytes")
+        self.nbytes, self.budget = nbytes, budget
+
+
+def set_buffer_budget(budget):
+    """Set this thread's per-buffer budget (bytes, or None); returns the old one."""
+    old = getattr(_budget, "limit", None)
+    _budget.limit = budget
+    return old
+
+
+cdef int _check_budget(Py_ssize_t n) except -1:
+    limit = getattr(_budget, "limit", None)
+    if limit is not None and n > <Py_ssize_t>limit:
+        raise BufferBudgetExceeded(n, limit)
+    return 0
+
+
+cdef inline int _check_product(Py_ssize_t k, Py_ssize_t a, Py_ssize_t b) except -1:
+    # k tangent rows of an (a, b) product, counted in double (no integer overflow)
+    cdef double nbytes = 8.0 * <double>k * <double>a * <double>b
+    if nbytes >= POOL_MIN:
+        _check_budget(<Py_ssize_t>nbytes if nbytes < 9.0e18 else <Py_ssize_t>9e18)
+    return 0
+
+
 cdef cnp.ndarray _empty(int nd, cnp.npy_intp *dims):
     """A C-contiguous float64 array; large ones on a pooled block."""
     cdef Py_ssize_t n = 8
@@ -262,7 +300,10 @@ cdef cnp.ndarray _empty(int nd, cnp.npy_intp *dims):
     for i in range(nd):
         n *= dims[i]
     if n < POOL_MIN or _pool_limit == 0:
+        if n >= POOL_MIN:
+            _check_budget(n)
         return cnp.PyArray_EMPTY(nd, dims, cnp.NPY_DOUBLE, 0)
+    _check_budget(n)
     p = _pool_get(n)
     if p == NULL:
         raise MemoryError(f"cannot allocate {n} bytes for a DualArray operation")
@@ -888,6 +929,9 @@ cdef object _matmul(object a, object b):
         d = <cnp.ndarray>x._d
         if not (1 <= cnp.PyArray_NDIM(v) <= 2 and cnp.PyArray_DIMS(v)[0] == cnp.PyArray_DIMS(w)[1]):
             return NotImplemented
+        # the tangent product is NumPy's allocation: checked against the budget first
+        _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[0],
+                       cnp.PyArray_DIMS(v)[1] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
             if x._eye is not None and x._eye is x._d:
                 # W @ I: the tangent rows are W's columns (no O(n^3) product)
@@ -906,6 +950,8 @@ cdef object _matmul(object a, object b):
         if not (1 <= cnp.PyArray_NDIM(v) <= 2
                 and cnp.PyArray_DIMS(v)[cnp.PyArray_NDIM(v) - 1] == cnp.PyArray_DIMS(w)[0]):
             return NotImplemented
+        _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
+                       cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
             return _make(_dot2(v, w), _dot2(d, w), x._tag, None)
         return _make(_dot2(v, w), np.matmul(d, w), x._tag, None)
