@@ -429,7 +429,7 @@ def test_budget_env_values(monkeypatch):
     assert AC._cap_bytes() == 2 * 2**30
     monkeypatch.setenv("DUALML_MAX_BYTES", "lots")
     with pytest.raises(ValueError, match="DUALML_MAX_BYTES"):
-        dualml.gradient(lambda x: x.sum(), np.ones(3))
+        dualml.gradient(lambda x: x.sum(), np.ones(40))
 
 
 def test_budget_is_per_thread_and_restored():
