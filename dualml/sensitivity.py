@@ -887,13 +887,15 @@ class SensitivityResult:
 # ----------------------------------------------------------------------------------
 
 def _check_problem(problem):
+    """(D, names, specs): per input (dist, parameters, Poincaré constant C)."""
     if not isinstance(problem, dict):
         raise TypeError(f"dgsm(): problem must be a dict like {{'num_vars': 2, 'names': "
                         f"['a', 'b'], 'bounds': [[0, 1], [0, 1]]}}, not "
                         f"{type(problem).__name__}")
     if "groups" in problem and problem["groups"] is not None:
         raise ValueError("dgsm(): problem['groups'] is not supported; DGSM measures "
-                         "each input separately")
+                         "each input separately (a group's total index is at most the "
+                         "sum of its members' dgsm)")
     D = problem.get("num_vars")
     if D is not None and (isinstance(D, bool) or not isinstance(D, numbers.Integral)
                           or D < 1):
@@ -902,33 +904,100 @@ def _check_problem(problem):
     bounds = problem.get("bounds")
     if bounds is None:
         raise ValueError("dgsm(): problem needs 'bounds', one [low, high] per input")
-    try:
-        B = np.asarray(bounds, dtype=np.float64)
-    except (TypeError, ValueError):
+    if isinstance(bounds, np.ndarray):
+        bounds = bounds.tolist()
+    if not isinstance(bounds, (list, tuple)) or \
+            not all(isinstance(b, (list, tuple, np.ndarray)) for b in bounds):
         raise ValueError("dgsm(): problem['bounds'] must be a list of [low, high] pairs "
-                         "of numbers") from None
-    if B.ndim != 2 or B.shape[1] != 2:
-        raise ValueError(f"dgsm(): problem['bounds'] must be a list of [low, high] pairs; "
-                         f"got shape {B.shape}")
-    D = B.shape[0] if D is None else int(D)
-    if B.shape[0] != D:
-        raise ValueError(f"dgsm(): problem['bounds'] has {B.shape[0]} pairs but "
+                         "of numbers (one list of parameters per input)")
+    D = len(bounds) if D is None else int(D)
+    if len(bounds) != D:
+        raise ValueError(f"dgsm(): problem['bounds'] has {len(bounds)} pairs but "
                          f"problem['num_vars'] is {D}; give one [low, high] per input")
-    bad = [j for j in range(D) if not (np.isfinite(B[j]).all() and B[j, 0] < B[j, 1])]
-    if bad:
-        j = bad[0]
-        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {B[j].tolist()} must be finite "
-                         f"with low < high" + (f" ({len(bad) - 1} more such pairs)"
-                                               if len(bad) > 1 else ""))
     names = problem.get("names")
     names = [f"x{j + 1}" for j in range(D)] if names is None else \
         _names(names, D, "problem['names']", "x", "dgsm")
     dists = problem.get("dists")
-    if dists is not None and any(str(d).lower() != "unif" for d in dists):
-        raise ValueError("dgsm(): only uniform inputs are supported (problem['dists'] "
-                         "must be absent or all 'unif'); the DGSM bound "
-                         "vi·(b-a)²/(π²·Var f) holds for uniform inputs")
-    return D, names, B
+    if dists is None:
+        dists = ["unif"] * D
+    elif isinstance(dists, str) or len(dists) != D:
+        raise ValueError(f"dgsm(): problem['dists'] must list one distribution per input "
+                         f"({D}), got {dists!r}")
+    specs = [_input_dist(str(dists[j]).lower(), bounds[j], j) for j in range(D)]
+    return D, names, specs
+
+
+# SALib's distribution keys, their 'bounds' entries, and the Poincaré
+# constant C of each (Var g(X) <= C E[g'(X)^2], so S_tot <= C vi / Var f)
+_DISTS = {
+    "unif": ("[low, high]", 2),
+    "norm": ("[mean, std]", 2),
+    "truncnorm": ("[low, high, mean, std]", 4),
+    "lognorm": ("[mean, std] of ln x", 2),
+    "triang": ("[low, high, peak as a fraction of high - low]", 3),
+}
+
+
+def _input_dist(dist, b, j):
+    if dist not in _DISTS:
+        raise ValueError(f"dgsm(): problem['dists'][{j}] = {dist!r} is not supported; "
+                         f"use one of {', '.join(_DISTS)} (SALib's keys)")
+    what, k = _DISTS[dist]
+    try:
+        b = [float(v) for v in b]
+    except (TypeError, ValueError):
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] must be numbers {what} for "
+                         f"{dist!r}") from None
+    if len(b) != k:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] must be {what} for {dist!r} "
+                         f"(pairs of numbers); got {b}")
+    if not all(math.isfinite(v) for v in b):
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b} must be finite")
+    if dist in ("unif", "truncnorm", "triang") and not b[0] < b[1]:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b} must have low < high")
+    if dist in ("norm", "lognorm") and not b[1] > 0 or dist == "truncnorm" and not b[3] > 0:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b}: the standard deviation "
+                         f"must be positive")
+    if dist == "triang" and not 0.0 <= b[2] <= 1.0:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b}: the peak is a fraction "
+                         f"of the width, in [0, 1]")
+    # Poincaré constants: (b-a)^2/pi^2 for a log-concave density on [a, b]
+    # (Payne-Weinberger: uniform, triangular, truncated normal), sigma^2 for a
+    # normal (and a truncated one, Brascamp-Lieb); the lognormal has none
+    # (its tail is too heavy), so its dgsm is NaN
+    if dist in ("unif", "triang"):
+        C = (b[1] - b[0]) ** 2 / math.pi ** 2
+    elif dist == "norm":
+        C = b[1] ** 2
+    elif dist == "truncnorm":
+        C = min(b[3] ** 2, (b[1] - b[0]) ** 2 / math.pi ** 2)
+    else:
+        C = math.inf
+    return dist, b, C
+
+
+def _scale_points(U, specs):
+    """Sobol points in (0, 1)^D mapped to the inputs' distributions (inverse CDFs)."""
+    X = np.empty_like(U)
+    U = np.clip(U, 2.0 ** -53, 1.0 - 2.0 ** -53)    # ppf(0) would be -inf
+    stats = None
+    for j, (dist, b, _) in enumerate(specs):
+        if dist == "unif":
+            X[:, j] = b[0] + (b[1] - b[0]) * U[:, j]
+            continue
+        if stats is None:
+            from scipy import stats
+        if dist == "norm":
+            X[:, j] = stats.norm.ppf(U[:, j], loc=b[0], scale=b[1])
+        elif dist == "lognorm":
+            X[:, j] = np.exp(stats.norm.ppf(U[:, j], loc=b[0], scale=b[1]))
+        elif dist == "truncnorm":
+            lo, hi, mu, sd = b
+            X[:, j] = stats.truncnorm.ppf(U[:, j], (lo - mu) / sd, (hi - mu) / sd,
+                                          loc=mu, scale=sd)
+        else:
+            X[:, j] = stats.triang.ppf(U[:, j], b[2], loc=b[0], scale=b[1] - b[0])
+    return X
 
 
 def _sobol_points(D, N, rng):
@@ -1001,14 +1070,16 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
 
     Derivative-based global sensitivity measures with exact gradients.
 
-    Draws ``n_samples`` scrambled Sobol points in the box ``problem["bounds"]``
-    (inputs uniform), evaluates f and its exact gradient there -- one
+    Draws ``n_samples`` scrambled Sobol points, mapped to the inputs'
+    distributions (uniform on ``problem["bounds"]`` unless ``problem["dists"]``
+    says otherwise), evaluates f and its exact gradient there -- one
     vectorized pass per chunk, instead of the N·(D+1) perturbed runs of a
     finite-difference DGSM -- and returns, per input i:
 
     * ``vi = E[(∂f/∂x_i)²]`` (Sobol & Kucherenko 2009),
-    * ``dgsm = vi·(b_i − a_i)²/(π²·Var f)``, an upper bound on the total
-      Sobol index of x_i.
+    * ``dgsm = C_i·vi/Var f``, an upper bound on the total Sobol index of
+      x_i, with C_i the Poincaré constant of x_i's distribution:
+      ``(b_i − a_i)²/π²`` for a uniform input.
 
     Parameters
     ----------
@@ -1018,8 +1089,16 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
         ``vectorized=False``: ``f(x, *args)`` takes one point (D,) and
         returns a real number.
     problem : dict
-        SALib-style: ``{"num_vars": D, "names": [...], "bounds": [[a, b], ...]}``
-        (``names`` optional; ``dists``, if given, must be all "unif").
+        SALib-style: ``{"num_vars": D, "names": [...], "bounds": [[a, b], ...],
+        "dists": [...]}`` (``names`` and ``dists`` optional).  ``dists`` uses
+        SALib's keys and bounds: "unif" [low, high] (the default), "norm"
+        [mean, std], "truncnorm" [low, high, mean, std], "lognorm" [mean,
+        std] of ln x, "triang" [low, high, peak as a fraction of the width].
+        C_i is ``(high − low)²/π²`` for unif and triang (Payne–Weinberger:
+        any log-concave density on an interval), ``std²`` for norm
+        (Bakry–Émery), ``min(std², (high − low)²/π²)`` for truncnorm; a
+        lognormal has no Poincaré constant, so its dgsm is NaN (with a
+        SensitivityWarning) while vi is still reported.
     n_samples : int
         Number of points N (>= 2).  Powers of two keep the Sobol points'
         balance properties; any N works.
@@ -1070,7 +1149,7 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
     """
     fname = "dgsm"
     _check_callable(f, fname)
-    D, names, B = _check_problem(problem)
+    D, names, specs = _check_problem(problem)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) \
             or n_samples < 2:
         raise ValueError(f"dgsm(): n_samples must be an integer >= 2 (variances need two "
@@ -1090,8 +1169,7 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
         err = ValueError if isinstance(seed, numbers.Integral) else TypeError
         raise err(f"dgsm(): seed must be None, a non-negative int (or a sequence of "
                   f"them) or a numpy Generator; got {seed!r}") from None
-    lo, hi = B[:, 0], B[:, 1]
-    X = lo + (hi - lo) * _sobol_points(D, int(n_samples), rng)
+    X = _scale_points(_sobol_points(D, int(n_samples), rng), specs)
     Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
     if Y.ndim != 1:
         raise ValueError(f"dgsm(): f must return one number per point; got shape "
@@ -1113,7 +1191,14 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
     vi = G2.mean(axis=0)
     vi_std = G2.std(axis=0)
     var = float(Y.var())
-    scale = (hi - lo) ** 2 / math.pi ** 2
+    scale = np.array([C for _, _, C in specs])
+    if np.isinf(scale).any():
+        inf_names = [names[j] for j in range(D) if np.isinf(scale[j])]
+        warnings.warn(f"dgsm(): the lognormal inputs {inf_names} have no Poincaré "
+                      f"constant (their tail is too heavy), so dgsm bounds nothing there "
+                      f"and is NaN; vi is still E[(df/dx)^2]", SensitivityWarning,
+                      stacklevel=2)
+        scale = np.where(np.isinf(scale), np.nan, scale)
     if var == 0.0:
         warnings.warn("dgsm(): f is constant at the sample points (Var f = 0); dgsm is "
                       "undefined and set to NaN", SensitivityWarning, stacklevel=2)

@@ -153,7 +153,11 @@ def test_result_presentation():
     ({"num_vars": 0, "bounds": []}, "num_vars"),
     ({"num_vars": 2}, "bounds"),
     ({"num_vars": 2, "bounds": [0, 1]}, "pairs"),
-    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["norm"]}, "uniform"),
+    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["beta"]}, "not supported"),
+    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["norm", "norm"]}, "one distribution"),
+    ({"num_vars": 1, "bounds": [[0, -1]], "dists": ["norm"]}, "standard deviation"),
+    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["truncnorm"]}, "low, high, mean, std"),
+    ({"num_vars": 1, "bounds": [[0, 1, 1.5]], "dists": ["triang"]}, "peak"),
     ({"num_vars": 2, "bounds": [[0, 1]] * 2, "groups": ["g", "g"]}, "groups"),
 ])
 def test_bad_problem(problem, match):
@@ -228,3 +232,61 @@ def test_errors_name_the_argument():
         dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed=1.5)
     with pytest.raises(ValueError, match=r"dgsm\(\): seed .* got -1"):
         dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed=-1)
+
+
+# -- non-uniform inputs (SALib's dists) --------------------------------------------------
+
+MIXED = {"num_vars": 5, "names": ["n", "t", "tn", "ln", "u"],
+         "dists": ["norm", "triang", "truncnorm", "lognorm", "unif"],
+         "bounds": [[1.0, 0.5], [0.0, 2.0, 0.25], [-1.0, 2.0, 0.0, 1.5], [0.1, 0.3],
+                    [2.0, 4.0]]}
+
+
+def _moments():
+    """Mean and variance of each MIXED input, by mpmath quadrature of its density."""
+    import mpmath as mp
+
+    def npdf(x, m, s):
+        return mp.exp(-((x - m) / s) ** 2 / 2) / (s * mp.sqrt(2 * mp.pi))
+    lo, hi, mu, sd = MIXED["bounds"][2]
+    Z = mp.quad(lambda x: npdf(x, mu, sd), [lo, hi])
+    a, b, c = 0.0, 2.0, 0.5                                 # triang: peak at 0 + 0.25 * 2
+    tri = lambda x: 2 * (x - a) / ((b - a) * (c - a)) if x < c else 2 * (b - x) / ((b - a) * (b - c))  # noqa: E731
+    dens = [(lambda x: npdf(x, 1.0, 0.5), [-mp.inf, mp.inf]),
+            (tri, [a, c, b]),
+            (lambda x: npdf(x, mu, sd) / Z, [lo, hi]),
+            (lambda x: npdf(mp.log(x), 0.1, 0.3) / x, [0, mp.inf]),
+            (lambda x: mp.mpf(1) / 2, [2.0, 4.0])]
+    out = []
+    for p, iv in dens:
+        m1 = mp.quad(lambda x: x * p(x), iv)
+        m2 = mp.quad(lambda x: x * x * p(x), iv)
+        out.append((float(m1), float(m2 - m1 * m1)))
+    return np.array(out)
+
+
+def test_dists_sample_the_right_distributions():
+    mom = _moments()
+    # f = sum x_i^2: vi = E[(2 x_i)^2] = 4 (var + mean^2)
+    with pytest.warns(dualml.SensitivityWarning, match="lognormal"):
+        res = dualml.dgsm(lambda X: (X ** 2).sum(axis=1), MIXED, 4096, seed=2,
+                          num_resamples=2)
+    np.testing.assert_allclose(res["vi"], 4 * (mom[:, 1] + mom[:, 0] ** 2), rtol=5e-3)
+
+
+def test_dists_dgsm_bounds_the_total_index_of_a_linear_model():
+    mom = _moments()
+    c = np.array([1.0, -2.0, 0.5, 3.0, 1.5])
+    with pytest.warns(dualml.SensitivityWarning, match="lognormal"):
+        res = dualml.dgsm(lambda X: X @ c, MIXED, 4096, seed=4, num_resamples=2)
+    np.testing.assert_allclose(res["vi"], c ** 2, rtol=1e-13)
+    var = res.variance
+    np.testing.assert_allclose(var, (c ** 2 * mom[:, 1]).sum(), rtol=1e-2)
+    C = np.array([0.25, 4 / np.pi ** 2, 9 / np.pi ** 2, np.nan, 4 / np.pi ** 2])
+    np.testing.assert_allclose(res["dgsm"], c ** 2 * C / var, rtol=1e-13)
+    # the bound: dgsm_i >= S_tot_i = c_i^2 Var(x_i) / Var f (equality for the normal)
+    S_tot = c ** 2 * mom[:, 1] / var
+    ok = ~np.isnan(res["dgsm"])
+    assert np.all(res["dgsm"][ok] >= S_tot[ok] * (1 - 2e-2))
+    np.testing.assert_allclose(res["dgsm"][0], S_tot[0], rtol=2e-2)
+    assert np.isnan(res["dgsm"][3]) and np.isnan(res["dgsm_conf"][3])
