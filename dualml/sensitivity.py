@@ -887,15 +887,12 @@ class SensitivityResult:
 # ----------------------------------------------------------------------------------
 
 def _check_problem(problem):
-    """(D, names, specs): per input (dist, parameters, Poincaré constant C)."""
+    """(D, names, specs, groups): specs per input (dist, parameters, Poincaré
+    constant C); groups one label per input, or None."""
     if not isinstance(problem, dict):
         raise TypeError(f"dgsm(): problem must be a dict like {{'num_vars': 2, 'names': "
                         f"['a', 'b'], 'bounds': [[0, 1], [0, 1]]}}, not "
                         f"{type(problem).__name__}")
-    if "groups" in problem and problem["groups"] is not None:
-        raise ValueError("dgsm(): problem['groups'] is not supported; DGSM measures "
-                         "each input separately (a group's total index is at most the "
-                         "sum of its members' dgsm)")
     D = problem.get("num_vars")
     if D is not None and (isinstance(D, bool) or not isinstance(D, numbers.Integral)
                           or D < 1):
@@ -924,7 +921,13 @@ def _check_problem(problem):
         raise ValueError(f"dgsm(): problem['dists'] must list one distribution per input "
                          f"({D}), got {dists!r}")
     specs = [_input_dist(str(dists[j]).lower(), bounds[j], j) for j in range(D)]
-    return D, names, specs
+    groups = problem.get("groups")
+    if groups is not None:
+        if isinstance(groups, str) or len(groups) != D:
+            raise ValueError(f"dgsm(): problem['groups'] must name one group per input "
+                             f"({D}), got {groups!r}")
+        groups = [str(g) for g in groups]
+    return D, names, specs, groups
 
 
 # SALib's distribution keys, their 'bounds' entries, and the Poincaré
@@ -1098,7 +1101,10 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
         any log-concave density on an interval), ``std²`` for norm
         (Bakry–Émery), ``min(std², (high − low)²/π²)`` for truncnorm; a
         lognormal has no Poincaré constant, so its dgsm is NaN (with a
-        SensitivityWarning) while vi is still reported.
+        SensitivityWarning) while vi is still reported.  ``groups`` (one
+        label per input) makes the result per group, as SALib does: ``vi``
+        the sum of the members' vi, ``dgsm`` the sum of their dgsm (a bound
+        on the group's total index); the per-input result is ``.inputs``.
     n_samples : int
         Number of points N (>= 2).  Powers of two keep the Sobol points'
         balance properties; any N works.
@@ -1149,7 +1155,7 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
     """
     fname = "dgsm"
     _check_callable(f, fname)
-    D, names, specs = _check_problem(problem)
+    D, names, specs, groups = _check_problem(problem)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) \
             or n_samples < 2:
         raise ValueError(f"dgsm(): n_samples must be an integer >= 2 (variances need two "
@@ -1212,7 +1218,27 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
     out = DGSMResult(vi=vi, vi_std=vi_std, dgsm=dg, dgsm_conf=dgsm_conf, vi_conf=vi_conf,
                      names=names)
     out.variance, out.n_samples, out.n_omitted = var, len(Y), n_omitted
-    return out
+    if groups is None:
+        return out
+    # groups (SALib's convention: the result is per group, names = the groups):
+    # vi_G = sum of the members' vi, and dgsm_G = sum of C_i vi_i / Var f bounds
+    # the group's total index (total indices are subadditive)
+    labels = list(dict.fromkeys(groups))
+    M = np.array([[g == label for label in labels] for g in groups], dtype=np.float64)
+    G2g = G2 @ M
+    G2c = (G2 * scale) @ M
+    ones = np.ones(len(labels))
+    vi_conf_g = _bootstrap(Y, G2g, ones, int(num_resamples), rng, z)[0]
+    dgsm_conf_g = _bootstrap(Y, G2c, ones, int(num_resamples), rng, z)[1]
+    if var == 0.0:
+        dg_g = dgsm_conf_g = np.full(len(labels), np.nan)
+    else:
+        dg_g = G2c.mean(axis=0) / var
+    res = DGSMResult(vi=G2g.mean(axis=0), vi_std=G2g.std(axis=0), dgsm=dg_g,
+                     dgsm_conf=dgsm_conf_g, vi_conf=vi_conf_g, names=labels)
+    res.variance, res.n_samples, res.n_omitted = var, len(Y), n_omitted
+    res.inputs = out
+    return res
 
 
 class DGSMResult(dict):

@@ -158,7 +158,7 @@ def test_result_presentation():
     ({"num_vars": 1, "bounds": [[0, -1]], "dists": ["norm"]}, "standard deviation"),
     ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["truncnorm"]}, "low, high, mean, std"),
     ({"num_vars": 1, "bounds": [[0, 1, 1.5]], "dists": ["triang"]}, "peak"),
-    ({"num_vars": 2, "bounds": [[0, 1]] * 2, "groups": ["g", "g"]}, "groups"),
+    ({"num_vars": 2, "bounds": [[0, 1]] * 2, "groups": ["g"]}, "groups"),
 ])
 def test_bad_problem(problem, match):
     with pytest.raises(ValueError, match=match):
@@ -290,3 +290,21 @@ def test_dists_dgsm_bounds_the_total_index_of_a_linear_model():
     assert np.all(res["dgsm"][ok] >= S_tot[ok] * (1 - 2e-2))
     np.testing.assert_allclose(res["dgsm"][0], S_tot[0], rtol=2e-2)
     assert np.isnan(res["dgsm"][3]) and np.isnan(res["dgsm_conf"][3])
+
+
+def test_groups_sum_their_members():
+    problem = dict(ISHIGAMI, groups=["a", "b", "a"])
+    res = dualml.dgsm(M.ishigami, problem, 1024, seed=7, num_resamples=10)
+    one = dualml.dgsm(M.ishigami, ISHIGAMI, 1024, seed=7, num_resamples=10)
+    assert res["names"] == ["a", "b"]
+    np.testing.assert_allclose(res["vi"], [one["vi"][0] + one["vi"][2], one["vi"][1]],
+                               rtol=1e-13)
+    np.testing.assert_allclose(res["dgsm"], [one["dgsm"][0] + one["dgsm"][2],
+                                             one["dgsm"][1]], rtol=1e-13)
+    np.testing.assert_allclose(res.inputs["vi"], one["vi"], rtol=1e-15)
+    # Ishigami's total indices (closed form): the group {x1, x3} has 1 - S_2
+    a, b = M.ISHIGAMI_A, M.ISHIGAMI_B
+    V = a ** 2 / 8 + b * np.pi ** 4 / 5 + b ** 2 * np.pi ** 8 / 18 + 0.5
+    S2 = a ** 2 / 8 / V
+    assert res["dgsm"][0] >= 1 - S2 and res["dgsm"][1] >= S2
+    assert np.all(res["vi_conf"] > 0) and np.all(res["dgsm_conf"] > 0)
