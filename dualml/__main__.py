@@ -5,10 +5,12 @@ Design
 * ``dualml diff EXPR --at x=1 y=2 [--hessian]``: the expression goes through
   ``dualml._expr`` (an AST whitelist, evaluated by walking the tree; nothing
   reaches eval), then through the public calculus API.
-* ``dualml sensitivity MODULE:FUNCTION --at x=1,2,3``: imports the user's
-  function (a module path or a ``.py`` file; the current directory is on
-  the import path, as for ``python -m``), calls it with keyword arguments
-  named by ``--at`` and prints ``dualml.sensitivity``'s table.
+* ``dualml sensitivity MODULE:FUNCTION --at x=1,2,3 [--fixed steps=500]``:
+  imports the user's function (a module path, with the current directory on
+  the import path as for ``python -m``; or a ``.py`` file, with its own
+  directory on the path as for ``python file.py``), calls it with keyword
+  arguments named by ``--at`` (differentiated) and ``--fixed`` (held
+  constant) and prints ``dualml.sensitivity``'s table.
 * ``main(argv)`` returns the exit status instead of exiting, so tests and
   embedding programs can call it: 0 success, 2 usage errors (bad arguments,
   unsafe or unknown expressions, missing variables; message on stderr, as
@@ -85,6 +87,9 @@ def _parser():
     s.add_argument("--at", nargs="+", required=True, metavar="NAME=V1[,V2,...]",
                    help="the point: NAME=VALUE for a scalar parameter, NAME=V1,V2,... "
                         "for a vector (passed as a NumPy-like array)")
+    s.add_argument("--fixed", nargs="+", default=[], metavar="NAME=V1[,V2,...]",
+                   help="parameters passed to the function but held constant (not "
+                        "differentiated), e.g. --fixed steps=500")
     s.add_argument("--names", metavar="A,B,...",
                    help="names of the inputs, in order (default: parameter[i])")
     s.add_argument("--output-names", metavar="F,G,...",
@@ -231,6 +236,11 @@ def _load(target):
             if not os.path.isfile(path):
                 raise UsageError(f"no such file: {module}")
             name = os.path.splitext(os.path.basename(path))[0]
+            # as `python path/file.py` does: its directory is on the import path,
+            # so the model can import its neighbouring modules
+            folder = os.path.dirname(path)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             spec = importlib.util.spec_from_file_location(name, path)
             mod = importlib.util.module_from_spec(spec)
             sys.modules.setdefault(name, mod)
@@ -281,18 +291,28 @@ def _sensitivity(ns):
         vals, vector = _numbers(text, name)
         params.append((name, len(point), len(point) + len(vals), vector))
         point.extend(vals)
+    fixed = {}
+    for name, text in _split_assignments(ns.fixed, "parameter") if ns.fixed else []:
+        if any(name == p[0] for p in params):
+            raise UsageError(f"--fixed {name}=...: {name} is also given with --at; a "
+                             f"parameter is either differentiated (--at) or held "
+                             f"constant (--fixed)")
+        vals, vector = _numbers(text, name)
+        fixed[name] = np.array(vals) if vector else \
+            (int(vals[0]) if float(vals[0]).is_integer() and "." not in text
+             and "e" not in text.lower() else vals[0])
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError):
         sig = None
     if sig is not None:
         takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        for name, *_ in params:
+        for flag, name in [("--at", p[0]) for p in params] + [("--fixed", k) for k in fixed]:
             if not takes_any and name not in sig.parameters:
-                raise UsageError(f"--at {name}=...: {ns.target}{sig} has no parameter "
+                raise UsageError(f"{flag} {name}=...: {ns.target}{sig} has no parameter "
                                  f"{name!r}")
         try:
-            sig.bind(**{p[0]: 0.0 for p in params})
+            sig.bind(**{p[0]: 0.0 for p in params}, **fixed)
         except TypeError as exc:
             raise UsageError(f"--at must name the parameters of {ns.target}{sig}: "
                              f"{exc}") from None
@@ -310,7 +330,7 @@ def _sensitivity(ns):
 
     def g(x):
         kwargs = {n: (x[a:b] if vec else x[a]) for n, a, b, vec in params}
-        return f(**kwargs)
+        return f(**kwargs, **fixed)
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -326,6 +346,7 @@ def _sensitivity(ns):
         print(f"warning: {w.message}", file=sys.stderr)
     if ns.json:
         doc = {"function": ns.target, "names": res.names, "x": res.x.tolist(),
+               "fixed": {k: np.asarray(v).tolist() for k, v in fixed.items()},
                "value": np.asarray(res.value).tolist(),
                "output_names": res.output_names,
                "jacobian": res.jacobian.tolist(), "elasticity": res.elasticity.tolist(),
