@@ -331,6 +331,7 @@ def _sensitivity(ns):
     def g(x):
         kwargs = {n: (x[a:b] if vec else x[a]) for n, a, b, vec in params}
         return f(**kwargs, **fixed)
+    g.__name__ = ns.target.rpartition(":")[2].rpartition(".")[2]    # titles name it
 
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -591,9 +591,14 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
                               method)
         xb = X if value.ndim == 1 else X[:, None, :]
     scalar_f = value.ndim == X.ndim - 1
+    label = "f"
     if scalar_f:
         if output_names is not None:
-            _names(output_names, 1, "output_names", "f", "sensitivity")   # the length
+            label = _names(output_names, 1, "output_names", "f", "sensitivity")[0]
+        else:
+            # the function's own name in tables and plots (a lambda stays "f")
+            name = getattr(f, "__name__", "")
+            label = name if name.isidentifier() else "f"
         output_names = None
     else:
         output_names = _names(output_names, value.shape[-1], "output_names", "f",
@@ -605,7 +610,7 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
                       f"infinite there, so those rows hold x_j·∂f/∂x_j (the change of f "
                       f"per relative change of x_j) instead; see result.zero_output",
                       SensitivityWarning, stacklevel=2)
-    return SensitivityResult(X, value, J, E, zero, names, output_names)
+    return SensitivityResult(X, value, J, E, zero, names, output_names, label)
 
 
 def _names(names, n, argname, prefix, fname):
@@ -664,8 +669,10 @@ class SensitivityResult:
         Input names; output names (None for a scalar f).
     """
 
-    def __init__(self, x, value, jacobian, elasticity, zero_output, names, output_names):
+    def __init__(self, x, value, jacobian, elasticity, zero_output, names, output_names,
+                 label="f"):
         self.x = x
+        self.label = label          # the scalar output's name in tables and plots
         self.is_batch = x.ndim == 2
         self.value = float(value) if np.ndim(value) == 0 else value
         self.jacobian = jacobian
@@ -709,7 +716,7 @@ class SensitivityResult:
     def _outputs(self):
         """[(output label, k, jacobian (…, n), elasticity (…, n), value, zero)]"""
         if self.output_names is None:
-            return [("f", None)]
+            return [(self.label, None)]
         return [(name, i) for i, name in enumerate(self.output_names)]
 
     def _select(self, a, i):
@@ -775,7 +782,7 @@ class SensitivityResult:
             value, J, E = value[None], J[None], E[None]
         if self.output_names is None:
             value, J, E = value[:, None], J[:, None, :], E[:, None, :]
-        outs = self.output_names or ["f"]
+        outs = self.output_names or [self.label]
         N, m = value.shape
         ranks = np.empty(E.shape, dtype=np.int64)
         np.put_along_axis(ranks, _rank(E), np.arange(1, n + 1), axis=-1)
@@ -867,7 +874,7 @@ class SensitivityResult:
 
     def _output_index(self, output):
         if self.output_names is None:
-            return None, "f"
+            return None, self.label
         if isinstance(output, str):
             if output not in self.output_names:
                 raise ValueError(f"plot(): output {output!r} is not one of "

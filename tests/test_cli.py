@@ -265,6 +265,7 @@ def test_sensitivity_table_and_plot(capsys, model_dir):
     assert lines[k].split()[1] == "L" and float(lines[k].split()[-1]) == 0.7
     assert lines[k + 1].split()[1] == "K" and float(lines[k + 1].split()[-1]) == 0.3
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Sensitivity of cobb = " in out          # the function's name, not "f"
 
 
 def test_sensitivity_file_target_vector_and_scalar_params(capsys, model_dir):
