@@ -308,3 +308,23 @@ def test_groups_sum_their_members():
     S2 = a ** 2 / 8 / V
     assert res["dgsm"][0] >= 1 - S2 and res["dgsm"][1] >= S2
     assert np.all(res["vi_conf"] > 0) and np.all(res["dgsm_conf"] > 0)
+
+
+def test_crossed_dgsm_against_ishigami_closed_form():
+    a, b = M.ISHIGAMI_A, M.ISHIGAMI_B
+    res = dualml.dgsm(M.ishigami, ISHIGAMI, 4096, seed=8, num_resamples=2, crossed=True)
+    nu = res["crossed_vi"]
+    assert nu.shape == (3, 3) and np.array_equal(nu, nu.T)
+    # d2f/dx1dx3 = 4 b x3^3 cos x1: E = 16 b^2 E[x3^6] E[cos^2 x1] = 16 b^2 (pi^6 / 7) / 2
+    np.testing.assert_allclose(nu[0, 2], 8 * b ** 2 * np.pi ** 6 / 7, rtol=1e-2)
+    # d2f/dx2^2 = 2a cos 2x2: E = 2 a^2; no x1-x2 or x2-x3 interaction
+    np.testing.assert_allclose(nu[1, 1], 2 * a ** 2, rtol=1e-2)
+    assert nu[0, 1] == 0.0 and nu[1, 2] == 0.0
+    # the bound on the total interaction index of (x1, x3): D_13 / V (closed form)
+    V = a ** 2 / 8 + b * np.pi ** 4 / 5 + b ** 2 * np.pi ** 8 / 18 + 0.5
+    D13 = b ** 2 * np.pi ** 8 * (1 / 18 - 1 / 50)
+    assert res["crossed_dgsm"][0, 2] >= D13 / V
+    per_point = dualml.dgsm(M.ishigami, ISHIGAMI, 64, seed=8, num_resamples=2, crossed=True,
+                            vectorized=False)
+    vec = dualml.dgsm(M.ishigami, ISHIGAMI, 64, seed=8, num_resamples=2, crossed=True)
+    np.testing.assert_allclose(per_point["crossed_vi"], vec["crossed_vi"], rtol=1e-12)
