@@ -38,10 +38,12 @@ _ARRAYS = []
 
 
 def _arrays():
-    """(DualArray, _new), imported once (the hot path calls this per evaluation)."""
+    """(DualArray, _new, _read_scalars), imported once (the hot path calls this
+    per evaluation; _read_scalars is the C reader of a list of 0-d results)."""
     if not _ARRAYS:
         from .arrays import DualArray, _new
-        _ARRAYS.extend((DualArray, _new))
+        from .arrays._core import _read_scalars
+        _ARRAYS.extend((DualArray, _new, _read_scalars))
     return _ARRAYS
 
 
@@ -234,7 +236,7 @@ class _System:
             n = self.n
             r, tag = self._array_call(t, zc[:n], zc[n:].reshape(self.K, n))
             out = np.empty(z.shape[0])
-            if _read_into(r, tag, n, self.K, out):
+            if _arrays()[2](r, tag, self.K, out) or _read_into(r, tag, n, self.K, out):
                 return out
             from ._arraycalc import _parts
             v, D = self._check_shapes(*_parts(r, tag, self.K, "solve_ivp"))

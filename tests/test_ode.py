@@ -375,3 +375,26 @@ def test_docstring_examples_run():
     for test in finder.find(dualml.calculus.jac, "jac", globs={}):
         runner.run(test)
     assert runner.failures == 0 and runner.tries >= 6
+
+
+def test_result_readers_agree_with_the_general_path():
+    # the C reader of a list of 0-d results, the Python one, and the general
+    # reader (_parts) give the same augmented derivative
+    from dualml.ode import _System
+    p = np.array([0.5, 0.1])
+    z = np.array([0.9, 0.1, 0.0, 0.3, -0.2, 0.1, 0.05, 0.4, -0.3])
+    results = {}
+    for ret in ("list", "mixed", "stacked"):
+        def fun(t, y, p, ret=ret):
+            r = sir(t, y, p)
+            if ret == "mixed":
+                r = [r[0], r[1], 0.25]          # a plain float entry: zero tangent
+            if ret == "stacked":
+                r = np.stack(r)
+            return r
+        results[ret] = _System(fun, 3, [(p, np.eye(2))], 2, "array").rhs(0.0, z)
+    expect = _System(sir, 3, [(p, np.eye(2))], 2, "scalar").rhs(0.0, z)
+    np.testing.assert_array_equal(results["list"], expect)
+    np.testing.assert_array_equal(results["stacked"], expect)
+    assert results["mixed"][2] == 0.25 and results["mixed"][5] == 0.0
+    np.testing.assert_array_equal(results["mixed"][:2], expect[:2])

@@ -1516,3 +1516,55 @@ cdef class DualArray:
         column index).
         """
         return _py._extract(self, tag, want_value)
+
+
+# ---------------------------------------------------------------------------
+# Reading a list of 0-d results (dualml.solve_ivp's right-hand side, per call)
+
+def _read_scalars(r, unsigned long long tag, Py_ssize_t K, cnp.ndarray out):
+    """_read_scalars(r, tag, K, out) -> bool
+
+    ``out[:n]`` = the values and ``out[n:]`` (K rows of n) = the tangents of
+    r, a list/tuple of n entries that are 0-d first-order DualArrays of
+    `tag` with K tangents, or Python floats (zero tangents).  False, with
+    out partly written, when an entry is anything else (the caller then
+    reads r the general way).
+    """
+    cdef Py_ssize_t n, j, k
+    cdef DualArray e
+    cdef cnp.ndarray v, d
+    cdef double *o
+    cdef char *p
+    cdef cnp.npy_intp stride
+    if type(r) is not list and type(r) is not tuple:
+        return False
+    n = len(r)
+    if (cnp.PyArray_TYPE(out) != cnp.NPY_DOUBLE or not cnp.PyArray_IS_C_CONTIGUOUS(out)
+            or cnp.PyArray_NDIM(out) != 1 or cnp.PyArray_DIMS(out)[0] != n * (K + 1)):
+        return False
+    o = <double *>cnp.PyArray_DATA(out)
+    for j in range(n):
+        x = r[j]
+        if type(x) is DualArray:
+            e = <DualArray>x
+            if e._tag != tag or e._o2 is not None or type(e._v) is not ndarray \
+                    or type(e._d) is not ndarray:
+                return False
+            v = <cnp.ndarray>e._v
+            d = <cnp.ndarray>e._d
+            if (cnp.PyArray_NDIM(v) != 0 or cnp.PyArray_TYPE(v) != cnp.NPY_DOUBLE
+                    or cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_DIMS(d)[0] != K
+                    or cnp.PyArray_TYPE(d) != cnp.NPY_DOUBLE):
+                return False
+            o[j] = (<double *>cnp.PyArray_DATA(v))[0]
+            p = <char *>cnp.PyArray_DATA(d)
+            stride = cnp.PyArray_STRIDES(d)[0]
+            for k in range(K):
+                o[n + k * n + j] = (<double *>(p + k * stride))[0]
+        elif type(x) is float:
+            o[j] = PyFloat_AS_DOUBLE(x)
+            for k in range(K):
+                o[n + k * n + j] = 0.0
+        else:
+            return False
+    return True
