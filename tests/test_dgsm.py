@@ -259,8 +259,8 @@ def _moments():
             (lambda x: mp.mpf(1) / 2, [2.0, 4.0])]
     out = []
     for p, iv in dens:
-        m1 = mp.quad(lambda x: x * p(x), iv)
-        m2 = mp.quad(lambda x: x * x * p(x), iv)
+        m1 = mp.quad(lambda x, p=p: x * p(x), iv)
+        m2 = mp.quad(lambda x, p=p: x * x * p(x), iv)
         out.append((float(m1), float(m2 - m1 * m1)))
     return np.array(out)
 

@@ -287,7 +287,7 @@ def test_error_control_covers_sensitivities():
 
 def test_state_only_error_control_takes_fewer_steps():
     p = np.array([0.5, 0.1])
-    kw = dict(params=p, y0_sensitivity=True, rtol=1e-6, atol=1e-9, t_eval=[40.0])
+    kw = {"params": p, "y0_sensitivity": True, "rtol": 1e-6, "atol": 1e-9, "t_eval": [40.0]}
     both = dualml.solve_ivp(sir, (0, 40), [0.99, 0.01, 0.0], **kw)
     state = dualml.solve_ivp(sir, (0, 40), [0.99, 0.01, 0.0], sens_error_control=False, **kw)
     assert state.nfev < both.nfev
