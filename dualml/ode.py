@@ -331,6 +331,34 @@ def _scalar_duals(v, d, tag):
     return out
 
 
+_CLOSURE_MSG = ("solve_ivp(): fun returned derivatives of an outer differentiation that "
+                "did not come in through y0, params or args: fun closes over a Dual or "
+                "DualArray (e.g. lambda t, y: -x[0] * y inside a function being "
+                "differentiated).  Pass that value as params= or in args= (fun(t, y, k) "
+                "with args=(x[0],)), so that solve_ivp carries its derivative through the "
+                "solution")
+
+
+def _plain(a):
+    """Whether a pass's value/derivative holds plain numbers only (no outer duals)."""
+    if isinstance(a, np.ndarray):
+        return a.dtype != object or not any(isinstance(e, Dual) for e in a.ravel())
+    DualArray = _dualarray_type()
+    return not (isinstance(a, Dual) or (DualArray is not None and type(a) is DualArray))
+
+
+def _probe(system, t0, y0, S0):
+    v, D = system.tangent_pass(t0, y0.copy(), S0.copy())
+    if not (_plain(v) and _plain(D)):
+        raise ValueError(_CLOSURE_MSG)
+
+
+def _probe_plain(fun, t0, y0, call_args):
+    """Whether fun's result at (t0, y0) holds plain numbers (no closed-over Duals)."""
+    r = fun(t0, y0.copy(), *call_args)
+    return all(_plain(e) for e in (r if type(r) in (list, tuple) else [r]))
+
+
 def _choose_mode(system, ad_method, t0, y0, S0):
     """The AD backend for fun: as asked, or array with a fallback to scalar Duals."""
     if ad_method not in ("auto", "array", "scalar"):
@@ -341,12 +369,12 @@ def _choose_mode(system, ad_method, t0, y0, S0):
                          "which this build lacks; use 'scalar'")
     if ad_method != "auto":
         system.mode = ad_method
-        system.tangent_pass(t0, y0.copy(), S0.copy())      # errors surface here, named
+        _probe(system, t0, y0, S0)          # errors surface here, named
         return
     if _dualarray_type() is not None:
         system.mode = "array"
         try:
-            system.tangent_pass(t0, y0.copy(), S0.copy())
+            _probe(system, t0, y0, S0)
             return
         except TypeError as exc:            # e.g. np.array([...]) of DualArrays
             first = exc
@@ -354,7 +382,7 @@ def _choose_mode(system, ad_method, t0, y0, S0):
         first = None
     system.mode = "scalar"
     try:
-        system.tangent_pass(t0, y0.copy(), S0.copy())
+        _probe(system, t0, y0, S0)
     except Exception:
         if first is not None:
             raise first
@@ -676,6 +704,8 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
 
     t_span = tuple(float(_real(t, "t_span")) for t in t_span)
     if K == 0:                          # nothing to differentiate: SciPy as it is
+        if not _probe_plain(fun, t_span[0], y0v, call_args):
+            raise ValueError(_CLOSURE_MSG)
         res = _scipy_solve_ivp(fun, t_span, y0v, method=method, t_eval=t_eval,
                                dense_output=dense_output, args=tuple(call_args) or None,
                                **options)

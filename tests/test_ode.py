@@ -331,6 +331,19 @@ def test_refused_options_and_bad_inputs():
                         [1.0])
 
 
+def test_fun_closing_over_outer_duals_is_refused_clearly():
+    def closes(x):          # x reaches fun through the closure, not through args
+        return dualml.solve_ivp(lambda t, y: -x[0] * y, (0, 1), [1.0]).y[0, -1]
+
+    def closes_too(x):
+        return dualml.solve_ivp(lambda t, y, p: -x[0] * p * y, (0, 1), [1.0],
+                                params=[2.0]).y[0, -1]
+    for f in (closes, closes_too):
+        for x in (np.array([0.5]), [0.5]):
+            with pytest.raises(ValueError, match="closes over"):
+                dualml.gradient(f, x)
+
+
 def test_second_order_is_refused_clearly():
     def f(k):
         return dualml.solve_ivp(decay, (0, 1), [1.0], params=k).y[0, -1]
