@@ -411,3 +411,36 @@ def test_result_readers_agree_with_the_general_path():
     np.testing.assert_array_equal(results["stacked"], expect)
     assert results["mixed"][2] == 0.25 and results["mixed"][5] == 0.0
     np.testing.assert_array_equal(results["mixed"][:2], expect[:2])
+
+
+def test_cli_sensitivity_of_a_model_solving_an_ode(tmp_path, capsys, monkeypatch):
+    import json
+    import sys
+    import textwrap
+
+    from dualml.__main__ import main
+    (tmp_path / "ode_cli_model.py").write_text(textwrap.dedent("""
+        import dualml
+
+        def rhs(t, y, beta, gamma):
+            s, i, r = y
+            return [-beta * s * i, beta * s * i - gamma * i, gamma * i]
+
+        def final_size(beta, gamma, days=100):
+            sol = dualml.solve_ivp(rhs, (0, days), [0.99, 0.01, 0.0], args=(beta, gamma),
+                                   rtol=1e-10, atol=1e-12)
+            return sol.y[2, -1]
+    """))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "ode_cli_model", raising=False)
+    code = main(["sensitivity", str(tmp_path / "ode_cli_model.py") + ":final_size",
+                 "--at", "beta=0.3", "gamma=0.1", "--fixed", "days=60", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+
+    def F(q):
+        return np.array(scipy.integrate.solve_ivp(
+            lambda t, y: sir(t, y, q), (0, 60), [0.99, 0.01, 0.0], method="DOP853",
+            rtol=1e-13, atol=1e-14).y[2, -1])
+    np.testing.assert_allclose(doc["jacobian"], richardson(F, [0.3, 0.1], 1e-3), rtol=1e-6)
