@@ -56,11 +56,16 @@ def _point(x, fname):
     return np.array(a, dtype=np.float64)
 
 
+_CAP_PARSED = [None, _CAP_BYTES]       # the last DUALML_MAX_BYTES text and its value
+
+
 def _cap_bytes():
     """The per-buffer budget: DUALML_MAX_BYTES (bytes; K/M/G suffixes) or 256 MiB."""
     text = os.environ.get("DUALML_MAX_BYTES")
     if not text:
         return _CAP_BYTES
+    if text == _CAP_PARSED[0]:
+        return _CAP_PARSED[1]
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(t[-1:], 1)
     try:
@@ -70,6 +75,7 @@ def _cap_bytes():
     if value < 1:
         raise ValueError(f"DUALML_MAX_BYTES must be a positive number of bytes (e.g. "
                          f"268435456 or 256M), got {text!r}")
+    _CAP_PARSED[:] = [text, value]
     return value
 
 
@@ -274,9 +280,9 @@ _ONE_PASS_N = int((_CAP_BYTES // 8) ** 0.5)
 
 
 # Up to this many directions one pass runs without the budget (its tangents are
-# at most 16x the values of each intermediate, and the small Jacobians of the
-# benchmarks pay nothing for the check)
-_UNBUDGETED_N = 16
+# at most 64x the values of each intermediate, and small Jacobians -- W3 at
+# n = 10 and 30 -- pay nothing for the check, about 1 us a call)
+_UNBUDGETED_N = 64
 
 
 class _Outgrew(Exception):

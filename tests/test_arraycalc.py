@@ -385,7 +385,7 @@ def test_hessian_fallback_sees_the_point_unchanged():
 # -- the per-buffer budget (DUALML_MAX_BYTES) ----------------------------------------------
 
 def _wide_model(data):
-    # a (3000,) intermediate per direction: the seed (64 x 64) says nothing of it
+    # a (3000,) intermediate per direction: the seed (80 x 80) says nothing of it
     def loss(p):
         return np.tanh(data @ p).sum()
     return loss
@@ -397,8 +397,8 @@ def _wide_grad(data, p):
 
 def test_budget_splits_a_pass_whose_intermediate_outgrows_it(monkeypatch):
     rng = np.random.default_rng(0)
-    data = rng.standard_normal((3000, 64)) / 8
-    p = rng.standard_normal(64)
+    data = rng.standard_normal((3000, 80)) / 8
+    p = rng.standard_normal(80)
     chunks = []
     real = AC._budgeted
 
@@ -410,7 +410,7 @@ def test_budget_splits_a_pass_whose_intermediate_outgrows_it(monkeypatch):
     monkeypatch.setenv("DUALML_MAX_BYTES", "256K")
     g = dualml.gradient(_wide_model(data), p)
     np.testing.assert_allclose(g, _wide_grad(data, p), rtol=1e-12, atol=1e-12)
-    assert chunks[0] == (64, 64 * 3000 * 8)         # one pass refused before allocating
+    assert chunks[0] == (80, 80 * 3000 * 8)         # one pass refused before allocating
     assert all(c * 3000 * 8 <= 256 * 2**10 and nbytes is None for c, nbytes in chunks[1:])
     J = dualml.jacobian(lambda p: np.tanh(data @ p)[:5], p)
     np.testing.assert_allclose(J, (1 - np.tanh(data[:5] @ p) ** 2)[:, None] * data[:5],
@@ -419,7 +419,7 @@ def test_budget_splits_a_pass_whose_intermediate_outgrows_it(monkeypatch):
     monkeypatch.delenv("DUALML_MAX_BYTES")
     chunks.clear()
     np.testing.assert_allclose(dualml.gradient(_wide_model(data), p), g, rtol=1e-13)
-    assert chunks == [(64, None)]
+    assert chunks == [(80, None)]
 
 
 def test_budget_env_values(monkeypatch):
@@ -429,7 +429,7 @@ def test_budget_env_values(monkeypatch):
     assert AC._cap_bytes() == 2 * 2**30
     monkeypatch.setenv("DUALML_MAX_BYTES", "lots")
     with pytest.raises(ValueError, match="DUALML_MAX_BYTES"):
-        dualml.gradient(lambda x: x.sum(), np.ones(40))
+        dualml.gradient(lambda x: x.sum(), np.ones(80))
 
 
 def test_budget_is_per_thread_and_restored():
@@ -453,9 +453,9 @@ def test_budget_is_per_thread_and_restored():
 
 def test_nested_calls_keep_their_own_budget(monkeypatch):
     rng = np.random.default_rng(1)
-    data = rng.standard_normal((3000, 8)) / 4
-    monkeypatch.setenv("DUALML_MAX_BYTES", "256K")
-    p = rng.standard_normal(8)
+    data = rng.standard_normal((300, 70)) / 8
+    monkeypatch.setenv("DUALML_MAX_BYTES", "130K")      # the inner (70, 300) rows are over
+    p = rng.standard_normal(70)
     # the Hessian of sum(log cosh(data @ p)) by jacobian of gradient
     H = dualml.jacobian(lambda q: dualml.gradient(lambda r: np.log(np.cosh(data @ r)).sum(), q),
                         p)
