@@ -11,6 +11,10 @@ Design
   directory on the path as for ``python file.py``), calls it with keyword
   arguments named by ``--at`` (differentiated) and ``--fixed`` (held
   constant) and prints ``dualml.sensitivity``'s table.
+* ``dualml dgsm MODULE:FUNCTION --bounds a=0,1 b=2,3 [--dists b=norm]
+  [--samples N] [--fixed ...] [--per-point] [--json]``: ``dualml.dgsm`` of
+  the function, called with one keyword argument per input (columns, or
+  numbers per point).
 * ``main(argv)`` returns the exit status instead of exiting, so tests and
   embedding programs can call it: 0 success, 2 usage errors (bad arguments,
   unsafe or unknown expressions, missing variables; message on stderr, as
@@ -98,6 +102,32 @@ def _parser():
     s.add_argument("--kind", choices=("bar", "tornado"), default="bar",
                    help="chart style for --plot (default: bar)")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    g = sub.add_parser(
+        "dgsm", help="global sensitivity (DGSM) of a Python function over input ranges",
+        description="Import FUNCTION from MODULE and compute derivative-based global "
+                    "sensitivity measures (vi = E[(df/dx_i)^2] and the dgsm bound on "
+                    "the total Sobol index) over SAMPLES scrambled Sobol points. The "
+                    "function is called with one keyword argument per input: a column "
+                    "of values (NumPy code), or one number per call with --per-point.")
+    g.add_argument("target", metavar="MODULE:FUNCTION",
+                   help="e.g. mypackage.model:predict or path/to/model.py:predict")
+    g.add_argument("--bounds", nargs="+", required=True, metavar="NAME=A,B",
+                   help="one NAME=A,B per input: [A, B] for a uniform input, or the "
+                        "distribution's parameters with --dists (SALib's convention)")
+    g.add_argument("--dists", nargs="+", default=[], metavar="NAME=DIST",
+                   help="per input: unif (default), norm (bounds mean,std), truncnorm "
+                        "(low,high,mean,std), lognorm (mean,std of ln x), triang "
+                        "(low,high,peak fraction)")
+    g.add_argument("--samples", type=int, default=1024, metavar="N",
+                   help="number of points (default 1024; powers of two are best)")
+    g.add_argument("--seed", type=int, default=None, help="seed of the Sobol scrambling")
+    g.add_argument("--fixed", nargs="+", default=[], metavar="NAME=V1[,V2,...]",
+                   help="parameters passed to the function but held constant")
+    g.add_argument("--per-point", action="store_true",
+                   help="call the function once per point with numbers (for code with "
+                        "Python loops or if-statements on its inputs)")
+    g.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
 
 
@@ -140,6 +170,8 @@ def main(argv=None):
     try:
         if ns.command == "diff":
             return _diff(ns)
+        if ns.command == "dgsm":
+            return _dgsm(ns)
         return _sensitivity(ns)
     except UsageError as exc:
         print(f"dualml {ns.command}: error: {exc}", file=sys.stderr)
@@ -291,16 +323,7 @@ def _sensitivity(ns):
         vals, vector = _numbers(text, name)
         params.append((name, len(point), len(point) + len(vals), vector))
         point.extend(vals)
-    fixed = {}
-    for name, text in _split_assignments(ns.fixed, "parameter") if ns.fixed else []:
-        if any(name == p[0] for p in params):
-            raise UsageError(f"--fixed {name}=...: {name} is also given with --at; a "
-                             f"parameter is either differentiated (--at) or held "
-                             f"constant (--fixed)")
-        vals, vector = _numbers(text, name)
-        fixed[name] = np.array(vals) if vector else \
-            (int(vals[0]) if float(vals[0]).is_integer() and "." not in text
-             and "e" not in text.lower() else vals[0])
+    fixed = _fixed_values(ns.fixed, {p[0] for p in params})
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError):
@@ -376,8 +399,84 @@ def _sensitivity(ns):
     return 0
 
 
-def _user_error(target, exc):
-    print(f"dualml sensitivity: error: {target} failed: {type(exc).__name__}: {exc}",
+def _fixed_values(items, taken):
+    fixed = {}
+    for name, text in _split_assignments(items, "parameter") if items else []:
+        if name in taken:
+            raise UsageError(f"--fixed {name}=...: {name} is also an input; a parameter "
+                             f"is either differentiated or held constant (--fixed)")
+        vals, vector = _numbers(text, name)
+        fixed[name] = np.array(vals) if vector else \
+            (int(vals[0]) if float(vals[0]).is_integer() and "." not in text
+             and "e" not in text.lower() else vals[0])
+    return fixed
+
+
+def _dgsm(ns):
+    from .sensitivity import SensitivityWarning, dgsm
+    import warnings
+    f = _load(ns.target)
+    inputs = []
+    for name, text in _split_assignments(ns.bounds, "input"):
+        vals, _ = _numbers(text, name)
+        inputs.append((name, vals))
+    names = [n for n, _ in inputs]
+    dists = dict.fromkeys(names, "unif")
+    for name, text in _split_assignments(ns.dists, "input") if ns.dists else []:
+        if name not in dists:
+            raise UsageError(f"--dists {name}=...: {name} has no --bounds")
+        dists[name] = text.strip().lower()
+    fixed = _fixed_values(ns.fixed, set(names))
+    if ns.samples < 2:
+        raise UsageError(f"--samples must be at least 2, got {ns.samples}")
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        sig = None
+    if sig is not None:
+        try:
+            sig.bind(**dict.fromkeys(names, 0.0), **fixed)
+        except TypeError as exc:
+            raise UsageError(f"--bounds/--fixed must name the parameters of "
+                             f"{ns.target}{sig}: {exc}") from None
+    problem = {"num_vars": len(names), "names": names,
+               "bounds": [v for _, v in inputs], "dists": [dists[n] for n in names]}
+
+    if ns.per_point:
+        def g(x):
+            return f(**{n: x[j] for j, n in enumerate(names)}, **fixed)
+    else:
+        def g(X):
+            return f(**{n: X[:, j] for j, n in enumerate(names)}, **fixed)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SensitivityWarning)
+            res = dgsm(g, problem, ns.samples, seed=ns.seed, vectorized=not ns.per_point)
+    except ValueError as exc:
+        if "problem[" in str(exc):
+            raise UsageError(str(exc).replace("dgsm(): ", "")) from None
+        return _user_error(ns.target, exc, "dgsm")
+    except Exception as exc:     # the user's function failed: say so, status 1
+        if "vectorized=False" in str(exc):
+            exc = type(exc)(str(exc).replace("vectorized=True (the default)",
+                                             "the command line passes columns")
+                            .replace("pass vectorized=False", "pass --per-point"))
+        return _user_error(ns.target, exc, "dgsm")
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if ns.json:
+        doc = {"function": ns.target, "names": names, "dists": problem["dists"],
+               "n_samples": res.n_samples, "variance": res.variance,
+               **{k: np.asarray(res[k]).tolist() for k in res._KEYS}}
+        print(_json(doc))
+    else:
+        print(f"dgsm of {ns.target.rpartition(':')[2]}")
+        print(res)
+    return 0
+
+
+def _user_error(target, exc, command="sensitivity"):
+    print(f"dualml {command}: error: {target} failed: {type(exc).__name__}: {exc}",
           file=sys.stderr)
     return 1
 

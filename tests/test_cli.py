@@ -309,6 +309,54 @@ def test_sensitivity_fixed_parameters_and_neighbour_imports(capsys, tmp_path, mo
     assert code == 2 and "either differentiated" in err
 
 
+DGSM_MODEL = textwrap.dedent("""
+    import numpy as np
+
+    def ishigami(x1, x2, x3, a=7.0, b=0.1):
+        return np.sin(x1) + a * np.sin(x2) ** 2 + b * x3 ** 4 * np.sin(x1)
+
+    def branchy(u, v):
+        # an if on its input: one point per call only
+        return u * v if u > 0.5 else v
+""")
+
+
+def test_dgsm_command(capsys, tmp_path, monkeypatch):
+    (tmp_path / "cli_dgsm_mod.py").write_text(DGSM_MODEL)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "cli_dgsm_mod", raising=False)
+    target = str(tmp_path / "cli_dgsm_mod.py")
+    pi = "pi"
+    code, out, err = run(capsys, "dgsm", target + ":ishigami", "--bounds",
+                         f"x1=-{pi},{pi}", f"x2=-{pi},{pi}", f"x3=-{pi},{pi}",
+                         "--samples", "4096", "--seed", "0", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    # the closed-form vi of Ishigami (as in the README): 7.7196, 24.5, 10.9873
+    assert doc["vi"] == pytest.approx([7.7196, 24.5, 10.9873], rel=0.02)
+    assert doc["names"] == ["x1", "x2", "x3"] and doc["dists"] == ["unif"] * 3
+    code, out, err = run(capsys, "dgsm", target + ":branchy", "--bounds", "u=0,1",
+                         "v=0,1", "--samples", "256", "--per-point", "--seed", "1")
+    assert code == 0, err
+    assert "dgsm of branchy" in out and "DGSM over 256 points" in out
+    code, out, err = run(capsys, "dgsm", target + ":branchy", "--bounds", "u=0,1", "v=0,1")
+    assert code == 1 and "--per-point" in err
+    # normal inputs and a fixed parameter
+    code, out, err = run(capsys, "dgsm", target + ":ishigami", "--bounds", "x1=0,0.1",
+                         "x2=0,0.1", "x3=1,2", "--dists", "x1=norm", "x2=norm",
+                         "--fixed", "a=0", "--json", "--samples", "256")
+    assert code == 0, err
+    assert json.loads(out)["dists"] == ["norm", "norm", "unif"]
+    for argv, match in [
+        (["--bounds", "x1=0,1", "x2=0,1"], "missing a required argument: 'x3'"),
+        (["--bounds", "x1=0,1", "x2=0,1", "x3=1,0"], "low < high"),
+        (["--bounds", "x1=0,1", "x2=0,1", "x3=0,1", "--dists", "x4=norm"], "no --bounds"),
+        (["--bounds", "x1=0,1", "x2=0,1", "x3=0,1", "--samples", "1"], "at least 2"),
+    ]:
+        code, out, err = run(capsys, "dgsm", target + ":ishigami", *argv)
+        assert code == 2 and match in err, err
+
+
 @pytest.mark.parametrize("argv, code, match", [
     (["cli_model_mod:two", "--at", "x=1,2", "z=3"], 2, "no parameter 'z'"),
     (["cli_model_mod:two", "--at", "x=1,2", "--fixed", "z=3"], 2, "--fixed z=...: "),
