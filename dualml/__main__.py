@@ -452,16 +452,16 @@ def _dgsm(ns):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SensitivityWarning)
             res = dgsm(g, problem, ns.samples, seed=ns.seed, vectorized=not ns.per_point)
-    except ValueError as exc:
-        if "problem[" in str(exc):
-            raise UsageError(str(exc).replace("dgsm(): ", "")) from None
-        return _user_error(ns.target, exc, "dgsm")
     except Exception as exc:     # the user's function failed: say so, status 1
-        if "vectorized=False" in str(exc):
-            exc = type(exc)(str(exc).replace("vectorized=True (the default)",
-                                             "the command line passes columns")
-                            .replace("pass vectorized=False", "pass --per-point"))
-        return _user_error(ns.target, exc, "dgsm")
+        text = str(exc)
+        if isinstance(exc, ValueError) and "problem[" in text:
+            raise UsageError(text.replace("dgsm(): ", "")) from None
+        # the library's advice in the command line's terms
+        text = text.replace("vectorized=True (the default)", "the command line passes "
+                            "columns").replace("pass vectorized=False", "pass --per-point")
+        print(f"dualml dgsm: error: {ns.target} failed: {type(exc).__name__}: {text}",
+              file=sys.stderr)
+        return 1
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if ns.json:
@@ -475,8 +475,8 @@ def _dgsm(ns):
     return 0
 
 
-def _user_error(target, exc, command="sensitivity"):
-    print(f"dualml {command}: error: {target} failed: {type(exc).__name__}: {exc}",
+def _user_error(target, exc):
+    print(f"dualml sensitivity: error: {target} failed: {type(exc).__name__}: {exc}",
           file=sys.stderr)
     return 1
 
