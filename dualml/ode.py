@@ -25,6 +25,7 @@ import numpy as np
 
 from . import dual as _dual
 from .calculus import jacobian
+from .dual import derivative
 from .dual import Dual
 
 __all__ = ["solve_ivp"]
@@ -463,6 +464,55 @@ def _wrap_event(ev, n, call_args):
     return event
 
 
+def _attach_event_sensitivities(res, evs, system, split, has_p, has_y0, n_p, p_shape):
+    tp, yp, t0, y0 = [], [], [], []
+    for ev, t_ev, Z_ev in zip(evs, res.t_events, res.y_events):
+        dT, Zs = _event_sensitivities(ev, t_ev, Z_ev, system, split)
+        m = len(t_ev)
+        tp.append(dT[:, :n_p].reshape((m,) + p_shape))
+        t0.append(dT[:, n_p:])
+        yp.append(split.sens(Zs, "params") if m else
+                  np.zeros((0, system.n) + p_shape))
+        y0.append(split.sens(Zs, "y0") if m and has_y0 else
+                  np.zeros((0, system.n, system.n)))
+    res.t_events_sensitivities = tp if has_p else None
+    res.y_events_sensitivities = yp if has_p else None
+    res.t_events_sensitivities_y0 = t0 if has_y0 else None
+    res.y_events_sensitivities_y0 = y0 if has_y0 else None
+
+
+def _event_sensitivities(ev, t_ev, Z_ev, system, split):
+    """Derivatives of one event function's event times and states: (dT (m, K), Zs).
+
+    At an event g(t_e, y(t_e), p) = 0, so dt_e = -(g_y s + g_p dp) / (g_t + g_y f)
+    and dy_e = s + f dt_e; each directional derivative of g is one evaluation
+    with a scalar Dual (object arrays, so any event function written for
+    floats or NumPy works).  Zs holds [y_e, dy_e] like an augmented state, for
+    the splitter.  A tangential crossing (g_t + g_y f = 0) gives nan.
+    """
+    n, K = system.n, system.K
+    plain = system.plain_args()
+    dT = np.empty((len(t_ev), K))
+    Zs = np.empty((n + K * n, len(t_ev)))
+    for j, (t, z) in enumerate(zip(t_ev, Z_ev)):
+        y, S = z[:n], z[n:].reshape(K, n)
+        f = np.asarray(system.fun(t, y.copy(), *plain), dtype=np.float64).reshape(n)
+
+        def along(dt, dy, dslot):
+            def g(e):
+                call = [v if d is None else v + e * d for v, d in dslot]
+                return ev(t + e * dt, y + e * dy, *call)
+            return float(derivative(g, 0.0))
+        speed = along(1.0, f, [(v, None) for v, _ in system.slots])
+        for k in range(K):
+            dg = along(0.0, S[k], [(v, None if d is None else d[k])
+                                   for v, d in system.slots])
+            dT[j, k] = -dg / speed if speed != 0.0 else np.nan
+        Zs[:n, j] = y
+        Zs[n:, j] = (S + f[None, :] * dT[j][:, None]).reshape(-1)
+    return dT, Zs
+
+
 def _tolerance(atol, n, K, sens_error_control):
     if not isinstance(sens_error_control, (bool, np.bool_)):
         raise TypeError(f"solve_ivp(): sens_error_control must be True or False, got "
@@ -537,8 +587,9 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
         is y(t), ``sol.sol.sensitivities(t)`` the sensitivities.
     events : callable or list of callables, optional
         As in SciPy, ``event(t, y, *args)`` (with params first when given);
-        ``t_events``/``y_events`` hold the state only (no sensitivities of
-        event times).  Not available when the inputs carry Duals.
+        ``t_events``/``y_events`` hold the state, and the derivatives of the
+        event times and states follow (see Returns).  Not available when the
+        inputs carry Duals.
     rtol, atol : float or array_like, optional
         Tolerances, for y and sensitivities alike.  atol may be a number, an
         array of shape (n,) (repeated for each sensitivity direction), or of
@@ -577,6 +628,13 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
             in ``y``).
         sensitivities_y0 : ndarray, shape (n_t, n, n), or None
             ``∂y_i(t_k)/∂y0_l``, with ``y0_sensitivity=True``.
+        t_events_sensitivities, y_events_sensitivities : list of ndarray
+            With events and params, per event function: ``dt_e/dp`` of shape
+            (n_events,) + params.shape and the total derivative of the
+            state at the event, ``dy(t_e(p))/dp = s + f dt_e/dp``, of shape
+            (n_events, n) + params.shape (from ``g(t_e, y, p) = 0``: nan
+            where the event is crossed tangentially).  ``..._y0`` likewise
+            for y0 with ``y0_sensitivity=True``.
 
     Raises
     ------
@@ -698,6 +756,7 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
     options["rtol"] = rtol
     options["atol"] = _tolerance(atol, n, K, sens_error_control)
     call_args = [v for v, _ in slots]
+    evs = []
     if events is not None:
         evs = events if isinstance(events, (list, tuple)) else [events]
         options["events"] = [_wrap_event(e, n, call_args) for e in evs]
@@ -712,6 +771,8 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
         res.sensitivities = np.zeros((len(res.t), n) + p_shape) if params is not None \
             else None
         res.sensitivities_y0 = np.zeros((len(res.t), n, 0)) if y0_sensitivity else None
+        res.t_events_sensitivities = res.y_events_sensitivities = None
+        res.t_events_sensitivities_y0 = res.y_events_sensitivities_y0 = None
         return res
 
     system = _System(fun, n, slots, K, "array")
@@ -734,7 +795,13 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
     else:
         res.sensitivities = split.sens(Z, "params") if params is not None else None
         res.sensitivities_y0 = split.sens(Z, "y0") if y0_sensitivity else None
+    for name in ("t_events_sensitivities", "y_events_sensitivities",
+                 "t_events_sensitivities_y0", "y_events_sensitivities_y0"):
+        setattr(res, name, None)
     if res.y_events is not None:
+        if not nested:
+            _attach_event_sensitivities(res, evs, system, split, params is not None,
+                                        bool(y0_sensitivity), n_p, p_shape)
         res.y_events = [ye[:, :n] for ye in res.y_events]
     if res.sol is not None:
         res.sol = OdeSensitivitySolution(res.sol, split)

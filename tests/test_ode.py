@@ -444,3 +444,32 @@ def test_cli_sensitivity_of_a_model_solving_an_ode(tmp_path, capsys, monkeypatch
             lambda t, y: sir(t, y, q), (0, 60), [0.99, 0.01, 0.0], method="DOP853",
             rtol=1e-13, atol=1e-14).y[2, -1])
     np.testing.assert_allclose(doc["jacobian"], richardson(F, [0.3, 0.1], 1e-3), rtol=1e-6)
+
+
+def test_event_time_and_state_sensitivities_closed_form():
+    # a ball thrown up from h0 at v0 under gravity g lands at
+    # t_e = (v0 + sqrt(v0^2 + 2 g h0)) / g with speed v_e = v0 - g t_e
+    def ball(t, y, p):
+        return [y[1], -p[0]]
+
+    def ground(t, y, p):
+        return y[0]
+    ground.terminal = True
+    ground.direction = -1
+    g, h0, v0 = 9.81, 2.0, 3.0
+    sol = dualml.solve_ivp(ball, (0, 10), [h0, v0], params=[g], events=ground,
+                           y0_sensitivity=True, **TIGHT)
+    r = np.sqrt(v0 ** 2 + 2 * g * h0)
+    te = (v0 + r) / g
+    dte = {"g": -(v0 + r) / g ** 2 + h0 / (g * r), "h0": 1 / r, "v0": (1 + v0 / r) / g}
+    np.testing.assert_allclose(sol.t_events[0], [te], rtol=1e-9)
+    np.testing.assert_allclose(sol.t_events_sensitivities[0], [[dte["g"]]], rtol=1e-7)
+    np.testing.assert_allclose(sol.t_events_sensitivities_y0[0],
+                               [[dte["h0"], dte["v0"]]], rtol=1e-7)
+    # the state at the event: height stays 0 (derivative 0), speed v0 - g t_e
+    dv = {"g": -te - g * dte["g"], "h0": -g * dte["h0"], "v0": 1 - g * dte["v0"]}
+    ys = sol.y_events_sensitivities[0]
+    assert ys.shape == (1, 2, 1)
+    np.testing.assert_allclose(ys[0, :, 0], [0.0, dv["g"]], atol=1e-7)
+    np.testing.assert_allclose(sol.y_events_sensitivities_y0[0][0],
+                               [[0.0, 0.0], [dv["h0"], dv["v0"]]], atol=1e-7)
