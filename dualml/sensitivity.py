@@ -502,8 +502,9 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
         One point, or N points (one per row).  One point goes to f as a
         DualArray (``method="auto"``/``"array"``), so NumPy code works; with
         ``method="scalar"`` as ``dualml.jacobian`` passes it -- a list/tuple
-        as a list of floats and Duals (the fast path for scalar-loop models,
-        about 10x faster there), an ndarray as an object array of Duals.
+        as a list of floats and Duals (scalar Duals, for models that build
+        ``np.array([...])`` of their entries or loop over scalars), an
+        ndarray as an object array of Duals.
     args : tuple, optional
         Extra arguments passed to f.
     names : sequence of str, optional
