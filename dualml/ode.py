@@ -429,14 +429,17 @@ class _Splitter:
         y = Z[:n]
         if self.outer is None or self.outer.tag is None:
             return y
-        S = Z[n:].reshape((self.K, n) + Z.shape[1:])
+        return self.wrap(y, Z[n:].reshape((self.K, n) + Z.shape[1:]))
+
+    def wrap(self, value, tangents):
+        """value with the outer differentiation's tangents (K,) + value.shape."""
         if self.outer.kind == "array":
             from .arrays import _new
-            return _new(np.ascontiguousarray(y), np.ascontiguousarray(S), self.outer.tag,
-                        None)
-        out = np.empty(y.shape, dtype=object)
-        out.reshape(-1)[:] = [_dual._seed(self.outer.tag, a, b)
-                              for a, b in zip(y.ravel().tolist(), S[0].ravel().tolist())]
+            return _new(np.ascontiguousarray(value), np.ascontiguousarray(tangents),
+                        self.outer.tag, None)
+        out = np.empty(value.shape, dtype=object)
+        out.reshape(-1)[:] = [_dual._seed(self.outer.tag, a, b) for a, b in
+                              zip(value.ravel().tolist(), tangents[0].ravel().tolist())]
         return out
 
     def sens(self, Z, which):
@@ -588,8 +591,10 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
     events : callable or list of callables, optional
         As in SciPy, ``event(t, y, *args)`` (with params first when given);
         ``t_events``/``y_events`` hold the state, and the derivatives of the
-        event times and states follow (see Returns).  Not available when the
-        inputs carry Duals.
+        event times and states follow (see Returns).  When the inputs carry
+        Duals, ``t_events`` and ``y_events`` carry their total derivatives
+        (the event moves with the inputs), while ``y`` at the solver's
+        output times holds derivatives at those fixed times.
     rtol, atol : float or array_like, optional
         Tolerances, for y and sensitivities alike.  atol may be a number, an
         array of shape (n,) (repeated for each sensitivity direction), or of
@@ -644,8 +649,8 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
         integration times are not supported).
     ValueError
         fun returns the wrong shape; a refused option; inputs carrying two
-        nested differentiations (solve_ivp inside ``hessian``); events with
-        dual inputs.
+        nested differentiations (solve_ivp inside ``hessian``); fun closing
+        over a Dual instead of taking it through params/args.
 
     See Also
     --------
@@ -736,10 +741,6 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
         p = slots[0][0]
         p_shape, n_p = p.shape, p.size
     if nested:
-        if events is not None:
-            raise ValueError("solve_ivp(): events are not supported when the inputs carry "
-                             "Duals (the event times would depend on them); solve without "
-                             "events or differentiate the event time separately")
         K = outer.K
         S0 = S0_outer.reshape(K, n) if S0_outer is not None else np.zeros((K, n))
     else:
@@ -802,7 +803,17 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
         if not nested:
             _attach_event_sensitivities(res, evs, system, split, params is not None,
                                         bool(y0_sensitivity), n_p, p_shape)
-        res.y_events = [ye[:, :n] for ye in res.y_events]
+            res.y_events = [ye[:, :n] for ye in res.y_events]
+        else:
+            # the event times and states carry the outer derivatives (total
+            # ones: the event moves with the inputs)
+            t_ev, y_ev = [], []
+            for ev, t, Z in zip(evs, res.t_events, res.y_events):
+                dT, Zs = _event_sensitivities(ev, t, Z, system, split)
+                t_ev.append(split.wrap(np.asarray(t, dtype=np.float64), dT.T))
+                y_ev.append(split.wrap(Zs[:n].T.copy(),
+                                       Zs[n:].reshape(K, n, -1).transpose(0, 2, 1)))
+            res.t_events, res.y_events = t_ev, y_ev
     if res.sol is not None:
         res.sol = OdeSensitivitySolution(res.sol, split)
     return res

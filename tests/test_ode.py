@@ -271,9 +271,28 @@ def test_events_see_the_state_only():
     np.testing.assert_allclose(sol.t_events[0], [2 * np.log(2.0)], rtol=1e-8)
     assert sol.y_events[0].shape == (1, 1)
     assert sol.status == 1
-    with pytest.raises(ValueError, match="events"):
-        dualml.gradient(lambda k: dualml.solve_ivp(decay, (0, 1), [1.0], params=k,
-                                                   events=half).y[0, -1], np.array([0.5]))
+    np.testing.assert_allclose(sol.t_events_sensitivities[0], [[-2 * np.log(2.0) / 0.5]],
+                               rtol=1e-7)
+
+
+def test_event_times_carry_outer_derivatives():
+    # y' = -k y from y0 reaches 1 at t_e = ln(y0) / k: dt_e/dk = -t_e / k, dt_e/dy0 = 1/(k y0)
+    def one(t, y, k):
+        return y[0] - 1.0
+    one.terminal = True
+
+    def t_hit(q):
+        sol = dualml.solve_ivp(decay, (0, 10), q[1:], args=(q[0],), events=one, **TIGHT)
+        return sol.t_events[0][0]
+    q = np.array([0.5, 2.0])
+    te = np.log(2.0) / 0.5
+    for x in (q, list(q)):
+        np.testing.assert_allclose(dualml.gradient(t_hit, x), [-te / 0.5, 1 / (0.5 * 2.0)],
+                                   rtol=1e-7)
+    # the state at the event: y = 1 whatever the inputs (total derivative 0)
+    y_hit = dualml.jacobian(lambda q: dualml.solve_ivp(
+        decay, (0, 10), q[1:], args=(q[0],), events=one, **TIGHT).y_events[0][0], q)
+    np.testing.assert_allclose(y_hit, [[0.0, 0.0]], atol=1e-8)
 
 
 def test_error_control_covers_sensitivities():
