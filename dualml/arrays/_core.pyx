@@ -1540,6 +1540,7 @@ def _read_scalars(r, unsigned long long tag, Py_ssize_t K, cnp.ndarray out):
         return False
     n = len(r)
     if (cnp.PyArray_TYPE(out) != cnp.NPY_DOUBLE or not cnp.PyArray_IS_C_CONTIGUOUS(out)
+            or not cnp.PyArray_ISALIGNED(out) or not cnp.PyArray_ISWRITEABLE(out)
             or cnp.PyArray_NDIM(out) != 1 or cnp.PyArray_DIMS(out)[0] != n * (K + 1)):
         return False
     o = <double *>cnp.PyArray_DATA(out)
@@ -1554,8 +1555,9 @@ def _read_scalars(r, unsigned long long tag, Py_ssize_t K, cnp.ndarray out):
             d = <cnp.ndarray>e._d
             if (cnp.PyArray_NDIM(v) != 0 or cnp.PyArray_TYPE(v) != cnp.NPY_DOUBLE
                     or cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_DIMS(d)[0] != K
-                    or cnp.PyArray_TYPE(d) != cnp.NPY_DOUBLE):
-                return False
+                    or cnp.PyArray_TYPE(d) != cnp.NPY_DOUBLE
+                    or not cnp.PyArray_ISALIGNED(v) or not cnp.PyArray_ISALIGNED(d)):
+                return False        # (aligned: the double loads below are defined)
             o[j] = (<double *>cnp.PyArray_DATA(v))[0]
             p = <char *>cnp.PyArray_DATA(d)
             stride = cnp.PyArray_STRIDES(d)[0]
