@@ -242,8 +242,29 @@ def _loop_chunk(f, X, args, method="auto"):
 
 
 def _vector_chunk(f, X, args, method="auto"):
-    """Task: one vectorized pass of f over the rows of X."""
-    return _vectorized_pass(f, X, args)
+    """Task: one vectorized pass of f over the rows of X.
+
+    Under the calculus API's per-buffer budget (DUALML_MAX_BYTES): a pass
+    whose intermediate outgrows it stops before allocating, and the rows are
+    split in halves (one row is run without the budget).
+    """
+    try:
+        from ._arraycalc import _cap_bytes
+        from .arrays._core import BufferBudgetExceeded, set_buffer_budget
+    except ImportError:                 # a build without the array backend
+        return _vectorized_pass(f, X, args)
+    budget = _cap_bytes() if len(X) > 1 else None
+    old = set_buffer_budget(budget)
+    try:
+        return _vectorized_pass(f, X, args)
+    except BufferBudgetExceeded as exc:
+        if exc.budget != budget:
+            raise
+    finally:
+        set_buffer_budget(old)
+    h = len(X) // 2
+    (v1, J1), (v2, J2) = _vector_chunk(f, X[:h], args), _vector_chunk(f, X[h:], args)
+    return np.concatenate([v1, v2]), np.concatenate([J1, J2])
 
 
 def _check_method(method, vectorized, fname):

@@ -343,6 +343,26 @@ def test_method_scalar_for_np_array_models(points):
         dualml.sensitivity(_np_array_model, x, method="fast")
 
 
+def test_vectorized_pass_splits_rows_over_the_budget(monkeypatch):
+    # a (n, N, 200) hidden layer: 5 x 2000 x 200 x 8 bytes = 16 MB per pass
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((5, 200)) / 5
+    X = rng.standard_normal((2000, 5))
+
+    def model(X):
+        return np.tanh(X @ W).sum(axis=-1)
+    ref = (1 - np.tanh(X @ W) ** 2) @ W.T           # closed form, (N, 5)
+    monkeypatch.setenv("DUALML_MAX_BYTES", "1M")
+    from dualml.arrays import _core
+    calls = []
+    real = _core.set_buffer_budget
+    monkeypatch.setattr(_core, "set_buffer_budget", lambda b: calls.append(b) or real(b))
+    J = dualml.batch_jacobian(model, X)
+    np.testing.assert_allclose(J, ref, rtol=1e-12, atol=1e-13)
+    assert calls.count(2**20) > 8                    # split into many row blocks
+    assert real(None) is None                        # restored
+
+
 def test_every_result_has_to_df():
     res = dualml.sensitivity(cobb_douglas, [4.0, 9.0])
     assert res.to_df().equals(res.to_dataframe())
