@@ -18,6 +18,9 @@ Design
   identity on y0; Duals arriving in y0/params/args (solve_ivp inside
   gradient/jacobian/dgsm) -> their own tangents, and the solution goes back
   as Duals/DualArray of their tag, so outer derivatives chain through.
+* Events: from g(t_e, y(t_e), p) = 0, dt_e = -(g_y s + g_p dp)/(g_t + g_y f)
+  and dy_e = s + f dt_e, each directional derivative of g one scalar-Dual
+  evaluation of the user's event function.
 """
 import numbers
 
