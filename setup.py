@@ -109,7 +109,7 @@ def render():
                 fh.write(text)
     inc = os.path.join(HERE, "dualml", "include")
     os.makedirs(inc, exist_ok=True)
-    for f in ("dual.h", "dual_rules.def", "dual_kernels.h"):
+    for f in ("dual.h", "dual_rules.def", "dual_kernels.h", "taylor.h"):
         src = os.path.join(HERE, "csrc", f)
         if os.path.exists(src):
             shutil.copyfile(src, os.path.join(inc, f))
@@ -161,6 +161,11 @@ if sys.platform != "win32":
 extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
 # the DualArray type; cimports dualml._kernels (its .pxd) for the loop drivers
 extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], **common))
+# Taylor mode: the Taylor type and array drivers over csrc/taylor.h
+extensions.append(Extension("dualml._taylor._core", ["dualml/_taylor/_core.pyx"],
+                            **dict(common, depends=common["depends"] + ["csrc/taylor.h"])))
+# greedy colorings of sparsity patterns (dualml.sparse)
+extensions.append(Extension("dualml.sparse._coloring", ["dualml/sparse/_coloring.pyx"], **common))
 
 setup(
     version=version(),

@@ -1027,6 +1027,177 @@ def _(w):
 
 
 # =================================================================================
+# W5h: H v of the same Rosenbrock function; the floor is one dualml.gradient,
+# the yardstick of issue 13's goal (hvp at most 3x a gradient)
+# =================================================================================
+@adapter("W5H", "floor: dualml.gradient", kind="floor")
+def _(w):
+    dm = _dualml("gradient")
+    x, _ = wk.w5h_data()
+    return Prepared(lambda: dm.gradient(wk.rosen, x), None)
+
+
+@adapter("W5H", "numpy f(x)")
+def _(w):
+    x, _ = wk.w5h_data()
+    return Prepared(lambda: wk.rosen(x), None)
+
+
+@adapter("W5H", "dualml.hvp")
+def _(w):
+    dm = _dualml("hvp")
+    x, v = wk.w5h_data()
+    return checked(lambda: dm.hvp(wk.rosen, x, v), lambda r: vd(deriv=r))
+
+
+@adapter("W5H", "dualml.hessian @ v")
+def _(w):
+    dm = _dualml("hessian")
+    x, v = wk.w5h_data()
+    return checked(lambda: dm.hessian(wk.rosen, x) @ v, lambda r: vd(deriv=r))
+
+
+@adapter("W5H", "autograd hessian_vector_product", needs=["autograd"])
+def _(w):
+    import autograd
+
+    x, v = wk.w5h_data()
+    hvp = autograd.hessian_vector_product(wk.rosen)
+    return checked(lambda: hvp(x, v), lambda r: vd(deriv=r))
+
+
+def _jax_w5h(jit):
+    jax, jnp = _jax()
+
+    def hvp(x, v):  # forward over reverse, the JAX documentation's hvp
+        return jax.jvp(jax.grad(wk.rosen), (x,), (v,))[1]
+
+    h = jax.jit(hvp) if jit else hvp
+    x, v = (jnp.asarray(a) for a in wk.w5h_data())
+    return checked(lambda: jax.block_until_ready(h(x, v)), lambda r: vd(deriv=np.asarray(r)))
+
+
+adapter("W5H", "jax jvp(grad)", needs=["jax"])(lambda w: _jax_w5h(False))
+adapter("W5H", "jax jvp(grad) (jit)", needs=["jax"])(lambda w: _jax_w5h(True))
+# W10: sparse Jacobians (1-D Bratu, 2-D Brusselator) and a sparse Hessian
+# (chained Rosenbrock): compressed forward passes after preparation
+# =================================================================================
+def _w10_problem(w):
+    """(F, x, pattern) of a Jacobian workload; Skip for the Hessian one."""
+    if w.key == "bratu":
+        return wk.bratu_F, wk.w10_bratu_data(w.size), wk.tridiagonal_pattern(w.size)
+    if w.key == "bruss":
+        return wk.brusselator_F, wk.w10_bruss_data(), wk.brusselator_pattern()
+    raise Skip("a Jacobian row (this workload is a Hessian)")
+
+
+def _w10_out(w, M):
+    """What the reference holds: the dense Jacobian (Brusselator) or three diagonals."""
+    if w.key == "bruss":
+        return vd(deriv=M.toarray() if hasattr(M, "toarray") else np.asarray(M))
+    return vd(deriv=wk.tridiag_of(M))
+
+
+def _w10_rosen(w):
+    if w.key != "rosen":
+        raise Skip("a Hessian row (this workload is a Jacobian)")
+    n = w.size
+    import scipy.sparse as sp
+
+    # term k holds x_k and x_k+1
+    E = sp.csr_array(sp.eye_array(n - 1, n, dtype=bool) + sp.eye_array(n - 1, n, k=1, dtype=bool))
+    return wk.w10_rosen_data(n), E, wk.tridiagonal_pattern(n)
+
+
+@adapter("W10", "floor: numpy F(x) (f(x) for the Hessian)", kind="floor")
+def _(w):
+    if w.key == "rosen":
+        x = wk.w10_rosen_data(w.size)
+        return Prepared(lambda: wk.rosen_chain(x), None)
+    F, x, _ = _w10_problem(w)
+    return Prepared(lambda: F(x), None)
+
+
+@adapter("W10", "dualml SparseJacobian / SparseHessian(elements), prepared")
+def _(w):
+    dm = _dualml("SparseJacobian", "SparseHessian")
+    if w.key == "rosen":
+        x, E, _ = _w10_rosen(w)
+        H = dm.SparseHessian(wk.rosen_terms, x, sparsity=E, elements=True)
+        return checked(lambda: H(x), lambda M: vd(deriv=wk.tridiag_of(M)))
+    F, x, P = _w10_problem(w)
+    J = dm.SparseJacobian(F, x, sparsity=P)
+    return checked(lambda: J(x), lambda M: _w10_out(w, M))
+
+
+@adapter("W10", "dualml SparseHessian (star coloring, general f), prepared")
+def _(w):
+    dm = _dualml("SparseHessian")
+    x, _, P = _w10_rosen(w)
+    H = dm.SparseHessian(wk.rosen_chain, x, sparsity=P)
+    return checked(lambda: H(x), lambda M: vd(deriv=wk.tridiag_of(M)))
+
+
+@adapter("W10", "dualml preparation: coloring + seeds + gather (pattern given)")
+def _(w):
+    dm = _dualml("SparseJacobian", "SparseHessian")
+    if w.key == "rosen":
+        x, E, _ = _w10_rosen(w)
+        prep = lambda: dm.SparseHessian(wk.rosen_terms, x, sparsity=E, elements=True)  # noqa: E731
+        return checked(prep, lambda H: vd(deriv=wk.tridiag_of(H(x))))
+    F, x, P = _w10_problem(w)
+    return checked(lambda: dm.SparseJacobian(F, x, sparsity=P),
+                   lambda J: _w10_out(w, J(x)))
+
+
+@adapter("W10", "dualml preparation: detection + coloring")
+def _(w):
+    dm = _dualml("SparseJacobian", "SparseHessian", "jacobian_sparsity")
+    if w.key == "rosen":
+        x, _, _ = _w10_rosen(w)
+        prep = lambda: dm.SparseHessian(wk.rosen_terms, x, elements=True)  # noqa: E731
+        return checked(prep, lambda H: vd(deriv=wk.tridiag_of(H(x))))
+    F, x, _ = _w10_problem(w)
+    return checked(lambda: dm.SparseJacobian(F, x), lambda J: _w10_out(w, J(x)))
+
+
+@adapter("W10", "dualml.jacobian / hessian, dense")
+def _(w):
+    dm = _dualml("jacobian")
+    if w.key == "rosen" or w.size > 4096:
+        raise Skip(f"dense: {w.size}^2 entries")
+    F, x, _ = _w10_problem(w)
+    return checked(lambda: dm.jacobian(F, x), lambda J: _w10_out(w, J))
+
+
+@adapter("W10", "scipy approx_derivative, grouped columns (FD)", needs=["scipy"])
+def _(w):
+    from scipy.optimize._numdiff import approx_derivative, group_columns
+
+    if w.key == "rosen":                        # differences of the hand-written gradient
+        x, _, P = _w10_rosen(w)
+        groups = group_columns(P)
+        return checked(lambda: approx_derivative(wk.rosen_chain_grad, x, sparsity=(P, groups)),
+                       lambda M: vd(deriv=wk.tridiag_of(M)))
+    F, x, P = _w10_problem(w)
+    groups = group_columns(P)
+    return checked(lambda: approx_derivative(F, x, sparsity=(P, groups)),
+                   lambda M: _w10_out(w, M))
+
+
+@adapter("W10", "jax jacfwd (jit), dense", needs=["jax"])
+def _(w):
+    if w.key == "rosen" or w.size > 4096:
+        raise Skip(f"dense: {w.size}^2 entries")
+    jax, jnp = _jax()
+    F, x, _ = _w10_problem(w)
+    j = jax.jit(jax.jacfwd(lambda u: F(u, xp=jnp) if w.key == "bratu" else
+                           wk.brusselator_F(u, xp=jnp)))
+    xj = jnp.asarray(x)
+    return checked(lambda: jax.block_until_ready(j(xj)), lambda J: _w10_out(w, np.asarray(J)))
+
+
+# =================================================================================
 # W6: DGSM (v_i = E[(df/dx_i)^2]) of a 10-input model, N base samples
 # =================================================================================
 def _w6_samples(N, seed=0):
@@ -1175,3 +1346,35 @@ def _(w):
     v, t, m = wk.w9_data(w.size)
     d = dm.DualArray(v, t)
     return checked(wk.make_w9(w.op, d, m), lambda r: vd(np.asarray(r.value), np.asarray(r.deriv)))
+
+
+# =================================================================================
+# W11: the 10th derivative of a 20-operation expression (Taylor mode vs nesting)
+# =================================================================================
+@adapter("W11", "floor: float + math (one evaluation)", kind="floor")
+def _(w):
+    f = wk.make_w11(math.sin, math.exp, math.tanh, math.log, math.sqrt, math.atan)
+    return checked(lambda: f(wk.W11_X0), lambda v: vd(v))
+
+
+@adapter("W11", "dualml.derivative(n=10) (Taylor mode)")
+def _(w):
+    dm = _dualml("taylor", "derivative")
+    f = wk.make_w11(dm.sin, dm.exp, dm.tanh, dm.log, dm.sqrt, dm.arctan)
+    derivative, n = dm.derivative, wk.W11_N
+    return checked(lambda: derivative(f, wk.W11_X0, n=n), lambda d: vd(deriv=d))
+
+
+@adapter("W11", "dualml.derivative nested 10 levels (Dual)")
+def _(w):
+    dm = _dualml("derivative")
+    f = wk.make_w11(dm.sin, dm.exp, dm.tanh, dm.log, dm.sqrt, dm.arctan)
+    derivative = dm.derivative
+
+    def nest(h):
+        return lambda t: derivative(h, t)
+
+    g = f
+    for _ in range(wk.W11_N):
+        g = nest(g)
+    return checked(lambda: g(wk.W11_X0), lambda d: vd(deriv=d))

@@ -267,6 +267,11 @@ def hand_hessian_rosen(x):
     return H
 
 
+# --- W5h: Hessian-vector product of the same Rosenbrock function --------------
+def w5h_data(n=10):
+    return w5_data(n), np.random.default_rng(SEED + 1).normal(size=n)
+
+
 # --- W6: DGSM of a 10-input model on U[-pi, pi]^10 ---------------------------
 W6_A = np.array([1.0, 2.0, 0.5, 0.2, 3.0, 1.0, 0.1, 0.0, 2.0, 1.0])
 W6_B = np.array([0.1, 0.0, 0.3, 0.05, 0.0, 0.2, 0.0, 0.5, 0.1, 0.02])
@@ -426,6 +431,35 @@ def seirv_vi_reference(m=6, steps=720):
     return wgt @ seirv_gradient_cs(X, steps) ** 2
 
 
+# --- W11: the 10th derivative of a 20-operation scalar expression (Taylor mode) --
+W11_X0 = 0.7
+W11_N = 10   # derivative order; goal (issue 13): dualml <= 60x one float evaluation
+
+
+def make_w11(sin, exp, tanh, log, sqrt, arctan):
+    """20 operations: sin exp tanh log sqrt arctan, 9 products/quotients, 5 sums"""
+    def f(x):
+        a = sin(x) * exp(0.5 * x)              # 4
+        b = a / (1.0 + x * x)                  # 3
+        c = tanh(b + 0.3 * x)                  # 3
+        d = log(2.0 + c * c)                   # 3
+        e = sqrt(1.0 + x * x) * arctan(x)      # 5
+        return d + e * c                       # 2
+
+    return f
+
+
+def ref_w11():
+    mp = _mp()
+    mp.mp.dps = 50
+    try:
+        f = make_w11(mp.sin, mp.exp, mp.tanh, mp.log, mp.sqrt, mp.atan)
+        x = mp.mpf(W11_X0)
+        return {"value": float(f(x)), "deriv": float(mp.diff(f, x, W11_N))}
+    finally:
+        mp.mp.dps = 30
+
+
 # --- W9: one DualArray operation against the same NumPy operation on the values --
 W9_K = 10  # directions
 W9_SIZES = (10, 10**4)
@@ -525,6 +559,19 @@ def ref_w5():
     return {"value": float(val), "deriv": np.array(H, dtype=float)}
 
 
+def ref_w5h():
+    mp = _mp()
+    x0, v0 = w5h_data()
+    x = [mp.mpf(t) for t in x0]
+    v = [mp.mpf(t) for t in v0]
+    n = len(x)
+    hv = [mp.mpf(0)] * n
+    for i in range(n - 1):      # the closed-form Hessian of ref_w5, times v
+        hv[i] += (1200 * x[i] ** 2 - 400 * x[i + 1] + 2) * v[i] - 400 * x[i] * v[i + 1]
+        hv[i + 1] += -400 * x[i] * v[i] + 200 * v[i + 1]
+    return {"deriv": np.array([float(t) for t in hv])}
+
+
 def ref_w6():
     return {"deriv": dgsm_reference()}
 
@@ -550,6 +597,127 @@ def ref_w9(op, n):
         "slice": lambda: t[:, 1:],
     }[op]()
     return {"value": value, "deriv": deriv}
+
+
+# --- W10: sparse Jacobians and Hessians (issue 12) ----------------------------------
+W10_BRATU_N = (10**4, 10**3)   # sparse at both sizes; dense rows only at 10^3
+W10_BRUSS_N = 32               # 2 x 32 x 32 = 2,048 unknowns
+W10_ROSEN_N = 10**4
+
+
+def bratu_F(u, lam=1.0, xp=np):
+    """1-D Bratu residual, n interior points, u(0) = u(1) = 0: tridiagonal Jacobian."""
+    h2 = (u.size + 1.0) ** 2
+    up = xp.concatenate([u[1:], xp.zeros(1)])
+    um = xp.concatenate([xp.zeros(1), u[:-1]])
+    return (up - 2.0 * u + um) * h2 + lam * xp.exp(u)
+
+
+def w10_bratu_data(n):
+    return 0.1 * np.sin(np.pi * np.arange(1, n + 1) / (n + 1.0))
+
+
+def tridiagonal_pattern(n):
+    import scipy.sparse as sp
+
+    return sp.csr_array(sp.diags_array([np.ones(n - 1), np.ones(n), np.ones(n - 1)],
+                                       offsets=[-1, 0, 1]) != 0)
+
+
+def tridiag_of(M):
+    """(3, n): main diagonal, upper (padded at the end), lower (padded at the start)."""
+    d0, d1, dm = (np.asarray(M.diagonal(k)) for k in (0, 1, -1))
+    return np.stack([d0, np.append(d1, 0.0), np.insert(dm, 0, 0.0)])
+
+
+def ref_w10_bratu(n):
+    u = w10_bratu_data(n)
+    h2 = (n + 1.0) ** 2
+    off = np.full(n - 1, h2)
+    return {"deriv": np.stack([-2 * h2 + np.exp(u), np.append(off, 0.0), np.insert(off, 0, 0.0)])}
+
+
+BRUSS_A, BRUSS_B, BRUSS_ALPHA = 3.4, 1.0, 10.0
+
+
+def brusselator_F(y, N=W10_BRUSS_N, xp=np):
+    """2-D Brusselator right-hand side on a periodic N x N grid, y = [u, v] flattened."""
+    dx2 = (1.0 / (N - 1)) ** 2
+    u = y[:N * N].reshape(N, N)
+    v = y[N * N:].reshape(N, N)
+
+    def lap(w):
+        return (xp.roll(w, 1, axis=0) + xp.roll(w, -1, axis=0) + xp.roll(w, 1, axis=1)
+                + xp.roll(w, -1, axis=1) - 4.0 * w) * (BRUSS_ALPHA / dx2)
+    uuv = u * u * v
+    du = lap(u) + BRUSS_B + uuv - (BRUSS_A + 1.0) * u
+    dv = lap(v) + BRUSS_A * u - uuv
+    return xp.concatenate([du.reshape(-1), dv.reshape(-1)])
+
+
+def w10_bruss_data(N=W10_BRUSS_N):
+    x = np.linspace(0.0, 1.0, N)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    u = 22.0 * (Y * (1.0 - Y)) ** 1.5
+    v = 27.0 * (X * (1.0 - X)) ** 1.5
+    return np.concatenate([u.ravel(), v.ravel()])
+
+
+def brusselator_pattern(N=W10_BRUSS_N):
+    """u and v: each a periodic 5-point stencil of its own field plus the other field."""
+    import scipy.sparse as sp
+
+    idx = np.arange(N * N).reshape(N, N)
+    r, c = [idx.ravel()], [idx.ravel()]
+    for ax in (0, 1):
+        for sh in (1, -1):
+            r.append(idx.ravel())
+            c.append(np.roll(idx, sh, axis=ax).ravel())
+    r, c = np.concatenate(r), np.concatenate(c)
+    L = sp.csr_array((np.ones(r.size, bool), (r, c)), shape=(N * N, N * N))
+    eye = sp.eye_array(N * N, dtype=bool)
+    return sp.csr_array(sp.block_array([[L, eye], [eye, L]]) != 0)
+
+
+def ref_w10_bruss():
+    """The dense Jacobian by complex step (exact to rounding; independent of dualml)."""
+    y = w10_bruss_data()
+    n = y.size
+    J = np.empty((n, n))
+    for j in range(n):
+        z = y.astype(complex)
+        z[j] += 1e-30j
+        J[:, j] = brusselator_F(z).imag / 1e-30
+    return {"deriv": J}
+
+
+def rosen_terms(x):
+    """The chained Rosenbrock function's element functions (their sum is the objective)."""
+    return 100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2
+
+
+def rosen_chain(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosen_chain_grad(x):
+    g = np.zeros_like(x)
+    t = x[1:] - x[:-1] ** 2
+    g[:-1] = -400.0 * x[:-1] * t - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * t
+    return g
+
+
+def w10_rosen_data(n=W10_ROSEN_N):
+    return np.linspace(-1.2, 1.1, n)
+
+
+def ref_w10_rosen(n=W10_ROSEN_N):
+    x = w10_rosen_data(n)
+    d0 = np.append(1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0, 0.0)
+    d0[1:] += 200.0
+    off = -400.0 * x[:-1]
+    return {"deriv": np.stack([d0, np.append(off, 0.0), np.insert(off, 0, 0.0)])}
 
 
 # --- error metric -------------------------------------------------------------
@@ -636,6 +804,8 @@ def catalog(quick: bool) -> list[Workload]:
                  f"h and h' over {w4_n} evenly spaced float64",
                  lambda: ref_w4(w4_n, "linspace"), size=w4_n, key="linspace"),
         Workload("W5", "W5", "Hessian of 10-variable Rosenbrock", ref_w5, size=10),
+        Workload("W5H", "W5h", "Hessian-vector product of 10-variable Rosenbrock; "
+                 "floor: one dualml.gradient (goal: hvp at most 3x)", ref_w5h, size=10),
         Workload("W6", f"W6 N={w6_n}", f"DGSM of a 10-input model, N={w6_n} samples",
                  ref_w6, size=w6_n, tol=0.25),
     ]
@@ -647,6 +817,20 @@ def catalog(quick: bool) -> list[Workload]:
     wl.append(Workload("W6c", f"W6c N={w6c_n}",
                        f"DGSM of an SEIR-V model (scipy solve_ivp RK45, 5 inputs), N={w6c_n} samples",
                        ref_w6c, size=w6c_n, tol=0.25))
+
+
+    wl.append(Workload("W11", "W11", f"d^{W11_N}f/dx^{W11_N} of a 20-operation scalar "
+                       f"expression (goal: dualml <= 60x one float evaluation)", ref_w11))
+    for n in W10_BRATU_N:
+        wl.append(Workload("W10", f"W10 bratu n={n:.0e}".replace("+0", ""),
+                           f"sparse Jacobian of the 1-D Bratu residual (tridiagonal), n={n}",
+                           lambda n=n: ref_w10_bratu(n), size=n, key="bratu"))
+    wl.append(Workload("W10", f"W10 brusselator N={W10_BRUSS_N}",
+                       f"sparse Jacobian of the 2-D Brusselator, {2 * W10_BRUSS_N ** 2} unknowns",
+                       ref_w10_bruss, size=2 * W10_BRUSS_N ** 2, key="bruss"))
+    wl.append(Workload("W10", f"W10 rosenbrock n={W10_ROSEN_N:.0e}".replace("+0", ""),
+                       f"sparse Hessian of the chained Rosenbrock function, n={W10_ROSEN_N}",
+                       ref_w10_rosen, size=W10_ROSEN_N, key="rosen"))
     for n in W9_SIZES:
         for op, (expr, goal) in W9_OPS.items():
             wl.append(OpWorkload("W9", f"W9 {op} {n}x{W9_K}",
@@ -724,6 +908,26 @@ def selfcheck():
 
     md = [float(mp.diff(r_of(j), mp.mpf(x6[0, j]))) for j in range(3)]
     report("W6b complex step vs mp.diff", {"deriv": cs}, {"deriv": md})
+
+    # W10: the closed-form Jacobian / Hessian diagonals against complex steps
+    def cs_jac(F, x):
+        cols = []
+        for j in range(x.size):
+            z = x.astype(complex)
+            z[j] += 1e-30j
+            cols.append(F(z).imag / 1e-30)
+        return np.array(cols).T
+
+    u = w10_bratu_data(8)
+    report("W10 bratu closed form vs complex step", {"deriv": tridiag_of(cs_jac(bratu_F, u))},
+           ref_w10_bratu(8))
+    x = w10_rosen_data(8)
+    report("W10 rosen gradient vs complex step", {"deriv": rosen_chain_grad(x)},
+           {"deriv": cs_jac(lambda z: np.atleast_1d(rosen_chain(z)), x)[0]})
+    h = 1e-6
+    Hfd = np.array([(rosen_chain_grad(x + h * e) - rosen_chain_grad(x - h * e)) / (2 * h)
+                    for e in np.eye(x.size)])
+    report("W10 rosen Hessian vs FD of gradient", {"deriv": tridiag_of(Hfd)}, ref_w10_rosen(8))
 
 
     # W6c: the quadrature and RK4 step count have converged

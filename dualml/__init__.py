@@ -12,6 +12,10 @@ from .functional import *  # noqa: F401,F403
 from .arrays import *  # noqa: F401,F403
 from .sensitivity import *  # noqa: F401,F403
 from .uncertainty import *  # noqa: F401,F403
+from .custom import *  # noqa: F401,F403
+from .implicit import *  # noqa: F401,F403
+from ._taylor import *  # noqa: F401,F403  (Taylor mode: dualml.taylor, Taylor, TaylorArray, ...)
+from .sparse import *  # noqa: F401,F403
 from .ode import *  # noqa: F401,F403
 
 from ._version import __version__  # noqa: F401  (written by setup.py from csrc/dual.h)

@@ -7,14 +7,13 @@ Design
   reaches eval), then through the public calculus API.
 * ``dualml sensitivity MODULE:FUNCTION --at x=1,2,3 [--fixed steps=500]``:
   imports the user's function (a module path, with the current directory on
-  the import path as for ``python -m``; or a ``.py`` file, with its own
-  directory on the path as for ``python file.py``), calls it with keyword
-  arguments named by ``--at`` (differentiated) and ``--fixed`` (held
-  constant) and prints ``dualml.sensitivity``'s table.
-* ``dualml dgsm MODULE:FUNCTION --bounds a=0,1 b=2,3 [--dists b=norm]
-  [--samples N] [--fixed ...] [--per-point] [--json]``: ``dualml.dgsm`` of
-  the function, called with one keyword argument per input (columns, or
-  numbers per point).
+  the import path as for ``python -m``, or a ``.py`` file, with its own
+  directory on the path so it can import its neighbours), calls it with
+  keyword arguments named by ``--at`` (differentiated) and ``--fixed``
+  (passed as they are: ints stay ints) and prints ``dualml.sensitivity``'s
+  table under the function's name.
+* ``dualml dgsm MODULE:FUNCTION --bounds x=0,1 y=-1,1 --samples N``: the
+  same import and calling convention, ``dualml.dgsm`` over uniform inputs.
 * ``main(argv)`` returns the exit status instead of exiting, so tests and
   embedding programs can call it: 0 success, 2 usage errors (bad arguments,
   unsafe or unknown expressions, missing variables; message on stderr, as
@@ -62,7 +61,8 @@ def _parser():
         epilog="examples:\n"
                "  dualml diff \"sin(x)*exp(y) + x**2\" --at x=1 y=2 --hessian\n"
                "  dualml sensitivity mypackage.model:predict --at x=1,2,3 "
-               "--names a,b,c --plot sens.png",
+               "--names a,b,c --plot sens.png\n"
+               "  dualml dgsm model.py:f --bounds a=0,1 b=-1,1 --samples 4096",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"dualml {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -91,9 +91,6 @@ def _parser():
     s.add_argument("--at", nargs="+", required=True, metavar="NAME=V1[,V2,...]",
                    help="the point: NAME=VALUE for a scalar parameter, NAME=V1,V2,... "
                         "for a vector (passed as a NumPy-like array)")
-    s.add_argument("--fixed", nargs="+", default=[], metavar="NAME=V1[,V2,...]",
-                   help="parameters passed to the function but held constant (not "
-                        "differentiated), e.g. --fixed steps=500")
     s.add_argument("--names", metavar="A,B,...",
                    help="names of the inputs, in order (default: parameter[i])")
     s.add_argument("--output-names", metavar="F,G,...",
@@ -101,32 +98,26 @@ def _parser():
     s.add_argument("--plot", metavar="FILE.png", help="save a bar chart of the elasticities")
     s.add_argument("--kind", choices=("bar", "tornado"), default="bar",
                    help="chart style for --plot (default: bar)")
+    s.add_argument("--fixed", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="parameters held constant (not differentiated), passed as "
+                        "given: an integer stays an int (e.g. --fixed steps=500)")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     g = sub.add_parser(
-        "dgsm", help="global sensitivity (DGSM) of a Python function over input ranges",
+        "dgsm", help="global sensitivity (DGSM) of a Python function over uniform inputs",
         description="Import FUNCTION from MODULE and compute derivative-based global "
-                    "sensitivity measures (vi = E[(df/dx_i)^2] and the dgsm bound on "
-                    "the total Sobol index) over SAMPLES scrambled Sobol points. The "
-                    "function is called with one keyword argument per input: a column "
-                    "of values (NumPy code), or one number per call with --per-point.")
+                    "sensitivity measures (vi = E[(df/dx_i)^2], as SALib's dgsm.analyze) "
+                    "over inputs uniform on the --bounds, from exact gradients at "
+                    "--samples Sobol points.")
     g.add_argument("target", metavar="MODULE:FUNCTION",
                    help="e.g. mypackage.model:predict or path/to/model.py:predict")
-    g.add_argument("--bounds", nargs="+", required=True, metavar="NAME=A,B",
-                   help="one NAME=A,B per input: [A, B] for a uniform input, or the "
-                        "distribution's parameters with --dists (SALib's convention)")
-    g.add_argument("--dists", nargs="+", default=[], metavar="NAME=DIST",
-                   help="per input: unif (default), norm (bounds mean,std), truncnorm "
-                        "(low,high,mean,std), lognorm (mean,std of ln x), triang "
-                        "(low,high,peak fraction)")
+    g.add_argument("--bounds", nargs="+", required=True, metavar="NAME=LO,HI",
+                   help="one scalar input per NAME, uniform on [LO, HI]")
     g.add_argument("--samples", type=int, default=1024, metavar="N",
-                   help="number of points (default 1024; powers of two are best)")
-    g.add_argument("--seed", type=int, default=None, help="seed of the Sobol scrambling")
-    g.add_argument("--fixed", nargs="+", default=[], metavar="NAME=V1[,V2,...]",
-                   help="parameters passed to the function but held constant")
-    g.add_argument("--per-point", action="store_true",
-                   help="call the function once per point with numbers (for code with "
-                        "Python loops or if-statements on its inputs)")
+                   help="number of sample points (default 1024)")
+    g.add_argument("--seed", type=int, default=None, help="seed of the sample")
+    g.add_argument("--fixed", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="parameters held constant, passed as given")
     g.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
 
@@ -268,8 +259,7 @@ def _load(target):
             if not os.path.isfile(path):
                 raise UsageError(f"no such file: {module}")
             name = os.path.splitext(os.path.basename(path))[0]
-            # as `python path/file.py` does: its directory is on the import path,
-            # so the model can import its neighbouring modules
+            # its neighbours are importable, as when it is run as a script
             folder = os.path.dirname(path)
             if folder not in sys.path:
                 sys.path.insert(0, folder)
@@ -306,6 +296,48 @@ def _numbers(text, name):
     return [_constant(p, name) for p in parts], vector
 
 
+def _fixed(items, taken):
+    """--fixed NAME=VALUE ... -> {name: value}: ints stay ints, commas make lists."""
+    out = {}
+    for name, text in _split_assignments(items, "parameter"):
+        if name in taken:
+            raise UsageError(f"--fixed {name}=...: {name!r} is also given as an input; "
+                             f"an input is differentiated, a --fixed parameter is not")
+        parts = [p.strip() for p in text.split(",")] if "," in text else [text.strip()]
+        vals = []
+        for p in parts:
+            if not p:
+                continue
+            try:
+                vals.append(int(p))            # steps=500: a count, keep the int
+            except ValueError:
+                vals.append(_constant(p, name))
+        if not vals:
+            raise UsageError(f"--fixed {name}= needs a value")
+        out[name] = vals if "," in text else vals[0]
+    return out
+
+
+def _check_signature(f, target, names):
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    for name in names:
+        if not takes_any and name not in sig.parameters:
+            raise UsageError(f"{name}=...: {target}{sig} has no parameter {name!r}")
+    try:
+        sig.bind(**{n: 0.0 for n in names})
+    except TypeError as exc:
+        raise UsageError(f"the parameters given must be those of {target}{sig}: "
+                         f"{exc}") from None
+
+
+def _label(target):
+    return target.rpartition(":")[2]
+
+
 def _sensitivity(ns):
     from .sensitivity import SensitivityWarning, sensitivity
     import warnings
@@ -323,22 +355,8 @@ def _sensitivity(ns):
         vals, vector = _numbers(text, name)
         params.append((name, len(point), len(point) + len(vals), vector))
         point.extend(vals)
-    fixed = _fixed_values(ns.fixed, {p[0] for p in params})
-    try:
-        sig = inspect.signature(f)
-    except (TypeError, ValueError):
-        sig = None
-    if sig is not None:
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        for flag, name in [("--at", p[0]) for p in params] + [("--fixed", k) for k in fixed]:
-            if not takes_any and name not in sig.parameters:
-                raise UsageError(f"{flag} {name}=...: {ns.target}{sig} has no parameter "
-                                 f"{name!r}")
-        try:
-            sig.bind(**{p[0]: 0.0 for p in params}, **fixed)
-        except TypeError as exc:
-            raise UsageError(f"--at must name the parameters of {ns.target}{sig}: "
-                             f"{exc}") from None
+    fixed = _fixed(ns.fixed, {p[0] for p in params})
+    _check_signature(f, ns.target, [p[0] for p in params] + list(fixed))
     default = []
     for n, a, b, vec in params:
         default.extend([f"{n}[{k}]" for k in range(b - a)] if vec else [n])
@@ -354,7 +372,6 @@ def _sensitivity(ns):
     def g(x):
         kwargs = {n: (x[a:b] if vec else x[a]) for n, a, b, vec in params}
         return f(**kwargs, **fixed)
-    g.__name__ = ns.target.rpartition(":")[2].rpartition(".")[2]    # titles name it
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -368,9 +385,10 @@ def _sensitivity(ns):
         return _user_error(ns.target, exc)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    res.name = _label(ns.target)
     if ns.json:
         doc = {"function": ns.target, "names": res.names, "x": res.x.tolist(),
-               "fixed": {k: np.asarray(v).tolist() for k, v in fixed.items()},
+               "fixed": fixed,
                "value": np.asarray(res.value).tolist(),
                "output_names": res.output_names,
                "jacobian": res.jacobian.tolist(), "elasticity": res.elasticity.tolist(),
@@ -387,6 +405,8 @@ def _sensitivity(ns):
         fig, axes = plt.subplots(m, 1, figsize=(6.4, tall * m), squeeze=False)
         for k, ax in enumerate(axes[:, 0]):     # one panel per output
             res.plot(ax=ax, kind=ns.kind, output=k)
+            ax.set_title(res.name if res.output_names is None
+                         else f"{res.name}: {res.output_names[k]}")
         fig.tight_layout()
         try:
             fig.savefig(ns.plot, dpi=120)
@@ -399,84 +419,41 @@ def _sensitivity(ns):
     return 0
 
 
-def _fixed_values(items, taken):
-    fixed = {}
-    for name, text in _split_assignments(items, "parameter") if items else []:
-        if name in taken:
-            raise UsageError(f"--fixed {name}=...: {name} is also an input; a parameter "
-                             f"is either differentiated or held constant (--fixed)")
-        vals, vector = _numbers(text, name)
-        fixed[name] = np.array(vals) if vector else \
-            (int(vals[0]) if float(vals[0]).is_integer() and "." not in text
-             and "e" not in text.lower() else vals[0])
-    return fixed
-
-
 def _dgsm(ns):
-    from .sensitivity import SensitivityWarning, dgsm
-    import warnings
+    from .sensitivity import dgsm
     f = _load(ns.target)
-    inputs = []
+    bounds = []
     for name, text in _split_assignments(ns.bounds, "input"):
         vals, _ = _numbers(text, name)
-        inputs.append((name, vals))
-    names = [n for n, _ in inputs]
-    dists = dict.fromkeys(names, "unif")
-    for name, text in _split_assignments(ns.dists, "input") if ns.dists else []:
-        if name not in dists:
-            raise UsageError(f"--dists {name}=...: {name} has no --bounds")
-        dists[name] = text.strip().lower()
-    fixed = _fixed_values(ns.fixed, set(names))
+        if len(vals) != 2 or not vals[0] < vals[1]:
+            raise UsageError(f"--bounds {name}={text}: give LO,HI with LO < HI")
+        bounds.append((name, vals))
     if ns.samples < 2:
         raise UsageError(f"--samples must be at least 2, got {ns.samples}")
-    try:
-        sig = inspect.signature(f)
-    except (TypeError, ValueError):
-        sig = None
-    if sig is not None:
-        try:
-            sig.bind(**dict.fromkeys(names, 0.0), **fixed)
-        except TypeError as exc:
-            raise UsageError(f"--bounds/--fixed must name the parameters of "
-                             f"{ns.target}{sig}: {exc}") from None
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": [v for _, v in inputs], "dists": [dists[n] for n in names]}
+    names = [n for n, _ in bounds]
+    fixed = _fixed(ns.fixed, set(names))
+    _check_signature(f, ns.target, names + list(fixed))
+    problem = {"num_vars": len(names), "names": names, "bounds": [b for _, b in bounds]}
 
-    if ns.per_point:
-        def g(x):
-            return f(**{n: x[j] for j, n in enumerate(names)}, **fixed)
-    else:
-        def g(X):
-            return f(**{n: X[:, j] for j, n in enumerate(names)}, **fixed)
+    def g(x):
+        return f(**{n: x[j] for j, n in enumerate(names)}, **fixed)
+
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SensitivityWarning)
-            res = dgsm(g, problem, ns.samples, seed=ns.seed, vectorized=not ns.per_point)
+        res = dgsm(g, problem, ns.samples, seed=ns.seed, vectorized=False)
     except Exception as exc:     # the user's function failed: say so, status 1
-        text = str(exc)
-        if isinstance(exc, ValueError) and "problem[" in text:
-            raise UsageError(text.replace("dgsm(): ", "")) from None
-        # the library's advice in the command line's terms
-        text = text.replace("vectorized=True (the default)", "the command line passes "
-                            "columns").replace("pass vectorized=False", "pass --per-point")
-        print(f"dualml dgsm: error: {ns.target} failed: {type(exc).__name__}: {text}",
-              file=sys.stderr)
-        return 1
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        return _user_error(ns.target, exc, "dgsm")
     if ns.json:
-        doc = {"function": ns.target, "names": names, "dists": problem["dists"],
-               "n_samples": res.n_samples, "variance": res.variance,
+        doc = {"function": ns.target, "names": names, "fixed": fixed,
+               "n_samples": res.n_samples, "variance": float(res.variance),
                **{k: np.asarray(res[k]).tolist() for k in res._KEYS}}
         print(_json(doc))
     else:
-        print(f"dgsm of {ns.target.rpartition(':')[2]}")
-        print(res)
+        print(f"{_label(ns.target)}: " + str(res))
     return 0
 
 
-def _user_error(target, exc):
-    print(f"dualml sensitivity: error: {target} failed: {type(exc).__name__}: {exc}",
+def _user_error(target, exc, command="sensitivity"):
+    print(f"dualml {command}: error: {target} failed: {type(exc).__name__}: {exc}",
           file=sys.stderr)
     return 1
 

@@ -18,6 +18,12 @@ Design
   ``[g, H]``, a truncated Taylor array); where that representation has no
   curvature rule (``_NeedGeneric``), or x is itself dual, it falls back to
   forward-over-forward nesting: ``jacobian(gradient(f))``.
+  ``value_gradient_and_hessian`` reads f(x) and the gradient off the same
+  pass (the rows ``[g, H]`` carry them).
+* hvp: the same second-order rows with k = n + 1 first-order directions
+  ``[e_1 .. e_n, v]`` and one block of curvature rows, the one for v: row
+  j of it is ``v' H e_j``, so H v costs 2(n + 1) rows instead of n(n + 1).
+  Fallback as for hessian: ``jvp(gradient(f), x, v)``.
 """
 import numbers
 import os
@@ -32,7 +38,7 @@ from .arrays._joins import _concatenate
 from .arrays._shape import _moveaxis0_last, _reshape
 
 __all__ = ["jacobian", "gradient", "jvp", "hessian", "value_and_gradient",
-           "value_and_jacobian"]
+           "value_and_jacobian", "hvp", "value_gradient_and_hessian"]
 
 _CAP_BYTES = 256 * 2**20
 _F64 = np.dtype(np.float64)
@@ -337,27 +343,33 @@ def gradient(f, x, args=(), chunk=None):
     return value_and_gradient(f, x, args, chunk)[1]
 
 
-def jvp(f, x, v, args=()):
-    """(f(x), J v) from one pass with one direction."""
-    x = _point(x, "jvp")
+def _direction(v, x, fname):
+    """v as a float64 array of x's shape (a 1-d v of x's size also fits a 0/1-d x)."""
     if type(v) is DualArray:
-        raise TypeError("jvp(): v must be real numbers (a DualArray tangent is not "
-                        "supported)")
+        raise TypeError(f"{fname}(): v must be real numbers (a DualArray tangent is not "
+                        f"supported)")
     va = np.asarray(v)
     if va.dtype.kind == "c":
-        raise TypeError("jvp(): v is complex; dualml differentiates real functions")
+        raise TypeError(f"{fname}(): v is complex; dualml differentiates real functions")
     if va.dtype.kind not in "biuf":
-        raise TypeError(f"jvp(): v must hold real numbers, got dtype {va.dtype}")
+        raise TypeError(f"{fname}(): v must hold real numbers, got dtype {va.dtype}")
     if va.shape != x.shape:
         if va.size == x.size and va.ndim <= 1 and x.ndim <= 1:
             va = va.reshape(x.shape)
         else:
-            raise ValueError(f"jvp(): v must have the shape of x; got v.shape = "
+            raise ValueError(f"{fname}(): v must have the shape of x; got v.shape = "
                              f"{va.shape} and x.shape = {x.shape}")
+    return va.astype(np.float64, copy=False)
+
+
+def jvp(f, x, v, args=()):
+    """(f(x), J v) from one pass with one direction."""
+    x = _point(x, "jvp")
+    va = _direction(v, x, "jvp")
     tag = _dual._new_tag()
     # x is _point's private copy; the tangent row is a read-only view of v
     # (a write through X copies it first, as for the identity seed)
-    t = va.astype(np.float64, copy=False).view()
+    t = va.view()
     t.flags.writeable = False
     X = _new(x, t[None], tag, None)
     value, d = _parts(f(X, *args), tag, 1, "jvp")
@@ -368,20 +380,52 @@ def jvp(f, x, v, args=()):
 
 def hessian(f, x, args=(), chunk=None):
     """The Hessian of a scalar f, shape ``x.shape + x.shape``, exact to rounding."""
+    return value_gradient_and_hessian(f, x, args, chunk)[2]
+
+
+def value_gradient_and_hessian(f, x, args=(), chunk=None):
+    """(f(x), gradient, Hessian) of a scalar f from the hessian's own passes."""
     pt = _point(x, "hessian")
     if type(pt) is _nd:
         try:
-            return _hessian_o2(f, pt, args, chunk)
+            v, g, H = _vgh_o2(f, pt, args, chunk)
         except _NeedGeneric:
             # f may have written into pt before the fallback was needed
             pt = _point(x, "hessian")
-    return _hessian_nested(f, pt, args, chunk)
+        else:
+            shape = pt.shape
+            if shape == ():
+                return v, float(g[0]), float(H[0, 0])
+            return v, g.reshape(shape), H.reshape(shape + shape)
+    return _vgh_nested(f, pt, args, chunk)
+
+
+def _outer_value(box, tag0):
+    # f(x) as the inner gradient saw it, without the jacobian's perturbation
+    # (whose tag is the only one above tag0, drawn just before that call)
+    r = box[0]
+    if type(r) is DualArray and r._tag > tag0:
+        r = r._v
+    if type(r) is _nd and r.ndim == 0:
+        r = float(r)
+    return r
 
 
 def _hessian_nested(f, x, args, chunk):
+    return _vgh_nested(f, x, args, chunk)[2]
+
+
+def _vgh_nested(f, x, args, chunk):
+    box = []
+
     def grad(y):
-        return gradient(f, y, args, chunk)
-    return jacobian(grad, x, (), chunk)
+        v, g = value_and_gradient(f, y, args, chunk)
+        if not box:
+            box.append(v)
+        return g
+    tag0 = _dual._new_tag()
+    g, H = value_and_jacobian(grad, x, (), chunk)
+    return _outer_value(box, tag0), g, H
 
 
 _O2_SEEDS = {}
@@ -399,35 +443,48 @@ def _o2_seed(n):
     return r
 
 
-def _hessian_o2_one(f, x, args):
-    """The hessian in one pass of the second-order rows (small n)."""
+def _o2_result(r, tag, o2, fname):
+    """(value, rows) of a second-order pass's result; None if f ignores x."""
+    if type(r) is DualArray and r._tag == tag:
+        if r._v.shape != ():
+            raise ValueError(f"{fname}(): f must return a scalar, it returned "
+                             f"shape {r._v.shape}")
+        if r._o2 != o2 or type(r._d) is not _nd or type(r._v) is not _nd:
+            raise _NeedGeneric(f"{fname} result")   # nested, or rows not in C layout
+        return float(r._v), r._d
+    v, d = _parts(r, tag, o2[0], fname)
+    if type(v) is _nd and v.ndim == 0:
+        v = float(v)
+    if d.shape[1:] != ():
+        raise ValueError(f"{fname}(): f must return a scalar, it returned "
+                         f"shape {d.shape[1:]}")
+    return None if type(v) is not float else v, None
+
+
+def _constant_value(v):
+    if type(v) is not float:
+        raise _NeedGeneric("value of an outer level")
+    return v
+
+
+def _vgh_o2_one(f, x, args):
+    """(value, g, H) in one pass of the second-order rows (small n)."""
     n = x.size
-    shape = x.shape
     tag = _dual._new_tag()
-    H = hessian_pass(f, x, args, _o2_seed(n), tag)
-    if type(H) is tuple:
-        r = H[0]
-        if type(r) is DualArray and r._tag == tag:
-            if r._v.shape != ():
-                raise ValueError(f"hessian(): f must return a scalar, it returned "
-                                 f"shape {r._v.shape}")
-            raise _NeedGeneric("hessian result")    # nested, or rows not in C layout
-        v, d = _parts(r, tag, n, "hessian")
-        if d.shape[1:] != ():
-            raise ValueError(f"hessian(): f must return a scalar, it returned "
-                             f"shape {d.shape[1:]}")
-        H = np.zeros((n, n))            # f does not depend on x
-    if shape == (n,):
-        return H
-    if shape == ():
-        return float(H[0, 0])
-    return H.reshape(shape + shape)
+    res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+    if type(res) is list:
+        d = res[1]
+        return float(res[0]), d[:n], d[n:].reshape(n, n)
+    value, _ = _o2_result(res[0], tag, (n, 0, n), "hessian")
+    # f does not depend on x
+    return _constant_value(value), np.zeros(n), np.zeros((n, n))
 
 
-def _hessian_o2(f, x, args, chunk):
+def _vgh_o2(f, x, args, chunk):
+    """(value, g (n,), H (n, n)) from the second-order rows, chunked."""
     n = x.size
     if chunk is None and 0 < n <= _O2_SEED_MAX:
-        return _hessian_o2_one(f, x, args)
+        return _vgh_o2_one(f, x, args)
     shape = x.shape
     # rows per pass: n (gradient) + c*n (a block of Hessian rows)
     if chunk is None:
@@ -435,9 +492,11 @@ def _hessian_o2(f, x, args, chunk):
     else:
         c = _chunk(chunk, n, 1, "hessian")
     if c >= n and 0 < n <= _O2_SEED_MAX:
-        return _hessian_o2_one(f, x, args)
+        return _vgh_o2_one(f, x, args)
     tag = _dual._new_tag()
     H = np.zeros((n, n))
+    g = np.zeros(n)
+    value = None
     i0 = 0
     eye = np.eye(n)
     while True:
@@ -445,23 +504,59 @@ def _hessian_o2(f, x, args, chunk):
         rows = np.zeros((n + (i1 - i0) * n, n))
         rows[:n] = eye
         X = _new(x.copy(), rows.reshape((rows.shape[0],) + shape), tag, (n, i0, i1))
-        r = f(X, *args)
-        if type(r) is DualArray and r._tag == tag:
-            if r._v.shape != ():
-                raise ValueError(f"hessian(): f must return a scalar, it returned "
-                                 f"shape {r._v.shape}")
-            if r._o2 != (n, i0, i1) or type(r._d) is not _nd:
-                raise _NeedGeneric("hessian result")
-            H[i0:i1] = r._d[n:].reshape(i1 - i0, n)
-        else:
-            v, d = _parts(r, tag, n, "hessian")
-            if d.shape[1:] != ():
-                raise ValueError(f"hessian(): f must return a scalar, it returned "
-                                 f"shape {d.shape[1:]}")
-            # f does not depend on x: zero rows
+        v, d = _o2_result(f(X, *args), tag, (n, i0, i1), "hessian")
+        if d is not None:
+            H[i0:i1] = d[n:].reshape(i1 - i0, n)
+            if value is None:
+                g[:] = d[:n]
+        if value is None:
+            value = _constant_value(v) if d is None else v
+        # else f does not depend on x: zero rows
         i0 = i1
         if i0 >= n:
             break
-    if shape == ():
+    return value, g, H
+
+
+def hvp(f, x, v, args=()):
+    """H(x) v for a scalar f, shape ``x.shape``, from one second-order pass."""
+    pt = _point(x, "hvp")
+    va = _direction(v, pt, "hvp")
+    if type(pt) is _nd:
+        try:
+            Hv = _hvp_o2(f, pt, va, args)
+        except _NeedGeneric:
+            pt = _point(x, "hvp")       # f may have written into pt
+        else:
+            return float(Hv[0]) if pt.shape == () else Hv.reshape(pt.shape)
+    return _hvp_nested(f, pt, va, args)
+
+
+def _hessian_o2(f, x, args, chunk):
+    """The Hessian from the second-order rows, shape ``x.shape + x.shape``."""
+    H = _vgh_o2(f, x, args, chunk)[2]
+    if x.shape == ():
         return float(H[0, 0])
-    return H.reshape(shape + shape)
+    return H.reshape(x.shape + x.shape)
+
+
+def _hvp_o2(f, x, v, args):
+    n = x.size
+    k = n + 1
+    o2 = (k, n, k)
+    # rows [e_1 .. e_n, v | curvature of v against all k]: (2k, n)
+    rows = np.zeros((2 * k, n))
+    rows[:n] = _identity(n)
+    rows[n] = v.ravel()
+    tag = _dual._new_tag()
+    X = _new(x, rows.reshape((2 * k,) + x.shape), tag, o2)
+    _, d = _o2_result(f(X, *args), tag, o2, "hvp")
+    if d is None:
+        return np.zeros(n)
+    return d[k:k + n].copy()
+
+
+def _hvp_nested(f, x, v, args):
+    def grad(y):
+        return gradient(f, y, args)
+    return jvp(grad, x, v)[1]

@@ -74,6 +74,15 @@ SUMMARY = {
                   "a - b*floor(a/b)"),
 }
 
+# "See Also" of the functions NumPy does not have (the others point at NumPy's)
+_ACT = ("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "log_sigmoid")
+SEE_ALSO = {
+    name: "\n".join(f"{o} : activation." for o in _ACT if o != name)
+    for name in _ACT
+}
+SEE_ALSO["erf"] = "erfc : the complement, accurate where erf is close to 1."
+SEE_ALSO["erfc"] = "erf : the error function."
+
 # parameter name and default of the rules with a constant parameter
 PARAMS = {
     "leaky_relu": ("alpha", "0.01"),
@@ -85,14 +94,12 @@ def docstring(rule):
     """numpydoc text for one Rule of the table."""
     summary, formula = SUMMARY[rule.name]
     if rule.kind == "binary":
-        sig = f"{rule.name}(a, b)"
         params = ("a, b : float, Dual or array_like\n"
                   "    Operands; either may be a constant.")
         rule_text = f"d/da = {rule.derivs[0]},  d/db = {rule.derivs[1]}"
         example = f">>> dualml.{rule.name}(dualml.Dual(1.5, 1.0), 0.5)  # doctest: +ELLIPSIS"
     else:
         p = PARAMS.get(rule.name)
-        sig = f"{rule.name}(x{', %s=%s' % p if p else ''})"
         params = "x : float, Dual or array_like"
         if p:
             params += (f"\n{p[0]} : float, optional\n    Constant parameter "
@@ -102,11 +109,16 @@ def docstring(rule):
         else:
             rule_text = f"dy/dx = {rule.derivs[0]}   (y = the value)"
         example = f">>> dualml.{rule.name}(dualml.Dual(0.5, 1.0))  # doctest: +ELLIPSIS"
-    return f"""{sig}
+    # no signature line: Cython's embedsignature puts the real one first
+    args = "a or b" if rule.kind == "binary" else "x"
+    param_raise = ""
+    if rule.kind != "binary" and PARAMS.get(rule.name):
+        param_raise = f", or if {PARAMS[rule.name][0]} is not a real number (it is not differentiated)"
+    see_also = SEE_ALSO.get(rule.name) or (
+        f"numpy.{rule.name} : NumPy's ufunc, which takes Duals and DualArrays too.")
+    return f"""{summary}
 
-{summary}
-
-{formula}, elementwise.  A float gives a float, a Dual a Dual (value and
+``{formula}``, elementwise.  A float gives a float, a Dual a Dual (value and
 derivative by the chain rule), an array an array.
 
 Parameters
@@ -116,6 +128,16 @@ Parameters
 Returns
 -------
 float, Dual or ndarray
+
+Raises
+------
+TypeError
+    If {args} is not a real number, a Dual or an array of them (a complex
+    number, a string, None){param_raise}.
+
+See Also
+--------
+{see_also}
 
 Notes
 -----

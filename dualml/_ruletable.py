@@ -231,6 +231,18 @@ def _c_second_block(index, expr, seed, kinds):
     return lines
 
 
+# Second partials written by hand where the derivative of the nested column
+# rounds so that an exact cancellation is lost.  divide: the array Hessian
+# of x/x sums f_aa + 2 f_ab + f_bb with f_ab = -1/b^2 and f_bb = d(-y/b)/db;
+# the latter, taken by dual arithmetic, is r*r + r/b with r = 1/b rounded,
+# one ulp away from -2 f_ab, so x/x had a Hessian of -3.8e-6 at x = 1e-5
+# (the scalar path gives 0).  f_bb = 2a/b^3 = -2 y f_ab is the same second
+# partial, rounded so that 2 f_ab + f_bb is exactly 0 where y == 1.
+_P2_OVERRIDE = {
+    "divide": {4: "-2.0 * y * o[3]"},
+}
+
+
 def second_order_c(rules):
     """C source of ``dual_p2_<name>`` for every rule: value, partials and
     second partials at doubles.
@@ -279,6 +291,12 @@ def second_order_c(rules):
         lines += (_c_second_block(3, nb, "a", kinds) if na == "CONST"
                   else _c_second_block(3, na, "b", kinds))
         lines += _c_second_block(4, nb, "b", kinds)
+        for index, expr in _P2_OVERRIDE.get(r.name, {}).items():
+            # replaces the block computing o[index] (index 4 is the last one)
+            assert index == 4 and lines[-1] == "    }"
+            del lines[len(lines) - lines[::-1].index("    {") - 1:]
+            lines += ["    {", f"        o[{index}] = dual_nanprop(y, a != a || b != b, {expr});",
+                      "    }"]
         lines += ["    return y;", "}"]
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"

@@ -18,6 +18,9 @@ Design
 * ``method="auto"|"scalar"|"array"`` chooses the backend: real ndarrays go
   to ``dualml._arraycalc`` (DualArray, several directions per pass, ``chunk``
   of them) when that module exists; the scalar path ignores ``chunk``.
+* hvp on the scalar path is forward-over-forward: x + t v under an outer tag,
+  then the n passes of the gradient under an inner one (n evaluations, as
+  for the gradient, each carrying two perturbations).
 """
 import importlib
 import numbers
@@ -30,7 +33,7 @@ from .dual import _new_tag, _seed, _split, _extract_many, _scalar_point, _seeded
 
 __all__ = ["derivative", "partial", "gradient", "jacobian", "jvp", "hessian",
            "value_and_derivative", "value_and_gradient", "value_and_jacobian",
-           "grad", "jac", "hess"]
+           "grad", "jac", "hess", "hvp", "value_gradient_and_hessian"]
 
 _LIST, _ARRAY, _NESTED, _SCALAR = 0, 1, 2, 3
 _SEQ = (list, tuple, np.ndarray)
@@ -424,7 +427,9 @@ def partial(f, x, i, args=(), method="auto"):
         k = _flat_index(i, x.shape)
         e = np.zeros(x.size)
         e[k] = 1.0
-        return backend.jvp(f, x, e.reshape(x.shape), args)[1]
+        d = backend.jvp(f, x, e.reshape(x.shape), args)[1]
+        # a float for a scalar f, as on the scalar path (not np.float64)
+        return float(d) if isinstance(d, np.floating) else d
     pt = _Point(x, "partial")
     k = _flat_index(i, pt.shape)
     tag = _new_tag()
@@ -722,14 +727,21 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     mod = _backend_for(method, x, "hessian")
     if mod is not None:
         return mod.hessian(f, x, args, chunk)
-    pt = _Point(x, "hessian")
+    return _hessian_engine(f, x, args, "hessian")[2]
+
+
+def _hessian_engine(f, x, args, fname):
+    """(value, gradient, Hessian) from the n(n+1)/2 hyper-dual evaluations."""
+    pt = _Point(x, fname)
     flat, n = pt.flat, pt.size
     t1 = _new_tag()
     t2 = _new_tag()
     if n == 0:
-        _scalar_split(f(pt.build(flat), *args), t1, "hessian")
-        return np.zeros(pt.shape + pt.shape)
+        v, _ = _scalar_split(f(pt.build(flat), *args), t1, fname)
+        return v, np.zeros(pt.shape), np.zeros(pt.shape + pt.shape)
     H = [None] * (n * n)
+    g = [None] * n
+    value = None
     base = pt.base(t1)
     for i in range(n):
         for j in range(i, n):
@@ -741,45 +753,141 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
                 xs[j] = _seed(t2, flat[j], 1.0)
             r = f(pt.build(xs), *args)
             try:
-                _, d2 = _split(r, t2)
+                v2, d2 = _split(r, t2)
             except TypeError:
-                _, d2 = _scalar_split(r, t2, "hessian")
+                v2, d2 = _scalar_split(r, t2, fname)
             H[i * n + j] = H[j * n + i] = _split(d2, t1)[1]
-    return _pack(H, pt.shape + pt.shape)
+            if i == j:
+                # x_i is the only entry seeded under t1 in this pass
+                v1, g[i] = _split(v2, t1)
+                if value is None:
+                    value = v1
+    return value, _pack(g, pt.shape), _pack(H, pt.shape + pt.shape)
+
+
+def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
+    """value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None)
+
+    f(x), its gradient and its Hessian from the passes of ``hessian`` alone.
+
+    The array backend's second-order rows are ``[g, H]``, and on the scalar
+    path the diagonal evaluations carry f(x) and ∂f/∂x_i: no extra pass.
+
+    Parameters
+    ----------
+    f, x, args, method, chunk
+        As for ``hessian``.
+
+    Returns
+    -------
+    value : float
+        f(x).
+    grad : ndarray
+        Shape ``x.shape``, ``grad[j] = ∂f/∂x_j`` (a float for a scalar x).
+    H : ndarray
+        Shape ``x.shape + x.shape``, ``H[i, j] = ∂²f/∂x_i∂x_j``.
+
+    See Also
+    --------
+    hessian, value_and_gradient, hvp
+
+    Examples
+    --------
+    >>> import dualml
+    >>> v, g, H = dualml.value_gradient_and_hessian(lambda x: x[0]**2 * x[1], [1.0, 2.0])
+    >>> v, g
+    (2.0, array([4., 1.]))
+    >>> H
+    array([[4., 2.],
+           [2., 0.]])
+    """
+    args = _check(f, args, chunk, "value_gradient_and_hessian")
+    mod = _backend_for(method, x, "value_gradient_and_hessian")
+    if mod is not None:
+        return mod.value_gradient_and_hessian(f, x, args, chunk)
+    return _hessian_engine(f, x, args, "value_gradient_and_hessian")
+
+
+def hvp(f, x, v, args=(), *, method="auto"):
+    """hvp(f, x, v, args=(), *, method="auto")
+
+    The Hessian-vector product ``H(x) v`` of a scalar f, without forming H.
+
+    Forward over forward: the derivative along v of the gradient.  The array
+    backend does it in one evaluation of f whose DualArray carries n + 1
+    first-order rows (the n coordinate directions and v) and the n + 1
+    second-order rows of v (about twice the work of one ``gradient``); the
+    scalar path takes n evaluations, each with x + t v under an outer
+    perturbation and one coordinate seeded under an inner one.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)`` returning a real number.
+    x : float, sequence or ndarray of real numbers, any shape
+        The point, passed to f as for ``gradient``.
+    v : float, sequence or ndarray of real numbers
+        The vector, of the shape of x.
+    args : tuple, optional
+        Extra arguments passed to f.
+    method : {"auto", "scalar", "array"}, optional
+        As for ``gradient``.
+
+    Returns
+    -------
+    ndarray
+        Shape ``x.shape``: ``(H v)[i] = Σ_j ∂²f/∂x_i∂x_j v_j`` (a float for a
+        scalar x).
+
+    Raises
+    ------
+    TypeError
+        If f returns something other than a real scalar, or v is not real.
+    ValueError
+        If v does not have the shape of x.
+
+    See Also
+    --------
+    hessian, jvp, value_gradient_and_hessian
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> f = lambda x: x[0]**2 * x[1] + np.sin(x[1])
+    >>> dualml.hvp(f, np.array([1.0, 0.0]), np.array([1.0, 2.0]))
+    array([4., 2.])
+    """
+    args = _check(f, args, None, "hvp")
+    if v is None:
+        raise TypeError("hvp(): v is None; pass real numbers of the shape of x (for "
+                        "example [1.0, 0.0] for the first column of the Hessian)")
+    mod = _backend_for(method, x, "hvp")
+    if mod is not None:
+        return mod.hvp(f, x, v, args)
+    pt = _Point(x, "hvp")
+    tangent = _tangent(v, pt, "hvp")
+    t1 = _new_tag()     # the outer perturbation, x + t v; the gradient's tags come later
+    xs = [_seed(t1, xk, vk) for xk, vk in zip(pt.flat, tangent)]
+    _, g = _grad_engine(f, pt.build(xs), args, "hvp")
+    if type(g) is np.ndarray:
+        return _extract_many(g, t1, False) if g.size else np.zeros(pt.shape)
+    return _split(g, t1)[1]
 
 
 # -- transforms for SciPy ------------------------------------------------------------
 
-def _transform(fn, f, name, method, chunk, argnum=0):
-    if isinstance(argnum, bool) or not isinstance(argnum, numbers.Integral) or argnum < 0:
-        raise ValueError(f"{name}(): argnum must be a non-negative int (the position of "
-                         f"the differentiated argument), got {argnum!r}")
+def _transform(fn, f, name, method, chunk):
+    def g(x, *args):
+        return fn(f, x, args, method=method, chunk=chunk)
     fname = getattr(f, "__name__", type(f).__name__)
-    if argnum == 0:
-        def g(x, *args):
-            return fn(f, x, args, method=method, chunk=chunk)
-    else:
-        # SciPy's ODE solvers call jac(t, y): differentiate argument argnum,
-        # the others are held fixed
-        def g(*a):
-            if len(a) <= argnum:
-                raise TypeError(f"{name}({fname}, argnum={argnum}) was called with "
-                                f"{len(a)} argument(s); it differentiates argument "
-                                f"{argnum} (counting from 0)")
-            head, tail = a[:argnum], a[argnum + 1:]
-
-            def h(x, *rest):
-                return f(*head, x, *rest)
-            return fn(h, a[argnum], tail, method=method, chunk=chunk)
     g.__name__ = g.__qualname__ = f"{name}({fname})"
-    g.__doc__ = (f"{name}(f)(x, *args) = dualml.{fn.__name__}(f, x, args), f = {fname}"
-                 + (f", differentiated in argument {argnum}." if argnum else "."))
+    g.__doc__ = f"{name}(f)(x, *args) = dualml.{fn.__name__}(f, x, args), f = {fname}."
     g.__wrapped__ = f
     return g
 
 
-def grad(f, *, method="auto", chunk=None, argnum=0):
-    """grad(f, *, method="auto", chunk=None, argnum=0)
+def grad(f, *, method="auto", chunk=None):
+    """grad(f, *, method="auto", chunk=None)
 
     The gradient as a function: ``grad(f)(x, *args) == gradient(f, x, args)``.
 
@@ -792,8 +900,6 @@ def grad(f, *, method="auto", chunk=None, argnum=0):
         ``f(x, *args)`` returning a real number.
     method, chunk
         Passed to ``gradient``.
-    argnum : int, optional
-        Position of the differentiated argument (as for ``jac``).
 
     Returns
     -------
@@ -810,39 +916,36 @@ def grad(f, *, method="auto", chunk=None, argnum=0):
     True
     """
     _check(f, (), chunk, "grad")
-    return _transform(gradient, f, "grad", method, chunk, argnum)
+    return _transform(gradient, f, "grad", method, chunk)
 
 
-def jac(f, *, method="auto", chunk=None, argnum=0):
-    """jac(f, *, method="auto", chunk=None, argnum=0)
+def jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
+    """jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None)
 
     The Jacobian as a function: ``jac(f)(x, *args) == jacobian(f, x, args)``.
 
-    Pass it as ``jac=`` to ``scipy.optimize.root`` or ``least_squares``;
-    ``jac(f, argnum=1)`` to ``scipy.integrate.solve_ivp``, which calls
-    ``jac(t, y, *args)`` for ``f(t, y, *args)`` (the Jacobian in y, t held
-    fixed).
+    Pass it as ``jac=`` to ``scipy.optimize.root`` or ``least_squares``.
 
     Parameters
     ----------
     f : callable
-        ``f(x, *args)`` (``f(*before, x, *after)`` with ``argnum``)
-        returning a sequence/array of real numbers.
+        ``f(x, *args)`` returning a sequence/array of real numbers.
     method, chunk
         Passed to ``jacobian``.
-    argnum : int, optional
-        Position of the differentiated argument; the arguments before it are
-        passed through unchanged, like those after it.
+    sparse : {False, True, "dense"}, optional
+        True: a ``SparseJacobian`` prepared at the first call and reused
+        (one forward direction per color), returning a
+        ``scipy.sparse.csr_array`` of shape ``(f(x).size, x.size)``, as
+        ``least_squares`` takes it; "dense": the same evaluation returned
+        dense (``root(method="hybr")`` needs that).
+    sparsity : scipy.sparse or boolean array_like, optional
+        With ``sparse``: the pattern; None detects it at the first point.
 
     Returns
     -------
     callable
-        ``x, *args -> ndarray`` of shape ``f(x).shape + x.shape``.
-
-    Raises
-    ------
-    ValueError
-        If argnum is not a non-negative int.
+        ``x, *args -> ndarray`` of shape ``f(x).shape + x.shape`` (or the
+        sparse/flattened result described under ``sparse``).
 
     Examples
     --------
@@ -852,20 +955,16 @@ def jac(f, *, method="auto", chunk=None, argnum=0):
     >>> sol = root(F, np.zeros(2), jac=dualml.jac(F))
     >>> bool(sol.success), np.allclose(F(sol.x), 0.0)
     (True, True)
-
-    A stiff ODE solver's Jacobian in y (for sensitivities see ``solve_ivp``):
-
-    >>> from scipy.integrate import solve_ivp
-    >>> rhs = lambda t, y: [-50.0 * (y[0] - np.cos(t))]
-    >>> bool(solve_ivp(rhs, (0, 1), [0.0], method="BDF", jac=dualml.jac(rhs, argnum=1)).success)
-    True
     """
     _check(f, (), chunk, "jac")
-    return _transform(jacobian, f, "jac", method, chunk, argnum)
+    if sparse is not False:
+        from .sparse.transforms import _sparse_transform
+        return _sparse_transform("jac", f, method, sparse, sparsity)
+    return _transform(jacobian, f, "jac", method, chunk)
 
 
-def hess(f, *, method="auto", chunk=None, argnum=0):
-    """hess(f, *, method="auto", chunk=None, argnum=0)
+def hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
+    """hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None)
 
     The Hessian as a function: ``hess(f)(x, *args) == hessian(f, x, args)``.
 
@@ -878,13 +977,20 @@ def hess(f, *, method="auto", chunk=None, argnum=0):
         ``f(x, *args)`` returning a real number.
     method, chunk
         Passed to ``hessian``.
-    argnum : int, optional
-        Position of the differentiated argument (as for ``jac``).
+    sparse : {False, True, "dense"}, optional
+        True: a ``SparseHessian`` prepared at the first call and reused,
+        returning a ``scipy.sparse.csr_array`` (n, n), as
+        ``minimize(method="trust-constr")`` takes it; "dense": the same
+        evaluation returned dense.  For an objective that is a sum of
+        terms, pass ``SparseHessian(terms, x0, elements=True)`` itself.
+    sparsity : scipy.sparse or boolean array_like, optional
+        With ``sparse``: the pattern; None detects it at the first point.
 
     Returns
     -------
     callable
-        ``x, *args -> ndarray`` of shape ``x.shape + x.shape``.
+        ``x, *args -> ndarray`` of shape ``x.shape + x.shape`` (or the
+        sparse result described under ``sparse``).
 
     Examples
     --------
@@ -894,4 +1000,7 @@ def hess(f, *, method="auto", chunk=None, argnum=0):
            [2., 0.]])
     """
     _check(f, (), chunk, "hess")
-    return _transform(hessian, f, "hess", method, chunk, argnum)
+    if sparse is not False:
+        from .sparse.transforms import _sparse_transform
+        return _sparse_transform("hess", f, method, sparse, sparsity)
+    return _transform(hessian, f, "hess", method, chunk)

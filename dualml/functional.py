@@ -132,9 +132,7 @@ def _reduce(loss, reduction, fname):
 # -- the softmax family ---------------------------------------------------------------
 
 def softmax(x, axis=-1):
-    """softmax(x, axis=-1)
-
-    ``p_i = exp(x_i) / Σ_j exp(x_j)`` along ``axis``, computed stably.
+    """``p_i = exp(x_i) / Σ_j exp(x_j)`` along ``axis``, computed stably.
 
     Parameters
     ----------
@@ -147,6 +145,18 @@ def softmax(x, axis=-1):
     -------
     ndarray
         Shape ``x.shape``; Jacobian ``∂p_i/∂x_j = p_i (δ_ij - p_j)``.
+
+    Raises
+    ------
+    TypeError
+        If x is not real (numbers, Duals or a DualArray) or axis is not an int.
+    ValueError
+        If x is 0-d or axis is out of range.
+
+    See Also
+    --------
+    log_softmax : its logarithm, computed without forming p.
+    logsumexp : the normaliser ``log Σ exp(x)``.
 
     Examples
     --------
@@ -163,9 +173,7 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """log_softmax(x, axis=-1)
-
-    ``log p_i = x_i - logsumexp(x)`` along ``axis``, computed stably.
+    """``log p_i = x_i - logsumexp(x)`` along ``axis``, computed stably.
 
     Parameters
     ----------
@@ -178,6 +186,18 @@ def log_softmax(x, axis=-1):
     -------
     ndarray
         Shape ``x.shape``.
+
+    Raises
+    ------
+    TypeError
+        If x is not real (numbers, Duals or a DualArray) or axis is not an int.
+    ValueError
+        If x is 0-d or axis is out of range.
+
+    See Also
+    --------
+    softmax : the probabilities themselves.
+    cross_entropy : the loss built on it.
 
     Examples
     --------
@@ -192,9 +212,7 @@ def log_softmax(x, axis=-1):
 
 
 def logsumexp(x, axis=-1):
-    """logsumexp(x, axis=-1)
-
-    ``log Σ_i exp(x_i)`` along ``axis``, without overflow.
+    """``log Σ_i exp(x_i)`` along ``axis``, without overflow.
 
     Parameters
     ----------
@@ -208,6 +226,18 @@ def logsumexp(x, axis=-1):
     float, Dual or ndarray
         ``x.shape`` without ``axis`` (a scalar for a 1-d x).  Its gradient is
         ``softmax(x)``.
+
+    Raises
+    ------
+    TypeError
+        If x is not real (numbers, Duals or a DualArray) or axis is not an int.
+    ValueError
+        If x is 0-d or axis is out of range.
+
+    See Also
+    --------
+    softmax : its gradient, ``∂ logsumexp / ∂x = softmax(x)``.
+    logaddexp : the two-argument form, elementwise.
 
     Examples
     --------
@@ -225,9 +255,7 @@ def logsumexp(x, axis=-1):
 # -- losses ---------------------------------------------------------------------------------
 
 def cross_entropy(logits, target, reduction="mean"):
-    """cross_entropy(logits, target, reduction="mean")
-
-    Cross-entropy of softmax(logits) against a target: ``-Σ_c t_c log p_c``.
+    """Cross-entropy of softmax(logits) against a target: ``-Σ_c t_c log p_c``.
 
     Parameters
     ----------
@@ -250,6 +278,14 @@ def cross_entropy(logits, target, reduction="mean"):
     ------
     IndexError
         If a class index is outside ``[0, C)``.
+    ValueError
+        If target has neither the shape of class indices nor that of
+        logits, or reduction is not 'mean', 'sum' or 'none'.
+
+    See Also
+    --------
+    log_softmax : the log-probabilities it is built on.
+    binary_cross_entropy_with_logits : the two-class form with one logit.
 
     Examples
     --------
@@ -281,9 +317,7 @@ def cross_entropy(logits, target, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
-    """binary_cross_entropy_with_logits(logits, targets, reduction="mean")
-
-    Binary cross-entropy of sigmoid(z) against targets y in [0, 1], stably:
+    """Binary cross-entropy of sigmoid(z) against targets y in [0, 1], stably:
     ``y softplus(-z) + (1 - y) softplus(z)``.
 
     Parameters
@@ -302,6 +336,19 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
         A scalar, or the shape of the broadcast inputs for "none".  The
         derivative with respect to z is ``sigmoid(z) - y``.
 
+    Raises
+    ------
+    TypeError
+        If logits or targets are not real numbers, Duals, or arrays of them.
+    ValueError
+        If reduction is not 'mean', 'sum' or 'none', or a mean is taken over
+        an empty batch.
+
+    See Also
+    --------
+    cross_entropy : the multi-class form.
+    log_sigmoid : the stable ``log σ(x)`` it is built on.
+
     Examples
     --------
     >>> import dualml
@@ -319,9 +366,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
 
 
 def mse(pred, target, reduction="mean"):
-    """mse(pred, target, reduction="mean")
-
-    Mean squared error ``mean((pred - target)**2)``.
+    """Mean squared error ``mean((pred - target)**2)``.
 
     Parameters
     ----------
@@ -333,6 +378,18 @@ def mse(pred, target, reduction="mean"):
     Returns
     -------
     float, Dual or ndarray
+
+    Raises
+    ------
+    TypeError
+        If pred or target are not real numbers, Duals, or arrays of them.
+    ValueError
+        If reduction is not 'mean', 'sum' or 'none', or a mean is taken over
+        an empty batch.
+
+    See Also
+    --------
+    l2_penalty : the squared norm of a parameter vector.
 
     Examples
     --------
@@ -347,9 +404,7 @@ def mse(pred, target, reduction="mean"):
 
 
 def hinge(scores, labels, reduction="mean"):
-    """hinge(scores, labels, reduction="mean")
-
-    Hinge loss ``max(0, 1 - y s)`` of scores s against labels y in {-1, +1}.
+    """Hinge loss ``max(0, 1 - y s)`` of scores s against labels y in {-1, +1}.
 
     Parameters
     ----------
@@ -371,6 +426,11 @@ def hinge(scores, labels, reduction="mean"):
     ValueError
         If a label is not -1 or +1.
 
+    See Also
+    --------
+    binary_cross_entropy_with_logits : a smooth loss for the same labels.
+    maximum : whose tie convention gives the slope at the hinge.
+
     Examples
     --------
     >>> import dualml
@@ -386,9 +446,7 @@ def hinge(scores, labels, reduction="mean"):
 
 
 def l1_penalty(w, alpha=1.0):
-    """l1_penalty(w, alpha=1.0)
-
-    The lasso penalty ``alpha * Σ |w_i|``.
+    """The lasso penalty ``alpha * Σ |w_i|``.
 
     Parameters
     ----------
@@ -403,6 +461,16 @@ def l1_penalty(w, alpha=1.0):
         Its derivative is ``alpha * sign(w_i)``; at ``w_i = 0`` it follows
         dualml.absolute's convention.
 
+    Raises
+    ------
+    TypeError
+        If w is not a real number, a Dual, or a sequence/array of them.
+
+    See Also
+    --------
+    l2_penalty : the squared-norm penalty.
+    absolute : whose convention gives slope 0 at ``w_i = 0``.
+
     Examples
     --------
     >>> import dualml
@@ -414,9 +482,7 @@ def l1_penalty(w, alpha=1.0):
 
 
 def l2_penalty(w, alpha=1.0):
-    """l2_penalty(w, alpha=1.0)
-
-    The ridge penalty ``alpha / 2 * Σ w_i**2`` (gradient ``alpha * w``, i.e.
+    """The ridge penalty ``alpha / 2 * Σ w_i**2`` (gradient ``alpha * w``, i.e.
     weight decay alpha).
 
     Parameters
@@ -429,6 +495,15 @@ def l2_penalty(w, alpha=1.0):
     Returns
     -------
     float or Dual
+
+    Raises
+    ------
+    TypeError
+        If w is not a real number, a Dual, or a sequence/array of them.
+
+    See Also
+    --------
+    l1_penalty : the absolute-value penalty.
 
     Examples
     --------

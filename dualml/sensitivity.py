@@ -670,6 +670,13 @@ def _zero_report(zero, output_names, batch):
 class SensitivityResult:
     """Local sensitivities of f at one point or at N points.
 
+    Examples
+    --------
+    >>> import dualml
+    >>> r = dualml.sensitivity(lambda x: x[0] ** 2 * x[1], [1.0, 3.0])
+    >>> r.jacobian, r.elasticity      # elasticity of x0**2 * x1: (2, 1)
+    (array([6., 1.]), array([2., 1.]))
+
     Attributes
     ----------
     x : ndarray
@@ -682,9 +689,9 @@ class SensitivityResult:
         ``x_j / f_i · ∂f_i/∂x_j`` (conventions for zeros in ``sensitivity``),
         same shape as ``jacobian``.
     ranking : ndarray of int
-        Input indices, most sensitive first by |elasticity|: shape (n,) for
+        Input indices, most sensitive first by ``abs(elasticity)``: shape (n,) for
         a scalar f, (m, n) otherwise.  For N points, by the mean
-        |elasticity| over the points (``result[k]`` is the result at point k).
+        ``abs(elasticity)`` over the points (``result[k]`` is the result at point k).
     zero_output : ndarray of bool
         Where f is exactly 0 (there ``elasticity`` holds x_j·∂f/∂x_j).
     names, output_names : list of str
@@ -694,7 +701,7 @@ class SensitivityResult:
     def __init__(self, x, value, jacobian, elasticity, zero_output, names, output_names,
                  label="f"):
         self.x = x
-        self.label = label          # the scalar output's name in tables and plots
+        self.name = label           # the scalar output's name in tables and plots
         self.is_batch = x.ndim == 2
         self.value = float(value) if np.ndim(value) == 0 else value
         self.jacobian = jacobian
@@ -735,10 +742,14 @@ class SensitivityResult:
         return f"<SensitivityResult: {len(self.names)} inputs, {outs}, {where}>"
 
     # -- presentation -------------------------------------------------------------
+    #: the label of a scalar f in tables and plots (the CLI sets the
+    #: function's name)
+    name = "f"
+
     def _outputs(self):
         """[(output label, k, jacobian (…, n), elasticity (…, n), value, zero)]"""
         if self.output_names is None:
-            return [(self.label, None)]
+            return [(self.name, None)]
         return [(name, i) for i, name in enumerate(self.output_names)]
 
     def _select(self, a, i):
@@ -804,7 +815,7 @@ class SensitivityResult:
             value, J, E = value[None], J[None], E[None]
         if self.output_names is None:
             value, J, E = value[:, None], J[:, None, :], E[:, None, :]
-        outs = self.output_names or [self.label]
+        outs = self.output_names or [self.name]
         N, m = value.shape
         ranks = np.empty(E.shape, dtype=np.int64)
         np.put_along_axis(ranks, _rank(E), np.arange(1, n + 1), axis=-1)
@@ -896,7 +907,7 @@ class SensitivityResult:
 
     def _output_index(self, output):
         if self.output_names is None:
-            return None, self.label
+            return None, self.name
         if isinstance(output, str):
             if output not in self.output_names:
                 raise ValueError(f"plot(): output {output!r} is not one of "
@@ -1313,7 +1324,22 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
 
 
 class DGSMResult(dict):
-    """dgsm()'s result: a dict with SALib's keys, a table as str(), a DataFrame."""
+    """dgsm()'s result: a dict with SALib's keys, a table as str(), a DataFrame.
+
+    Keys ``"vi"``, ``"vi_std"``, ``"vi_conf"``, ``"dgsm"``, ``"dgsm_conf"``
+    (arrays of shape (n,), one entry per input, as SALib's ``dgsm.analyze``)
+    and ``"names"``; attributes ``n_samples``, ``variance`` (of f over the
+    sample) and ``n_omitted`` (points where f or its gradient was not
+    finite).
+
+    Examples
+    --------
+    >>> import numpy as np, dualml
+    >>> problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0, 1], [0, 1]]}
+    >>> r = dualml.dgsm(lambda X: X[:, 0] + 2 * X[:, 1], problem, 64, seed=0, vectorized=True)
+    >>> np.round(r["vi"], 12)          # E[(df/dx_j)^2]: exactly 1 and 4
+    array([1., 4.])
+    """
 
     _KEYS = ("vi", "vi_std", "vi_conf", "dgsm", "dgsm_conf")
 

@@ -36,6 +36,13 @@ _TOL = 1e-10
 class PropagationResult:
     """propagate()'s result.
 
+    Examples
+    --------
+    >>> import dualml
+    >>> r = dualml.propagate(lambda x: 2 * x[0] + x[1], [1.0, 1.0], [[1.0, 0.0], [0.0, 4.0]])
+    >>> r.mean, r.std                 # var = 4 * 1 + 1 * 4
+    (3.0, 2.8284271247461903)
+
     Attributes
     ----------
     mean : float or ndarray
@@ -147,9 +154,7 @@ def _input_cov(cov, std, n):
 
 def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
               method="auto"):
-    """propagate(f, mean, cov=None, args=(), *, std=None, second_order=False, method="auto")
-
-    Mean and covariance of f(X) for inputs with mean μ and covariance Σ, by
+    """Mean and covariance of f(X) for inputs with mean μ and covariance Σ, by
     the delta method with the exact Jacobian: ``Cov f ≈ J Σ Jᵀ``.
 
     Parameters
@@ -187,6 +192,22 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
     is accurate while the input spread is small against the scale on which
     J varies.  The derivatives are exact, so the only error is the
     truncation of the Taylor expansion, not a finite-difference step.
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, mean/cov/std are not arrays of real numbers,
+        or both or neither of ``cov`` and ``std`` are given.
+    ValueError
+        If mean is not 1-D, the shapes disagree, an input holds nan or inf,
+        cov is not symmetric positive semi-definite, a std is negative, or f
+        returns more than one dimension.
+
+    See Also
+    --------
+    jacobian : the J of ``J Σ Jᵀ``.
+    hessian : the H of the second-order mean.
+    sensitivity : local derivatives and elasticities at a point.
 
     Examples
     --------

@@ -1,4 +1,6 @@
-"""dualml in one screen: exact derivatives next to their analytic values.
+"""
+dualml in one screen: exact derivatives next to their analytic values
+=====================================================================
 
 Run:  python examples/demo.py
 """

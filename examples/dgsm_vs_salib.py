@@ -1,4 +1,6 @@
-"""Wall time of dualml.dgsm against SALib's finite-difference DGSM, equal N.
+"""
+Wall time of dualml.dgsm against SALib's finite-difference DGSM, equal N
+========================================================================
 
 The model is the bench's 10-input W6 model, y = Σ a_i sin(x_i) + b_i x_i² on
 U[-π, π]^10, whose measures are known exactly: vi = a_i²/2 + 4 b_i² π²/3.

@@ -1,4 +1,6 @@
-"""Feature sensitivity: one partial derivative at a time of a model's output.
+"""
+Feature sensitivity: one partial derivative at a time of a model's output
+=========================================================================
 
 A small fixed model (a tanh hidden layer and a sigmoid output) scores a
 customer record; dualml.partial gives d score / d feature_i, one input

@@ -1,4 +1,6 @@
-"""Maximum-likelihood fit of a Gaussian through the gradient of the log-likelihood.
+"""
+Maximum-likelihood fit of a Gaussian through the gradient of the log-likelihood
+===============================================================================
 
 Parameters (mu, log sigma); Newton's method on the negative log-likelihood
 with dualml.value_and_gradient and dualml.hessian.  The answer is known in

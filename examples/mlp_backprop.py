@@ -1,4 +1,6 @@
-"""A small MLP: hand-written backpropagation checked against dualml.gradient.
+"""
+A small MLP: hand-written backpropagation checked against dualml.gradient
+=========================================================================
 
 A 2-8-1 tanh network fits y = sin(2 x1) + x2**2 by gradient descent on the
 mean squared error.  The parameters live in one flat vector; backprop()

@@ -1,4 +1,6 @@
-"""A driven, damped oscillator: which parameter moves the response most?
+"""
+A driven, damped oscillator: which parameter moves the response most?
+=====================================================================
 
 The steady-state amplitude of m x'' + c x' + k x = F0 cos(omega t) is
 

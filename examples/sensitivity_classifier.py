@@ -1,4 +1,6 @@
-"""Sensitivity of a trained classifier's predicted probability to each feature.
+"""
+Sensitivity of a trained classifier's predicted probability to each feature
+===========================================================================
 
 A logistic-regression credit model is trained on generated data (gradient
 descent, the gradient of the regularized loss from dualml), then

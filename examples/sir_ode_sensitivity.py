@@ -1,4 +1,8 @@
-"""Which parameter of an SIR epidemic moves the epidemic most, and when?
+"""
+ODE sensitivities of an SIR epidemic with dualml.solve_ivp
+==========================================================
+
+Which parameter of an SIR epidemic moves the epidemic most, and when?
 
 The SIR model s' = -beta s i, i' = beta s i - gamma i, r' = gamma i is solved
 by dualml.solve_ivp, which integrates the forward sensitivity equations with

@@ -1,6 +1,8 @@
-"""A linear support vector machine trained on the hinge loss.
+"""
+A linear support vector machine trained on the hinge loss
+=========================================================
 
-Labels are -1/+1; the objective is mean(max(0, 1 - y (Xw + b))) + alpha/2 |w|^2,
+Labels are -1/+1; the objective is ``mean(max(0, 1 - y (Xw + b))) + alpha/2 |w|^2``,
 minimized by (sub)gradient descent with a decreasing step.  dualml.gradient
 differentiates the kinked loss with dualml.maximum's convention at ties.
 

@@ -151,7 +151,7 @@ class Unary:
     expr: object                  # sympy expression in x (and p)
     math: object                  # Python float function, bit-identical value
     points: tuple                 # generic points (reference decides)
-    # outside the domain the value is nan and so is the slope (README: log
+    # outside the domain the value is nan and so is the slope (conventions: log
     # of a negative number gives nan, nan); a finite slope there is garbage
     domain: object = None         # predicate: x inside the real domain
     d1: object = None             # hand-derived derivative (checked vs diff)
@@ -222,7 +222,7 @@ def _unit(t):
     return -1 < t < 1
 
 
-# log at +-0: value -inf, slope +inf (the one-sided limit; README table)
+# log at +-0: value -inf, slope +inf (the one-sided limit; conventions table)
 _LOG0 = ((0.0, -INF, INF), (-0.0, -INF, INF))
 
 UNARY = {u.name: u for u in [
@@ -315,13 +315,13 @@ UNARY = {u.name: u for u in [
     Unary("positive", x, lambda t: t,
           REAL + (5e-324, -5e-324, 1.7976931348623157e308),
           at_inf=(INF, 1.0), at_ninf=(-INF, 1.0), nan_deriv=1.0),
-    # abs at 0: slope 0, the least-norm subgradient (README)
+    # abs at 0: slope 0, the least-norm subgradient (docs/guide/conventions.md)
     Unary("absolute", sp.Abs(x), math.fabs,
           REAL + (5e-324, -5e-324, 1.7976931348623157e308),
           edges=((0.0, 0.0, 0.0), (-0.0, 0.0, 0.0)),
           at_inf=(INF, 1.0), at_ninf=(INF, -1.0)),
     # piecewise constant: slope 0 everywhere, also at the jumps and at nan
-    # (README); sympy would give DiracDelta, so d1 = 0 is written by hand.
+    # (docs/guide/conventions.md); sympy would give DiracDelta, so d1 = 0 is written by hand.
     Unary("sign", sp.sign(x), _sign, STEPS, d1=sp.Integer(0), hand=True,
           at_inf=(1.0, 0.0), at_ninf=(-1.0, 0.0), nan_deriv=0.0),
     Unary("floor", sp.floor(x), _floatfn(math.floor), STEPS,
@@ -353,13 +353,13 @@ UNARY = {u.name: u for u in [
     Unary("gelu", x * Phi(x), None,
           tuple(t for t in ACTIVATION if abs(t) <= 1e5),
           at_inf=(INF, 1.0), at_ninf=(0.0, 0.0), kappa="vd"),
-    # relu at 0: slope 0 (README).  At nan: nan slope (the default), like
+    # relu at 0: slope 0 (docs/guide/conventions.md).  At nan: nan slope (the default), like
     # absolute(nan) and maximum(nan, 0.0); relu has two slopes, so no
     # constant one applies (unlike the steps above).
     Unary("relu", sp.Piecewise((x, x > 0), (0, True)), None, REAL,
           edges=((0.0, 0.0, 0.0), (-0.0, 0.0, 0.0)),
           at_inf=(INF, 1.0), at_ninf=(0.0, 0.0)),
-    # leaky_relu, elu at 0: slope alpha, the left one (README)
+    # leaky_relu, elu at 0: slope alpha, the left one (docs/guide/conventions.md)
     Unary("leaky_relu", sp.Piecewise((x, x > 0), (p * x, True)), None, REAL,
           alphas=(None, 0.2, 3.0), default_alpha=0.01,
           edges=((0.0, 0.0, _alpha), (-0.0, 0.0, _alpha)),
@@ -443,7 +443,7 @@ def _pow_domain(s, t):
     return s > 0 or (s < 0 and float(t).is_integer()) or (s == 0 and t > 0)
 
 
-# min/max/fmin/fmax: ties split 0.5/0.5 (README); maximum/minimum propagate
+# min/max/fmin/fmax: ties split 0.5/0.5 (docs/guide/conventions.md); maximum/minimum propagate
 # nan into value and partials, fmax/fmin take the other operand's.
 def _order_specials(is_max, is_f):
     sp_ = [(1.5, 1.5, 1.5, 0.5, 0.5), (-1e300, -1e300, -1e300, 0.5, 0.5),
@@ -474,14 +474,14 @@ BINARY = {f.name: f for f in [
            _grid(_ARITH, _ARITH, False), op="*",
            specials=((INF, 2.0, INF, 2.0, INF), (0.0, 3.0, 0.0, 3.0, 0.0),
                      (-0.0, 3.0, -0.0, 3.0, -0.0))),
-    # README: Dual(1,1)/0.0 -> (inf, inf); Dual(0,1)/0.0 -> value nan
+    # conventions: Dual(1,1)/0.0 -> (inf, inf); Dual(0,1)/0.0 -> value nan
     Binary("divide", a / b, lambda s, t: s / t,
            _grid(_ARITH, tuple(t for t in _ARITH if t), False), op="/",
            specials=((1.0, 0.0, INF, INF, -INF), (-1.0, 0.0, -INF, INF, INF),
                      (1.0, -0.0, -INF, -INF, -INF),
                      (0.0, 0.0, NAN, None, None),
                      (1.0, INF, 0.0, 0.0, 0.0), (INF, 2.0, INF, 0.5, -INF))),
-    # power, README: Dual(0,1)**2 -> (0, 0); Dual(-2,1)**3 -> (-8, 12);
+    # power, conventions: Dual(0,1)**2 -> (0, 0); Dual(-2,1)**3 -> (-8, 12);
     # Dual(0,1)**0 -> (1, 0); 0.0**Dual(2,1) -> (0, 0);
     # 2.0**Dual(3,1) -> (8, 8 ln 2); Dual(0,1)**0.5: slope +inf;
     # negative base: d/db nan; 0**y: d/dy nan for y <= 0.
@@ -517,7 +517,7 @@ BINARY = {f.name: f for f in [
     # Python's math.hypot is correctly rounded; these pairs are ones where
     # a merely faithful hypot (within 1 ulp) gives the other neighbour
     # value: the C library's hypot (dualml calls it), not math.hypot, which
-    # CPython computes with its own correctly rounded algorithm (README);
+    # CPython computes with its own correctly rounded algorithm (docs/guide/conventions.md);
     # test_rules.test_hypot_within_one_ulp_of_math covers the difference
     Binary("hypot", sp.sqrt(a ** 2 + b ** 2), _libm_hypot,
            _grid(_ANGLE, _ANGLE, False)

@@ -503,7 +503,7 @@ def test_functional_on_dualarray():
 
 
 def test_max_reduction_tie_takes_the_first_selected_element():
-    # README conventions: a reduction's derivative is that of the element
+    # conventions (docs/guide/conventions.md): a reduction's derivative is that of the element
     # NumPy selects (the first of a tie); elementwise maximum splits 0.5/0.5
     d = dualml.DualArray.seed(np.array([2.0, 2.0, 1.0]))
     assert list(np.max(d).deriv) == [1.0, 0.0, 0.0]

@@ -68,7 +68,7 @@ def test_cimport_builds_and_runs(tmp_path):
 
 # -- the embedding API: derivatives through a third-party extension ----------------
 #
-# An extension written as README "Embedding" says: the C struct path for
+# An extension written as docs/guide/embedding.md says: the C struct path for
 # numbers and first-order Duals, dualml's functions for nested Duals.  It is
 # differentiated by every entry point and checked against closed forms.
 

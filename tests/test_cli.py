@@ -306,60 +306,12 @@ def test_sensitivity_fixed_parameters_and_neighbour_imports(capsys, tmp_path, mo
     assert doc["jacobian"] == pytest.approx([-6 * 0.875 ** 3, 3 * 0.875 ** 4], rel=1e-15)
     code, out, err = run(capsys, "sensitivity", str(sub / "cli_main_mod.py") + ":euler",
                          "--at", "k=0.5", "y0=2", "--fixed", "k=4")
-    assert code == 2 and "either differentiated" in err
-
-
-DGSM_MODEL = textwrap.dedent("""
-    import numpy as np
-
-    def ishigami(x1, x2, x3, a=7.0, b=0.1):
-        return np.sin(x1) + a * np.sin(x2) ** 2 + b * x3 ** 4 * np.sin(x1)
-
-    def branchy(u, v):
-        # an if on its input: one point per call only
-        return u * v if u > 0.5 else v
-""")
-
-
-def test_dgsm_command(capsys, tmp_path, monkeypatch):
-    (tmp_path / "cli_dgsm_mod.py").write_text(DGSM_MODEL)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delitem(sys.modules, "cli_dgsm_mod", raising=False)
-    target = str(tmp_path / "cli_dgsm_mod.py")
-    pi = "pi"
-    code, out, err = run(capsys, "dgsm", target + ":ishigami", "--bounds",
-                         f"x1=-{pi},{pi}", f"x2=-{pi},{pi}", f"x3=-{pi},{pi}",
-                         "--samples", "4096", "--seed", "0", "--json")
-    assert code == 0, err
-    doc = json.loads(out)
-    # the closed-form vi of Ishigami (as in the README): 7.7196, 24.5, 10.9873
-    assert doc["vi"] == pytest.approx([7.7196, 24.5, 10.9873], rel=0.02)
-    assert doc["names"] == ["x1", "x2", "x3"] and doc["dists"] == ["unif"] * 3
-    code, out, err = run(capsys, "dgsm", target + ":branchy", "--bounds", "u=0,1",
-                         "v=0,1", "--samples", "256", "--per-point", "--seed", "1")
-    assert code == 0, err
-    assert "dgsm of branchy" in out and "DGSM over 256 points" in out
-    code, out, err = run(capsys, "dgsm", target + ":branchy", "--bounds", "u=0,1", "v=0,1")
-    assert code == 1 and "--per-point" in err
-    # normal inputs and a fixed parameter
-    code, out, err = run(capsys, "dgsm", target + ":ishigami", "--bounds", "x1=0,0.1",
-                         "x2=0,0.1", "x3=1,2", "--dists", "x1=norm", "x2=norm",
-                         "--fixed", "a=0", "--json", "--samples", "256")
-    assert code == 0, err
-    assert json.loads(out)["dists"] == ["norm", "norm", "unif"]
-    for argv, match in [
-        (["--bounds", "x1=0,1", "x2=0,1"], "missing a required argument: 'x3'"),
-        (["--bounds", "x1=0,1", "x2=0,1", "x3=1,0"], "low < high"),
-        (["--bounds", "x1=0,1", "x2=0,1", "x3=0,1", "--dists", "x4=norm"], "no --bounds"),
-        (["--bounds", "x1=0,1", "x2=0,1", "x3=0,1", "--samples", "1"], "at least 2"),
-    ]:
-        code, out, err = run(capsys, "dgsm", target + ":ishigami", *argv)
-        assert code == 2 and match in err, err
+    assert code == 2 and "also given as an input" in err
 
 
 @pytest.mark.parametrize("argv, code, match", [
     (["cli_model_mod:two", "--at", "x=1,2", "z=3"], 2, "no parameter 'z'"),
-    (["cli_model_mod:two", "--at", "x=1,2", "--fixed", "z=3"], 2, "--fixed z=...: "),
+    (["cli_model_mod:two", "--at", "x=1,2", "--fixed", "z=3"], 2, "has no parameter 'z'"),
     (["cli_model_mod:two", "--at", "x=1,2"], 2, "missing a required argument: 'y'"),
     (["cli_model_mod:cobb", "--at", "x=1,2", "--names", "a"], 2, "--names has 1"),
     (["cli_model_mod:cobb", "--at", "x=1,2", "--output-names", "u,v"], 2, "output_names"),
@@ -398,3 +350,70 @@ def test_at_accepts_inf_and_nan(capsys):
     assert code == 0
     doc = json.loads(out)
     assert doc["value"] == "nan" and doc["gradient"] == {"x": "inf", "y": "nan"}
+
+
+# -- --fixed, neighbouring imports, names, dgsm -------------------------------------------
+
+@pytest.fixture
+def compound_dir(tmp_path):
+    (tmp_path / "helper.py").write_text("def growth(r):\n    return 1.0 + r\n")
+    (tmp_path / "compound.py").write_text(textwrap.dedent("""\
+        from helper import growth          # a neighbouring module
+        def compound(r, x0, steps=1):
+            x = x0
+            for _ in range(steps):         # steps must stay an int
+                x = x * growth(r)
+            return x
+        def linear(a, b, scale=1.0):
+            return scale * (3.0 * a - 2.0 * b)
+        """))
+    return tmp_path
+
+
+def test_sensitivity_fixed_parameter_and_neighbour_import(capsys, compound_dir):
+    target = f"{compound_dir / 'compound.py'}:compound"
+    code, out, err = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=100",
+                         "--fixed", "steps=10", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["fixed"] == {"steps": 10}
+    # f = x0 (1 + r)^10: df/dr = 10 x0 (1 + r)^9, df/dx0 = (1 + r)^10 (closed form)
+    assert doc["jacobian"] == pytest.approx([10 * 100 * 1.05 ** 9, 1.05 ** 10], rel=1e-14)
+    code, out, _ = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=100",
+                       "--fixed", "steps=10")
+    assert out.startswith("Sensitivity of compound = ")      # the function's name
+
+
+def test_fixed_errors(capsys, compound_dir):
+    target = f"{compound_dir / 'compound.py'}:compound"
+    code, _, err = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=1",
+                       "--fixed", "r=2")
+    assert code == 2 and "also given as an input" in err
+    code, _, err = run(capsys, "sensitivity", target, "--at", "r=0.05", "x0=1",
+                       "--fixed", "nsteps=2")
+    assert code == 2 and "no parameter 'nsteps'" in err
+
+
+def test_dgsm_command_against_closed_form(capsys, compound_dir):
+    # f = s (3a - 2b): vi = E[(df/dx_i)^2] = (3 s)^2 and (2 s)^2 exactly
+    target = f"{compound_dir / 'compound.py'}:linear"
+    code, out, err = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=-1,1",
+                         "--fixed", "scale=2", "--samples", "64", "--seed", "3", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["names"] == ["a", "b"] and doc["n_samples"] == 64
+    assert doc["vi"] == pytest.approx([36.0, 16.0], rel=1e-14)
+    code, out, _ = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=-1,1",
+                       "--samples", "64")
+    assert out.startswith("linear: DGSM over 64 points")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--bounds", "a=1,0", "b=0,1"], "LO < HI"),
+    (["--bounds", "a=0", "b=0,1"], "LO,HI"),
+    (["--bounds", "a=0,1", "b=0,1", "--samples", "1"], "at least 2"),
+    (["--bounds", "a=0,1", "c=0,1"], "no parameter 'c'"),
+])
+def test_dgsm_command_usage_errors(capsys, compound_dir, bad, message):
+    code, _, err = run(capsys, "dgsm", f"{compound_dir / 'compound.py'}:linear", *bad)
+    assert code == 2 and message in err, err

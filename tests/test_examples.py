@@ -52,6 +52,28 @@ def test_feature_sensitivity_matches_analytic():
     assert r["sensitivities"].shape == (2, 5)
 
 
+def test_bratu_newton_with_sparse_jacobian():
+    r = load("bratu").main(n=200, verbose=False)
+    assert r["ncolors"] == 3
+    assert r["steps"] <= 6                    # Newton: quadratic convergence
+    assert r["residual"] < 1e-8
+    assert r["error"] < 1e-5                  # O(h^2) from the closed form
+
+
+@pytest.mark.parametrize("name", ["adam", "logistic_regression"])
+def test_convergence_plots(name):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    mod = load(name)
+    r = mod.main(**({"steps": 20} if name == "adam" else {"n": 60, "steps": 20}))
+    fig = mod.plot(r["history"])
+    assert len(fig.axes) >= 1 and len(fig.axes[0].lines) == 1
+    assert np.allclose(fig.axes[0].lines[0].get_ydata()[:3],
+                       [h if np.ndim(h) == 0 else h[0] for h in r["history"][:3]])
+    plt.close(fig)
+
+
 def test_sir_ode_sensitivity_matches_finite_differences(capsys):
     r = load("sir_ode_sensitivity").main(n=8)
     assert r["local_error"] < 1e-7           # against Richardson differences of SciPy

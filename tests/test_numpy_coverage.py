@@ -414,7 +414,7 @@ def test_max_where_needs_initial():
         np.max(D, where=np.array([True, False, True, True]))
 
 
-# The conventions of the README's table for the functions added here,
+# The conventions of the table in docs/guide/conventions.md for the functions added here,
 # checked against hand-computed values.
 
 def test_sort_ties_follow_the_stable_order():

@@ -380,33 +380,12 @@ def test_scipy_solve_ivp_with_duals_names_dualml_solve_ivp():
             dualml.gradient(loss, x)
 
 
-def test_jac_argnum_for_scipy_ode_solvers():
-    def rhs(t, y, a):
-        return [-a * (y[0] - np.cos(t)), y[0] * y[1]]
-    J = dualml.jac(rhs, argnum=1)
-    np.testing.assert_allclose(J(0.3, np.array([1.0, 2.0]), 50.0), [[-50.0, 0.0], [2.0, 1.0]])
-    sol = scipy.integrate.solve_ivp(rhs, (0, 1), [0.0, 1.0], method="BDF", jac=J,
-                                    args=(50.0,), rtol=1e-8)
-    assert sol.success and sol.njev > 0
-    g = dualml.grad(lambda a, x: a * x[0] ** 2, argnum=1)
-    np.testing.assert_allclose(g(3.0, np.array([2.0])), [12.0])
-    with pytest.raises(ValueError, match="argnum"):
-        dualml.jac(rhs, argnum=-1)
-    with pytest.raises(TypeError, match="argnum=1"):
-        J(0.3)
-
-
 def test_docstring_examples_run():
     import doctest
 
     import dualml.ode
     res = doctest.testmod(dualml.ode)
     assert res.failed == 0 and res.attempted > 0
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner()
-    for test in finder.find(dualml.calculus.jac, "jac", globs={}):
-        runner.run(test)
-    assert runner.failures == 0 and runner.tries >= 6
 
 
 def test_result_readers_agree_with_the_general_path():

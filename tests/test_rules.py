@@ -221,7 +221,7 @@ def test_unary_against_reference(name):
 @pytest.mark.parametrize("name", sorted(n for n in UNARY_NAMES
                                         if R.UNARY[n].edges))
 def test_unary_edges_and_kinks(name):
-    """Domain edges and the README's kink conventions."""
+    """Domain edges and the kink conventions (docs/guide/conventions.md)."""
     u = R.UNARY[name]
     failures = []
     for alpha in u.alphas:
@@ -257,7 +257,7 @@ def test_unary_infinities(name):
 @pytest.mark.parametrize("name", UNARY_NAMES)
 def test_unary_nan(name):
     """nan in: value nan; derivative nan unless the rule's slope is the
-    same constant everywhere (README: steps have slope 0 everywhere)."""
+    same constant everywhere (conventions: steps have slope 0 everywhere)."""
     u = R.UNARY[name]
     failures = []
     for alpha in u.alphas:
@@ -274,7 +274,7 @@ def test_unary_nan(name):
 
 @pytest.mark.parametrize("name", UNARY_NAMES)
 def test_unary_zero_tangent(name):
-    """README: a zero tangent gives derivative exactly 0 wherever the value
+    """Conventions: a zero tangent gives derivative exactly 0 wherever the value
     is not nan, including at infinite slopes (sqrt(Dual(0, 0)))."""
     u = R.UNARY[name]
     failures = []
@@ -491,7 +491,7 @@ def test_binary_against_reference(name):
 
 @pytest.mark.parametrize("name", BINARY_NAMES)
 def test_binary_conventions_and_limits(name):
-    """README conventions (ties, zeros, nan, power cases) and +-inf limits."""
+    """The conventions (ties, zeros, nan, power cases) and +-inf limits."""
     bf = R.BINARY[name]
     failures = []
     for s, t, v, pa, pb in bf.specials:
@@ -565,7 +565,7 @@ def test_binary_second_derivatives_nested(name):
 
 
 # --------------------------------------------------------------------------
-# the README's conventions, one by one, as written there
+# the conventions of docs/guide/conventions.md, one by one, as written there
 # --------------------------------------------------------------------------
 
 def _mp(expr):

@@ -370,11 +370,11 @@ def test_every_result_has_to_df():
 
 def test_tables_and_plots_name_the_function():
     res = dualml.sensitivity(cobb_douglas, [4.0, 9.0])
-    assert res.label == "cobb_douglas" and "Sensitivity of cobb_douglas" in str(res)
+    assert res.name == "cobb_douglas" and "Sensitivity of cobb_douglas" in str(res)
     assert list(res.to_df()["output"]) == ["cobb_douglas"] * 2
     assert "Sensitivity of f " in str(dualml.sensitivity(lambda x: x[0] * x[1], [1.0, 2.0]))
     named = dualml.sensitivity(lambda x: x[0] * x[1], [1.0, 2.0], output_names=["area"])
-    assert named.label == "area" and named.output_names is None
+    assert named.name == "area" and named.output_names is None
 
 
 # -- bad input ---------------------------------------------------------------------------

@@ -181,14 +181,17 @@ def copy_pooled(a):
     return out
 
 
-def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag):
-    """hessian_pass(f, x, args, seed, tag) -> ndarray or tuple
+def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag,
+                 bint full=False):
+    """hessian_pass(f, x, args, seed, tag, full=False) -> ndarray or tuple
 
     One pass of hessian's second-order rows over all n = x.size directions
     (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape
     ``(n + n*n, n)``).  Returns the ``(n, n)`` Hessian when f returns a
-    scalar DualArray of this pass, else ``(r,)`` with f's result for the
-    caller to judge.  A result that is (a view of) the seed is copied.
+    scalar DualArray of this pass (with ``full``: the list ``[value, rows]``,
+    value a 0-d array and rows the ``n + n*n`` tangent rows ``[g, H]``),
+    else ``(r,)`` with f's result for the caller to judge.  A result that
+    is (a view of) the seed is copied.
     """
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef cnp.npy_intp dims[2]
@@ -214,6 +217,8 @@ def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long l
     hi = lo + cnp.PyArray_NBYTES(seed)
     if lo <= <char *>cnp.PyArray_DATA(d) < hi:
         d = cnp.PyArray_NewCopy(d, cnp.NPY_CORDER)  # f returned its input
+    if full:
+        return [R._v, d]
     dims[0] = dims[1] = n
     strides[0] = 8 * n
     strides[1] = 8
@@ -1006,9 +1011,7 @@ cdef object _inplace(DualArray x, object r):
 @cython.final
 @cython.freelist(64)
 cdef class DualArray:
-    """DualArray(value, deriv=None)
-
-    A float64 array of any shape with k tangent directions attached.
+    """A float64 array of any shape with k tangent directions attached.
 
     Parameters
     ----------
@@ -1035,8 +1038,8 @@ cdef class DualArray:
     >>> y.value.round(4)
     array([0.8415, 0.9093])
     >>> y.deriv.round(4)            # y.deriv[j, i] = d y_i / d x_j
-    array([[1.3818, 0.9093],
-           [0.    , -0.4161]])
+    array([[ 1.3818,  0.9093],
+           [ 0.    , -0.4161]])
     """
 
     cdef public object _v
@@ -1332,11 +1335,11 @@ cdef class DualArray:
 
     # -- methods as ndarray's ------------------------------------------------------------
     def reshape(self, *shape, order="C"):
-        """reshape(*shape, order="C"): values and tangents reshaped alike."""
+        """Values and tangents reshaped alike (as ndarray.reshape, C or F order)."""
         return _py._method_reshape(self, shape, order)
 
     def transpose(self, *axes):
-        """transpose(*axes): as ndarray.transpose."""
+        """As ndarray.transpose: values and tangents alike."""
         return _py._method_transpose(self, axes)
 
     def swapaxes(self, a, b):
@@ -1408,7 +1411,7 @@ cdef class DualArray:
         return r
 
     def clip(self, a_min=None, a_max=None, *, min=None, max=None):
-        """clip(a_min=None, a_max=None, *, min=None, max=None): as ndarray.clip."""
+        """As ndarray.clip (``a_min``/``a_max`` or the keywords ``min``/``max``)."""
         if min is not None:
             if a_min is not None:
                 raise TypeError("clip(): give a_min or min=, not both")

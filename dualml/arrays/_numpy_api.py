@@ -40,6 +40,11 @@ def _array_ufunc_entry(x, ufunc, method, inputs, kwargs):
     return _array_ufunc(ufunc, method, inputs, dict(kwargs))
 
 
+def _special_handler(ufunc):
+    from ..special import ufunc_handler
+    return ufunc_handler(ufunc)
+
+
 def _array_function(func, types, args, kwargs):
     h = _HANDLED.get(func)
     if h is None:
@@ -114,6 +119,9 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
             ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
             return _store_out(_UFUNC_COMPOSED[ufunc](*ops), out, ufunc)
         if name is None:
+            special = _special_handler(ufunc)     # scipy.special's ufuncs
+            if special is not None:
+                return _store_out(special(*inputs), out, ufunc)
             raise TypeError(f"numpy.{ufunc.__name__} is not supported on DualArray (no "
                             f"derivative rule); supported ufuncs: "
                             f"{', '.join(sorted(u.__name__ for u in _UFUNC_RULE))}")

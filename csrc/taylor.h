@@ -1,0 +1,901 @@
+/*
+ * taylor.h -- univariate Taylor arithmetic in plain C (dualml's Taylor mode).
+ *
+ * A truncated Taylor polynomial x(t) = x_0 + x_1 t + ... + x_K t^K is a
+ * vector of K+1 normalized coefficients (x_k = x^(k)(0) / k!).  Every
+ * function of dual_rules.def maps such a vector to the coefficients of
+ * f(x(t)), exact to rounding up to degree K.  Depends on dual.h (the value
+ * and first partial of each rule come from there, so Taylor mode agrees with
+ * the Dual at order 0 and 1) and <math.h> only.
+ *
+ * Layout of this file:
+ *   1. conventions, helpers and the primitive recurrences (Griewank &
+ *      Walther, "Evaluating Derivatives", ch. 13): products, quotients,
+ *      exp/log, powers, sin/cos, sinh/cosh, and the "integration" step
+ *      y' = g(x) x'  ->  y_k = (1/k) sum_{j=1..k} j x_j g_{k-j};
+ *   2. one function per row of the rule table, taylor_<name>; rules without
+ *      a recurrence of their own compute g = f'(x(t)) in Taylor arithmetic
+ *      (atanh' = 1/(1 - x^2)) and integrate it;
+ *   3. the rule tables (X-macros over dual_rules.def: a row without a
+ *      taylor_<name> does not compile) and the strided loops over n points
+ *      that the Python scalar type (n = 1) and the array type both call.
+ *
+ * Conventions (README, "Higher derivatives (Taylor mode)"):
+ *   * a constant input (x_1 = ... = x_K = 0) gives f(x_0) and zeros: the
+ *     zero-tangent convention of dual.h;
+ *   * a zero coefficient contributes nothing to a product term (0 * inf =
+ *     0), the same convention inside the recurrences;
+ *   * a domain error (nan value from a non-nan input) gives nan everywhere;
+ *   * kinks and steps (abs, relu, maximum ties, floor, ...) are locally
+ *     linear or constant on the side the value selects, with the Dual's
+ *     slope at the kink (ties: 0.5 a + 0.5 b in every coefficient);
+ *   * x**p, sqrt, cbrt at x_0 = 0 (p not a non-negative integer): the
+ *     one-sided (t -> 0+) coefficients, 0, +-inf, or nan where they need
+ *     input coefficients beyond degree K.
+ *
+ * The degree is at most TAYLOR_MAX_DEGREE (temporaries live on the stack);
+ * callers check it.  Compile without fast-math options.
+ */
+#ifndef DUALML_TAYLOR_H
+#define DUALML_TAYLOR_H
+
+#include <math.h>
+#include <stddef.h>
+#include "dual.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TAYLOR_MAX_DEGREE 128
+#define TAYLOR_N (TAYLOR_MAX_DEGREE + 1)
+
+typedef void (*taylor_unary_fn)(int K, const double *x, double p, double *y);
+typedef void (*taylor_binary_fn)(int K, const double *a, const double *b, double *y);
+
+/* ===================================================================== *
+ * 1. Helpers and primitive recurrences.  Arrays hold K+1 coefficients;  *
+ *    outputs never alias inputs unless a comment says so.               *
+ * ===================================================================== */
+
+/* a * b where a zero factor wins (0 * inf = 0): the zero-tangent rule. */
+static inline double taylor_zmul(double a, double b)
+{
+    return (a == 0.0 || b == 0.0) ? 0.0 : a * b;
+}
+
+static inline void taylor_const(int K, double c, double *y)
+{
+    int k;
+    y[0] = c;
+    for (k = 1; k <= K; k++)
+        y[k] = 0.0;
+}
+
+static inline void taylor_fill(int K, double c, double *y)
+{
+    int k;
+    for (k = 0; k <= K; k++)
+        y[k] = c;
+}
+
+/* 1 if x_1..x_K are all 0 (a nan coefficient is not 0). */
+static inline int taylor_is_const(int K, const double *x)
+{
+    int k;
+    for (k = 1; k <= K; k++)
+        if (x[k] != 0.0)
+            return 0;
+    return 1;
+}
+
+static inline void taylor_copy(int K, const double *x, double *y)
+{
+    int k;
+    for (k = 0; k <= K; k++)
+        y[k] = x[k];
+}
+
+/* y_k = s x_k (y may alias x) */
+static inline void taylor_scale(int K, const double *x, double s, double *y)
+{
+    int k;
+    for (k = 0; k <= K; k++)
+        y[k] = s * x[k];
+}
+
+/* coefficient k of a * b */
+static inline double taylor_mul_k(int k, const double *a, const double *b)
+{
+    double s = 0.0;
+    int j;
+    for (j = 0; j <= k; j++)
+        s += taylor_zmul(a[j], b[k - j]);
+    return s;
+}
+
+static inline void taylor_mul(int K, const double *a, const double *b, double *y)
+{
+    int k;
+    for (k = 0; k <= K; k++)
+        y[k] = taylor_mul_k(k, a, b);
+}
+
+/* y = a / b, given y_0 (the caller's correctly rounded a_0 / b_0) */
+static inline void taylor_div_y0(int K, const double *a, const double *b, double y0, double *y)
+{
+    int k, j;
+    y[0] = y0;
+    for (k = 1; k <= K; k++) {
+        double s = a[k];
+        for (j = 0; j < k; j++)
+            s -= taylor_zmul(y[j], b[k - j]);
+        y[k] = s / b[0];
+    }
+}
+
+/* y' = g x': y_k = (1/k) sum_{j=1..k} j x_j g_{k-j} for k >= 1, y_0 given.
+   g needs degree K-1.  y may not alias x or g. */
+static inline void taylor_integrate(int K, const double *x, const double *g, double y0, double *y)
+{
+    int k, j;
+    y[0] = y0;
+    for (k = 1; k <= K; k++) {
+        double s = 0.0;
+        for (j = 1; j <= k; j++)
+            s += taylor_zmul(j * x[j], g[k - j]);
+        y[k] = s / k;
+    }
+}
+
+/* y = exp(s x) given y_0 (s x_0 is not formed: exp2 and expm1 pass their
+   own y_0): y_k = (1/k) sum j (s x_j) y_{k-j} */
+static inline void taylor_exp_core(int K, const double *x, double s, double y0, double *y)
+{
+    int k, j;
+    y[0] = y0;
+    for (k = 1; k <= K; k++) {
+        double acc = 0.0;
+        for (j = 1; j <= k; j++)
+            acc += taylor_zmul(j * x[j], y[k - j]);
+        y[k] = s * acc / k;
+    }
+}
+
+/* log(u) at u_0 = 0 (u not constant): u = t^m w(t), w_0 = u_m, so
+   log u = m log t + log w on t > 0, whose k-th coefficient is the one-sided
+   limit (-1)^(k-1) inf (nan where u < 0 there).  y_0 set by the caller. */
+static inline void taylor_log_zero(int K, const double *u, double *y)
+{
+    int m = 1, k;
+    while (m <= K && u[m] == 0.0)
+        m++;
+    for (k = 1; k <= K; k++)
+        y[k] = (m <= K && u[m] > 0.0) ? (k % 2 ? HUGE_VAL : -HUGE_VAL) : DUAL_NAN;
+}
+
+/* L = log(u) where u = x except u_0 = u0 (log1p passes 1 + x_0):
+   L_k = (x_k - (1/k) sum_{j=1..k-1} j L_j x_{k-j}) / u0 */
+static inline void taylor_log_core(int K, const double *x, double u0, double *y)
+{
+    int k, j;
+    if (u0 == 0.0) {
+        taylor_log_zero(K, x, y);
+        return;
+    }
+    for (k = 1; k <= K; k++) {
+        double acc = 0.0;
+        for (j = 1; j < k; j++)
+            acc += taylor_zmul(j * y[j], x[k - j]);
+        y[k] = (x[k] - acc / k) / u0;
+    }
+}
+
+/* y = x^p given y_0, for x_0 != 0:
+   y_k = (1/(k x_0)) sum_{j=0..k-1} (p (k - j) - j) x_{k-j} y_j */
+static inline void taylor_pow_rec(int K, const double *x, double p, double y0, double *y)
+{
+    int k, j;
+    y[0] = y0;
+    for (k = 1; k <= K; k++) {
+        double acc = 0.0;
+        for (j = 0; j < k; j++)
+            acc += taylor_zmul((p * (k - j) - j) * x[k - j], y[j]);
+        y[k] = acc / (k * x[0]);
+    }
+}
+
+/* x^n for an integer n >= 1 by repeated squaring (exact structure at
+   x_0 = 0, where the recurrence divides by x_0). */
+static inline void taylor_pow_int(int K, const double *x, long n, double *y)
+{
+    double base[TAYLOR_N], t[TAYLOR_N];
+    int first = 1;
+    taylor_copy(K, x, base);
+    while (n > 0) {
+        if (n & 1) {
+            if (first) {
+                taylor_copy(K, base, y);
+                first = 0;
+            }
+            else {
+                taylor_mul(K, y, base, t);
+                taylor_copy(K, t, y);
+            }
+        }
+        n >>= 1;
+        if (n > 0) {
+            taylor_mul(K, base, base, t);
+            taylor_copy(K, t, base);
+        }
+    }
+}
+
+/* x^p (or cbrt when cube is set) at x_0 = 0 with x not constant and p not
+   a non-negative integer: x = t^m u(t), u_0 = x_m != 0, so
+   x^p = t^(m p) u^p on t > 0.  With q = m p an integer the coefficients are
+   those of u^p shifted by q; the last ones need x beyond degree K (nan).
+   Otherwise the k-th coefficient is 0 for k < q and the one-sided limit,
+   an infinity with the sign of u_0^p q (q-1) ... (q-k+1), for k > q.
+   y_0 is set by the caller. */
+static inline void taylor_pow_zero(int K, const double *x, double p, int cube, double *y)
+{
+    double u[TAYLOR_N], v[TAYLOR_N], c, q;
+    int m = 1, k, i;
+    while (m <= K && x[m] == 0.0)
+        m++;
+    if (m > K || x[m] != x[m] || p <= 0.0) {
+        /* constant (handled by the caller), nan, or a pole: no series */
+        for (k = 1; k <= K; k++)
+            y[k] = DUAL_NAN;
+        return;
+    }
+    c = cube ? cbrt(x[m]) : pow(x[m], p);
+    q = m * p;
+    if (q == floor(q) && q <= K) {
+        int iq = (int)q, n = K - m;               /* u is known to degree K - m */
+        for (k = 0; k <= n; k++)
+            u[k] = x[k + m];
+        if (c != c) {
+            for (k = 1; k <= K; k++)
+                y[k] = DUAL_NAN;
+            return;
+        }
+        taylor_pow_rec(n, u, p, c, v);
+        for (k = 1; k <= K; k++)
+            y[k] = k < iq ? 0.0 : (k - iq <= n ? v[k - iq] : DUAL_NAN);
+        return;
+    }
+    for (k = 1; k <= K; k++) {
+        if (k < q) {
+            y[k] = 0.0;
+            continue;
+        }
+        if (c != c) {
+            y[k] = DUAL_NAN;
+            continue;
+        }
+        {
+            double s = c;
+            for (i = 0; i < k; i++)
+                s *= (q - i) < 0.0 ? -1.0 : 1.0;
+            y[k] = copysign(HUGE_VAL, s);
+        }
+    }
+}
+
+/* s = sin x, c = cos x given s_0, c_0 */
+static inline void taylor_sincos(int K, const double *x, double s0, double c0, double *s, double *c)
+{
+    int k, j;
+    s[0] = s0;
+    c[0] = c0;
+    for (k = 1; k <= K; k++) {
+        double as = 0.0, ac = 0.0;
+        for (j = 1; j <= k; j++) {
+            as += taylor_zmul(j * x[j], c[k - j]);
+            ac += taylor_zmul(j * x[j], s[k - j]);
+        }
+        s[k] = as / k;
+        c[k] = -ac / k;
+    }
+}
+
+/* s = sinh x, c = cosh x given s_0, c_0 */
+static inline void taylor_sinhcosh(int K, const double *x, double s0, double c0, double *s, double *c)
+{
+    int k, j;
+    s[0] = s0;
+    c[0] = c0;
+    for (k = 1; k <= K; k++) {
+        double as = 0.0, ac = 0.0;
+        for (j = 1; j <= k; j++) {
+            as += taylor_zmul(j * x[j], c[k - j]);
+            ac += taylor_zmul(j * x[j], s[k - j]);
+        }
+        s[k] = as / k;
+        c[k] = ac / k;
+    }
+}
+
+/* y' = u x' with u = a + b y^2 + c y (tan: 1 + y^2; tanh: 1 - y^2;
+   sigmoid: y - y^2), u_0 given (the rule's accurate slope). */
+static inline void taylor_riccati(int K, const double *x, double y0, double u0,
+                           double b, double c, double *y)
+{
+    double u[TAYLOR_N];
+    int k, j;
+    y[0] = y0;
+    u[0] = u0;
+    for (k = 1; k <= K; k++) {
+        double acc = 0.0;
+        for (j = 1; j <= k; j++)
+            acc += taylor_zmul(j * x[j], u[k - j]);
+        y[k] = acc / k;
+        if (k < K)
+            u[k] = b * taylor_mul_k(k, y, y) + c * y[k];
+    }
+}
+
+static inline void taylor_sigmoid_series(int K, const double *x, double *y)
+{
+    double d, y0 = dual_sigmoid_rule(x[0], &d);
+    taylor_riccati(K, x, y0, d, -1.0, 1.0, y);
+}
+
+/* x^2 (shared by the g series of arcsin, arctan, erf, ...) */
+static inline void taylor_sqr(int K, const double *x, double *y)
+{
+    taylor_mul(K, x, x, y);
+}
+
+/* y_k = p x_k for k >= 1, y_0 given: the locally linear rules (kinks,
+   steps, +, -); a zero coefficient stays 0 whatever the slope. */
+static inline void taylor_linear1(int K, const double *x, double y0, double p, double *y)
+{
+    int k;
+    y[0] = y0;
+    for (k = 1; k <= K; k++)
+        y[k] = x[k] == 0.0 ? 0.0 : p * x[k];
+}
+
+static inline void taylor_linear2(int K, const double *a, const double *b, double y0,
+                           double pa, double pb, double *y)
+{
+    int k;
+    y[0] = y0;
+    for (k = 1; k <= K; k++)
+        y[k] = (a[k] == 0.0 ? 0.0 : pa * a[k]) + (b[k] == 0.0 ? 0.0 : pb * b[k]);
+}
+
+/* The prelude of every unary rule: the value and slope from dual.h, the
+   constant-input and domain-error conventions.  Returns 1 when y is done. */
+static inline int taylor_prelude1(int K, const double *x, double y0, double *y)
+{
+    if (taylor_is_const(K, x)) {
+        taylor_const(K, y0, y);
+        return 1;
+    }
+    if (y0 != y0 && x[0] == x[0]) {
+        taylor_fill(K, DUAL_NAN, y);
+        return 1;
+    }
+    return 0;
+}
+
+static inline int taylor_prelude2(int K, const double *a, const double *b, double y0, double *y)
+{
+    if (taylor_is_const(K, a) && taylor_is_const(K, b)) {
+        taylor_const(K, y0, y);
+        return 1;
+    }
+    if (y0 != y0 && a[0] == a[0] && b[0] == b[0]) {
+        taylor_fill(K, DUAL_NAN, y);
+        return 1;
+    }
+    return 0;
+}
+
+/* g = 1 - x^2 with g_0 as the table writes it (no cancellation near 0 or
+   near |x| = 1), then the degree K-1 series is enough for integrate. */
+static inline void taylor_one_minus_sqr(int K, const double *x, double *g)
+{
+    int k;
+    double x0 = x[0];
+    taylor_sqr(K, x, g);
+    for (k = 1; k <= K; k++)
+        g[k] = -g[k];
+    g[0] = fabs(x0) < 0.5 ? 1.0 - x0 * x0 : (1.0 - x0) * (1.0 + x0);
+}
+
+/* ===================================================================== *
+ * 2. The rules, in table order.                                          *
+ * ===================================================================== */
+
+#define TAYLOR_UNARY_HEAD(name)                                               \
+    static inline void taylor_##name(int K, const double *x, double p, double *y)
+
+#define TAYLOR_PRELUDE(name)                                                  \
+    double d, y0 = dual_##name##_rule(x[0], &d);                              \
+    (void)p;                                                                  \
+    if (taylor_prelude1(K, x, y0, y))                                         \
+        return
+
+/* ---- exponentials and logarithms ---------------------------------------- */
+TAYLOR_UNARY_HEAD(exp) { TAYLOR_PRELUDE(exp); taylor_exp_core(K, x, 1.0, y0, y); }
+TAYLOR_UNARY_HEAD(exp2) { TAYLOR_PRELUDE(exp2); taylor_exp_core(K, x, DUAL_LN2, y0, y); }
+TAYLOR_UNARY_HEAD(expm1)
+{
+    TAYLOR_PRELUDE(expm1);
+    taylor_exp_core(K, x, 1.0, d, y);      /* d = exp(x_0) */
+    y[0] = y0;
+}
+TAYLOR_UNARY_HEAD(log) { TAYLOR_PRELUDE(log); y[0] = y0; taylor_log_core(K, x, x[0], y); }
+TAYLOR_UNARY_HEAD(log2)
+{
+    TAYLOR_PRELUDE(log2);
+    taylor_log_core(K, x, x[0], y);
+    taylor_scale(K, y, DUAL_LOG2E, y);
+    y[0] = y0;
+}
+TAYLOR_UNARY_HEAD(log10)
+{
+    TAYLOR_PRELUDE(log10);
+    taylor_log_core(K, x, x[0], y);
+    taylor_scale(K, y, DUAL_LOG10E, y);
+    y[0] = y0;
+}
+TAYLOR_UNARY_HEAD(log1p) { TAYLOR_PRELUDE(log1p); y[0] = y0; taylor_log_core(K, x, 1.0 + x[0], y); }
+
+/* ---- powers and roots ---------------------------------------------------- */
+static inline void taylor_pow_const(int K, const double *x, double p, double y0, int cube, double *y)
+{
+    if (p == 0.0) {
+        taylor_const(K, y0, y);
+        return;
+    }
+    if (p > 0.0 && p == floor(p) && p <= 1024.0 && x[0] == 0.0) {
+        taylor_pow_int(K, x, (long)p, y);
+        y[0] = y0;
+        return;
+    }
+    if (x[0] == 0.0) {
+        taylor_pow_zero(K, x, p, cube, y);
+        y[0] = y0;
+        return;
+    }
+    taylor_pow_rec(K, x, p, y0, y);
+}
+TAYLOR_UNARY_HEAD(sqrt) { TAYLOR_PRELUDE(sqrt); taylor_pow_const(K, x, 0.5, y0, 0, y); }
+TAYLOR_UNARY_HEAD(cbrt) { TAYLOR_PRELUDE(cbrt); taylor_pow_const(K, x, 1.0 / 3.0, y0, 1, y); }
+TAYLOR_UNARY_HEAD(square) { TAYLOR_PRELUDE(square); taylor_sqr(K, x, y); y[0] = y0; }
+TAYLOR_UNARY_HEAD(reciprocal)
+{
+    double one[TAYLOR_N];
+    TAYLOR_PRELUDE(reciprocal);
+    taylor_const(K, 1.0, one);
+    taylor_div_y0(K, one, x, y0, y);
+}
+
+/* ---- trigonometric ------------------------------------------------------- */
+TAYLOR_UNARY_HEAD(sin)
+{
+    double c[TAYLOR_N];
+    TAYLOR_PRELUDE(sin);
+    taylor_sincos(K, x, y0, d, y, c);
+}
+TAYLOR_UNARY_HEAD(cos)
+{
+    double s[TAYLOR_N];
+    TAYLOR_PRELUDE(cos);
+    taylor_sincos(K, x, -d, y0, s, y);
+}
+TAYLOR_UNARY_HEAD(tan) { TAYLOR_PRELUDE(tan); taylor_riccati(K, x, y0, d, 1.0, 0.0, y); }
+
+/* arcsin' = (1 - x^2)^(-1/2), from g_0 = d */
+static inline void taylor_arcsin_g(int K, const double *x, double d, double *g)
+{
+    double s[TAYLOR_N];
+    taylor_one_minus_sqr(K - 1, x, s);
+    taylor_pow_rec(K - 1, s, -0.5, d, g);
+}
+TAYLOR_UNARY_HEAD(arcsin)
+{
+    double g[TAYLOR_N];
+    TAYLOR_PRELUDE(arcsin);
+    taylor_arcsin_g(K, x, d, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(arccos)
+{
+    double g[TAYLOR_N];
+    TAYLOR_PRELUDE(arccos);
+    taylor_arcsin_g(K, x, -d, g);          /* -(1 - x^2)^(-1/2): g_0 = d < 0 */
+    taylor_scale(K - 1, g, -1.0, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(arctan)
+{
+    double s[TAYLOR_N], g[TAYLOR_N], one[TAYLOR_N];
+    TAYLOR_PRELUDE(arctan);
+    taylor_sqr(K - 1, x, s);
+    s[0] += 1.0;
+    taylor_const(K - 1, 1.0, one);
+    taylor_div_y0(K - 1, one, s, d, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+
+/* ---- hyperbolic ---------------------------------------------------------- */
+TAYLOR_UNARY_HEAD(sinh)
+{
+    double c[TAYLOR_N];
+    TAYLOR_PRELUDE(sinh);
+    taylor_sinhcosh(K, x, y0, d, y, c);
+}
+TAYLOR_UNARY_HEAD(cosh)
+{
+    double s[TAYLOR_N];
+    TAYLOR_PRELUDE(cosh);
+    taylor_sinhcosh(K, x, d, y0, s, y);
+}
+TAYLOR_UNARY_HEAD(tanh) { TAYLOR_PRELUDE(tanh); taylor_riccati(K, x, y0, d, -1.0, 0.0, y); }
+TAYLOR_UNARY_HEAD(arcsinh)
+{
+    double s[TAYLOR_N], g[TAYLOR_N];
+    TAYLOR_PRELUDE(arcsinh);
+    taylor_sqr(K - 1, x, s);
+    s[0] += 1.0;
+    taylor_pow_rec(K - 1, s, -0.5, d, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(arccosh)
+{
+    double s[TAYLOR_N], g[TAYLOR_N];
+    TAYLOR_PRELUDE(arccosh);
+    taylor_sqr(K - 1, x, s);
+    s[0] = (x[0] - 1.0) * (x[0] + 1.0);
+    taylor_pow_rec(K - 1, s, -0.5, d, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(arctanh)
+{
+    double s[TAYLOR_N], g[TAYLOR_N], one[TAYLOR_N];
+    TAYLOR_PRELUDE(arctanh);
+    taylor_one_minus_sqr(K - 1, x, s);
+    taylor_const(K - 1, 1.0, one);
+    taylor_div_y0(K - 1, one, s, d, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+
+/* ---- special functions --------------------------------------------------- */
+/* erf' = (2/sqrt(pi)) exp(-x^2), g_0 = d */
+static inline void taylor_gauss_g(int K, const double *x, double d, double c, double *g)
+{
+    double s[TAYLOR_N];
+    taylor_sqr(K, x, s);
+    taylor_exp_core(K, s, -c, d, g);
+}
+TAYLOR_UNARY_HEAD(erf)
+{
+    double g[TAYLOR_N];
+    TAYLOR_PRELUDE(erf);
+    taylor_gauss_g(K - 1, x, d, 1.0, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(erfc)
+{
+    double g[TAYLOR_N];
+    TAYLOR_PRELUDE(erfc);
+    taylor_gauss_g(K - 1, x, d, 1.0, g);   /* -(2/sqrt(pi)) exp(-x^2) */
+    taylor_integrate(K, x, g, y0, y);
+}
+
+/* ---- sign, kinks and steps: locally linear or constant ------------------- */
+#define TAYLOR_LINEAR_UNARY(name)                                             \
+    TAYLOR_UNARY_HEAD(name) { TAYLOR_PRELUDE(name); taylor_linear1(K, x, y0, d, y); }
+TAYLOR_LINEAR_UNARY(negative)
+TAYLOR_LINEAR_UNARY(positive)
+TAYLOR_LINEAR_UNARY(absolute)
+TAYLOR_LINEAR_UNARY(sign)
+TAYLOR_LINEAR_UNARY(floor)
+TAYLOR_LINEAR_UNARY(ceil)
+TAYLOR_LINEAR_UNARY(trunc)
+TAYLOR_LINEAR_UNARY(rint)
+TAYLOR_LINEAR_UNARY(relu)
+
+/* ---- activations --------------------------------------------------------- */
+TAYLOR_UNARY_HEAD(sigmoid) { TAYLOR_PRELUDE(sigmoid); taylor_riccati(K, x, y0, d, -1.0, 1.0, y); }
+TAYLOR_UNARY_HEAD(softplus)
+{
+    double g[TAYLOR_N];
+    TAYLOR_PRELUDE(softplus);
+    taylor_sigmoid_series(K - 1, x, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(log_sigmoid)
+{
+    double m[TAYLOR_N], g[TAYLOR_N];
+    TAYLOR_PRELUDE(log_sigmoid);
+    taylor_scale(K - 1, x, -1.0, m);
+    taylor_sigmoid_series(K - 1, m, g);
+    taylor_integrate(K, x, g, y0, y);
+}
+TAYLOR_UNARY_HEAD(silu)
+{
+    double s[TAYLOR_N];
+    TAYLOR_PRELUDE(silu);
+    taylor_sigmoid_series(K, x, s);
+    taylor_mul(K, x, s, y);
+    y[0] = y0;
+    y[1] = dual_scale(d, x[1]);
+}
+TAYLOR_UNARY_HEAD(gelu)
+{
+    double g[TAYLOR_N], phi[TAYLOR_N];
+    TAYLOR_PRELUDE(gelu);
+    /* Phi' = exp(-x^2/2) / sqrt(2 pi); gelu = x Phi */
+    taylor_gauss_g(K - 1, x, exp(-0.5 * x[0] * x[0]) * DUAL_1_SQRT2PI, 0.5, g);
+    taylor_integrate(K, x, g, 0.5 * erfc(-x[0] * DUAL_SQRT1_2), phi);
+    taylor_mul(K, x, phi, y);
+    y[0] = y0;
+    y[1] = dual_scale(d, x[1]);
+}
+
+/* ---- parametrized -------------------------------------------------------- */
+static inline void taylor_leaky_relu(int K, const double *x, double p, double *y)
+{
+    double d, y0 = dual_leaky_relu_rule(x[0], p, &d);
+    if (taylor_prelude1(K, x, y0, y))
+        return;
+    taylor_linear1(K, x, y0, d, y);
+}
+
+static inline void taylor_elu(int K, const double *x, double p, double *y)
+{
+    double d, y0 = dual_elu_rule(x[0], p, &d);
+    if (taylor_prelude1(K, x, y0, y))
+        return;
+    if (x[0] > 0.0 || x[0] != x[0]) {
+        taylor_linear1(K, x, y0, d, y);
+        return;
+    }
+    /* p expm1(x) on the left side, also at the kink (slope p) */
+    taylor_exp_core(K, x, 1.0, exp(x[0]), y);
+    taylor_scale(K, y, p, y);
+    y[0] = y0;
+}
+
+/* ---- binary --------------------------------------------------------------- */
+#define TAYLOR_BINARY_HEAD(name)                                              \
+    static inline void taylor_##name(int K, const double *a, const double *b, double *y)
+
+#define TAYLOR_PRELUDE2(name)                                                 \
+    double fa, fb, y0 = dual_##name##_rule(a[0], b[0], &fa, &fb);             \
+    if (taylor_prelude2(K, a, b, y0, y))                                      \
+        return
+
+#define TAYLOR_LINEAR_BINARY(name)                                            \
+    TAYLOR_BINARY_HEAD(name) { TAYLOR_PRELUDE2(name); taylor_linear2(K, a, b, y0, fa, fb, y); }
+
+TAYLOR_LINEAR_BINARY(add)
+TAYLOR_LINEAR_BINARY(subtract)
+TAYLOR_BINARY_HEAD(multiply) { TAYLOR_PRELUDE2(multiply); taylor_mul(K, a, b, y); y[0] = y0; }
+TAYLOR_BINARY_HEAD(divide) { TAYLOR_PRELUDE2(divide); taylor_div_y0(K, a, b, y0, y); }
+
+/* a ** b: a constant exponent is a power, a constant base an exponential;
+   otherwise exp(b log a), real only for a > 0 (d/db is nan for a <= 0, as
+   the Dual's). */
+TAYLOR_BINARY_HEAD(power)
+{
+    double l[TAYLOR_N], e[TAYLOR_N];
+    TAYLOR_PRELUDE2(power);
+    if (taylor_is_const(K, b)) {
+        taylor_pow_const(K, a, b[0], y0, 0, y);
+        if (y0 != y0 && a[0] == a[0])
+            taylor_fill(K, DUAL_NAN, y);
+        return;
+    }
+    if (!(a[0] > 0.0)) {
+        if (a[0] == 0.0 && b[0] > 0.0 && taylor_is_const(K, a)) {
+            taylor_const(K, y0, y);               /* 0 ** b, b > 0: 0 near b */
+            return;
+        }
+        taylor_fill(K, DUAL_NAN, y);
+        y[0] = y0;
+        return;
+    }
+    l[0] = log(a[0]);
+    taylor_log_core(K, a, a[0], l);
+    taylor_mul(K, b, l, e);                       /* b log a */
+    taylor_exp_core(K, e, 1.0, y0, y);
+}
+
+/* atan2' = (b a' - a b') / (a^2 + b^2), integrated */
+TAYLOR_BINARY_HEAD(arctan2)
+{
+    double da[TAYLOR_N], db[TAYLOR_N], n1[TAYLOR_N], n2[TAYLOR_N], s[TAYLOR_N],
+        t[TAYLOR_N], h[TAYLOR_N];
+    int k;
+    TAYLOR_PRELUDE2(arctan2);
+    for (k = 0; k < K; k++) {
+        da[k] = (k + 1) * a[k + 1];
+        db[k] = (k + 1) * b[k + 1];
+    }
+    taylor_mul(K - 1, b, da, n1);
+    taylor_mul(K - 1, a, db, n2);
+    for (k = 0; k < K; k++)
+        n1[k] -= n2[k];
+    taylor_sqr(K - 1, a, s);
+    taylor_sqr(K - 1, b, t);
+    for (k = 0; k < K; k++)
+        s[k] += t[k];
+    taylor_div_y0(K - 1, n1, s, n1[0] / s[0], h);
+    y[0] = y0;
+    for (k = 1; k <= K; k++)
+        y[k] = h[k - 1] / k;
+}
+
+/* hypot = y_0 sqrt(a^2 + b^2) of the operands scaled by 1/y_0 (no
+   overflow); at the origin the Dual's slope 0 (the kink of abs). */
+TAYLOR_BINARY_HEAD(hypot)
+{
+    double as[TAYLOR_N], bs[TAYLOR_N], s[TAYLOR_N], t[TAYLOR_N], r[TAYLOR_N];
+    int k;
+    TAYLOR_PRELUDE2(hypot);
+    if (y0 == 0.0 || isinf(y0)) {
+        taylor_linear2(K, a, b, y0, fa, fb, y);
+        return;
+    }
+    taylor_scale(K, a, 1.0 / y0, as);
+    taylor_scale(K, b, 1.0 / y0, bs);
+    taylor_sqr(K, as, s);
+    taylor_sqr(K, bs, t);
+    for (k = 0; k <= K; k++)
+        s[k] += t[k];
+    taylor_pow_rec(K, s, 0.5, 1.0, r);
+    taylor_scale(K, r, y0, y);
+    y[0] = y0;
+}
+
+TAYLOR_LINEAR_BINARY(minimum)
+TAYLOR_LINEAR_BINARY(maximum)
+TAYLOR_LINEAR_BINARY(fmin)
+TAYLOR_LINEAR_BINARY(fmax)
+TAYLOR_LINEAR_BINARY(copysign)
+
+/* logaddexp' = sigmoid(a - b) a' + sigmoid(b - a) b' */
+TAYLOR_BINARY_HEAD(logaddexp)
+{
+    double u[TAYLOR_N], v[TAYLOR_N], su[TAYLOR_N], sv[TAYLOR_N];
+    int k, j;
+    TAYLOR_PRELUDE2(logaddexp);
+    for (k = 0; k < K; k++) {
+        u[k] = a[k] - b[k];
+        v[k] = b[k] - a[k];
+    }
+    taylor_sigmoid_series(K - 1, u, su);
+    taylor_sigmoid_series(K - 1, v, sv);
+    su[0] = fa;
+    sv[0] = fb;
+    y[0] = y0;
+    for (k = 1; k <= K; k++) {
+        double acc = 0.0;
+        for (j = 1; j <= k; j++)
+            acc += taylor_zmul(j * a[j], su[k - j]) + taylor_zmul(j * b[j], sv[k - j]);
+        y[k] = acc / k;
+    }
+}
+
+TAYLOR_LINEAR_BINARY(floor_divide)
+TAYLOR_LINEAR_BINARY(remainder)
+
+/* ===================================================================== *
+ * 3. Tables (one entry per row of dual_rules.def, in its order) and the  *
+ *    strided loops.                                                      *
+ * ===================================================================== */
+
+#define DUAL_UNARY(name, v, d, n) taylor_##name,
+#define DUAL_UNARY_FN(name, n) taylor_##name,
+#define DUAL_UNARY_P(name, v, d, n)
+#define DUAL_BINARY(name, v, da, db, na, nb)
+static const taylor_unary_fn taylor_unary_table[] = {
+#include "dual_rules.def"
+};
+#undef DUAL_UNARY
+#undef DUAL_UNARY_FN
+#undef DUAL_UNARY_P
+#undef DUAL_BINARY
+
+#define DUAL_UNARY(name, v, d, n) #name,
+#define DUAL_UNARY_FN(name, n) #name,
+#define DUAL_UNARY_P(name, v, d, n)
+#define DUAL_BINARY(name, v, da, db, na, nb)
+static const char *const taylor_unary_names[] = {
+#include "dual_rules.def"
+};
+#undef DUAL_UNARY
+#undef DUAL_UNARY_FN
+#undef DUAL_UNARY_P
+#undef DUAL_BINARY
+
+#define DUAL_UNARY(name, v, d, n)
+#define DUAL_UNARY_FN(name, n)
+#define DUAL_UNARY_P(name, v, d, n) taylor_##name,
+#define DUAL_BINARY(name, v, da, db, na, nb)
+static const taylor_unary_fn taylor_unary_p_table[] = {
+#include "dual_rules.def"
+};
+#undef DUAL_UNARY_P
+#define DUAL_UNARY_P(name, v, d, n) #name,
+static const char *const taylor_unary_p_names[] = {
+#include "dual_rules.def"
+};
+#undef DUAL_UNARY
+#undef DUAL_UNARY_FN
+#undef DUAL_UNARY_P
+#undef DUAL_BINARY
+
+#define DUAL_UNARY(name, v, d, n)
+#define DUAL_UNARY_FN(name, n)
+#define DUAL_UNARY_P(name, v, d, n)
+#define DUAL_BINARY(name, v, da, db, na, nb) taylor_##name,
+static const taylor_binary_fn taylor_binary_table[] = {
+#include "dual_rules.def"
+};
+#undef DUAL_BINARY
+#define DUAL_BINARY(name, v, da, db, na, nb) #name,
+static const char *const taylor_binary_names[] = {
+#include "dual_rules.def"
+};
+#undef DUAL_UNARY
+#undef DUAL_UNARY_FN
+#undef DUAL_UNARY_P
+#undef DUAL_BINARY
+
+#define TAYLOR_N_UNARY ((int)(sizeof(taylor_unary_table) / sizeof(taylor_unary_table[0])))
+#define TAYLOR_N_UNARY_P ((int)(sizeof(taylor_unary_p_table) / sizeof(taylor_unary_p_table[0])))
+#define TAYLOR_N_BINARY ((int)(sizeof(taylor_binary_table) / sizeof(taylor_binary_table[0])))
+
+/* n points: coefficient k of point i at x[k * xk + i * xi] (element
+   strides).  The scalar type calls these with n = 1.  Each point is
+   gathered into a contiguous vector, so the rules see double c[K+1]. */
+static inline void taylor_unary_loop(taylor_unary_fn f, int K, ptrdiff_t n, double p,
+                              const double *x, ptrdiff_t xk, ptrdiff_t xi,
+                              double *y, ptrdiff_t yk, ptrdiff_t yi)
+{
+    double u[TAYLOR_N], v[TAYLOR_N];
+    ptrdiff_t i;
+    int k;
+    for (i = 0; i < n; i++) {
+        for (k = 0; k <= K; k++)
+            u[k] = x[k * xk + i * xi];
+        f(K, u, p, v);
+        for (k = 0; k <= K; k++)
+            y[k * yk + i * yi] = v[k];
+    }
+}
+
+static inline void taylor_binary_loop(taylor_binary_fn f, int K, ptrdiff_t n,
+                               const double *a, ptrdiff_t ak, ptrdiff_t ai,
+                               const double *b, ptrdiff_t bk, ptrdiff_t bi,
+                               double *y, ptrdiff_t yk, ptrdiff_t yi)
+{
+    double u[TAYLOR_N], v[TAYLOR_N], w[TAYLOR_N];
+    ptrdiff_t i;
+    int k;
+    for (i = 0; i < n; i++) {
+        for (k = 0; k <= K; k++) {
+            u[k] = a[k * ak + i * ai];
+            v[k] = b[k * bk + i * bi];
+        }
+        f(K, u, v, w);
+        for (k = 0; k <= K; k++)
+            y[k * yk + i * yi] = w[k];
+    }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DUALML_TAYLOR_H */
