@@ -402,7 +402,7 @@ def render(machine, results, opts):
     out.append("Error: max over entries of |got − ref| / max(|ref|, 1e-3·max|ref|), value and derivative "
                "together where the tool returns both; references by mpmath at 30 digits (W1, W2, W3, W5), "
                "long double (W4), closed form (W6), Gauss-Legendre quadrature of complex-step gradients "
-               "(W6b; W6 and W6b errors are mostly Monte Carlo noise), NumPy on the values and on each "
+               "(W6b, W6c; W6, W6b and W6c errors are mostly Monte Carlo noise), NumPy on the values and on each "
                "tangent row (W9), closed-form diagonals and complex steps (W10). ⚠ marks an error above "
                "the workload's tolerance.")
     return "\n".join(out)

@@ -1280,6 +1280,58 @@ def _(w):
 
 
 # =================================================================================
+# W6c: DGSM of an SEIR-V model solved by scipy.integrate.solve_ivp (RK45), 5 inputs
+# =================================================================================
+def _w6c_points(n):
+    lo, hi = np.array(wk.W6C_PROBLEM["bounds"]).T
+    return np.random.default_rng(0).uniform(lo, hi, (n, len(lo)))
+
+
+@adapter("W6c", "floor: scipy solve_ivp model on N samples", kind="floor", needs=["scipy"])
+def _(w):
+    from scipy.integrate import solve_ivp
+
+    X = _w6c_points(w.size)
+    return Prepared(lambda: [wk.seirv_model(x, solve_ivp) for x in X], None)
+
+
+@adapter("W6c", "dualml.dgsm + dualml.solve_ivp (sensitivities)", needs=["scipy"])
+def _(w):
+    dm = _dualml("dgsm", "solve_ivp")
+
+    def model(x):
+        return wk.seirv_model(x, dm.solve_ivp)
+
+    return checked(lambda: dm.dgsm(model, wk.W6C_PROBLEM, w.size, seed=1, vectorized=False),
+                   lambda out: vd(deriv=np.asarray(out["vi"], dtype=float)))
+
+
+@adapter("W6c", "dualml.dgsm + dualml.solve_ivp, sens_error_control=False", needs=["scipy"])
+def _(w):
+    dm = _dualml("dgsm", "solve_ivp")
+
+    def model(x):  # the step size controls y's error only (CVODES' errconS = false)
+        return wk.seirv_model(x, dm.solve_ivp, sens_error_control=False)
+
+    return checked(lambda: dm.dgsm(model, wk.W6C_PROBLEM, w.size, seed=1, vectorized=False),
+                   lambda out: vd(deriv=np.asarray(out["vi"], dtype=float)))
+
+
+@adapter("W6c", "SALib finite_diff + scipy solve_ivp + dgsm.analyze", needs=["SALib", "scipy"])
+def _(w):
+    from SALib.analyze import dgsm
+    from SALib.sample import finite_diff
+    from scipy.integrate import solve_ivp
+
+    def call():  # N (D+1) sample rows, one solve each, the analysis
+        X = finite_diff.sample(wk.W6C_PROBLEM, w.size, seed=1)
+        Y = np.array([wk.seirv_model(x, solve_ivp) for x in X])
+        return dgsm.analyze(wk.W6C_PROBLEM, X, Y, seed=1)
+
+    return checked(call, lambda Si: vd(deriv=np.asarray(Si["vi"], dtype=float)))
+
+
+# =================================================================================
 # W9: one DualArray operation (k = 10 directions) vs the NumPy operation on the values
 # =================================================================================
 @adapter("W9", "floor: numpy, values only", kind="floor")

@@ -359,6 +359,78 @@ def sir_vi_reference(m=24):
     return wgt @ sir_gradient_cs(X) ** 2
 
 
+# --- W6c: DGSM of an SEIR model with vaccination solved by scipy's solve_ivp --------
+SEIRV_DAYS = 180.0
+SEIRV_TOL = {"rtol": 1e-6, "atol": 1e-9}
+W6C_PROBLEM = {
+    "num_vars": 5,
+    # transmission, incubation and recovery rates, vaccination rate, initial infected fraction
+    "names": ["beta", "sigma", "gamma", "nu", "i0"],
+    "bounds": [[0.2, 0.5], [0.1, 0.3], [0.05, 0.15], [0.0, 0.01], [1e-3, 1e-2]],
+}
+
+
+def seirv_rhs(t, y, beta, sigma, gamma, nu):
+    """SEIR with vaccination of susceptibles; c counts infections (the attack rate)."""
+    s, e, i, r, c = y
+    new = beta * s * i
+    onset = sigma * e
+    return [-new - nu * s, new - onset, onset - gamma * i, gamma * i + nu * s, onset]
+
+
+def seirv_y0(i0):
+    return [1 - i0, 0.0, i0, 0.0, 0.0]
+
+
+def seirv_model(x, solve_ivp, **options):
+    """The attack rate c(T) at one point x = (beta, sigma, gamma, nu, i0), by `solve_ivp` (RK45).
+
+    `solve_ivp` is SciPy's (plain floats) or dualml's (x may carry derivatives).
+    """
+    sol = solve_ivp(seirv_rhs, (0.0, SEIRV_DAYS), seirv_y0(x[4]), args=(x[0], x[1], x[2], x[3]),
+                    **{**SEIRV_TOL, **options})
+    return sol.y[4, -1]
+
+
+def seirv_rk4(X, steps=720):
+    """c(T) at the rows of X by a fixed-step RK4 in array arithmetic (complex X: complex step)."""
+    beta, sigma, gamma, nu, i0 = (X[:, j] for j in range(5))
+    h = SEIRV_DAYS / steps
+    y = [1 - i0, 0 * i0, i0, 0 * i0, 0 * i0]
+
+    def f(y):
+        return seirv_rhs(0.0, y, beta, sigma, gamma, nu)
+
+    for _ in range(steps):
+        k1 = f(y)
+        k2 = f([a + h / 2 * b for a, b in zip(y, k1)])
+        k3 = f([a + h / 2 * b for a, b in zip(y, k2)])
+        k4 = f([a + h * b for a, b in zip(y, k3)])
+        y = [a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4) for a, b1, b2, b3, b4 in zip(y, k1, k2, k3, k4)]
+    return y[4]
+
+
+def seirv_gradient_cs(X, steps=720):
+    """Gradient of c(T) at the rows of X by complex step through seirv_rk4 (all 5 at once)."""
+    N, D = X.shape
+    Xc = np.repeat(X.astype(complex)[None], D, axis=0)  # (D, N, D)
+    for j in range(D):
+        Xc[j, :, j] += 1e-30j
+    return (seirv_rk4(Xc.reshape(D * N, D), steps).imag / 1e-30).reshape(D, N).T
+
+
+def seirv_vi_reference(m=6, steps=720):
+    """v_i = E[(dc(T)/dx_i)^2] over the uniform box: m-point Gauss-Legendre per axis (m^5 points)."""
+    nodes, weights = np.polynomial.legendre.leggauss(m)
+    lo, hi = np.array(W6C_PROBLEM["bounds"]).T
+    axes = [lo[j] + (hi[j] - lo[j]) * (nodes + 1) / 2 for j in range(5)]
+    X = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 5)
+    wgt = np.ones(1)
+    for _ in range(5):
+        wgt = np.multiply.outer(wgt, weights / 2).reshape(-1)
+    return wgt @ seirv_gradient_cs(X, steps) ** 2
+
+
 # --- W11: the 10th derivative of a 20-operation scalar expression (Taylor mode) --
 W11_X0 = 0.7
 W11_N = 10   # derivative order; goal (issue 13): dualml <= 60x one float evaluation
@@ -506,6 +578,10 @@ def ref_w6():
 
 def ref_w6b():
     return {"deriv": sir_vi_reference()}
+
+
+def ref_w6c():
+    return {"deriv": seirv_vi_reference()}
 
 
 def ref_w9(op, n):
@@ -737,6 +813,12 @@ def catalog(quick: bool) -> list[Workload]:
     wl.append(Workload("W6b", f"W6b N={w6b_n}",
                        f"DGSM of an SIR model (200-step RK4 in NumPy, 3 inputs), N={w6b_n} samples",
                        ref_w6b, size=w6b_n, tol=0.25))
+    w6c_n = 32 if quick else 128
+    wl.append(Workload("W6c", f"W6c N={w6c_n}",
+                       f"DGSM of an SEIR-V model (scipy solve_ivp RK45, 5 inputs), N={w6c_n} samples",
+                       ref_w6c, size=w6c_n, tol=0.25))
+
+
     wl.append(Workload("W11", "W11", f"d^{W11_N}f/dx^{W11_N} of a 20-operation scalar "
                        f"expression (goal: dualml <= 60x one float evaluation)", ref_w11))
     for n in W10_BRATU_N:
@@ -846,6 +928,13 @@ def selfcheck():
     Hfd = np.array([(rosen_chain_grad(x + h * e) - rosen_chain_grad(x - h * e)) / (2 * h)
                     for e in np.eye(x.size)])
     report("W10 rosen Hessian vs FD of gradient", {"deriv": tridiag_of(Hfd)}, ref_w10_rosen(8))
+
+
+    # W6c: the quadrature and RK4 step count have converged
+    report("W6c reference m=6 vs m=8", {"deriv": seirv_vi_reference(6)},
+           {"deriv": seirv_vi_reference(8)})
+    report("W6c reference 720 vs 2880 steps", {"deriv": seirv_vi_reference(4, 720)},
+           {"deriv": seirv_vi_reference(4, 2880)})
 
 
 if __name__ == "__main__":

@@ -16,5 +16,6 @@ from .custom import *  # noqa: F401,F403
 from .implicit import *  # noqa: F401,F403
 from ._taylor import *  # noqa: F401,F403  (Taylor mode: dualml.taylor, Taylor, TaylorArray, ...)
 from .sparse import *  # noqa: F401,F403
+from .ode import *  # noqa: F401,F403
 
 from ._version import __version__  # noqa: F401  (written by setup.py from csrc/dual.h)

@@ -8,8 +8,12 @@ Design
   with ``J[i, j] = df_i/dx_j``; hessian ``x.shape + x.shape``; jvp
   ``(f(x), J v)``.
 * Each pass seeds ``chunk`` unit directions (direction axis first) under a
-  fresh tag; ``chunk=None`` takes all n at once while the tangents stay under
-  ``_CAP_BYTES``.
+  fresh tag.  ``chunk=None`` keeps every tangent buffer of a pass under a
+  budget (``DUALML_MAX_BYTES``, default 256 MiB): the seed decides the first
+  chunk, and a pass whose intermediate outgrows the budget (a (k, 10000, 80)
+  layer of an MLP) stops at that buffer, before touching its memory, and
+  is run again with the chunk its size implies (so f may run more than
+  once per chunk of directions).
 * hessian: one or a few passes of the second-order rows (``arrays._o2``:
   ``[g, H]``, a truncated Taylor array); where that representation has no
   curvature rule (``_NeedGeneric``), or x is itself dual, it falls back to
@@ -22,12 +26,13 @@ Design
   Fallback as for hessian: ``jvp(gradient(f), x, v)``.
 """
 import numbers
+import os
 
 import numpy as np
 
 from . import dual as _dual
 from .arrays import DualArray, _new
-from .arrays._core import copy_pooled, hessian_pass
+from .arrays._core import BufferBudgetExceeded, copy_pooled, hessian_pass, set_buffer_budget
 from .arrays._operands import _NeedGeneric, _operand, _nd
 from .arrays._joins import _concatenate
 from .arrays._shape import _moveaxis0_last, _reshape
@@ -57,13 +62,55 @@ def _point(x, fname):
     return np.array(a, dtype=np.float64)
 
 
+_CAP_PARSED = [None, _CAP_BYTES]       # the last DUALML_MAX_BYTES text and its value
+
+
+def _cap_bytes():
+    """The per-buffer budget: DUALML_MAX_BYTES (bytes; K/M/G suffixes) or 256 MiB."""
+    text = os.environ.get("DUALML_MAX_BYTES")
+    if not text:
+        return _CAP_BYTES
+    if text == _CAP_PARSED[0]:
+        return _CAP_PARSED[1]
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(t[-1:], 1)
+    try:
+        value = int(float(t[:-1] if scale > 1 else t) * scale)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"DUALML_MAX_BYTES must be a positive number of bytes (e.g. "
+                         f"268435456 or 256M), got {text!r}")
+    _CAP_PARSED[:] = [text, value]
+    return value
+
+
+def _budgeted(f, X, args, c, budget):
+    """f(X, *args) with this thread's buffer budget set, or the exceeding size."""
+    old = set_buffer_budget(budget)
+    try:
+        return f(X, *args), None
+    except BufferBudgetExceeded as exc:
+        if exc.budget != budget:
+            raise           # an enclosing call's budget (nested): not ours to handle
+        return None, exc.nbytes
+    finally:
+        set_buffer_budget(old)
+
+
+def _smaller_chunk(c, nbytes, budget):
+    # the buffer held c directions: about nbytes / c per direction
+    per_dir = max(nbytes / max(c, 1), 1.0)
+    return max(1, min(c // 2, int(budget // per_dir)))
+
+
 def _chunk(chunk, n, per_row, fname):
     if chunk is not None:
         if isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1:
             raise ValueError(f"{fname}(): chunk must be None or a positive integer, "
                              f"got {chunk!r}")
         return min(int(chunk), max(n, 1))
-    return max(1, min(n, _CAP_BYTES // max(8 * per_row, 1)))
+    return max(1, min(n, _cap_bytes() // max(8 * per_row, 1)))
 
 
 _EYES = {}
@@ -132,11 +179,16 @@ def _parts(r, tag, c, fname):
     raise TypeError(_dual._bad_result(r))
 
 
-def _passes(f, x, args, chunk, fname, want_value=True):
-    """Seeded passes over all n directions: (value, list of (c,) + out tangents)."""
+def _passes(f, x, args, chunk, fname, want_value=True, first=None):
+    """Seeded passes over all n directions: (value, list of (c,) + out tangents).
+
+    ``first``: the chunk to start with (chunk=None only), e.g. after a one-pass
+    attempt outgrew the budget.
+    """
     n = x.size
     shape = x.shape
-    c = _chunk(chunk, n, n, fname)
+    c = _chunk(chunk, n, n, fname) if first is None else first
+    budget = _cap_bytes() if chunk is None else None
     tag = _dual._new_tag()
     value = None
     blocks = []
@@ -145,11 +197,18 @@ def _passes(f, x, args, chunk, fname, want_value=True):
         cc = min(c, n - start)
         seed = _seed_rows(n, start, cc, shape)
         # x is _point's private copy: f may write into it, so every pass but
-        # the last gets a copy of its own
-        X = _new(x if start + cc >= n else _value_copy(x), seed, tag, None)
+        # the last gets a copy of its own (a retried pass too)
+        X = _new(x if start + cc >= n and budget is None else _value_copy(x), seed, tag,
+                 None)
         if cc == n and len(shape) == 1 and type(x) is _nd:
             X._eye = seed           # W @ X may skip the product with the identity
-        r = f(X, *args)
+        if budget is not None and cc > 1:
+            r, nbytes = _budgeted(f, X, args, cc, budget)
+            if r is None:           # outgrew the budget: again with fewer directions
+                c = _smaller_chunk(cc, nbytes, budget)
+                continue
+        else:
+            r = f(X, *args)
         v, d = _parts(r, tag, cc, fname)
         if value is None:
             value = v
@@ -210,7 +269,13 @@ def _one_pass(f, x, args, fname):
         X._eye = eye
     else:
         X = _new(xc, eye.reshape((n,) + x.shape), tag, None)
-    r = f(X, *args)
+    if n > _UNBUDGETED_N:
+        budget = _cap_bytes()
+        r, nbytes = _budgeted(f, X, args, n, budget)
+        if r is None:
+            raise _Outgrew(_smaller_chunk(n, nbytes, budget))
+    else:
+        r = f(X, *args)
     if type(r) is DualArray and r._tag == tag and r._o2 is None and type(r._d) is _nd:
         return r._v, r._d
     return _parts(r, tag, n, fname)
@@ -220,15 +285,38 @@ def _one_pass(f, x, args, fname):
 _ONE_PASS_N = int((_CAP_BYTES // 8) ** 0.5)
 
 
+# Up to this many directions one pass runs without the budget (its tangents are
+# at most 64x the values of each intermediate, and small Jacobians -- W3 at
+# n = 10 and 30 -- pay nothing for the check, about 1 us a call)
+_UNBUDGETED_N = 64
+
+
+class _Outgrew(Exception):
+    """The one-pass attempt outgrew the budget; .chunk is the chunk to go on with."""
+
+    def __init__(self, chunk):
+        super().__init__(chunk)
+        self.chunk = chunk
+
+
+def _value_and_blocks(f, x, args, chunk, fname):
+    """(value, blocks, point) by one pass when it fits, else by chunked passes."""
+    first = None
+    if chunk is None:
+        try:
+            vd = _one_pass(f, x, args, fname)
+        except _Outgrew as exc:
+            vd, first = None, exc.chunk
+        if vd is not None:
+            return vd[0], [vd[1]], x
+    x = _point(x, fname)
+    value, blocks, _ = _passes(f, x, args, chunk, fname, first=first)
+    return value, blocks, x
+
+
 def value_and_jacobian(f, x, args=(), chunk=None):
     """(f(x), J) with J shape ``f(x).shape + x.shape``, ``J[i, j] = df_i/dx_j``."""
-    if chunk is None:
-        vd = _one_pass(f, x, args, "jacobian")
-        if vd is not None:
-            value, D = vd
-            return _scalar_out(value, _finish_jac([D], x.shape, x.size), "jacobian")
-    x = _point(x, "jacobian")
-    value, blocks, _ = _passes(f, x, args, chunk, "jacobian")
+    value, blocks, x = _value_and_blocks(f, x, args, chunk, "jacobian")
     J = _finish_jac(blocks, x.shape, x.size)
     return _scalar_out(value, J, "jacobian")
 
@@ -240,13 +328,7 @@ def jacobian(f, x, args=(), chunk=None):
 
 def value_and_gradient(f, x, args=(), chunk=None):
     """(f(x), gradient) for a scalar f; the gradient has x's shape."""
-    vd = _one_pass(f, x, args, "gradient") if chunk is None else None
-    if vd is not None:
-        value, D = vd
-        blocks = [D]
-    else:
-        x = _point(x, "gradient")
-        value, blocks, _ = _passes(f, x, args, chunk, "gradient")
+    value, blocks, x = _value_and_blocks(f, x, args, chunk, "gradient")
     out_shape = tuple(blocks[0].shape[1:])
     if out_shape != ():
         raise ValueError(f"gradient(): f must return a scalar, it returned shape "

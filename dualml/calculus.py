@@ -486,6 +486,12 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
         call) when it is available, else scalar.
     chunk : int, optional
         Directions per pass for the array backend; the scalar path ignores it.
+        Default: as many as keep every tangent buffer of a pass under
+        ``DUALML_MAX_BYTES`` (environment, default 256M): a pass whose
+        intermediate outgrows it stops before allocating and is rerun with
+        fewer directions.  Forward mode costs about n passes' worth of
+        tangents for n inputs; for thousands of inputs into a large model
+        (training), reverse mode (JAX, PyTorch) is the better tool.
 
     Returns
     -------
@@ -562,6 +568,12 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
         As for ``gradient``.
     chunk : int, optional
         Directions per pass for the array backend; the scalar path ignores it.
+        Default: as many as keep every tangent buffer of a pass under
+        ``DUALML_MAX_BYTES`` (environment, default 256M): a pass whose
+        intermediate outgrows it stops before allocating and is rerun with
+        fewer directions.  Forward mode costs about n passes' worth of
+        tangents for n inputs; for thousands of inputs into a large model
+        (training), reverse mode (JAX, PyTorch) is the better tool.
 
     Returns
     -------

@@ -6,11 +6,13 @@ Design
   (``value_and_jacobian`` at one point, ``jvp`` or a DualArray seeded with
   all n input directions for a batch); this module adds no differentiation
   machinery of its own, only bookkeeping, statistics and presentation.
-* A batch of N points is an (N, n) array.  ``vectorized=False``: f takes one
-  point (n,) and is called per point.  ``vectorized=True``: f takes the whole
-  (N, n) array and returns (N,) or (N, m), row i depending on row i only
-  (SALib's convention for models); one call of f with the n input directions
-  seeded on every row gives all N Jacobians.
+* A batch of N points is an (N, n) array.  ``vectorized=True`` (the default
+  of every function here, SALib's convention for models): f takes the whole
+  (N, n) array and returns (N,) or (N, m), row i depending on row i only; one
+  call of f with the n input directions seeded on every row gives all N
+  Jacobians.  ``vectorized=False``: f takes one point (n,) and is called per
+  point, through ``value_and_jacobian(..., method=method)``.  A model given
+  the wrong kind of input gets an error naming the flag.
 * ``executor=`` (any ``concurrent.futures.Executor``: a process pool, a dask
   client's ``get_executor()``) receives contiguous chunks of points through
   module-level tasks, so f only has to be picklable; the chunks are
@@ -161,7 +163,10 @@ def _batch_tangents(f, X, args):
     # tangent j is ∂f(X[k])/∂x_j for a row-wise f
     dirs = np.zeros((n, N, n))
     dirs[np.arange(n), :, np.arange(n)] = 1.0
-    r = f(DualArray.seed(X, dirs), *args)
+    try:
+        r = f(DualArray.seed(X, dirs), *args)
+    except (IndexError, TypeError, ValueError) as exc:
+        _reraise_with_flag(exc, True, X.shape)
     if isinstance(r, DualArray):
         v, d = r.value, r.deriv
         if d.shape[0] != n:             # a constant (no tangent rows)
@@ -176,6 +181,23 @@ def _batch_tangents(f, X, args):
         raise TypeError(f"vectorized=True: f must return an array of real numbers, "
                         f"not {type(r).__name__}") from None
     return v, np.zeros((n,) + v.shape)
+
+
+def _reraise_with_flag(exc, vectorized, shape):
+    """f failed: say how f was called and which vectorized= would call it otherwise."""
+    if vectorized:
+        hint = (f"f was called with all points at once, an array of shape {shape}, "
+                f"because vectorized=True (the default); if f takes one point (shape "
+                f"({shape[-1]},)), pass vectorized=False")
+    else:
+        hint = (f"f was called with one point, an array of shape {shape}, because "
+                f"vectorized=False; if f takes the whole (N, n) array (columns "
+                f"X[:, j]), pass vectorized=True")
+    try:
+        new = type(exc)(f"{exc} [{hint}]")
+    except Exception:           # noqa: BLE001  (an exception type with other arguments)
+        raise exc from None
+    raise new from exc
 
 
 def _batch_tangents_jvp(f, X, args):
@@ -195,11 +217,17 @@ def _batch_tangents_jvp(f, X, args):
     return value, np.stack(cols)
 
 
-def _loop_chunk(f, X, args):
+def _loop_chunk(f, X, args, method="auto"):
     """Task: value_and_jacobian at each row of X (f takes one point)."""
     values, jacs, shape = [], [], None
-    for row in X:
-        v, J = value_and_jacobian(f, row, args)
+    for k, row in enumerate(X):
+        if k == 0:
+            try:
+                v, J = value_and_jacobian(f, row, args, method=method)
+            except (IndexError, TypeError) as exc:
+                _reraise_with_flag(exc, False, row.shape)
+        else:
+            v, J = value_and_jacobian(f, row, args, method=method)
         v = np.asarray(v, dtype=np.float64)
         if shape is None:
             shape = v.shape
@@ -213,9 +241,42 @@ def _loop_chunk(f, X, args):
     return np.stack(values), np.stack(jacs)
 
 
-def _vector_chunk(f, X, args):
-    """Task: one vectorized pass of f over the rows of X."""
-    return _vectorized_pass(f, X, args)
+def _vector_chunk(f, X, args, method="auto"):
+    """Task: one vectorized pass of f over the rows of X.
+
+    Under the calculus API's per-buffer budget (DUALML_MAX_BYTES): a pass
+    whose intermediate outgrows it stops before allocating, and the rows are
+    split in halves (one row is run without the budget).
+    """
+    try:
+        from ._arraycalc import _cap_bytes
+        from .arrays._core import BufferBudgetExceeded, set_buffer_budget
+    except ImportError:                 # a build without the array backend
+        return _vectorized_pass(f, X, args)
+    budget = _cap_bytes() if len(X) > 1 else None
+    old = set_buffer_budget(budget)
+    try:
+        return _vectorized_pass(f, X, args)
+    except BufferBudgetExceeded as exc:
+        if exc.budget != budget:
+            raise
+    finally:
+        set_buffer_budget(old)
+    h = len(X) // 2
+    (v1, J1), (v2, J2) = _vector_chunk(f, X[:h], args), _vector_chunk(f, X[h:], args)
+    return np.concatenate([v1, v2]), np.concatenate([J1, J2])
+
+
+def _check_method(method, vectorized, fname):
+    if method not in ("auto", "scalar", "array"):
+        raise ValueError(f"{fname}(): method must be 'auto', 'scalar' or 'array', got "
+                         f"{method!r}")
+    if not isinstance(vectorized, (bool, np.bool_)):
+        raise TypeError(f"{fname}(): vectorized must be True or False, got {vectorized!r}")
+    if vectorized and method == "scalar":
+        raise ValueError(f"{fname}(): method='scalar' calls f one point at a time with "
+                         f"Duals; pass vectorized=False with it (vectorized=True evaluates "
+                         f"all points at once with a DualArray)")
 
 
 def _workers(executor):
@@ -258,8 +319,10 @@ def _progress_bar(progress, total, fname):
     return tqdm(total=total, unit="pt", desc=fname, file=sys.stderr)
 
 
-def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname):
+def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
+               method="auto"):
     """values (N, *out) and Jacobians (N, *out, n) of f at the rows of X."""
+    _check_method(method, vectorized, fname)
     N, n = X.shape
     if executor is not None and not isinstance(executor, concurrent.futures.Executor) \
             and not callable(getattr(executor, "submit", None)):
@@ -275,11 +338,11 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname):
     try:
         if executor is None:
             for k, sl in enumerate(parts):
-                results[k] = task(f, X[sl], args)
+                results[k] = task(f, X[sl], args, method)
                 if bar is not None:
                     bar.update(sl.stop - sl.start)
         else:
-            futures = {executor.submit(task, f, X[sl], args): k
+            futures = {executor.submit(task, f, X[sl], args, method): k
                        for k, sl in enumerate(parts)}
             try:
                 for fut in concurrent.futures.as_completed(futures):
@@ -307,9 +370,9 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname):
     return values, J
 
 
-def batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None,
-                             chunksize=None, progress=None):
-    """batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=None, progress=None)
+def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
+                             executor=None, chunksize=None, progress=None):
+    """batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
 
     f and its Jacobian at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
@@ -328,7 +391,15 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None,
     args : tuple, optional
         Extra arguments passed to f.
     vectorized : bool, optional
-        Whether f works on a whole (N, n) array (see f).  Default False.
+        Whether f works on a whole (N, n) array (see f).  Default True, as
+        in ``dgsm``, ``sensitivity`` and SALib; a per-point f gets an error
+        naming ``vectorized=False`` (an IndexError/TypeError from f, a
+        wrong output shape, or rows that mix).
+    method : {"auto", "scalar", "array"}, optional
+        With ``vectorized=False``, how each point is differentiated, as in
+        ``jacobian``: "auto"/"array" pass f a DualArray, "scalar" an object
+        array of Duals (for code that builds ``np.array([...])`` or loops
+        over scalars).  ``vectorized=True`` needs the array backend.
     executor : concurrent.futures.Executor, optional
         Runs chunks of points in parallel: a ``ProcessPoolExecutor`` (f and
         args must then be picklable, i.e. defined at module level), a
@@ -369,18 +440,18 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=False, executor=None,
         raise ValueError(f"{fname}(): X must be an (N, n) array of N points, got shape "
                          f"{X.shape}; for one point use dualml.value_and_jacobian")
     args = args if isinstance(args, tuple) else (args,)
-    return _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)
+    return _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
 
 
-def batch_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=None,
-                   progress=None):
-    """batch_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=None, progress=None)
+def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None,
+                   chunksize=None, progress=None):
+    """batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
 
     The Jacobian of f at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
     Parameters
     ----------
-    f, X, args, vectorized, executor, chunksize, progress
+    f, X, args, vectorized, method, executor, chunksize, progress
         As for ``batch_value_and_jacobian``.
 
     Returns
@@ -391,12 +462,14 @@ def batch_jacobian(f, X, args=(), *, vectorized=False, executor=None, chunksize=
     Examples
     --------
     >>> import numpy as np, dualml
-    >>> dualml.batch_jacobian(lambda x: x[0] ** 2 * x[1], np.array([[1.0, 2.0], [3.0, 1.0]]))
+    >>> dualml.batch_jacobian(lambda x: x[0] ** 2 * x[1], np.array([[1.0, 2.0], [3.0, 1.0]]),
+    ...                       vectorized=False)
     array([[4., 1.],
            [6., 9.]])
     """
-    return batch_value_and_jacobian(f, X, args, vectorized=vectorized, executor=executor,
-                                    chunksize=chunksize, progress=progress)[1]
+    return batch_value_and_jacobian(f, X, args, vectorized=vectorized, method=method,
+                                    executor=executor, chunksize=chunksize,
+                                    progress=progress)[1]
 
 
 def _check_callable(f, fname):
@@ -430,9 +503,9 @@ def _rank(score):
     return np.argsort(-np.abs(score), axis=-1, kind="stable")
 
 
-def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=False,
-                executor=None, chunksize=None, progress=None):
-    """sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=False, executor=None, chunksize=None, progress=None)
+def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True,
+                method="auto", executor=None, chunksize=None, progress=None):
+    """sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
 
     Local sensitivity of f to each input: derivatives, elasticities, ranking.
 
@@ -447,7 +520,12 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
         For one point x (shape (n,)): ``f(x, *args)`` returns a real number
         or an (m,) array.  For N points see ``vectorized``.
     x : array_like, shape (n,) or (N, n)
-        One point, or N points (one per row).
+        One point, or N points (one per row).  One point goes to f as a
+        DualArray (``method="auto"``/``"array"``), so NumPy code works; with
+        ``method="scalar"`` as ``dualml.jacobian`` passes it -- a list/tuple
+        as a list of floats and Duals (scalar Duals, for models that build
+        ``np.array([...])`` of their entries or loop over scalars), an
+        ndarray as an object array of Duals.
     args : tuple, optional
         Extra arguments passed to f.
     names : sequence of str, optional
@@ -456,9 +534,12 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
         Names of the m outputs (default ``f`` or ``f0, f1, ...``).
     vectorized, executor, chunksize, progress
         For N points, as in ``batch_value_and_jacobian``: ``vectorized=True``
-        means f maps the whole (N, n) array to (N,) or (N, m) row by row;
+        (default) means f maps the whole (N, n) array to (N,) or (N, m) row
+        by row, ``vectorized=False`` that f takes one point;
         ``executor`` spreads chunks of points over a
         ``concurrent.futures.Executor``.  Ignored for one point.
+    method : {"auto", "scalar", "array"}, optional
+        As in ``jacobian``, for one point and for ``vectorized=False``.
 
     Returns
     -------
@@ -514,7 +595,13 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
         raise ValueError(f"{fname}(): x has no inputs (shape {X.shape})")
     names = _names(names, n, "names", "x", "sensitivity")
     if X.ndim == 1:
-        value, J = value_and_jacobian(f, X, args)
+        _check_method(method, False, fname)
+        # method="scalar": a list stays a list, as jacobian passes it (scalar
+        # Duals among floats, the fast path for scalar-loop models); "auto"
+        # takes it as an array, so NumPy-indexing models (x[..., 0]) work
+        point = [float(v) for v in X] if method == "scalar" and \
+            isinstance(x, (list, tuple)) else X
+        value, J = value_and_jacobian(f, point, args, method=method)
         value = np.asarray(value, dtype=np.float64)
         J = np.asarray(J, dtype=np.float64)
         if value.ndim > 1:
@@ -522,12 +609,18 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
                              f"shape {value.shape} (flatten it)")
         xb = X
     else:
-        value, J = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)
+        value, J = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
+                              method)
         xb = X if value.ndim == 1 else X[:, None, :]
     scalar_f = value.ndim == X.ndim - 1
+    label = "f"
     if scalar_f:
         if output_names is not None:
-            _names(output_names, 1, "output_names", "f", "sensitivity")   # the length
+            label = _names(output_names, 1, "output_names", "f", "sensitivity")[0]
+        else:
+            # the function's own name in tables and plots (a lambda stays "f")
+            name = getattr(f, "__name__", "")
+            label = name if name.isidentifier() else "f"
         output_names = None
     else:
         output_names = _names(output_names, value.shape[-1], "output_names", "f",
@@ -539,7 +632,7 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=Fals
                       f"infinite there, so those rows hold x_j·∂f/∂x_j (the change of f "
                       f"per relative change of x_j) instead; see result.zero_output",
                       SensitivityWarning, stacklevel=2)
-    return SensitivityResult(X, value, J, E, zero, names, output_names)
+    return SensitivityResult(X, value, J, E, zero, names, output_names, label)
 
 
 def _names(names, n, argname, prefix, fname):
@@ -605,8 +698,10 @@ class SensitivityResult:
         Input names; output names (None for a scalar f).
     """
 
-    def __init__(self, x, value, jacobian, elasticity, zero_output, names, output_names):
+    def __init__(self, x, value, jacobian, elasticity, zero_output, names, output_names,
+                 label="f"):
         self.x = x
+        self.name = label           # the scalar output's name in tables and plots
         self.is_batch = x.ndim == 2
         self.value = float(value) if np.ndim(value) == 0 else value
         self.jacobian = jacobian
@@ -720,7 +815,7 @@ class SensitivityResult:
             value, J, E = value[None], J[None], E[None]
         if self.output_names is None:
             value, J, E = value[:, None], J[:, None, :], E[:, None, :]
-        outs = self.output_names or ["f"]
+        outs = self.output_names or [self.name]
         N, m = value.shape
         ranks = np.empty(E.shape, dtype=np.int64)
         np.put_along_axis(ranks, _rank(E), np.arange(1, n + 1), axis=-1)
@@ -735,6 +830,8 @@ class SensitivityResult:
         cols["elasticity"] = E.ravel()
         cols["rank"] = ranks.ravel()
         return pd.DataFrame(cols)
+
+    to_df = to_dataframe    # the name DGSMResult, PropagationResult and SALib use
 
     def plot(self, ax=None, kind="bar", output=0, measure="elasticity"):
         """Signed bars of the sensitivities, sorted by magnitude.
@@ -830,13 +927,12 @@ class SensitivityResult:
 # ----------------------------------------------------------------------------------
 
 def _check_problem(problem):
+    """(D, names, specs, groups): specs per input (dist, parameters, Poincaré
+    constant C); groups one label per input, or None."""
     if not isinstance(problem, dict):
         raise TypeError(f"dgsm(): problem must be a dict like {{'num_vars': 2, 'names': "
                         f"['a', 'b'], 'bounds': [[0, 1], [0, 1]]}}, not "
                         f"{type(problem).__name__}")
-    if "groups" in problem and problem["groups"] is not None:
-        raise ValueError("dgsm(): problem['groups'] is not supported; DGSM measures "
-                         "each input separately")
     D = problem.get("num_vars")
     if D is not None and (isinstance(D, bool) or not isinstance(D, numbers.Integral)
                           or D < 1):
@@ -845,33 +941,106 @@ def _check_problem(problem):
     bounds = problem.get("bounds")
     if bounds is None:
         raise ValueError("dgsm(): problem needs 'bounds', one [low, high] per input")
-    try:
-        B = np.asarray(bounds, dtype=np.float64)
-    except (TypeError, ValueError):
+    if isinstance(bounds, np.ndarray):
+        bounds = bounds.tolist()
+    if not isinstance(bounds, (list, tuple)) or \
+            not all(isinstance(b, (list, tuple, np.ndarray)) for b in bounds):
         raise ValueError("dgsm(): problem['bounds'] must be a list of [low, high] pairs "
-                         "of numbers") from None
-    if B.ndim != 2 or B.shape[1] != 2:
-        raise ValueError(f"dgsm(): problem['bounds'] must be a list of [low, high] pairs; "
-                         f"got shape {B.shape}")
-    D = B.shape[0] if D is None else int(D)
-    if B.shape[0] != D:
-        raise ValueError(f"dgsm(): problem['bounds'] has {B.shape[0]} pairs but "
+                         "of numbers (one list of parameters per input)")
+    D = len(bounds) if D is None else int(D)
+    if len(bounds) != D:
+        raise ValueError(f"dgsm(): problem['bounds'] has {len(bounds)} pairs but "
                          f"problem['num_vars'] is {D}; give one [low, high] per input")
-    bad = [j for j in range(D) if not (np.isfinite(B[j]).all() and B[j, 0] < B[j, 1])]
-    if bad:
-        j = bad[0]
-        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {B[j].tolist()} must be finite "
-                         f"with low < high" + (f" ({len(bad) - 1} more such pairs)"
-                                               if len(bad) > 1 else ""))
     names = problem.get("names")
     names = [f"x{j + 1}" for j in range(D)] if names is None else \
         _names(names, D, "problem['names']", "x", "dgsm")
     dists = problem.get("dists")
-    if dists is not None and any(str(d).lower() != "unif" for d in dists):
-        raise ValueError("dgsm(): only uniform inputs are supported (problem['dists'] "
-                         "must be absent or all 'unif'); the DGSM bound "
-                         "vi·(b-a)²/(π²·Var f) holds for uniform inputs")
-    return D, names, B
+    if dists is None:
+        dists = ["unif"] * D
+    elif isinstance(dists, str) or len(dists) != D:
+        raise ValueError(f"dgsm(): problem['dists'] must list one distribution per input "
+                         f"({D}), got {dists!r}")
+    specs = [_input_dist(str(dists[j]).lower(), bounds[j], j) for j in range(D)]
+    groups = problem.get("groups")
+    if groups is not None:
+        if isinstance(groups, str) or len(groups) != D:
+            raise ValueError(f"dgsm(): problem['groups'] must name one group per input "
+                             f"({D}), got {groups!r}")
+        groups = [str(g) for g in groups]
+    return D, names, specs, groups
+
+
+# SALib's distribution keys, their 'bounds' entries, and the Poincaré
+# constant C of each (Var g(X) <= C E[g'(X)^2], so S_tot <= C vi / Var f)
+_DISTS = {
+    "unif": ("[low, high]", 2),
+    "norm": ("[mean, std]", 2),
+    "truncnorm": ("[low, high, mean, std]", 4),
+    "lognorm": ("[mean, std] of ln x", 2),
+    "triang": ("[low, high, peak as a fraction of high - low]", 3),
+}
+
+
+def _input_dist(dist, b, j):
+    if dist not in _DISTS:
+        raise ValueError(f"dgsm(): problem['dists'][{j}] = {dist!r} is not supported; "
+                         f"use one of {', '.join(_DISTS)} (SALib's keys)")
+    what, k = _DISTS[dist]
+    try:
+        b = [float(v) for v in b]
+    except (TypeError, ValueError):
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] must be numbers {what} for "
+                         f"{dist!r}") from None
+    if len(b) != k:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] must be {what} for {dist!r} "
+                         f"(pairs of numbers); got {b}")
+    if not all(math.isfinite(v) for v in b):
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b} must be finite")
+    if dist in ("unif", "truncnorm", "triang") and not b[0] < b[1]:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b} must have low < high")
+    if dist in ("norm", "lognorm") and not b[1] > 0 or dist == "truncnorm" and not b[3] > 0:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b}: the standard deviation "
+                         f"must be positive")
+    if dist == "triang" and not 0.0 <= b[2] <= 1.0:
+        raise ValueError(f"dgsm(): problem['bounds'][{j}] = {b}: the peak is a fraction "
+                         f"of the width, in [0, 1]")
+    # Poincaré constants: (b-a)^2/pi^2 for a log-concave density on [a, b]
+    # (Payne-Weinberger: uniform, triangular, truncated normal), sigma^2 for a
+    # normal (and a truncated one, Brascamp-Lieb); the lognormal has none
+    # (its tail is too heavy), so its dgsm is NaN
+    if dist in ("unif", "triang"):
+        C = (b[1] - b[0]) ** 2 / math.pi ** 2
+    elif dist == "norm":
+        C = b[1] ** 2
+    elif dist == "truncnorm":
+        C = min(b[3] ** 2, (b[1] - b[0]) ** 2 / math.pi ** 2)
+    else:
+        C = math.inf
+    return dist, b, C
+
+
+def _scale_points(U, specs):
+    """Sobol points in (0, 1)^D mapped to the inputs' distributions (inverse CDFs)."""
+    X = np.empty_like(U)
+    U = np.clip(U, 2.0 ** -53, 1.0 - 2.0 ** -53)    # ppf(0) would be -inf
+    stats = None
+    for j, (dist, b, _) in enumerate(specs):
+        if dist == "unif":
+            X[:, j] = b[0] + (b[1] - b[0]) * U[:, j]
+            continue
+        if stats is None:
+            from scipy import stats
+        if dist == "norm":
+            X[:, j] = stats.norm.ppf(U[:, j], loc=b[0], scale=b[1])
+        elif dist == "lognorm":
+            X[:, j] = np.exp(stats.norm.ppf(U[:, j], loc=b[0], scale=b[1]))
+        elif dist == "truncnorm":
+            lo, hi, mu, sd = b
+            X[:, j] = stats.truncnorm.ppf(U[:, j], (lo - mu) / sd, (hi - mu) / sd,
+                                          loc=mu, scale=sd)
+        else:
+            X[:, j] = stats.triang.ppf(U[:, j], b[2], loc=b[0], scale=b[1] - b[0])
+    return X
 
 
 def _sobol_points(D, N, rng):
@@ -889,6 +1058,28 @@ def _sobol_points(D, N, rng):
         # docstring says so); any N is a valid scrambled QMC design.
         warnings.filterwarnings("ignore", message=".*balance properties.*")
         return sobol.random(N)
+
+
+def _batch_hessians(f, X, args, vectorized, method):
+    """The Hessian of f at each row of X: (N, D, D).
+
+    Vectorized: f(X + z) with one shift z (D,) for all rows, differentiated
+    twice in z -- row k of a row-wise f sees only X[k] + z, so that is row
+    k's Hessian, all N from one nested pass.
+    """
+    from .calculus import hessian, jacobian
+    if not vectorized:
+        return np.stack([np.asarray(hessian(f, x, args, method=method), dtype=np.float64)
+                         for x in X])
+
+    def shifted(z):
+        return f(X + z, *args)
+
+    def grad(z):
+        return jacobian(shifted, z)
+    H = np.asarray(jacobian(grad, np.zeros(X.shape[1])), dtype=np.float64)
+    H = H.reshape(X.shape[0], X.shape[1], X.shape[1])
+    return 0.5 * (H + H.swapaxes(1, 2))     # the two nested orders differ by rounding
 
 
 def _nonfinite_report(Y, G, X, names):
@@ -937,21 +1128,23 @@ def _bootstrap(Y, G2, scale, num_resamples, rng, z):
     return z * vis.std(axis=0, ddof=1), z * dgs.std(axis=0, ddof=1)
 
 
-def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
-         num_resamples=100, conf_level=0.95, nonfinite="raise", executor=None,
-         chunksize=None, progress=None):
-    """dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, num_resamples=100, conf_level=0.95, nonfinite="raise", executor=None, chunksize=None, progress=None)
+def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto",
+         num_resamples=100, conf_level=0.95, nonfinite="raise", crossed=False,
+         executor=None, chunksize=None, progress=None):
+    """dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto", num_resamples=100, conf_level=0.95, nonfinite="raise", crossed=False, executor=None, chunksize=None, progress=None)
 
     Derivative-based global sensitivity measures with exact gradients.
 
-    Draws ``n_samples`` scrambled Sobol points in the box ``problem["bounds"]``
-    (inputs uniform), evaluates f and its exact gradient there -- one
+    Draws ``n_samples`` scrambled Sobol points, mapped to the inputs'
+    distributions (uniform on ``problem["bounds"]`` unless ``problem["dists"]``
+    says otherwise), evaluates f and its exact gradient there -- one
     vectorized pass per chunk, instead of the N·(D+1) perturbed runs of a
     finite-difference DGSM -- and returns, per input i:
 
     * ``vi = E[(∂f/∂x_i)²]`` (Sobol & Kucherenko 2009),
-    * ``dgsm = vi·(b_i − a_i)²/(π²·Var f)``, an upper bound on the total
-      Sobol index of x_i.
+    * ``dgsm = C_i·vi/Var f``, an upper bound on the total Sobol index of
+      x_i, with C_i the Poincaré constant of x_i's distribution:
+      ``(b_i − a_i)²/π²`` for a uniform input.
 
     Parameters
     ----------
@@ -961,8 +1154,19 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
         ``vectorized=False``: ``f(x, *args)`` takes one point (D,) and
         returns a real number.
     problem : dict
-        SALib-style: ``{"num_vars": D, "names": [...], "bounds": [[a, b], ...]}``
-        (``names`` optional; ``dists``, if given, must be all "unif").
+        SALib-style: ``{"num_vars": D, "names": [...], "bounds": [[a, b], ...],
+        "dists": [...]}`` (``names`` and ``dists`` optional).  ``dists`` uses
+        SALib's keys and bounds: "unif" [low, high] (the default), "norm"
+        [mean, std], "truncnorm" [low, high, mean, std], "lognorm" [mean,
+        std] of ln x, "triang" [low, high, peak as a fraction of the width].
+        C_i is ``(high − low)²/π²`` for unif and triang (Payne–Weinberger:
+        any log-concave density on an interval), ``std²`` for norm
+        (Bakry–Émery), ``min(std², (high − low)²/π²)`` for truncnorm; a
+        lognormal has no Poincaré constant, so its dgsm is NaN (with a
+        SensitivityWarning) while vi is still reported.  ``groups`` (one
+        label per input) makes the result per group, as SALib does: ``vi``
+        the sum of the members' vi, ``dgsm`` the sum of their dgsm (a bound
+        on the group's total index); the per-input result is ``.inputs``.
     n_samples : int
         Number of points N (>= 2).  Powers of two keep the Sobol points'
         balance properties; any N works.
@@ -971,7 +1175,9 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
     args : tuple, optional
         Extra arguments passed to f.
     vectorized : bool, optional
-        See f.
+        See f (default True, as in ``sensitivity`` and ``batch_jacobian``).
+    method : {"auto", "scalar", "array"}, optional
+        With ``vectorized=False``, as in ``jacobian``.
     num_resamples : int, optional
         Bootstrap resamples for the confidence half-widths (as in SALib).
     conf_level : float, optional
@@ -980,6 +1186,13 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
         What to do where f or its gradient is not finite: "raise" a
         ValueError reporting, per input, at how many points the gradient is
         non-finite; "omit" those points (their count is in ``n_omitted``).
+    crossed : bool, optional
+        Also the crossed DGSM (Roustant, Fruth, Iooss & Kuhnt 2014), from
+        the exact Hessians at the same points: ``res["crossed_vi"][i, j] =
+        E[(∂²f/∂x_i∂x_j)²]`` and ``res["crossed_dgsm"][i, j] = C_i C_j
+        crossed_vi[i, j] / Var f``, an upper bound on the total interaction
+        index of (x_i, x_j) (off the diagonal; both (D, D)).  Costs D more
+        directions per point.
     executor, chunksize, progress
         As in ``batch_value_and_jacobian``.
 
@@ -1011,7 +1224,7 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
     """
     fname = "dgsm"
     _check_callable(f, fname)
-    D, names, B = _check_problem(problem)
+    D, names, specs, groups = _check_problem(problem)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) \
             or n_samples < 2:
         raise ValueError(f"dgsm(): n_samples must be an integer >= 2 (variances need two "
@@ -1031,9 +1244,8 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
         err = ValueError if isinstance(seed, numbers.Integral) else TypeError
         raise err(f"dgsm(): seed must be None, a non-negative int (or a sequence of "
                   f"them) or a numpy Generator; got {seed!r}") from None
-    lo, hi = B[:, 0], B[:, 1]
-    X = lo + (hi - lo) * _sobol_points(D, int(n_samples), rng)
-    Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname)
+    X = _scale_points(_sobol_points(D, int(n_samples), rng), specs)
+    Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
     if Y.ndim != 1:
         raise ValueError(f"dgsm(): f must return one number per point; got shape "
                          f"{Y.shape[1:]} per point (analyse one output at a time)")
@@ -1050,11 +1262,26 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
             raise ValueError(f"dgsm(): fewer than 2 points left after omitting the "
                              f"non-finite ones ({report})")
         Y, G, X = Y[~bad], G[~bad], X[~bad]
+    crossed_vi = None
+    if crossed:
+        H = _batch_hessians(f, X, args, vectorized, method)
+        if not np.isfinite(H).all():
+            raise ValueError(f"dgsm(): the Hessian of f is not finite at "
+                             f"{int((~np.isfinite(H)).any(axis=(1, 2)).sum())} of {len(X)} "
+                             f"points; restrict problem['bounds'] or pass crossed=False")
+        crossed_vi = (H * H).mean(axis=0)
     G2 = G * G
     vi = G2.mean(axis=0)
     vi_std = G2.std(axis=0)
     var = float(Y.var())
-    scale = (hi - lo) ** 2 / math.pi ** 2
+    scale = np.array([C for _, _, C in specs])
+    if np.isinf(scale).any():
+        inf_names = [names[j] for j in range(D) if np.isinf(scale[j])]
+        warnings.warn(f"dgsm(): the lognormal inputs {inf_names} have no Poincaré "
+                      f"constant (their tail is too heavy), so dgsm bounds nothing there "
+                      f"and is NaN; vi is still E[(df/dx)^2]", SensitivityWarning,
+                      stacklevel=2)
+        scale = np.where(np.isinf(scale), np.nan, scale)
     if var == 0.0:
         warnings.warn("dgsm(): f is constant at the sample points (Var f = 0); dgsm is "
                       "undefined and set to NaN", SensitivityWarning, stacklevel=2)
@@ -1068,7 +1295,32 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True,
     out = DGSMResult(vi=vi, vi_std=vi_std, dgsm=dg, dgsm_conf=dgsm_conf, vi_conf=vi_conf,
                      names=names)
     out.variance, out.n_samples, out.n_omitted = var, len(Y), n_omitted
-    return out
+    if crossed_vi is not None:
+        out["crossed_vi"] = crossed_vi
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["crossed_dgsm"] = np.outer(scale, scale) * crossed_vi / var \
+                if var > 0.0 else np.full((D, D), np.nan)
+    if groups is None:
+        return out
+    # groups (SALib's convention: the result is per group, names = the groups):
+    # vi_G = sum of the members' vi, and dgsm_G = sum of C_i vi_i / Var f bounds
+    # the group's total index (total indices are subadditive)
+    labels = list(dict.fromkeys(groups))
+    M = np.array([[g == label for label in labels] for g in groups], dtype=np.float64)
+    G2g = G2 @ M
+    G2c = (G2 * scale) @ M
+    ones = np.ones(len(labels))
+    vi_conf_g = _bootstrap(Y, G2g, ones, int(num_resamples), rng, z)[0]
+    dgsm_conf_g = _bootstrap(Y, G2c, ones, int(num_resamples), rng, z)[1]
+    if var == 0.0:
+        dg_g = dgsm_conf_g = np.full(len(labels), np.nan)
+    else:
+        dg_g = G2c.mean(axis=0) / var
+    res = DGSMResult(vi=G2g.mean(axis=0), vi_std=G2g.std(axis=0), dgsm=dg_g,
+                     dgsm_conf=dgsm_conf_g, vi_conf=vi_conf_g, names=labels)
+    res.variance, res.n_samples, res.n_omitted = var, len(Y), n_omitted
+    res.inputs = out
+    return res
 
 
 class DGSMResult(dict):

@@ -380,3 +380,84 @@ def test_hessian_fallback_sees_the_point_unchanged():
     # f(x) = (2 x0)(2 x0 + 1) - x1 (x1 + 1) after the write: d2/dx0^2 = 8, d2/dx1^2 = -2
     assert np.allclose(H, [[8.0, 0.0], [0.0, -2.0]], rtol=0, atol=1e-12)
     assert list(x) == [0.5, 1.5]
+
+
+# -- the per-buffer budget (DUALML_MAX_BYTES) ----------------------------------------------
+
+def _wide_model(data):
+    # a (3000,) intermediate per direction: the seed (80 x 80) says nothing of it
+    def loss(p):
+        return np.tanh(data @ p).sum()
+    return loss
+
+
+def _wide_grad(data, p):
+    return data.T @ (1 - np.tanh(data @ p) ** 2)           # closed form
+
+
+def test_budget_splits_a_pass_whose_intermediate_outgrows_it(monkeypatch):
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3000, 80)) / 8
+    p = rng.standard_normal(80)
+    chunks = []
+    real = AC._budgeted
+
+    def spy(f, X, args, c, budget):
+        r = real(f, X, args, c, budget)
+        chunks.append((c, r[1]))
+        return r
+    monkeypatch.setattr(AC, "_budgeted", spy)
+    monkeypatch.setenv("DUALML_MAX_BYTES", "256K")
+    g = dualml.gradient(_wide_model(data), p)
+    np.testing.assert_allclose(g, _wide_grad(data, p), rtol=1e-12, atol=1e-12)
+    assert chunks[0] == (80, 80 * 3000 * 8)         # one pass refused before allocating
+    assert all(c * 3000 * 8 <= 256 * 2**10 and nbytes is None for c, nbytes in chunks[1:])
+    J = dualml.jacobian(lambda p: np.tanh(data @ p)[:5], p)
+    np.testing.assert_allclose(J, (1 - np.tanh(data[:5] @ p) ** 2)[:, None] * data[:5],
+                               rtol=1e-12, atol=1e-14)
+    # without the limit: one pass
+    monkeypatch.delenv("DUALML_MAX_BYTES")
+    chunks.clear()
+    np.testing.assert_allclose(dualml.gradient(_wide_model(data), p), g, rtol=1e-13)
+    assert chunks == [(80, None)]
+
+
+def test_budget_env_values(monkeypatch):
+    monkeypatch.setenv("DUALML_MAX_BYTES", "1.5M")
+    assert AC._cap_bytes() == int(1.5 * 2**20)
+    monkeypatch.setenv("DUALML_MAX_BYTES", "2GiB")
+    assert AC._cap_bytes() == 2 * 2**30
+    monkeypatch.setenv("DUALML_MAX_BYTES", "lots")
+    with pytest.raises(ValueError, match="DUALML_MAX_BYTES"):
+        dualml.gradient(lambda x: x.sum(), np.ones(80))
+
+
+def test_budget_is_per_thread_and_restored():
+    import threading
+    from dualml.arrays import _core
+    big = DualArray.seed(np.ones(200))             # (200, 200) tangents: 320 kB
+    W = np.ones((300, 200))
+    old = _core.set_buffer_budget(2**17)
+    try:
+        with pytest.raises(_core.BufferBudgetExceeded):
+            W @ big
+        seen = []
+        t = threading.Thread(target=lambda: seen.append((W @ big).deriv.shape))
+        t.start()
+        t.join()
+        assert seen == [(200, 300)]                 # another thread: no budget
+    finally:
+        assert _core.set_buffer_budget(old) == 2**17
+    assert (W @ big).deriv.shape == (200, 300)
+
+
+def test_nested_calls_keep_their_own_budget(monkeypatch):
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((300, 70)) / 8
+    monkeypatch.setenv("DUALML_MAX_BYTES", "130K")      # the inner (70, 300) rows are over
+    p = rng.standard_normal(70)
+    # the Hessian of sum(log cosh(data @ p)) by jacobian of gradient
+    H = dualml.jacobian(lambda q: dualml.gradient(lambda r: np.log(np.cosh(data @ r)).sum(), q),
+                        p)
+    s = 1 - np.tanh(data @ p) ** 2
+    np.testing.assert_allclose(H, data.T @ (s[:, None] * data), rtol=1e-10)

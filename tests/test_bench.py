@@ -65,3 +65,18 @@ def test_sir_gradient_equals_complex_step(workloads):
     r = workloads.sir_model(dualml.DualArray(X, seeds))
     np.testing.assert_array_equal(r.value, workloads.sir_model(X))
     np.testing.assert_allclose(r.deriv.T, workloads.sir_gradient_cs(X), rtol=1e-10, atol=0)
+
+
+def test_seirv_solve_ivp_gradient_equals_complex_step(workloads):
+    # W6c: dualml.solve_ivp's sensitivities (through dualml.gradient) against the
+    # reference's complex step through a fine fixed-step RK4
+    import dualml
+
+    lo, hi = np.array(workloads.W6C_PROBLEM["bounds"]).T
+    X = np.random.default_rng(5).uniform(lo, hi, (2, 5))
+    ref = workloads.seirv_gradient_cs(X, 2880)
+    for x, r in zip(X, ref):
+        def model(z):
+            return workloads.seirv_model(z, dualml.solve_ivp, rtol=1e-10, atol=1e-12)
+        g = dualml.gradient(model, x)
+        np.testing.assert_allclose(g, r, rtol=1e-6)

@@ -265,6 +265,7 @@ def test_sensitivity_table_and_plot(capsys, model_dir):
     assert lines[k].split()[1] == "L" and float(lines[k].split()[-1]) == 0.7
     assert lines[k + 1].split()[1] == "K" and float(lines[k + 1].split()[-1]) == 0.3
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Sensitivity of cobb = " in out          # the function's name, not "f"
 
 
 def test_sensitivity_file_target_vector_and_scalar_params(capsys, model_dir):
@@ -278,8 +279,39 @@ def test_sensitivity_file_target_vector_and_scalar_params(capsys, model_dir):
     assert doc["elasticity"] == [[1.0, 0.0, 1.0], [0.0, 0.4, 0.6]]
 
 
+def test_sensitivity_fixed_parameters_and_neighbour_imports(capsys, tmp_path, monkeypatch):
+    sub = tmp_path / "models"
+    sub.mkdir()
+    (sub / "cli_helper_mod.py").write_text("SCALE = 3.0\n")
+    (sub / "cli_main_mod.py").write_text(textwrap.dedent("""
+        from cli_helper_mod import SCALE
+
+        def euler(k, y0, steps):
+            # y' = -k y by `steps` explicit Euler steps to t = 1 (steps: an int)
+            y = y0
+            for _ in range(steps):
+                y = y - k * y / steps
+            return SCALE * y
+    """))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for m in ("cli_helper_mod", "cli_main_mod"):
+        monkeypatch.delitem(sys.modules, m, raising=False)
+    code, out, err = run(capsys, "sensitivity", str(sub / "cli_main_mod.py") + ":euler",
+                         "--at", "k=0.5", "y0=2", "--fixed", "steps=4", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    # closed form: 3 y0 (1 - k/4)^4, d/dk = -3 y0 (1 - k/4)^3, d/dy0 = 3 (1 - k/4)^4
+    assert doc["names"] == ["k", "y0"] and doc["fixed"] == {"steps": 4}
+    assert doc["value"] == pytest.approx(6 * 0.875 ** 4, rel=1e-15)
+    assert doc["jacobian"] == pytest.approx([-6 * 0.875 ** 3, 3 * 0.875 ** 4], rel=1e-15)
+    code, out, err = run(capsys, "sensitivity", str(sub / "cli_main_mod.py") + ":euler",
+                         "--at", "k=0.5", "y0=2", "--fixed", "k=4")
+    assert code == 2 and "also given as an input" in err
+
+
 @pytest.mark.parametrize("argv, code, match", [
     (["cli_model_mod:two", "--at", "x=1,2", "z=3"], 2, "no parameter 'z'"),
+    (["cli_model_mod:two", "--at", "x=1,2", "--fixed", "z=3"], 2, "has no parameter 'z'"),
     (["cli_model_mod:two", "--at", "x=1,2"], 2, "missing a required argument: 'y'"),
     (["cli_model_mod:cobb", "--at", "x=1,2", "--names", "a"], 2, "--names has 1"),
     (["cli_model_mod:cobb", "--at", "x=1,2", "--output-names", "u,v"], 2, "output_names"),

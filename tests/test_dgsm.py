@@ -153,8 +153,12 @@ def test_result_presentation():
     ({"num_vars": 0, "bounds": []}, "num_vars"),
     ({"num_vars": 2}, "bounds"),
     ({"num_vars": 2, "bounds": [0, 1]}, "pairs"),
-    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["norm"]}, "uniform"),
-    ({"num_vars": 2, "bounds": [[0, 1]] * 2, "groups": ["g", "g"]}, "groups"),
+    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["beta"]}, "not supported"),
+    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["norm", "norm"]}, "one distribution"),
+    ({"num_vars": 1, "bounds": [[0, -1]], "dists": ["norm"]}, "standard deviation"),
+    ({"num_vars": 1, "bounds": [[0, 1]], "dists": ["truncnorm"]}, "low, high, mean, std"),
+    ({"num_vars": 1, "bounds": [[0, 1, 1.5]], "dists": ["triang"]}, "peak"),
+    ({"num_vars": 2, "bounds": [[0, 1]] * 2, "groups": ["g"]}, "groups"),
 ])
 def test_bad_problem(problem, match):
     with pytest.raises(ValueError, match=match):
@@ -228,3 +232,99 @@ def test_errors_name_the_argument():
         dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed=1.5)
     with pytest.raises(ValueError, match=r"dgsm\(\): seed .* got -1"):
         dualml.dgsm(M.ishigami, ISHIGAMI, 16, seed=-1)
+
+
+# -- non-uniform inputs (SALib's dists) --------------------------------------------------
+
+MIXED = {"num_vars": 5, "names": ["n", "t", "tn", "ln", "u"],
+         "dists": ["norm", "triang", "truncnorm", "lognorm", "unif"],
+         "bounds": [[1.0, 0.5], [0.0, 2.0, 0.25], [-1.0, 2.0, 0.0, 1.5], [0.1, 0.3],
+                    [2.0, 4.0]]}
+
+
+def _moments():
+    """Mean and variance of each MIXED input, by mpmath quadrature of its density."""
+    import mpmath as mp
+
+    def npdf(x, m, s):
+        return mp.exp(-((x - m) / s) ** 2 / 2) / (s * mp.sqrt(2 * mp.pi))
+    lo, hi, mu, sd = MIXED["bounds"][2]
+    Z = mp.quad(lambda x: npdf(x, mu, sd), [lo, hi])
+    a, b, c = 0.0, 2.0, 0.5                                 # triang: peak at 0 + 0.25 * 2
+    tri = lambda x: 2 * (x - a) / ((b - a) * (c - a)) if x < c else 2 * (b - x) / ((b - a) * (b - c))  # noqa: E731
+    dens = [(lambda x: npdf(x, 1.0, 0.5), [-mp.inf, mp.inf]),
+            (tri, [a, c, b]),
+            (lambda x: npdf(x, mu, sd) / Z, [lo, hi]),
+            (lambda x: npdf(mp.log(x), 0.1, 0.3) / x, [0, mp.inf]),
+            (lambda x: mp.mpf(1) / 2, [2.0, 4.0])]
+    out = []
+    for p, iv in dens:
+        m1 = mp.quad(lambda x, p=p: x * p(x), iv)
+        m2 = mp.quad(lambda x, p=p: x * x * p(x), iv)
+        out.append((float(m1), float(m2 - m1 * m1)))
+    return np.array(out)
+
+
+def test_dists_sample_the_right_distributions():
+    mom = _moments()
+    # f = sum x_i^2: vi = E[(2 x_i)^2] = 4 (var + mean^2)
+    with pytest.warns(dualml.SensitivityWarning, match="lognormal"):
+        res = dualml.dgsm(lambda X: (X ** 2).sum(axis=1), MIXED, 4096, seed=2,
+                          num_resamples=2)
+    np.testing.assert_allclose(res["vi"], 4 * (mom[:, 1] + mom[:, 0] ** 2), rtol=5e-3)
+
+
+def test_dists_dgsm_bounds_the_total_index_of_a_linear_model():
+    mom = _moments()
+    c = np.array([1.0, -2.0, 0.5, 3.0, 1.5])
+    with pytest.warns(dualml.SensitivityWarning, match="lognormal"):
+        res = dualml.dgsm(lambda X: X @ c, MIXED, 4096, seed=4, num_resamples=2)
+    np.testing.assert_allclose(res["vi"], c ** 2, rtol=1e-13)
+    var = res.variance
+    np.testing.assert_allclose(var, (c ** 2 * mom[:, 1]).sum(), rtol=1e-2)
+    C = np.array([0.25, 4 / np.pi ** 2, 9 / np.pi ** 2, np.nan, 4 / np.pi ** 2])
+    np.testing.assert_allclose(res["dgsm"], c ** 2 * C / var, rtol=1e-13)
+    # the bound: dgsm_i >= S_tot_i = c_i^2 Var(x_i) / Var f (equality for the normal)
+    S_tot = c ** 2 * mom[:, 1] / var
+    ok = ~np.isnan(res["dgsm"])
+    assert np.all(res["dgsm"][ok] >= S_tot[ok] * (1 - 2e-2))
+    np.testing.assert_allclose(res["dgsm"][0], S_tot[0], rtol=2e-2)
+    assert np.isnan(res["dgsm"][3]) and np.isnan(res["dgsm_conf"][3])
+
+
+def test_groups_sum_their_members():
+    problem = dict(ISHIGAMI, groups=["a", "b", "a"])
+    res = dualml.dgsm(M.ishigami, problem, 1024, seed=7, num_resamples=10)
+    one = dualml.dgsm(M.ishigami, ISHIGAMI, 1024, seed=7, num_resamples=10)
+    assert res["names"] == ["a", "b"]
+    np.testing.assert_allclose(res["vi"], [one["vi"][0] + one["vi"][2], one["vi"][1]],
+                               rtol=1e-13)
+    np.testing.assert_allclose(res["dgsm"], [one["dgsm"][0] + one["dgsm"][2],
+                                             one["dgsm"][1]], rtol=1e-13)
+    np.testing.assert_allclose(res.inputs["vi"], one["vi"], rtol=1e-15)
+    # Ishigami's total indices (closed form): the group {x1, x3} has 1 - S_2
+    a, b = M.ISHIGAMI_A, M.ISHIGAMI_B
+    V = a ** 2 / 8 + b * np.pi ** 4 / 5 + b ** 2 * np.pi ** 8 / 18 + 0.5
+    S2 = a ** 2 / 8 / V
+    assert res["dgsm"][0] >= 1 - S2 and res["dgsm"][1] >= S2
+    assert np.all(res["vi_conf"] > 0) and np.all(res["dgsm_conf"] > 0)
+
+
+def test_crossed_dgsm_against_ishigami_closed_form():
+    a, b = M.ISHIGAMI_A, M.ISHIGAMI_B
+    res = dualml.dgsm(M.ishigami, ISHIGAMI, 4096, seed=8, num_resamples=2, crossed=True)
+    nu = res["crossed_vi"]
+    assert nu.shape == (3, 3) and np.array_equal(nu, nu.T)
+    # d2f/dx1dx3 = 4 b x3^3 cos x1: E = 16 b^2 E[x3^6] E[cos^2 x1] = 16 b^2 (pi^6 / 7) / 2
+    np.testing.assert_allclose(nu[0, 2], 8 * b ** 2 * np.pi ** 6 / 7, rtol=1e-2)
+    # d2f/dx2^2 = 2a cos 2x2: E = 2 a^2; no x1-x2 or x2-x3 interaction
+    np.testing.assert_allclose(nu[1, 1], 2 * a ** 2, rtol=1e-2)
+    assert nu[0, 1] == 0.0 and nu[1, 2] == 0.0
+    # the bound on the total interaction index of (x1, x3): D_13 / V (closed form)
+    V = a ** 2 / 8 + b * np.pi ** 4 / 5 + b ** 2 * np.pi ** 8 / 18 + 0.5
+    D13 = b ** 2 * np.pi ** 8 * (1 / 18 - 1 / 50)
+    assert res["crossed_dgsm"][0, 2] >= D13 / V
+    per_point = dualml.dgsm(M.ishigami, ISHIGAMI, 64, seed=8, num_resamples=2, crossed=True,
+                            vectorized=False)
+    vec = dualml.dgsm(M.ishigami, ISHIGAMI, 64, seed=8, num_resamples=2, crossed=True)
+    np.testing.assert_allclose(per_point["crossed_vi"], vec["crossed_vi"], rtol=1e-12)

@@ -72,3 +72,11 @@ def test_convergence_plots(name):
     assert np.allclose(fig.axes[0].lines[0].get_ydata()[:3],
                        [h if np.ndim(h) == 0 else h[0] for h in r["history"][:3]])
     plt.close(fig)
+
+
+def test_sir_ode_sensitivity_matches_finite_differences(capsys):
+    r = load("sir_ode_sensitivity").main(n=8)
+    assert r["local_error"] < 1e-7           # against Richardson differences of SciPy
+    assert r["sensitivities"].shape == (10, 2)
+    assert np.all(np.isfinite(r["dgsm"]["vi"])) and np.all(r["dgsm"]["vi"] > 0)
+    assert "di/dbeta" in capsys.readouterr().out

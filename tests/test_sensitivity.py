@@ -180,7 +180,7 @@ def points():
 
 def test_batch_vectorized_matches_analytic_and_loop(points):
     v1, J1 = dualml.batch_value_and_jacobian(M.two_outputs, points, vectorized=True)
-    v2, J2 = dualml.batch_value_and_jacobian(M.two_outputs_point, points)
+    v2, J2 = dualml.batch_value_and_jacobian(M.two_outputs_point, points, vectorized=False)
     assert v1.shape == (37, 2) and J1.shape == (37, 2, 3)
     np.testing.assert_allclose(J1, M.two_outputs_jacobian(points), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(v1, M.two_outputs(points), rtol=1e-15)
@@ -286,11 +286,95 @@ def test_executor_errors_propagate(points):
 
 def test_progress_bar(points, capsys):
     import tqdm  # noqa: F401  (the test extra provides it)
-    dualml.batch_jacobian(M.two_outputs_point, points, progress=True, chunksize=10)
+    dualml.batch_jacobian(M.two_outputs_point, points, progress=True, chunksize=10,
+                          vectorized=False)
     assert "37/37" in capsys.readouterr().err
     # default under pytest: stderr is not a terminal -> no bar
-    dualml.batch_jacobian(M.two_outputs_point, points)
+    dualml.batch_jacobian(M.two_outputs_point, points, vectorized=False)
     assert capsys.readouterr().err == ""
+
+
+# -- one API: vectorized default, method=, to_df -----------------------------------------
+
+def _np_array_model(x):
+    # builds np.array([...]) of its entries: scalar Duals only (a DualArray refuses)
+    return np.array([x[0] * x[1], np.sin(x[0])]).sum()
+
+
+def test_vectorized_defaults_agree():
+    import inspect
+    for fn in (dualml.sensitivity, dualml.batch_jacobian, dualml.batch_value_and_jacobian,
+               dualml.dgsm):
+        assert inspect.signature(fn).parameters["vectorized"].default is True, fn
+        assert inspect.signature(fn).parameters["method"].default == "auto", fn
+
+
+def test_wrong_vectorized_flag_names_the_fix(points):
+    def per_point(x):                       # a point (3,) only: x[2] is a row of X
+        a, b, c = x
+        return a * b + c
+    with pytest.raises(ValueError, match="vectorized=False"):
+        dualml.batch_jacobian(per_point, points)
+    with pytest.raises(IndexError, match="pass vectorized=True"):
+        dualml.sensitivity(lambda X: X[:, 0] * X[:, 1], points, vectorized=False)
+    with pytest.raises(IndexError, match="pass vectorized=False"):
+        dualml.dgsm(lambda x: x[5] * x[0], {"bounds": [[0, 1]] * 6}, 4, vectorized=True)
+    res = dualml.dgsm(lambda x: x[5] * x[0], {"bounds": [[0, 1]] * 6}, 4, vectorized=False,
+                      num_resamples=2)
+    assert res["vi"][1] == 0.0 and res["vi"][5] > 0
+
+
+def test_method_scalar_for_np_array_models(points):
+    x = [0.7, 1.3]
+    ref = np.array([x[1] + np.cos(x[0]), x[0]])     # closed form
+    with pytest.raises(TypeError, match="DualArray"):
+        dualml.sensitivity(_np_array_model, x)
+    res = dualml.sensitivity(_np_array_model, x, method="scalar")
+    np.testing.assert_allclose(res.jacobian, ref, rtol=1e-15)
+    res = dualml.sensitivity(_np_array_model, np.array(x), method="scalar")
+    np.testing.assert_allclose(res.jacobian, ref, rtol=1e-15)
+    X = points[:5, :2]
+    J = dualml.batch_jacobian(_np_array_model, X, vectorized=False, method="scalar")
+    np.testing.assert_allclose(J, np.stack([X[:, 1] + np.cos(X[:, 0]), X[:, 0]], axis=1),
+                               rtol=1e-15)
+    with pytest.raises(ValueError, match="vectorized=False"):
+        dualml.batch_jacobian(_np_array_model, X, method="scalar")
+    with pytest.raises(ValueError, match="method"):
+        dualml.sensitivity(_np_array_model, x, method="fast")
+
+
+def test_vectorized_pass_splits_rows_over_the_budget(monkeypatch):
+    # a (n, N, 200) hidden layer: 5 x 2000 x 200 x 8 bytes = 16 MB per pass
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((5, 200)) / 5
+    X = rng.standard_normal((2000, 5))
+
+    def model(X):
+        return np.tanh(X @ W).sum(axis=-1)
+    ref = (1 - np.tanh(X @ W) ** 2) @ W.T           # closed form, (N, 5)
+    monkeypatch.setenv("DUALML_MAX_BYTES", "1M")
+    from dualml.arrays import _core
+    calls = []
+    real = _core.set_buffer_budget
+    monkeypatch.setattr(_core, "set_buffer_budget", lambda b: calls.append(b) or real(b))
+    J = dualml.batch_jacobian(model, X)
+    np.testing.assert_allclose(J, ref, rtol=1e-12, atol=1e-13)
+    assert calls.count(2**20) > 8                    # split into many row blocks
+    assert real(None) is None                        # restored
+
+
+def test_every_result_has_to_df():
+    res = dualml.sensitivity(cobb_douglas, [4.0, 9.0])
+    assert res.to_df().equals(res.to_dataframe())
+
+
+def test_tables_and_plots_name_the_function():
+    res = dualml.sensitivity(cobb_douglas, [4.0, 9.0])
+    assert res.name == "cobb_douglas" and "Sensitivity of cobb_douglas" in str(res)
+    assert list(res.to_df()["output"]) == ["cobb_douglas"] * 2
+    assert "Sensitivity of f " in str(dualml.sensitivity(lambda x: x[0] * x[1], [1.0, 2.0]))
+    named = dualml.sensitivity(lambda x: x[0] * x[1], [1.0, 2.0], output_names=["area"])
+    assert named.name == "area" and named.output_names is None
 
 
 # -- bad input ---------------------------------------------------------------------------

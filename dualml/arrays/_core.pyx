@@ -47,6 +47,7 @@ from libc.stdlib cimport malloc, free
 from dualml cimport _kernels as K
 
 import os as _os
+import threading as _threading
 
 import numpy as np
 
@@ -258,6 +259,43 @@ cdef inline object _array_on(int nd, cnp.npy_intp *dims, cnp.npy_intp *strides,
                            strides, data, flags, NULL)
 
 
+# The calculus API's budget for one buffer (per thread): a pass of too many
+# directions stops at its first over-budget buffer, before touching the memory,
+# and is run again with fewer (dualml._arraycalc).  None: no budget.
+_budget = _threading.local()
+
+
+class BufferBudgetExceeded(MemoryError):
+    """A DualArray buffer larger than the calculus API's per-buffer budget."""
+
+    def __init__(self, nbytes, budget):
+        super().__init__(f"a DualArray buffer of {nbytes} bytes exceeds the budget of "
+                         f"{budget} bytes")
+        self.nbytes, self.budget = nbytes, budget
+
+
+def set_buffer_budget(budget):
+    """Set this thread's per-buffer budget (bytes, or None); returns the old one."""
+    old = getattr(_budget, "limit", None)
+    _budget.limit = budget
+    return old
+
+
+cdef int _check_budget(Py_ssize_t n) except -1:
+    limit = getattr(_budget, "limit", None)
+    if limit is not None and n > <Py_ssize_t>limit:
+        raise BufferBudgetExceeded(n, limit)
+    return 0
+
+
+cdef inline int _check_product(Py_ssize_t k, Py_ssize_t a, Py_ssize_t b) except -1:
+    # k tangent rows of an (a, b) product, counted in double (no integer overflow)
+    cdef double nbytes = 8.0 * <double>k * <double>a * <double>b
+    if nbytes >= POOL_MIN:
+        _check_budget(<Py_ssize_t>nbytes if nbytes < 9.0e18 else <Py_ssize_t>9e18)
+    return 0
+
+
 cdef cnp.ndarray _empty(int nd, cnp.npy_intp *dims):
     """A C-contiguous float64 array; large ones on a pooled block."""
     cdef Py_ssize_t n = 8
@@ -267,7 +305,10 @@ cdef cnp.ndarray _empty(int nd, cnp.npy_intp *dims):
     for i in range(nd):
         n *= dims[i]
     if n < POOL_MIN or _pool_limit == 0:
+        if n >= POOL_MIN:
+            _check_budget(n)
         return cnp.PyArray_EMPTY(nd, dims, cnp.NPY_DOUBLE, 0)
+    _check_budget(n)
     p = _pool_get(n)
     if p == NULL:
         raise MemoryError(f"cannot allocate {n} bytes for a DualArray operation")
@@ -893,6 +934,9 @@ cdef object _matmul(object a, object b):
         d = <cnp.ndarray>x._d
         if not (1 <= cnp.PyArray_NDIM(v) <= 2 and cnp.PyArray_DIMS(v)[0] == cnp.PyArray_DIMS(w)[1]):
             return NotImplemented
+        # the tangent product is NumPy's allocation: checked against the budget first
+        _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[0],
+                       cnp.PyArray_DIMS(v)[1] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
             if x._eye is not None and x._eye is x._d:
                 # W @ I: the tangent rows are W's columns (no O(n^3) product)
@@ -911,6 +955,8 @@ cdef object _matmul(object a, object b):
         if not (1 <= cnp.PyArray_NDIM(v) <= 2
                 and cnp.PyArray_DIMS(v)[cnp.PyArray_NDIM(v) - 1] == cnp.PyArray_DIMS(w)[0]):
             return NotImplemented
+        _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
+                       cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
             return _make(_dot2(v, w), _dot2(d, w), x._tag, None)
         return _make(_dot2(v, w), np.matmul(d, w), x._tag, None)
@@ -1126,8 +1172,12 @@ cdef class DualArray:
     # -- no silent derivative loss ----------------------------------------------------
     def __array__(self, dtype=None, copy=None):
         raise TypeError("converting a DualArray to a NumPy array would drop its "
-                        "derivatives; use .value (and .deriv) explicitly, or build "
-                        "arrays of DualArrays with np.stack/np.concatenate")
+                        "derivatives (np.asarray, np.array([...]) of DualArrays, or a "
+                        "library such as scipy.integrate.solve_ivp converting its input); "
+                        "use .value (and .deriv) explicitly, build arrays of DualArrays "
+                        "with np.stack/np.concatenate, pass method='scalar' to jacobian/"
+                        "gradient for np.array([...]) code, and for an ODE use "
+                        "dualml.solve_ivp")
 
     def __float__(self):
         raise TypeError("float() of a DualArray would drop its derivatives; use "
@@ -1469,3 +1519,57 @@ cdef class DualArray:
         column index).
         """
         return _py._extract(self, tag, want_value)
+
+
+# ---------------------------------------------------------------------------
+# Reading a list of 0-d results (dualml.solve_ivp's right-hand side, per call)
+
+def _read_scalars(r, unsigned long long tag, Py_ssize_t K, cnp.ndarray out):
+    """_read_scalars(r, tag, K, out) -> bool
+
+    ``out[:n]`` = the values and ``out[n:]`` (K rows of n) = the tangents of
+    r, a list/tuple of n entries that are 0-d first-order DualArrays of
+    `tag` with K tangents, or Python floats (zero tangents).  False, with
+    out partly written, when an entry is anything else (the caller then
+    reads r the general way).
+    """
+    cdef Py_ssize_t n, j, k
+    cdef DualArray e
+    cdef cnp.ndarray v, d
+    cdef double *o
+    cdef char *p
+    cdef cnp.npy_intp stride
+    if type(r) is not list and type(r) is not tuple:
+        return False
+    n = len(r)
+    if (cnp.PyArray_TYPE(out) != cnp.NPY_DOUBLE or not cnp.PyArray_IS_C_CONTIGUOUS(out)
+            or not cnp.PyArray_ISALIGNED(out) or not cnp.PyArray_ISWRITEABLE(out)
+            or cnp.PyArray_NDIM(out) != 1 or cnp.PyArray_DIMS(out)[0] != n * (K + 1)):
+        return False
+    o = <double *>cnp.PyArray_DATA(out)
+    for j in range(n):
+        x = r[j]
+        if type(x) is DualArray:
+            e = <DualArray>x
+            if e._tag != tag or e._o2 is not None or type(e._v) is not ndarray \
+                    or type(e._d) is not ndarray:
+                return False
+            v = <cnp.ndarray>e._v
+            d = <cnp.ndarray>e._d
+            if (cnp.PyArray_NDIM(v) != 0 or cnp.PyArray_TYPE(v) != cnp.NPY_DOUBLE
+                    or cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_DIMS(d)[0] != K
+                    or cnp.PyArray_TYPE(d) != cnp.NPY_DOUBLE
+                    or not cnp.PyArray_ISALIGNED(v) or not cnp.PyArray_ISALIGNED(d)):
+                return False        # (aligned: the double loads below are defined)
+            o[j] = (<double *>cnp.PyArray_DATA(v))[0]
+            p = <char *>cnp.PyArray_DATA(d)
+            stride = cnp.PyArray_STRIDES(d)[0]
+            for k in range(K):
+                o[n + k * n + j] = (<double *>(p + k * stride))[0]
+        elif type(x) is float:
+            o[j] = PyFloat_AS_DOUBLE(x)
+            for k in range(K):
+                o[n + k * n + j] = 0.0
+        else:
+            return False
+    return True
