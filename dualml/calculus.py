@@ -19,7 +19,8 @@ Design
   to ``dualml._arraycalc`` (DualArray, several directions per pass, ``chunk``
   of them) when that module exists.  The scalar path (gradient/jacobian of a
   list, tuple or scalar x) seeds ``chunk`` directions per pass too, with
-  multi-partial Duals (docs/multi-partial-dual.md; ``_scalar_chunk``).
+  multi-partial Duals (docs/multi-partial-dual.md; default: dual.pyx's
+  ``_chunk_for``).
 """
 import importlib
 import numbers
@@ -29,7 +30,6 @@ import numpy as np
 
 from .dual import Dual, derivative
 from .dual import _new_tag, _seed, _split, _extract_many, _scalar_point, _seeded_passes
-from .dual import _CHUNK_MAX
 
 __all__ = ["derivative", "partial", "gradient", "jacobian", "jvp", "hessian",
            "value_and_derivative", "value_and_gradient", "value_and_jacobian",
@@ -259,18 +259,6 @@ def _backend_for(method, x, fname):
 
 # -- the scalar engine --------------------------------------------------------------
 
-def _scalar_chunk(chunk, n):
-    """Directions per pass on the scalar path for n variables.
-
-    Default (ForwardDiff's rule, measured on W7): all n in one pass if
-    n <= 12, else equal chunks of ceil(n / ceil(n / 12)).  A given chunk is
-    capped at 12 (the partials a Dual holds) and at n.
-    """
-    if chunk is None:
-        chunk = -(-n // -(-n // _CHUNK_MAX)) if n > _CHUNK_MAX else n
-    return max(1, min(chunk, _CHUNK_MAX, n))
-
-
 def _passes(f, x, args, tag, other, fname, chunk=None):
     """Run the seeded passes: (x's shape, _seeded_passes' result, point).
 
@@ -279,20 +267,18 @@ def _passes(f, x, args, tag, other, fname, chunk=None):
     C loop as it is (it copies the list for each pass; f never sees x).
     """
     if type(x) is list and x:
-        res = _seeded_passes(f, x, args, tag, None, other, None, _scalar_chunk(chunk, len(x)))
+        res = _seeded_passes(f, x, args, tag, None, other, None, chunk)
         if res is not None:
             return (len(x),), res, None
     pt = _Point(x, fname, lazy=True)
     res = None
     if pt.size:
         base = pt.base(tag) if pt.kind == _ARRAY else None
-        res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, base,
-                             _scalar_chunk(chunk, pt.size))
+        res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, base, chunk)
         if res is None:                 # entries other than floats and Duals
             pt.normalize()
             if pt.size:
-                res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, None,
-                                     _scalar_chunk(chunk, pt.size))
+                res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, None, chunk)
     return pt.shape, res, pt
 
 
@@ -555,9 +541,10 @@ def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
     (6.0, array([2., 3.]))
     """
     args = _check(f, args, chunk, "value_and_gradient")
-    mod = _backend_for(method, x, "value_and_gradient")
-    if mod is not None:
-        return mod.value_and_gradient(f, x, args, chunk)
+    if method != "auto" or type(x) is not list:
+        mod = _backend_for(method, x, "value_and_gradient")
+        if mod is not None:
+            return mod.value_and_gradient(f, x, args, chunk)
     return _grad_engine(f, x, args, "value_and_gradient", chunk)
 
 
@@ -638,9 +625,10 @@ def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
            [0., 1.]])
     """
     args = _check(f, args, chunk, "value_and_jacobian")
-    mod = _backend_for(method, x, "value_and_jacobian")
-    if mod is not None:
-        return mod.value_and_jacobian(f, x, args, chunk)
+    if method != "auto" or type(x) is not list:
+        mod = _backend_for(method, x, "value_and_jacobian")
+        if mod is not None:
+            return mod.value_and_jacobian(f, x, args, chunk)
     return _jac_engine(f, x, args, "value_and_jacobian", True, chunk)
 
 

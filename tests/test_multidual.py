@@ -22,7 +22,7 @@ import pytest
 
 import dualml
 from dualml import Dual, calculus
-from dualml.dual import _MultiDual, _NestedDual, _new_tag, _seed, _tag_of
+from dualml.dual import _MultiDual, _NestedDual, _chunk_size, _new_tag, _seed, _tag_of
 
 import reference as R
 import test_rules as TR
@@ -214,9 +214,9 @@ def test_chunked_results_of_every_layout():
 
 
 def test_default_chunk_rule_and_pass_counts():
-    assert [calculus._scalar_chunk(None, n) for n in (1, 5, 12, 13, 24, 25, 100)] == \
+    assert [_chunk_size(None, n) for n in (1, 5, 12, 13, 24, 25, 100)] == \
         [1, 5, 12, 7, 12, 9, 12]
-    assert calculus._scalar_chunk(50, 10) == 10 and calculus._scalar_chunk(50, 40) == 12
+    assert _chunk_size(50, 10) == 10 and _chunk_size(50, 40) == 12
     for n, chunk, passes in ((10, None, 1), (25, None, 3), (10, 1, 10), (10, 4, 3)):
         calls = []
         calculus.gradient(lambda x: calls.append(1) or sum(x), [1.0] * n, chunk=chunk)
@@ -387,3 +387,9 @@ def test_hessian_on_lists_stays_exact():
     H = calculus.hessian(f, x)
     np.testing.assert_allclose(H, ref, rtol=1e-15)
     assert (H == H.T).all()
+
+
+def test_dualarray_refuses_a_multi_naming_the_fix():
+    d = dualml.DualArray(np.ones(2), np.ones((1, 2)))
+    with pytest.raises(TypeError, match="pass chunk=1"):
+        calculus.gradient(lambda x: (d * x[0]).sum(), [1.0, 2.0])

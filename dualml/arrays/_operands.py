@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from .. import dual as _dual
-from ..dual import Dual, _NestedDual
+from ..dual import Dual, _MultiDual, _NestedDual
 from ._core import DualArray, _new
 
 _nd = np.ndarray
@@ -65,6 +65,10 @@ def _operand(x, fname="operation"):
         return np.array(x, dtype=_f64)
     if t is Dual or t is _NestedDual:
         return _from_dual(x)
+    if t is _MultiDual:
+        raise TypeError(f"{fname}: a DualArray cannot take a Dual carrying several "
+                        f"partials (an entry of a list point of gradient/jacobian, "
+                        f"chunk > 1); pass chunk=1, or x as an ndarray")
     if isinstance(x, np.generic):
         if x.dtype.kind in "biuf":
             return np.array(x, dtype=_f64)
