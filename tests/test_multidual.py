@@ -19,13 +19,12 @@ import random
 
 import numpy as np
 import pytest
+import reference as R
+import test_rules as TR
 
 import dualml
 from dualml import Dual, calculus
-from dualml.dual import _MultiDual, _NestedDual, _chunk_size, _new_tag, _seed, _tag_of
-
-import reference as R
-import test_rules as TR
+from dualml.dual import _chunk_size, _MultiDual, _NestedDual, _new_tag, _seed, _tag_of
 
 KS = (1, 3, 12)
 _PATTERN = (1.0, -1.0, 0.0)
@@ -219,7 +218,8 @@ def test_default_chunk_rule_and_pass_counts():
     assert _chunk_size(50, 10) == 10 and _chunk_size(50, 40) == 12
     for n, chunk, passes in ((10, None, 1), (25, None, 3), (10, 1, 10), (10, 4, 3)):
         calls = []
-        calculus.gradient(lambda x: calls.append(1) or sum(x), [1.0] * n, chunk=chunk)
+        calculus.gradient(lambda x, calls=calls: calls.append(1) or sum(x), [1.0] * n,
+                          chunk=chunk)
         assert len(calls) == passes
     with pytest.raises(ValueError, match="chunk"):
         calculus.gradient(sum, [1.0, 2.0], chunk=0)
@@ -318,7 +318,7 @@ def test_partials_of_another_k_are_an_error():
     # (made by hand here): an error, never a truncated or repeated partial
     for fake, msg in (((1.0,), "1 partials where 2"), (1.0, "one partial where 2")):
         with pytest.raises(ValueError, match=msg):
-            calculus.gradient(lambda x: _seed(_tag_of(x[0]), 1.0, fake), [1.0, 2.0])
+            calculus.gradient(lambda x, fake=fake: _seed(_tag_of(x[0]), 1.0, fake), [1.0, 2.0])
 
 
 def test_k_is_bounded_at_construction():
