@@ -30,6 +30,7 @@ import numpy as np
 
 from .dual import Dual, derivative
 from .dual import _new_tag, _seed, _split, _extract_many, _scalar_point, _seeded_passes
+from .dual import _chunk_size
 
 __all__ = ["derivative", "partial", "gradient", "jacobian", "jvp", "hessian",
            "value_and_derivative", "value_and_gradient", "value_and_jacobian",
@@ -691,8 +692,10 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
 
     On the scalar path each entry comes from one evaluation with two nested
     perturbations (x_i seeded under tag t1, x_j under an inner tag t2;
-    hyper-dual numbers): n(n+1)/2 evaluations for the upper triangle,
-    mirrored to the lower.  A real ndarray x goes to the array backend,
+    hyper-dual numbers), the upper triangle mirrored to the lower.  The
+    outer level seeds ``chunk`` directions per pass (multi-partial Duals):
+    n * ceil(n / chunk) evaluations, n for n <= 12 by default; ``chunk=1``
+    takes n(n+1)/2, one per entry of the upper triangle.  A real ndarray x goes to the array backend,
     which carries gradient and Hessian rows through one evaluation.
 
     Parameters
@@ -706,7 +709,8 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     method : {"auto", "scalar", "array"}, optional
         As for ``gradient``.
     chunk : int, optional
-        Directions per pass for the array backend; the scalar path ignores it.
+        Directions per pass: on the scalar path, of the outer level (see
+        above and ``gradient``); for the array backend, its own chunking.
 
     Returns
     -------
@@ -731,6 +735,8 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     if n == 0:
         _scalar_split(f(pt.build(flat), *args), t1, "hessian")
         return np.zeros(pt.shape + pt.shape)
+    if _chunk_size(chunk, n) > 1:
+        return _pack(_hessian_chunked(f, pt, args, chunk), pt.shape + pt.shape)
     H = [None] * (n * n)
     base = pt.base(t1)
     for i in range(n):
@@ -748,6 +754,45 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
                 _, d2 = _scalar_split(r, t2, "hessian")
             H[i * n + j] = H[j * n + i] = _split(d2, t1)[1]
     return _pack(H, pt.shape + pt.shape)
+
+
+def _hessian_chunked(f, pt, args, chunk):
+    """H (flat, row-major) as the Jacobian of the gradient: the outer level
+    seeds `chunk` directions per pass with multi-partial Duals (tag t1), the
+    inner one direction per evaluation (tag t2 > t1), so f runs
+    n * ceil(n / chunk) times instead of n(n+1)/2.  Entry (i, j), i <= j,
+    comes from the evaluation with x_i seeded under t1 and x_j under t2, as
+    in the one-direction loop of ``hessian``, and is mirrored (exactly
+    symmetric; equal to chunk=1 up to the sign of a zero)."""
+    n, build = pt.size, pt.build
+    t1 = _new_tag()
+    t2 = _new_tag()
+
+    def column(xs):             # d/dx_a of f for every a: its t1 parts are H's columns
+        out = []
+        for a in range(n):
+            ys = xs[:]
+            ys[a] = _seed(t2, xs[a], 1.0)
+            r = f(build(ys), *args)
+            try:
+                _, d = _split(r, t2)
+            except TypeError:
+                _, d = _scalar_split(r, t2, "hessian")
+            out.append(d)
+        return out
+
+    def other(r, first):        # parts that are not floats (inside an outer call)
+        return None, _extract_many(r, t1, False)
+    base = pt.base(t1) if pt.kind == _ARRAY else None
+    _, G = _seeded_passes(column, pt.flat, (), t1, None, other, base, chunk)
+    # G[a, b] = d2f / dx_b(t1) dx_a(t2): a (n, n) float array, or a list of
+    # columns b when entries are Duals of outer levels
+    g = (lambda a, b: G[a, b]) if type(G) is not list else (lambda a, b: G[b][a])
+    H = [None] * (n * n)
+    for i in range(n):
+        for j in range(i, n):
+            H[i * n + j] = H[j * n + i] = float(g(j, i)) if type(G) is not list else g(j, i)
+    return H
 
 
 # -- transforms for SciPy ------------------------------------------------------------

@@ -301,8 +301,11 @@ def test_value_and_variants_use_the_same_evaluations():
     assert calculus.value_and_derivative(lambda t: calls.append(1) or t**3, 2.0) == (8.0, 12.0)
     assert len(calls) == 1
     calls.clear()
-    calculus.hessian(lambda x: calls.append(1) or x[0] * x[1] * x[2], [1.0, 2.0, 3.0])
+    calculus.hessian(lambda x: calls.append(1) or x[0] * x[1] * x[2], [1.0, 2.0, 3.0], chunk=1)
     assert len(calls) == 6                                  # n(n+1)/2
+    calls.clear()
+    calculus.hessian(lambda x: calls.append(1) or x[0] * x[1] * x[2], [1.0, 2.0, 3.0])
+    assert len(calls) == 3                      # n: the outer level in one pass
 
 
 def test_value_and_derivative_vector_output():

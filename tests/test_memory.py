@@ -56,6 +56,7 @@ _multi_fns = {
     "multi-nested": lambda: dualml.jacobian(
         lambda u: dualml.gradient(lambda v: v[0] * v[1] * u[0] + dualml.exp(v[1] * u[1]),
                                   [u[0], 0.5]), [0.7, -0.2]),
+    "multi-hessian": lambda: dualml.hessian(lambda v: v[0] ** 2 * dualml.sin(v[1]) * v[3], _w),
     "multi-object-array": lambda: dualml.gradient(lambda a: np.sum(np.tanh(a) * a),
                                                   np.array(_w), method="scalar"),
 }

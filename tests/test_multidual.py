@@ -393,3 +393,58 @@ def test_dualarray_refuses_a_multi_naming_the_fix():
     d = dualml.DualArray(np.ones(2), np.ones((1, 2)))
     with pytest.raises(TypeError, match="pass chunk=1"):
         calculus.gradient(lambda x: (d * x[0]).sum(), [1.0, 2.0])
+
+
+# -- hessian: the outer level chunked ------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 3, 10, 14])
+def test_hessian_chunked_equals_chunk_1_and_is_symmetric(n):
+    x = np.random.default_rng(n).uniform(-1.0, 1.5, n).tolist()
+    H1 = calculus.hessian(_w7, x, chunk=1)
+    for c in (2, 5, None):
+        H = calculus.hessian(_w7, x, chunk=c)
+        assert _same(H, H1) and (H == H.T).all(), c
+    # closed form: the chained Rosenbrock + sin(x_i) exp(-x_{i+1}) terms
+    ref = np.zeros((n, n))
+    for i in range(n - 1):
+        a, b = x[i], x[i + 1]
+        s, co, e = math.sin(a), math.cos(a), math.exp(-b)
+        ref[i, i] += 1200 * a * a - 400 * b + 2 - s * e
+        ref[i, i + 1] += -400 * a - co * e
+        ref[i + 1, i] += -400 * a - co * e
+        ref[i + 1, i + 1] += 200 + s * e
+    np.testing.assert_allclose(H1, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_hessian_random_expressions_chunked_equal_chunk_1(seed):
+    rng = random.Random(100 + seed)
+    n = rng.choice([2, 4, 7])
+    e = _random_expr(rng, n, 4)
+    x = [rng.uniform(-2.0, 2.0) for _ in range(n)]
+    with np.errstate(all="ignore"):
+        H1 = calculus.hessian(e, x, chunk=1)
+        for c in (2, None):
+            assert _same(calculus.hessian(e, x, chunk=c), H1)
+
+
+def test_hessian_chunked_layouts_and_nesting():
+    def f(a):
+        return np.sum(np.exp(a) * a[::-1, ::-1])
+    x = np.array([[0.1, 0.5], [-0.3, 0.8]])
+    H1 = calculus.hessian(f, x, method="scalar", chunk=1)
+    assert H1.shape == (2, 2, 2, 2) and _same(calculus.hessian(f, x, method="scalar"), H1)
+    g = lambda v: v[0][0] ** 2 * v[1][0] + v[0][1]
+    assert _same(calculus.hessian(g, [[1.0, 2.0], [3.0, 4.0]]),
+                 calculus.hessian(g, [[1.0, 2.0], [3.0, 4.0]], chunk=1))
+    assert calculus.hessian(lambda t: t ** 4, 2.0) == 48.0
+    # inside an outer derivative: d/ds of the Hessian of s * x0^2 x1 is the
+    # Hessian of x0^2 x1
+    d = dualml.derivative(lambda s: calculus.hessian(lambda v: s * v[0] ** 2 * v[1],
+                                                     [1.0, 2.0]), 3.0)
+    assert d.tolist() == [[4.0, 2.0], [2.0, 0.0]]
+    with pytest.raises(TypeError, match="needs f to return a scalar"):
+        calculus.hessian(lambda v: [v[0], v[1]], [1.0, 2.0])
+    calls = []
+    calculus.hessian(lambda v: calls.append(1) or sum(v), [1.0] * 20)
+    assert len(calls) == 20 * 2                     # n * ceil(n / 10)
