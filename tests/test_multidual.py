@@ -393,6 +393,11 @@ def test_dualarray_refuses_a_multi_naming_the_fix():
     d = dualml.DualArray(np.ones(2), np.ones((1, 2)))
     with pytest.raises(TypeError, match="pass chunk=1"):
         calculus.gradient(lambda x: (d * x[0]).sum(), [1.0, 2.0])
+    # k = 2 partials inside a nested Dual must not pass for a (1, 2) tangent
+    t1, t2 = _new_tag(), _new_tag()
+    for v in (_seed(t2, _seed(t1, 1.0, (1.0, 2.0)), 1.0), _seed(t2, Dual(1.0, 0.0), (1.0, 0.0))):
+        with pytest.raises(TypeError, match="pass chunk=1"):
+            d * v
 
 
 # -- hessian: the outer level chunked ------------------------------------------------
