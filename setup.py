@@ -142,8 +142,13 @@ common = dict(
     libraries=[] if sys.platform == "win32" else ["m"],
 )
 
+# dual.pyx: the same flag for the k-partial loops of the multi-partial Dual
+# (_functions.pxi), vectorized like the kernels' tangent loops
+dual_ext = dict(common)
+if sys.platform != "win32":
+    dual_ext["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
 extensions = [
-    Extension("dualml.dual", ["dualml/dual.pyx"], **common),
+    Extension("dualml.dual", ["dualml/dual.pyx"], **dual_ext),
 ]
 # the array kernels
 kernels = dict(common)

@@ -410,9 +410,19 @@ def _(w):
 
 @adapter("W7", "dualml.value_and_gradient (list)")
 def _(w):
+    # the default chunk: all n partials in one pass for n <= 12, else equal
+    # chunks of at most 12 (multi-partial Duals, docs/multi-partial-dual.md)
     dm = _dualml("value_and_gradient", "sin", "exp")
     f, x = wk.make_w7(dm.sin, dm.exp), wk.w7_data(w.size)
     return checked(lambda: dm.value_and_gradient(f, x), lambda r: vd(*r))
+
+
+@adapter("W7", "dualml.value_and_gradient (list, chunk=1)")
+def _(w):
+    # one direction per pass: n evaluations of f with one Dual among floats
+    dm = _dualml("value_and_gradient", "sin", "exp")
+    f, x = wk.make_w7(dm.sin, dm.exp), wk.w7_data(w.size)
+    return checked(lambda: dm.value_and_gradient(f, x, chunk=1), lambda r: vd(*r))
 
 
 @adapter("W7", "fastdual", needs=["fastdual"])

@@ -17,7 +17,10 @@ Design
   which also reject a non-numeric result and an escaped inner perturbation.
 * ``method="auto"|"scalar"|"array"`` chooses the backend: real ndarrays go
   to ``dualml._arraycalc`` (DualArray, several directions per pass, ``chunk``
-  of them) when that module exists; the scalar path ignores ``chunk``.
+  of them) when that module exists.  The scalar path (gradient/jacobian of a
+  list, tuple or scalar x) seeds ``chunk`` directions per pass too, with
+  multi-partial Duals (docs/multi-partial-dual.md; default: dual.pyx's
+  ``_chunk_for``).
 * hvp on the scalar path is forward-over-forward: x + t v under an outer tag,
   then the n passes of the gradient under an inner one (n evaluations, as
   for the gradient, each carrying two perturbations).
@@ -30,6 +33,7 @@ import numpy as np
 
 from .dual import Dual, derivative
 from .dual import _new_tag, _seed, _split, _extract_many, _scalar_point, _seeded_passes
+from .dual import _chunk_size
 
 __all__ = ["derivative", "partial", "gradient", "jacobian", "jvp", "hessian",
            "value_and_derivative", "value_and_gradient", "value_and_jacobian",
@@ -259,35 +263,35 @@ def _backend_for(method, x, fname):
 
 # -- the scalar engine --------------------------------------------------------------
 
-def _passes(f, x, args, tag, other, fname):
-    """Run the n seeded passes: (x's shape, _seeded_passes' result, point).
+def _passes(f, x, args, tag, other, fname, chunk=None):
+    """Run the seeded passes: (x's shape, _seeded_passes' result, point).
 
     The result is None for an empty x, and the point is then returned for
     f(x) to be evaluated once.  A non-empty list of floats/Duals goes to the
     C loop as it is (it copies the list for each pass; f never sees x).
     """
     if type(x) is list and x:
-        res = _seeded_passes(f, x, args, tag, None, other)
+        res = _seeded_passes(f, x, args, tag, None, other, None, chunk)
         if res is not None:
             return (len(x),), res, None
     pt = _Point(x, fname, lazy=True)
     res = None
     if pt.size:
         base = pt.base(tag) if pt.kind == _ARRAY else None
-        res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, base)
+        res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, base, chunk)
         if res is None:                 # entries other than floats and Duals
             pt.normalize()
             if pt.size:
-                res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other)
+                res = _seeded_passes(f, pt.flat, args, tag, pt.builder(), other, None, chunk)
     return pt.shape, res, pt
 
 
-def _grad_engine(f, x, args, fname):
+def _grad_engine(f, x, args, fname, chunk=None):
     tag = _new_tag()
 
     def other(r, first):
         return _scalar_split(r, tag, fname)
-    shape, res, pt = _passes(f, x, args, tag, other, fname)
+    shape, res, pt = _passes(f, x, args, tag, other, fname, chunk)
     if res is None:                     # empty x: f(x) once, for its value
         v, _ = _scalar_split(f(pt.build(pt.flat), *args), tag, fname)
         return v, np.zeros(shape)
@@ -306,13 +310,13 @@ def _grad_engine(f, x, args, fname):
     return value, (d.reshape(shape) if shape != () else float(d[0]))
 
 
-def _jac_engine(f, x, args, fname, want_value):
+def _jac_engine(f, x, args, fname, want_value, chunk=None):
     tag = _new_tag()
 
     def other(r, first):
         v, d, _ = _parts(r, tag, want_value and first)
         return v, d
-    shape, res, pt = _passes(f, x, args, tag, other, fname)
+    shape, res, pt = _passes(f, x, args, tag, other, fname, chunk)
     if res is None:                     # empty x: f(x) once, for its value and shape
         v, d, out_shape = _parts(f(pt.build(pt.flat), *args), tag, True)
         return v, np.zeros(out_shape + shape)
@@ -480,16 +484,21 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
     args : tuple, optional
         Extra arguments passed to f, as in SciPy.
     method : {"auto", "scalar", "array"}, optional
-        "scalar": n evaluations of f, one input direction seeded per pass.
+        "scalar": f on Duals, ``chunk`` input directions seeded per pass.
         "array": the DualArray backend (``dualml._arraycalc``).  "auto": the
         array backend for a real ndarray x (or a DualArray, inside a nested
         call) when it is available, else scalar.
     chunk : int, optional
-        Directions per pass for the array backend; the scalar path ignores it.
-        Default: as many as keep every tangent buffer of a pass under
-        ``DUALML_MAX_BYTES`` (environment, default 256M): a pass whose
-        intermediate outgrows it stops before allocating and is rerun with
-        fewer directions.  Forward mode costs about n passes' worth of
+        Directions per pass.  On the scalar path (a list, tuple or scalar x,
+        or ``method="scalar"``) each pass seeds ``chunk`` entries with Duals
+        carrying ``chunk`` partials: ceil(n / chunk) evaluations of f, with
+        results equal to ``chunk=1`` (one direction per pass) up to the sign
+        of a zero.  Default: all n in one pass if n <= 12, else equal chunks
+        of ceil(n / ceil(n / 12)); at most 12 on the scalar path.  On the
+        array backend, default: as many as keep every tangent buffer of a
+        pass under ``DUALML_MAX_BYTES`` (environment, default 256M): a pass
+        whose intermediate outgrows it stops before allocating and is rerun
+        with fewer directions.  Forward mode costs about n passes' worth of
         tangents for n inputs; for thousands of inputs into a large model
         (training), reverse mode (JAX, PyTorch) is the better tool.
 
@@ -514,7 +523,7 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
         mod = _backend_for(method, x, "gradient")
         if mod is not None:
             return mod.gradient(f, x, args, chunk)
-    return _grad_engine(f, x, args, "gradient")[1]
+    return _grad_engine(f, x, args, "gradient", chunk)[1]
 
 
 def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
@@ -541,10 +550,11 @@ def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
     (6.0, array([2., 3.]))
     """
     args = _check(f, args, chunk, "value_and_gradient")
-    mod = _backend_for(method, x, "value_and_gradient")
-    if mod is not None:
-        return mod.value_and_gradient(f, x, args, chunk)
-    return _grad_engine(f, x, args, "value_and_gradient")
+    if method != "auto" or type(x) is not list:
+        mod = _backend_for(method, x, "value_and_gradient")
+        if mod is not None:
+            return mod.value_and_gradient(f, x, args, chunk)
+    return _grad_engine(f, x, args, "value_and_gradient", chunk)
 
 
 def jacobian(f, x, args=(), *, method="auto", chunk=None):
@@ -552,8 +562,9 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
 
     The Jacobian matrix ``J[i, j] = ∂f_i/∂x_j``, exact to rounding.
 
-    One input direction is seeded per pass: n = x.size evaluations of f,
-    each with one Dual among plain floats.
+    On the scalar path ``chunk`` input directions are seeded per pass (all
+    n = x.size in one pass for n <= 12, see ``gradient``); the entries not
+    seeded in a pass stay plain floats.
 
     Parameters
     ----------
@@ -567,13 +578,7 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
     method : {"auto", "scalar", "array"}, optional
         As for ``gradient``.
     chunk : int, optional
-        Directions per pass for the array backend; the scalar path ignores it.
-        Default: as many as keep every tangent buffer of a pass under
-        ``DUALML_MAX_BYTES`` (environment, default 256M): a pass whose
-        intermediate outgrows it stops before allocating and is rerun with
-        fewer directions.  Forward mode costs about n passes' worth of
-        tangents for n inputs; for thousands of inputs into a large model
-        (training), reverse mode (JAX, PyTorch) is the better tool.
+        Directions per pass, as for ``gradient``.
 
     Returns
     -------
@@ -598,7 +603,7 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
         mod = _backend_for(method, x, "jacobian")
         if mod is not None:
             return mod.jacobian(f, x, args, chunk)
-    return _jac_engine(f, x, args, "jacobian", False)[1]
+    return _jac_engine(f, x, args, "jacobian", False, chunk)[1]
 
 
 def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
@@ -629,10 +634,11 @@ def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
            [0., 1.]])
     """
     args = _check(f, args, chunk, "value_and_jacobian")
-    mod = _backend_for(method, x, "value_and_jacobian")
-    if mod is not None:
-        return mod.value_and_jacobian(f, x, args, chunk)
-    return _jac_engine(f, x, args, "value_and_jacobian", True)
+    if method != "auto" or type(x) is not list:
+        mod = _backend_for(method, x, "value_and_jacobian")
+        if mod is not None:
+            return mod.value_and_jacobian(f, x, args, chunk)
+    return _jac_engine(f, x, args, "value_and_jacobian", True, chunk)
 
 
 def jvp(f, x, v, args=(), *, method="auto"):
@@ -694,8 +700,10 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
 
     On the scalar path each entry comes from one evaluation with two nested
     perturbations (x_i seeded under tag t1, x_j under an inner tag t2;
-    hyper-dual numbers): n(n+1)/2 evaluations for the upper triangle,
-    mirrored to the lower.  A real ndarray x goes to the array backend,
+    hyper-dual numbers), the upper triangle mirrored to the lower.  The
+    outer level seeds ``chunk`` directions per pass (multi-partial Duals):
+    n * ceil(n / chunk) evaluations, n for n <= 12 by default; ``chunk=1``
+    takes n(n+1)/2, one per entry of the upper triangle.  A real ndarray x goes to the array backend,
     which carries gradient and Hessian rows through one evaluation.
 
     Parameters
@@ -709,7 +717,8 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     method : {"auto", "scalar", "array"}, optional
         As for ``gradient``.
     chunk : int, optional
-        Directions per pass for the array backend; the scalar path ignores it.
+        Directions per pass: on the scalar path, of the outer level (see
+        above and ``gradient``); for the array backend, its own chunking.
 
     Returns
     -------
@@ -727,11 +736,12 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     mod = _backend_for(method, x, "hessian")
     if mod is not None:
         return mod.hessian(f, x, args, chunk)
-    return _hessian_engine(f, x, args, "hessian")[2]
+    return _hessian_engine(f, x, args, "hessian", chunk, want_vg=False)[2]
 
 
-def _hessian_engine(f, x, args, fname):
-    """(value, gradient, Hessian) from the n(n+1)/2 hyper-dual evaluations."""
+def _hessian_engine(f, x, args, fname, chunk=None, want_vg=True):
+    """(value, gradient, Hessian): with chunk=1, all three from the n(n+1)/2
+    hyper-dual evaluations; else H chunked (see ``_hessian_chunked``)."""
     pt = _Point(x, fname)
     flat, n = pt.flat, pt.size
     t1 = _new_tag()
@@ -739,6 +749,14 @@ def _hessian_engine(f, x, args, fname):
     if n == 0:
         v, _ = _scalar_split(f(pt.build(flat), *args), t1, fname)
         return v, np.zeros(pt.shape), np.zeros(pt.shape + pt.shape)
+    if _chunk_size(chunk, n) > 1:
+        # H from n * ceil(n / chunk) evaluations; the value and gradient, when
+        # asked for, from the ceil(n / chunk) passes of a chunked gradient
+        H = _pack(_hessian_chunked(f, pt, args, chunk), pt.shape + pt.shape)
+        if not want_vg:
+            return None, None, H
+        value, g = _grad_engine(f, x, args, fname, chunk)
+        return value, g, H
     H = [None] * (n * n)
     g = [None] * n
     value = None
@@ -805,7 +823,7 @@ def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
     mod = _backend_for(method, x, "value_gradient_and_hessian")
     if mod is not None:
         return mod.value_gradient_and_hessian(f, x, args, chunk)
-    return _hessian_engine(f, x, args, "value_gradient_and_hessian")
+    return _hessian_engine(f, x, args, "value_gradient_and_hessian", chunk)
 
 
 def hvp(f, x, v, args=(), *, method="auto"):
@@ -872,6 +890,45 @@ def hvp(f, x, v, args=(), *, method="auto"):
     if type(g) is np.ndarray:
         return _extract_many(g, t1, False) if g.size else np.zeros(pt.shape)
     return _split(g, t1)[1]
+
+
+def _hessian_chunked(f, pt, args, chunk):
+    """H (flat, row-major) as the Jacobian of the gradient: the outer level
+    seeds `chunk` directions per pass with multi-partial Duals (tag t1), the
+    inner one direction per evaluation (tag t2 > t1), so f runs
+    n * ceil(n / chunk) times instead of n(n+1)/2.  Entry (i, j), i <= j,
+    comes from the evaluation with x_i seeded under t1 and x_j under t2, as
+    in the one-direction loop of ``hessian``, and is mirrored (exactly
+    symmetric; equal to chunk=1 up to the sign of a zero)."""
+    n, build = pt.size, pt.build
+    t1 = _new_tag()
+    t2 = _new_tag()
+
+    def column(xs):             # d/dx_a of f for every a: its t1 parts are H's columns
+        out = []
+        for a in range(n):
+            ys = xs[:]
+            ys[a] = _seed(t2, xs[a], 1.0)
+            r = f(build(ys), *args)
+            try:
+                _, d = _split(r, t2)
+            except TypeError:
+                _, d = _scalar_split(r, t2, "hessian")
+            out.append(d)
+        return out
+
+    def other(r, first):        # parts that are not floats (inside an outer call)
+        return None, _extract_many(r, t1, False)
+    base = pt.base(t1) if pt.kind == _ARRAY else None
+    _, G = _seeded_passes(column, pt.flat, (), t1, None, other, base, chunk)
+    # G[a, b] = d2f / dx_b(t1) dx_a(t2): a (n, n) float array, or a list of
+    # columns b when entries are Duals of outer levels
+    g = (lambda a, b: G[a, b]) if type(G) is not list else (lambda a, b: G[b][a])
+    H = [None] * (n * n)
+    for i in range(n):
+        for j in range(i, n):
+            H[i * n + j] = H[j * n + i] = float(g(j, i)) if type(G) is not list else g(j, i)
+    return H
 
 
 # -- transforms for SciPy ------------------------------------------------------------

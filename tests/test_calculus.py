@@ -219,17 +219,19 @@ def test_f_receives_x_shaped_as_passed():
     def f(x):
         seen.append(x)
         return x[0] if not isinstance(x, np.ndarray) or x.ndim == 1 else x[0, 0]
-    calculus.gradient(f, [1.0, 2.0])
+    # chunk=1: one direction per pass (the default seeds all of them at
+    # once, tests/test_multidual.py)
+    calculus.gradient(f, [1.0, 2.0], chunk=1)
     assert type(seen[-1]) is list and type(seen[-1][1]) is Dual and type(seen[-1][0]) is float
     calculus.gradient(f, (1.0, 2.0))
     assert type(seen[-1]) is list
-    calculus.gradient(f, np.array([[1.0, 2.0], [3.0, 4.0]]), method="scalar")
+    calculus.gradient(f, np.array([[1.0, 2.0], [3.0, 4.0]]), method="scalar", chunk=1)
     assert isinstance(seen[-1], np.ndarray) and seen[-1].shape == (2, 2)
     assert seen[-1].dtype == object
     # every entry a Dual (zero tangent where not seeded), so NumPy ufuncs apply
     assert all(type(e) is Dual for e in seen[-1].flat)
     assert [e.deriv for e in seen[-1].flat] == [0.0, 0.0, 0.0, 1.0]
-    calculus.gradient(f, [1, 2])            # ints are passed as floats
+    calculus.gradient(f, [1, 2], chunk=1)   # ints are passed as floats
     assert type(seen[-1][0]) is float
     calculus.gradient(lambda x: seen.append(x) or x * 2, 3.0)
     assert type(seen[-1]) is Dual
@@ -280,13 +282,17 @@ def test_value_and_variants_use_the_same_evaluations():
     def f(x):
         calls.append(1)
         return x[0] * dualml.exp(x[1])
-    v, g = calculus.value_and_gradient(f, [2.0, 0.5])
-    assert len(calls) == 2
-    _close(v, 2 * math.exp(0.5))
-    _close(g, [math.exp(0.5), 2 * math.exp(0.5)])
-    calls.clear()
-    v, J = calculus.value_and_jacobian(lambda x: calls.append(1) or [x[0] * x[1], x[1]], [2.0, 3.0])
-    assert len(calls) == 2 and list(v) == [6.0, 3.0] and J.tolist() == [[3.0, 2.0], [0.0, 1.0]]
+    for chunk, passes in ((1, 2), (None, 1)):       # n = 2: one pass by default
+        calls.clear()
+        v, g = calculus.value_and_gradient(f, [2.0, 0.5], chunk=chunk)
+        assert len(calls) == passes
+        _close(v, 2 * math.exp(0.5))
+        _close(g, [math.exp(0.5), 2 * math.exp(0.5)])
+        calls.clear()
+        v, J = calculus.value_and_jacobian(lambda x: calls.append(1) or [x[0] * x[1], x[1]],
+                                           [2.0, 3.0], chunk=chunk)
+        assert len(calls) == passes and list(v) == [6.0, 3.0]
+        assert J.tolist() == [[3.0, 2.0], [0.0, 1.0]]
     calls.clear()
     v, jv = calculus.jvp(lambda x: calls.append(1) or [x[0] * x[1], x[1] ** 2],
                          [2.0, 3.0], [1.0, 0.5])
@@ -295,8 +301,11 @@ def test_value_and_variants_use_the_same_evaluations():
     assert calculus.value_and_derivative(lambda t: calls.append(1) or t**3, 2.0) == (8.0, 12.0)
     assert len(calls) == 1
     calls.clear()
-    calculus.hessian(lambda x: calls.append(1) or x[0] * x[1] * x[2], [1.0, 2.0, 3.0])
+    calculus.hessian(lambda x: calls.append(1) or x[0] * x[1] * x[2], [1.0, 2.0, 3.0], chunk=1)
     assert len(calls) == 6                                  # n(n+1)/2
+    calls.clear()
+    calculus.hessian(lambda x: calls.append(1) or x[0] * x[1] * x[2], [1.0, 2.0, 3.0])
+    assert len(calls) == 3                      # n: the outer level in one pass
 
 
 def test_value_and_derivative_vector_output():
@@ -433,11 +442,12 @@ def test_shape_changing_f():
     def f(x):
         n[0] += 1
         return [x[0]] * n[0]
+    # (chunk=1: two passes, so f can change its shape between them)
     with pytest.raises(ValueError, match="different shapes"):
-        calculus.jacobian(f, [1.0, 2.0])
+        calculus.jacobian(f, [1.0, 2.0], chunk=1)
     with pytest.raises(ValueError, match="different shapes"):
         calculus.jacobian(lambda x: x[0] if x[0] == 1.0 and type(x[0]) is Dual else [x[0]],
-                          [1.0, 2.0])
+                          [1.0, 2.0], chunk=1)
 
 
 def test_other_bad_arguments():

@@ -210,6 +210,19 @@ def test_embedded_gradient_jacobian_hessian_on_lists(embed):
                        rtol=1e-14, atol=1e-15)
 
 
+def test_embedded_functions_take_the_nested_path_for_multis(embed):
+    # a gradient of a list seeds multi-partial Duals (chunk > 1): dual_read
+    # answers False for them, so the embedded function computes with
+    # dualml's own functions, and the result equals one direction per pass
+    from dualml.dual import _MultiDual, _new_tag, _seed
+    m = _seed(_new_tag(), 0.7, (1.0, -2.0, 0.0))
+    r = embed.sin_(m)
+    assert type(r) is _MultiDual and r.deriv == dualml.sin(m).deriv
+    v = [0.4, -1.3, 2.1, 0.9]
+    for fn in (embed.chain, lambda u: embed.hyp_exp(u[0], u[1]) * embed.sin_sq(u[2])):
+        assert (dualml.gradient(fn, v) == dualml.gradient(fn, v, chunk=1)).all()
+
+
 def test_embedded_misuse_raises(embed):
     with pytest.raises(TypeError, match="real number or a dualml.Dual"):
         embed.sin_("a")

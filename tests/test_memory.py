@@ -47,6 +47,26 @@ def test_no_leak(fn):
     assert _growth(fn) < 64 * 1024
 
 
+_w = [0.3, -1.2, 0.8, 2.0]
+_multi_fns = {
+    # multi-partial Duals (chunked scalar gradients): rules, freelist, split
+    "multi-gradient": lambda: dualml.value_and_gradient(
+        lambda v: dualml.sin(v[0]) * v[1] ** 2 / (1.0 + v[2] * v[3]) - 2.0 ** v[3], _w),
+    "multi-jacobian": lambda: dualml.jacobian(lambda v: (v[0] * v[1], 3.0, v[3] - v[2]), _w),
+    "multi-nested": lambda: dualml.jacobian(
+        lambda u: dualml.gradient(lambda v: v[0] * v[1] * u[0] + dualml.exp(v[1] * u[1]),
+                                  [u[0], 0.5]), [0.7, -0.2]),
+    "multi-hessian": lambda: dualml.hessian(lambda v: v[0] ** 2 * dualml.sin(v[1]) * v[3], _w),
+    "multi-object-array": lambda: dualml.gradient(lambda a: np.sum(np.tanh(a) * a),
+                                                  np.array(_w), method="scalar"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_multi_fns))
+def test_no_leak_multi_partial(name):
+    assert _growth(_multi_fns[name], 5000) < 64 * 1024
+
+
 def test_no_leak_on_error_paths():
     def bad():
         for thunk in (lambda: x + "a", lambda: dualml.exp(None), lambda: Dual("1"),

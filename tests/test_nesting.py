@@ -12,6 +12,7 @@ import sympy as sp
 
 import dualml
 from dualml import Dual, calculus
+from dualml.dual import _MultiDual
 
 D = dualml.derivative
 
@@ -147,10 +148,15 @@ def test_outer_duals_in_x_are_values_to_the_inner_call():
     def f(y):
         seen.append([type(e) for e in y])
         return y[0] ** 2 * y[1]
-    calculus.jacobian(lambda y: calculus.gradient(f, y), [1.0, 2.0])
+    calculus.jacobian(lambda y: calculus.gradient(f, y, chunk=1), [1.0, 2.0], chunk=1)
     assert any(Dual in kinds for kinds in seen)
-    got = calculus.jacobian(lambda y: calculus.gradient(f, y), [1.0, 2.0])
-    assert got.tolist() == [[4.0, 2.0], [2.0, 0.0]]
+    for outer, inner in ((1, 1), (1, None), (None, 1), (None, None)):
+        seen.clear()
+        got = calculus.jacobian(lambda y: calculus.gradient(f, y, chunk=inner), [1.0, 2.0],
+                                chunk=outer)
+        assert got.tolist() == [[4.0, 2.0], [2.0, 0.0]]
+        if outer is None and inner == 1:    # an outer multi-partial Dual as a value
+            assert any(_MultiDual in kinds for kinds in seen)
 
 
 def test_object_array_point_of_outer_duals():

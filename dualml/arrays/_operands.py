@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from .. import dual as _dual
-from ..dual import Dual, _NestedDual
+from ..dual import Dual, _MultiDual, _NestedDual
 from ._core import DualArray, _new
 
 _nd = np.ndarray
@@ -65,6 +65,8 @@ def _operand(x, fname="operation"):
         return np.array(x, dtype=_f64)
     if t is Dual or t is _NestedDual:
         return _from_dual(x)
+    if t is _MultiDual:
+        raise TypeError(_MULTI_MSG.format(fname=fname))
     if isinstance(x, np.generic):
         if x.dtype.kind in "biuf":
             return np.array(x, dtype=_f64)
@@ -113,11 +115,20 @@ def _object_operand(x, fname):
     return _reshape(_stack(items, 0), x.shape)
 
 
+_MULTI_MSG = ("{fname}: a DualArray cannot take a Dual carrying several partials "
+              "(an entry of a list point of gradient/jacobian/hessian, chunk > 1); "
+              "pass chunk=1, or x as an ndarray")
+
+
 def _from_dual(s):
     """A scalar Dual as a 0-d DualArray of its tag with k = 1 (components recursed)."""
     tag = _dual._tag_of(s)
     v = s.value
     d = s.deriv
+    if type(s) is _MultiDual or type(d) is tuple:
+        # k partials in a part of a nested Dual: not one tangent (never
+        # read as a (1, k) array)
+        raise TypeError(_MULTI_MSG.format(fname="operation"))
     vc = _from_dual(v) if isinstance(v, Dual) else np.array(v, dtype=_f64)
     dc = _reshape(_from_dual(d), (1,)) if isinstance(d, Dual) else np.array([d], dtype=_f64)
     return _new(vc, dc, tag, None)
