@@ -326,6 +326,21 @@ class CustomJVP:
         if k is not None and any(isinstance(a, Dual) and _tag_of(a) == T for a in args):
             raise TypeError(f"{name}(): a scalar Dual and a DualArray of the same "
                             f"differentiation; pass x as one array")
+        m = _n_partials(tangents) if k is None else 0
+        if m:
+            # multi-partial Duals (a chunked gradient of a list): the rule runs
+            # once per partial, each a one-direction problem
+            y, parts = None, []
+            for c in range(m):
+                y, d = self._rule_apply(primals, [_component(t, c) for t in tangents],
+                                        None, kwargs)
+                parts.append(d)
+            return self._result(T, y, tuple(parts), None)
+        y, dy = self._rule_apply(primals, tangents, k, kwargs)
+        return self._result(T, y, dy, k)
+
+    def _rule_apply(self, primals, tangents, k, kwargs):
+        name = self._name
         try:
             if self._kind == "vg":
                 y, dy = self._by_value_and_grad(primals, tangents, k, kwargs)
@@ -344,7 +359,7 @@ class CustomJVP:
                             f"the rule with dualml/NumPy operations, calling {name} itself "
                             f"for the value, or make the derivative function a custom_jvp "
                             f"with its own rule") from exc
-        return self._result(T, y, dy, k)
+        return y, dy
 
     # -- the three kinds of rule --------------------------------------------------------
 
@@ -485,7 +500,18 @@ class CustomJVP:
             raise TypeError(f"{name}(): a scalar Dual of an inner differentiation met a "
                             f"DualArray of an outer one; pass the scalar inside the array "
                             f"(or use method='scalar' for both)")
-        dy = _plain(dy)
+        if type(dy) is tuple and (type(y) is _nd or isinstance(y, (list, tuple))):
+            # one tangent array per partial of a multi: element j gets the
+            # j-th entry of each
+            ya = np.asarray(y) if type(y) is not _nd else y
+            das = [np.broadcast_to(np.asarray(_plain(d), dtype=object), ya.shape).reshape(-1)
+                   for d in dy]
+            out = np.empty(ya.shape, dtype=object)
+            fo = out.reshape(-1)
+            for j, v in enumerate(ya.reshape(-1)):
+                fo[j] = _seed(T, _scalar(v, name), tuple(_scalar(d[j], name) for d in das))
+            return out
+        dy = _plain(dy) if type(dy) is not tuple else dy
         if type(y) is _nd or isinstance(y, (list, tuple)):
             ya = np.asarray(y) if type(y) is not _nd else y
             if ya.dtype.kind not in "biufO":
@@ -501,7 +527,33 @@ class CustomJVP:
             for j, (v, d) in enumerate(zip(ya.reshape(-1), da.reshape(-1))):
                 fo[j] = _seed(T, _scalar(v, name), _scalar(d, name))
             return out
+        if type(dy) is tuple:                  # one tangent per partial of a multi
+            return _seed(T, _scalar(y, name), tuple(_scalar(d, name) for d in dy))
         return _seed(T, _scalar(y, name), _scalar(dy, name))
+
+
+def _n_partials(tangents):
+    """The number of partials of the multi-partial Duals among the tangents
+    (a tuple each, or object arrays of tuples), 0 when there are none."""
+    for t in tangents:
+        if type(t) is tuple:
+            return len(t)
+        if type(t) is _nd and t.dtype == object:
+            for e in t.flat:
+                if type(e) is tuple:
+                    return len(e)
+    return 0
+
+
+def _component(t, c):
+    """Partial c of a multi's tangent (a tuple, or an object array of them)."""
+    if type(t) is tuple:
+        return t[c]
+    if type(t) is _nd and t.dtype == object:
+        out = np.empty(t.shape, dtype=object)
+        out.reshape(-1)[:] = [e[c] if type(e) is tuple else e for e in t.flat]
+        return out
+    return t
 
 
 def _scalar(v, name):

@@ -124,21 +124,28 @@ def _unwrap(x, outer, what, DualArray):
         items, shape = list(arr.ravel()), arr.shape
     else:
         items, shape = list(x.ravel()), x.shape
-    values, tangents = [], []
+    values, tangents, K = [], [], 1
     for e in items:
         if isinstance(e, Dual):
             tag = _dual._tag_of(e)
-            outer.meet(tag, 1, "scalar", what)
             v, d = _dual._split(e, tag)
-            if isinstance(v, Dual) or isinstance(d, Dual):
+            # a multi-partial Dual (a chunked gradient of a list) carries a
+            # tuple of K partials: K directions
+            parts = d if type(d) is tuple else (d,)
+            K = len(parts)
+            outer.meet(tag, K, "scalar", what)
+            if isinstance(v, Dual) or any(isinstance(p, Dual) for p in parts):
                 raise ValueError(_NESTED_MSG.format(what=what))
             values.append(v)
-            tangents.append(d)
+            tangents.append(parts)
         else:
             values.append(_real(e, what))
-            tangents.append(0.0)
-    return (np.array(values, dtype=np.float64).reshape(shape),
-            np.array(tangents, dtype=np.float64).reshape((1,) + shape))
+            tangents.append(None)
+    T = np.zeros((K, len(items)))
+    for j, parts in enumerate(tangents):
+        if parts is not None:
+            T[:, j] = parts
+    return (np.array(values, dtype=np.float64).reshape(shape), T.reshape((K,) + shape))
 
 
 def _real(e, what):
@@ -325,13 +332,23 @@ def _zeros(K):
     return z
 
 
+def _partials(d):
+    """One direction: a float; K > 1 (a multi-partial Dual): a tuple."""
+    d = np.ravel(d)
+    return float(d[0]) if d.size == 1 else tuple(d.tolist())
+
+
 def _scalar_duals(v, d, tag):
-    if np.ndim(v) == 0:
-        return _dual._seed(tag, float(v), float(d))
+    """Duals of `tag` with values v and tangents d, shape (K,) + v.shape (or
+    v.shape for one direction)."""
     v = np.asarray(v, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64).reshape((-1,) + v.shape)
+    if v.ndim == 0:
+        return _dual._seed(tag, float(v), _partials(d))
     out = np.empty(v.shape, dtype=object)
-    out.reshape(-1)[:] = [_dual._seed(tag, a, b) for a, b in zip(v.ravel().tolist(),
-                                                                  np.ravel(d).tolist())]
+    dd = d.reshape(d.shape[0], -1)
+    out.reshape(-1)[:] = [_dual._seed(tag, a, _partials(dd[:, j]))
+                          for j, a in enumerate(v.ravel().tolist())]
     return out
 
 
@@ -441,8 +458,9 @@ class _Splitter:
             return _new(np.ascontiguousarray(value), np.ascontiguousarray(tangents),
                         self.outer.tag, None)
         out = np.empty(value.shape, dtype=object)
-        out.reshape(-1)[:] = [_dual._seed(self.outer.tag, a, b) for a, b in
-                              zip(value.ravel().tolist(), tangents[0].ravel().tolist())]
+        tt = np.asarray(tangents).reshape(tangents.shape[0], -1)
+        out.reshape(-1)[:] = [_dual._seed(self.outer.tag, a, _partials(tt[:, j]))
+                              for j, a in enumerate(value.ravel().tolist())]
         return out
 
     def sens(self, Z, which):

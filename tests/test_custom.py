@@ -296,3 +296,21 @@ def test_taylor_mode_uses_the_taylor_rule_or_raises():
     with pytest.raises(TypeError, match="no Taylor rule"):
         dualml.derivative(g, 0.5, n=3)
     assert calls == []
+
+
+def test_multi_partial_duals_from_a_chunked_gradient():
+    # gradient of a list (default chunk: all partials in one pass) through a
+    # custom primitive, against the closed form and chunk=1
+    W = dualml.custom_jvp(lambda x: np.real(lambertw(x)))
+    W.defderivs(lambda x: W(x) / (x * (1 + W(x))))
+    f = lambda v: W(v[0]) * v[1] + W(v[1] * v[2])
+    p = [0.5, 2.0, 1.5]
+    g = dualml.gradient(f, p)
+    assert np.array_equal(g, dualml.gradient(f, p, chunk=1))
+    w0, w12 = np.real(lambertw(0.5)), np.real(lambertw(3.0))
+    dW = lambda x, w: w / (x * (1 + w))
+    np.testing.assert_allclose(g, [dW(0.5, w0) * 2.0, w0 + dW(3.0, w12) * 1.5,
+                                   dW(3.0, w12) * 2.0], rtol=1e-14)
+    # an object array of multis (method="scalar" on an ndarray goes through lists too)
+    J = dualml.jacobian(lambda v: W(np.array(v, dtype=object)), p)
+    np.testing.assert_allclose(J, np.diag([dW(x, np.real(lambertw(x))) for x in p]), rtol=1e-14)

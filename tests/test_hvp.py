@@ -215,7 +215,16 @@ def test_value_gradient_and_hessian_scalar_path_passes():
         calls.append(1)
         return y[0] ** 2 * y[1] + y[2] ** 3
 
-    v, g, H = dualml.value_gradient_and_hessian(f, [1.0, 2.0, 3.0])
-    assert len(calls) == 6          # n(n+1)/2, as hessian: value and gradient come along
+    ref_H = [[4.0, 2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 18.0]]
+    # chunk=1: n(n+1)/2 hyper-dual passes, as hessian; value and gradient come along
+    v, g, H = dualml.value_gradient_and_hessian(f, [1.0, 2.0, 3.0], chunk=1)
+    assert len(calls) == 6
     assert v == 29.0 and np.array_equal(g, [4.0, 1.0, 27.0])
-    assert np.array_equal(H, [[4.0, 2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 18.0]])
+    assert np.array_equal(H, ref_H)
+    # default chunk (multi-partial Duals): n * ceil(n/12) passes for H, plus
+    # ceil(n/12) for the value and gradient
+    calls.clear()
+    v, g, H = dualml.value_gradient_and_hessian(f, [1.0, 2.0, 3.0])
+    assert len(calls) == 3 + 1
+    assert v == 29.0 and np.array_equal(g, [4.0, 1.0, 27.0])
+    assert np.array_equal(H, ref_H)

@@ -471,3 +471,22 @@ def test_event_time_and_state_sensitivities_closed_form():
     np.testing.assert_allclose(ys[0, :, 0], [0.0, dv["g"]], atol=1e-7)
     np.testing.assert_allclose(sol.y_events_sensitivities_y0[0][0],
                                [[0.0, 0.0], [dv["h0"], dv["v0"]]], atol=1e-7)
+
+
+def test_gradient_of_a_list_with_multi_partial_duals_equals_chunk_1():
+    # the default chunk seeds both parameters in one pass (multi-partial Duals);
+    # the result must be chunk=1's (to the solver's tolerance: the error
+    # control sees 2 sensitivity columns instead of 1, so the steps differ)
+    # and a central difference's to 1e-6
+    def loss(p):
+        sol = dualml.solve_ivp(lambda t, y, k, c: -k * y + c, (0, 2), [1.0, 2.0],
+                               args=(p[0], p[1]), t_eval=[0.5, 1.0, 2.0],
+                               rtol=1e-11, atol=1e-13)
+        return np.sum(sol.y ** 2)
+    p = [0.7, 0.3]
+    g = dualml.gradient(loss, p)
+    np.testing.assert_allclose(g, dualml.gradient(loss, p, chunk=1), rtol=1e-9)
+    h = 1e-5
+    fd = [(loss([p[0] + h, p[1]]) - loss([p[0] - h, p[1]])) / (2 * h),
+          (loss([p[0], p[1] + h]) - loss([p[0], p[1] - h])) / (2 * h)]
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
