@@ -12,8 +12,9 @@ Design
   keyword arguments named by ``--at`` (differentiated) and ``--fixed``
   (passed as they are: ints stay ints) and prints ``dualml.sensitivity``'s
   table under the function's name.
-* ``dualml dgsm MODULE:FUNCTION --bounds x=0,1 y=-1,1 --samples N``: the
-  same import and calling convention, ``dualml.dgsm`` over uniform inputs.
+* ``dualml dgsm MODULE:FUNCTION --bounds x=0,1 y=0,2 --dists y=norm
+  --samples N``: the same import and calling convention, ``dualml.dgsm``
+  with SALib's distributions.
 * ``main(argv)`` returns the exit status instead of exiting, so tests and
   embedding programs can call it: 0 success, 2 usage errors (bad arguments,
   unsafe or unknown expressions, missing variables; message on stderr, as
@@ -111,8 +112,14 @@ def _parser():
                     "--samples Sobol points.")
     g.add_argument("target", metavar="MODULE:FUNCTION",
                    help="e.g. mypackage.model:predict or path/to/model.py:predict")
-    g.add_argument("--bounds", nargs="+", required=True, metavar="NAME=LO,HI",
-                   help="one scalar input per NAME, uniform on [LO, HI]")
+    g.add_argument("--bounds", nargs="+", required=True, metavar="NAME=A,B[,...]",
+                   help="one scalar input per NAME: LO,HI for a uniform input, or "
+                        "SALib's bounds for its --dists entry (norm: MEAN,STD; "
+                        "truncnorm: LO,HI,MEAN,STD; lognorm: MEAN,STD of ln x; "
+                        "triang: LO,HI,PEAK-FRACTION)")
+    g.add_argument("--dists", nargs="+", default=[], metavar="NAME=DIST",
+                   help="distribution of an input (SALib's keys: unif, norm, truncnorm, "
+                        "lognorm, triang; default unif)")
     g.add_argument("--samples", type=int, default=1024, metavar="N",
                    help="number of sample points (default 1024)")
     g.add_argument("--seed", type=int, default=None, help="seed of the sample")
@@ -422,28 +429,41 @@ def _sensitivity(ns):
 def _dgsm(ns):
     from .sensitivity import dgsm
     f = _load(ns.target)
+    dists = {}
+    for name, text in _split_assignments(ns.dists, "input"):
+        dists[name] = text.strip().lower()
     bounds = []
     for name, text in _split_assignments(ns.bounds, "input"):
         vals, _ = _numbers(text, name)
-        if len(vals) != 2 or not vals[0] < vals[1]:
+        if dists.get(name, "unif") == "unif" and (len(vals) != 2 or not vals[0] < vals[1]):
             raise UsageError(f"--bounds {name}={text}: give LO,HI with LO < HI")
         bounds.append((name, vals))
+    unknown = set(dists) - {n for n, _ in bounds}
+    if unknown:
+        raise UsageError(f"--dists names {', '.join(sorted(unknown))}, which --bounds does "
+                         f"not give")
     if ns.samples < 2:
         raise UsageError(f"--samples must be at least 2, got {ns.samples}")
     names = [n for n, _ in bounds]
     fixed = _fixed(ns.fixed, set(names))
     _check_signature(f, ns.target, names + list(fixed))
-    problem = {"num_vars": len(names), "names": names, "bounds": [b for _, b in bounds]}
+    problem = {"num_vars": len(names), "names": names, "bounds": [b for _, b in bounds],
+               "dists": [dists.get(n, "unif") for n in names]}
 
     def g(x):
         return f(**{n: x[j] for j, n in enumerate(names)}, **fixed)
 
     try:
         res = dgsm(g, problem, ns.samples, seed=ns.seed, vectorized=False)
+    except ValueError as exc:
+        if "problem[" in str(exc):   # bounds/dists the library refuses: a usage error
+            raise UsageError(str(exc).replace("dgsm(): ", "")) from None
+        return _user_error(ns.target, exc, "dgsm")
     except Exception as exc:     # the user's function failed: say so, status 1
         return _user_error(ns.target, exc, "dgsm")
     if ns.json:
         doc = {"function": ns.target, "names": names, "fixed": fixed,
+               "dists": problem["dists"],
                "n_samples": res.n_samples, "variance": float(res.variance),
                **{k: np.asarray(res[k]).tolist() for k in res._KEYS}}
         print(_json(doc))

@@ -346,9 +346,7 @@ def _tangent(v, pt, fname):
 # -- public API -------------------------------------------------------------------------
 
 def value_and_derivative(f, x, args=()):
-    """value_and_derivative(f, x, args=())
-
-    f(x) and f'(x) from a single evaluation of f.
+    """f(x) and f'(x) from a single evaluation of f.
 
     Parameters
     ----------
@@ -367,6 +365,18 @@ def value_and_derivative(f, x, args=()):
     deriv : float or ndarray
         f'(x), same shape.
 
+    Raises
+    ------
+    TypeError
+        If f is not callable, x is not a real number, f returns
+        anything but real numbers, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+
+    See Also
+    --------
+    derivative : the derivative alone.
+    value_and_gradient : several variables.
+
     Examples
     --------
     >>> import dualml
@@ -382,9 +392,7 @@ def value_and_derivative(f, x, args=()):
 
 
 def partial(f, x, i, args=(), method="auto"):
-    """partial(f, x, i, args=(), method="auto")
-
-    The partial derivative ∂f/∂x_i at x, from one evaluation of f.
+    """The partial derivative ∂f/∂x_i at x, from one evaluation of f.
 
     Only x_i is perturbed (seeded with tangent 1); the other entries are
     passed to f as plain floats.
@@ -414,6 +422,11 @@ def partial(f, x, i, args=(), method="auto"):
     ------
     IndexError
         If i is out of range for x or has the wrong number of components.
+
+    See Also
+    --------
+    gradient : all the partial derivatives (n of them, in one pass on the array path).
+    jvp : a directional derivative, also one evaluation.
 
     Examples
     --------
@@ -466,9 +479,7 @@ def _flat_index(i, shape):
 
 
 def gradient(f, x, args=(), *, method="auto", chunk=None):
-    """gradient(f, x, args=(), *, method="auto", chunk=None)
-
-    The gradient of a scalar function: ``g[j] = ∂f/∂x_j``, exact to rounding.
+    """The gradient of a scalar function: ``g[j] = ∂f/∂x_j``, exact to rounding.
 
     Parameters
     ----------
@@ -512,6 +523,15 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
     --------
     value_and_gradient, jacobian, grad
 
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If ``method`` or ``chunk`` is not one of the accepted values.
+
     Examples
     --------
     >>> import dualml
@@ -527,9 +547,7 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
 
 
 def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
-    """value_and_gradient(f, x, args=(), *, method="auto", chunk=None)
-
-    f(x) and its gradient from the same evaluations (f is not called again).
+    """f(x) and its gradient from the same evaluations (f is not called again).
 
     Parameters
     ----------
@@ -542,6 +560,20 @@ def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
         f(x).
     grad : ndarray
         Shape ``x.shape``, ``grad[j] = ∂f/∂x_j``.
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If ``method`` or ``chunk`` is not one of the accepted values.
+
+    See Also
+    --------
+    gradient : the gradient alone.
+    value_gradient_and_hessian : with the Hessian too.
 
     Examples
     --------
@@ -558,9 +590,7 @@ def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
 
 
 def jacobian(f, x, args=(), *, method="auto", chunk=None):
-    """jacobian(f, x, args=(), *, method="auto", chunk=None)
-
-    The Jacobian matrix ``J[i, j] = ∂f_i/∂x_j``, exact to rounding.
+    """The Jacobian matrix ``J[i, j] = ∂f_i/∂x_j``, exact to rounding.
 
     On the scalar path ``chunk`` input directions are seeded per pass (all
     n = x.size in one pass for n <= 12, see ``gradient``); the entries not
@@ -590,6 +620,15 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
     --------
     value_and_jacobian, jvp, jac
 
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If ``method`` or ``chunk`` is not one of the accepted values.
+
     Examples
     --------
     >>> import dualml
@@ -607,9 +646,7 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
 
 
 def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
-    """value_and_jacobian(f, x, args=(), *, method="auto", chunk=None)
-
-    f(x) and its Jacobian from the same evaluations.
+    """f(x) and its Jacobian from the same evaluations.
 
     Parameters
     ----------
@@ -622,6 +659,20 @@ def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
         f(x), as a float array of f's output shape.
     J : ndarray
         Shape ``f(x).shape + x.shape``, ``J[i, j] = ∂f_i/∂x_j``.
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If ``method`` or ``chunk`` is not one of the accepted values.
+
+    See Also
+    --------
+    jacobian : the Jacobian alone.
+    jvp : one Jacobian-vector product, one evaluation.
 
     Examples
     --------
@@ -642,9 +693,7 @@ def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
 
 
 def jvp(f, x, v, args=(), *, method="auto"):
-    """jvp(f, x, v, args=(), *, method="auto")
-
-    f(x) and the Jacobian-vector product J·v from ONE evaluation of f.
+    """f(x) and the Jacobian-vector product J·v from ONE evaluation of f.
 
     Every x_j is seeded with tangent v_j under one tag, so the result is the
     directional derivative of f along v.
@@ -668,6 +717,21 @@ def jvp(f, x, v, args=(), *, method="auto"):
         f(x), shaped like f's output.
     Jv : float or ndarray
         ``Jv[i] = Σ_j ∂f_i/∂x_j v_j``, shaped like f's output.
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If v does not have the shape of x, or ``method`` is not accepted.
+
+    See Also
+    --------
+    jacobian : the whole Jacobian (``jvp`` is ``jacobian @ v`` without forming it).
+    partial : v a coordinate direction.
+    hvp : the Hessian-vector product.
 
     Examples
     --------
@@ -693,9 +757,7 @@ def jvp(f, x, v, args=(), *, method="auto"):
 
 
 def hessian(f, x, args=(), *, method="auto", chunk=None):
-    """hessian(f, x, args=(), *, method="auto", chunk=None)
-
-    The Hessian ``H[i, j] = ∂²f/∂x_i∂x_j`` of a scalar function: exact to
+    """The Hessian ``H[i, j] = ∂²f/∂x_i∂x_j`` of a scalar function: exact to
     rounding and exactly symmetric.
 
     On the scalar path each entry comes from one evaluation with two nested
@@ -724,6 +786,21 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     -------
     ndarray
         Shape ``x.shape + x.shape`` (a float, f''(x), for a scalar x).
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If ``method`` or ``chunk`` is not one of the accepted values.
+
+    See Also
+    --------
+    hvp : H v without forming H.
+    value_gradient_and_hessian : value, gradient and H from the same passes.
+    sparse_hessian : H with few nonzeros per row, from a coloring.
 
     Examples
     --------
@@ -784,9 +861,7 @@ def _hessian_engine(f, x, args, fname, chunk=None, want_vg=True):
 
 
 def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
-    """value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None)
-
-    f(x), its gradient and its Hessian from the passes of ``hessian`` alone.
+    """f(x), its gradient and its Hessian from the passes of ``hessian`` alone.
 
     The array backend's second-order rows are ``[g, H]``, and on the scalar
     path the diagonal evaluations carry f(x) and ∂f/∂x_i: no extra pass.
@@ -809,6 +884,15 @@ def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
     --------
     hessian, value_and_gradient, hvp
 
+    Raises
+    ------
+    TypeError
+        If f is not callable, x holds anything but real numbers, f returns
+        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
+        or the ``math`` module on its input; the message says what to use).
+    ValueError
+        If ``method`` or ``chunk`` is not one of the accepted values.
+
     Examples
     --------
     >>> import dualml
@@ -827,9 +911,7 @@ def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
 
 
 def hvp(f, x, v, args=(), *, method="auto"):
-    """hvp(f, x, v, args=(), *, method="auto")
-
-    The Hessian-vector product ``H(x) v`` of a scalar f, without forming H.
+    """The Hessian-vector product ``H(x) v`` of a scalar f, without forming H.
 
     Forward over forward: the derivative along v of the gradient.  The array
     backend does it in one evaluation of f whose DualArray carries n + 1
@@ -944,9 +1026,7 @@ def _transform(fn, f, name, method, chunk):
 
 
 def grad(f, *, method="auto", chunk=None):
-    """grad(f, *, method="auto", chunk=None)
-
-    The gradient as a function: ``grad(f)(x, *args) == gradient(f, x, args)``.
+    """The gradient as a function: ``grad(f)(x, *args) == gradient(f, x, args)``.
 
     Pass it as ``jac=`` to ``scipy.optimize.minimize`` (SciPy calls it with
     the same extra ``args`` as f).
@@ -963,6 +1043,17 @@ def grad(f, *, method="auto", chunk=None):
     callable
         ``x, *args -> ndarray`` of shape ``x.shape``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As ``gradient``, when the returned function is called (f not
+        callable, a bad ``method`` or ``chunk`` already here).
+
+    See Also
+    --------
+    gradient : what the returned function computes.
+    jac, hess : the Jacobian and Hessian as functions.
+
     Examples
     --------
     >>> import numpy as np, dualml
@@ -977,9 +1068,7 @@ def grad(f, *, method="auto", chunk=None):
 
 
 def jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
-    """jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None)
-
-    The Jacobian as a function: ``jac(f)(x, *args) == jacobian(f, x, args)``.
+    """The Jacobian as a function: ``jac(f)(x, *args) == jacobian(f, x, args)``.
 
     Pass it as ``jac=`` to ``scipy.optimize.root`` or ``least_squares``.
 
@@ -1004,6 +1093,18 @@ def jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
         ``x, *args -> ndarray`` of shape ``f(x).shape + x.shape`` (or the
         sparse/flattened result described under ``sparse``).
 
+    Raises
+    ------
+    TypeError, ValueError
+        As ``jacobian``, when the returned function is called (f not
+        callable, a bad ``method``, ``chunk`` or ``sparse`` already here).
+
+    See Also
+    --------
+    jacobian : what the returned function computes.
+    SparseJacobian : the prepared sparse Jacobian behind ``sparse=True``.
+    ode_jac : the ``jac(t, y)`` SciPy's stiff ODE solvers call.
+
     Examples
     --------
     >>> import numpy as np, dualml
@@ -1021,9 +1122,7 @@ def jac(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
 
 
 def hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
-    """hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None)
-
-    The Hessian as a function: ``hess(f)(x, *args) == hessian(f, x, args)``.
+    """The Hessian as a function: ``hess(f)(x, *args) == hessian(f, x, args)``.
 
     Pass it as ``hess=`` to ``scipy.optimize.minimize`` (Newton-CG,
     trust-exact, ...).
@@ -1048,6 +1147,17 @@ def hess(f, *, method="auto", chunk=None, sparse=False, sparsity=None):
     callable
         ``x, *args -> ndarray`` of shape ``x.shape + x.shape`` (or the
         sparse result described under ``sparse``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As ``hessian``, when the returned function is called (f not
+        callable, a bad ``method``, ``chunk`` or ``sparse`` already here).
+
+    See Also
+    --------
+    hessian : what the returned function computes.
+    SparseHessian : the prepared sparse Hessian behind ``sparse=True``.
 
     Examples
     --------

@@ -132,9 +132,7 @@ class CustomJVP:
         return rule
 
     def defjvp(self, rule=None, *, batched=False):
-        """defjvp(rule=None, *, batched=False)
-
-        Give the rule ``rule(primals, tangents, **kwargs) -> (out, tangent_out)``.
+        """Give the rule ``rule(primals, tangents, **kwargs) -> (out, tangent_out)``.
 
         primals are the positional arguments; tangents has one entry per
         argument (0.0 or zeros where an argument is not perturbed, None for
@@ -176,9 +174,7 @@ class CustomJVP:
         return self._set("batched" if batched else "jvp", rule)
 
     def defderivs(self, *partials):
-        """defderivs(*partials)
-
-        Give one elementwise partial derivative per positional argument.
+        """Give one elementwise partial derivative per positional argument.
 
         ``partials[i](*args, **kwargs)`` is ∂f/∂args[i] (None: f cannot be
         differentiated in that argument, an error if it is perturbed).  For
@@ -216,9 +212,7 @@ class CustomJVP:
         return self
 
     def defvalue_and_grad(self, vg):
-        """defvalue_and_grad(vg)
-
-        Give code that returns its own value and derivative: ``vg(*args,
+        """Give code that returns its own value and derivative: ``vg(*args,
         **kwargs) -> (out, J)``.
 
         J is the Jacobian of out in the one differentiable argument (shape
@@ -632,9 +626,7 @@ def _contract(J, t, out_shape, s, k):
 
 
 def custom_jvp(fun=None, *, nondiff_argnums=(), taylor=None):
-    """custom_jvp(fun=None, *, nondiff_argnums=(), taylor=None)
-
-    Make fun a primitive of dualml with a derivative rule you give.
+    """Make fun a primitive of dualml with a derivative rule you give.
 
     Use it on code dualml cannot see inside: a compiled routine, a SciPy
     function without a dualml rule, a simulator that returns its own

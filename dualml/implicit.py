@@ -85,9 +85,7 @@ def _shape(a):
 
 
 def implicit(F, solver, *, method="auto"):
-    """implicit(F, solver, *, method="auto")
-
-    The solution x*(p) of ``F(x, p, *args) = 0`` as a differentiable function of p.
+    """The solution x*(p) of ``F(x, p, *args) = 0`` as a differentiable function of p.
 
     ``solver(p, *args)`` finds the root by any means (``scipy.optimize.root``,
     ``brentq``, a Newton loop) and only ever sees plain floats/ndarrays.  Its

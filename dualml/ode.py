@@ -562,9 +562,7 @@ def _tolerance(atol, n, K, sens_error_control):
 def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
               method="RK45", t_eval=None, dense_output=False, events=None,
               rtol=1e-3, atol=1e-6, sens_error_control=True, ad_method="auto", **options):
-    """solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False, method="RK45", t_eval=None, dense_output=False, events=None, rtol=1e-3, atol=1e-6, sens_error_control=True, ad_method="auto", **options)
-
-    ``scipy.integrate.solve_ivp`` with exact forward sensitivities of the solution.
+    """``scipy.integrate.solve_ivp`` with exact forward sensitivities of the solution.
 
     The state y and its sensitivities ``s_j = ∂y/∂p_j`` are integrated
     together: ``s_j' = (∂f/∂y) s_j + ∂f/∂p_j`` with ``s_j(0) = 0`` (and

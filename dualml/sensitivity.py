@@ -372,9 +372,7 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
 
 def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
                              executor=None, chunksize=None, progress=None):
-    """batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
-
-    f and its Jacobian at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
+    """f and its Jacobian at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
     Parameters
     ----------
@@ -421,6 +419,20 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
     J : ndarray
         Shape (N, n) for a scalar f, (N, m, n) otherwise.
 
+    Raises
+    ------
+    TypeError
+        If f is not callable, the points are not real numbers, or f returns
+        anything but real numbers (or drops the derivative).
+    ValueError
+        If the points do not have the documented shape, f returns outputs of
+        different shapes, a ``vectorized=True`` f mixes rows (the message
+        names ``vectorized=False``), or ``method``/``chunksize`` are invalid.
+
+    See Also
+    --------
+    batch_jacobian : the Jacobians alone.
+
     Examples
     --------
     >>> import numpy as np, dualml
@@ -445,9 +457,7 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
 
 def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None,
                    chunksize=None, progress=None):
-    """batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
-
-    The Jacobian of f at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
+    """The Jacobian of f at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
     Parameters
     ----------
@@ -458,6 +468,22 @@ def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=No
     -------
     ndarray
         Shape (N, n) for a scalar f, (N, m, n) for f with m outputs.
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, the points are not real numbers, or f returns
+        anything but real numbers (or drops the derivative).
+    ValueError
+        If the points do not have the documented shape, f returns outputs of
+        different shapes, a ``vectorized=True`` f mixes rows (the message
+        names ``vectorized=False``), or ``method``/``chunksize`` are invalid.
+
+    See Also
+    --------
+    batch_value_and_jacobian : with f's values too.
+    jacobian : at one point.
+    sensitivity : derivatives, elasticities and ranking.
 
     Examples
     --------
@@ -505,9 +531,7 @@ def _rank(score):
 
 def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True,
                 method="auto", executor=None, chunksize=None, progress=None):
-    """sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True, method="auto", executor=None, chunksize=None, progress=None)
-
-    Local sensitivity of f to each input: derivatives, elasticities, ranking.
+    """Local sensitivity of f to each input: derivatives, elasticities, ranking.
 
     The derivatives are exact (forward-mode automatic differentiation); the
     elasticity ``E[i, j] = x_j / f_i · ∂f_i/∂x_j`` is the percent change of
@@ -568,6 +592,22 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
       ``result.zero_output`` and a ``SensitivityWarning`` is issued.
 
     Non-finite derivatives are passed through (they rank last when NaN).
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, the points are not real numbers, or f returns
+        anything but real numbers (or drops the derivative).
+    ValueError
+        If the points do not have the documented shape, f returns outputs of
+        different shapes, a ``vectorized=True`` f mixes rows (the message
+        names ``vectorized=False``), or ``method``/``chunksize`` are invalid.
+
+    See Also
+    --------
+    dgsm : global sensitivity over the inputs' distributions.
+    propagate : mean and covariance of f under input uncertainty.
+    batch_jacobian : the Jacobians alone.
 
     Examples
     --------
@@ -1131,9 +1171,7 @@ def _bootstrap(Y, G2, scale, num_resamples, rng, z):
 def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto",
          num_resamples=100, conf_level=0.95, nonfinite="raise", crossed=False,
          executor=None, chunksize=None, progress=None):
-    """dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto", num_resamples=100, conf_level=0.95, nonfinite="raise", crossed=False, executor=None, chunksize=None, progress=None)
-
-    Derivative-based global sensitivity measures with exact gradients.
+    """Derivative-based global sensitivity measures with exact gradients.
 
     Draws ``n_samples`` scrambled Sobol points, mapped to the inputs'
     distributions (uniform on ``problem["bounds"]`` unless ``problem["dists"]``
@@ -1213,6 +1251,23 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
     spread of ``vi`` (unscaled), which is what ``vi_conf`` is here.  The
     bootstrap treats the points as independent, so it overstates the error of
     the Sobol (QMC) estimate: a conservative interval.
+
+    Raises
+    ------
+    TypeError
+        If f is not callable, the problem is malformed (the message names the key), or f returns
+        anything but real numbers (or drops the derivative).
+    ValueError
+        If ``problem``'s bounds, dists or groups are invalid, n_samples < 2,  f returns outputs of
+        different shapes, a ``vectorized=True`` f mixes rows (the message
+        names ``vectorized=False``), or ``method``/``chunksize`` are invalid.
+        With ``nonfinite="raise"``, also where f or its gradient is not
+        finite at a sample point.
+
+    See Also
+    --------
+    sensitivity : local sensitivities at one or many points.
+    solve_ivp : the ODE models whose DGSM this computes.
 
     Examples
     --------

@@ -30,7 +30,7 @@ PYX = textwrap.dedent("""
         return d.x.value, d.x.deriv
 
     def make(double v, double d):
-        return new_dual(v, d)
+        return new_dual(v, d, 1)          # a user-level Dual: the tag is explicit
 """)
 
 SETUP = textwrap.dedent("""

@@ -417,3 +417,22 @@ def test_dgsm_command_against_closed_form(capsys, compound_dir):
 def test_dgsm_command_usage_errors(capsys, compound_dir, bad, message):
     code, _, err = run(capsys, "dgsm", f"{compound_dir / 'compound.py'}:linear", *bad)
     assert code == 2 and message in err, err
+
+
+def test_dgsm_command_with_dists(capsys, compound_dir):
+    # f = 3a - 2b: vi = 9 and 4 whatever the distributions; with b ~ N(0, 2)
+    # and a ~ U[0, 1], Var f = 9/12 + 4*4, and dgsm_b = std^2 vi_b / Var f
+    target = f"{compound_dir / 'compound.py'}:linear"
+    code, out, err = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=0,2",
+                         "--dists", "b=norm", "--samples", "128", "--seed", "1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["dists"] == ["unif", "norm"]
+    assert doc["vi"] == pytest.approx([9.0, 4.0], rel=1e-14)
+    assert doc["dgsm"][1] == pytest.approx(4.0 * 4.0 / doc["variance"], rel=1e-12)
+    code, _, err = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=3",
+                       "--dists", "b=norm")
+    assert code == 2 and "[mean, std]" in err
+    code, _, err = run(capsys, "dgsm", target, "--bounds", "a=0,1", "b=0,1",
+                       "--dists", "c=norm")
+    assert code == 2 and "--dists names c" in err

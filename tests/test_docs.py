@@ -62,10 +62,15 @@ def test_numpydoc_sections(name):
     doc = inspect.getdoc(obj) or ""
     assert "Examples\n--------" in doc or issubclass_warning(obj), name
     if inspect.isroutine(obj) or (callable(obj) and not inspect.isclass(obj)):
-        for section in ("Parameters\n----------", "Returns\n-------"):
-            if name == "get_include" and section.startswith("Parameters"):
-                continue                      # takes no arguments
+        for section in ("Parameters\n----------", "Returns\n-------", "Raises\n------",
+                        "See Also\n--------"):
+            if name == "get_include" and section.startswith(("Parameters", "Raises")):
+                continue                      # takes no arguments, cannot fail
             assert section in doc, (name, section)
+        # the signature is help()'s and inspect's to show, not the docstring's
+        # (Cython's embedsignature line is how compiled functions give one)
+        if inspect.isfunction(obj):
+            assert not doc.startswith(name + "("), name
 
 
 def issubclass_warning(obj):

@@ -88,9 +88,7 @@ def _result(r, K, tag, f):
 
 
 def taylor(f, x, v=1.0, order=2, args=()):
-    """taylor(f, x, v=1.0, order=2, args=())
-
-    The Taylor coefficients of t -> f(x + t v) at t = 0, to degree `order`,
+    """The Taylor coefficients of t -> f(x + t v) at t = 0, to degree `order`,
     in one pass (Taylor mode; exact to rounding).
 
     Parameters
@@ -148,9 +146,7 @@ def taylor(f, x, v=1.0, order=2, args=()):
 
 
 def directional_derivative(f, x, v, n=1, args=()):
-    """directional_derivative(f, x, v, n=1, args=())
-
-    The n-th directional derivative (d/dt)^n f(x + t v) at t = 0, by Taylor
+    """The n-th directional derivative (d/dt)^n f(x + t v) at t = 0, by Taylor
     mode (one pass, exact to rounding).
 
     Parameters
@@ -208,4 +204,5 @@ def _derivative_n(f, x, args, n):
         raise TypeError("derivative(..., n >= 3) uses Taylor mode, which does not nest "
                         "inside another derivative/gradient (x is a Dual); nest "
                         "derivative calls with n <= 2 instead")
+    _order(n, "derivative", "n")          # the error names the function called
     return directional_derivative(f, x, 1.0, n, args)

@@ -76,9 +76,7 @@ def _symmetric(P):
 
 
 def column_coloring(pattern):
-    """column_coloring(pattern)
-
-    Colors of the columns of a Jacobian pattern such that no two columns of
+    """Colors of the columns of a Jacobian pattern such that no two columns of
     one color share a row (distance-1 coloring of the column intersection
     graph), so one forward pass per color recovers every entry.
 
@@ -126,9 +124,7 @@ def column_coloring(pattern):
 
 
 def star_coloring(pattern):
-    """star_coloring(pattern)
-
-    A star coloring of a symmetric (Hessian) pattern: adjacent variables
+    """A star coloring of a symmetric (Hessian) pattern: adjacent variables
     differ in color and every path on four vertices uses at least three
     colors, so each H[i, j] is read directly from H s_c (Gebremedhin,
     Manne & Pothen, SIAM Review 47, 2005).

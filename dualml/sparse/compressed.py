@@ -250,9 +250,7 @@ class SparseJacobian(_Prepared):
         self._set_pattern(P, colors, gather)
 
     def compressed(self, x, *args):
-        """compressed(x, *args)
-
-        The compressed product ``B = (J S^T)^T``, shape ``(ncolors, m)``:
+        """The compressed product ``B = (J S^T)^T``, shape ``(ncolors, m)``:
         ``B[c] = J s_c``, s_c the indicator of color c.
 
         Parameters
@@ -303,9 +301,7 @@ class SparseJacobian(_Prepared):
         return np.array(value, dtype=np.float64), B
 
     def value_and_jacobian(self, x, *args):
-        """value_and_jacobian(x, *args)
-
-        f(x) and the sparse Jacobian from the same forward pass (a Newton
+        """f(x) and the sparse Jacobian from the same forward pass (a Newton
         step needs both).
 
         Parameters
@@ -571,9 +567,7 @@ class SparseHessian(_Prepared):
         return B
 
     def compressed(self, x, *args):
-        """compressed(x, *args)
-
-        The compressed second derivatives: ``B[c] = H s_c``, shape
+        """The compressed second derivatives: ``B[c] = H s_c``, shape
         ``(ncolors, n)``; with ``elements=True``
         ``B[a, b, k] = s_a^T ∇²f_k s_b``, shape ``(ncolors, ncolors, m)``.
 
@@ -634,9 +628,7 @@ class SparseHessian(_Prepared):
 
 
 def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto"):
-    """sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
-
-    The Jacobian of f at x as a ``scipy.sparse.csr_array``, from one
+    """The Jacobian of f at x as a ``scipy.sparse.csr_array``, from one
     forward pass with one direction per color of its sparsity pattern.
 
     Prepares a ``SparseJacobian`` and calls it once; to evaluate at many
@@ -692,9 +684,7 @@ def sparse_jacobian(f, x, args=(), *, sparsity=None, check=False, method="auto")
 
 def sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto",
                    elements=False):
-    """sparse_hessian(f, x, args=(), *, sparsity=None, check=False, method="auto", elements=False)
-
-    The Hessian of a scalar f at x as a symmetric ``scipy.sparse.csr_array``,
+    """The Hessian of a scalar f at x as a symmetric ``scipy.sparse.csr_array``,
     by star coloring and direct recovery.
 
     Prepares a ``SparseHessian`` and calls it once (see there for the

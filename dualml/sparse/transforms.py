@@ -57,9 +57,7 @@ def _sparse_transform(name, f, method, sparse, sparsity):
 
 
 def ode_jac(F, *, sparse=False, sparsity=None, method="auto"):
-    """ode_jac(F, *, sparse=False, sparsity=None, method="auto")
-
-    The Jacobian ∂F/∂y of an ODE right-hand side ``F(t, y, *args)`` as the
+    """The Jacobian ∂F/∂y of an ODE right-hand side ``F(t, y, *args)`` as the
     ``jac(t, y, *args)`` that ``scipy.integrate.solve_ivp`` calls (BDF,
     Radau, LSODA).
 
