@@ -69,7 +69,7 @@ def _as_points(X, fname, argname="X"):
     return A.astype(np.float64)
 
 
-def _vectorized_pass(f, X, args):
+def _vectorized_pass(f, X, args, chunk=None):
     """f(X) and all N Jacobians of a row-wise f: values (N, *out), J (N, *out, n).
 
     Uses a DualArray carrying the n input directions at once when dualml has
@@ -77,7 +77,7 @@ def _vectorized_pass(f, X, args):
     one direction each, through ``dualml.jvp``).
     """
     N, n = X.shape
-    value, d = _batch_tangents(f, X, args)     # d: (n, N, *out)
+    value, d = _batch_tangents(f, X, args, chunk)     # d: (n, N, *out)
     value = np.asarray(value, dtype=np.float64)
     if value.ndim == 0 or value.shape[0] != N:
         raise ValueError(f"vectorized=True: f must map an (N, n) array of N points to "
@@ -153,16 +153,31 @@ def _dualarray():
     return DualArray
 
 
-def _batch_tangents(f, X, args):
-    """f(X) and the derivatives along the n column directions: (n, N, *out)."""
+def _batch_tangents(f, X, args, chunk=None):
+    """f(X) and the derivatives along the n column directions: (n, N, *out),
+    ``chunk`` directions per evaluation of f (all n by default)."""
     DualArray = _dualarray()
     if DualArray is None:
         return _batch_tangents_jvp(f, X, args)
     N, n = X.shape
+    c = n if chunk is None else max(1, min(n, chunk))
+    if c < n:
+        v, parts = None, []
+        for j0 in range(0, n, c):
+            v, d = _batch_tangents_block(f, X, args, DualArray, j0, min(n, j0 + c))
+            parts.append(d)
+        return v, np.concatenate(parts)
+    return _batch_tangents_block(f, X, args, DualArray, 0, n)
+
+
+def _batch_tangents_block(f, X, args, DualArray, j0, j1):
+    """f(X) and its derivatives along the column directions j0..j1-1."""
+    N, n = X.shape
     # direction j: tangent 1 in column j of every row, so row k of f's
     # tangent j is ∂f(X[k])/∂x_j for a row-wise f
-    dirs = np.zeros((n, N, n))
-    dirs[np.arange(n), :, np.arange(n)] = 1.0
+    dirs = np.zeros((j1 - j0, N, n))
+    dirs[np.arange(j1 - j0), :, np.arange(j0, j1)] = 1.0
+    n = j1 - j0
     try:
         r = f(DualArray.seed(X, dirs), *args)
     except (IndexError, TypeError, ValueError) as exc:
@@ -217,17 +232,17 @@ def _batch_tangents_jvp(f, X, args):
     return value, np.stack(cols)
 
 
-def _loop_chunk(f, X, args, method="auto"):
+def _loop_chunk(f, X, args, method="auto", chunk=None):
     """Task: value_and_jacobian at each row of X (f takes one point)."""
     values, jacs, shape = [], [], None
     for k, row in enumerate(X):
         if k == 0:
             try:
-                v, J = value_and_jacobian(f, row, args, method=method)
+                v, J = value_and_jacobian(f, row, args, method=method, chunk=chunk)
             except (IndexError, TypeError) as exc:
                 _reraise_with_flag(exc, False, row.shape)
         else:
-            v, J = value_and_jacobian(f, row, args, method=method)
+            v, J = value_and_jacobian(f, row, args, method=method, chunk=chunk)
         v = np.asarray(v, dtype=np.float64)
         if shape is None:
             shape = v.shape
@@ -241,7 +256,7 @@ def _loop_chunk(f, X, args, method="auto"):
     return np.stack(values), np.stack(jacs)
 
 
-def _vector_chunk(f, X, args, method="auto"):
+def _vector_chunk(f, X, args, method="auto", chunk=None):
     """Task: one vectorized pass of f over the rows of X.
 
     Under the calculus API's per-buffer budget (DUALML_MAX_BYTES): a pass
@@ -252,19 +267,27 @@ def _vector_chunk(f, X, args, method="auto"):
         from ._arraycalc import _cap_bytes
         from .arrays._core import BufferBudgetExceeded, set_buffer_budget
     except ImportError:                 # a build without the array backend
-        return _vectorized_pass(f, X, args)
+        return _vectorized_pass(f, X, args, chunk)
     budget = _cap_bytes() if len(X) > 1 else None
     old = set_buffer_budget(budget)
     try:
-        return _vectorized_pass(f, X, args)
+        return _vectorized_pass(f, X, args, chunk)
     except BufferBudgetExceeded as exc:
         if exc.budget != budget:
             raise
     finally:
         set_buffer_budget(old)
     h = len(X) // 2
-    (v1, J1), (v2, J2) = _vector_chunk(f, X[:h], args), _vector_chunk(f, X[h:], args)
+    (v1, J1), (v2, J2) = (_vector_chunk(f, X[:h], args, method, chunk),
+                          _vector_chunk(f, X[h:], args, method, chunk))
     return np.concatenate([v1, v2]), np.concatenate([J1, J2])
+
+
+def _check_chunk(chunk, fname):
+    if chunk is not None and (isinstance(chunk, (bool, np.bool_)) or
+                              not isinstance(chunk, (int, np.integer)) or chunk < 1):
+        raise ValueError(f"{fname}(): chunk must be None or a positive integer (input "
+                         f"directions per evaluation of f), got {chunk!r}")
 
 
 def _check_method(method, vectorized, fname):
@@ -320,9 +343,10 @@ def _progress_bar(progress, total, fname):
 
 
 def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
-               method="auto"):
+               method="auto", chunk=None):
     """values (N, *out) and Jacobians (N, *out, n) of f at the rows of X."""
     _check_method(method, vectorized, fname)
+    _check_chunk(chunk, fname)
     N, n = X.shape
     if executor is not None and not isinstance(executor, concurrent.futures.Executor) \
             and not callable(getattr(executor, "submit", None)):
@@ -338,11 +362,11 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
     try:
         if executor is None:
             for k, sl in enumerate(parts):
-                results[k] = task(f, X[sl], args, method)
+                results[k] = task(f, X[sl], args, method, chunk)
                 if bar is not None:
                     bar.update(sl.stop - sl.start)
         else:
-            futures = {executor.submit(task, f, X[sl], args, method): k
+            futures = {executor.submit(task, f, X[sl], args, method, chunk): k
                        for k, sl in enumerate(parts)}
             try:
                 for fut in concurrent.futures.as_completed(futures):
@@ -370,7 +394,7 @@ def _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
     return values, J
 
 
-def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
+def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto", chunk=None,
                              executor=None, chunksize=None, progress=None):
     """f and its Jacobian at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
@@ -398,6 +422,11 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
         ``jacobian``: "auto"/"array" pass f a DualArray, "scalar" an object
         array of Duals (for code that builds ``np.array([...])`` or loops
         over scalars).  ``vectorized=True`` needs the array backend.
+    chunk : int, optional
+        Input directions per evaluation of f (as in ``jacobian``): all n by
+        default, under the ``DUALML_MAX_BYTES`` cap (a pass that would
+        outgrow it is rerun on fewer points); a smaller ``chunk`` costs
+        ceil(n / chunk) evaluations and less memory per evaluation.
     executor : concurrent.futures.Executor, optional
         Runs chunks of points in parallel: a ``ProcessPoolExecutor`` (f and
         args must then be picklable, i.e. defined at module level), a
@@ -452,16 +481,17 @@ def batch_value_and_jacobian(f, X, args=(), *, vectorized=True, method="auto",
         raise ValueError(f"{fname}(): X must be an (N, n) array of N points, got shape "
                          f"{X.shape}; for one point use dualml.value_and_jacobian")
     args = args if isinstance(args, tuple) else (args,)
-    return _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
+    return _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method,
+                      chunk)
 
 
-def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=None,
-                   chunksize=None, progress=None):
+def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", chunk=None,
+                   executor=None, chunksize=None, progress=None):
     """The Jacobian of f at each of N points: ``J[k, i, j] = ∂f_i/∂x_j`` at ``X[k]``.
 
     Parameters
     ----------
-    f, X, args, vectorized, method, executor, chunksize, progress
+    f, X, args, vectorized, method, chunk, executor, chunksize, progress
         As for ``batch_value_and_jacobian``.
 
     Returns
@@ -494,7 +524,7 @@ def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", executor=No
            [6., 9.]])
     """
     return batch_value_and_jacobian(f, X, args, vectorized=vectorized, method=method,
-                                    executor=executor, chunksize=chunksize,
+                                    chunk=chunk, executor=executor, chunksize=chunksize,
                                     progress=progress)[1]
 
 
@@ -530,7 +560,7 @@ def _rank(score):
 
 
 def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True,
-                method="auto", executor=None, chunksize=None, progress=None):
+                method="auto", chunk=None, executor=None, chunksize=None, progress=None):
     """Local sensitivity of f to each input: derivatives, elasticities, ranking.
 
     The derivatives are exact (forward-mode automatic differentiation); the
@@ -564,6 +594,9 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
         ``concurrent.futures.Executor``.  Ignored for one point.
     method : {"auto", "scalar", "array"}, optional
         As in ``jacobian``, for one point and for ``vectorized=False``.
+    chunk : int, optional
+        Input directions per evaluation of f, as in
+        ``batch_value_and_jacobian`` (and ``jacobian`` for one point).
 
     Returns
     -------
@@ -641,7 +674,7 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
         # takes it as an array, so NumPy-indexing models (x[..., 0]) work
         point = [float(v) for v in X] if method == "scalar" and \
             isinstance(x, (list, tuple)) else X
-        value, J = value_and_jacobian(f, point, args, method=method)
+        value, J = value_and_jacobian(f, point, args, method=method, chunk=chunk)
         value = np.asarray(value, dtype=np.float64)
         J = np.asarray(J, dtype=np.float64)
         if value.ndim > 1:
@@ -650,7 +683,7 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
         xb = X
     else:
         value, J = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname,
-                              method)
+                              method, chunk)
         xb = X if value.ndim == 1 else X[:, None, :]
     scalar_f = value.ndim == X.ndim - 1
     label = "f"
@@ -1169,7 +1202,7 @@ def _bootstrap(Y, G2, scale, num_resamples, rng, z):
 
 
 def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto",
-         num_resamples=100, conf_level=0.95, nonfinite="raise", crossed=False,
+         chunk=None, num_resamples=100, conf_level=0.95, nonfinite="raise", crossed=False,
          executor=None, chunksize=None, progress=None):
     """Derivative-based global sensitivity measures with exact gradients.
 
@@ -1216,6 +1249,8 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
         See f (default True, as in ``sensitivity`` and ``batch_jacobian``).
     method : {"auto", "scalar", "array"}, optional
         With ``vectorized=False``, as in ``jacobian``.
+    chunk : int, optional
+        Input directions per evaluation of f, as in ``batch_value_and_jacobian``.
     num_resamples : int, optional
         Bootstrap resamples for the confidence half-widths (as in SALib).
     conf_level : float, optional
@@ -1300,7 +1335,8 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
         raise err(f"dgsm(): seed must be None, a non-negative int (or a sequence of "
                   f"them) or a numpy Generator; got {seed!r}") from None
     X = _scale_points(_sobol_points(D, int(n_samples), rng), specs)
-    Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method)
+    Y, G = _run_batch(f, X, args, vectorized, executor, chunksize, progress, fname, method,
+                      chunk)
     if Y.ndim != 1:
         raise ValueError(f"dgsm(): f must return one number per point; got shape "
                          f"{Y.shape[1:]} per point (analyse one output at a time)")
