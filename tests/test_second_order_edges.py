@@ -14,6 +14,7 @@ Hessian.
 """
 import math
 
+import mpmath as mp
 import numpy as np
 import pytest
 
@@ -259,3 +260,18 @@ def test_quotient_of_a_variable_by_itself_has_zero_hessian_on_the_array_path(x0)
     a, b = 1.7, x0 if abs(x0) > 1e-100 and abs(x0) < 1e100 else 0.3
     H = dualml.hessian(lambda v: v[0] / v[1], np.array([a, b]))
     np.testing.assert_allclose(H, [[0.0, -1 / b ** 2], [-1 / b ** 2, 2 * a / b ** 3]], rtol=1e-15)
+
+
+@pytest.mark.parametrize("b", [1e16, -1e16, 2.0 ** 60, 9007199254740994.0])
+def test_power_with_a_huge_even_exponent_has_the_right_sign_at_negative_x(b):
+    # |b| >= 2**53: b - 1 is not a double (it rounds to the even b), and
+    # a**(b - 1) took the wrong sign at a < 0.  Closed form at x = -1:
+    # f'' = b (b - 1) (-1)**(b - 2) = b (b - 1) > 0 for an even b
+    ref = float(mp.mpf(b) * (mp.mpf(b) - 1))
+    f = lambda x: x ** b
+    assert dualml.derivative(f, -1.0) == pytest.approx(-b, rel=1e-15)
+    for got in (dualml.derivative(lambda x: dualml.derivative(f, x), -1.0),
+                dualml.hessian(lambda v: v[0] ** b, np.array([-1.0]))[0, 0],
+                dualml.hessian(lambda v: v[0] ** b, [-1.0])[0, 0],
+                dualml.derivative(f, -1.0, n=2)):
+        assert got == pytest.approx(ref, rel=1e-15)
