@@ -519,18 +519,19 @@ def gradient(f, x, args=(), *, method="auto", chunk=None):
         Shape ``x.shape`` (a float for a scalar x).  An object array only
         inside an outer differentiation (the entries are then Duals).
 
-    See Also
-    --------
-    value_and_gradient, jacobian, grad
-
     Raises
     ------
     TypeError
         If f is not callable, x holds anything but real numbers, f returns
-        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
-        or the ``math`` module on its input; the message says what to use).
+        anything but real numbers (or, for a scalar f, more than one
+        number), or f drops the derivative (``float()`` or the ``math``
+        module on its input; the message says what to use).
     ValueError
         If ``method`` or ``chunk`` is not one of the accepted values.
+
+    See Also
+    --------
+    value_and_gradient, jacobian, grad
 
     Examples
     --------
@@ -563,12 +564,8 @@ def value_and_gradient(f, x, args=(), *, method="auto", chunk=None):
 
     Raises
     ------
-    TypeError
-        If f is not callable, x holds anything but real numbers, f returns
-        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
-        or the ``math`` module on its input; the message says what to use).
-    ValueError
-        If ``method`` or ``chunk`` is not one of the accepted values.
+    TypeError, ValueError
+        As for ``gradient``.
 
     See Also
     --------
@@ -616,10 +613,6 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
         Shape ``f(x).shape + x.shape``: for f of shape (m,) and x of shape
         (n,), J has shape (m, n) with ``J[i, j] = ∂f_i/∂x_j``.
 
-    See Also
-    --------
-    value_and_jacobian, jvp, jac
-
     Raises
     ------
     TypeError
@@ -628,6 +621,10 @@ def jacobian(f, x, args=(), *, method="auto", chunk=None):
         or the ``math`` module on its input; the message says what to use).
     ValueError
         If ``method`` or ``chunk`` is not one of the accepted values.
+
+    See Also
+    --------
+    value_and_jacobian, jvp, jac
 
     Examples
     --------
@@ -662,12 +659,8 @@ def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
 
     Raises
     ------
-    TypeError
-        If f is not callable, x holds anything but real numbers, f returns
-        anything but real numbers, or f drops the derivative (``float()``
-        or the ``math`` module on its input; the message says what to use).
-    ValueError
-        If ``method`` or ``chunk`` is not one of the accepted values.
+    TypeError, ValueError
+        As for ``jacobian``.
 
     See Also
     --------
@@ -791,8 +784,9 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     ------
     TypeError
         If f is not callable, x holds anything but real numbers, f returns
-        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
-        or the ``math`` module on its input; the message says what to use).
+        anything but real numbers (or, for a scalar f, more than one
+        number), or f drops the derivative (``float()`` or the ``math``
+        module on its input; the message says what to use).
     ValueError
         If ``method`` or ``chunk`` is not one of the accepted values.
 
@@ -880,18 +874,14 @@ def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
     H : ndarray
         Shape ``x.shape + x.shape``, ``H[i, j] = ∂²f/∂x_i∂x_j``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As for ``hessian``.
+
     See Also
     --------
     hessian, value_and_gradient, hvp
-
-    Raises
-    ------
-    TypeError
-        If f is not callable, x holds anything but real numbers, f returns
-        anything but real numbers, or (scalar f) more than one number, or f drops the derivative (``float()``
-        or the ``math`` module on its input; the message says what to use).
-    ValueError
-        If ``method`` or ``chunk`` is not one of the accepted values.
 
     Examples
     --------

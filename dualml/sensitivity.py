@@ -501,13 +501,8 @@ def batch_jacobian(f, X, args=(), *, vectorized=True, method="auto", chunk=None,
 
     Raises
     ------
-    TypeError
-        If f is not callable, the points are not real numbers, or f returns
-        anything but real numbers (or drops the derivative).
-    ValueError
-        If the points do not have the documented shape, f returns outputs of
-        different shapes, a ``vectorized=True`` f mixes rows (the message
-        names ``vectorized=False``), or ``method``/``chunksize`` are invalid.
+    TypeError, ValueError
+        As for ``batch_value_and_jacobian``.
 
     See Also
     --------
