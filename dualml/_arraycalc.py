@@ -242,9 +242,11 @@ def _finish_jac(blocks, x_shape, n):
 
 
 def _scalar_out(v, J, fname):
-    if type(v) is _nd and v.ndim == 0:
+    # a scalar f gives floats, as on the scalar path (not 0-d arrays or
+    # np.float64, which d[0] of a tangent row is)
+    if (type(v) is _nd and v.ndim == 0) or isinstance(v, np.floating):
         v = float(v)
-    if type(J) is _nd and J.ndim == 0:
+    if (type(J) is _nd and J.ndim == 0) or isinstance(J, np.floating):
         J = float(J)
     return v, J
 

@@ -444,9 +444,7 @@ def partial(f, x, i, args=(), method="auto"):
         k = _flat_index(i, x.shape)
         e = np.zeros(x.size)
         e[k] = 1.0
-        d = backend.jvp(f, x, e.reshape(x.shape), args)[1]
-        # a float for a scalar f, as on the scalar path (not np.float64)
-        return float(d) if isinstance(d, np.floating) else d
+        return backend.jvp(f, x, e.reshape(x.shape), args)[1]
     pt = _Point(x, "partial")
     k = _flat_index(i, pt.shape)
     tag = _new_tag()

@@ -461,3 +461,13 @@ def test_nested_calls_keep_their_own_budget(monkeypatch):
                         p)
     s = 1 - np.tanh(data @ p) ** 2
     np.testing.assert_allclose(H, data.T @ (s[:, None] * data), rtol=1e-10)
+
+
+def test_scalar_f_gives_python_floats_on_the_array_path_as_on_the_scalar_path():
+    # jvp and partial of a scalar f: floats on both paths (d[0] of a tangent
+    # row is an np.float64, which the array path used to hand back)
+    f = lambda x: x[0] * x[1] ** 2
+    v, d = dualml.jvp(f, np.array([3.0, 2.0]), np.array([0.0, 1.0]))
+    assert type(v) is float and type(d) is float and (v, d) == (12.0, 12.0)   # d = 2*3*2
+    p = dualml.partial(f, np.array([3.0, 2.0]), 1)
+    assert type(p) is float and p == 12.0
