@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "sphinx.ext.extlinks",
+    "sphinx.ext.intersphinx",
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
@@ -45,6 +46,27 @@ myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
 # the README's links to repository files (bench/RESULTS.md, images) point at
 # the source tree; on the site they resolve through this URL
+# NumPy and SciPy names link to their reference pages.  The inventories are
+# written from the installed packages (docs/_ext/offline_inventory.py), not
+# downloaded: the build machines reach only PyPI, and a -W build must not
+# depend on the network.
+import offline_inventory  # noqa: E402  (docs/_ext is on sys.path above)
+
+intersphinx_mapping = offline_inventory.intersphinx_mapping(
+    os.path.join(os.path.dirname(__file__), "_gen", "inventories"))
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray",
+    "array_like": ":term:`numpy:array_like`",
+    "csr_array": "scipy.sparse.csr_array",
+    "DualArray": "dualml.DualArray",
+    "Dual": "dualml.Dual",
+}
+numpydoc_xref_ignore = {"of", "or", "optional", "default", "shape", "int", "float", "bool",
+                        "str", "callable", "tuple", "list", "dict", "None", "sequence",
+                        "iterable", "object", "same", "as", "and", "the", "a", "an", "scalar",
+                        "number", "function", "positive", "non-negative", "keyword-only"}
+
 extlinks = {
     "numpy": ("https://numpy.org/doc/stable/reference/generated/numpy.%s.html", "numpy.%s"),
 }

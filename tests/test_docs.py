@@ -125,3 +125,56 @@ def test_examples_have_a_gallery_title():
             lines = open(os.path.join(examples, fname), encoding="utf-8").read().split("\n")
             assert lines[0] == '"""' and lines[1].strip(), fname
             assert lines[2] == "=" * len(lines[1]), fname
+
+
+def _load_ext(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(DOCS, "_ext", f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _read_inventory(path):
+    """{(name, role): uri} of a version-2 inventory, parsed independently of Sphinx."""
+    import zlib
+    raw = open(path, "rb").read()
+    header = b"".join(raw.split(b"\n", 4)[:4])
+    assert header.startswith(b"# Sphinx inventory version 2")
+    body = zlib.decompress(raw.split(b"\n", 4)[4]).decode("utf-8")
+    out = {}
+    for line in body.splitlines():
+        name, role, _prio, uri, _title = re.match(r"(\S+)\s+(\S+)\s+(-?\d+)\s+(\S*)\s+(.*)", line).groups()
+        out[name, role] = uri.replace("$", name) if uri.endswith("$") else uri
+    return out
+
+
+def test_offline_inventories_link_what_the_pages_cite(tmp_path):
+    """The intersphinx inventories are written from the installed NumPy and
+    SciPy (the build machines cannot download numpy.org's): the names our
+    pages cite are in them, with NumPy's and SciPy's reference-page URLs."""
+    inv = _load_ext("offline_inventory")
+    mapping = inv.intersphinx_mapping(str(tmp_path))
+    assert mapping["numpy"][0] == "https://numpy.org/doc/stable/"
+    numpy_inv = _read_inventory(mapping["numpy"][1])
+    scipy_inv = _read_inventory(mapping["scipy"][1])
+    python_inv = _read_inventory(mapping["python"][1])
+    assert numpy_inv["numpy.sin", "py:function"] == "reference/generated/numpy.sin.html"
+    assert numpy_inv["numpy.linalg.solve", "py:function"] == "reference/generated/numpy.linalg.solve.html"
+    assert numpy_inv["numpy.ndarray", "py:class"] == "reference/generated/numpy.ndarray.html"
+    assert numpy_inv["numpy.float64", "py:class"] == "reference/arrays.scalars.html#numpy.float64"
+    assert numpy_inv["numpy.ndarray.sum", "py:method"] == "reference/generated/numpy.ndarray.sum.html"
+    assert ("numpy._core", "py:function") not in numpy_inv           # nothing private
+    assert scipy_inv["scipy.integrate.solve_ivp", "py:function"] == \
+        "reference/generated/scipy.integrate.solve_ivp.html"
+    assert scipy_inv["scipy.sparse.csr_array", "py:class"] == \
+        "reference/generated/scipy.sparse.csr_array.html"
+    assert python_inv["concurrent.futures.Executor", "py:class"] == \
+        "library/concurrent.futures.html#concurrent.futures.Executor"
+    # every cell of the generated NumPy-coverage table links to a listed page
+    table = _load_ext("numpy_coverage").render()
+    cited = re.findall(r"\{func\}`[^<`]*<(numpy\.[\w.]+)>`", table)
+    assert len(cited) > 150
+    missing = [c for c in cited if (c, "py:function") not in numpy_inv
+               and (c, "py:class") not in numpy_inv]
+    assert not missing, missing

@@ -15,12 +15,17 @@ def _public_name(f):
     return f"np.{name}"
 
 
+def _cell(name):
+    # a link to NumPy's reference page (docs/_ext/offline_inventory.py)
+    return "{func}`%s <numpy.%s>`" % (name, name[3:])
+
+
 def _table(names, columns=4):
     names = sorted(names, key=str.lower)
     rows = [names[i:i + columns] for i in range(0, len(names), columns)]
     head = "| " + " | ".join([" "] * columns) + " |\n|" + "---|" * columns + "\n"
-    body = "".join("| " + " | ".join(f"`{n}`" for n in r) + " |" * (columns - len(r) + 1) + "\n"
-                   if len(r) < columns else "| " + " | ".join(f"`{n}`" for n in r) + " |\n"
+    body = "".join("| " + " | ".join(_cell(n) for n in r) + " |" * (columns - len(r) + 1) + "\n"
+                   if len(r) < columns else "| " + " | ".join(_cell(n) for n in r) + " |\n"
                    for r in rows)
     return head + body
 
@@ -43,7 +48,7 @@ def render():
         "(they return plain boolean arrays):\n\n",
         _table(f"np.{n}" for n in values),
         f"\n**Ufunc reductions** (`.reduce`, `.accumulate`, with `axis=`, `where=`, "
-        f"`initial=`) of: " + ", ".join(f"`np.{n}`" for n in sorted(reductions)) + ".\n\n",
+        f"`initial=`) of: " + ", ".join(_cell(f"np.{n}") for n in sorted(reductions)) + ".\n\n",
         f"**NumPy functions** ({len(functions)}) handled through `__array_function__`:\n\n",
         _table(functions),
         "\nAny other NumPy function given a DualArray raises a `TypeError` that names "
