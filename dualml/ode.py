@@ -898,7 +898,7 @@ def _solve_nested(scipy_solve_ivp, fun, t_span, y0, params, args, levels, *, met
     plain_args = None
     if stiff:
         DualArray = _dualarray_type()
-        plain_args = [nested.plain_value(a, levels, kind, f"args") if
+        plain_args = [nested.plain_value(a, levels, kind, "args") if
                       _has_dual(a, DualArray) else a for a in call_args]
     system = nested.NestedSystem(fun, n, levels, kind, call_args, plain_args,
                                  _CLOSURE_MSG)

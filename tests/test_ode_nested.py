@@ -297,3 +297,21 @@ def test_ad_method_array_refused_for_scalar_duals():
                                 ad_method="array").y[0, -1]
     with pytest.raises(ValueError, match="ad_method='auto'"):
         dualml.hessian(f, [0.5, 2.0])
+
+
+def test_hvp_and_hand_nested_derivatives_closed_form():
+    T, k, a = 1.3, 0.5, 2.0
+    H = _decay_hessian(k, a, T)
+    v = np.array([0.3, -1.1])
+
+    def final(p):
+        return dualml.solve_ivp(decay, (0, T), p[1:], args=(p[0],), **TIGHT).y[0, -1]
+    for x in (np.array([k, a]), [k, a]):
+        np.testing.assert_allclose(dualml.hvp(final, x, v), H @ v, rtol=1e-9)
+        np.testing.assert_allclose(
+            dualml.jacobian(lambda q: dualml.gradient(final, q), x), H, rtol=1e-9,
+            atol=1e-12)
+
+    def d_dk(kk):
+        return dualml.solve_ivp(decay, (0, T), [a], args=(kk,), **TIGHT).y[0, -1]
+    assert dualml.derivative(d_dk, k, n=2) == pytest.approx(H[0, 0], rel=1e-9)
