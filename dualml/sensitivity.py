@@ -261,22 +261,30 @@ def _vector_chunk(f, X, args, method="auto", chunk=None):
 
     Under the calculus API's per-buffer budget (DUALML_MAX_BYTES): a pass
     whose intermediate outgrows it stops before allocating, and the rows are
-    split in halves (one row is run without the budget).
+    split in halves; one row then splits its input directions (as
+    ``jacobian`` does).  Only a pass of one row and one direction, or of one
+    row with an explicit ``chunk``, runs without the budget: nothing smaller
+    exists, or the caller chose the size.
     """
     try:
-        from ._arraycalc import _cap_bytes
+        from ._arraycalc import _cap_bytes, _smaller_chunk
         from .arrays._core import BufferBudgetExceeded, set_buffer_budget
     except ImportError:                 # a build without the array backend
         return _vectorized_pass(f, X, args, chunk)
-    budget = _cap_bytes() if len(X) > 1 else None
+    dirs = X.shape[1] if chunk is None else min(chunk, X.shape[1])
+    one_row = len(X) == 1
+    budget = None if one_row and (chunk is not None or dirs <= 1) else _cap_bytes()
     old = set_buffer_budget(budget)
     try:
         return _vectorized_pass(f, X, args, chunk)
     except BufferBudgetExceeded as exc:
         if exc.budget != budget:
             raise
+        nbytes = exc.nbytes
     finally:
         set_buffer_budget(old)
+    if one_row:
+        return _vector_chunk(f, X, args, method, _smaller_chunk(dirs, nbytes, budget))
     h = len(X) // 2
     (v1, J1), (v2, J2) = (_vector_chunk(f, X[:h], args, method, chunk),
                           _vector_chunk(f, X[h:], args, method, chunk))
