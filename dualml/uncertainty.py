@@ -18,12 +18,20 @@ Design
   ``method`` are passed through.  Inputs are validated here, once.
 * Inputs with zero variance are held fixed: their (possibly infinite)
   derivatives are reported in ``jacobian`` but do not enter cov or mean.
+* Nested in a derivative (mean, cov, std or args holding Duals or a
+  DualArray, e.g. the gradient of an output's std over a design parameter),
+  the same formulas run on those values -- object arrays of Duals or
+  DualArrays -- so the result carries the outer derivatives; the checks
+  (shapes, symmetry, positive semi-definiteness) look at the values.
 """
 import dataclasses
 
 import numpy as np
 
+from . import dual as _dual
 from .calculus import hessian, jacobian, value_and_jacobian
+from .dual import Dual
+from .dual import sqrt as _dsqrt
 from .sensitivity import _names, _pandas
 
 __all__ = ["propagate", "PropagationResult"]
@@ -265,6 +273,12 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
     J varies.  The derivatives are exact, so the only error is the
     truncation of the Taylor expansion, not a finite-difference step.
 
+    propagate may run inside ``gradient``/``jacobian``/``derivative``:
+    mean, cov, std and args may hold Duals or a DualArray, and the result's
+    mean, cov and std then carry their derivatives (e.g. the gradient of an
+    output's std over a design parameter passed in args).  With scalar
+    Duals from the outer call, f receives μ as a list of scalar Duals.
+
     Raises
     ------
     TypeError
@@ -298,6 +312,11 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
     if not callable(f):
         raise TypeError(f"propagate(): f must be callable, not {type(f).__name__}")
     order = _order(second_order)
+    if not isinstance(args, tuple):
+        args = (args,)
+    if any(_carries(a) for a in (mean, cov, std, args)):
+        return _propagate_nested(f, mean, cov, std, args, order, method, names,
+                                 output_names)
     m = _real(mean, "mean", 1)
     if m.ndim != 1:
         raise ValueError(f"propagate(): mean must be a 1-D point of shape (n,); got shape "
@@ -305,8 +324,6 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
                                          "std=[s])" if m.ndim == 0 else ""))
     n = m.shape[0]
     S = _input_cov(cov, std, n)
-    if not isinstance(args, tuple):
-        args = (args,)
     x = m if isinstance(mean, np.ndarray) else m.tolist()
 
     value, J = value_and_jacobian(f, x, args, method=method)
@@ -355,6 +372,169 @@ def propagate(f, mean, cov=None, args=(), *, std=None, second_order=False,
         return PropagationResult(float(out_mean), float(C), float(sd), J, float(value), H,
                                  names, labels, order, S)
     return PropagationResult(out_mean, C, sd, J, value, H, names, labels, order, S)
+
+
+# -- inside an outer differentiation -------------------------------------------------------
+
+def _dualarray():
+    try:
+        from .arrays import DualArray
+    except ModuleNotFoundError as exc:      # a build without the array backend
+        if exc.name != "dualml.arrays":
+            raise
+        return None
+    return DualArray
+
+
+def _carries(x):
+    """Whether x holds Duals or is a DualArray (an outer differentiation)."""
+    DualArray = _dualarray()
+    if isinstance(x, Dual) or (DualArray is not None and type(x) is DualArray):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype == object and any(_carries(e) for e in x.ravel())
+    if type(x) in (list, tuple):
+        return any(_carries(e) for e in x)
+    return False
+
+
+def _plain(x):
+    """The value of x without any derivative parts (floats, for the checks)."""
+    DualArray = _dualarray()
+    if DualArray is not None and type(x) is DualArray:
+        return _plain(x._v)
+    if isinstance(x, Dual):
+        return _plain(_dual._split(x, _dual._tag_of(x))[0])
+    if isinstance(x, np.ndarray) and x.dtype == object or type(x) in (list, tuple):
+        a = np.asarray(x, dtype=object)
+        out = np.empty(a.shape)
+        out.reshape(-1)[:] = [_plain(e) for e in a.ravel()]
+        return out
+    return x
+
+
+def _generic(x):
+    """x as an array for the formulas: a DualArray as it is, else an object array."""
+    DualArray = _dualarray()
+    if DualArray is not None and type(x) is DualArray:
+        return x
+    if type(x) in (list, tuple) and DualArray is not None and \
+            any(type(e) is DualArray for e in x):
+        from .arrays._operands import _operand
+        return _operand(x, "propagate()")
+    return np.asarray(x, dtype=object) if _carries(x) else \
+        np.asarray(x, dtype=np.float64)
+
+
+def _sqrt(v):
+    # std from a variance that may carry Duals; tiny negative rounding -> 0
+    DualArray = _dualarray()
+    if DualArray is not None and type(v) is DualArray:
+        return np.sqrt(np.maximum(v, 0.0))
+    if isinstance(v, np.ndarray):
+        out = np.empty(v.shape, dtype=object)
+        out.reshape(-1)[:] = [_sqrt(e) for e in v.ravel()]
+        return out
+    return _dsqrt(v) if _plain(v) > 0 else 0.0 * v
+
+
+def _propagate_nested(f, mean, cov, std, args, order, method, names, output_names):
+    """propagate() whose inputs carry an outer differentiation's Duals."""
+    m = _real(_plain(mean), "mean", 1)          # the checks, on the values
+    if m.ndim != 1:
+        raise ValueError(f"propagate(): mean must be a 1-D point of shape (n,); got shape "
+                         f"{m.shape}")
+    n = m.shape[0]
+    _input_cov(None if cov is None else _plain(cov), None if std is None else _plain(std),
+               n)
+    if std is not None:
+        s = _generic(std)
+        S = s[:, None] * s[None, :] * np.eye(n)
+    else:
+        C0 = _generic(cov)
+        S = 0.5 * (C0 + C0.T)
+    x = mean if not isinstance(mean, tuple) else list(mean)
+    if method == "auto" and not any(_has_dualarray(a) for a in (mean, cov, std, args)):
+        # the outer differentiation is scalar Duals: f gets scalar Duals too
+        # (a DualArray pass would hand back derivatives the outer one cannot read)
+        method = "scalar"
+        x = list(np.asarray(x, dtype=object).ravel()) if isinstance(x, np.ndarray) else x
+    value, J = value_and_jacobian(f, x, args, method=method)
+    vshape = np.shape(_plain(value))
+    if len(vshape) > 1:
+        raise ValueError(f"propagate(): f must return a scalar or a 1-D vector; got shape "
+                         f"{vshape} (return a flattened vector instead)")
+    J = _generic(J).reshape(vshape + (n,))
+    idx = np.flatnonzero(np.diag(_plain(S)) > 0)  # zero variance: held fixed
+    Ja, Sa = J[..., idx], S[idx][:, idx]
+    if len(vshape):
+        C = Ja @ Sa @ Ja.T
+        var = C[np.arange(vshape[0]), np.arange(vshape[0])]
+    else:
+        C = Ja @ Sa @ Ja
+        var = C
+    out_mean, H = value, None
+    if order != "first":
+        if not len(vshape):
+            H = hessian(f, x, args, method=method)
+        else:
+            H = jacobian(lambda y, *a: jacobian(f, y, a, method=method), x, args,
+                         method=method)
+        H = _generic(H).reshape(vshape + (n, n))
+        H = 0.5 * (H + np.swapaxes(H, -1, -2))
+        Ha = H[..., idx, :][..., idx]
+        out_mean = _generic(value) + 0.5 * (Ha * Sa).sum(axis=(-2, -1))
+        if order == "full":
+            M = Ha @ Sa
+            if not len(vshape):
+                C = C + 0.5 * (M * M.T).sum()
+                var = C
+            else:
+                k = vshape[0]
+                C2 = [[(M[i] * M[j].T).sum() for j in range(k)] for i in range(k)]
+                C = C + 0.5 * _generic(C2) if not _is_dualarray(M) else \
+                    C + 0.5 * _stack2(C2)
+                var = C[np.arange(k), np.arange(k)]
+    sd = _sqrt(var)
+    labels = None
+    if output_names is not None:
+        labels = _names(output_names, 1 if not len(vshape) else vshape[0],
+                        "output_names", "f", "propagate")
+    names = _names(names, n, "names", "x", "propagate")
+    if not len(vshape):
+        return PropagationResult(_scalar(out_mean), _scalar(C), _scalar(sd), J,
+                                 _scalar(value), H, names, labels, order, S)
+    return PropagationResult(_generic(out_mean), C, sd, J, _generic(value), H, names,
+                             labels, order, S)
+
+
+def _has_dualarray(x):
+    DualArray = _dualarray()
+    if DualArray is None:
+        return False
+    if type(x) is DualArray:
+        return True
+    if type(x) in (list, tuple):
+        return any(_has_dualarray(e) for e in x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return any(_has_dualarray(e) for e in x.ravel())
+    return False
+
+
+def _is_dualarray(x):
+    DualArray = _dualarray()
+    return DualArray is not None and type(x) is DualArray
+
+
+def _stack2(rows):
+    return np.stack([np.stack(r) for r in rows])
+
+
+def _scalar(v):
+    """A 0-d result as a number, a Dual, or a 0-d DualArray."""
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v[()]
+    return v
 
 
 def _order(second_order):

@@ -383,3 +383,74 @@ def test_names_output_names_and_contributions():
         dualml.propagate(lambda x: x[0], [1.0], std=[1.0], names=["a", "b"])
     with pytest.raises(ValueError, match="second_order"):
         dualml.propagate(lambda x: x[0], [1.0], std=[1.0], second_order="cov")
+
+
+# -- inside an outer differentiation ----------------------------------------------------------
+
+def _pair(x, a):
+    return [a * x[0] * x[1], x[0] ** 2]
+
+
+@pytest.mark.parametrize("point", [as_list, np.asarray], ids=["list", "ndarray"])
+def test_gradient_of_std_over_the_mean_closed_form(point):
+    # std of a x0 x1 with sd (0.1, 0.2): a sqrt(0.01 x1² + 0.04 x0²)
+    a = 1.5
+
+    def sd0(mu):
+        return dualml.propagate(_pair, mu, std=[0.1, 0.2], args=(a,)).std[0]
+    g = dualml.gradient(sd0, point([2.0, 3.0]))
+    np.testing.assert_allclose(g, [a * 0.04 * 2.0 / 0.5, a * 0.01 * 3.0 / 0.5], rtol=1e-14)
+
+
+@pytest.mark.parametrize("point", [as_list, np.asarray], ids=["list", "ndarray"])
+def test_gradient_of_std_over_the_input_std_closed_form(point):
+    a = 1.5
+
+    def sd0(s):
+        return dualml.propagate(_pair, [2.0, 3.0], std=s, args=(a,)).std[0]
+    g = dualml.gradient(sd0, point([0.1, 0.2]))
+    np.testing.assert_allclose(g, [a * 0.1 * 9.0 / 0.5, a * 0.2 * 4.0 / 0.5], rtol=1e-14)
+
+
+def test_derivative_over_a_model_parameter_all_orders():
+    # mean ∝ a and std ∝ a for a·(quadratic): d/da is mean/a and std/a
+    def out(a, order):
+        r = dualml.propagate(lambda x, a: a * x[0] * x[1] + a * x[1] ** 2, MU, SIGMA,
+                             args=(a,), second_order=order)
+        return [r.mean, r.std]
+    for order in (False, "mean", "full"):
+        plain = dualml.propagate(lambda x: x[0] * x[1] + x[1] ** 2, MU, SIGMA,
+                                 second_order=order)
+        d = dualml.jacobian(lambda q: out(q[0], order), [2.0])
+        np.testing.assert_allclose(np.ravel(d), [plain.mean, plain.std], rtol=1e-13)
+
+
+def _richardson(F, x, h):
+    x = np.asarray(x, dtype=float)
+    cols = []
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e[j] = h
+
+        def c(hh):
+            return (F(x + e * hh / h) - F(x - e * hh / h)) / (2 * hh)
+        cols.append((4 * c(h / 2) - c(h)) / 3)
+    return np.stack(cols, axis=-1)
+
+
+@pytest.mark.parametrize("point", [as_list, np.asarray], ids=["list", "ndarray"])
+def test_jacobian_of_second_order_results_against_richardson(point):
+    # a nonlinear model with correlated inputs: d(mean, std)/dμ by Richardson
+    # differences of propagate on plain floats (tested above on its own)
+    def model(x):
+        return [dualml.exp(0.5 * x[0]) * x[1], x[0] * x[2] - x[1] ** 2]
+
+    def F(mu):
+        r = dualml.propagate(model, list(mu), SIGMA, second_order="full")
+        return np.concatenate([r.mean, r.std, r.cov.ravel()])
+
+    def G(mu):          # the same on Duals (list) or DualArrays (ndarray)
+        r = dualml.propagate(model, mu, SIGMA, second_order="full")
+        return list(r.mean) + list(r.std) + list(r.cov.reshape(-1))
+    ref = _richardson(F, MU, 1e-3)
+    np.testing.assert_allclose(dualml.jacobian(G, point(MU)), ref, rtol=1e-8, atol=1e-10)
