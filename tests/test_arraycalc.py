@@ -510,18 +510,6 @@ def test_budget_holds_for_one_row_of_sensitivity(monkeypatch):
     assert all(c * 2000 * 8 <= 200 * 2**10 for c in calls[1:])
 
 
-def test_check_rows_is_a_no_op_without_a_budget():
-    from dualml.arrays import _budget, _core
-    _budget.check_rows(10**6, 10**6)                    # no budget set: nothing
-    old = _core.set_buffer_budget(2**20)
-    try:
-        _budget.check_rows(1, 2**14)                     # under the pool size: never
-        with pytest.raises(_core.BufferBudgetExceeded):
-            _budget.check_rows(2, 2**17)
-    finally:
-        _core.set_buffer_budget(old)
-
-
 def test_budget_env_values(monkeypatch):
     monkeypatch.setenv("DUALML_MAX_BYTES", "1.5M")
     assert AC._cap_bytes() == int(1.5 * 2**20)

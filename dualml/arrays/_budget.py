@@ -6,9 +6,11 @@ Design
   each pass of two or more directions; a buffer over it raises
   ``BufferBudgetExceeded`` before its memory is touched, and the pass is rerun
   with fewer directions.  The C core checks its own allocations; the Python
-  path (broadcasting elementwise operations such as ``np.outer``, bilinear
-  products) calls ``check_rows`` with the tangent buffer's size before its
-  kernel allocates it.
+  path calls ``check_rows`` with the tangent buffer's size, from the value
+  it has just computed, before the tangent rows are made: elementwise
+  operations with broadcasting (``np.outer``), bilinear products and
+  einsum, the linear shape maps (``_shape._lin``: tile, repeat, cumsum,
+  ...), copies, joins, ``where``, and ``linalg.inv``/``solve``.
 * Buffers under the core's pooling threshold (128 KiB) are never refused, as
   in the core: the check costs one thread-local read per operation.
 """

@@ -236,6 +236,7 @@ def _einsum_c(ins, out, ops):
                 raise _NeedGeneric("einsum")
     vals = [o._v if _tag(o) == t else o for o in ops]
     v = _einsum_c(ins, out, vals)
+    check_rows(rows, np.size(v))        # the tangent terms, before they are made
     d = None
     for i, o in enumerate(ops):
         if _tag(o) != t:
