@@ -385,7 +385,7 @@ def test_names_output_names_and_contributions():
         dualml.propagate(lambda x: x[0], [1.0], std=[1.0], second_order="cov")
 
 
-# -- inside an outer differentiation ----------------------------------------------------------
+# -- inside an outer differentiation -----------------------------------------------------
 
 def _pair(x, a):
     return [a * x[0] * x[1], x[0] ** 2]
