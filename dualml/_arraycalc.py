@@ -415,7 +415,11 @@ def value_gradient_and_hessian(f, x, args=(), chunk=None):
     pt = _point(x, "hessian")
     if type(pt) is _nd:
         try:
-            v, g, H = _vgh_o2(f, pt, args, chunk)
+            try:
+                v, g, H = _vgh_o2(f, pt, args, chunk)
+            except _Outgrew as exc:         # the one pass outgrew the budget
+                pt = _point(x, "hessian")
+                v, g, H = _vgh_o2(f, pt, args, chunk, first=exc.chunk)
         except _NeedGeneric:
             # f may have written into pt before the fallback was needed
             pt = _point(x, "hessian")
@@ -496,17 +500,25 @@ def _constant_value(v):
 
 def _vgh_o2_one(f, x, args, budget=None):
     """(value, g, H) in one pass of the second-order rows (small n); under a
-    budget, _Outgrew with the Hessian rows per pass that would fit."""
+    budget, _Outgrew with the Hessian rows per pass that would fit (f may
+    have written into x by then: the caller starts again from its point)."""
     n = x.size
     tag = _dual._new_tag()
     if budget is None:
         res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
     else:
-        # x.copy(): f may write into its input before the pass is refused
-        res, nbytes = _budgeted(hessian_pass, f, (x.copy(), args, _o2_seed(n), tag, True),
-                                n + n * n, budget)
-        if res is None:
-            raise _Outgrew(_o2_rows_within(n, n + n * n, nbytes, budget))
+        # _budgeted inlined, as in _one_pass: every small Hessian's path (W5)
+        local = _BUDGET
+        old = getattr(local, "limit", None)
+        local.limit = budget
+        try:
+            res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+        except BufferBudgetExceeded as exc:
+            if exc.budget != budget:
+                raise       # an enclosing call's budget (nested): not ours to handle
+            raise _Outgrew(_o2_rows_within(n, n + n * n, exc.nbytes, budget)) from None
+        finally:
+            local.limit = old
     if type(res) is list:
         d = res[1]
         return float(res[0]), d[:n], d[n:].reshape(n, n)
@@ -522,21 +534,22 @@ def _o2_rows_within(n, rows, nbytes, budget):
     return max(1, min(n // 2, int((budget // per_row - n) // max(n, 1))))
 
 
-def _vgh_o2(f, x, args, chunk):
+def _vgh_o2(f, x, args, chunk, first=None):
     """(value, g (n,), H (n, n)) from the second-order rows, chunked.
 
     chunk=None: every pass of two or more Hessian rows runs under the
-    budget (DUALML_MAX_BYTES); one outgrowing it is rerun with fewer.
+    budget (DUALML_MAX_BYTES); one outgrowing it is rerun with fewer (the
+    one-pass attempt raises _Outgrew: the caller reruns with ``first``, the
+    Hessian rows per pass to start with, from a fresh copy of its point).
     """
     n = x.size
     budget = _cap_bytes() if chunk is None else None
     shape = x.shape
     # rows per pass: n (gradient) + c*n (a block of Hessian rows)
-    if chunk is None and 0 < n <= _O2_SEED_MAX:
-        try:
-            return _vgh_o2_one(f, x, args, budget if n > 1 else None)
-        except _Outgrew as exc:
-            c = exc.chunk
+    if first is not None:
+        c = first
+    elif chunk is None and 0 < n <= _O2_SEED_MAX:
+        return _vgh_o2_one(f, x, args, budget if n > 1 else None)
     elif chunk is None:
         c = max(1, min(n, (budget // max(8 * n, 1) - n) // max(n, 1)))
     else:
@@ -592,7 +605,10 @@ def hvp(f, x, v, args=()):
 
 def _hessian_o2(f, x, args, chunk):
     """The Hessian from the second-order rows, shape ``x.shape + x.shape``."""
-    H = _vgh_o2(f, x, args, chunk)[2]
+    try:
+        H = _vgh_o2(f, x.copy(), args, chunk)[2]
+    except _Outgrew as exc:
+        H = _vgh_o2(f, x.copy(), args, chunk, first=exc.chunk)[2]
     if x.shape == ():
         return float(H[0, 0])
     return H.reshape(x.shape + x.shape)
@@ -610,9 +626,18 @@ def _hvp_o2(f, x, v, args):
     X = _new(x, rows.reshape((2 * k,) + x.shape), tag, o2)
     # 2(n + 1) rows in one pass (they cannot be split): over the budget, the
     # caller goes nested (jvp of a gradient chunked under the budget)
-    r, nbytes = _budgeted(f, X, args, 2 * k, _cap_bytes())
-    if r is None:
-        raise _NeedGeneric("hvp rows over DUALML_MAX_BYTES")
+    budget = _cap_bytes()
+    local = _BUDGET                 # _budgeted inlined: every small hvp's path
+    old = getattr(local, "limit", None)
+    local.limit = budget
+    try:
+        r = f(X, *args)
+    except BufferBudgetExceeded as exc:
+        if exc.budget != budget:
+            raise
+        raise _NeedGeneric("hvp rows over DUALML_MAX_BYTES") from None
+    finally:
+        local.limit = old
     _, d = _o2_result(r, tag, o2, "hvp")
     if d is None:
         return np.zeros(n)

@@ -39,7 +39,8 @@ def _lin_c(c, fv, ft):
     v = _lin_c(c._v, fv, ft)
     # the value's size says the tangent rows' before they exist (tile,
     # repeat, a broadcast copy can make them far larger than the input's)
-    check_rows(c._d.shape[0], v.size)
+    if c._d.shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(c._d.shape[0], v.size)
     return _new(v, _lin_c(c._d, ft, ft), c._tag, c._o2)
 
 
@@ -47,7 +48,9 @@ def _copy(x):
     if type(x) is _nd:
         return x.copy()
     v = _copy(x._v)
-    check_rows(x._d.shape[0], v.size)       # a copy of a broadcast view can be large
+    # a copy of a broadcast view can be large
+    if x._d.shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(x._d.shape[0], v.size)
     return _new(v, _copy(x._d), x._tag, x._o2)
 
 
@@ -334,5 +337,5 @@ def _moveaxis0_last(d):
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
-from ._budget import check_rows  # noqa: E402
+from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._operands import _ALL, _bc, _bct, _bshape, _f64, _nd, _operand, _tag  # noqa: E402
