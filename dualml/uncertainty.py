@@ -137,9 +137,17 @@ class PropagationResult:
     def to_dataframe(self, by_input=False):
         """One row per output (``output_names``): value, mean, std, var.
 
-        ``by_input=True``: one row per (output, input) pair instead, with the
-        derivative and the first-order variance contribution
-        (``contributions()``) and its share of the output's variance.
+        Parameters
+        ----------
+        by_input : bool, optional
+            One row per (output, input) pair instead (a MultiIndex of
+            ``output_names`` and ``names``): the derivative, the first-order
+            variance contribution (``contributions()``) and its share of the
+            output's first-order variance.
+
+        Returns
+        -------
+        pandas.DataFrame
         """
         pd = _pandas("PropagationResult")
         scalar = np.ndim(self.mean) == 0
