@@ -13,7 +13,9 @@ Design
   chunk, and a pass whose intermediate outgrows the budget (a (k, 10000, 80)
   layer of an MLP) stops at that buffer, before touching its memory, and
   is run again with the chunk its size implies (so f may run more than
-  once per chunk of directions).
+  once per chunk of directions).  Every pass of two or more directions is
+  checked (hessian's row blocks and hvp's rows too; an hvp over it goes
+  nested); only a pass of one direction runs whatever its size.
 * hessian: one or a few passes of the second-order rows (``arrays._o2``:
   ``[g, H]``, a truncated Taylor array); where that representation has no
   curvature rule (``_NeedGeneric``), or x is itself dual, it falls back to
@@ -32,7 +34,8 @@ import numpy as np
 
 from . import dual as _dual
 from .arrays import DualArray, _new
-from .arrays._core import BufferBudgetExceeded, copy_pooled, hessian_pass, set_buffer_budget
+from .arrays._core import BufferBudgetExceeded, copy_pooled, hessian_pass
+from .arrays._core import _budget as _BUDGET       # the core's per-thread budget slot
 from .arrays._operands import _NeedGeneric, _operand, _nd
 from .arrays._joins import _concatenate
 from .arrays._shape import _moveaxis0_last, _reshape
@@ -64,10 +67,24 @@ def _point(x, fname):
 
 _CAP_PARSED = [None, _CAP_BYTES]       # the last DUALML_MAX_BYTES text and its value
 
+# os.environ.get costs ~0.5 us (key encoding); every pass reads the budget, so
+# the lookup goes to the mapping's own dict (os.environ stays the one source:
+# setenv/monkeypatch update it), or to os.environ.get where that is not there
+try:
+    _ENV_DATA = os.environ._data
+    _ENV_KEY = os.environ.encodekey("DUALML_MAX_BYTES")
+    _ENV_DECODE = os.environ.decodevalue
+except AttributeError:                  # pragma: no cover (another Python)
+    _ENV_DATA = None
+
 
 def _cap_bytes():
     """The per-buffer budget: DUALML_MAX_BYTES (bytes; K/M/G suffixes) or 256 MiB."""
-    text = os.environ.get("DUALML_MAX_BYTES")
+    if _ENV_DATA is not None:
+        raw = _ENV_DATA.get(_ENV_KEY)
+        text = None if raw is None else _ENV_DECODE(raw)
+    else:
+        text = os.environ.get("DUALML_MAX_BYTES")
     if not text:
         return _CAP_BYTES
     if text == _CAP_PARSED[0]:
@@ -86,8 +103,13 @@ def _cap_bytes():
 
 
 def _budgeted(f, X, args, c, budget):
-    """f(X, *args) with this thread's buffer budget set, or the exceeding size."""
-    old = set_buffer_budget(budget)
+    """f(X, *args) with this thread's buffer budget set, or the exceeding size.
+
+    (The core's thread-local slot is set directly: ``set_buffer_budget``'s two
+    calls cost a tenth of a small Jacobian.)
+    """
+    old = getattr(_BUDGET, "limit", None)
+    _BUDGET.limit = budget
     try:
         return f(X, *args), None
     except BufferBudgetExceeded as exc:
@@ -95,7 +117,7 @@ def _budgeted(f, X, args, c, budget):
             raise           # an enclosing call's budget (nested): not ours to handle
         return None, exc.nbytes
     finally:
-        set_buffer_budget(old)
+        _BUDGET.limit = old
 
 
 def _smaller_chunk(c, nbytes, budget):
@@ -271,13 +293,22 @@ def _one_pass(f, x, args, fname):
         X._eye = eye
     else:
         X = _new(xc, eye.reshape((n,) + x.shape), tag, None)
-    if n > _UNBUDGETED_N:
+    if n > 1:
+        # _budgeted inlined: this is every small Jacobian's path (W3)
         budget = _cap_bytes()
-        r, nbytes = _budgeted(f, X, args, n, budget)
-        if r is None:
-            raise _Outgrew(_smaller_chunk(n, nbytes, budget))
+        local = _BUDGET
+        old = getattr(local, "limit", None)
+        local.limit = budget
+        try:
+            r = f(X, *args)
+        except BufferBudgetExceeded as exc:
+            if exc.budget != budget:
+                raise       # an enclosing call's budget (nested): not ours to handle
+            raise _Outgrew(_smaller_chunk(n, exc.nbytes, budget)) from None
+        finally:
+            local.limit = old
     else:
-        r = f(X, *args)
+        r = f(X, *args)         # one direction: no smaller pass to fall back on
     if type(r) is DualArray and r._tag == tag and r._o2 is None and type(r._d) is _nd:
         return r._v, r._d
     return _parts(r, tag, n, fname)
@@ -285,12 +316,6 @@ def _one_pass(f, x, args, fname):
 
 # one pass holds n directions of n elements: up to 256 MiB of tangents
 _ONE_PASS_N = int((_CAP_BYTES // 8) ** 0.5)
-
-
-# Up to this many directions one pass runs without the budget (its tangents are
-# at most 64x the values of each intermediate, and small Jacobians -- W3 at
-# n = 10 and 30 -- pay nothing for the check, about 1 us a call)
-_UNBUDGETED_N = 64
 
 
 class _Outgrew(Exception):
@@ -390,7 +415,11 @@ def value_gradient_and_hessian(f, x, args=(), chunk=None):
     pt = _point(x, "hessian")
     if type(pt) is _nd:
         try:
-            v, g, H = _vgh_o2(f, pt, args, chunk)
+            try:
+                v, g, H = _vgh_o2(f, pt, args, chunk)
+            except _Outgrew as exc:         # the one pass outgrew the budget
+                pt = _point(x, "hessian")
+                v, g, H = _vgh_o2(f, pt, args, chunk, first=exc.chunk)
         except _NeedGeneric:
             # f may have written into pt before the fallback was needed
             pt = _point(x, "hessian")
@@ -469,11 +498,27 @@ def _constant_value(v):
     return v
 
 
-def _vgh_o2_one(f, x, args):
-    """(value, g, H) in one pass of the second-order rows (small n)."""
+def _vgh_o2_one(f, x, args, budget=None):
+    """(value, g, H) in one pass of the second-order rows (small n); under a
+    budget, _Outgrew with the Hessian rows per pass that would fit (f may
+    have written into x by then: the caller starts again from its point)."""
     n = x.size
     tag = _dual._new_tag()
-    res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+    if budget is None:
+        res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+    else:
+        # _budgeted inlined, as in _one_pass: every small Hessian's path (W5)
+        local = _BUDGET
+        old = getattr(local, "limit", None)
+        local.limit = budget
+        try:
+            res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+        except BufferBudgetExceeded as exc:
+            if exc.budget != budget:
+                raise       # an enclosing call's budget (nested): not ours to handle
+            raise _Outgrew(_o2_rows_within(n, n + n * n, exc.nbytes, budget)) from None
+        finally:
+            local.limit = old
     if type(res) is list:
         d = res[1]
         return float(res[0]), d[:n], d[n:].reshape(n, n)
@@ -482,19 +527,35 @@ def _vgh_o2_one(f, x, args):
     return _constant_value(value), np.zeros(n), np.zeros((n, n))
 
 
-def _vgh_o2(f, x, args, chunk):
-    """(value, g (n,), H (n, n)) from the second-order rows, chunked."""
+def _o2_rows_within(n, rows, nbytes, budget):
+    """Hessian rows per pass (c of n + c n tangent rows) that keep a buffer
+    that held `rows` rows in `nbytes` under the budget; at most half of n."""
+    per_row = max(nbytes / max(rows, 1), 1.0)
+    return max(1, min(n // 2, int((budget // per_row - n) // max(n, 1))))
+
+
+def _vgh_o2(f, x, args, chunk, first=None):
+    """(value, g (n,), H (n, n)) from the second-order rows, chunked.
+
+    chunk=None: every pass of two or more Hessian rows runs under the
+    budget (DUALML_MAX_BYTES); one outgrowing it is rerun with fewer (the
+    one-pass attempt raises _Outgrew: the caller reruns with ``first``, the
+    Hessian rows per pass to start with, from a fresh copy of its point).
+    """
     n = x.size
-    if chunk is None and 0 < n <= _O2_SEED_MAX:
-        return _vgh_o2_one(f, x, args)
+    budget = _cap_bytes() if chunk is None else None
     shape = x.shape
     # rows per pass: n (gradient) + c*n (a block of Hessian rows)
-    if chunk is None:
-        c = max(1, min(n, (_CAP_BYTES // max(8 * n, 1) - n) // max(n, 1)))
+    if first is not None:
+        c = first
+    elif chunk is None and 0 < n <= _O2_SEED_MAX:
+        return _vgh_o2_one(f, x, args, budget if n > 1 else None)
+    elif chunk is None:
+        c = max(1, min(n, (budget // max(8 * n, 1) - n) // max(n, 1)))
     else:
         c = _chunk(chunk, n, 1, "hessian")
-    if c >= n and 0 < n <= _O2_SEED_MAX:
-        return _vgh_o2_one(f, x, args)
+        if c >= n and 0 < n <= _O2_SEED_MAX:
+            return _vgh_o2_one(f, x, args)
     tag = _dual._new_tag()
     H = np.zeros((n, n))
     g = np.zeros(n)
@@ -506,7 +567,15 @@ def _vgh_o2(f, x, args, chunk):
         rows = np.zeros((n + (i1 - i0) * n, n))
         rows[:n] = eye
         X = _new(x.copy(), rows.reshape((rows.shape[0],) + shape), tag, (n, i0, i1))
-        v, d = _o2_result(f(X, *args), tag, (n, i0, i1), "hessian")
+        if budget is not None and i1 - i0 > 1:
+            r, nbytes = _budgeted(f, X, args, rows.shape[0], budget)
+            if r is None:           # outgrew the budget: this block again, smaller
+                c = max(1, min(i1 - i0 - 1,
+                               _o2_rows_within(n, rows.shape[0], nbytes, budget)))
+                continue
+        else:
+            r = f(X, *args)
+        v, d = _o2_result(r, tag, (n, i0, i1), "hessian")
         if d is not None:
             H[i0:i1] = d[n:].reshape(i1 - i0, n)
             if value is None:
@@ -536,7 +605,10 @@ def hvp(f, x, v, args=()):
 
 def _hessian_o2(f, x, args, chunk):
     """The Hessian from the second-order rows, shape ``x.shape + x.shape``."""
-    H = _vgh_o2(f, x, args, chunk)[2]
+    try:
+        H = _vgh_o2(f, x.copy(), args, chunk)[2]
+    except _Outgrew as exc:
+        H = _vgh_o2(f, x.copy(), args, chunk, first=exc.chunk)[2]
     if x.shape == ():
         return float(H[0, 0])
     return H.reshape(x.shape + x.shape)
@@ -552,7 +624,21 @@ def _hvp_o2(f, x, v, args):
     rows[n] = v.ravel()
     tag = _dual._new_tag()
     X = _new(x, rows.reshape((2 * k,) + x.shape), tag, o2)
-    _, d = _o2_result(f(X, *args), tag, o2, "hvp")
+    # 2(n + 1) rows in one pass (they cannot be split): over the budget, the
+    # caller goes nested (jvp of a gradient chunked under the budget)
+    budget = _cap_bytes()
+    local = _BUDGET                 # _budgeted inlined: every small hvp's path
+    old = getattr(local, "limit", None)
+    local.limit = budget
+    try:
+        r = f(X, *args)
+    except BufferBudgetExceeded as exc:
+        if exc.budget != budget:
+            raise
+        raise _NeedGeneric("hvp rows over DUALML_MAX_BYTES") from None
+    finally:
+        local.limit = old
+    _, d = _o2_result(r, tag, o2, "hvp")
     if d is None:
         return np.zeros(n)
     return d[k:k + n].copy()

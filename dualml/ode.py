@@ -61,10 +61,10 @@ def _dualarray_type():
     return DualArray
 
 
-_NESTED_MSG = ("solve_ivp(): {what} carries derivatives of two nested differentiations "
-               "(e.g. solve_ivp inside hessian, or jacobian of gradient); dualml.solve_ivp "
-               "propagates first-order sensitivities only -- differentiate once, or take "
-               "second derivatives by finite differences of the sensitivities")
+# (nested inputs go to _solve_nested first; this guards the first-order reader)
+_NESTED_MSG = ("solve_ivp(): {what} carries derivatives of a differentiation that the "
+               "other inputs do not share in the same form (tags or numbers of "
+               "directions differ); pass y0, params and args from one dualml call")
 
 
 class _Outer:
@@ -577,7 +577,11 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
     ``dgsm``, ``sensitivity``), y0, params or args may hold Duals or a
     DualArray; the solution ``sol.y`` then comes back as Duals/DualArray
     carrying d y(t)/d(outer inputs), so ``gradient(loss_of_ode_fit, p)``
-    works.
+    works.  Inside ``hessian`` (and ``dgsm(..., crossed=True)``) the inputs
+    carry two nested differentiations; the ODE is then integrated over those
+    dual numbers -- y with its first and mixed second derivatives as one
+    system under SciPy's error control, fun evaluated on the nested values
+    -- so second derivatives of the solution are exact to the tolerance too.
 
     Parameters
     ----------
@@ -667,9 +671,9 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
         t_span or t_eval hold Duals (derivatives with respect to the
         integration times are not supported).
     ValueError
-        fun returns the wrong shape; a refused option; inputs carrying two
-        nested differentiations (solve_ivp inside ``hessian``); fun closing
-        over a Dual instead of taking it through params/args.
+        fun returns the wrong shape; a refused option; ``events=`` inside
+        ``hessian`` (second derivatives of event times are not computed);
+        fun closing over a Dual instead of taking it through params/args.
 
     See Also
     --------
@@ -681,7 +685,10 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
     t_k, computed to the solver's tolerance; they are not derivatives of
     SciPy's discretisation (whose step sizes depend on p).  With
     K = n_p (+ n with y0_sensitivity) directions the system has (1 + K) n
-    equations.
+    equations; inside ``hessian`` of n_x inputs, (1 + n_x + n_x^2) n (array
+    path) or (1 + n_x)(1 + chunk) n per pass (scalar path), and the stiff
+    methods' Newton matrix is J_y on each block (the coupling terms are left
+    out: they change how fast Newton converges, not the accuracy).
 
     Examples
     --------
@@ -733,6 +740,17 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
             raise TypeError(f"solve_ivp(): {what} holds Duals; derivatives with respect "
                             f"to the integration times are not supported (reparametrise "
                             f"time, e.g. s = t / T, to make T a parameter of fun)")
+
+    # inputs carrying two nested differentiations (hessian): the ODE over dual numbers
+    from . import _ode_nested
+    carried = [x for x in [y0, params, *args] if x is not None and _has_dual(x, DualArray)]
+    levels = _ode_nested.levels_of(carried, DualArray) if carried else []
+    if _ode_nested.needs_nested(levels):
+        return _solve_nested(_scipy_solve_ivp, fun, t_span, y0, params, args, levels,
+                             method=method, t_eval=t_eval, dense_output=dense_output,
+                             events=events, rtol=rtol, atol=atol,
+                             sens_error_control=sens_error_control, ad_method=ad_method,
+                             y0_sensitivity=y0_sensitivity, options=options)
 
     # inputs: plain, or carrying one outer differentiation
     outer = _Outer()
@@ -836,3 +854,133 @@ def solve_ivp(fun, t_span, y0, args=(), *, params=None, y0_sensitivity=False,
     if res.sol is not None:
         res.sol = OdeSensitivitySolution(res.sol, split)
     return res
+
+
+# -- two nested differentiations (dualml._ode_nested) -----------------------------------
+
+def _solve_nested(scipy_solve_ivp, fun, t_span, y0, params, args, levels, *, method,
+                  t_eval, dense_output, events, rtol, atol, sens_error_control,
+                  ad_method, y0_sensitivity, options):
+    """solve_ivp whose inputs carry nested (or hessian's second-order) derivatives."""
+    from . import _ode_nested as nested
+    from scipy.integrate import BDF, LSODA, Radau, OdeSolver
+    if events is not None:
+        raise ValueError("solve_ivp(): events= under two nested differentiations (inside "
+                         "hessian) is not supported: the second derivatives of the event "
+                         "times are not computed; drop events= (integrate to a fixed "
+                         "time), or differentiate once (gradient/jacobian)")
+    if ad_method not in ("auto", "array", "scalar"):
+        raise ValueError(f"solve_ivp(): ad_method must be 'auto', 'array' or 'scalar', got "
+                         f"{ad_method!r}")
+    kind = levels[0].kind
+    rows = any(lv.o2 is not None for lv in levels)
+    if ad_method == "array" and kind == "scalar":
+        raise ValueError("solve_ivp(): ad_method='array', but the inputs carry scalar "
+                         "Duals of nested differentiations, which fun gets as they came; "
+                         "use ad_method='auto' (or differentiate at an ndarray point)")
+    if ad_method == "scalar" and rows:
+        # hessian's rows have no scalar form: hessian retries nested (jacobian
+        # of gradient), whose DualArrays can be evaluated as scalar Duals
+        from .arrays._operands import _NeedGeneric
+        raise _NeedGeneric("solve_ivp ad_method='scalar'")
+    Z0 = nested.flatten(y0, levels, kind, "y0")
+    if Z0.ndim != 2:
+        raise ValueError(f"solve_ivp(): y0 must be 1-dimensional, got shape "
+                         f"{Z0.shape[1:]}")
+    C, n = Z0.shape
+    call_args = []
+    if params is not None:
+        call_args.append(_nested_params(params, levels, kind, DualArray=_dualarray_type()))
+    call_args.extend(args)
+    t_span = tuple(float(_real(t, "t_span")) for t in t_span)
+    stiff = method in _STIFF or (isinstance(method, type) and issubclass(method, OdeSolver)
+                                 and issubclass(method, (BDF, LSODA, Radau)))
+    plain_args = None
+    if stiff:
+        DualArray = _dualarray_type()
+        plain_args = [nested.plain_value(a, levels, kind, "args") if
+                      _has_dual(a, DualArray) else a for a in call_args]
+    system = nested.NestedSystem(fun, n, levels, kind, call_args, plain_args,
+                                 _CLOSURE_MSG)
+    z0 = Z0.reshape(-1)
+    try:
+        if ad_method == "scalar" and kind == "array":
+            raise TypeError("ad_method='scalar'")        # asked for: scalar Duals
+        system.rhs(t_span[0], z0.copy())
+    except TypeError:
+        # fun cannot take a DualArray (np.array([...]) of its entries): scalar
+        # Duals carry the same components, unless the rows are hessian's _o2
+        if kind != "array" or ad_method == "array":
+            raise
+        if any(lv.o2 is not None for lv in levels):
+            # hessian's rows have no scalar form: hessian retries nested
+            # (jacobian of gradient), whose DualArrays this fallback takes
+            from .arrays._operands import _NeedGeneric
+            raise _NeedGeneric("solve_ivp fun") from None
+        system.kind = "scalar"
+        system.levels = [nested.Level(lv.tag, "scalar", lv.K, None, lv.K > 1)
+                         for lv in levels]
+        system.call_args = [_scalar_form(a, levels) for a in call_args]
+        system.rhs(t_span[0], z0.copy())
+    if stiff:
+        options["jac"] = system.jac
+    options["rtol"] = rtol
+    options["atol"] = _tolerance(atol, n, C - 1, sens_error_control)
+    res = scipy_solve_ivp(system.rhs, t_span, z0, method=method, t_eval=t_eval,
+                          dense_output=dense_output, **options)
+    res.y = nested.build(res.y.reshape(C, n, -1), levels, kind)
+    res.sensitivities = res.sensitivities_y0 = None
+    for name in ("t_events_sensitivities", "y_events_sensitivities",
+                 "t_events_sensitivities_y0", "y_events_sensitivities_y0"):
+        setattr(res, name, None)
+    if res.sol is not None:
+        res.sol = _NestedDense(res.sol, C, n, levels, kind)
+    return res
+
+
+def _nested_params(params, levels, kind, DualArray):
+    """params as fun receives it: an array (DualArray, or object array of Duals)."""
+    if DualArray is not None and type(params) is DualArray:
+        return params
+    if isinstance(params, Dual):
+        return params
+    if kind == "array" and type(params) in (list, tuple) and \
+            _has_dualarray(params, DualArray):
+        from .arrays._operands import _operand
+        return _operand(params, "solve_ivp(): params")
+    if _has_dual(params, DualArray):
+        return np.array(params, dtype=object)
+    return _real_array(params, "params")
+
+
+def _scalar_form(a, levels):
+    """An argument holding nested DualArrays as object arrays of scalar Duals."""
+    from . import _ode_nested as nested
+    DualArray = _dualarray_type()
+    if not _has_dual(a, DualArray):
+        return a
+    scalar = [nested.Level(lv.tag, "scalar", lv.K, None, lv.K > 1) for lv in levels]
+    out = nested.build(nested.flatten(a, levels, "array", "args"), scalar, "scalar")
+    return out[()] if out.ndim == 0 else out
+
+
+class _NestedDense:
+    """Dense output under nested differentiations: ``sol(t)`` carries them."""
+
+    def __init__(self, sol, C, n, levels, kind):
+        self._sol, self._C, self._n = sol, C, n
+        self._levels, self._kind = levels, kind
+        self.t_min, self.t_max = sol.t_min, sol.t_max
+
+    def __call__(self, t):
+        from . import _ode_nested as nested
+        Z = self._sol(t)
+        return nested.build(Z.reshape((self._C, self._n) + Z.shape[1:]), self._levels,
+                            self._kind)
+
+    def sensitivities(self, t):
+        raise ValueError("solve_ivp(): the inputs carried Duals, so the sensitivities "
+                         "are in the Duals of the solution (sol.sol(t)); none are kept "
+                         "apart")
+
+    sensitivities_y0 = sensitivities

@@ -261,22 +261,30 @@ def _vector_chunk(f, X, args, method="auto", chunk=None):
 
     Under the calculus API's per-buffer budget (DUALML_MAX_BYTES): a pass
     whose intermediate outgrows it stops before allocating, and the rows are
-    split in halves (one row is run without the budget).
+    split in halves; one row then splits its input directions (as
+    ``jacobian`` does).  Only a pass of one row and one direction, or of one
+    row with an explicit ``chunk``, runs without the budget: nothing smaller
+    exists, or the caller chose the size.
     """
     try:
-        from ._arraycalc import _cap_bytes
+        from ._arraycalc import _cap_bytes, _smaller_chunk
         from .arrays._core import BufferBudgetExceeded, set_buffer_budget
     except ImportError:                 # a build without the array backend
         return _vectorized_pass(f, X, args, chunk)
-    budget = _cap_bytes() if len(X) > 1 else None
+    dirs = X.shape[1] if chunk is None else min(chunk, X.shape[1])
+    one_row = len(X) == 1
+    budget = None if one_row and (chunk is not None or dirs <= 1) else _cap_bytes()
     old = set_buffer_budget(budget)
     try:
         return _vectorized_pass(f, X, args, chunk)
     except BufferBudgetExceeded as exc:
         if exc.budget != budget:
             raise
+        nbytes = exc.nbytes
     finally:
         set_buffer_budget(old)
+    if one_row:
+        return _vector_chunk(f, X, args, method, _smaller_chunk(dirs, nbytes, budget))
     h = len(X) // 2
     (v1, J1), (v2, J2) = (_vector_chunk(f, X[:h], args, method, chunk),
                           _vector_chunk(f, X[h:], args, method, chunk))
@@ -569,12 +577,13 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
         For one point x (shape (n,)): ``f(x, *args)`` returns a real number
         or an (m,) array.  For N points see ``vectorized``.
     x : array_like, shape (n,) or (N, n)
-        One point, or N points (one per row).  One point goes to f as a
-        DualArray (``method="auto"``/``"array"``), so NumPy code works; with
-        ``method="scalar"`` as ``dualml.jacobian`` passes it -- a list/tuple
-        as a list of floats and Duals (scalar Duals, for models that build
-        ``np.array([...])`` of their entries or loop over scalars), an
-        ndarray as an object array of Duals.
+        One point, or N points (one per row).  One point goes to f as
+        ``dualml.jacobian`` passes it under the same ``method``: with
+        ``"auto"`` a list/tuple as a list of floats and scalar Duals (for
+        models that loop over scalars or build ``np.array([...])`` of their
+        entries) and an ndarray as a DualArray (NumPy code, ``x[..., 0]``);
+        ``"array"`` always a DualArray; ``"scalar"`` always scalar Duals (an
+        ndarray as an object array of Duals).
     args : tuple, optional
         Extra arguments passed to f.
     names : sequence of str, optional
@@ -664,10 +673,11 @@ def sensitivity(f, x, args=(), *, names=None, output_names=None, vectorized=True
     names = _names(names, n, "names", "x", "sensitivity")
     if X.ndim == 1:
         _check_method(method, False, fname)
-        # method="scalar": a list stays a list, as jacobian passes it (scalar
-        # Duals among floats, the fast path for scalar-loop models); "auto"
-        # takes it as an array, so NumPy-indexing models (x[..., 0]) work
-        point = [float(v) for v in X] if method == "scalar" and \
+        # the point goes to f as jacobian would pass x: a list/tuple as a list
+        # of floats and scalar Duals ("auto" and "scalar"; the fast path for
+        # scalar-loop and np.array([...])-building models), an ndarray as a
+        # DualArray ("auto"/"array") -- so both functions agree on one model
+        point = [float(v) for v in X] if method != "array" and \
             isinstance(x, (list, tuple)) else X
         value, J = value_and_jacobian(f, point, args, method=method, chunk=chunk)
         value = np.asarray(value, dtype=np.float64)

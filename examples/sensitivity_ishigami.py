@@ -44,7 +44,10 @@ def main(n=4096, png=None, seed=0):
     exact = exact_vi()
     print("exact vi:", np.array2string(exact, precision=6))
 
-    point = dualml.sensitivity(ishigami, [-1.0, -0.5, 2.0], names=PROBLEM["names"])
+    # an ndarray point: f gets a DualArray (a list would give scalar Duals,
+    # which X[..., 0] cannot index), as dualml.jacobian does
+    point = dualml.sensitivity(ishigami, np.array([-1.0, -0.5, 2.0]),
+                               names=PROBLEM["names"])
     print()
     print(point)
     X = np.random.default_rng(seed).uniform(-math.pi, math.pi, size=(1024, 3))

@@ -399,27 +399,115 @@ def test_budget_splits_a_pass_whose_intermediate_outgrows_it(monkeypatch):
     rng = np.random.default_rng(0)
     data = rng.standard_normal((3000, 80)) / 8
     p = rng.standard_normal(80)
-    chunks = []
-    real = AC._budgeted
+    calls = []                  # directions of each pass, as f sees them
 
-    def spy(f, X, args, c, budget):
-        r = real(f, X, args, c, budget)
-        chunks.append((c, r[1]))
-        return r
-    monkeypatch.setattr(AC, "_budgeted", spy)
+    def loss(q):
+        calls.append(q.deriv.shape[0])
+        return _wide_model(data)(q)
     monkeypatch.setenv("DUALML_MAX_BYTES", "256K")
-    g = dualml.gradient(_wide_model(data), p)
+    g = dualml.gradient(loss, p)
     np.testing.assert_allclose(g, _wide_grad(data, p), rtol=1e-12, atol=1e-12)
-    assert chunks[0] == (80, 80 * 3000 * 8)         # one pass refused before allocating
-    assert all(c * 3000 * 8 <= 256 * 2**10 and nbytes is None for c, nbytes in chunks[1:])
+    # one pass of 80 refused before allocating its (80, 3000) product, then
+    # passes whose (c, 3000) buffers fit
+    assert calls[0] == 80 and sum(calls[1:]) == 80
+    assert all(c * 3000 * 8 <= 256 * 2**10 for c in calls[1:])
     J = dualml.jacobian(lambda p: np.tanh(data @ p)[:5], p)
     np.testing.assert_allclose(J, (1 - np.tanh(data[:5] @ p) ** 2)[:, None] * data[:5],
                                rtol=1e-12, atol=1e-14)
     # without the limit: one pass
     monkeypatch.delenv("DUALML_MAX_BYTES")
-    chunks.clear()
-    np.testing.assert_allclose(dualml.gradient(_wide_model(data), p), g, rtol=1e-13)
-    assert chunks == [(80, None)]
+    calls.clear()
+    np.testing.assert_allclose(dualml.gradient(loss, p), g, rtol=1e-13)
+    assert calls == [80]
+
+
+def _outer_model(A, calls):
+    # 64 inputs, a (300, 300) outer product inside: 64 directions of it are
+    # 46 MB, though the seed is 32 kB (the small passes used to run unchecked)
+    def f(q):
+        calls.append(q.deriv.shape[0])
+        v = A @ q
+        return np.tanh(np.outer(v, v)).sum()
+    return f
+
+
+def _peak_bytes(fn):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_budget_holds_for_a_small_pass_with_a_wide_intermediate(monkeypatch):
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((300, 64)) / 8
+    x = rng.standard_normal(64)
+    v = A @ x
+    ref = 2 * A.T @ ((1 - np.tanh(np.outer(v, v)) ** 2) @ v)      # closed form
+    calls = []
+    f = _outer_model(A, calls)
+    g, peak_free = _peak_bytes(lambda: dualml.gradient(f, x))
+    np.testing.assert_allclose(g, ref, rtol=1e-12)
+    assert calls == [64] and peak_free > 40e6
+    monkeypatch.setenv("DUALML_MAX_BYTES", "4M")
+    calls.clear()
+    g, peak = _peak_bytes(lambda: dualml.gradient(f, x))
+    np.testing.assert_allclose(g, ref, rtol=1e-12)
+    # the 64-direction pass is refused before allocating; the passes that
+    # ran hold at most 4 MiB of (c, 300, 300) tangents
+    assert calls[0] == 64 and sum(calls[1:]) == 64
+    assert all(c * 300 * 300 * 8 <= 4 * 2**20 for c in calls[1:])
+    assert peak < 2 * 4 * 2**20
+
+
+def test_budget_holds_for_hessian_rows(monkeypatch):
+    # hessian's one pass of n + n^2 rows (n <= 32) and its chunked passes
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((3000, 6)) / 4
+    x = rng.standard_normal(6)
+
+    def f(q):
+        rows.append(q._d.shape[0])     # all rows: gradient and Hessian blocks
+        return np.log(np.cosh(A @ q)).sum()
+    s = 1 - np.tanh(A @ x) ** 2
+    ref = A.T @ (s[:, None] * A)                            # closed form
+    rows = []
+    H, peak_free = _peak_bytes(lambda: dualml.hessian(f, x))
+    np.testing.assert_allclose(H, ref, rtol=1e-12)
+    assert rows == [6 + 36]
+    monkeypatch.setenv("DUALML_MAX_BYTES", "300K")      # (42, 3000) rows are 1 MB
+    rows.clear()
+    H, peak = _peak_bytes(lambda: dualml.hessian(f, x))
+    np.testing.assert_allclose(H, ref, rtol=1e-12)
+    assert rows[0] == 42
+    assert all(r * 3000 * 8 <= 300 * 2**10 for r in rows[1:])
+    assert sum((r - 6) // 6 for r in rows[1:]) == 6          # every Hessian row once
+    # the budget is per buffer: a few live buffers, each under it
+    assert peak < 2 * 300 * 2**10 < peak_free
+    v = rng.standard_normal(6)
+    np.testing.assert_allclose(dualml.hvp(lambda q: np.log(np.cosh(A @ q)).sum(), x, v),
+                               ref @ v, rtol=1e-12)
+
+
+def test_budget_holds_for_one_row_of_sensitivity(monkeypatch):
+    # one point, many directions: the directions are split as jacobian does
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((2000, 40)) / 8
+    x = rng.standard_normal(40)
+    calls = []
+
+    def model(X):
+        calls.append(X.deriv.shape[0])
+        return np.tanh(X @ A.T).sum(axis=-1)
+    ref = (1 - np.tanh(A @ x) ** 2) @ A
+    monkeypatch.setenv("DUALML_MAX_BYTES", "200K")      # 40 x 2000 rows are 640 kB
+    J = dualml.batch_jacobian(model, x[None])
+    np.testing.assert_allclose(J[0], ref, rtol=1e-12)
+    assert calls[0] == 40 and sum(calls[1:]) == 40
+    assert all(c * 2000 * 8 <= 200 * 2**10 for c in calls[1:])
 
 
 def test_budget_env_values(monkeypatch):

@@ -363,15 +363,6 @@ def test_fun_closing_over_outer_duals_is_refused_clearly():
                 dualml.gradient(f, x)
 
 
-def test_second_order_is_refused_clearly():
-    def f(k):
-        return dualml.solve_ivp(decay, (0, 1), [1.0], params=k).y[0, -1]
-    with pytest.raises(ValueError, match="nested"):
-        dualml.hessian(f, np.array([0.5]))
-    with pytest.raises(ValueError, match="nested"):
-        dualml.hessian(f, [0.5])
-
-
 def test_scipy_solve_ivp_with_duals_names_dualml_solve_ivp():
     def loss(p):
         return scipy.integrate.solve_ivp(lambda t, y: -p[0] * y, (0, 1), [1.0]).y[0, -1]

@@ -328,7 +328,9 @@ def test_method_scalar_for_np_array_models(points):
     x = [0.7, 1.3]
     ref = np.array([x[1] + np.cos(x[0]), x[0]])     # closed form
     with pytest.raises(TypeError, match="DualArray"):
-        dualml.sensitivity(_np_array_model, x)
+        dualml.sensitivity(_np_array_model, np.array(x))       # auto: a DualArray
+    with pytest.raises(TypeError, match="DualArray"):
+        dualml.sensitivity(_np_array_model, x, method="array")
     res = dualml.sensitivity(_np_array_model, x, method="scalar")
     np.testing.assert_allclose(res.jacobian, ref, rtol=1e-15)
     res = dualml.sensitivity(_np_array_model, np.array(x), method="scalar")
@@ -510,3 +512,28 @@ def test_chunk_must_be_a_positive_integer():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="chunk must be None or a positive integer"):
             dualml.batch_jacobian(lambda X: X, np.ones((2, 2)), chunk=bad)
+
+
+@pytest.mark.parametrize("point", [[0.7, 1.3], (0.7, 1.3)])
+def test_list_point_goes_as_jacobian_passes_it(point):
+    # the default method passes a list/tuple point as jacobian does (scalar
+    # Duals), so a model building np.array([...]) of its entries works in both
+    # and they agree; the reference is the closed form
+    ref = np.array([point[1] + np.cos(point[0]), point[0]])
+    res = dualml.sensitivity(_np_array_model, point)
+    J = dualml.jacobian(_np_array_model, point)
+    np.testing.assert_allclose(res.jacobian, ref, rtol=1e-15)
+    np.testing.assert_array_equal(res.jacobian, J)
+    assert res.value == pytest.approx(0.7 * 1.3 + np.sin(0.7), rel=1e-15)
+    seen = []
+
+    def spy(x):
+        seen.append(type(x))
+        return x[0] * x[1]
+    dualml.sensitivity(spy, point)
+    dualml.jacobian(spy, point)
+    assert seen[0] is seen[1] and seen[0] in (list, tuple)
+    # an ndarray point: a DualArray in both
+    dualml.sensitivity(spy, np.array(point))
+    dualml.jacobian(spy, np.array(point))
+    assert seen[2] is seen[3] and seen[2].__name__ == "DualArray"

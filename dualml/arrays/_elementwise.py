@@ -33,6 +33,8 @@ def _ew_unary(name, x, p=None):
         return _K.unary(name, x, None, p)[0]
     v, d = x._v, x._d
     if type(v) is _nd and type(d) is _nd:
+        if d.shape[0] * v.size >= ROWS_CHECKED:
+            check_rows(d.shape[0], v.size)
         y, t = _K.unary(name, v, d, p)
         if x._o2 is not None:
             _o2_unary(name, v, y, d, t, x._o2, p)
@@ -117,6 +119,9 @@ def _ew_binary(name, a, b):
             s = _bshape(av.shape, bv.shape)
             av, bv = _bc(av, s), _bc(bv, s)
             ad, bd = _bct(ad, s), _bct(bd, s)
+        # the tangent buffer, before it is allocated
+        if ka * av.size >= ROWS_CHECKED:
+            check_rows(ka, av.size)
         if type(av) is _nd and type(ad) is _nd and type(bv) is _nd and type(bd) is _nd:
             y, t = _K.binary(name, av, ad, bv, bd)
             if a._o2 is not None:
@@ -139,6 +144,9 @@ def _ew_binary_const(name, x, c, x_first):
         s = _bshape(v.shape, c.shape)
         v, c = _bc(v, s), _bc(c, s)
         d = _bct(d, s)
+    # the tangent buffer, before it is allocated
+    if d.shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(d.shape[0], v.size)
     if type(v) is _nd and type(d) is _nd and type(c) is _nd:
         if x_first:
             y, t = _K.binary(name, v, d, c, None)
@@ -213,6 +221,7 @@ def _tadd(t1, t2):
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
+from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._joins import _where  # noqa: E402
 from ._nested import _NESTED_B, _NESTED_U, _NESTED_UP, _UNARY_P  # noqa: E402
 from ._operands import (_NeedGeneric, _UnknownOperand, _bc, _bct, _bshape,

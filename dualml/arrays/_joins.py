@@ -6,6 +6,8 @@ Operands of different levels are lifted to the largest tag among them
 (``_common``: constants get zero tangent rows) and then joined component
 by component.
 """
+import math
+
 import numpy as np
 
 from ._core import _new
@@ -42,6 +44,9 @@ def _where(cond, a, b):
     if a._o2 is not None and (type(a._v) is not _nd or type(b._v) is not _nd):
         raise _NeedGeneric("where")
     s = _bshape(_bshape(cond.shape, a.shape), b.shape)
+    # the tangent rows, before they exist
+    if a._d.shape[0] * math.prod(s) >= ROWS_CHECKED:
+        check_rows(a._d.shape[0], math.prod(s))
     return _new(_where(cond, a._v, b._v), _where(cond, _bct(a._d, s), _bct(b._d, s)),
                 tag, a._o2)
 
@@ -66,7 +71,11 @@ def _join(items, f):
         return f(items)
     vs = [o._v for o in items]
     ds = [o._d for o in items]
-    return _new(_joinc(vs, f), _joinc(ds, f), tag, items[0]._o2)
+    v = _joinc(vs, f)
+    # the tangent rows, before they exist
+    if ds[0].shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(ds[0].shape[0], v.size)
+    return _new(v, _joinc(ds, f), tag, items[0]._o2)
 
 
 def _joinc(cs, f):
@@ -100,6 +109,7 @@ def _clip(a, a_min=None, a_max=None):
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
+from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._elementwise import _ew_binary  # noqa: E402
 from ._operands import _NeedGeneric, _bct, _bshape, _inner_operand, _nd, _operand, _tag  # noqa: E402
 from ._shape import _expand_dims, _norm_axis, _reshape  # noqa: E402

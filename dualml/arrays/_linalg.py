@@ -26,6 +26,8 @@ def _inv(a):
         return _arr(np.linalg.inv(a))
     _no_o2(a)
     y = _inv(a._v)
+    if a._d.shape[0] * y.size >= ROWS_CHECKED:
+        check_rows(a._d.shape[0], y.size)
     # d(A^-1) = -A^-1 dA A^-1
     t = _ew_unary("negative", _operand(_matmul(_matmul(y, a._d), y)))
     return _new(y, t, a._tag, None)
@@ -42,6 +44,8 @@ def _solve(a, b):
     av = a._v if ta == t else a
     bv = b._v if tb == t else b
     x = _solve(av, bv)
+    if (a if ta == t else b)._d.shape[0] * x.size >= ROWS_CHECKED:
+        check_rows((a if ta == t else b)._d.shape[0], x.size)
     vec = len(b.shape) == 1
     rhs = b._d if tb == t else None
     if ta == t:
@@ -107,6 +111,7 @@ def _norm(x, ord=None, axis=None, keepdims=False):
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
+from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._operands import _NeedGeneric, _f64, _inner, _nd, _operand, _tag  # noqa: E402
 from ._products import _matmul, _mm  # noqa: E402

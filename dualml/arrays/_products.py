@@ -30,6 +30,9 @@ def _bilinear(L, a, b):
             raise ValueError(f"DualArrays of one tag with different numbers of "
                              f"directions: deriv shapes {a._d.shape} and {b._d.shape}")
         v = L(a._v, b._v, 0)
+        # the tangent buffers, before they are allocated
+        if ka * v.size >= ROWS_CHECKED:
+            check_rows(ka, v.size)
         t = _tadd(L(a._d, b._v, 1), L(a._v, b._d, 2))
         if a._o2 is not None:
             if not all(type(c) is _nd for c in (a._v, a._d, b._v, b._d)):
@@ -44,10 +47,16 @@ def _bilinear(L, a, b):
     if ta > tb:
         if a._o2 is not None and type(b) is not _nd:
             raise _NeedGeneric("bilinear")
-        return _new(L(a._v, b, 0), L(a._d, b, 1), ta, a._o2)
+        v = L(a._v, b, 0)
+        if a._d.shape[0] * v.size >= ROWS_CHECKED:
+            check_rows(a._d.shape[0], v.size)
+        return _new(v, L(a._d, b, 1), ta, a._o2)
     if b._o2 is not None and type(a) is not _nd:
         raise _NeedGeneric("bilinear")
-    return _new(L(a, b._v, 0), L(a, b._d, 2), tb, b._o2)
+    v = L(a, b._v, 0)
+    if b._d.shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(b._d.shape[0], v.size)
+    return _new(v, L(a, b._d, 2), tb, b._o2)
 
 
 def _matmul(a, b):
@@ -56,17 +65,24 @@ def _matmul(a, b):
         bv, bd = b._v, b._d
         if (type(bv) is _nd and type(bd) is _nd and a.ndim == 2 and 1 <= bv.ndim <= 2
                 and a.shape[1] == bv.shape[0]):
+            v = a @ bv
+            # the tangent buffer, before it is made
+            if bd.shape[0] * v.size >= ROWS_CHECKED:
+                check_rows(bd.shape[0], v.size)
             if bv.ndim == 1:
                 if b._eye is bd and b._o2 is None:
                     # W @ I: the tangent rows are W's columns (no O(n^3) product)
-                    return _new(a @ bv, a.T.copy(), b._tag, None)
-                return _new(a @ bv, bd @ a.T, b._tag, b._o2)
-            return _new(a @ bv, _np_matmul(a, bd), b._tag, b._o2)
+                    return _new(v, a.T.copy(), b._tag, None)
+                return _new(v, bd @ a.T, b._tag, b._o2)
+            return _new(v, _np_matmul(a, bd), b._tag, b._o2)
     elif type(b) is _nd and type(a) is DualArray:
         av, ad = a._v, a._d
         if (type(av) is _nd and type(ad) is _nd and b.ndim == 2 and 1 <= av.ndim <= 2
                 and av.shape[-1] == b.shape[0]):
-            return _new(av @ b, ad @ b, a._tag, a._o2)
+            v = av @ b
+            if ad.shape[0] * v.size >= ROWS_CHECKED:
+                check_rows(ad.shape[0], v.size)
+            return _new(v, ad @ b, a._tag, a._o2)
     na, nb = len(a.shape), len(b.shape)
     if na == 0 or nb == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions "
@@ -227,6 +243,9 @@ def _einsum_c(ins, out, ops):
                 raise _NeedGeneric("einsum")
     vals = [o._v if _tag(o) == t else o for o in ops]
     v = _einsum_c(ins, out, vals)
+    # the tangent terms, before they are made
+    if rows * v.size >= ROWS_CHECKED:
+        check_rows(rows, v.size)
     d = None
     for i, o in enumerate(ops):
         if _tag(o) != t:
@@ -242,6 +261,7 @@ def _einsum_c(ins, out, ops):
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
+from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._elementwise import _ew_binary, _tadd  # noqa: E402
 from ._operands import _NeedGeneric, _expand_t, _nd, _np_matmul, _operand, _tag  # noqa: E402
 from ._shape import _arr, _moveaxis, _norm_axis, _reshape, _squeeze  # noqa: E402

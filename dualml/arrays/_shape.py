@@ -27,7 +27,7 @@ def _lin(x, fv, ft):
     """Apply a linear map: fv to the value component, ft to the tangent rows."""
     if type(x) is _nd:
         return _arr(fv(x))
-    return _new(_lin_c(x._v, fv, ft), _lin_c(x._d, ft, ft), x._tag, x._o2)
+    return _lin_c(x, fv, ft)
 
 
 def _lin_c(c, fv, ft):
@@ -36,13 +36,22 @@ def _lin_c(c, fv, ft):
     # at every nesting depth.
     if type(c) is _nd:
         return _arr(fv(c))
-    return _new(_lin_c(c._v, fv, ft), _lin_c(c._d, ft, ft), c._tag, c._o2)
+    v = _lin_c(c._v, fv, ft)
+    # the value's size says the tangent rows' before they exist (tile,
+    # repeat, a broadcast copy can make them far larger than the input's)
+    if c._d.shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(c._d.shape[0], v.size)
+    return _new(v, _lin_c(c._d, ft, ft), c._tag, c._o2)
 
 
 def _copy(x):
     if type(x) is _nd:
         return x.copy()
-    return _new(_copy(x._v), _copy(x._d), x._tag, x._o2)
+    v = _copy(x._v)
+    # a copy of a broadcast view can be large
+    if x._d.shape[0] * v.size >= ROWS_CHECKED:
+        check_rows(x._d.shape[0], v.size)
+    return _new(v, _copy(x._d), x._tag, x._o2)
 
 
 def _norm_index(idx):
@@ -328,4 +337,5 @@ def _moveaxis0_last(d):
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
+from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._operands import _ALL, _bc, _bct, _bshape, _f64, _nd, _operand, _tag  # noqa: E402
