@@ -31,6 +31,7 @@ import os
 import numpy as np
 
 from . import dual as _dual
+from .dual import _scoped
 from .arrays import DualArray, _new
 from .arrays._core import BufferBudgetExceeded, copy_pooled, hessian_pass, set_buffer_budget
 from .arrays._operands import _NeedGeneric, _operand, _nd
@@ -150,6 +151,7 @@ def _parts(r, tag, c, fname):
             if r._o2 is not None:
                 return r._v, r._d[:r._o2[0]]
             return r._v, r._d
+        _dual._check_tags(r._tag, r._tag)
         if r._tag > tag:
             raise ValueError(f"{fname}(): a DualArray from an inner differentiation "
                              f"escaped it (was it stored and reused outside the function?)")
@@ -162,6 +164,7 @@ def _parts(r, tag, c, fname):
         if r.dtype != object:
             raise TypeError(_dual._bad_result(r))
     elif isinstance(r, _dual.Dual):
+        _dual._check_tags(_dual._tag_of(r), _dual._tag_of(r))
         if _dual._tag_of(r) >= tag:
             raise ValueError(f"{fname}(): f returned a scalar Dual of this "
                              f"differentiation's tag; return DualArrays (NumPy code)")
@@ -179,6 +182,7 @@ def _parts(r, tag, c, fname):
     raise TypeError(_dual._bad_result(r))
 
 
+@_scoped
 def _passes(f, x, args, chunk, fname, want_value=True, first=None):
     """Seeded passes over all n directions: (value, list of (c,) + out tangents).
 
@@ -251,6 +255,7 @@ def _scalar_out(v, J, fname):
     return v, J
 
 
+@_scoped
 def _one_pass(f, x, args, fname):
     """(value, D) from one pass with all n identity directions, or None.
 
@@ -364,6 +369,7 @@ def _direction(v, x, fname):
     return va.astype(np.float64, copy=False)
 
 
+@_scoped
 def jvp(f, x, v, args=()):
     """(f(x), J v) from one pass with one direction."""
     x = _point(x, "jvp")
@@ -417,6 +423,7 @@ def _hessian_nested(f, x, args, chunk):
     return _vgh_nested(f, x, args, chunk)[2]
 
 
+@_scoped
 def _vgh_nested(f, x, args, chunk):
     box = []
 
@@ -469,6 +476,7 @@ def _constant_value(v):
     return v
 
 
+@_scoped
 def _vgh_o2_one(f, x, args):
     """(value, g, H) in one pass of the second-order rows (small n)."""
     n = x.size
@@ -482,6 +490,7 @@ def _vgh_o2_one(f, x, args):
     return _constant_value(value), np.zeros(n), np.zeros((n, n))
 
 
+@_scoped
 def _vgh_o2(f, x, args, chunk):
     """(value, g (n,), H (n, n)) from the second-order rows, chunked."""
     n = x.size
@@ -542,6 +551,7 @@ def _hessian_o2(f, x, args, chunk):
     return H.reshape(x.shape + x.shape)
 
 
+@_scoped
 def _hvp_o2(f, x, v, args):
     n = x.size
     k = n + 1
