@@ -487,6 +487,67 @@ def _h_matrix_power(a, n):
     return result
 
 
+def _h_linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
+                *, device=None):
+    # NumPy's own formula: start + arange(num) * step, the last sample = stop
+    if dtype not in (None, float, _f64, np.dtype(_f64)):
+        raise TypeError("numpy.linspace on DualArray: only dtype float64 (a derivative "
+                        "is a real number)")
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    a, b = _x(start, "linspace"), _x(stop, "linspace")
+    div = (num - 1) if endpoint else num
+    shape = _bshape(a.shape, b.shape)
+    idx = np.arange(num, dtype=_f64).reshape((-1,) + (1,) * len(shape))
+    delta = _ew_binary("subtract", b, a)
+    if div > 0:
+        step = _ew_binary("divide", delta, _operand(np.array(float(div))))
+        y = _ew_binary("add", _ew_binary("multiply", _operand(idx), step), a)
+    else:
+        step = _ew_binary("multiply", delta, _operand(np.array(np.nan)))
+        y = _ew_binary("add", _ew_binary("multiply", _operand(idx), delta), a)
+    if endpoint and num > 1:
+        y = _copy(y) if type(y) is DualArray else y
+        if type(y) is DualArray:
+            _setitem(y, -1, _broadcast_to(b, shape) if type(b) is DualArray else b)
+        else:
+            y[-1] = b
+    if axis != 0:
+        y = _moveaxis(y, 0, axis)
+    return (y, step) if retstep else y
+
+
+def _h_fftshift(x, axes=None):
+    a = _x(x, "fft.fftshift")
+    axes = tuple(range(len(a.shape))) if axes is None else axes
+    if isinstance(axes, numbers.Integral):
+        return _h_roll(a, a.shape[axes] // 2, axes)
+    return _h_roll(a, tuple(a.shape[ax] // 2 for ax in axes), tuple(axes))
+
+
+def _h_ifftshift(x, axes=None):
+    a = _x(x, "fft.ifftshift")
+    axes = tuple(range(len(a.shape))) if axes is None else axes
+    if isinstance(axes, numbers.Integral):
+        return _h_roll(a, -(a.shape[axes] // 2), axes)
+    return _h_roll(a, tuple(-(a.shape[ax] // 2) for ax in axes), tuple(axes))
+
+
+def _h_imag(val):
+    # a real array's imaginary part: zeros, a constant
+    return np.zeros(_x(val, "imag").shape)
+
+
+def _h_angle(z, deg=False):
+    # a real number's angle: 0 or pi, piecewise constant
+    return np.angle(_inner_operand(_x(z, "angle")), deg)
+
+
+def _h_real_if_close(a, tol=100):
+    return _x(a, "real_if_close")
+
+
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ..dual import Dual  # noqa: E402

@@ -1438,6 +1438,97 @@ cdef class DualArray:
         """trace(offset=0, axis1=0, axis2=1): as ndarray.trace."""
         return _py._h_trace(self, offset, axis1, axis2, dtype, out)
 
+    # ndarray's remaining methods, as NumPy's functions (whose handlers check
+    # the arguments); index-valued ones read the values
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        """take(indices, axis=None, out=None, mode='raise'): as ndarray.take."""
+        return np.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        """diagonal(offset=0, axis1=0, axis2=1): as ndarray.diagonal."""
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def repeat(self, repeats, axis=None):
+        """repeat(repeats, axis=None): as ndarray.repeat."""
+        return np.repeat(self, repeats, axis)
+
+    def compress(self, condition, axis=None, out=None):
+        """compress(condition, axis=None): as ndarray.compress."""
+        return np.compress(condition, self, axis, out)
+
+    def choose(self, choices, out=None, mode="raise"):
+        """choose(choices): as ndarray.choose (self holds the indices)."""
+        return np.choose(self, choices, out, mode)
+
+    def conj(self):
+        """conj(): the array itself (a real array)."""
+        return self
+
+    def conjugate(self):
+        """conjugate(): the array itself (a real array)."""
+        return self
+
+    @property
+    def real(self):
+        """The array itself (a real array)."""
+        return self
+
+    @property
+    def imag(self):
+        """Zeros of the array's shape (a real array; a constant)."""
+        return np.zeros(self.shape)
+
+    @property
+    def mT(self):
+        """The matrix transpose: the last two axes swapped."""
+        return np.swapaxes(self, -1, -2)
+
+    def fill(self, value):
+        """fill(value): every entry set to value, in place."""
+        self[...] = value
+
+    def put(self, indices, values, mode="raise"):
+        """put(indices, values, mode='raise'): as ndarray.put, in place."""
+        np.put(self, indices, values, mode)
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        """partition(kth, axis=-1): as ndarray.partition, in place."""
+        self[...] = np.partition(self, kth, axis, kind, order)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        """argmax(axis=None): of the values."""
+        return np.argmax(self.value, axis, out, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        """argmin(axis=None): of the values."""
+        return np.argmin(self.value, axis, out, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
+        """argsort(axis=-1): of the values."""
+        return np.argsort(self.value, axis, kind, order, stable=stable)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        """argpartition(kth, axis=-1): of the values."""
+        return np.argpartition(self.value, kth, axis, kind, order)
+
+    def nonzero(self):
+        """nonzero(): of the values."""
+        return np.nonzero(self.value)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        """searchsorted(v): of the values (v's values if it is a DualArray)."""
+        if type(v) is DualArray:
+            v = _py._inner(v)
+        return np.searchsorted(_py._inner(self), v, side, sorter)
+
+    def all(self, axis=None, out=None, keepdims=False, *, where=True):
+        """all(axis=None): of the values."""
+        return np.all(self.value, axis, out, keepdims, where=where)
+
+    def any(self, axis=None, out=None, keepdims=False, *, where=True):
+        """any(axis=None): of the values."""
+        return np.any(self.value, axis, out, keepdims, where=where)
+
     def round(self, decimals=0, out=None):
         """round(decimals=0): as ndarray.round (zero derivative: a step function)."""
         return _py._h_round(self, decimals, out)

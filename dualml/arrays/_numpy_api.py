@@ -104,6 +104,21 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
         pass
     kwargs.pop("order", None)
     kwargs.pop("subok", None)
+    if method == "__call__" and "where" in kwargs:
+        where = kwargs.pop("where")
+        r = _array_ufunc(ufunc, method, inputs, kwargs)
+        if where is True or r is NotImplemented:
+            return _store_out(r, out, ufunc) if out is not None else r
+        if isinstance(r, tuple):
+            raise TypeError(f"numpy.{ufunc.__name__} on DualArray: where= with several "
+                            f"outputs is not supported; apply np.where to each output")
+        # NumPy leaves the entries where `where` is False as they were in out
+        # (uninitialized without out=: here zeros, a constant)
+        base = out[0] if isinstance(out, tuple) else out
+        if base is None:
+            base = np.zeros(np.shape(r))
+        res = _where(np.asarray(where, dtype=bool), r, base)
+        return _store_out(res, out, ufunc) if out is not None else res
     if method == "__call__":
         if kwargs:
             raise TypeError(f"numpy.{ufunc.__name__} on DualArray: unsupported "
@@ -553,6 +568,13 @@ if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
     _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
 
 
+def _h_tensordot(a, b, axes):
+    if isinstance(axes, numbers.Integral) and axes == 0:
+        # no axis summed: the outer product, a broadcast multiply
+        return _ew_binary("multiply", _reshape(a, a.shape + (1,) * len(b.shape)), b)
+    return _tensordot(a, b, axes)
+
+
 def _h_sinc(x):
     # sin(pi x)/(pi x); at x == 0 its Taylor polynomial, so the derivatives
     # there (0, -pi^2/3, 0, pi^4/5) are exact to the fourth order
@@ -611,7 +633,8 @@ def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _lift, _clip, _concatenate, _stack, _where  # noqa: E402
-from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
+from ._linalg import (_cholesky, _cond, _det, _eigh, _eigvalsh, _inv, _lstsq,  # noqa: E402
+                      _norm, _pinv, _slogdet, _solve, _svd, _svdvals)
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
                         _np_matmul, _operand, _tag)
@@ -634,7 +657,7 @@ _HANDLED = {
     np.outer: lambda a, b, out=None: _fn_out(_outer(_a(a, "outer"), _a(b, "outer")), out,
                                              "outer"),
     np.vdot: lambda a, b: _matmul(_reshape(_a(a, "vdot"), (-1,)), _reshape(_a(b, "vdot"), (-1,))),
-    np.tensordot: lambda a, b, axes=2: _tensordot(_a(a, "tensordot"), _a(b, "tensordot"), axes),
+    np.tensordot: lambda a, b, axes=2: _h_tensordot(_a(a, "tensordot"), _a(b, "tensordot"), axes),
     np.einsum: _einsum,
     np.where: _h_where,
     np.concatenate: lambda arrays, axis=0, out=None, **kw: _fn_out(
@@ -689,7 +712,17 @@ _HANDLED = {
     np.linalg.solve: _solve,
     np.linalg.inv: _inv,
     np.linalg.det: _det,
+    np.linalg.slogdet: _slogdet,
+    np.linalg.cholesky: _cholesky,
+    np.linalg.eigh: _eigh,
+    np.linalg.eigvalsh: _eigvalsh,
+    np.linalg.svd: _svd,
+    np.linalg.pinv: _pinv,
+    np.linalg.lstsq: _lstsq,
+    np.linalg.cond: _cond,
 }
+if hasattr(np.linalg, "svdvals"):       # NumPy >= 2.0
+    _HANDLED[np.linalg.svdvals] = _svdvals
 _HANDLED.update({
     np.std: _h_std, np.var: _h_var, np.average: _h_average, np.ptp: _h_ptp,
     np.cumprod: _h_cumprod, np.sort: _h_sort, np.median: _h_median,
@@ -721,6 +754,9 @@ _HANDLED.update({
     np.put_along_axis: _ar._h_put_along_axis,
     np.partition: _st._h_partition,
     np.real: lambda val: _a(val, "real"),
+    np.imag: _ar._h_imag, np.angle: _ar._h_angle, np.real_if_close: _ar._h_real_if_close,
+    np.linspace: _ar._h_linspace, np.fft.fftshift: _ar._h_fftshift,
+    np.fft.ifftshift: _ar._h_ifftshift,
     np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
 })
 if hasattr(np, "astype"):               # NumPy >= 2.1
