@@ -360,6 +360,53 @@ CASES = [
     ("norm-fro-axes", lambda x: np.linalg.norm(x, axis=(0, 2)), M234, False),
     ("norm-2-axes-keep", lambda x: np.linalg.norm(x, 2, axis=(-2, -1), keepdims=True), M234,
      False),
+    # -- the forms that raised before: pad stat/ramp modes, interp period= and
+    #    dual knots, insert of dual values, fmod family, in-place writers, cov
+    ("pad-maximum-2d", lambda x: np.pad(x, ((1, 0), (2, 1)), mode="maximum"), M34, False),
+    ("pad-minimum-stat", lambda x: np.pad(x, 2, mode="minimum", stat_length=2), V(5), False),
+    ("pad-median", lambda x: np.pad(x, 1, mode="median"), M34, False),
+    ("pad-linear-ramp", lambda x: np.pad(x, ((1, 2), (2, 0)), mode="linear_ramp",
+                                         end_values=((1, 2), (3, 4))), M34, False),
+    ("interp-period", lambda x: np.interp(x, [0.0, 1.0, 2.5], [1.0, 3.0, 2.0], period=3.0),
+     V(4, lo=-1.4, hi=2.8), False),
+    ("interp-period-dual-fp", lambda x: np.interp(np.array([0.2, 2.9, -0.4]), [0., 1., 2.5],
+                                                  x[:3], period=3.0), V(4), False),
+    ("interp-dual-xp", lambda x: np.interp(np.array([0.3, 1.7]), np.cumsum(np.abs(x)),
+                                           np.arange(4.0)), V(4), False),
+    ("insert-dual", lambda x: np.insert(x[:3], 1, x[3] ** 2), V(4), False),
+    ("insert-dual-axis", lambda x: np.insert(x, [1, 2], x[:, 0:1] * 3, axis=1), M34, False),
+    ("fmod", lambda x: np.fmod(3 * x, 2.0), V(5), False),
+    ("fmod-neg-divisor", lambda x: np.fmod(-3 * x, -2.0 + 0 * x[::-1]), V(5), False),
+    ("fmod-dual-divisor", lambda x: np.fmod(5.0, x + 3), V(5), False),
+    ("modf", lambda x: np.modf(3 * x)[0] + np.modf(3 * x)[1], V(5), False),
+    ("divmod", lambda x: np.divmod(3 * x, 2.0)[1] + np.divmod(3 * x, 2.0)[0], V(5), False),
+    ("frexp", lambda x: np.frexp(x + 10.0)[0], V(5), False),
+    ("copyto", lambda x: (lambda y: (np.copyto(y, x[::-1] ** 2, where=x > 0), y)[1])(x * 1.0),
+     V(5), False),
+    ("putmask", lambda x: (lambda y: (np.putmask(y, x > 0, x ** 2), y)[1])(x * 1.0), V(5),
+     False),
+    ("place", lambda x: (lambda y: (np.place(y, x > 0, x[:2] * 3), y)[1])(x * 1.0), V(5),
+     False),
+    ("cov", lambda x: np.cov(x), M34, False),
+    ("cov-y-ddof", lambda x: np.cov(x[0], x[1], ddof=0), M34, False),
+    ("cov-rowvar", lambda x: np.cov(x, rowvar=False), M34, False),
+    ("corrcoef", lambda x: np.corrcoef(x), M34, False),
+    ("quantile-nan-lane", lambda x: np.quantile(np.where(x > 1.2, np.nan, x), 0.3, axis=0), M34,
+     False),
+    ("median-nan-lane", lambda x: np.median(np.where(x > 1.2, np.nan, x), axis=0), M34, False),
+    ("sum-out", _out(lambda x, o: np.sum(x, axis=0, out=o), (4,)), M34, False),
+    ("mean-out", _out(lambda x, o: np.mean(x, axis=1, out=o), (3,)), M34, False),
+    ("cumsum-out", _out(lambda x, o: np.cumsum(x, out=o), (5,)), V(5), False),
+    ("einsum-out", _out(lambda x, o: np.einsum("ij->j", x, out=o), (4,)), M34, False),
+    ("bincount-weights", lambda x: np.bincount([0, 1, 1, 3], weights=x), V(4), False),
+    ("vander", lambda x: np.vander(x, 3), V(4), False),
+    ("linalg-outer", lambda x: np.linalg.outer(x[0], x[1]), M34, False),
+    ("linalg-vector-norm", lambda x: np.linalg.vector_norm(x, axis=(0, 2), ord=3), M234, False),
+    ("linalg-matrix-norm", lambda x: np.linalg.matrix_norm(x, ord="nuc"), M34, False),
+    ("linalg-trace", lambda x: np.linalg.trace(x), M234, False),
+    ("linalg-diagonal", lambda x: np.linalg.diagonal(x, offset=1), M234, False),
+    ("linalg-vecdot", lambda x: np.linalg.vecdot(x, x[::-1], axis=0), M34, False),
+    ("take-method-out", lambda x: x.take([1, 3]) * x.diagonal().sum(), A33, False),
     # -- spectral helpers and complex parts of real arrays
     ("fftshift", lambda x: np.fft.fftshift(x) * np.arange(5.0), V(5), True),
     ("ifftshift-axes", lambda x: np.fft.ifftshift(x, axes=-1), M34, True),
@@ -422,3 +469,40 @@ def test_second_order(f, x, method):
 
 def test_table_size():
     assert len(PARAMS) >= 300
+
+
+def test_det_of_a_singular_matrix():
+    # NumPy returns det = 0 at a singular matrix; d det = tr(adj(A) dA), the
+    # adjugate of a rank-(n-1) matrix is not 0 (closed form: adj of u v^T
+    # for n = 2 is [[v1 u1... ]]); compared with a Richardson difference
+    x = np.array([1.0, 2.0, 3.0, 0.5, -1.0, 2.0])
+    f = lambda y: np.linalg.det(np.outer(y[:3], y[3:]) + np.diag([0.0, 0.0, 1.0]))  # noqa
+    np.testing.assert_allclose(dualml.gradient(f, x), fd_jacobian(f, x), rtol=1e-7,
+                               atol=1e-9)
+    A = np.array([[1.0, 2.0], [2.0, 4.0]])           # rank 1: adj = [[4, -2], [-2, 1]]
+    np.testing.assert_allclose(dualml.gradient(np.linalg.det, A), [[4.0, -2.0], [-2.0, 1.0]])
+    with pytest.raises(ValueError, match="singular"):
+        dualml.hessian(np.linalg.det, A)
+
+
+def test_vectors_of_repeated_eigenvalues_raise():
+    with pytest.raises(ValueError, match="eigvalsh"):
+        dualml.jacobian(lambda x: np.linalg.eigh(x)[1], np.eye(3))
+    np.testing.assert_allclose(dualml.jacobian(np.linalg.eigvalsh, np.eye(2)).reshape(2, 4),
+                               [[1, 0, 0, 0], [0, 0, 0, 1]])   # d eig at I: sorted diag
+
+
+def test_pinv_of_a_rank_deficient_matrix_raises():
+    with pytest.raises(ValueError, match="rank deficient"):
+        dualml.jacobian(np.linalg.pinv, np.ones((3, 2)))
+
+
+def test_svd_full_matrices_of_a_rectangle_names_the_fix():
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        dualml.jacobian(lambda x: np.linalg.svd(x)[0], np.arange(6.0).reshape(3, 2))
+
+
+def test_linspace_values_are_numpys():
+    x = np.array([0.3, 1.7])
+    v, _ = dualml.jvp(lambda y: np.linspace(y[0], y[1], 7), x, np.ones(2))
+    np.testing.assert_array_equal(v, np.linspace(0.3, 1.7, 7))

@@ -72,9 +72,30 @@ def _det(a):
     _no_o2(a)
     d = _det(a._v)
     # d det = det * tr(A^-1 dA)
-    s = _solve(a._v, a._d)
+    try:
+        s = _solve(a._v, a._d)
+    except np.linalg.LinAlgError:
+        if type(a._v) is not _nd:
+            raise ValueError("numpy.linalg.det on DualArray: the Hessian of det at a "
+                             "singular matrix is not supported (the first derivative "
+                             "is)") from None
+        # singular: d det = tr(adj(A) dA), adj(A) from the SVD (rank n-1 gives
+        # a nonzero adjugate; lower ranks 0)
+        return _new(d, _sum(_sum(_ew_binary("multiply", _operand(a._d),
+                                             _operand(np.swapaxes(_adjugate(a._v), -1, -2))),
+                                 -1), -1), a._tag, None)
     tr = _sum(_diag_last2(_operand(s)), -1)
     return _new(d, _ew_binary("multiply", _operand(d), _operand(tr)), a._tag, None)
+
+
+def _adjugate(a):
+    # adj(A) = det(U) det(V) V diag(prod_{j != i} s_j) U^T for A = U S V^T
+    u, s, vh = np.linalg.svd(a)
+    n = s.shape[-1]
+    p = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * np.matmul(np.swapaxes(vh, -1, -2) * p[..., None, :],
+                                             np.swapaxes(u, -1, -2))
 
 
 def _diag_last2(x):

@@ -51,7 +51,10 @@ def _array_function(func, types, args, kwargs):
         raise TypeError(f"numpy.{_fname(func)} is not supported on DualArray (no "
                         f"derivative rule); supported: "
                         f"{', '.join(sorted(_fname(f) for f in _HANDLED))}")
-    return h(*args, **kwargs)
+    out = kwargs.pop("out", None) if func not in _OWN_OUT else None
+    r = h(*args, **kwargs)
+    # out= (a keyword, as NumPy's docs write it): one rule for every function
+    return r if out is None else _fn_out(r, out, _fname(func))
 
 
 def _dualml_function(name, args, kwargs):
@@ -132,7 +135,13 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
         name = _UFUNC_RULE.get(ufunc)
         if name is None and ufunc in _UFUNC_COMPOSED:
             ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
-            return _store_out(_UFUNC_COMPOSED[ufunc](*ops), out, ufunc)
+            r = _UFUNC_COMPOSED[ufunc](*ops)
+            if isinstance(r, tuple):            # modf, divmod, frexp: two outputs
+                if out is not None and any(o is not None for o in out):
+                    raise TypeError(f"numpy.{ufunc.__name__} on DualArray: out= is not "
+                                    f"supported for its two outputs")
+                return r
+            return _store_out(r, out, ufunc)
         if name is None:
             special = _special_handler(ufunc)     # scipy.special's ufuncs
             if special is not None:
@@ -555,6 +564,30 @@ def _vecmat(v, A):
     return _getitem(_matmul(_expand_dims(v, -2), A), (Ellipsis, 0, _ALL))
 
 
+def _fmod(a, b):
+    # fmod has a's sign; on magnitudes it is remainder, exactly:
+    # fmod(a, b) = s * remainder(s * a, |b|), s = +-1 the sign of a
+    s = np.where(np.signbit(np.asarray(_inner(a))), -1.0, 1.0)
+    r = _ew_binary("remainder", _ew_binary("multiply", a, _operand(s)),
+                   _ew_unary("absolute", b))
+    return _ew_binary("multiply", r, _operand(s))
+
+
+def _modf(x):
+    # (fractional part, integral part): x - trunc(x) (slope 1), trunc(x) (slope 0)
+    return _fmod(x, _operand(np.array(1.0))), _ew_unary("trunc", x)
+
+
+def _divmod(a, b):
+    return _ew_binary("floor_divide", a, b), _ew_binary("remainder", a, b)
+
+
+def _frexp(x):
+    # x = m * 2**e: m = x * 2**-e with the integer e constant
+    m, e = np.frexp(np.asarray(_inner(x)))
+    return _ew_binary("multiply", x, _operand(np.ldexp(1.0, -e))), e
+
+
 # ufuncs without a rule of their own that are exactly a rule of others
 # (float_power is power in float64, the only dtype here)
 _UFUNC_COMPOSED = {
@@ -563,9 +596,140 @@ _UFUNC_COMPOSED = {
     np.float_power: lambda a, b: _ew_binary("power", a, b),
     np.logaddexp2: _logaddexp2, np.heaviside: _heaviside, np.ldexp: _ldexp,
     np.conjugate: lambda x: _copy(x),           # real numbers: the identity
+    np.fmod: _fmod, np.modf: _modf, np.divmod: _divmod, np.frexp: _frexp,
 }
 if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
     _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
+
+
+def _h_copyto(dst, src, casting="same_kind", where=True):
+    if type(dst) is not DualArray:
+        raise TypeError("numpy.copyto: dst must be a DualArray to hold derivatives (a "
+                        "float array would drop them)")
+    src = _operand(src, "numpy.copyto")
+    if where is True:
+        _setitem(dst, Ellipsis, _bc(src, dst.shape) if src.shape != dst.shape else src)
+        return
+    mask = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), dst.shape)
+    _setitem(dst, mask, _getitem(_bc(src, dst.shape), (mask,)))
+
+
+def _h_putmask(a, mask, values):
+    if type(a) is not DualArray:
+        raise TypeError("numpy.putmask: a must be a DualArray to hold derivatives")
+    m = np.broadcast_to(np.asarray(_inner_operand(mask), dtype=bool), a.shape)
+    v = _reshape(_operand(values, "numpy.putmask"), (-1,))
+    # NumPy repeats values over the whole array and takes the masked positions
+    idx = np.arange(a.size).reshape(a.shape)[m] % v.shape[0]
+    _setitem(a, m, _getitem(v, (idx,)))
+
+
+def _h_place(arr, mask, vals):
+    if type(arr) is not DualArray:
+        raise TypeError("numpy.place: arr must be a DualArray to hold derivatives")
+    m = np.broadcast_to(np.asarray(_inner_operand(mask), dtype=bool), arr.shape)
+    v = _reshape(_operand(vals, "numpy.place"), (-1,))
+    # NumPy repeats vals over the masked positions, in order
+    idx = np.arange(int(m.sum())) % max(v.shape[0], 1)
+    _setitem(arr, m, _getitem(v, (idx,)))
+
+
+def _h_cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+           dtype=None):
+    if fweights is not None or aweights is not None:
+        raise TypeError("numpy.cov on DualArray: fweights/aweights are not supported; "
+                        "write the weighted covariance with np.average")
+    x = _operand(m, "numpy.cov")
+    if len(x.shape) == 1:
+        x = _reshape(x, (1, -1))
+    if not rowvar and x.shape[0] != 1:
+        x = _transpose(x, None)
+    if y is not None:
+        yy = _operand(y, "numpy.cov")
+        if len(yy.shape) == 1:
+            yy = _reshape(yy, (1, -1))
+        if not rowvar and yy.shape[0] != 1:
+            yy = _transpose(yy, None)
+        x = _concatenate([x, yy], 0)
+    n = x.shape[1]
+    dd = (0 if bias else 1) if ddof is None else ddof
+    xc = _ew_binary("subtract", x, _mean(x, 1, True))
+    c = _ew_binary("divide", _matmul(xc, _transpose(xc, None)), np.array(float(n - dd)))
+    return _squeeze(c) if c.shape == (1, 1) else c
+
+
+def _h_corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    c = _operand(_h_cov(x, y, rowvar), "numpy.corrcoef")
+    if len(c.shape) == 0:
+        return _ew_binary("divide", c, c)
+    d = _ew_unary("sqrt", _operand(_h_diagonal(c)))
+    c = _ew_binary("divide", c, _reshape(d, (-1, 1)))
+    c = _ew_binary("divide", c, _reshape(d, (1, -1)))
+    return _clip(c, -1.0, 1.0)
+
+
+def _h_searchsorted(a, v, side="left", sorter=None):
+    return np.searchsorted(_inner_operand(a), _inner_operand(v), side, sorter)
+
+
+def _h_lexsort(keys, axis=-1):
+    return np.lexsort(tuple(_inner_operand(k) for k in keys), axis)
+
+
+def _h_bincount(x, weights=None, minlength=0):
+    xi = np.asarray(x) if type(x) is not DualArray else np.asarray(_inner(x)).astype(np.intp)
+    if weights is None:
+        return np.bincount(xi, None, minlength)
+    w = _reshape(_operand(weights, "numpy.bincount"), (-1,))
+    n = max(int(xi.max()) + 1 if xi.size else 0, minlength)
+    # a sum of the weights of each bin: linear, a 0/1 matrix
+    A = np.zeros((n, xi.size))
+    A[xi.ravel(), np.arange(xi.size)] = 1.0
+    return _matmul(_operand(A), w)
+
+
+def _h_vander(x, N=None, increasing=False):
+    xx = _operand(x, "numpy.vander")
+    n = xx.shape[0] if N is None else N
+    cols = [_ew_binary("power", xx, np.array(float(p))) if p else
+            _operand(np.ones(xx.shape)) for p in range(n)]
+    if not increasing:
+        cols = cols[::-1]
+    return _stack(cols, 1)
+
+
+def _h_linalg_outer(x1, x2, /):
+    a, b = _a(x1, "linalg.outer"), _a(x2, "linalg.outer")
+    if len(a.shape) != 1 or len(b.shape) != 1:
+        raise ValueError("numpy.linalg.outer: both inputs must be 1-dimensional")
+    return _outer(a, b)
+
+
+def _h_vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    xx = _a(x, "linalg.vector_norm")
+    if axis is None:
+        r = _norm(_reshape(xx, (-1,)), ord)
+        return _reshape(r, (1,) * len(xx.shape)) if keepdims else r
+    if isinstance(axis, tuple) and len(axis) > 1:
+        nd = len(xx.shape)
+        ax = tuple(_norm_axis(a, nd) for a in axis)
+        rest = [i for i in range(nd) if i not in ax]
+        y = _transpose(xx, tuple(rest) + ax)
+        y = _reshape(y, tuple(xx.shape[i] for i in rest) + (-1,))
+        r = _norm(y, ord, -1)
+        if keepdims:
+            r = _reshape(r, tuple(1 if i in ax else n for i, n in enumerate(xx.shape)))
+        return r
+    return _norm(xx, ord, axis, keepdims)
+
+
+def _h_matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return _norm(_a(x, "linalg.matrix_norm"), ord, (-2, -1), keepdims)
+
+
+def _vecdot_axis(x1, x2, axis):
+    a, b = _a(x1, "linalg.vecdot"), _a(x2, "linalg.vecdot")
+    return _sum(_ew_binary("multiply", a, b), axis)
 
 
 def _h_tensordot(a, b, axes):
@@ -723,6 +887,25 @@ _HANDLED = {
 }
 if hasattr(np.linalg, "svdvals"):       # NumPy >= 2.0
     _HANDLED[np.linalg.svdvals] = _svdvals
+    _HANDLED.update({
+        np.linalg.outer: _h_linalg_outer, np.linalg.vector_norm: _h_vector_norm,
+        np.linalg.matrix_norm: _h_matrix_norm,
+        np.linalg.trace: lambda x, /, *, offset=0, dtype=None: _h_trace(
+            x, offset, -2, -1, dtype),
+        np.linalg.diagonal: lambda x, /, *, offset=0: _h_diagonal(x, offset, -2, -1),
+        np.linalg.matmul: lambda x1, x2, /: _matmul(_a(x1, "linalg.matmul"),
+                                                    _a(x2, "linalg.matmul")),
+        np.linalg.vecdot: lambda x1, x2, /, *, axis=-1: _vecdot_axis(x1, x2, axis),
+        np.linalg.matrix_transpose: lambda x, /: _swapaxes(_a(x, "matrix_transpose"),
+                                                           -1, -2),
+    })
+_HANDLED.update({
+    np.copyto: _h_copyto, np.putmask: _h_putmask, np.place: _h_place,
+    np.cov: _h_cov, np.corrcoef: _h_corrcoef, np.searchsorted: _h_searchsorted,
+    np.lexsort: _h_lexsort, np.bincount: _h_bincount, np.vander: _h_vander,
+})
+# functions whose handler takes out= itself (a buffer of booleans or several)
+_OWN_OUT = {np.isclose, np.allclose}
 _HANDLED.update({
     np.std: _h_std, np.var: _h_var, np.average: _h_average, np.ptp: _h_ptp,
     np.cumprod: _h_cumprod, np.sort: _h_sort, np.median: _h_median,
