@@ -193,11 +193,13 @@ def _passes(f, x, args, chunk, fname, want_value=True, first=None):
     shape = x.shape
     c = _chunk(chunk, n, n, fname) if first is None else first
     budget = _cap_bytes() if chunk is None else None
-    tag = _dual._new_tag()
     value = None
     blocks = []
     start = 0
     while True:
+        # a tag per pass, finished when the pass is read: a DualArray that f
+        # cached in one pass raises in the next instead of counting as its seed
+        tag = _dual._new_tag()
         cc = min(c, n - start)
         seed = _seed_rows(n, start, cc, shape)
         # x is _point's private copy: f may write into it, so every pass but
@@ -214,6 +216,7 @@ def _passes(f, x, args, chunk, fname, want_value=True, first=None):
         else:
             r = f(X, *args)
         v, d = _parts(r, tag, cc, fname)
+        _dual._retire(tag)
         if value is None:
             value = v
         blocks.append(d)

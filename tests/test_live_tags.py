@@ -64,6 +64,16 @@ def test_multi_partial_gradient_of_a_list(n):
         dualml.hessian(lambda v: C["x"][0] * v[0] ** 2, [1.0, 2.0])
 
 
+def test_array_path_seed_cached_across_passes_of_one_call():
+    # chunk=2: three passes of one jacobian; f caches the first pass's DualArray
+    C = {}
+    f = lambda x: C.setdefault("x", x) * 1.0       # noqa: E731  (the identity)
+    with pytest.raises(ValueError, match=STALE):
+        dualml.jacobian(f, np.ones(6), chunk=2)     # was rows 2..5 of J zero / wrong
+    np.testing.assert_array_equal(dualml.jacobian(lambda x: x * 1.0, np.ones(6), chunk=2),
+                                  np.eye(6))
+
+
 def test_nested_inner_seed_cached():
     C = {}
 

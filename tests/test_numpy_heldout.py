@@ -506,3 +506,14 @@ def test_linspace_values_are_numpys():
     x = np.array([0.3, 1.7])
     v, _ = dualml.jvp(lambda y: np.linspace(y[0], y[1], 7), x, np.ones(2))
     np.testing.assert_array_equal(v, np.linspace(0.3, 1.7, 7))
+
+
+def test_unsupported_errors_name_the_alternative():
+    X = dualml.arrays.DualArray.seed(np.array([0.5, 1.5]))
+    with pytest.raises(TypeError, match=r"numpy\.unique .*method='scalar'"):
+        np.unique(X)
+    with pytest.raises(TypeError, match=r"numpy\.nextafter .*method='scalar'"):
+        np.nextafter(X, 2.0)
+    special = pytest.importorskip("scipy.special")
+    with pytest.raises(TypeError, match=r"scipy\.special\.jv .*method='scalar'"):
+        special.jv(1.0, X)

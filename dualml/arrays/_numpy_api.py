@@ -49,7 +49,9 @@ def _array_function(func, types, args, kwargs):
     h = _HANDLED.get(func)
     if h is None:
         raise TypeError(f"numpy.{_fname(func)} is not supported on DualArray (no "
-                        f"derivative rule); supported: "
+                        f"derivative rule): write it with the supported functions, or "
+                        f"differentiate with method='scalar' (NumPy's object-array loops "
+                        f"on Duals); supported: "
                         f"{', '.join(sorted(_fname(f) for f in _HANDLED))}")
     out = kwargs.pop("out", None) if func not in _OWN_OUT else None
     r = h(*args, **kwargs)
@@ -146,8 +148,10 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
             special = _special_handler(ufunc)     # scipy.special's ufuncs
             if special is not None:
                 return _store_out(special(*inputs), out, ufunc)
-            raise TypeError(f"numpy.{ufunc.__name__} is not supported on DualArray (no "
-                            f"derivative rule); supported ufuncs: "
+            owner = "numpy" if getattr(np, ufunc.__name__, None) is ufunc else "scipy.special"
+            raise TypeError(f"{owner}.{ufunc.__name__} is not supported on DualArray (no "
+                            f"derivative rule): write it with the supported ufuncs, or "
+                            f"differentiate with method='scalar'; supported ufuncs: "
                             f"{', '.join(sorted(u.__name__ for u in _UFUNC_RULE))}")
         ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
         r = _ew_unary(name, ops[0]) if len(ops) == 1 else _ew_binary(name, ops[0], ops[1])
