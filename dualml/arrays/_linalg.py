@@ -318,6 +318,62 @@ def _pinv(a, rcond=None, hermitian=False, *, rtol=None):
     return _new(P, t, a._tag, None)
 
 
+def _qr(a, mode="reduced"):
+    a = _operand(a, "linalg.qr")
+    if type(a) is _nd:
+        return np.linalg.qr(a, mode)
+    if mode not in ("reduced", "r"):
+        raise TypeError(f"numpy.linalg.qr on DualArray: mode={mode!r} is not supported "
+                        f"(use 'reduced' or 'r')")
+    m, n = a.shape[-2], a.shape[-1]
+    if m < n:
+        raise ValueError("numpy.linalg.qr on DualArray: a wide matrix (m < n) has no "
+                         "derivative of its Q factor; factor the transpose")
+    _no_o2(a)
+    Q, R = _qr(a._v, "reduced")
+    if np.any(np.abs(np.diagonal(np.asarray(_inner(R)), axis1=-2, axis2=-1)) == 0):
+        raise ValueError("numpy.linalg.qr on DualArray: the matrix is rank deficient, "
+                         "where the factors are not differentiable")
+    # JAX's rule: X = dA R^-1, C = Q^T X, W = tril(C, -1) - tril(C, -1)^T,
+    # dQ = Q (W - C) + X, dR = (C - W) R
+    X = _T(_solve(_T(R), _T(a._d)))
+    C = _mmul(_T(Q), X)
+    low = _lin(_operand(C), lambda c: np.tril(c, -1), lambda c: np.tril(c, -1))
+    W = _sub(low, _T(low))
+    dQ = _add(_mmul(Q, _sub(W, C)), X)
+    dR = _mmul(_sub(C, W), R)
+    Rd = _new(R, dR, a._tag, None)
+    if mode == "r":
+        return Rd
+    return type(np.linalg.qr(np.eye(1)))(_new(Q, dQ, a._tag, None), Rd)
+
+
+def _tensorinv(a, ind=2):
+    a = _operand(a, "linalg.tensorinv")
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    old = a.shape
+    first, rest = old[:ind], old[ind:]
+    inv = _inv(_reshape(a, (int(np.prod(first)), -1)))
+    return _reshape(_operand(inv), rest + first)
+
+
+def _tensorsolve(a, b, axes=None):
+    a = _operand(a, "linalg.tensorsolve")
+    b = _operand(b, "linalg.tensorsolve")
+    nd = len(a.shape)
+    if axes is not None:
+        allaxes = list(range(nd))
+        for k in axes:
+            allaxes.remove(k)
+            allaxes.insert(nd, k)
+        a = _transpose(a, tuple(allaxes))
+    oldshape = a.shape[-(nd - len(b.shape)):]
+    prod = int(np.prod(oldshape))
+    x = _solve(_reshape(a, (-1, prod)), _reshape(b, (-1,)))
+    return _reshape(_operand(x), oldshape)
+
+
 def _lstsq(a, b, rcond=None):
     a = _operand(a, "linalg.lstsq")
     b = _operand(b, "linalg.lstsq")

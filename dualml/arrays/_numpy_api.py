@@ -189,6 +189,8 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
                             f"on DualArray")
     elif method == "at" and ufunc in (np.add, np.subtract):
         return _add_at(ufunc, *inputs)
+    elif method == "reduceat" and ufunc in (np.add, np.multiply, np.maximum, np.minimum):
+        r = _reduceat(ufunc, *inputs, **kwargs)
     elif method == "outer":
         name = _UFUNC_RULE.get(ufunc)
         if name not in _BINARY_SET or kwargs:
@@ -200,6 +202,30 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     else:
         raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on DualArray")
     return _store_out(r, out, ufunc)
+
+
+def _reduceat(ufunc, a, indices, axis=0):
+    # NumPy's rule: slice [i_k, i_k+1) reduced, or the single entry i_k where
+    # i_k >= i_k+1 (the last slice runs to the end)
+    x = _operand(a, f"numpy.{ufunc.__name__}.reduceat")
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd)
+    n = x.shape[ax]
+    idx = [int(i) for i in np.asarray(indices).ravel()]
+    pre = (_ALL,) * ax
+    parts = []
+    for k, i in enumerate(idx):
+        j = idx[k + 1] if k + 1 < len(idx) else n
+        piece = _getitem(x, pre + (slice(i, j if j > i else i + 1),))
+        if ufunc is np.add:
+            parts.append(_sum(piece, ax - nd, True))
+        elif ufunc is np.multiply:
+            parts.append(_prod(piece, ax - nd, True))
+        else:
+            big = ufunc is np.maximum
+            parts.append(_select_reduce(piece, ax - nd, True, np.argmax if big else np.argmin,
+                                        "max" if big else "min"))
+    return _concatenate(parts, ax)
 
 
 def _add_at(ufunc, a, indices, b=None):
@@ -702,6 +728,156 @@ def _h_vander(x, N=None, increasing=False):
     return _stack(cols, 1)
 
 
+def _h_polyder(p, m=1):
+    c = _a(p, "polyder")
+    for _ in range(m):
+        n = c.shape[0]
+        if n <= 1:
+            return _operand(np.zeros(1)) if type(c) is _nd else _ew_binary(
+                "multiply", _getitem(c, (slice(0, 1),)), np.array(0.0))
+        c = _ew_binary("multiply", _getitem(c, (slice(0, n - 1),)),
+                       np.arange(n - 1, 0, -1, dtype=_f64))
+    return c
+
+
+def _h_polyint(p, m=1, k=None):
+    c = _a(p, "polyint")
+    ks = np.zeros(m) if k is None else np.broadcast_to(np.asarray(k, dtype=_f64), (m,))
+    for i in range(m):
+        n = c.shape[0]
+        c = _ew_binary("divide", c, np.arange(n, 0, -1, dtype=_f64))
+        c = _concatenate([c, _operand(ks[i:i + 1])], 0)
+    return c
+
+
+def _h_polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    if full or cov:
+        raise TypeError("numpy.polyfit on DualArray: full=True/cov=True are not "
+                        "supported; the coefficients are (use np.linalg.lstsq for more)")
+    xx, yy = _a(x, "polyfit"), _a(y, "polyfit")
+    A = _h_vander(xx, deg + 1)
+    if w is not None:
+        ww = _a(w, "polyfit")
+        A = _ew_binary("multiply", A, _reshape(ww, (-1, 1)))
+        yy = _ew_binary("multiply", yy, ww if len(yy.shape) == 1 else _reshape(ww, (-1, 1)))
+    # the least-squares solution NumPy computes (it scales the columns first,
+    # which changes rounding only)
+    return _matmul(_pinv(A), yy)
+
+
+def _h_trim_zeros(filt, trim="fb", axis=None):
+    x = _a(filt, "trim_zeros")
+    v = np.asarray(_inner(x))
+    if axis is not None or v.ndim != 1:
+        raise TypeError("numpy.trim_zeros on DualArray: 1-d input without axis only")
+    nz = np.flatnonzero(v)
+    lo = int(nz[0]) if nz.size and "f" in trim.lower() else (v.size if not nz.size else 0)
+    hi = int(nz[-1]) + 1 if nz.size and "b" in trim.lower() else v.size
+    return _getitem(x, (slice(lo, hi if hi >= lo else lo),))
+
+
+def _h_unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+              *, equal_nan=True, sorted=True):
+    # the sorted distinct values, each the entry it first appears as (a tie
+    # of equal values follows that entry, as max does)
+    x = _a(ar, "unique")
+    if axis is not None:
+        raise TypeError("numpy.unique on DualArray: axis= is not supported")
+    v = np.asarray(_inner(x)).ravel()
+    res = np.unique(v, True, return_inverse, return_counts, equal_nan=equal_nan)
+    u = _h_take(_reshape(x, (-1,)), res[1])
+    extra = []
+    if return_index:
+        extra.append(res[1])
+    if return_inverse:
+        extra.append(res[2].reshape(np.shape(_inner(x))) if res[2].size == v.size else res[2])
+    if return_counts:
+        extra.append(res[-1])
+    return (u, *extra) if extra else u
+
+
+def _h_histogram(a, bins=10, range=None, density=None, weights=None):
+    x = _reshape(_a(a, "histogram"), (-1,))
+    xv = np.asarray(_inner(x))
+    if isinstance(bins, str):
+        raise TypeError("numpy.histogram on DualArray: string bins are not supported")
+    if np.ndim(bins) == 0:
+        nb = int(bins)
+        if range is None:
+            # NumPy's edges: a linspace from min to max (dual ends)
+            lo = _select_reduce(x, None, False, np.argmin, "min")
+            hi = _select_reduce(x, None, False, np.argmax, "max")
+            if float(np.asarray(_inner(lo))) == float(np.asarray(_inner(hi))):
+                lo = _ew_binary("subtract", _operand(lo), np.array(0.5))
+                hi = _ew_binary("add", _operand(hi), np.array(0.5))
+        else:
+            lo, hi = (float(r) for r in range)
+        edges = _ar._h_linspace(lo, hi, nb + 1)
+    else:
+        edges = _operand(bins, "numpy.histogram")
+        nb = edges.shape[0] - 1
+    ev = np.asarray(_inner(edges))
+    _, ref_edges = np.histogram(xv, ev if np.ndim(bins) else nb,
+                                range if np.ndim(bins) == 0 else None)
+    # bin of each entry: [e_i, e_i+1), the last bin closed (NumPy's rule)
+    j = np.searchsorted(ref_edges, xv, side="right") - 1
+    j[xv == ref_edges[-1]] = nb - 1
+    inside = (j >= 0) & (j < nb)
+    A = np.zeros((nb, xv.size))
+    A[j[inside], np.flatnonzero(inside)] = 1.0
+    if weights is None:
+        hist = A.sum(axis=1)
+    else:
+        hist = _matmul(_operand(A), _reshape(_a(weights, "histogram"), (-1,)))
+    if density:
+        widths = _h_diff(edges)
+        hist = _ew_binary("divide", _operand(hist),
+                          _ew_binary("multiply", _operand(widths), _operand(_sum(_operand(hist)))))
+    return hist, edges
+
+
+def _h_apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    x = _a(arr, "apply_along_axis")
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd)
+    y = _moveaxis(x, ax, -1)
+    rest = y.shape[:-1]
+    outs = [_operand(func1d(_getitem(y, idx), *args, **kwargs), "numpy.apply_along_axis")
+            for idx in np.ndindex(rest)]
+    if not outs:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    r = _reshape(_stack(outs, 0), rest + outs[0].shape)
+    # NumPy puts the function's output axes where axis was
+    k = len(outs[0].shape)
+    return _moveaxis(r, tuple(range(len(rest), len(rest) + k)), tuple(range(ax, ax + k)))
+
+
+def _h_piecewise(x, condlist, funclist, *args, **kw):
+    xx = _a(x, "piecewise")
+    xv = np.asarray(_inner(xx))
+    if isinstance(condlist, np.ndarray) and condlist.dtype == bool and \
+            condlist.shape == xv.shape:
+        condlist = [condlist]
+    conds = [np.broadcast_to(np.asarray(_inner_operand(c), dtype=bool), xv.shape)
+             for c in condlist]
+    n = len(conds)
+    if len(funclist) == n + 1:
+        other = ~np.any(conds, axis=0) if n else np.ones(xv.shape, bool)
+        conds.append(other)
+    elif len(funclist) != n:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are "
+                         f"expected")
+    if type(xx) is not DualArray:
+        raise TypeError("numpy.piecewise on DualArray: x must be the DualArray")
+    y = _h_zeros_like(xx)
+    for c, fn in zip(conds, funclist):
+        if not c.any():
+            continue
+        val = fn(_getitem(xx, (c,)), *args, **kw) if callable(fn) else fn
+        _setitem(y, c, val)
+    return y
+
+
 def _h_linalg_outer(x1, x2, /):
     a, b = _a(x1, "linalg.outer"), _a(x2, "linalg.outer")
     if len(a.shape) != 1 or len(b.shape) != 1:
@@ -802,7 +978,8 @@ def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _lift, _clip, _concatenate, _stack, _where  # noqa: E402
 from ._linalg import (_cholesky, _cond, _det, _eigh, _eigvalsh, _inv, _lstsq,  # noqa: E402
-                      _norm, _pinv, _slogdet, _solve, _svd, _svdvals)
+                      _norm, _pinv, _qr, _slogdet, _solve, _svd, _svdvals, _tensorinv,
+                      _tensorsolve)
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
                         _np_matmul, _operand, _tag)
@@ -904,6 +1081,10 @@ if hasattr(np.linalg, "svdvals"):       # NumPy >= 2.0
                                                            -1, -2),
     })
 _HANDLED.update({
+    np.polyder: _h_polyder, np.polyint: _h_polyint, np.polyfit: _h_polyfit,
+    np.trim_zeros: _h_trim_zeros, np.unique: _h_unique, np.histogram: _h_histogram,
+    np.apply_along_axis: _h_apply_along_axis, np.piecewise: _h_piecewise,
+    np.linalg.qr: _qr, np.linalg.tensorinv: _tensorinv, np.linalg.tensorsolve: _tensorsolve,
     np.copyto: _h_copyto, np.putmask: _h_putmask, np.place: _h_place,
     np.cov: _h_cov, np.corrcoef: _h_corrcoef, np.searchsorted: _h_searchsorted,
     np.lexsort: _h_lexsort, np.bincount: _h_bincount, np.vander: _h_vander,
