@@ -136,3 +136,24 @@ def test_threads_differentiate_independently():
     for i in range(4):
         for j, g in enumerate(out[i]):
             np.testing.assert_array_equal(g, [2.0 * j * j, 2.0 * j])
+
+
+def _nest(k):
+    # k nested differentiations, each of x * (the inner one's derivative)
+    if k == 0:
+        return lambda x: x * 1.0
+    return lambda x: x * dualml.derivative(_nest(k - 1), 1.0)
+
+
+def test_deep_nesting_beyond_the_inline_stack():
+    from dualml.dual import _live_depth
+    before = _live_depth()
+    assert dualml.derivative(_nest(40), 2.0) == 1.0    # 41 live tags at the bottom
+    assert _live_depth() == before                      # all finished
+
+
+def test_tags_outside_every_scope_stay_bounded():
+    from dualml.dual import _live_depth, _new_tag, _tag_live
+    tags = [_new_tag() for _ in range(1000)]            # as dualml.sparse draws them
+    assert _live_depth() <= 16
+    assert _tag_live(tags[-1]) and not _tag_live(tags[0])

@@ -299,6 +299,8 @@ def _fname(f):
     name = f.__name__
     if mod.startswith("numpy.linalg"):
         return "linalg." + name
+    if mod.startswith("numpy.fft"):
+        return "fft." + name
     return name
 
 
