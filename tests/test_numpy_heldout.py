@@ -137,6 +137,12 @@ CASES = [
     ("mean-neg-axis", lambda x: np.mean(x, axis=-2), M234, True),
     ("mean-where", lambda x: np.mean(x, axis=1, where=x < 1.0), M34, False),
     ("mean-method", lambda x: x.mean(axis=(0, 2)), M234, True),
+    ("sum-method-where", lambda x: x.sum(axis=1, where=x > 0), M34, False),
+    ("mean-method-where", lambda x: x.mean(axis=0, where=x < 1.0), M34, False),
+    ("prod-method-initial", lambda x: x.prod(axis=1, initial=0.5), M34, False),
+    ("max-method-where", lambda x: x.max(axis=0, where=x < 1.0, initial=-5.0), M34, False),
+    ("min-method-initial", lambda x: x.min(axis=1, initial=-0.3), M34, False),
+    ("cumsum-method-out", _out(lambda x, o: x.cumsum(out=o), (5,)), V(5), False),
     ("mean-keepdims", lambda x: np.mean(x, axis=0, keepdims=True), M34, True),
     ("prod-axis", lambda x: np.prod(x, axis=-1), M34, True),
     ("prod-keepdims-method", lambda x: x.prod(axis=0, keepdims=True), M34, True),
@@ -549,3 +555,11 @@ def test_unsupported_errors_name_the_alternative():
     special = pytest.importorskip("scipy.special")
     with pytest.raises(TypeError, match=r"scipy\.special\.jv .*method='scalar'"):
         special.jv(1.0, X)
+
+
+def test_out_of_index_valued_functions_is_numpys():
+    X = dualml.arrays.DualArray.seed(np.array([[0.5, 2.5], [3.0, -1.0]]))
+    buf = np.zeros(2, dtype=np.intp)
+    assert np.argmax(X, axis=1, out=buf) is buf and list(buf) == [1, 0]
+    with pytest.raises(TypeError, match="out= must be a DualArray"):
+        np.sum(X, axis=0, out=np.zeros(2))         # a float buffer would drop it

@@ -1358,19 +1358,26 @@ cdef class DualArray:
         """squeeze(axis=None): as ndarray.squeeze."""
         return _py._squeeze(self, axis)
 
-    def sum(self, axis=None, keepdims=False):
-        """sum(axis=None, keepdims=False): as ndarray.sum."""
+    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
+            where=True):
+        """sum(axis=None, keepdims=False, *, dtype, out, initial, where): as ndarray.sum."""
+        if dtype is not None or out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_sum(self, axis, dtype, None, keepdims, initial, where),
+                               out, "sum")
         if axis is None and not keepdims:
             r = _sum_all(self)
             if r is not NotImplemented:
                 return r
         return _py._sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        """mean(axis=None, keepdims=False): as ndarray.mean."""
+    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None, where=True):
+        """mean(axis=None, keepdims=False, *, dtype, out, where): as ndarray.mean."""
         cdef DualArray r
         cdef Py_ssize_t n, j
         cdef double *p
+        if dtype is not None or out is not None or where is not True:
+            return _py._fn_out(_py._h_mean(self, axis, dtype, None, keepdims, where=where),
+                               out, "mean")
         if axis is None and not keepdims:
             n = self._v.size if type(self._v) is ndarray else 0
             s = _sum_all(self) if n else NotImplemented
@@ -1385,22 +1392,34 @@ cdef class DualArray:
                 return r
         return _py._mean(self, axis, keepdims)
 
-    def prod(self, axis=None, keepdims=False):
-        """prod(axis=None, keepdims=False): as ndarray.prod."""
+    def prod(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
+             where=True):
+        """prod(axis=None, keepdims=False, *, dtype, out, initial, where): as ndarray.prod."""
+        if dtype is not None or out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_prod(self, axis, dtype, None, keepdims, initial, where),
+                               out, "prod")
         return _py._prod(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        """max(axis=None, keepdims=False): value and tangents of the maximum
-        (the first of ties)."""
+    def max(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
+        """max(axis=None, keepdims=False, *, out, initial, where): value and
+        tangents of the maximum (the first of ties)."""
+        if out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_max(self, axis, None, keepdims, initial, where), out,
+                               "max")
         return _py._select_reduce(self, axis, keepdims, np.argmax, "max")
 
-    def min(self, axis=None, keepdims=False):
-        """min(axis=None, keepdims=False): value and tangents of the minimum
-        (the first of ties)."""
+    def min(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
+        """min(axis=None, keepdims=False, *, out, initial, where): value and
+        tangents of the minimum (the first of ties)."""
+        if out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_min(self, axis, None, keepdims, initial, where), out,
+                               "min")
         return _py._select_reduce(self, axis, keepdims, np.argmin, "min")
 
-    def cumsum(self, axis=None):
-        """cumsum(axis=None): as ndarray.cumsum."""
+    def cumsum(self, axis=None, dtype=None, out=None):
+        """cumsum(axis=None, dtype=None, out=None): as ndarray.cumsum."""
+        if dtype is not None or out is not None:
+            return _py._fn_out(_py._h_cumsum(self, axis, dtype, None), out, "cumsum")
         return _py._cumsum(self, axis)
 
     def dot(self, o):

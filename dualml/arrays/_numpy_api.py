@@ -1092,7 +1092,8 @@ _HANDLED.update({
     np.lexsort: _h_lexsort, np.bincount: _h_bincount, np.vander: _h_vander,
 })
 # functions whose handler takes out= itself (a buffer of booleans or several)
-_OWN_OUT = {np.isclose, np.allclose}
+_OWN_OUT = {np.isclose, np.allclose, np.argmax, np.argmin, np.all, np.any, np.nanargmax,
+            np.nanargmin}
 _HANDLED.update({
     np.std: _h_std, np.var: _h_var, np.average: _h_average, np.ptp: _h_ptp,
     np.cumprod: _h_cumprod, np.sort: _h_sort, np.median: _h_median,
