@@ -387,7 +387,6 @@ UNSUPPORTED = [
     ("logical_and.accumulate", lambda: np.logical_and.accumulate(D)),
     ("multiply.at", lambda: np.multiply.at(D * 1.0, [0], 2.0)),
     ("partition", lambda: np.partition(D, 2, order="x")),
-    ("linalg.eig", lambda: np.linalg.eig(D33)),
     ("fft", lambda: np.fft.fft(D)),
     ("spacing", lambda: np.spacing(D)),
     ("astype", lambda: np.astype(D, np.float32)),

@@ -439,6 +439,9 @@ CASES = [
     ("qr-R", lambda x: np.linalg.qr(x)[1], T43, False),
     ("qr-Q", lambda x: np.linalg.qr(x).Q, T43, False),
     ("qr-r-mode", lambda x: np.linalg.qr(x, mode="r"), A33, False),
+    ("eig-values", lambda x: np.linalg.eig(x).eigenvalues, S4 + np.triu(S4, 1), False),
+    ("eig-vectors-abs", lambda x: np.abs(np.linalg.eig(x)[1]), S3 + np.tril(S3, -1), False),
+    ("eigvals", lambda x: np.linalg.eigvals(x), S4 + np.triu(S4, 1), False),
     ("tensorinv", lambda x: np.linalg.tensorinv(x.reshape(2, 2, 4)
                                                 + 3 * np.eye(4).reshape(2, 2, 4), ind=2),
      V(16), False),
@@ -563,3 +566,8 @@ def test_out_of_index_valued_functions_is_numpys():
     assert np.argmax(X, axis=1, out=buf) is buf and list(buf) == [1, 0]
     with pytest.raises(TypeError, match="out= must be a DualArray"):
         np.sum(X, axis=0, out=np.zeros(2))         # a float buffer would drop it
+
+
+def test_eig_with_complex_eigenvalues_raises():
+    with pytest.raises(ValueError, match="complex"):
+        dualml.jacobian(np.linalg.eigvals, np.array([[0.0, 1.0], [-1.0, 0.0]]))

@@ -167,6 +167,9 @@ def _eye_like(n):
     return np.eye(n)
 
 
+_VALUES_ONLY = {"eigh": "eigvalsh", "eig": "eigvals", "svd": "svd(..., compute_uv=False)"}
+
+
 def _gap_inverse(w, sq, what, fname):
     # F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it (w_j**2 - w_i**2 if sq)
     n = w.shape[-1]
@@ -178,7 +181,7 @@ def _gap_inverse(w, sq, what, fname):
     if np.any(np.abs(g[..., off]) <= 1e-12 * max(1.0, float(np.max(np.abs(wv))) ** (2 if sq else 1))):
         raise ValueError(f"numpy.linalg.{fname} on DualArray: the {what} are not distinct "
                          f"(repeated or zero), so the vectors have no derivative; "
-                         f"differentiate the values only ({'eigvalsh' if fname == 'eigh' else 'svd(..., compute_uv=False)'})")
+                         f"differentiate the values only ({_VALUES_ONLY[fname]})")
     if sq:
         ww = _mul(w, w)
         D = _sub(_expand_dims(ww, -2), _expand_dims(ww, -1))
@@ -233,6 +236,31 @@ def _eigh_parts(a, UPLO, vectors, fname):
     F = _gap_inverse(w, False, "eigenvalues", fname)
     Vd = _new(V, _mmul(V, _mul(F, P)), a._tag, None)
     return wd, Vd
+
+
+def _eig(a):
+    a = _operand(a, "linalg.eig")
+    if type(a) is _nd:
+        r = np.linalg.eig(a)
+        if np.iscomplexobj(r.eigenvalues):
+            raise ValueError("numpy.linalg.eig on DualArray: the eigenvalues are complex; "
+                             "dualml differentiates real functions (for a symmetric "
+                             "matrix use eigh)")
+        return r
+    _no_o2(a)
+    w, V = _eig(a._v)
+    # dw = diag(V^-1 dA V); dV = V (F o V^-1 dA V), then NumPy's unit columns:
+    # dv - v (v . dv)
+    P = _mmul(_mmul(_inv(V), a._d), V)
+    dw = _diag_last2(_operand(P))
+    F = _gap_inverse(w, False, "eigenvalues", "eig")
+    dV = _mmul(V, _mul(F, P))
+    dV = _sub(dV, _mul(V, _sum(_mul(V, dV), -2, True)))
+    return type(np.linalg.eig(np.eye(1)))(_new(w, dw, a._tag, None), _new(V, dV, a._tag, None))
+
+
+def _eigvals(a):
+    return _eig(a)[0]
 
 
 def _eigh(a, UPLO="L"):

@@ -979,9 +979,9 @@ def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _lift, _clip, _concatenate, _stack, _where  # noqa: E402
-from ._linalg import (_cholesky, _cond, _det, _eigh, _eigvalsh, _inv, _lstsq,  # noqa: E402
-                      _norm, _pinv, _qr, _slogdet, _solve, _svd, _svdvals, _tensorinv,
-                      _tensorsolve)
+from ._linalg import (_cholesky, _cond, _det, _eig, _eigh, _eigvals, _eigvalsh,  # noqa: E402
+                      _inv, _lstsq, _norm, _pinv, _qr, _slogdet, _solve, _svd, _svdvals,
+                      _tensorinv, _tensorsolve)
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
                         _np_matmul, _operand, _tag)
@@ -1087,6 +1087,7 @@ _HANDLED.update({
     np.trim_zeros: _h_trim_zeros, np.unique: _h_unique, np.histogram: _h_histogram,
     np.apply_along_axis: _h_apply_along_axis, np.piecewise: _h_piecewise,
     np.linalg.qr: _qr, np.linalg.tensorinv: _tensorinv, np.linalg.tensorsolve: _tensorsolve,
+    np.linalg.eig: _eig, np.linalg.eigvals: _eigvals,
     np.copyto: _h_copyto, np.putmask: _h_putmask, np.place: _h_place,
     np.cov: _h_cov, np.corrcoef: _h_corrcoef, np.searchsorted: _h_searchsorted,
     np.lexsort: _h_lexsort, np.bincount: _h_bincount, np.vander: _h_vander,
