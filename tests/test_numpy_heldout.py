@@ -7,7 +7,8 @@ either side, 0-d and empty arrays, ``np.linalg``.  dualml's Jacobian and the
 Hessian of a nonlinear scalarisation are compared with Richardson-
 extrapolated central differences of the same call on floats (first and
 second order), on the array path (DualArray) and, where NumPy itself runs
-the call on an object array, on the scalar path (``method="scalar"``).
+the call on an object array, on the scalar path (``method="scalar"``); a
+second table passes Python lists (the list path).
 Points lie away from kinks and ties.  None of these cases was in the table
 of tests/test_numpy_coverage.py when it was written.
 """
@@ -571,3 +572,68 @@ def test_out_of_index_valued_functions_is_numpys():
 def test_eig_with_complex_eigenvalues_raises():
     with pytest.raises(ValueError, match="complex"):
         dualml.jacobian(np.linalg.eigvals, np.array([[0.0, 1.0], [-1.0, 0.0]]))
+
+
+# -- the list path: f takes a Python list (Duals), NumPy converts it -----------------
+
+W4 = np.array([0.5, -1.0, 2.0, 1.5])
+
+LIST_CASES = [
+    ("sum", lambda x: np.sum(x)),
+    ("mean", lambda x: np.mean(x)),
+    ("std", lambda x: np.std(x)),
+    ("var-ddof", lambda x: np.var(x, ddof=1)),
+    ("prod", lambda x: np.prod(x)),
+    ("max", lambda x: np.max(x)),
+    ("min-minus", lambda x: -np.min(x)),
+    ("cumsum", lambda x: np.cumsum(x)),
+    ("cumprod", lambda x: np.cumprod(x)),
+    ("dot-const", lambda x: np.dot(x, W4)),
+    ("dot-self", lambda x: np.dot(x, x)),
+    ("matmul-const", lambda x: np.array(x) @ W4),
+    ("outer", lambda x: np.outer(x, W4[:2])),
+    ("sin-array", lambda x: np.sin(np.array(x))),
+    ("exp-sum", lambda x: np.exp(np.array(x)).sum()),
+    ("square-sqrt", lambda x: np.sqrt(np.square(np.array(x)) + 1.0)),
+    ("power-scalar", lambda x: np.power(np.array(x), 3)),
+    ("array-times-list", lambda x: W4 * np.array(x)),
+    ("scalar-minus", lambda x: 2.0 - np.array(x)),
+    ("tanh-log1p", lambda x: np.tanh(np.array(x)) + np.log1p(np.array(x) ** 2)),
+    ("maximum", lambda x: np.maximum(np.array(x), 0.2)),
+    ("where", lambda x: np.where(np.array(x) > 0, np.array(x) ** 2, 0.5)),
+    ("clip", lambda x: np.clip(np.array(x), -1.0, 1.0)),
+    ("abs", lambda x: np.abs(np.array(x))),
+    ("reshape-T", lambda x: np.array(x).reshape(2, 2).T),
+    ("concatenate", lambda x: np.concatenate([x, x[:2]])),
+    ("stack", lambda x: np.stack([x, x[::-1]])),
+    ("diff", lambda x: np.diff(x)),
+    ("sort", lambda x: np.sort(x)),
+    ("linalg-norm-by-hand", lambda x: np.sqrt(np.dot(x, x))),
+    ("hypot", lambda x: np.hypot(np.array(x[:2]), np.array(x[2:]))),
+    ("arctan2", lambda x: np.arctan2(np.array(x[:2]), np.array(x[2:]))),
+    ("polyval", lambda x: np.polyval(x, 0.7)),
+    ("trapezoid", lambda x: np.trapezoid(x)),
+    ("average-weights", lambda x: np.average(x, weights=[1.0, 2.0, 3.0, 4.0])),
+]
+
+
+@pytest.mark.parametrize("f", [c[1] for c in LIST_CASES], ids=[c[0] for c in LIST_CASES])
+def test_list_path_first_order(f):
+    x = V(4)
+    ref = fd_jacobian(lambda y: f(list(y)), x)
+    J = dualml.jacobian(f, list(x))
+    np.testing.assert_allclose(_floats(J), ref, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("f", [c[1] for c in LIST_CASES], ids=[c[0] for c in LIST_CASES])
+def test_list_path_second_order(f):
+    x = V(4)
+    shape = np.shape(f(list(x)))
+    w = _weights(shape)
+
+    def g(y):
+        r = np.asarray(f(y), dtype=object)
+        return np.sum(w * r * r + r)
+    ref = fd_hessian(lambda y: float(g(list(y))), x)
+    H = dualml.hessian(g, list(x))
+    np.testing.assert_allclose(_floats(H), ref, rtol=1e-5, atol=1e-6)
