@@ -36,7 +36,8 @@ def main():
     a = ap.parse_args()
     if os.path.exists(a.log):
         os.remove(a.log)
-    files = [os.path.join(os.path.abspath(a.tests), f) for f in FILES if os.path.exists(os.path.join(a.tests, f))]
+    tests = os.path.abspath(a.tests)
+    files = [os.path.join(tests, f) for f in FILES if os.path.exists(os.path.join(tests, f))]
     cmd = [sys.executable, "-m", "pytest", "-q", "-c", os.devnull, "-p", "no:cacheprovider",
            "-p", "autograd_shim",
            "--tb=no", "-rN", "--continue-on-collection-errors", "-W", "ignore"] + files

@@ -178,7 +178,8 @@ def _gap_inverse(w, sq, what, fname):
     if sq:
         g = np.expand_dims(wv * wv, -2) - np.expand_dims(wv * wv, -1)
     off = ~np.eye(n, dtype=bool)
-    if np.any(np.abs(g[..., off]) <= 1e-12 * max(1.0, float(np.max(np.abs(wv))) ** (2 if sq else 1))):
+    scale = max(1.0, float(np.max(np.abs(wv)))) ** (2 if sq else 1)
+    if np.any(np.abs(g[..., off]) <= 1e-12 * scale):
         raise ValueError(f"numpy.linalg.{fname} on DualArray: the {what} are not distinct "
                          f"(repeated or zero), so the vectors have no derivative; "
                          f"differentiate the values only ({_VALUES_ONLY[fname]})")
