@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from . import dual as _dual
+from .dual import _scoped
 from .arrays import DualArray, _new
 from .arrays._core import BufferBudgetExceeded, copy_pooled, hessian_pass
 from .arrays._core import _budget as _BUDGET       # the core's per-thread budget slot
@@ -172,6 +173,7 @@ def _parts(r, tag, c, fname):
             if r._o2 is not None:
                 return r._v, r._d[:r._o2[0]]
             return r._v, r._d
+        _dual._check_tags(r._tag, r._tag)
         if r._tag > tag:
             raise ValueError(f"{fname}(): a DualArray from an inner differentiation "
                              f"escaped it (was it stored and reused outside the function?)")
@@ -184,6 +186,7 @@ def _parts(r, tag, c, fname):
         if r.dtype != object:
             raise TypeError(_dual._bad_result(r))
     elif isinstance(r, _dual.Dual):
+        _dual._check_tags(_dual._tag_of(r), _dual._tag_of(r))
         if _dual._tag_of(r) >= tag:
             raise ValueError(f"{fname}(): f returned a scalar Dual of this "
                              f"differentiation's tag; return DualArrays (NumPy code)")
@@ -201,6 +204,7 @@ def _parts(r, tag, c, fname):
     raise TypeError(_dual._bad_result(r))
 
 
+@_scoped
 def _passes(f, x, args, chunk, fname, want_value=True, first=None):
     """Seeded passes over all n directions: (value, list of (c,) + out tangents).
 
@@ -211,11 +215,13 @@ def _passes(f, x, args, chunk, fname, want_value=True, first=None):
     shape = x.shape
     c = _chunk(chunk, n, n, fname) if first is None else first
     budget = _cap_bytes() if chunk is None else None
-    tag = _dual._new_tag()
     value = None
     blocks = []
     start = 0
     while True:
+        # a tag per pass, finished when the pass is read: a DualArray that f
+        # cached in one pass raises in the next instead of counting as its seed
+        tag = _dual._new_tag()
         cc = min(c, n - start)
         seed = _seed_rows(n, start, cc, shape)
         # x is _point's private copy: f may write into it, so every pass but
@@ -232,6 +238,7 @@ def _passes(f, x, args, chunk, fname, want_value=True, first=None):
         else:
             r = f(X, *args)
         v, d = _parts(r, tag, cc, fname)
+        _dual._retire(tag)
         if value is None:
             value = v
         blocks.append(d)
@@ -273,6 +280,7 @@ def _scalar_out(v, J, fname):
     return v, J
 
 
+@_scoped
 def _one_pass(f, x, args, fname):
     """(value, D) from one pass with all n identity directions, or None.
 
@@ -389,6 +397,7 @@ def _direction(v, x, fname):
     return va.astype(np.float64, copy=False)
 
 
+@_scoped
 def jvp(f, x, v, args=()):
     """(f(x), J v) from one pass with one direction."""
     x = _point(x, "jvp")
@@ -446,6 +455,7 @@ def _hessian_nested(f, x, args, chunk):
     return _vgh_nested(f, x, args, chunk)[2]
 
 
+@_scoped
 def _vgh_nested(f, x, args, chunk):
     box = []
 
@@ -498,6 +508,7 @@ def _constant_value(v):
     return v
 
 
+@_scoped
 def _vgh_o2_one(f, x, args, budget=None):
     """(value, g, H) in one pass of the second-order rows (small n); under a
     budget, _Outgrew with the Hessian rows per pass that would fit (f may
@@ -534,6 +545,7 @@ def _o2_rows_within(n, rows, nbytes, budget):
     return max(1, min(n // 2, int((budget // per_row - n) // max(n, 1))))
 
 
+@_scoped
 def _vgh_o2(f, x, args, chunk, first=None):
     """(value, g (n,), H (n, n)) from the second-order rows, chunked.
 
@@ -614,6 +626,7 @@ def _hessian_o2(f, x, args, chunk):
     return H.reshape(x.shape + x.shape)
 
 
+@_scoped
 def _hvp_o2(f, x, v, args):
     n = x.size
     k = n + 1

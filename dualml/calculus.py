@@ -33,7 +33,7 @@ import numpy as np
 
 from .dual import Dual, derivative
 from .dual import _new_tag, _seed, _split, _extract_many, _scalar_point, _seeded_passes
-from .dual import _chunk_size
+from .dual import _chunk_size, _scoped
 
 __all__ = ["derivative", "partial", "gradient", "jacobian", "jvp", "hessian",
            "value_and_derivative", "value_and_gradient", "value_and_jacobian",
@@ -286,6 +286,7 @@ def _passes(f, x, args, tag, other, fname, chunk=None):
     return pt.shape, res, pt
 
 
+@_scoped
 def _grad_engine(f, x, args, fname, chunk=None):
     tag = _new_tag()
 
@@ -310,6 +311,7 @@ def _grad_engine(f, x, args, fname, chunk=None):
     return value, (d.reshape(shape) if shape != () else float(d[0]))
 
 
+@_scoped
 def _jac_engine(f, x, args, fname, want_value, chunk=None):
     tag = _new_tag()
 
@@ -345,6 +347,7 @@ def _tangent(v, pt, fname):
 
 # -- public API -------------------------------------------------------------------------
 
+@_scoped
 def value_and_derivative(f, x, args=()):
     """f(x) and f'(x) from a single evaluation of f.
 
@@ -391,6 +394,7 @@ def value_and_derivative(f, x, args=()):
     return v, d
 
 
+@_scoped
 def partial(f, x, i, args=(), method="auto"):
     """The partial derivative ∂f/∂x_i at x, from one evaluation of f.
 
@@ -683,6 +687,7 @@ def value_and_jacobian(f, x, args=(), *, method="auto", chunk=None):
     return _jac_engine(f, x, args, "value_and_jacobian", True, chunk)
 
 
+@_scoped
 def jvp(f, x, v, args=(), *, method="auto"):
     """f(x) and the Jacobian-vector product J·v from ONE evaluation of f.
 
@@ -808,6 +813,7 @@ def hessian(f, x, args=(), *, method="auto", chunk=None):
     return _hessian_engine(f, x, args, "hessian", chunk, want_vg=False)[2]
 
 
+@_scoped
 def _hessian_engine(f, x, args, fname, chunk=None, want_vg=True):
     """(value, gradient, Hessian): with chunk=1, all three from the n(n+1)/2
     hyper-dual evaluations; else H chunked (see ``_hessian_chunked``)."""
@@ -898,6 +904,7 @@ def value_gradient_and_hessian(f, x, args=(), *, method="auto", chunk=None):
     return _hessian_engine(f, x, args, "value_gradient_and_hessian", chunk)
 
 
+@_scoped
 def hvp(f, x, v, args=(), *, method="auto"):
     """The Hessian-vector product ``H(x) v`` of a scalar f, without forming H.
 
@@ -962,6 +969,7 @@ def hvp(f, x, v, args=(), *, method="auto"):
     return _split(g, t1)[1]
 
 
+@_scoped
 def _hessian_chunked(f, pt, args, chunk):
     """H (flat, row-major) as the Jacobian of the gradient: the outer level
     seeds `chunk` directions per pass with multi-partial Duals (tag t1), the

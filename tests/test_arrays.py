@@ -217,8 +217,8 @@ def test_comparisons_are_plain_bools():
 
 def test_unsupported_ufunc_and_function_name_themselves():
     X = DualArray.seed(np.ones(3))
-    with pytest.raises(TypeError, match="fmod"):
-        np.fmod(X, 2.0)
+    with pytest.raises(TypeError, match="nextafter"):
+        np.nextafter(X, 2.0)
     with pytest.raises(TypeError, match="unwrap"):
         np.unwrap(X)
     with pytest.raises(TypeError, match="logical_xor"):

@@ -366,19 +366,15 @@ D = DualArray.seed(V(4))
 D33 = DualArray.seed(M33)
 
 UNSUPPORTED = [
-    ("interp", lambda: np.interp(D, XP, np.ones(5), period=2.0)),
-    ("interp", lambda: np.interp(0.5, D * [1, 2, 3, 4] + [0, 1, 2, 3], np.ones(4))),
-    ("pad", lambda: np.pad(D, 1, mode="linear_ramp")),
-    ("pad", lambda: np.pad(D, 1, mode="maximum")),
     ("pad", lambda: np.pad(D, 1, constant_values=D[0])),
+    ("pad", lambda: np.pad(D, 1, mode="linear_ramp", end_values=D[0])),
+    ("interp", lambda: np.interp(D, XP, np.ones(5), period=D[0])),
     ("pad", lambda: np.pad(D, 1, mode="reflect", reflect_type="odd")),
     ("quantile", lambda: np.quantile(D, 0.5, method="weibull")),
     ("quantile", lambda: np.quantile(D, 0.5, weights=np.ones(4))),
     ("percentile", lambda: np.percentile(D, 50, out=np.zeros(()))),
-    ("median", lambda: np.median(D * np.array([1, np.nan, 1, 1]))),
     ("gradient", lambda: np.gradient(D, D)),
     ("trapezoid", lambda: np.trapezoid(D, dx=D[0])),
-    ("insert", lambda: np.insert(D, 1, D[0])),
     ("sum", lambda: np.sum(D, dtype=np.float32)),
     ("cumprod", lambda: np.cumprod(D, dtype=np.float32)),
     ("var", lambda: np.var(D, out=np.zeros(()))),
@@ -391,13 +387,11 @@ UNSUPPORTED = [
     ("logical_and.accumulate", lambda: np.logical_and.accumulate(D)),
     ("multiply.at", lambda: np.multiply.at(D * 1.0, [0], 2.0)),
     ("partition", lambda: np.partition(D, 2, order="x")),
-    ("linalg.eig", lambda: np.linalg.eig(D33)),
     ("fft", lambda: np.fft.fft(D)),
     ("spacing", lambda: np.spacing(D)),
     ("astype", lambda: np.astype(D, np.float32)),
     ("ldexp", lambda: np.ldexp(2.0, D)),
     ("choose", lambda: np.choose([0, 1, 0, 1], [D, D], mode="wrap")),
-    ("fmod", lambda: np.fmod(D, 2.0)),
 ]
 
 

@@ -12,6 +12,8 @@ def _public_name(f):
     name = getattr(f, "__name__", repr(f))
     if mod.startswith("numpy.linalg"):
         return f"np.linalg.{name}"
+    if mod.startswith("numpy.fft"):
+        return f"np.fft.{name}"
     return f"np.{name}"
 
 

@@ -62,11 +62,64 @@ def _h_repeat(a, repeats, axis=None):
 _PAD_LINEAR = ("constant", "edge", "reflect", "symmetric", "wrap", "mean", "empty")
 
 
+_PAD_STAT = ("maximum", "minimum", "median", "linear_ramp")
+
+
+def _pad_sequential(x, pad_width, mode, kw):
+    """NumPy's stat and ramp modes, one axis after the other as NumPy pads them
+    (an axis sees the padding of the axes before it): the edge statistic
+    (a selection, or a median) or the ramp towards the edge value, joined on."""
+    allowed = {"stat_length"} if mode != "linear_ramp" else {"end_values"}
+    if set(kw) - allowed:
+        raise TypeError(f"numpy.pad on DualArray: unsupported arguments "
+                        f"{sorted(set(kw) - allowed)} for mode={mode!r}")
+    nd = len(x.shape)
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
+    stat = kw.get("stat_length")
+    st = None if stat is None else np.broadcast_to(np.asarray(stat, dtype=np.intp), (nd, 2))
+    ends = kw.get("end_values", 0)
+    _const_arg(ends, "pad", "end_values")
+    ev = np.broadcast_to(np.asarray(ends, dtype=_f64), (nd, 2))
+    for i in range(nd):
+        before, after = int(pw[i, 0]), int(pw[i, 1])
+        if before == 0 and after == 0:
+            continue
+        ax = i - nd
+        n = x.shape[i]
+        parts = []
+        for side, width in ((0, before), (1, after)):
+            if width == 0:
+                parts.append(None)
+                continue
+            if mode == "linear_ramp":
+                edge = _getitem(x, (_ALL,) * i + (slice(0, 1) if side == 0 else
+                                                  slice(n - 1, n),))
+                ramp = _h_linspace(ev[i, side], edge, width, endpoint=False, axis=i)
+                ramp = _reshape(ramp, x.shape[:i] + (width,) + x.shape[i + 1:])
+                parts.append(ramp if side == 0 else _h_flip(ramp, i))
+                continue
+            length = n if st is None else max(1, min(int(st[i, side]), n))
+            region = _getitem(x, (_ALL,) * i + (slice(0, length) if side == 0 else
+                                                slice(n - length, n),))
+            if mode == "median":
+                v = _h_median(region, axis=i, keepdims=True)
+            else:
+                v = _select_reduce(region, ax, True, np.argmax if mode == "maximum"
+                                   else np.argmin, "max" if mode == "maximum" else "min")
+            shape = x.shape[:i] + (width,) + x.shape[i + 1:]
+            parts.append(_broadcast_to(v, shape) if type(v) is not _nd else
+                         np.broadcast_to(v, shape).copy())
+        x = _concatenate([p for p in (parts[0], x, parts[1]) if p is not None], i)
+    return x
+
+
 def _h_pad(array, pad_width, mode="constant", **kw):
     x = _x(array, "pad")
+    if mode in _PAD_STAT:
+        return _pad_sequential(x, pad_width, mode, kw)
     if callable(mode) or mode not in _PAD_LINEAR:
         raise TypeError(f"numpy.pad on DualArray: mode={mode!r} is not supported "
-                        f"(supported: {', '.join(_PAD_LINEAR)})")
+                        f"(supported: {', '.join(_PAD_LINEAR + _PAD_STAT)})")
     if mode == "empty":
         mode, kw = "constant", {}
     allowed = {"constant": {"constant_values"}, "reflect": {"reflect_type"},
@@ -117,6 +170,8 @@ def _h_append(arr, values, axis=None):
 
 def _h_insert(arr, obj, values, axis=None):
     x = _x(arr, "insert")
+    if _tag(_operand(values, "numpy.insert")) != 0:
+        return _insert_dual(x, obj, _operand(values, "numpy.insert"), axis)
     _const_arg(values, "insert", "values")
     if axis is None:
         x, axis = _reshape(x, (-1,)), 0
@@ -136,6 +191,19 @@ def _h_insert(arr, obj, values, axis=None):
     def ft(c):
         return np.take(c, take, axis=ax) * keep
     return _lin(x, lambda c: np.insert(c, obj, vals, axis=ax), ft)
+
+
+def _insert_dual(x, obj, values, axis):
+    # Dual values: NumPy's own insert on integer labels (x's entries, then the
+    # values') says which entry lands where -- broadcasting included -- and the
+    # result gathers them from one flat array
+    if axis is None:
+        x, axis = _reshape(x, (-1,)), 0
+    lab = np.arange(x.size).reshape(x.shape)
+    vlab = x.size + np.arange(values.size).reshape(values.shape)
+    where = np.insert(lab, obj, vlab, axis=axis)
+    flat = _concatenate([_reshape(x, (-1,)), _reshape(values, (-1,))], 0)
+    return _reshape(_getitem(flat, (where.ravel(),)), where.shape)
 
 
 def _h_delete(arr, obj, axis=None):
@@ -487,6 +555,67 @@ def _h_matrix_power(a, n):
     return result
 
 
+def _h_linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
+                *, device=None):
+    # NumPy's own formula: start + arange(num) * step, the last sample = stop
+    if dtype not in (None, float, _f64, np.dtype(_f64)):
+        raise TypeError("numpy.linspace on DualArray: only dtype float64 (a derivative "
+                        "is a real number)")
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    a, b = _x(start, "linspace"), _x(stop, "linspace")
+    div = (num - 1) if endpoint else num
+    shape = _bshape(a.shape, b.shape)
+    idx = np.arange(num, dtype=_f64).reshape((-1,) + (1,) * len(shape))
+    delta = _ew_binary("subtract", b, a)
+    if div > 0:
+        step = _ew_binary("divide", delta, _operand(np.array(float(div))))
+        y = _ew_binary("add", _ew_binary("multiply", _operand(idx), step), a)
+    else:
+        step = _ew_binary("multiply", delta, _operand(np.array(np.nan)))
+        y = _ew_binary("add", _ew_binary("multiply", _operand(idx), delta), a)
+    if endpoint and num > 1:
+        y = _copy(y) if type(y) is DualArray else y
+        if type(y) is DualArray:
+            _setitem(y, -1, _broadcast_to(b, shape) if type(b) is DualArray else b)
+        else:
+            y[-1] = b
+    if axis != 0:
+        y = _moveaxis(y, 0, axis)
+    return (y, step) if retstep else y
+
+
+def _h_fftshift(x, axes=None):
+    a = _x(x, "fft.fftshift")
+    axes = tuple(range(len(a.shape))) if axes is None else axes
+    if isinstance(axes, numbers.Integral):
+        return _h_roll(a, a.shape[axes] // 2, axes)
+    return _h_roll(a, tuple(a.shape[ax] // 2 for ax in axes), tuple(axes))
+
+
+def _h_ifftshift(x, axes=None):
+    a = _x(x, "fft.ifftshift")
+    axes = tuple(range(len(a.shape))) if axes is None else axes
+    if isinstance(axes, numbers.Integral):
+        return _h_roll(a, -(a.shape[axes] // 2), axes)
+    return _h_roll(a, tuple(-(a.shape[ax] // 2) for ax in axes), tuple(axes))
+
+
+def _h_imag(val):
+    # a real array's imaginary part: zeros, a constant
+    return np.zeros(_x(val, "imag").shape)
+
+
+def _h_angle(z, deg=False):
+    # a real number's angle: 0 or pi, piecewise constant
+    return np.angle(_inner_operand(_x(z, "angle")), deg)
+
+
+def _h_real_if_close(a, tol=100):
+    return _x(a, "real_if_close")
+
+
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ..dual import Dual  # noqa: E402
@@ -495,6 +624,9 @@ from ._elementwise import _ew_binary  # noqa: E402
 from ._joins import _concatenate, _stack  # noqa: E402
 from ._linalg import _inv  # noqa: E402
 from ._numpy_api import _h_diag, _h_flip  # noqa: E402
+from ._reduce import _select_reduce  # noqa: E402
+from ._statistics import _h_median  # noqa: E402
+from ._operands import _nd  # noqa: E402
 from ._operands import _ALL, _bc, _bshape, _f64, _operand, _tag  # noqa: E402
 from ._products import _matmul  # noqa: E402
 from ._joins import _where  # noqa: E402

@@ -1358,19 +1358,26 @@ cdef class DualArray:
         """squeeze(axis=None): as ndarray.squeeze."""
         return _py._squeeze(self, axis)
 
-    def sum(self, axis=None, keepdims=False):
-        """sum(axis=None, keepdims=False): as ndarray.sum."""
+    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
+            where=True):
+        """sum(axis=None, keepdims=False, *, dtype, out, initial, where): as ndarray.sum."""
+        if dtype is not None or out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_sum(self, axis, dtype, None, keepdims, initial, where),
+                               out, "sum")
         if axis is None and not keepdims:
             r = _sum_all(self)
             if r is not NotImplemented:
                 return r
         return _py._sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        """mean(axis=None, keepdims=False): as ndarray.mean."""
+    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None, where=True):
+        """mean(axis=None, keepdims=False, *, dtype, out, where): as ndarray.mean."""
         cdef DualArray r
         cdef Py_ssize_t n, j
         cdef double *p
+        if dtype is not None or out is not None or where is not True:
+            return _py._fn_out(_py._h_mean(self, axis, dtype, None, keepdims, where=where),
+                               out, "mean")
         if axis is None and not keepdims:
             n = self._v.size if type(self._v) is ndarray else 0
             s = _sum_all(self) if n else NotImplemented
@@ -1385,22 +1392,34 @@ cdef class DualArray:
                 return r
         return _py._mean(self, axis, keepdims)
 
-    def prod(self, axis=None, keepdims=False):
-        """prod(axis=None, keepdims=False): as ndarray.prod."""
+    def prod(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
+             where=True):
+        """prod(axis=None, keepdims=False, *, dtype, out, initial, where): as ndarray.prod."""
+        if dtype is not None or out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_prod(self, axis, dtype, None, keepdims, initial, where),
+                               out, "prod")
         return _py._prod(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        """max(axis=None, keepdims=False): value and tangents of the maximum
-        (the first of ties)."""
+    def max(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
+        """max(axis=None, keepdims=False, *, out, initial, where): value and
+        tangents of the maximum (the first of ties)."""
+        if out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_max(self, axis, None, keepdims, initial, where), out,
+                               "max")
         return _py._select_reduce(self, axis, keepdims, np.argmax, "max")
 
-    def min(self, axis=None, keepdims=False):
-        """min(axis=None, keepdims=False): value and tangents of the minimum
-        (the first of ties)."""
+    def min(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
+        """min(axis=None, keepdims=False, *, out, initial, where): value and
+        tangents of the minimum (the first of ties)."""
+        if out is not None or initial is not None or where is not True:
+            return _py._fn_out(_py._h_min(self, axis, None, keepdims, initial, where), out,
+                               "min")
         return _py._select_reduce(self, axis, keepdims, np.argmin, "min")
 
-    def cumsum(self, axis=None):
-        """cumsum(axis=None): as ndarray.cumsum."""
+    def cumsum(self, axis=None, dtype=None, out=None):
+        """cumsum(axis=None, dtype=None, out=None): as ndarray.cumsum."""
+        if dtype is not None or out is not None:
+            return _py._fn_out(_py._h_cumsum(self, axis, dtype, None), out, "cumsum")
         return _py._cumsum(self, axis)
 
     def dot(self, o):
@@ -1437,6 +1456,97 @@ cdef class DualArray:
     def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
         """trace(offset=0, axis1=0, axis2=1): as ndarray.trace."""
         return _py._h_trace(self, offset, axis1, axis2, dtype, out)
+
+    # ndarray's remaining methods, as NumPy's functions (whose handlers check
+    # the arguments); index-valued ones read the values
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        """take(indices, axis=None, out=None, mode='raise'): as ndarray.take."""
+        return np.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        """diagonal(offset=0, axis1=0, axis2=1): as ndarray.diagonal."""
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def repeat(self, repeats, axis=None):
+        """repeat(repeats, axis=None): as ndarray.repeat."""
+        return np.repeat(self, repeats, axis)
+
+    def compress(self, condition, axis=None, out=None):
+        """compress(condition, axis=None): as ndarray.compress."""
+        return np.compress(condition, self, axis, out)
+
+    def choose(self, choices, out=None, mode="raise"):
+        """choose(choices): as ndarray.choose (self holds the indices)."""
+        return np.choose(self, choices, out, mode)
+
+    def conj(self):
+        """conj(): the array itself (a real array)."""
+        return self
+
+    def conjugate(self):
+        """conjugate(): the array itself (a real array)."""
+        return self
+
+    @property
+    def real(self):
+        """The array itself (a real array)."""
+        return self
+
+    @property
+    def imag(self):
+        """Zeros of the array's shape (a real array; a constant)."""
+        return np.zeros(self.shape)
+
+    @property
+    def mT(self):
+        """The matrix transpose: the last two axes swapped."""
+        return np.swapaxes(self, -1, -2)
+
+    def fill(self, value):
+        """fill(value): every entry set to value, in place."""
+        self[...] = value
+
+    def put(self, indices, values, mode="raise"):
+        """put(indices, values, mode='raise'): as ndarray.put, in place."""
+        np.put(self, indices, values, mode)
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        """partition(kth, axis=-1): as ndarray.partition, in place."""
+        self[...] = np.partition(self, kth, axis, kind, order)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        """argmax(axis=None): of the values."""
+        return np.argmax(self.value, axis, out, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        """argmin(axis=None): of the values."""
+        return np.argmin(self.value, axis, out, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
+        """argsort(axis=-1): of the values."""
+        return np.argsort(self.value, axis, kind, order, stable=stable)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        """argpartition(kth, axis=-1): of the values."""
+        return np.argpartition(self.value, kth, axis, kind, order)
+
+    def nonzero(self):
+        """nonzero(): of the values."""
+        return np.nonzero(self.value)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        """searchsorted(v): of the values (v's values if it is a DualArray)."""
+        if type(v) is DualArray:
+            v = _py._inner(v)
+        return np.searchsorted(_py._inner(self), v, side, sorter)
+
+    def all(self, axis=None, out=None, keepdims=False, *, where=True):
+        """all(axis=None): of the values."""
+        return np.all(self.value, axis, out, keepdims, where=where)
+
+    def any(self, axis=None, out=None, keepdims=False, *, where=True):
+        """any(axis=None): of the values."""
+        return np.any(self.value, axis, out, keepdims, where=where)
 
     def round(self, decimals=0, out=None):
         """round(decimals=0): as ndarray.round (zero derivative: a step function)."""

@@ -99,30 +99,52 @@ def _h_gradient(f, *varargs, axis=None, edge_order=1):
 
 
 def _h_interp(x, xp, fp, left=None, right=None, period=None):
-    if period is not None:
-        raise TypeError("numpy.interp on DualArray: period= is not supported")
-    _const(xp, "interp", "xp")
-    xp = np.asarray(xp, dtype=_f64)
     xx = _operand(x, "numpy.interp")
     ff = _operand(fp, "numpy.interp")
-    if xp.ndim != 1 or len(ff.shape) != 1 or ff.shape[0] != xp.shape[0] or xp.size == 0:
+    XP = _operand(xp, "numpy.interp")
+    if len(XP.shape) != 1 or len(ff.shape) != 1 or ff.shape[0] != XP.shape[0] or \
+            XP.shape[0] == 0:
         raise ValueError("numpy.interp: fp and xp are not of the same length")
-    n = xp.size
+    if period is not None:
+        # NumPy's reduction: x and xp modulo the period, xp sorted (fp with
+        # it), one knot wrapped onto each end; left/right are ignored
+        _const(period, "interp", "period")
+        period = abs(float(period))
+        if period == 0:
+            raise ValueError("period must be a non-zero value")
+        xx = _ew_binary("remainder", xx, _operand(np.array(period)))
+        XP = _ew_binary("remainder", XP, _operand(np.array(period)))
+        order = np.argsort(np.asarray(_inner(XP)), kind="stable")
+        XP, ff = _h_take(XP, order), _h_take(ff, order)
+        pp = _operand(np.array(period))
+        XP = _concatenate([_ew_binary("subtract", _getitem(XP, (slice(-1, None),)), pp), XP,
+                           _ew_binary("add", _getitem(XP, (slice(0, 1),)), pp)], 0)
+        ff = _concatenate([_getitem(ff, (slice(-1, None),)), ff, _getitem(ff, (slice(0, 1),))],
+                          0)
+        left = right = None
+    xpv = np.asarray(_inner(XP), dtype=_f64)
+    n = xpv.size
     xv = np.asarray(_inner(xx))
     if n == 1:
         inside = _bc(_getitem(ff, (0,)), xv.shape)
     else:
-        # the segment NumPy uses: xp[j] <= x < xp[j+1], the last one closed
-        j = np.clip(np.searchsorted(xp, xv, side="right") - 1, 0, n - 2)
-        x0, x1 = np.asarray(xp[j]), np.asarray(xp[j + 1])      # 0-d for a scalar x
+        # the segment NumPy uses: xp[j] <= x < xp[j+1], the last one closed;
+        # a dual xp moves the knots (their values pick the segment)
+        j = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
+        if type(XP) is _nd:
+            x0, x1 = np.asarray(xpv[j]), np.asarray(xpv[j + 1])    # 0-d for a scalar x
+            width = np.asarray(x1 - x0)
+        else:
+            x0, x1 = _h_take(XP, j), _h_take(XP, j + 1)
+            width = _ew_binary("subtract", x1, x0)
         f0, f1 = _h_take(ff, j), _h_take(ff, j + 1)
-        t = _ew_binary("divide", _ew_binary("subtract", xx, x0), np.asarray(x1 - x0))
+        t = _ew_binary("divide", _ew_binary("subtract", xx, _operand(x0)), _operand(width))
         inside = _ew_binary("add", f0, _ew_binary("multiply", t,
                                                   _ew_binary("subtract", f1, f0)))
     lo = _getitem(ff, (0,)) if left is None else _operand(left, "numpy.interp")
     hi = _getitem(ff, (-1,)) if right is None else _operand(right, "numpy.interp")
-    r = _where(xv > xp[-1], hi, inside)
-    r = _where(xv < xp[0], lo, r)
+    r = _where(xv > xpv[-1], hi, inside)
+    r = _where(xv < xpv[0], lo, r)
     return r
 
 
@@ -192,6 +214,6 @@ def _h_correlate(a, v, mode="valid"):
 from ._elementwise import _ew_binary  # noqa: E402
 from ._joins import _concatenate, _where  # noqa: E402
 from ._numpy_api import _h_take  # noqa: E402
-from ._operands import _ALL, _bc, _bshape, _f64, _inner, _operand, _tag  # noqa: E402
+from ._operands import _ALL, _bc, _bshape, _f64, _inner, _nd, _operand, _tag  # noqa: E402
 from ._reduce import _sum  # noqa: E402
 from ._shape import _getitem, _lin, _neg_axes, _norm_axis, _reshape  # noqa: E402

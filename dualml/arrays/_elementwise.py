@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import _kernels as _K
+from ..dual import _check_tags
 from ._core import DualArray, _new
 
 
@@ -132,6 +133,7 @@ def _ew_binary(name, a, b):
         y = _ew_binary(name, av, bv)
         Pa, Pb = _binary_partials(name, av, bv, y, True, True)
         return _new(y, _tadd(_scale(Pa, ad), _scale(Pb, bd)), ta, None)
+    _check_tags(ta, tb)
     if ta > tb:
         return _ew_binary_const(name, a, b, True)
     return _ew_binary_const(name, b, a, False)

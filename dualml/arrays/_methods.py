@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from .. import dual as _dual
 from ._core import DualArray, _new
 
 
@@ -62,6 +63,7 @@ def _extract(x, tag, want_value):
         if d.shape[0] == 1:
             return d[0]
         return _moveaxis0_last(d)
+    _dual._check_tags(x._tag, x._tag)
     if x._tag > tag:
         raise ValueError("a DualArray from an inner differentiation escaped it "
                          "(was it stored and reused outside the function?)")

@@ -49,9 +49,14 @@ def _array_function(func, types, args, kwargs):
     h = _HANDLED.get(func)
     if h is None:
         raise TypeError(f"numpy.{_fname(func)} is not supported on DualArray (no "
-                        f"derivative rule); supported: "
+                        f"derivative rule): write it with the supported functions, or "
+                        f"differentiate with method='scalar' (NumPy's object-array loops "
+                        f"on Duals); supported: "
                         f"{', '.join(sorted(_fname(f) for f in _HANDLED))}")
-    return h(*args, **kwargs)
+    out = kwargs.pop("out", None) if func not in _OWN_OUT else None
+    r = h(*args, **kwargs)
+    # out= (a keyword, as NumPy's docs write it): one rule for every function
+    return r if out is None else _fn_out(r, out, _fname(func))
 
 
 def _dualml_function(name, args, kwargs):
@@ -104,6 +109,21 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
         pass
     kwargs.pop("order", None)
     kwargs.pop("subok", None)
+    if method == "__call__" and "where" in kwargs:
+        where = kwargs.pop("where")
+        r = _array_ufunc(ufunc, method, inputs, kwargs)
+        if where is True or r is NotImplemented:
+            return _store_out(r, out, ufunc) if out is not None else r
+        if isinstance(r, tuple):
+            raise TypeError(f"numpy.{ufunc.__name__} on DualArray: where= with several "
+                            f"outputs is not supported; apply np.where to each output")
+        # NumPy leaves the entries where `where` is False as they were in out
+        # (uninitialized without out=: here zeros, a constant)
+        base = out[0] if isinstance(out, tuple) else out
+        if base is None:
+            base = np.zeros(np.shape(r))
+        res = _where(np.asarray(where, dtype=bool), r, base)
+        return _store_out(res, out, ufunc) if out is not None else res
     if method == "__call__":
         if kwargs:
             raise TypeError(f"numpy.{ufunc.__name__} on DualArray: unsupported "
@@ -117,13 +137,21 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
         name = _UFUNC_RULE.get(ufunc)
         if name is None and ufunc in _UFUNC_COMPOSED:
             ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
-            return _store_out(_UFUNC_COMPOSED[ufunc](*ops), out, ufunc)
+            r = _UFUNC_COMPOSED[ufunc](*ops)
+            if isinstance(r, tuple):            # modf, divmod, frexp: two outputs
+                if out is not None and any(o is not None for o in out):
+                    raise TypeError(f"numpy.{ufunc.__name__} on DualArray: out= is not "
+                                    f"supported for its two outputs")
+                return r
+            return _store_out(r, out, ufunc)
         if name is None:
             special = _special_handler(ufunc)     # scipy.special's ufuncs
             if special is not None:
                 return _store_out(special(*inputs), out, ufunc)
-            raise TypeError(f"numpy.{ufunc.__name__} is not supported on DualArray (no "
-                            f"derivative rule); supported ufuncs: "
+            owner = "numpy" if getattr(np, ufunc.__name__, None) is ufunc else "scipy.special"
+            raise TypeError(f"{owner}.{ufunc.__name__} is not supported on DualArray (no "
+                            f"derivative rule): write it with the supported ufuncs, or "
+                            f"differentiate with method='scalar'; supported ufuncs: "
                             f"{', '.join(sorted(u.__name__ for u in _UFUNC_RULE))}")
         ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
         r = _ew_unary(name, ops[0]) if len(ops) == 1 else _ew_binary(name, ops[0], ops[1])
@@ -161,6 +189,8 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
                             f"on DualArray")
     elif method == "at" and ufunc in (np.add, np.subtract):
         return _add_at(ufunc, *inputs)
+    elif method == "reduceat" and ufunc in (np.add, np.multiply, np.maximum, np.minimum):
+        r = _reduceat(ufunc, *inputs, **kwargs)
     elif method == "outer":
         name = _UFUNC_RULE.get(ufunc)
         if name not in _BINARY_SET or kwargs:
@@ -172,6 +202,30 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     else:
         raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on DualArray")
     return _store_out(r, out, ufunc)
+
+
+def _reduceat(ufunc, a, indices, axis=0):
+    # NumPy's rule: slice [i_k, i_k+1) reduced, or the single entry i_k where
+    # i_k >= i_k+1 (the last slice runs to the end)
+    x = _operand(a, f"numpy.{ufunc.__name__}.reduceat")
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd)
+    n = x.shape[ax]
+    idx = [int(i) for i in np.asarray(indices).ravel()]
+    pre = (_ALL,) * ax
+    parts = []
+    for k, i in enumerate(idx):
+        j = idx[k + 1] if k + 1 < len(idx) else n
+        piece = _getitem(x, pre + (slice(i, j if j > i else i + 1),))
+        if ufunc is np.add:
+            parts.append(_sum(piece, ax - nd, True))
+        elif ufunc is np.multiply:
+            parts.append(_prod(piece, ax - nd, True))
+        else:
+            big = ufunc is np.maximum
+            parts.append(_select_reduce(piece, ax - nd, True, np.argmax if big else np.argmin,
+                                        "max" if big else "min"))
+    return _concatenate(parts, ax)
 
 
 def _add_at(ufunc, a, indices, b=None):
@@ -245,6 +299,8 @@ def _fname(f):
     name = f.__name__
     if mod.startswith("numpy.linalg"):
         return "linalg." + name
+    if mod.startswith("numpy.fft"):
+        return "fft." + name
     return name
 
 
@@ -540,6 +596,30 @@ def _vecmat(v, A):
     return _getitem(_matmul(_expand_dims(v, -2), A), (Ellipsis, 0, _ALL))
 
 
+def _fmod(a, b):
+    # fmod has a's sign; on magnitudes it is remainder, exactly:
+    # fmod(a, b) = s * remainder(s * a, |b|), s = +-1 the sign of a
+    s = np.where(np.signbit(np.asarray(_inner(a))), -1.0, 1.0)
+    r = _ew_binary("remainder", _ew_binary("multiply", a, _operand(s)),
+                   _ew_unary("absolute", b))
+    return _ew_binary("multiply", r, _operand(s))
+
+
+def _modf(x):
+    # (fractional part, integral part): x - trunc(x) (slope 1), trunc(x) (slope 0)
+    return _fmod(x, _operand(np.array(1.0))), _ew_unary("trunc", x)
+
+
+def _divmod(a, b):
+    return _ew_binary("floor_divide", a, b), _ew_binary("remainder", a, b)
+
+
+def _frexp(x):
+    # x = m * 2**e: m = x * 2**-e with the integer e constant
+    m, e = np.frexp(np.asarray(_inner(x)))
+    return _ew_binary("multiply", x, _operand(np.ldexp(1.0, -e))), e
+
+
 # ufuncs without a rule of their own that are exactly a rule of others
 # (float_power is power in float64, the only dtype here)
 _UFUNC_COMPOSED = {
@@ -548,9 +628,297 @@ _UFUNC_COMPOSED = {
     np.float_power: lambda a, b: _ew_binary("power", a, b),
     np.logaddexp2: _logaddexp2, np.heaviside: _heaviside, np.ldexp: _ldexp,
     np.conjugate: lambda x: _copy(x),           # real numbers: the identity
+    np.fmod: _fmod, np.modf: _modf, np.divmod: _divmod, np.frexp: _frexp,
 }
 if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
     _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
+
+
+def _h_copyto(dst, src, casting="same_kind", where=True):
+    if type(dst) is not DualArray:
+        raise TypeError("numpy.copyto: dst must be a DualArray to hold derivatives (a "
+                        "float array would drop them)")
+    src = _operand(src, "numpy.copyto")
+    if where is True:
+        _setitem(dst, Ellipsis, _bc(src, dst.shape) if src.shape != dst.shape else src)
+        return
+    mask = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), dst.shape)
+    _setitem(dst, mask, _getitem(_bc(src, dst.shape), (mask,)))
+
+
+def _h_putmask(a, mask, values):
+    if type(a) is not DualArray:
+        raise TypeError("numpy.putmask: a must be a DualArray to hold derivatives")
+    m = np.broadcast_to(np.asarray(_inner_operand(mask), dtype=bool), a.shape)
+    v = _reshape(_operand(values, "numpy.putmask"), (-1,))
+    # NumPy repeats values over the whole array and takes the masked positions
+    idx = np.arange(a.size).reshape(a.shape)[m] % v.shape[0]
+    _setitem(a, m, _getitem(v, (idx,)))
+
+
+def _h_place(arr, mask, vals):
+    if type(arr) is not DualArray:
+        raise TypeError("numpy.place: arr must be a DualArray to hold derivatives")
+    m = np.broadcast_to(np.asarray(_inner_operand(mask), dtype=bool), arr.shape)
+    v = _reshape(_operand(vals, "numpy.place"), (-1,))
+    # NumPy repeats vals over the masked positions, in order
+    idx = np.arange(int(m.sum())) % max(v.shape[0], 1)
+    _setitem(arr, m, _getitem(v, (idx,)))
+
+
+def _h_cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+           dtype=None):
+    if fweights is not None or aweights is not None:
+        raise TypeError("numpy.cov on DualArray: fweights/aweights are not supported; "
+                        "write the weighted covariance with np.average")
+    x = _operand(m, "numpy.cov")
+    if len(x.shape) == 1:
+        x = _reshape(x, (1, -1))
+    if not rowvar and x.shape[0] != 1:
+        x = _transpose(x, None)
+    if y is not None:
+        yy = _operand(y, "numpy.cov")
+        if len(yy.shape) == 1:
+            yy = _reshape(yy, (1, -1))
+        if not rowvar and yy.shape[0] != 1:
+            yy = _transpose(yy, None)
+        x = _concatenate([x, yy], 0)
+    n = x.shape[1]
+    dd = (0 if bias else 1) if ddof is None else ddof
+    xc = _ew_binary("subtract", x, _mean(x, 1, True))
+    c = _ew_binary("divide", _matmul(xc, _transpose(xc, None)), np.array(float(n - dd)))
+    return _squeeze(c) if c.shape == (1, 1) else c
+
+
+def _h_corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    c = _operand(_h_cov(x, y, rowvar), "numpy.corrcoef")
+    if len(c.shape) == 0:
+        return _ew_binary("divide", c, c)
+    d = _ew_unary("sqrt", _operand(_h_diagonal(c)))
+    c = _ew_binary("divide", c, _reshape(d, (-1, 1)))
+    c = _ew_binary("divide", c, _reshape(d, (1, -1)))
+    return _clip(c, -1.0, 1.0)
+
+
+def _h_searchsorted(a, v, side="left", sorter=None):
+    return np.searchsorted(_inner_operand(a), _inner_operand(v), side, sorter)
+
+
+def _h_lexsort(keys, axis=-1):
+    return np.lexsort(tuple(_inner_operand(k) for k in keys), axis)
+
+
+def _h_bincount(x, weights=None, minlength=0):
+    xi = np.asarray(x) if type(x) is not DualArray else np.asarray(_inner(x)).astype(np.intp)
+    if weights is None:
+        return np.bincount(xi, None, minlength)
+    w = _reshape(_operand(weights, "numpy.bincount"), (-1,))
+    n = max(int(xi.max()) + 1 if xi.size else 0, minlength)
+    # a sum of the weights of each bin: linear, a 0/1 matrix
+    A = np.zeros((n, xi.size))
+    A[xi.ravel(), np.arange(xi.size)] = 1.0
+    return _matmul(_operand(A), w)
+
+
+def _h_vander(x, N=None, increasing=False):
+    xx = _operand(x, "numpy.vander")
+    n = xx.shape[0] if N is None else N
+    cols = [_ew_binary("power", xx, np.array(float(p))) if p else
+            _operand(np.ones(xx.shape)) for p in range(n)]
+    if not increasing:
+        cols = cols[::-1]
+    return _stack(cols, 1)
+
+
+def _h_polyder(p, m=1):
+    c = _a(p, "polyder")
+    for _ in range(m):
+        n = c.shape[0]
+        if n <= 1:
+            return _operand(np.zeros(1)) if type(c) is _nd else _ew_binary(
+                "multiply", _getitem(c, (slice(0, 1),)), np.array(0.0))
+        c = _ew_binary("multiply", _getitem(c, (slice(0, n - 1),)),
+                       np.arange(n - 1, 0, -1, dtype=_f64))
+    return c
+
+
+def _h_polyint(p, m=1, k=None):
+    c = _a(p, "polyint")
+    ks = np.zeros(m) if k is None else np.broadcast_to(np.asarray(k, dtype=_f64), (m,))
+    for i in range(m):
+        n = c.shape[0]
+        c = _ew_binary("divide", c, np.arange(n, 0, -1, dtype=_f64))
+        c = _concatenate([c, _operand(ks[i:i + 1])], 0)
+    return c
+
+
+def _h_polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    if full or cov:
+        raise TypeError("numpy.polyfit on DualArray: full=True/cov=True are not "
+                        "supported; the coefficients are (use np.linalg.lstsq for more)")
+    xx, yy = _a(x, "polyfit"), _a(y, "polyfit")
+    A = _h_vander(xx, deg + 1)
+    if w is not None:
+        ww = _a(w, "polyfit")
+        A = _ew_binary("multiply", A, _reshape(ww, (-1, 1)))
+        yy = _ew_binary("multiply", yy, ww if len(yy.shape) == 1 else _reshape(ww, (-1, 1)))
+    # the least-squares solution NumPy computes (it scales the columns first,
+    # which changes rounding only)
+    return _matmul(_pinv(A), yy)
+
+
+def _h_trim_zeros(filt, trim="fb", axis=None):
+    x = _a(filt, "trim_zeros")
+    v = np.asarray(_inner(x))
+    if axis is not None or v.ndim != 1:
+        raise TypeError("numpy.trim_zeros on DualArray: 1-d input without axis only")
+    nz = np.flatnonzero(v)
+    lo = int(nz[0]) if nz.size and "f" in trim.lower() else (v.size if not nz.size else 0)
+    hi = int(nz[-1]) + 1 if nz.size and "b" in trim.lower() else v.size
+    return _getitem(x, (slice(lo, hi if hi >= lo else lo),))
+
+
+def _h_unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+              *, equal_nan=True, sorted=True):
+    # the sorted distinct values, each the entry it first appears as (a tie
+    # of equal values follows that entry, as max does)
+    x = _a(ar, "unique")
+    if axis is not None:
+        raise TypeError("numpy.unique on DualArray: axis= is not supported")
+    v = np.asarray(_inner(x)).ravel()
+    res = np.unique(v, True, return_inverse, return_counts, equal_nan=equal_nan)
+    u = _h_take(_reshape(x, (-1,)), res[1])
+    extra = []
+    if return_index:
+        extra.append(res[1])
+    if return_inverse:
+        extra.append(res[2].reshape(np.shape(_inner(x))) if res[2].size == v.size else res[2])
+    if return_counts:
+        extra.append(res[-1])
+    return (u, *extra) if extra else u
+
+
+def _h_histogram(a, bins=10, range=None, density=None, weights=None):
+    x = _reshape(_a(a, "histogram"), (-1,))
+    xv = np.asarray(_inner(x))
+    if isinstance(bins, str):
+        raise TypeError("numpy.histogram on DualArray: string bins are not supported")
+    if np.ndim(bins) == 0:
+        nb = int(bins)
+        if range is None:
+            # NumPy's edges: a linspace from min to max (dual ends)
+            lo = _select_reduce(x, None, False, np.argmin, "min")
+            hi = _select_reduce(x, None, False, np.argmax, "max")
+            if float(np.asarray(_inner(lo))) == float(np.asarray(_inner(hi))):
+                lo = _ew_binary("subtract", _operand(lo), np.array(0.5))
+                hi = _ew_binary("add", _operand(hi), np.array(0.5))
+        else:
+            lo, hi = (float(r) for r in range)
+        edges = _ar._h_linspace(lo, hi, nb + 1)
+    else:
+        edges = _operand(bins, "numpy.histogram")
+        nb = edges.shape[0] - 1
+    ev = np.asarray(_inner(edges))
+    _, ref_edges = np.histogram(xv, ev if np.ndim(bins) else nb,
+                                range if np.ndim(bins) == 0 else None)
+    # bin of each entry: [e_i, e_i+1), the last bin closed (NumPy's rule)
+    j = np.searchsorted(ref_edges, xv, side="right") - 1
+    j[xv == ref_edges[-1]] = nb - 1
+    inside = (j >= 0) & (j < nb)
+    A = np.zeros((nb, xv.size))
+    A[j[inside], np.flatnonzero(inside)] = 1.0
+    if weights is None:
+        hist = A.sum(axis=1)
+    else:
+        hist = _matmul(_operand(A), _reshape(_a(weights, "histogram"), (-1,)))
+    if density:
+        widths = _h_diff(edges)
+        hist = _ew_binary("divide", _operand(hist),
+                          _ew_binary("multiply", _operand(widths), _operand(_sum(_operand(hist)))))
+    return hist, edges
+
+
+def _h_apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    x = _a(arr, "apply_along_axis")
+    nd = len(x.shape)
+    ax = _norm_axis(axis, nd)
+    y = _moveaxis(x, ax, -1)
+    rest = y.shape[:-1]
+    outs = [_operand(func1d(_getitem(y, idx), *args, **kwargs), "numpy.apply_along_axis")
+            for idx in np.ndindex(rest)]
+    if not outs:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    r = _reshape(_stack(outs, 0), rest + outs[0].shape)
+    # NumPy puts the function's output axes where axis was
+    k = len(outs[0].shape)
+    return _moveaxis(r, tuple(range(len(rest), len(rest) + k)), tuple(range(ax, ax + k)))
+
+
+def _h_piecewise(x, condlist, funclist, *args, **kw):
+    xx = _a(x, "piecewise")
+    xv = np.asarray(_inner(xx))
+    if isinstance(condlist, np.ndarray) and condlist.dtype == bool and \
+            condlist.shape == xv.shape:
+        condlist = [condlist]
+    conds = [np.broadcast_to(np.asarray(_inner_operand(c), dtype=bool), xv.shape)
+             for c in condlist]
+    n = len(conds)
+    if len(funclist) == n + 1:
+        other = ~np.any(conds, axis=0) if n else np.ones(xv.shape, bool)
+        conds.append(other)
+    elif len(funclist) != n:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are "
+                         f"expected")
+    if type(xx) is not DualArray:
+        raise TypeError("numpy.piecewise on DualArray: x must be the DualArray")
+    y = _h_zeros_like(xx)
+    for c, fn in zip(conds, funclist):
+        if not c.any():
+            continue
+        val = fn(_getitem(xx, (c,)), *args, **kw) if callable(fn) else fn
+        _setitem(y, c, val)
+    return y
+
+
+def _h_linalg_outer(x1, x2, /):
+    a, b = _a(x1, "linalg.outer"), _a(x2, "linalg.outer")
+    if len(a.shape) != 1 or len(b.shape) != 1:
+        raise ValueError("numpy.linalg.outer: both inputs must be 1-dimensional")
+    return _outer(a, b)
+
+
+def _h_vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    xx = _a(x, "linalg.vector_norm")
+    if axis is None:
+        r = _norm(_reshape(xx, (-1,)), ord)
+        return _reshape(r, (1,) * len(xx.shape)) if keepdims else r
+    if isinstance(axis, tuple) and len(axis) > 1:
+        nd = len(xx.shape)
+        ax = tuple(_norm_axis(a, nd) for a in axis)
+        rest = [i for i in range(nd) if i not in ax]
+        y = _transpose(xx, tuple(rest) + ax)
+        y = _reshape(y, tuple(xx.shape[i] for i in rest) + (-1,))
+        r = _norm(y, ord, -1)
+        if keepdims:
+            r = _reshape(r, tuple(1 if i in ax else n for i, n in enumerate(xx.shape)))
+        return r
+    return _norm(xx, ord, axis, keepdims)
+
+
+def _h_matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return _norm(_a(x, "linalg.matrix_norm"), ord, (-2, -1), keepdims)
+
+
+def _vecdot_axis(x1, x2, axis):
+    a, b = _a(x1, "linalg.vecdot"), _a(x2, "linalg.vecdot")
+    return _sum(_ew_binary("multiply", a, b), axis)
+
+
+def _h_tensordot(a, b, axes):
+    if isinstance(axes, numbers.Integral) and axes == 0:
+        # no axis summed: the outer product, a broadcast multiply
+        return _ew_binary("multiply", _reshape(a, a.shape + (1,) * len(b.shape)), b)
+    return _tensordot(a, b, axes)
 
 
 def _h_sinc(x):
@@ -611,7 +979,9 @@ def _h_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _lift, _clip, _concatenate, _stack, _where  # noqa: E402
-from ._linalg import _det, _inv, _norm, _solve  # noqa: E402
+from ._linalg import (_cholesky, _cond, _det, _eig, _eigh, _eigvals, _eigvalsh,  # noqa: E402
+                      _inv, _lstsq, _norm, _pinv, _qr, _slogdet, _solve, _svd, _svdvals,
+                      _tensorinv, _tensorsolve)
 from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
                         _np_matmul, _operand, _tag)
@@ -634,7 +1004,7 @@ _HANDLED = {
     np.outer: lambda a, b, out=None: _fn_out(_outer(_a(a, "outer"), _a(b, "outer")), out,
                                              "outer"),
     np.vdot: lambda a, b: _matmul(_reshape(_a(a, "vdot"), (-1,)), _reshape(_a(b, "vdot"), (-1,))),
-    np.tensordot: lambda a, b, axes=2: _tensordot(_a(a, "tensordot"), _a(b, "tensordot"), axes),
+    np.tensordot: lambda a, b, axes=2: _h_tensordot(_a(a, "tensordot"), _a(b, "tensordot"), axes),
     np.einsum: _einsum,
     np.where: _h_where,
     np.concatenate: lambda arrays, axis=0, out=None, **kw: _fn_out(
@@ -689,7 +1059,42 @@ _HANDLED = {
     np.linalg.solve: _solve,
     np.linalg.inv: _inv,
     np.linalg.det: _det,
+    np.linalg.slogdet: _slogdet,
+    np.linalg.cholesky: _cholesky,
+    np.linalg.eigh: _eigh,
+    np.linalg.eigvalsh: _eigvalsh,
+    np.linalg.svd: _svd,
+    np.linalg.pinv: _pinv,
+    np.linalg.lstsq: _lstsq,
+    np.linalg.cond: _cond,
 }
+if hasattr(np.linalg, "svdvals"):       # NumPy >= 2.0
+    _HANDLED[np.linalg.svdvals] = _svdvals
+    _HANDLED.update({
+        np.linalg.outer: _h_linalg_outer, np.linalg.vector_norm: _h_vector_norm,
+        np.linalg.matrix_norm: _h_matrix_norm,
+        np.linalg.trace: lambda x, /, *, offset=0, dtype=None: _h_trace(
+            x, offset, -2, -1, dtype),
+        np.linalg.diagonal: lambda x, /, *, offset=0: _h_diagonal(x, offset, -2, -1),
+        np.linalg.matmul: lambda x1, x2, /: _matmul(_a(x1, "linalg.matmul"),
+                                                    _a(x2, "linalg.matmul")),
+        np.linalg.vecdot: lambda x1, x2, /, *, axis=-1: _vecdot_axis(x1, x2, axis),
+        np.linalg.matrix_transpose: lambda x, /: _swapaxes(_a(x, "matrix_transpose"),
+                                                           -1, -2),
+    })
+_HANDLED.update({
+    np.polyder: _h_polyder, np.polyint: _h_polyint, np.polyfit: _h_polyfit,
+    np.trim_zeros: _h_trim_zeros, np.unique: _h_unique, np.histogram: _h_histogram,
+    np.apply_along_axis: _h_apply_along_axis, np.piecewise: _h_piecewise,
+    np.linalg.qr: _qr, np.linalg.tensorinv: _tensorinv, np.linalg.tensorsolve: _tensorsolve,
+    np.linalg.eig: _eig, np.linalg.eigvals: _eigvals,
+    np.copyto: _h_copyto, np.putmask: _h_putmask, np.place: _h_place,
+    np.cov: _h_cov, np.corrcoef: _h_corrcoef, np.searchsorted: _h_searchsorted,
+    np.lexsort: _h_lexsort, np.bincount: _h_bincount, np.vander: _h_vander,
+})
+# functions whose handler takes out= itself (a buffer of booleans or several)
+_OWN_OUT = {np.isclose, np.allclose, np.argmax, np.argmin, np.all, np.any, np.nanargmax,
+            np.nanargmin}
 _HANDLED.update({
     np.std: _h_std, np.var: _h_var, np.average: _h_average, np.ptp: _h_ptp,
     np.cumprod: _h_cumprod, np.sort: _h_sort, np.median: _h_median,
@@ -721,6 +1126,9 @@ _HANDLED.update({
     np.put_along_axis: _ar._h_put_along_axis,
     np.partition: _st._h_partition,
     np.real: lambda val: _a(val, "real"),
+    np.imag: _ar._h_imag, np.angle: _ar._h_angle, np.real_if_close: _ar._h_real_if_close,
+    np.linspace: _ar._h_linspace, np.fft.fftshift: _ar._h_fftshift,
+    np.fft.ifftshift: _ar._h_ifftshift,
     np.round: _h_round, np.around: _h_round, np.fix: _h_fix, np.nan_to_num: _h_nan_to_num,
 })
 if hasattr(np, "astype"):               # NumPy >= 2.1

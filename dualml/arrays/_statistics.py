@@ -168,6 +168,14 @@ def _h_partition(a, kth, axis=-1, kind="introselect", order=None):
 _QMETHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
+def _nan_like(r):
+    # NaN values with NaN tangents (a product with NaN would keep a zero
+    # tangent zero, dualml's convention for constants)
+    if type(r) is DualArray and type(r._v) is _nd and type(r._d) is _nd:
+        return _new(np.full(r._v.shape, np.nan), np.full(r._d.shape, np.nan), r._tag, r._o2)
+    return _ew_binary("multiply", _operand(r), np.array(np.nan))
+
+
 def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
     """Quantiles q (fractions) along axis: the sorted elements NumPy selects,
     combined with NumPy's constant interpolation weights (per slice: with
@@ -195,9 +203,6 @@ def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
         # an all-NaN slice selects its first (NaN) entry: NaN, as NumPy returns
         m = np.maximum((~np.isnan(sv)).sum(axis=-1), 1)[..., None].astype(_f64)
     else:
-        if np.isnan(sv[..., -1]).any():
-            raise TypeError(f"numpy.{fname} on DualArray: NaN inputs are not supported "
-                            f"(use numpy.nan{fname}, or the values to find them)")
         m = np.array([float(n)])
     pos = q.reshape(-1) * (m - 1)               # rest + (q entries,)
     lo = np.floor(pos)
@@ -227,6 +232,11 @@ def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
         return np.moveaxis(r, tuple(range(-nq, 0)), tuple(range(-(nr + nq), -nr)))
 
     r = _lin(xs, f, f)
+    if not skip_nan and np.isnan(sv[..., -1]).any():
+        # NumPy's answer for a slice holding a NaN (sorted last): NaN, whose
+        # derivative is NaN too
+        mask = np.broadcast_to(np.isnan(sv[..., -1]), q.shape + rest)
+        r = _where(mask, _nan_like(r), r)
     if keepdims:
         r = _reshape(r, q.shape + keep_shape)
     return r
@@ -387,6 +397,7 @@ def _h_cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
+from ._core import DualArray, _new  # noqa: E402
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _concatenate, _where  # noqa: E402
 from ._numpy_api import _bc_lead, _reduce_kw  # noqa: E402
