@@ -1360,7 +1360,7 @@ cdef class DualArray:
 
     def sum(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
             where=True):
-        """sum(axis=None, keepdims=False, *, dtype, out, initial, where): as ndarray.sum."""
+        """As ndarray.sum (keywords dtype, out, initial, where as NumPy's)."""
         if dtype is not None or out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_sum(self, axis, dtype, None, keepdims, initial, where),
                                out, "sum")
@@ -1371,7 +1371,7 @@ cdef class DualArray:
         return _py._sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dtype=None, out=None, where=True):
-        """mean(axis=None, keepdims=False, *, dtype, out, where): as ndarray.mean."""
+        """As ndarray.mean (keywords dtype, out, where as NumPy's)."""
         cdef DualArray r
         cdef Py_ssize_t n, j
         cdef double *p
@@ -1394,14 +1394,14 @@ cdef class DualArray:
 
     def prod(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
              where=True):
-        """prod(axis=None, keepdims=False, *, dtype, out, initial, where): as ndarray.prod."""
+        """As ndarray.prod (keywords dtype, out, initial, where as NumPy's)."""
         if dtype is not None or out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_prod(self, axis, dtype, None, keepdims, initial, where),
                                out, "prod")
         return _py._prod(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
-        """max(axis=None, keepdims=False, *, out, initial, where): value and
+        """As ndarray.max (keywords out, initial, where as NumPy's): value and
         tangents of the maximum (the first of ties)."""
         if out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_max(self, axis, None, keepdims, initial, where), out,
@@ -1409,7 +1409,7 @@ cdef class DualArray:
         return _py._select_reduce(self, axis, keepdims, np.argmax, "max")
 
     def min(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
-        """min(axis=None, keepdims=False, *, out, initial, where): value and
+        """As ndarray.min (keywords out, initial, where as NumPy's): value and
         tangents of the minimum (the first of ties)."""
         if out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_min(self, axis, None, keepdims, initial, where), out,
