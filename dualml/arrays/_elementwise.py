@@ -4,7 +4,8 @@ Design
 ------
 First-order DualArrays of float64 components run the C kernels
 (``dualml._kernels``: value and all k rows in one pass, zero-tangent
-convention).  Nested components take their partials from ``_nested`` and
+convention).  Nested components take their partials from ``_nested`` (nan
+propagation included) and
 scale the tangent rows with them (``_scale``: 0 where a tangent is 0, even
 if the partial is inf or nan).  The C core (``_core``) answers the common
 cases itself and comes here for the rest; both give the same bits.
@@ -54,37 +55,11 @@ def _unary_partial(name, v, y, p):
             p = _K.PARAM_DEFAULTS[name]
         if g is None:
             return _K.partials(name, _inner(v), param=p)[1]
-        return _nanprop(g.fn(v, y, p), y, v)
+        return g.fn(v, y, p)
     g = _NESTED_U[name]
     if g is None:
         return _K.partials(name, _inner(v))[1]
-    return _nanprop(g.fn(v, y), y, v)
-
-
-_NAN = np.array(np.nan)
-
-
-def _nanprop(P, y, a, b=None):
-    """dual.h's dual_nanprop for nested components.
-
-    Where the value is nan from inputs that are not nan (a domain error),
-    the partial is nan along every direction in which a (or b) moves: it
-    is multiplied by a * nan, as the scalar nested path does, so the next
-    derivative is nan too (a plain nan constant would become 0 under the
-    zero-tangent convention wherever the partial's own tangent is 0).
-    """
-    bad = np.isnan(_inner(y))
-    if not bad.any():
-        return P
-    bad = bad & ~np.isnan(_inner(a))
-    if b is not None:
-        bad = bad & ~np.isnan(_inner(b))
-    if not bad.any():
-        return P
-    m = _ew_binary("multiply", _operand(a), _NAN)
-    if b is not None:
-        m = _ew_binary("add", m, _ew_binary("multiply", _operand(b), _NAN))
-    return _where(bad, _ew_binary("multiply", _operand(P), m), _operand(P))
+    return g.fn(v, y)
 
 
 def _binary_op(name, a, b):
@@ -173,7 +148,7 @@ def _binary_partials(name, a, b, y, want_a, want_b):
                 inner = _K.partials(name, *np.broadcast_arrays(_inner(a), _inner(b)))
             out.append(inner[i])
         else:
-            out.append(_nanprop(g.fn(a, b, y), y, a, b))
+            out.append(g.fn(a, b, y))
     return out
 
 
