@@ -239,6 +239,14 @@ def emit_array(node, kinds):
     raise TypeError(node)
 
 
+def array_partial(rule, p, kinds):
+    """Python expression of one partial on array operands (before _nanprop)."""
+    if p.expr is not None:
+        return emit_array(p.expr, kinds)
+    args = {"binary": "a, b", "unary_p": "x, p"}.get(rule.kind, "x")
+    return f"_const_partial({rule.name!r}, {p.which}, {args})"
+
+
 def array_module(rules, table):
     """Source of dualml/arrays/_nested_rules.py for the parsed table."""
     kinds = {r.name: r.kind for r in rules}
@@ -249,10 +257,10 @@ def array_module(rules, table):
         "(emit_array); never edit or commit.  Each function returns one partial of",
         "one rule for nested DualArray operands, nan propagation included",
         "(_nanprop, the array spelling of dual.h's dual_nanprop).  UNARY,",
-        "UNARY_P and BINARY map a rule to (function, zero, unit, uses_y, source),",
-        "or None where the table says CONST (the C partial at the innermost value).",
+        "UNARY_P and BINARY map a rule to (function, zero, unit, uses_y, source);",
+        "CONST partials are the C partial at the innermost value (_const_partial).",
         '"""',
-        "from ._nested import _B, _C, _RC, _U, _branch, _nanprop",
+        "from ._nested import _B, _C, _RC, _U, _branch, _const_partial, _nanprop",
         "",
         "",
     ]
@@ -261,13 +269,10 @@ def array_module(rules, table):
         parts = table[r.name]
         entries = []
         for p in parts:
-            if p.expr is None:
-                entries.append("None")
-                continue
             fname = f"_nd{'ab'[p.which] if r.kind == 'binary' else ''}_{r.name}"
             args = {"binary": "a, b, y", "unary_p": "x, y, p"}.get(r.kind, "x, y")
             lines += [f"def {fname}({args}):",
-                      f"    return _nanprop({emit_array(p.expr, kinds)}, y, {', '.join(p.inputs)})",
+                      f"    return _nanprop({array_partial(r, p, kinds)}, y, {', '.join(p.inputs)})",
                       "", ""]
             src = r.nested[p.which]
             entries.append(f"({fname}, {p.zero!r}, {p.unit!r}, {'y' in p.uses!r}, {src!r})")

@@ -50,16 +50,8 @@ def _ew_unary(name, x, p=None):
 
 def _unary_partial(name, v, y, p):
     if name in _UNARY_P:
-        g = _NESTED_UP[name]
-        if p is None:
-            p = _K.PARAM_DEFAULTS[name]
-        if g is None:
-            return _K.partials(name, _inner(v), param=p)[1]
-        return g.fn(v, y, p)
-    g = _NESTED_U[name]
-    if g is None:
-        return _K.partials(name, _inner(v))[1]
-    return g.fn(v, y)
+        return _NESTED_UP[name].fn(v, y, _K.PARAM_DEFAULTS[name] if p is None else p)
+    return _NESTED_U[name].fn(v, y)
 
 
 def _binary_op(name, a, b):
@@ -138,18 +130,7 @@ def _binary_partials(name, a, b, y, want_a, want_b):
         _, pa, pb = _K.partials(name, a, b)
         return pa, pb
     ga, gb = _NESTED_B[name]
-    inner = None
-    out = []
-    for want, g, i in ((want_a, ga, 1), (want_b, gb, 2)):
-        if not want:
-            out.append(None)
-        elif g is None:
-            if inner is None:
-                inner = _K.partials(name, *np.broadcast_arrays(_inner(a), _inner(b)))
-            out.append(inner[i])
-        else:
-            out.append(g.fn(a, b, y))
-    return out
+    return [ga.fn(a, b, y) if want_a else None, gb.fn(a, b, y) if want_b else None]
 
 
 def _scale(P, T):

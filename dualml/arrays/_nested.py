@@ -24,8 +24,8 @@ class _Nested:
     """One nested-column partial: a callable plus what its derivatives are.
 
     ``fn`` includes nan propagation.  ``zero``: the partial is a constant
-    (its derivatives vanish); ``unit``: the expression is a bare argument
-    name (its derivative w.r.t. that argument is 1, others 0).
+    or CONST (its derivatives vanish); ``unit``: the expression is a bare
+    argument name (its derivative w.r.t. that argument is 1, others 0).
     """
     __slots__ = ("fn", "zero", "unit", "src", "uses_y")
 
@@ -56,6 +56,15 @@ def _branch(cond, u, v):
     if isinstance(cond, (bool, np.bool_)) or (type(cond) is _nd and cond.ndim == 0):
         return u if cond else v
     return _where(cond, _operand(u), _operand(v))
+
+
+def _const_partial(name, which, *args):
+    # a CONST partial: the C rule's partial at the innermost values
+    if name in _BINARY_SET:
+        return _K.partials(name, *np.broadcast_arrays(_inner(args[0]), _inner(args[1])))[
+            1 + which]
+    p = args[1] if len(args) > 1 else None
+    return _K.partials(name, _inner(args[0]), param=p)[1]
 
 
 _NAN = np.array(np.nan)
@@ -95,13 +104,9 @@ _ALL_RULES = _UNARY_SET | _UNARY_P | _BINARY_SET
 from . import _nested_rules  # noqa: E402
 
 
-def _record(entry):
-    return None if entry is None else _Nested(*entry)
-
-
-_NESTED_U = {k: _record(v) for k, v in _nested_rules.UNARY.items()}
-_NESTED_UP = {k: _record(v) for k, v in _nested_rules.UNARY_P.items()}
-_NESTED_B = {k: (_record(a), _record(b)) for k, (a, b) in _nested_rules.BINARY.items()}
+_NESTED_U = {k: _Nested(*v) for k, v in _nested_rules.UNARY.items()}
+_NESTED_UP = {k: _Nested(*v) for k, v in _nested_rules.UNARY_P.items()}
+_NESTED_B = {k: (_Nested(*a), _Nested(*b)) for k, (a, b) in _nested_rules.BINARY.items()}
 
 
 # The modules of this package call each other: their names are bound

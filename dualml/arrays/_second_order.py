@@ -96,7 +96,7 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
     na, nb = _NESTED_B[name]
     g = na if x_first else nb
     # a bare name of the constant operand: the partial does not move with x
-    if g is None or g.zero or g.unit == ("b" if x_first else "a"):
+    if g.zero or g.unit == ("b" if x_first else "a"):
         return
     k, i0, i1 = o2
     if t.flags.c_contiguous:
@@ -112,10 +112,10 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
 def _o2_flat():
     # rules whose second partials vanish identically (CONST or a constant
     # nested expression): their hessian rows need no curvature term
-    u = {n for n, g in _NESTED_U.items() if g is None or g.zero}
-    u |= {n for n, g in _NESTED_UP.items() if g is None or g.zero}
+    u = {n for n, g in _NESTED_U.items() if g.zero}
+    u |= {n for n, g in _NESTED_UP.items() if g.zero}
     b = {n for n, (na, nb) in _NESTED_B.items()
-         if (na is None or na.zero) and (nb is None or nb.zero)}
+         if na.zero and nb.zero}
     return frozenset(u), frozenset(b)
 
 
