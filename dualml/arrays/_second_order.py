@@ -81,6 +81,7 @@ def _o2_unary(name, v, y, d, t, o2, p):
 
 def _o2_binary(name, a, b, y, ad, bd, t, o2):
     if name in _O2_FLAT_B:
+        _o2_domain_errors(name, a, b, ad, bd, y, t, o2)
         return
     k, i0, i1 = o2
     if t.flags.c_contiguous:
@@ -97,6 +98,10 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
     g = na if x_first else nb
     # a bare name of the constant operand: the partial does not move with x
     if g.zero or g.unit == ("b" if x_first else "a"):
+        if x_first:
+            _o2_domain_errors(name, v, c, d, None, y, t, o2)
+        else:
+            _o2_domain_errors(name, c, v, None, d, y, t, o2)
         return
     k, i0, i1 = o2
     if t.flags.c_contiguous:
@@ -107,6 +112,33 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
         return
     P = _K.partials2(name, v, c) if x_first else _K.partials2(name, c, v)
     _o2_add(t, o2, v.shape, [(P[3] if x_first else P[5], d[:k], d[:k])])
+
+
+def _o2_domain_errors(name, a, b, ad, bd, y, t, o2):
+    """The curvature rows of a binary rule whose second partials vanish
+    (skipped above) at its domain errors: where the value is nan from
+    operands that are not (inf - inf, x // 0, remainder(inf, x)), the second
+    partials are nan (dual_nanprop), on this path as on every other one.
+    ``a``/``b``: values (arrays or floats), ``ad``/``bd``: their tangent
+    rows, None for a constant; ``t``: the result's rows, C-contiguous."""
+    y = np.asarray(y)
+    if not np.isnan(y).any():
+        return
+    k = o2[0]
+    s = y.shape
+    a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), s))
+    b = np.ascontiguousarray(np.broadcast_to(np.asarray(b, dtype=float), s))
+    _, _, _, faa, fab, fbb = _K.partials2(name, a, b)
+    ga = None if ad is None else np.broadcast_to(ad[:k], (k,) + s)
+    gb = None if bd is None else np.broadcast_to(bd[:k], (k,) + s)
+    terms = []
+    if ga is not None:
+        terms.append((faa, ga, ga))
+    if ga is not None and gb is not None:
+        terms += [(fab, ga, gb), (fab, gb, ga)]
+    if gb is not None:
+        terms.append((fbb, gb, gb))
+    _o2_add(t, o2, s, terms)
 
 
 def _o2_flat():
