@@ -118,27 +118,28 @@ def _o2_domain_errors(name, a, b, ad, bd, y, t, o2):
     """The curvature rows of a binary rule whose second partials vanish
     (skipped above) at its domain errors: where the value is nan from
     operands that are not (inf - inf, x // 0, remainder(inf, x)), the second
-    partials are nan (dual_nanprop), on this path as on every other one.
-    ``a``/``b``: values (arrays or floats), ``ad``/``bd``: their tangent
-    rows, None for a constant; ``t``: the result's rows, C-contiguous."""
+    partials are nan (dual_nanprop), on this path as on every other one;
+    elsewhere nothing is added.  ``a``/``b``: values (arrays or floats),
+    ``ad``/``bd``: their tangent rows, None for a constant; ``t``: the
+    result's rows, C-contiguous."""
     y = np.asarray(y)
     if not np.isnan(y).any():
         return
-    k = o2[0]
-    s = y.shape
-    a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), s))
-    b = np.ascontiguousarray(np.broadcast_to(np.asarray(b, dtype=float), s))
-    _, _, _, faa, fab, fbb = _K.partials2(name, a, b)
-    ga = None if ad is None else np.broadcast_to(ad[:k], (k,) + s)
-    gb = None if bd is None else np.broadcast_to(bd[:k], (k,) + s)
-    terms = []
-    if ga is not None:
-        terms.append((faa, ga, ga))
-    if ga is not None and gb is not None:
-        terms += [(fab, ga, gb), (fab, gb, ga)]
-    if gb is not None:
-        terms.append((fbb, gb, gb))
-    _o2_add(t, o2, s, terms)
+    s, n = y.shape, y.size
+    a = np.broadcast_to(np.asarray(a, dtype=float), s).reshape(n)
+    b = np.broadcast_to(np.asarray(b, dtype=float), s).reshape(n)
+    bad = np.flatnonzero(np.isnan(y.reshape(n)) & ~np.isnan(a) & ~np.isnan(b))
+    if not bad.size:
+        return
+    k, i0, i1 = o2
+    H = t[k:].reshape(i1 - i0, k, n)             # a view: t is C-contiguous
+    rows = [np.broadcast_to(g[:k], (k,) + s).reshape(k, n)[:, bad]
+            for g in (ad, bd) if g is not None]
+    for gl in rows:
+        for gr in rows:
+            # nan * g_i g_j, 0 where the product is 0 (zero-tangent convention)
+            cross = gl[i0:i1][:, None] * gr[None]
+            H[:, :, bad] += np.where(cross == 0, 0.0, np.nan)
 
 
 def _o2_flat():
