@@ -88,6 +88,10 @@ def _o2_binary(name, a, b, y, ad, bd, t, o2):
         _K.o2_binary(name, a, b, ad, bd, t, k, i0, i1)
         return
     s = a.shape
+    if name == "divide":
+        # the recurrence of _kernels.o2_binary_c: -(y' b' + b' y') / b
+        _o2_add(t, o2, s, [(-1.0 / b, t[:k], bd[:k]), (-1.0 / b, bd[:k], t[:k])])
+        return
     _, _, _, faa, fab, fbb = _K.partials2(name, a, b)
     ga, gb = ad[:k], bd[:k]
     _o2_add(t, o2, s, [(faa, ga, ga), (fab, ga, gb), (fab, gb, ga), (fbb, gb, gb)])
@@ -109,6 +113,9 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
             _K.o2_binary(name, v, c, d, None, t, k, i0, i1)
         else:
             _K.o2_binary(name, c, v, None, d, t, k, i0, i1)
+        return
+    if name == "divide" and not x_first:
+        _o2_add(t, o2, v.shape, [(-1.0 / v, t[:k], d[:k]), (-1.0 / v, d[:k], t[:k])])
         return
     P = _K.partials2(name, v, c) if x_first else _K.partials2(name, c, v)
     _o2_add(t, o2, v.shape, [(P[3] if x_first else P[5], d[:k], d[:k])])
