@@ -19,6 +19,8 @@ class Rule(NamedTuple):
     derivs: tuple            # C partials: (d,) or (da, db)
     nested: tuple            # derivative(s) for nested duals: Python/Cython
                              # expressions, or "CONST"
+    tangents: tuple = ()     # per partial: the C tangent column (an
+                             # expression in the rule's names and t) or None
 
     @property
     def nargs(self):
@@ -56,6 +58,16 @@ def _split_args(text):
     return [" ".join(a.split()) for a in args]
 
 
+def _with_t(col):
+    """(partial, tangent or None) of a derivative column: DUAL_WITH_T(d, t)."""
+    if col.startswith("DUAL_WITH_T(") and col.endswith(")"):
+        parts = _split_args(col[len("DUAL_WITH_T("):-1])
+        if len(parts) != 2:
+            raise ValueError(f"DUAL_WITH_T takes (partial, tangent): {col!r}")
+        return parts[0], parts[1]
+    return col, None
+
+
 def parse_rules(path=None) -> List[Rule]:
     with open(path or default_table_path()) as fh:
         text = fh.read()
@@ -80,13 +92,15 @@ def parse_rules(path=None) -> List[Rule]:
                              f"{_ARITY[kind]} columns, got {len(args)}")
         name = args[0]
         if kind == "unary_fn":
-            rule = Rule(kind, name, None, (), (args[1],))
+            rule = Rule(kind, name, None, (), (args[1],), (None,))
         elif kind == "binary":
-            nested = tuple(c if n == "SAME" else n for c, n in zip(args[2:4], args[4:6]))
-            rule = Rule(kind, name, args[1], tuple(args[2:4]), nested)
+            (da, ta), (db, tb) = _with_t(args[2]), _with_t(args[3])
+            nested = tuple(c if n == "SAME" else n for c, n in zip((da, db), args[4:6]))
+            rule = Rule(kind, name, args[1], (da, db), nested, (ta, tb))
         else:
-            nested = args[2] if args[3] == "SAME" else args[3]
-            rule = Rule(kind, name, args[1], (args[2],), (nested,))
+            d, t = _with_t(args[2])
+            nested = d if args[3] == "SAME" else args[3]
+            rule = Rule(kind, name, args[1], (d,), (nested,), (t,))
         rules.append(rule)
         pos = i
     names = [r.name for r in rules]
