@@ -571,28 +571,71 @@ static inline int dual_ts_better_(double alt, double r)
 #undef DUAL_UNARY_FN
 #undef DUAL_BINARY
 
-/* 2. partial * tangent per rule, the tangent column where the plain
-      product leaves the normal range: dual_<f>_ts(x, p, y, d, t) for unary
-      rules (p unused but by DUAL_UNARY_P), dual_<f>_tsa / _tsb(a, b, y, d,
-      t) for binary ones.  Rules without a column compile to dual_scale. */
+/* 2. partial * tangent per rule, the tangent column where the partial or
+      the plain product leaves the normal range: dual_<f>_ts(x, p, y, d, t)
+      for unary rules (p used by DUAL_UNARY_P only), dual_<f>_tsa / _tsb(a,
+      b, y, d, t) for binary ones.  Rules without a column compile to
+      dual_scale.  The column is evaluated in a function of its own
+      (dual_<f>_tfix*, not inlined), so that no vectorized or if-converted
+      loop computes it speculatively: it may raise floating-point flags
+      that NumPy's object loops report as warnings. */
+#if defined(__GNUC__)
+#define DUAL_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define DUAL_NOINLINE __declspec(noinline)
+#else
+#define DUAL_NOINLINE
+#endif
 #undef DUAL_WITH_T
 #define DUAL_WITH_T(d, tx) (dual_has_t_ = 1, dual_alt_ = (tx), (d))
-#define DUAL_TS_BODY_(deriv)                                                \
-    double r = dual_scale(d, t);                                            \
-    if (DUAL_UNLIKELY(dual_offrange_(d, r, t))) {                           \
-        int dual_has_t_ = 0;                                                \
-        double dual_alt_ = 0.0;                                             \
-        (void)(deriv);                                                      \
-        if (dual_has_t_ && dual_ts_better_(dual_alt_, r))                   \
-            r = dual_alt_;                                                  \
+#define DUAL_TFIX_BODY_(deriv)                                               \
+    int dual_has_t_ = 0;                                                    \
+    double dual_alt_ = 0.0;                                                 \
+    (void)(deriv);                                                          \
+    return dual_has_t_ && dual_ts_better_(dual_alt_, r) ? dual_alt_ : r;
+#define DUAL_UNARY(name, value, deriv, nested)                               \
+    DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
+                                                   double d, double t, double r) \
+    {                                                                       \
+        (void)x; (void)p; (void)y; (void)d;                                 \
+        DUAL_TFIX_BODY_(deriv)                                              \
+    }
+#define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
+#define DUAL_UNARY_FN(name, nested)
+#define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
+    DUAL_NOINLINE static double dual_##name##_tfixa(double a, double b, double y, \
+                                                    double d, double t, double r) \
+    {                                                                       \
+        (void)a; (void)b; (void)y; (void)d;                                 \
+        DUAL_TFIX_BODY_(da)                                                 \
     }                                                                       \
+    DUAL_NOINLINE static double dual_##name##_tfixb(double a, double b, double y, \
+                                                    double d, double t, double r) \
+    {                                                                       \
+        (void)a; (void)b; (void)y; (void)d;                                 \
+        DUAL_TFIX_BODY_(db)                                                 \
+    }
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+#undef DUAL_WITH_T
+/* whether a column has a tangent: constant after inlining, so rules without
+   one keep the plain, vectorizable product */
+#define DUAL_WITH_T(d, tx) (dual_has_t_ = 1, 0.0)
+#define DUAL_TS_BODY_(deriv, fix)                                           \
+    double r = dual_scale(d, t);                                            \
+    int dual_has_t_ = 0;                                                    \
+    (void)(deriv);                                                          \
+    if (dual_has_t_ && DUAL_UNLIKELY(dual_offrange_(d, r, t)))              \
+        r = fix;                                                            \
     return r;
 #define DUAL_UNARY(name, value, deriv, nested)                               \
     static inline double dual_##name##_ts(double x, double p, double y,      \
                                           double d, double t)               \
     {                                                                       \
-        (void)x; (void)p; (void)y;                                          \
-        DUAL_TS_BODY_(deriv)                                                \
+        DUAL_TS_BODY_(deriv, dual_##name##_tfix(x, p, y, d, t, r))          \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
 #define DUAL_UNARY_FN(name, nested)                                          \
@@ -606,14 +649,12 @@ static inline int dual_ts_better_(double alt, double r)
     static inline double dual_##name##_tsa(double a, double b, double y,     \
                                            double d, double t)              \
     {                                                                       \
-        (void)a; (void)b; (void)y;                                          \
-        DUAL_TS_BODY_(da)                                                   \
+        DUAL_TS_BODY_(da, dual_##name##_tfixa(a, b, y, d, t, r))            \
     }                                                                       \
     static inline double dual_##name##_tsb(double a, double b, double y,     \
                                            double d, double t)              \
     {                                                                       \
-        (void)a; (void)b; (void)y;                                          \
-        DUAL_TS_BODY_(db)                                                   \
+        DUAL_TS_BODY_(db, dual_##name##_tfixb(a, b, y, d, t, r))            \
     }
 #include "dual_rules.def"
 #undef DUAL_UNARY

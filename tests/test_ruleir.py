@@ -363,3 +363,17 @@ def test_open_mixed_partials_are_still_open(name, plain):
     s, t = {"arctan2": (math.inf, 0.5), "power": (0.5, math.inf)}[name]
     H = _binary_paths(f, s, t)[1]
     assert not _same([H["C p2"][0, 1], H["nested Dual"][1, 0]])
+
+
+def test_power_of_a_negative_base_is_nan_on_every_second_order_path():
+    # power(-1e300, 1e-300) is a domain error (negative base, non-integer
+    # exponent): every entry of its Hessian is undefined; jacobian(gradient)
+    # gave 0 for [0, 0] where the other paths gave nan
+    f = lambda v: dualml.power(v[0], v[1])                  # noqa: E731
+    X = np.array([-1e300, 1e-300])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for H in (dualml.jacobian(lambda v: dualml.gradient(f, v), X),
+                  dualml.hessian(f, X), dualml.hessian(f, X, method="scalar"),
+                  _hessian_nested(f, X, (), None), _hessian_o2(f, X, (), None)):
+            assert np.isnan(H).all(), H
