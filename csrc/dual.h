@@ -597,7 +597,7 @@ static inline int dual_ts_better_(double alt, double r)
     DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
                                                    double d, double t, double r) \
     {                                                                       \
-        (void)x; (void)p; (void)y; (void)d;                                 \
+        (void)x; (void)p; (void)y; (void)d; (void)t;                        \
         DUAL_TFIX_BODY_(deriv)                                              \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
@@ -606,13 +606,13 @@ static inline int dual_ts_better_(double alt, double r)
     DUAL_NOINLINE static double dual_##name##_tfixa(double a, double b, double y, \
                                                     double d, double t, double r) \
     {                                                                       \
-        (void)a; (void)b; (void)y; (void)d;                                 \
+        (void)a; (void)b; (void)y; (void)d; (void)t;                        \
         DUAL_TFIX_BODY_(da)                                                 \
     }                                                                       \
     DUAL_NOINLINE static double dual_##name##_tfixb(double a, double b, double y, \
                                                     double d, double t, double r) \
     {                                                                       \
-        (void)a; (void)b; (void)y; (void)d;                                 \
+        (void)a; (void)b; (void)y; (void)d; (void)t;                        \
         DUAL_TFIX_BODY_(db)                                                 \
     }
 #include "dual_rules.def"
@@ -635,6 +635,7 @@ static inline int dual_ts_better_(double alt, double r)
     static inline double dual_##name##_ts(double x, double p, double y,      \
                                           double d, double t)               \
     {                                                                       \
+        (void)x; (void)p; (void)y;                                          \
         DUAL_TS_BODY_(deriv, dual_##name##_tfix(x, p, y, d, t, r))          \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
@@ -649,11 +650,13 @@ static inline int dual_ts_better_(double alt, double r)
     static inline double dual_##name##_tsa(double a, double b, double y,     \
                                            double d, double t)              \
     {                                                                       \
+        (void)a; (void)b; (void)y;                                          \
         DUAL_TS_BODY_(da, dual_##name##_tfixa(a, b, y, d, t, r))            \
     }                                                                       \
     static inline double dual_##name##_tsb(double a, double b, double y,     \
                                            double d, double t)              \
     {                                                                       \
+        (void)a; (void)b; (void)y;                                          \
         DUAL_TS_BODY_(db, dual_##name##_tfixb(a, b, y, d, t, r))            \
     }
 #include "dual_rules.def"
