@@ -69,7 +69,7 @@ def render():
     def nested_cy(name, which):
         return ir.cython_partial(table_ir[name][which])
 
-    ns = dict(rules=rules, nested_cy=nested_cy, doc=docs.docstring,
+    ns = dict(rules=rules, nested_cy=nested_cy, joint=ir.JOINT_TANGENTS, doc=docs.docstring,
               p2_code=ir.second_order_c(rules, table_ir),
               param=lambda r: docs.PARAMS[r.name], repr=repr)
     for tp in ("dual.pxd.tp", "dual.pyx.tp", "dual.pyi.tp", "_functions.pxi.tp",

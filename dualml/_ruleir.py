@@ -18,7 +18,7 @@ import ast
 from typing import NamedTuple, Optional, Tuple
 
 __all__ = ["Num", "Var", "Const", "Neg", "Arith", "Call", "Branch", "Partial",
-           "parse_nested", "partials_of", "build", "cython_partial", "emit_cython", "emit_c", "emit_array",
+           "parse_nested", "partials_of", "build", "cython_partial", "JOINT_TANGENTS", "emit_cython", "emit_c", "emit_array",
            "array_module", "second_order_c"]
 
 
@@ -395,6 +395,16 @@ def _c_second_block(index, p, seed, kinds):
 SECOND_PARTIAL_IDENTITIES = {
     "divide": {4: "-2.0 * y * o[3]"},
 }
+
+
+# Rules whose nested tangent, where both operands move in one
+# differentiation, is one expression rather than the sum of the partials'
+# products: divide's (ta - y tb) / b.  The sum ta/b - (y/b) tb differentiated
+# again gives -tb/b^2 + ..., which overflows to inf - inf = nan for x / x at
+# |x| < 1e-154 (the exact second derivative is 0: ta - y tb is exactly 0).
+# Rendered by _functions.pxi.tp (_joint_<name> in dual.pyx.tp) and used by
+# arrays/_elementwise.py; domain errors keep the partials (nan propagation).
+JOINT_TANGENTS = ("divide",)
 
 
 def second_order_c(rules, table):

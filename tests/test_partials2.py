@@ -208,12 +208,12 @@ def test_x_over_x_has_zero_hessian(x):
     # for |x| < 1e-154 (nan) and cancel inexactly elsewhere (-3.8e-6 at 1e-5)
     f = lambda v: (v / v).sum()                              # noqa: E731
     X = np.array([x, 2.0])
-    paths = [_hessian_o2(f, X, (), None), dualml.hessian(f, X)]
-    if abs(x) >= 1e-154:
-        # the nested paths differentiate the partials' sum (1/x - y/x): open
-        # below 1e-154, where 1/x^2 overflows (nan, reported, not hidden)
-        paths += [_hessian_nested(f, X, (), None),
-                  dualml.hessian(lambda v: v[0] / v[0] + v[1] / v[1], X, method="scalar")]
+    # the nested paths take divide's joint tangent (ta - y tb) / b, exactly 0
+    # here; the sum of the partials' products gave inf - inf below 1e-154
+    paths = [_hessian_o2(f, X, (), None), dualml.hessian(f, X),
+             _hessian_nested(f, X, (), None),
+             dualml.hessian(lambda v: v[0] / v[0] + v[1] / v[1], X, method="scalar"),
+             dualml.jacobian(lambda v: dualml.gradient(f, v), X)]
     for H in paths:
         assert np.array_equal(H, np.zeros((2, 2))), (x, H)
 

@@ -92,11 +92,23 @@ def _ew_binary(name, a, b):
         if a._o2 is not None:
             raise _NeedGeneric(name)
         y = _ew_binary(name, av, bv)
+        if name == "divide" and _joint_ok(y, bv):
+            # both operands move: the joint tangent (ta - y tb) / b of
+            # dualml/_ruleir.py (JOINT_TANGENTS), as the scalar nested path
+            num = _tadd(ad, _scale(_ew_unary("negative", _operand(y)), bd))
+            return _new(y, _ew_binary("divide", _operand(num), _operand(bv)), ta, None)
         Pa, Pb = _binary_partials(name, av, bv, y, True, True)
         return _new(y, _tadd(_scale(Pa, ad), _scale(Pb, bd)), ta, None)
     if ta > tb:
         return _ew_binary_const(name, a, b, True)
     return _ew_binary_const(name, b, a, False)
+
+
+def _joint_ok(y, b):
+    # finite values and a finite nonzero divisor everywhere: elsewhere the
+    # partials' conventions (infinities, zeros, domain errors) decide
+    yv, bv = _inner(y), _inner(b)
+    return bool(np.isfinite(yv).all() and np.isfinite(bv).all() and (bv != 0).all())
 
 
 def _ew_binary_const(name, x, c, x_first):
