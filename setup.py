@@ -2,11 +2,12 @@
 
 The one table of derivative rules, csrc/dual_rules.def, is rendered through
 the Tempita templates dualml/*.tp into dualml/dual.pyx, dual.pxd, dual.pyi,
-_functions.pxi and _kernels.pyx (generated, never committed).  The C headers
+_functions.pxi and _kernels.pyx (generated, never committed); its nested
+column goes through one IR (dualml/_ruleir.py) whose emitters also write
+the C second partials and dualml/arrays/_nested_rules.py.  The C headers
 are copied into dualml/include so the installed package ships them
 (dualml.get_include()).
 """
-import ast
 import ctypes.util
 import importlib.util
 import os
@@ -47,6 +48,13 @@ def version():
     return v
 
 
+def _write(dst, text):
+    old = open(dst).read() if os.path.exists(dst) else None
+    if text != old:                       # keep timestamps for incremental builds
+        with open(dst, "w") as fh:
+            fh.write(text)
+
+
 def render():
     table = _load("dualml/_ruletable.py", "_dualml_ruletable")
     docs = _load("dualml/_docs.py", "_dualml_docs")
@@ -54,59 +62,24 @@ def render():
     missing = [r.name for r in rules if r.name not in docs.SUMMARY]
     if missing:
         sys.exit(f"dualml/_docs.py has no docstring for {missing}")
-    names = [r.name for r in rules]
-    call = re.compile(r"\b(%s)\(" % "|".join(sorted(names, key=len, reverse=True)))
+    ir = _load("dualml/_ruleir.py", "_dualml_ruleir")
+    # the one IR of the nested column; each target below is one emitter of it
+    table_ir = ir.build(rules, ir.CONSTANTS)
 
-    ops = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply",
-           ast.Div: "divide", ast.Pow: "power"}
+    def nested_cy(name, which):
+        return ir.cython_partial(table_ir[name][which])
 
-    class _Dispatch(ast.NodeTransformer):
-        # Arithmetic -> dualml's dispatchers, so that operations between two
-        # plain floats follow IEEE like the C rules (Python's 1.0 / 0.0 would
-        # raise ZeroDivisionError); calls -> _f_<name>; branch(c, u, v) ->
-        # (u if c else v); NAN -> DUAL_NAN.
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            return ast.Call(ast.Name(f"_f_{ops[type(node.op)]}", ast.Load()),
-                            [node.left, node.right], [])
-
-        def visit_UnaryOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, ast.USub):
-                return ast.Call(ast.Name("_f_negative", ast.Load()), [node.operand], [])
-            return node.operand if isinstance(node.op, ast.UAdd) else node
-
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            if node.func.id == "branch":
-                # lazy, as in the C spelling: only the chosen branch runs (the
-                # other costs time and may raise floating-point flags)
-                cond, u, v = node.args
-                return ast.IfExp(cond, u, v)
-            if node.func.id in names:
-                node.func = ast.Name(f"_f_{node.func.id}", ast.Load())
-            return node
-
-        def visit_Name(self, node):
-            return ast.Name("DUAL_NAN", ast.Load()) if node.id == "NAN" else node
-
-    def nested_py(expr):
-        tree = _Dispatch().visit(ast.parse(expr, mode="eval"))
-        return ast.unparse(ast.fix_missing_locations(tree))
-
-    ns = dict(rules=rules, nested_py=nested_py, doc=docs.docstring,
-              p2_code=table.second_order_c(rules),
+    ns = dict(rules=rules, nested_cy=nested_cy, joint=ir.JOINT_TANGENTS, doc=docs.docstring,
+              p2_code=ir.second_order_c(rules, table_ir),
               param=lambda r: docs.PARAMS[r.name], repr=repr)
     for tp in ("dual.pxd.tp", "dual.pyx.tp", "dual.pyi.tp", "_functions.pxi.tp",
                "_kernels.pyx.tp"):
         src = os.path.join(HERE, "dualml", tp)
         with open(src) as fh:
             text = sub(fh.read(), **ns)
-        dst = src[:-3]
-        old = open(dst).read() if os.path.exists(dst) else None
-        if text != old:                       # keep timestamps for incremental builds
-            with open(dst, "w") as fh:
-                fh.write(text)
+        _write(src[:-3], text)
+    _write(os.path.join(HERE, "dualml", "arrays", "_nested_rules.py"),
+           ir.array_module(rules, table_ir))
     inc = os.path.join(HERE, "dualml", "include")
     os.makedirs(inc, exist_ok=True)
     for f in ("dual.h", "dual_rules.def", "dual_kernels.h", "taylor.h"):

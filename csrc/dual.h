@@ -17,6 +17,9 @@
  *        double dual_f_rule(double x, double *dydx)        value and f'(x)
  *        dual   dual_f(dual x)                               unary
  *        double dual_f_rule(double a, double b, double *dyda, double *dydb)
+ *        double dual_f_ts(x, p, y, d, t), dual_f_tsa / _tsb(a, b, y, d, t):
+ *                 partial d times tangent t (the table's tangent column
+ *                 where the plain product under- or overflows)
  *        dual   dual_f(dual, dual), dual_f_dc(dual, double), dual_f_cd(double, dual)
  *      A binary operation has three bodies so that a constant operand is
  *      never promoted to a zero-derivative dual (no 0 * inf = nan).
@@ -451,6 +454,88 @@ static inline double dual_remainder_v(double a, double b)
     return m;
 }
 
+/* Tangent column helpers: u * t / b in an order that neither under- nor
+   overflows where the result does not (partial * tangent may: the partial
+   alone leaves the double range while the product is in it). */
+static inline int dual_normal_(double r)
+{
+    /* DBL_MIN, DBL_MAX (only <math.h> here) */
+    return fabs(r) >= 2.2250738585072014e-308 && fabs(r) <= 1.7976931348623157e308;
+}
+
+static inline double dual_muldiv(double u, double t, double b)
+{
+    double c[3];
+    int i;
+    c[0] = u * (t / b);
+    c[1] = (u * t) / b;
+    c[2] = (u / b) * t;
+    for (i = 0; i < 3; i++)
+        if (dual_normal_(c[i]))
+            return c[i];
+    for (i = 0; i < 3; i++)             /* a subnormal result: not 0 or inf */
+        if (c[i] != 0.0 && c[i] - c[i] == 0.0)
+            return c[i];
+    return c[0];
+}
+
+/* pow(a, b - 1) * t as (pow(a, h) t) pow(a, h), h = (b - 1)/2: in range
+   where pow(a, b - 1) alone is not (nan for a < 0 with a non-integer h:
+   then the plain product stays) */
+static inline double dual_pow_t(double a, double b, double t)
+{
+    double h = 0.5 * (b - 1.0), q = pow(a, h);
+    return b * ((q * t) * q);
+}
+
+/* log(a) pow(a, b) t the same way (y = pow(a, b) itself out of range) */
+static inline double dual_powb_t(double a, double b, double t)
+{
+    double q = pow(a, 0.5 * b);
+    return log(a) * ((q * t) * q);
+}
+
+/* num / (a^2 + b^2) * t as ((num / h) t) / h, h = hypot(a, b): |num / h| <= 1 */
+static inline double dual_atan2_t(double a, double b, double num, double t)
+{
+    double h = hypot(a, b);
+    return ((num / h) * t) / h;
+}
+
+/* partial or partial * tangent off the normal range (0, subnormal or inf)
+   with a nonzero tangent: the rule's tangent column, where it has one,
+   computes the product in another order (a nan result of that column keeps
+   the plain product: the rule's conventions at special points stay). */
+static inline int dual_offrange_(double d, double r, double t)
+{
+    /* |t| = 1: the product is the partial itself, as the partials API and
+       a seeded Dual give it alike */
+    return t != 0.0 && fabs(t) != 1.0 && r == r && !(dual_normal_(r) && dual_normal_(d));
+}
+
+/* the tangent column's value replaces the plain product where it is in the
+   normal range, or where the product is 0 or inf and it is subnormal */
+static inline int dual_ts_better_(double alt, double r)
+{
+    if (alt != alt)
+        return 0;
+    if (dual_normal_(alt))
+        return 1;
+    return (r == 0.0 || isinf(r)) && alt != 0.0 && !isinf(alt);
+}
+
+#if defined(__GNUC__)
+#define DUAL_UNLIKELY(c) __builtin_expect(!!(c), 0)
+#else
+#define DUAL_UNLIKELY(c) (c)
+#endif
+
+/* The derivative column may be DUAL_WITH_T(partial, tangent): the partial,
+   and the same derivative times a tangent t written so that it stays in
+   range (reciprocal: -(y t) y, not -(y y) t, which is -0.0 for -1e-200 at
+   x = t = 1e200).  The rules below see the partial only. */
+#define DUAL_WITH_T(d, tx) (d)
+
 /* ===================================================================== *
  * The rule table, expanded.                                              *
  * ===================================================================== */
@@ -486,38 +571,135 @@ static inline double dual_remainder_v(double a, double b)
 #undef DUAL_UNARY_FN
 #undef DUAL_BINARY
 
-/* 2. the same functions on dual numbers (arguments u, v: the names x, a, b
+/* 2. partial * tangent per rule, the tangent column where the partial or
+      the plain product leaves the normal range: dual_<f>_ts(x, p, y, d, t)
+      for unary rules (p used by DUAL_UNARY_P only), dual_<f>_tsa / _tsb(a,
+      b, y, d, t) for binary ones.  Rules without a column compile to
+      dual_scale.  The column is evaluated in a function of its own
+      (dual_<f>_tfix*, not inlined), so that no vectorized or if-converted
+      loop computes it speculatively: it may raise floating-point flags
+      that NumPy's object loops report as warnings. */
+#if defined(__GNUC__)
+#define DUAL_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define DUAL_NOINLINE __declspec(noinline)
+#else
+#define DUAL_NOINLINE
+#endif
+#undef DUAL_WITH_T
+#define DUAL_WITH_T(d, tx) (dual_has_t_ = 1, dual_alt_ = (tx), (d))
+#define DUAL_TFIX_BODY_(deriv)                                               \
+    int dual_has_t_ = 0;                                                    \
+    double dual_alt_ = 0.0;                                                 \
+    (void)(deriv);                                                          \
+    return dual_has_t_ && dual_ts_better_(dual_alt_, r) ? dual_alt_ : r;
+#define DUAL_UNARY(name, value, deriv, nested)                               \
+    DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
+                                                   double d, double t, double r) \
+    {                                                                       \
+        (void)x; (void)p; (void)y; (void)d; (void)t;                        \
+        DUAL_TFIX_BODY_(deriv)                                              \
+    }
+#define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
+#define DUAL_UNARY_FN(name, nested)
+#define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
+    DUAL_NOINLINE static double dual_##name##_tfixa(double a, double b, double y, \
+                                                    double d, double t, double r) \
+    {                                                                       \
+        (void)a; (void)b; (void)y; (void)d; (void)t;                        \
+        DUAL_TFIX_BODY_(da)                                                 \
+    }                                                                       \
+    DUAL_NOINLINE static double dual_##name##_tfixb(double a, double b, double y, \
+                                                    double d, double t, double r) \
+    {                                                                       \
+        (void)a; (void)b; (void)y; (void)d; (void)t;                        \
+        DUAL_TFIX_BODY_(db)                                                 \
+    }
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+#undef DUAL_WITH_T
+/* whether a column has a tangent: constant after inlining, so rules without
+   one keep the plain, vectorizable product */
+#define DUAL_WITH_T(d, tx) (dual_has_t_ = 1, 0.0)
+#define DUAL_TS_BODY_(deriv, fix)                                           \
+    double r = dual_scale(d, t);                                            \
+    int dual_has_t_ = 0;                                                    \
+    (void)(deriv);                                                          \
+    if (dual_has_t_ && DUAL_UNLIKELY(dual_offrange_(d, r, t)))              \
+        r = fix;                                                            \
+    return r;
+#define DUAL_UNARY(name, value, deriv, nested)                               \
+    static inline double dual_##name##_ts(double x, double p, double y,      \
+                                          double d, double t)               \
+    {                                                                       \
+        (void)x; (void)p; (void)y;                                          \
+        DUAL_TS_BODY_(deriv, dual_##name##_tfix(x, p, y, d, t, r))          \
+    }
+#define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
+#define DUAL_UNARY_FN(name, nested)                                          \
+    static inline double dual_##name##_ts(double x, double p, double y,      \
+                                          double d, double t)               \
+    {                                                                       \
+        (void)x; (void)p; (void)y;                                          \
+        return dual_scale(d, t);                                            \
+    }
+#define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
+    static inline double dual_##name##_tsa(double a, double b, double y,     \
+                                           double d, double t)              \
+    {                                                                       \
+        (void)a; (void)b; (void)y;                                          \
+        DUAL_TS_BODY_(da, dual_##name##_tfixa(a, b, y, d, t, r))            \
+    }                                                                       \
+    static inline double dual_##name##_tsb(double a, double b, double y,     \
+                                           double d, double t)              \
+    {                                                                       \
+        (void)a; (void)b; (void)y;                                          \
+        DUAL_TS_BODY_(db, dual_##name##_tfixb(a, b, y, d, t, r))            \
+    }
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+#undef DUAL_WITH_T
+#define DUAL_WITH_T(d, tx) (d)
+
+/* 3. the same functions on dual numbers (arguments u, v: the names x, a, b
       and value belong to the table's expressions) */
 #define DUAL_UNARY(name, value_, deriv_, nested_)                            \
     static inline dual dual_##name(dual u)                                  \
     {                                                                       \
         double d, y = dual_##name##_rule(u.value, &d);                      \
-        return dual_make(y, dual_scale(d, u.deriv));                        \
+        return dual_make(y, dual_##name##_ts(u.value, 0.0, y, d, u.deriv)); \
     }
 #define DUAL_UNARY_FN(name, nested_) DUAL_UNARY(name, 0, 0, nested_)
 #define DUAL_UNARY_P(name, value_, deriv_, nested_)                          \
     static inline dual dual_##name(dual u, double p)                        \
     {                                                                       \
         double d, y = dual_##name##_rule(u.value, p, &d);                   \
-        return dual_make(y, dual_scale(d, u.deriv));                        \
+        return dual_make(y, dual_##name##_ts(u.value, p, y, d, u.deriv));   \
     }
 #define DUAL_BINARY(name, value_, da_, db_, nested_da_, nested_db_)          \
     static inline dual dual_##name(dual u, dual v)                          \
     {                                                                       \
         double fa, fb, y = dual_##name##_rule(u.value, v.value, &fa, &fb);  \
-        return dual_make(y, dual_scale(fa, u.deriv) + dual_scale(fb, v.deriv)); \
+        return dual_make(y, dual_##name##_tsa(u.value, v.value, y, fa, u.deriv) \
+                            + dual_##name##_tsb(u.value, v.value, y, fb, v.deriv)); \
     }                                                                       \
     static inline dual dual_##name##_dc(dual u, double v)                   \
     {                                                                       \
         double fa, fb, y = dual_##name##_rule(u.value, v, &fa, &fb);        \
         (void)fb;                                                           \
-        return dual_make(y, dual_scale(fa, u.deriv));                       \
+        return dual_make(y, dual_##name##_tsa(u.value, v, y, fa, u.deriv)); \
     }                                                                       \
     static inline dual dual_##name##_cd(double u, dual v)                   \
     {                                                                       \
         double fa, fb, y = dual_##name##_rule(u, v.value, &fa, &fb);        \
         (void)fa;                                                           \
-        return dual_make(y, dual_scale(fb, v.deriv));                       \
+        return dual_make(y, dual_##name##_tsb(u, v.value, y, fb, v.deriv)); \
     }
 #include "dual_rules.def"
 #undef DUAL_UNARY

@@ -164,7 +164,7 @@ static inline void dual_st(char *p, double v)
             double d, xi = DUAL_LD(x, sx, i), ti = DUAL_LD(t, st, i);       \
             double yi = dual_##name##_rulep(xi, p, &d);                     \
             DUAL_ST(y, sy, i, yi);                                          \
-            DUAL_ST(ty, sty, i, dual_scale(d, ti));                         \
+            DUAL_ST(ty, sty, i, dual_##name##_ts(xi, p, yi, d, ti));        \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_d(dual_intp n, char *x, dual_intp sx, \
@@ -236,7 +236,8 @@ static inline void dual_st(char *p, double v)
             double tai = DUAL_LD(ta, sta, i), tbi = DUAL_LD(tb, stb, i);    \
             double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
             DUAL_ST(y, sy, i, yi);                                          \
-            DUAL_ST(ty, sty, i, dual_scale(fa, tai) + dual_scale(fb, tbi)); \
+            DUAL_ST(ty, sty, i, dual_##name##_tsa(ai, bi, yi, fa, tai)      \
+                                + dual_##name##_tsb(ai, bi, yi, fb, tbi));  \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_ta(dual_intp n, char *a, dual_intp sa, \
@@ -251,7 +252,7 @@ static inline void dual_st(char *p, double v)
             double tai = DUAL_LD(ta, sta, i);                               \
             double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
             DUAL_ST(y, sy, i, yi);                                          \
-            DUAL_ST(ty, sty, i, dual_scale(fa, tai));                       \
+            DUAL_ST(ty, sty, i, dual_##name##_tsa(ai, bi, yi, fa, tai));    \
         }                                                                   \
     }                                                                       \
     static inline void dual_k_##name##_tb(dual_intp n, char *a, dual_intp sa, \
@@ -266,7 +267,7 @@ static inline void dual_st(char *p, double v)
             double tbi = DUAL_LD(tb, stb, i);                               \
             double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
             DUAL_ST(y, sy, i, yi);                                          \
-            DUAL_ST(ty, sty, i, dual_scale(fb, tbi));                       \
+            DUAL_ST(ty, sty, i, dual_##name##_tsb(ai, bi, yi, fb, tbi));    \
         }                                                                   \
     }                                                                       \
     /* which: 3 both partials, 1 only dy/da, 2 only dy/db (the unused one   \

@@ -293,13 +293,14 @@ def _partials(n, args):
 
 
 def _range_why(p, what):
-    # an exact partial that is not a normal double: the open item of
-    # partials rounded before the tangent multiplies them (issue 15:
-    # reciprocal(Dual(1e200, 1e200)).deriv is -0.0 for -1e-200).  The fix
-    # needs a tangent column that the consumers of dual_scale use
-    # (dualml/_functions.pxi.tp, dualml/arrays.py); until then the entries
-    # through such a partial have no reference, and the paths (which round
-    # it at different places) are not held to agree either.
+    # an exact partial that is not a normal double: partials rounded before
+    # the tangent multiplies them (issue 15).  The table's tangent column
+    # (DUAL_WITH_T; tests/test_tangents.py) now covers reciprocal, divide,
+    # power, arctan2 and hypot on the first-order paths; the exp, log and
+    # activation families and the nested paths (second derivatives) are
+    # still open, so the entries through such a partial have no reference
+    # here, and the paths (which round it at different places) are not held
+    # to agree either.
     if p == p and not mpmath.isinf(p) and p != 0 and not (TINY <= abs(p) <= MAXF):
         return f"{what} outside the normal range (open)"
     return None

@@ -34,7 +34,7 @@ def _o2_const_needed(x_first):
     out = set()
     for name, (na, nb) in _nested._NESTED_B.items():
         g = na if x_first else nb
-        if not (g is None or g.zero or g.unit == ("b" if x_first else "a")):
+        if not (g.zero or g.unit == ("b" if x_first else "a")):
             out.add(name)
     return out
 

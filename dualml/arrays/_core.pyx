@@ -343,6 +343,7 @@ cdef cnp.ndarray _view(cnp.ndarray base, int nd, cnp.npy_intp *dims,
 # The Python implementation (installed by dualml.arrays at import)
 
 cdef object _py = None
+cdef list _BINARY_NAMES = []
 cdef dict _UFUNC1 = {}          # ufunc -> unary rule index
 cdef dict _UFUNC2 = {}          # ufunc -> binary rule index
 cdef object _np_matmul = np.matmul
@@ -360,7 +361,7 @@ cdef Py_ssize_t R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
 
 def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     """Connect the Python implementation (the fallbacks) and the rule maps."""
-    global _py, R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
+    global _py, _BINARY_NAMES, R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
     cdef Py_ssize_t i
     _py = py
     from dualml._kernels import UNARY, BINARY
@@ -372,6 +373,7 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
         _NAME1[name] = i
         if name in PARAM_DEFAULTS:
             _DEFAULT_P[i] = float(PARAM_DEFAULTS[name])
+    _BINARY_NAMES = list(BINARY)
     for i, name in enumerate(BINARY):
         _NAME2[name] = i
         _O2B[i] = name in o2_binary
@@ -575,8 +577,24 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     rows[2] = cnp.PyArray_STRIDES(tout)[0]
     K.run_binary(rule, nd, <Py_ssize_t *>dims, k, which, base, strides, rows)
     if o2 is not None:
-        _o2_binary(rule, which, av, bv, ta, tb, tout, o2)
+        if _o2_needed(rule, which):
+            _o2_binary(rule, which, av, bv, ta, tb, tout, o2)
+        elif _any_nan(out):
+            # a rule without curvature at a domain error: nan second partials
+            # there, as on every path (arrays/_second_order.py)
+            _py._o2_domain_errors(_BINARY_NAMES[rule], av if av is not None else sa,
+                                  bv if bv is not None else sb, ta, tb, out, tout, o2)
     return _make(out, tout, tag, o2)
+
+
+cdef bint _any_nan(cnp.ndarray a) noexcept:
+    # a is C-contiguous float64 (a fresh result)
+    cdef const double *p = <const double *>cnp.PyArray_DATA(a)
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(a)
+    for i in range(n):
+        if p[i] != p[i]:
+            return True
+    return False
 
 
 cdef cnp.ndarray _full_like(cnp.ndarray a, double c):

@@ -4,7 +4,8 @@ Design
 ------
 First-order DualArrays of float64 components run the C kernels
 (``dualml._kernels``: value and all k rows in one pass, zero-tangent
-convention).  Nested components take their partials from ``_nested`` and
+convention).  Nested components take their partials from ``_nested`` (nan
+propagation included) and
 scale the tangent rows with them (``_scale``: 0 where a tangent is 0, even
 if the partial is inf or nan).  The C core (``_core``) answers the common
 cases itself and comes here for the rest; both give the same bits.
@@ -52,42 +53,8 @@ def _ew_unary(name, x, p=None):
 
 def _unary_partial(name, v, y, p):
     if name in _UNARY_P:
-        g = _NESTED_UP[name]
-        if p is None:
-            p = _K.PARAM_DEFAULTS[name]
-        if g is None:
-            return _K.partials(name, _inner(v), param=p)[1]
-        return _nanprop(g.fn(v, y, p), y, v)
-    g = _NESTED_U[name]
-    if g is None:
-        return _K.partials(name, _inner(v))[1]
-    return _nanprop(g.fn(v, y), y, v)
-
-
-_NAN = np.array(np.nan)
-
-
-def _nanprop(P, y, a, b=None):
-    """dual.h's dual_nanprop for nested components.
-
-    Where the value is nan from inputs that are not nan (a domain error),
-    the partial is nan along every direction in which a (or b) moves: it
-    is multiplied by a * nan, as the scalar nested path does, so the next
-    derivative is nan too (a plain nan constant would become 0 under the
-    zero-tangent convention wherever the partial's own tangent is 0).
-    """
-    bad = np.isnan(_inner(y))
-    if not bad.any():
-        return P
-    bad = bad & ~np.isnan(_inner(a))
-    if b is not None:
-        bad = bad & ~np.isnan(_inner(b))
-    if not bad.any():
-        return P
-    m = _ew_binary("multiply", _operand(a), _NAN)
-    if b is not None:
-        m = _ew_binary("add", m, _ew_binary("multiply", _operand(b), _NAN))
-    return _where(bad, _ew_binary("multiply", _operand(P), m), _operand(P))
+        return _NESTED_UP[name].fn(v, y, _K.PARAM_DEFAULTS[name] if p is None else p)
+    return _NESTED_U[name].fn(v, y)
 
 
 def _binary_op(name, a, b):
@@ -131,12 +98,24 @@ def _ew_binary(name, a, b):
         if a._o2 is not None:
             raise _NeedGeneric(name)
         y = _ew_binary(name, av, bv)
+        if name == "divide" and _joint_ok(y, bv):
+            # both operands move: the joint tangent (ta - y tb) / b of
+            # dualml/_ruleir.py (JOINT_TANGENTS), as the scalar nested path
+            num = _tadd(ad, _scale(_ew_unary("negative", _operand(y)), bd))
+            return _new(y, _ew_binary("divide", _operand(num), _operand(bv)), ta, None)
         Pa, Pb = _binary_partials(name, av, bv, y, True, True)
         return _new(y, _tadd(_scale(Pa, ad), _scale(Pb, bd)), ta, None)
     _check_tags(ta, tb)
     if ta > tb:
         return _ew_binary_const(name, a, b, True)
     return _ew_binary_const(name, b, a, False)
+
+
+def _joint_ok(y, b):
+    # finite values and a finite nonzero divisor everywhere: elsewhere the
+    # partials' conventions (infinities, zeros, domain errors) decide
+    yv, bv = _inner(y), _inner(b)
+    return bool(np.isfinite(yv).all() and np.isfinite(bv).all() and (bv != 0).all())
 
 
 def _ew_binary_const(name, x, c, x_first):
@@ -173,18 +152,7 @@ def _binary_partials(name, a, b, y, want_a, want_b):
         _, pa, pb = _K.partials(name, a, b)
         return pa, pb
     ga, gb = _NESTED_B[name]
-    inner = None
-    out = []
-    for want, g, i in ((want_a, ga, 1), (want_b, gb, 2)):
-        if not want:
-            out.append(None)
-        elif g is None:
-            if inner is None:
-                inner = _K.partials(name, *np.broadcast_arrays(_inner(a), _inner(b)))
-            out.append(inner[i])
-        else:
-            out.append(_nanprop(g.fn(a, b, y), y, a, b))
-    return out
+    return [ga.fn(a, b, y) if want_a else None, gb.fn(a, b, y) if want_b else None]
 
 
 def _scale(P, T):

@@ -1,113 +1,54 @@
-"""The rule table's nested column, compiled for DualArrays.
+"""The rule table's nested column for DualArrays.
 
 Design
 ------
 A DualArray whose components are DualArrays of smaller tags (nested
-differentiation) takes its partials from the table's "nested" column: the
-expressions the scalar nested Dual uses, translated here to array
-operations (``_ToArrayOps``) with an array-aware ``branch``.  ``zero`` and
+differentiation) takes its partials from the table's "nested" column.  The
+build spells that column as array operations once (dualml/_ruleir.py,
+emit_array) into the generated module ``_nested_rules``; nothing parses
+the table or evaluates code at import.  This module holds the operations
+the generated functions call (``_B``, ``_U``, ``_C``, ``_branch``,
+``_nanprop``) and wraps each partial in a ``_Nested`` record: ``zero`` and
 ``unit`` mark partials that vanish or are an operand itself, so callers
 can skip work.
 """
-import ast
 import operator
 
 import numpy as np
 
 from .. import _kernels as _K
 from .. import dual as _dual
-from .._ruletable import parse_rules
-
-
-def _rule_tables():
-    rules = parse_rules()
-    unary, unary_p, binary = {}, {}, {}
-    for r in rules:
-        if r.kind == "binary":
-            binary[r.name] = tuple(_compile(e, ("a", "b", "y")) for e in r.nested)
-        elif r.kind == "unary_p":
-            unary_p[r.name] = _compile(r.nested[0], ("x", "y", "p"))
-        else:
-            unary[r.name] = _compile(r.nested[0], ("x", "y"))
-    return unary, unary_p, binary
-
-
-_BINOPS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
-_CMPOPS = {ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt,
-           ast.LtE: operator.le, ast.Eq: operator.eq, ast.NotEq: operator.ne}
-
-
-class _ToArrayOps(ast.NodeTransformer):
-    # Arithmetic and dualml calls -> the array rules (kernels, no NumPy warnings,
-    # zero-tangent convention); comparisons -> on innermost values.
-    def __init__(self, names):
-        self.names = names
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        op = _BINOPS[type(node.op)]
-        return ast.Call(ast.Name("_B", ast.Load()), [ast.Constant(op), node.left, node.right], [])
-
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
-        if isinstance(node.op, ast.UAdd):
-            return node.operand
-        if isinstance(node.operand, ast.Constant):
-            return ast.Constant(-node.operand.value)
-        return ast.Call(ast.Name("_U", ast.Load()), [ast.Constant("negative"), node.operand], [])
-
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        (op,) = node.ops
-        (right,) = node.comparators
-        return ast.Call(ast.Name("_C", ast.Load()),
-                        [ast.Constant(type(op).__name__), node.left, right], [])
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        name = node.func.id
-        if name in self.names:
-            kind = "_B" if len(node.args) == 2 else "_U"
-            return ast.Call(ast.Name(kind, ast.Load()), [ast.Constant(name)] + node.args, [])
-        return node
 
 
 class _Nested:
-    """One nested-column expression: a callable plus what its derivatives are.
+    """One nested-column partial: a callable plus what its derivatives are.
 
-    ``zero``: the partial is a constant (its derivatives vanish); ``unit``: the
-    expression is a bare argument name (its derivative w.r.t. that argument
-    is 1, others 0).
+    ``fn`` includes nan propagation.  ``zero``: the partial is a constant
+    or CONST (its derivatives vanish); ``unit``: the expression is a bare
+    argument name (its derivative w.r.t. that argument is 1, others 0).
     """
     __slots__ = ("fn", "zero", "unit", "src", "uses_y")
 
-    def __init__(self, fn, zero, unit, src, uses_y):
+    def __init__(self, fn, zero, unit, uses_y, src):
         self.fn, self.zero, self.unit, self.src = fn, zero, unit, src
         self.uses_y = uses_y
 
 
-def _compile(expr, argnames):
-    if expr == "CONST":
-        return None
-    tree = ast.parse(expr, mode="eval")
-    zero = isinstance(tree.body, ast.Constant) or (
-        isinstance(tree.body, ast.UnaryOp) and isinstance(tree.body.operand, ast.Constant))
-    unit = tree.body.id if isinstance(tree.body, ast.Name) and tree.body.id in argnames else None
-    tree = ast.fix_missing_locations(_ToArrayOps(_ALL_RULES).visit(tree))
-    lam = ast.Expression(ast.Lambda(
-        ast.arguments(posonlyargs=[], args=[ast.arg(a) for a in argnames], kwonlyargs=[],
-                      kw_defaults=[], defaults=[]), tree.body))
-    ast.fix_missing_locations(lam)
-    fn = eval(compile(lam, f"<dual_rules.def: {expr}>", "eval"), _EXPR_NS)
-    uses_y = any(isinstance(n, ast.Name) and n.id == "y" for n in ast.walk(tree))
-    return _Nested(fn, zero, unit, expr, uses_y)
+def _B(name, a, b):
+    return _ew_binary(name, _operand(a), _operand(b))
 
 
-def _cmp(opname, a, b):
-    return _CMP_FUNCS[opname](_inner_operand(a), _inner_operand(b))
+def _U(name, x, *p):
+    return _ew_unary(name, _operand(x), *p)
 
 
-_CMP_FUNCS = {k.__name__: v for k, v in _CMPOPS.items()}
+_CMP_FUNCS = {">": operator.gt, ">=": operator.ge, "<": operator.lt,
+              "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+
+
+def _C(op, a, b):
+    # comparisons of the table are on innermost values
+    return _CMP_FUNCS[op](_inner_operand(a), _inner_operand(b))
 
 
 def _branch(cond, u, v):
@@ -117,26 +58,59 @@ def _branch(cond, u, v):
     return _where(cond, _operand(u), _operand(v))
 
 
+def _const_partial(name, which, *args):
+    # a CONST partial: the C rule's partial at the innermost values
+    if name in _BINARY_SET:
+        return _K.partials(name, *np.broadcast_arrays(_inner(args[0]), _inner(args[1])))[
+            1 + which]
+    p = args[1] if len(args) > 1 else None
+    return _K.partials(name, _inner(args[0]), param=p)[1]
+
+
+_NAN = np.array(np.nan)
+
+
+def _nanprop(P, y, a, b=None):
+    """dual.h's dual_nanprop for nested components.
+
+    Where the value is nan from inputs that are not nan (a domain error),
+    the partial is nan along every direction in which a (or b) moves: it
+    is multiplied by a * nan, as the scalar nested path does, so the next
+    derivative is nan too (a plain nan constant would become 0 under the
+    zero-tangent convention wherever the partial's own tangent is 0).
+    """
+    bad = np.isnan(_inner(y))
+    if not bad.any():
+        return P
+    bad = bad & ~np.isnan(_inner(a))
+    if b is not None:
+        bad = bad & ~np.isnan(_inner(b))
+    if not bad.any():
+        return P
+    m = _ew_binary("multiply", _operand(a), _NAN)
+    if b is not None:
+        m = _ew_binary("add", m, _ew_binary("multiply", _operand(b), _NAN))
+    return _where(bad, _ew_binary("multiply", _operand(P), m), _operand(P))
+
+
+_RC = _dual.RULE_CONSTANTS        # DUAL_LN2, ..., NAN: the values of dual.h
+
 _UNARY_SET = frozenset(_K.UNARY) - frozenset(_K.PARAM_DEFAULTS)
 _UNARY_P = frozenset(_K.PARAM_DEFAULTS)
 _BINARY_SET = frozenset(_K.BINARY)
 _ALL_RULES = _UNARY_SET | _UNARY_P | _BINARY_SET
 
-_EXPR_NS = {
-    "_B": lambda name, a, b: _ew_binary(name, _operand(a), _operand(b)),
-    "_U": lambda name, x, *p: _ew_unary(name, _operand(x), *p),
-    "_C": _cmp,
-    "branch": _branch,
-    **_dual.RULE_CONSTANTS,         # DUAL_LN2, ..., NAN: the values of dual.h
-    "__builtins__": {},
-}
+# the generated module imports the helpers above from this one
+from . import _nested_rules  # noqa: E402
 
 
-_NESTED_U, _NESTED_UP, _NESTED_B = _rule_tables()
+_NESTED_U = {k: _Nested(*v) for k, v in _nested_rules.UNARY.items()}
+_NESTED_UP = {k: _Nested(*v) for k, v in _nested_rules.UNARY_P.items()}
+_NESTED_B = {k: (_Nested(*a), _Nested(*b)) for k, (a, b) in _nested_rules.BINARY.items()}
 
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _where  # noqa: E402
-from ._operands import _inner_operand, _nd, _operand  # noqa: E402
+from ._operands import _inner, _inner_operand, _nd, _operand  # noqa: E402

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from .. import _kernels as _K
+from .. import _ufuncmap
 from ..dual import Dual
 from ._core import DualArray
 
@@ -81,19 +82,8 @@ def _dualml_function(name, args, kwargs):
     raise TypeError(f"dualml.{name}() is not supported on DualArray")
 
 
-_UFUNC_RULE = {}
-
-
-for _name in _K.UNARY + _K.BINARY:
-    _uf = getattr(np, _name, None)
-    if isinstance(_uf, np.ufunc):
-        _UFUNC_RULE[_uf] = _name
-
-
-_UFUNC_RULE[np.true_divide] = "divide"
-
-
-_UFUNC_RULE[np.fabs] = "absolute"
+# the one ufunc map of dualml (dualml/_ufuncmap.py, shared with Dual)
+_UFUNC_RULE = _ufuncmap.rule_ufuncs(_K.UNARY + _K.BINARY)
 
 
 _PRED1 = {np.isnan, np.isinf, np.isfinite, np.signbit}
@@ -148,11 +138,7 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
             special = _special_handler(ufunc)     # scipy.special's ufuncs
             if special is not None:
                 return _store_out(special(*inputs), out, ufunc)
-            owner = "numpy" if getattr(np, ufunc.__name__, None) is ufunc else "scipy.special"
-            raise TypeError(f"{owner}.{ufunc.__name__} is not supported on DualArray (no "
-                            f"derivative rule): write it with the supported ufuncs, or "
-                            f"differentiate with method='scalar'; supported ufuncs: "
-                            f"{', '.join(sorted(u.__name__ for u in _UFUNC_RULE))}")
+            raise _ufuncmap.unsupported(ufunc, "DualArray", _K.UNARY + _K.BINARY, True)
         ops = [_operand(x, f"numpy.{ufunc.__name__}") for x in inputs]
         r = _ew_unary(name, ops[0]) if len(ops) == 1 else _ew_binary(name, ops[0], ops[1])
     elif method == "reduce":
@@ -271,6 +257,10 @@ _NANARGMIN = _skipping_nan(np.nanargmin)
 
 
 def _store_out(r, out, ufunc):
+    if type(r) is tuple:                        # divmod: one out= per result
+        outs = (None,) * len(r) if out is None else out
+        return tuple(_store_out(ri, None if oi is None else (oi,), ufunc)
+                     for ri, oi in zip(r, outs))
     if out is not None:
         (o,) = out
         if type(o) is not DualArray:
@@ -632,6 +622,10 @@ _UFUNC_COMPOSED = {
 }
 if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
     _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
+# the shared map decides which ufuncs exist here; this table only says how
+if set(_UFUNC_COMPOSED) != set(_ufuncmap.composed_ufuncs()) | {
+        getattr(np, n) for n in _ufuncmap.ARRAY_ONLY[1:] if hasattr(np, n)}:
+    raise ImportError("dualml.arrays: _UFUNC_COMPOSED and dualml._ufuncmap.COMPOSED differ")
 
 
 def _h_copyto(dst, src, casting="same_kind", where=True):

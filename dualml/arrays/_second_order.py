@@ -81,12 +81,17 @@ def _o2_unary(name, v, y, d, t, o2, p):
 
 def _o2_binary(name, a, b, y, ad, bd, t, o2):
     if name in _O2_FLAT_B:
+        _o2_domain_errors(name, a, b, ad, bd, y, t, o2)
         return
     k, i0, i1 = o2
     if t.flags.c_contiguous:
         _K.o2_binary(name, a, b, ad, bd, t, k, i0, i1)
         return
     s = a.shape
+    if name == "divide":
+        # the recurrence of _kernels.o2_binary_c: -(y' b' + b' y') / b
+        _o2_add(t, o2, s, [(-1.0 / b, t[:k], bd[:k]), (-1.0 / b, bd[:k], t[:k])])
+        return
     _, _, _, faa, fab, fbb = _K.partials2(name, a, b)
     ga, gb = ad[:k], bd[:k]
     _o2_add(t, o2, s, [(faa, ga, ga), (fab, ga, gb), (fab, gb, ga), (fbb, gb, gb)])
@@ -96,7 +101,11 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
     na, nb = _NESTED_B[name]
     g = na if x_first else nb
     # a bare name of the constant operand: the partial does not move with x
-    if g is None or g.zero or g.unit == ("b" if x_first else "a"):
+    if g.zero or g.unit == ("b" if x_first else "a"):
+        if x_first:
+            _o2_domain_errors(name, v, c, d, None, y, t, o2)
+        else:
+            _o2_domain_errors(name, c, v, None, d, y, t, o2)
         return
     k, i0, i1 = o2
     if t.flags.c_contiguous:
@@ -105,17 +114,48 @@ def _o2_binary_const(name, v, c, y, d, t, o2, x_first):
         else:
             _K.o2_binary(name, c, v, None, d, t, k, i0, i1)
         return
+    if name == "divide" and not x_first:
+        _o2_add(t, o2, v.shape, [(-1.0 / v, t[:k], d[:k]), (-1.0 / v, d[:k], t[:k])])
+        return
     P = _K.partials2(name, v, c) if x_first else _K.partials2(name, c, v)
     _o2_add(t, o2, v.shape, [(P[3] if x_first else P[5], d[:k], d[:k])])
+
+
+def _o2_domain_errors(name, a, b, ad, bd, y, t, o2):
+    """The curvature rows of a binary rule whose second partials vanish
+    (skipped above) at its domain errors: where the value is nan from
+    operands that are not (inf - inf, x // 0, remainder(inf, x)), the second
+    partials are nan (dual_nanprop), on this path as on every other one;
+    elsewhere nothing is added.  ``a``/``b``: values (arrays or floats),
+    ``ad``/``bd``: their tangent rows, None for a constant; ``t``: the
+    result's rows, C-contiguous."""
+    y = np.asarray(y)
+    if not np.isnan(y).any():
+        return
+    s, n = y.shape, y.size
+    a = np.broadcast_to(np.asarray(a, dtype=float), s).reshape(n)
+    b = np.broadcast_to(np.asarray(b, dtype=float), s).reshape(n)
+    bad = np.flatnonzero(np.isnan(y.reshape(n)) & ~np.isnan(a) & ~np.isnan(b))
+    if not bad.size:
+        return
+    k, i0, i1 = o2
+    H = t[k:].reshape(i1 - i0, k, n)             # a view: t is C-contiguous
+    rows = [np.broadcast_to(g[:k], (k,) + s).reshape(k, n)[:, bad]
+            for g in (ad, bd) if g is not None]
+    for gl in rows:
+        for gr in rows:
+            # nan * g_i g_j, 0 where the product is 0 (zero-tangent convention)
+            cross = gl[i0:i1][:, None] * gr[None]
+            H[:, :, bad] += np.where(cross == 0, 0.0, np.nan)
 
 
 def _o2_flat():
     # rules whose second partials vanish identically (CONST or a constant
     # nested expression): their hessian rows need no curvature term
-    u = {n for n, g in _NESTED_U.items() if g is None or g.zero}
-    u |= {n for n, g in _NESTED_UP.items() if g is None or g.zero}
+    u = {n for n, g in _NESTED_U.items() if g.zero}
+    u |= {n for n, g in _NESTED_UP.items() if g.zero}
     b = {n for n, (na, nb) in _NESTED_B.items()
-         if (na is None or na.zero) and (nb is None or nb.zero)}
+         if na.zero and nb.zero}
     return frozenset(u), frozenset(b)
 
 
