@@ -1,9 +1,9 @@
-"""csrc/dual_kernels.h is defined behaviour in plain C, not only under -fwrapv.
+"""csrc/dual_kernels.c is defined behaviour in plain C, not only under -fwrapv.
 
 Python compiles extensions with -fwrapv, which makes some undefined
 behaviour (left shifts of negative values) defined and hides it from the
 sanitizers; an embedder's build has no such flag.  So a C program that
-includes only the headers is built here with UBSan and ASan (aborting on the
+includes dual_kernels.h and links dual_kernels.c is built here with UBSan and ASan (aborting on the
 first report) and runs the loops on what NumPy hands them in practice:
 operands at odd byte offsets (np.frombuffer, packed records), negative and
 zero tangents, whole and partial blocks, and, where the CPU and glibc have
@@ -12,6 +12,7 @@ Python's math module.
 """
 import ctypes.util
 import math
+import os
 import platform
 import shutil
 import subprocess
@@ -127,8 +128,9 @@ def _build(tmp_path):
             and ctypes.util.find_library("mvec")):
         flags.append("-DDUALML_LIBMVEC=1")
         libs = ["-lmvec", "-lm"]
-    proc = subprocess.run(["gcc", *flags, "-I", dualml.get_include(), str(src), "-o",
-                           str(exe), *libs], capture_output=True, text=True)
+    kernels = os.path.join(dualml.get_include(), "dual_kernels.c")
+    proc = subprocess.run(["gcc", *flags, "-I", dualml.get_include(), str(src), kernels,
+                           "-o", str(exe), *libs], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return exe
 
