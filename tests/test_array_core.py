@@ -129,13 +129,16 @@ def test_mismatched_operands_take_the_python_path():
         X * "a"
 
 
-def test_second_order_rows_fast_path_equals_python_path():
-    # hessian's (g, H) rows: square, multiply (curvature) and flat rules
+@pytest.mark.parametrize("o2", [(4, 1, 3), (4, 1, 3, True), (4, 0, 4, True)])
+def test_second_order_rows_fast_path_equals_python_path(o2):
+    # hessian's (g, H) rows, full block and upper triangle: square, multiply
+    # (curvature) and flat rules
     n = 4
     x = np.array([0.3, -1.2, 2.0, 0.7])
-    d = np.zeros((n + 2 * n, n))
+    h = {(4, 1, 3): 2 * n, (4, 1, 3, True): 3 + 2, (4, 0, 4, True): 4 + 3 + 2 + 1}[o2]
+    d = np.zeros((n + h, n))
     d[:n] = np.eye(n)
-    X = _core._new(x.copy(), d, 7, (n, 1, 3))
+    X = _core._new(x.copy(), d, 7, o2)
     for name in UFUNC_UNARY:
         r = getattr(np, name)(X)
         s = _elementwise._ew_unary(name, X)

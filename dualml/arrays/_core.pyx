@@ -7,8 +7,9 @@ Design
 a. A DualArray is five fields: ``_v`` the values (a float64 ndarray of any
    shape, or a DualArray of an outer level when nested), ``_d`` the tangent
    rows ``(k,) + shape`` (direction axis first), ``_tag`` the perturbation
-   tag, ``_o2`` the layout ``(k, i0, i1)`` of hessian's second-order rows
-   (None for first order), and ``_eye``, the read-only identity seed of a
+   tag, ``_o2`` the layout ``(k, i0, i1)`` or ``(k, i0, i1, True)`` (the
+   upper triangle) of hessian's second-order rows (None for first order;
+   see arrays._second_order), and ``_eye``, the read-only identity seed of a
    jacobian pass while ``_d`` is that very array, so ``W @ x`` can skip a
    product with I -- state on the object, so concurrent passes in a thread
    pool never see each other's seed.
@@ -182,25 +183,28 @@ def copy_pooled(a):
 
 
 def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag,
-                 bint full=False):
-    """hessian_pass(f, x, args, seed, tag, full=False) -> ndarray or tuple
+                 bint tri=False):
+    """hessian_pass(f, x, args, seed, tag, tri=False) -> list or tuple
 
     One pass of hessian's second-order rows over all n = x.size directions
-    (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape
-    ``(n + n*n, n)``).  Returns the ``(n, n)`` Hessian when f returns a
-    scalar DualArray of this pass (with ``full``: the list ``[value, rows]``,
-    value a 0-d array and rows the ``n + n*n`` tangent rows ``[g, H]``),
-    else ``(r,)`` with f's result for the caller to judge.  A result that
-    is (a view of) the seed is copied.
+    (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape ``(n + h,
+    n)`` with h = n*n rows for the full block, n(n+1)/2 for the upper
+    triangle with ``tri``).  Returns ``[value, g, H]`` -- a 0-d array, the
+    gradient (n,) and the Hessian (n, n), filled symmetric from the
+    triangle -- when f returns a scalar DualArray of this pass, else
+    ``(r,)`` with f's result for the caller to judge.  A result that is (a
+    view of) the seed is copied.
     """
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef cnp.npy_intp dims[2]
     cdef cnp.npy_intp strides[2]
     cdef DualArray R
-    cdef cnp.ndarray d
+    cdef cnp.ndarray d, H
     cdef char *lo
     cdef char *hi
-    o2 = (n, 0, n)
+    cdef object o2 = (n, 0, n)
+    if tri:
+        o2 = (n, 0, n, True)
     sd = seed if cnp.PyArray_NDIM(x) == 1 else seed.reshape(
         (cnp.PyArray_DIMS(seed)[0],) + (<object>x).shape)
     r = f(_make(x, sd, tag, o2), *args)
@@ -211,18 +215,32 @@ def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long l
             and type(R._d) is ndarray and (R._o2 is o2 or R._o2 == o2)):
         return (r,)
     d = <cnp.ndarray>R._d
-    if cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_STRIDES(d)[0] != 8:
+    if (cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_STRIDES(d)[0] != 8
+            or cnp.PyArray_DIMS(d)[0] != n + (n * (n + 1) // 2 if tri else n * n)):
         return (r,)
     lo = <char *>cnp.PyArray_DATA(seed)
     hi = lo + cnp.PyArray_NBYTES(seed)
     if lo <= <char *>cnp.PyArray_DATA(d) < hi:
         d = cnp.PyArray_NewCopy(d, cnp.NPY_CORDER)  # f returned its input
-    if full:
-        return [R._v, d]
     dims[0] = dims[1] = n
     strides[0] = 8 * n
     strides[1] = 8
-    return _view(d, 2, dims, strides, 8 * n)
+    if tri:
+        H = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)
+        _fill_symmetric(n, <double *>cnp.PyArray_DATA(d) + n, <double *>cnp.PyArray_DATA(H))
+    else:
+        H = _view(d, 2, dims, strides, 8 * n)
+    return [R._v, _view(d, 1, dims, strides + 1, 0), H]
+
+
+cdef void _fill_symmetric(Py_ssize_t n, const double *t, double *H) noexcept:
+    # H (n, n) C order from its upper triangle t, rows (a, b >= a) a major
+    cdef Py_ssize_t a, b
+    for a in range(n):
+        for b in range(a, n):
+            H[a * n + b] = t[0]
+            H[b * n + a] = t[0]
+            t += 1
 
 
 def _pool_state():
@@ -612,6 +630,7 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     cdef char *base[4]
     cdef Py_ssize_t strides[4 * DUALML_MAXD]
     cdef Py_ssize_t rows[2]
+    cdef _Layout L
     if not _flat(x):
         return NotImplemented
     v = <cnp.ndarray>x._v
@@ -637,11 +656,11 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     rows[1] = cnp.PyArray_STRIDES(tout)[0]
     K.run_unary(rule, p, nd, <Py_ssize_t *>cnp.PyArray_DIMS(v), k, base, strides, rows)
     if x._o2 is not None and _O2U[rule]:
-        k2, i0, i1 = x._o2
+        _o2_unpack(x._o2, &L)
         K.o2_unary_c(rule, p, cnp.PyArray_SIZE(v), <double *>cnp.PyArray_DATA(v),
                      <double *>cnp.PyArray_DATA(d), _row_elems(d),
-                     <double *>cnp.PyArray_DATA(tout) + <Py_ssize_t>k2 * cnp.PyArray_SIZE(v),
-                     k2, i0, i1)
+                     <double *>cnp.PyArray_DATA(tout) + L.k * cnp.PyArray_SIZE(v),
+                     L.k, L.i0, L.i1, L.tri)
     return _make(out, tout, x._tag, x._o2)
 
 
@@ -676,17 +695,40 @@ cdef bint _o2_simple(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
 
 cdef int _o2_binary(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
                     cnp.ndarray ta, cnp.ndarray tb, cnp.ndarray tout, object o2) except -1:
-    cdef Py_ssize_t m, k2, i0, i1
+    cdef Py_ssize_t m
+    cdef _Layout L
     if not _o2_needed(rule, which):
         return 0
-    k2, i0, i1 = o2
+    _o2_unpack(o2, &L)
     m = cnp.PyArray_SIZE(av)
     K.o2_binary_c(rule, m, <double *>cnp.PyArray_DATA(av), <double *>cnp.PyArray_DATA(bv),
                   <double *>cnp.PyArray_DATA(ta) if ta is not None else NULL,
                   _row_elems(ta) if ta is not None else 0,
                   <double *>cnp.PyArray_DATA(tb) if tb is not None else NULL,
                   _row_elems(tb) if tb is not None else 0,
-                  <double *>cnp.PyArray_DATA(tout) + k2 * m, k2, i0, i1)
+                  <double *>cnp.PyArray_DATA(tout) + L.k * m, L.k, L.i0, L.i1, L.tri)
+    return 0
+
+
+cdef struct _Layout:
+    # hessian's row layout _o2 (see arrays._second_order): the pairs (i, j)
+    # of first-order rows, i in [i0, i1), j < k (tri: j >= i)
+    Py_ssize_t k, i0, i1
+    bint tri
+
+
+cdef int _o2_unpack(object o2, _Layout *L) except -1:
+    cdef tuple t = <tuple?>o2
+    if len(t) == 3:
+        L.tri = False
+    elif len(t) == 4:
+        L.tri = bool(t[3])
+    else:
+        raise ValueError(f"a hessian row layout is (k, i0, i1) or (k, i0, i1, True), "
+                         f"got {o2!r}")
+    L.k = t[0]
+    L.i0 = t[1]
+    L.i1 = t[2]
     return 0
 
 
