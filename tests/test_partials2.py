@@ -6,7 +6,9 @@ tests check the result against sympy's second derivatives (tests/reference.py,
 (derivative of derivative, which evaluates the same column on Duals) at edge
 points, and hessian's second-order array path against nested forward mode.
 """
+import gc
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -327,3 +329,40 @@ def test_hessian_chunked_triangle_equals_one_pass():
     H[np.arange(39), np.arange(1, 40)] -= s
     H[np.arange(1, 40), np.arange(39)] -= s
     np.testing.assert_allclose(ref[2], H, rtol=1e-13, atol=1e-13)
+
+
+def _peak(fn):
+    fn()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_hessian_triangle_halves_the_second_order_memory():
+    # n = 50: the rows of every intermediate are n + n(n+1)/2 instead of
+    # n + n*n, so the peak is about half the full layout's
+    x = np.linspace(-1.0, 1.3, 50)
+    f = HESSIAN_LAYOUT_CASES[-1][1]
+    tri = _peak(lambda: AC._vgh_o2(f, x.copy(), (), None, tri=True))
+    full = _peak(lambda: AC._vgh_o2(f, x.copy(), (), None, tri=False))
+    assert tri < 0.6 * full
+
+
+def test_hessian_triangle_pass_does_not_leak():
+    x = np.array([0.3, -1.2, 0.8, 2.0, 0.1])
+
+    def fn():
+        dualml.hessian(lambda y: np.sum(np.sin(y) * y[::-1]) * y[0], x)
+    for _ in range(100):
+        fn()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(3000):
+        fn()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after - before < 64 * 1024

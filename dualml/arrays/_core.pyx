@@ -963,13 +963,15 @@ cdef inline object _dot2(object a, object b):
 
 cdef object _matmul(object a, object b):
     """a @ b with one operand a constant matrix (2-d float64 ndarray) and the
-    other a 1-d or 2-d first-order DualArray; NotImplemented otherwise."""
+    other a 1-d or 2-d DualArray of float64 components (first order or
+    hessian's rows: the product is linear, so any row layout passes through);
+    NotImplemented otherwise."""
     cdef DualArray x
     cdef cnp.ndarray w, v, d
     if type(a) is ndarray and type(b) is DualArray:
         x = <DualArray>b
         w = <cnp.ndarray>a
-        if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+        if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
         v = <cnp.ndarray>x._v
@@ -982,14 +984,15 @@ cdef object _matmul(object a, object b):
         if cnp.PyArray_NDIM(v) == 1:
             if x._eye is not None and x._eye is x._d:
                 # W @ I: the tangent rows are W's columns (no O(n^3) product)
-                return _make(_dot2(w, v), cnp.PyArray_NewCopy(w.T, cnp.NPY_CORDER),
+                return _make(_dot2(w, v), cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
                              x._tag, None)
-            return _make(_dot2(w, v), _dot2(d, w.T), x._tag, None)
-        return _make(_dot2(w, v), np.matmul(w, d), x._tag, None)
+            # the rows of (W D')' = D W', each row a contiguous (m,) vector
+            return _make(_dot2(w, v), _dot2(d, _transpose(w)), x._tag, x._o2)
+        return _make(_dot2(w, v), np.matmul(w, d), x._tag, x._o2)
     if type(a) is DualArray and type(b) is ndarray:
         x = <DualArray>a
         w = <cnp.ndarray>b
-        if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+        if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
         v = <cnp.ndarray>x._v
@@ -1000,9 +1003,14 @@ cdef object _matmul(object a, object b):
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
                        cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
-            return _make(_dot2(v, w), _dot2(d, w), x._tag, None)
-        return _make(_dot2(v, w), np.matmul(d, w), x._tag, None)
+            return _make(_dot2(v, w), _dot2(d, w), x._tag, x._o2)
+        return _make(_dot2(v, w), np.matmul(d, w), x._tag, x._o2)
     return NotImplemented
+
+
+cdef inline object _transpose(cnp.ndarray w):
+    # w.T without the attribute lookup
+    return cnp.PyArray_Transpose(w, NULL)
 
 
 cdef inline object _values(DualArray x):
@@ -1506,7 +1514,14 @@ cdef class DualArray:
     # -- NumPy protocols -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         cdef Py_ssize_t n = len(inputs)
-        if not kwargs and method == "__call__":
+        if ufunc is _np_matmul and n == 2 and not kwargs and method == "__call__":
+            # w @ x with w an ndarray comes here (ndarray.__matmul__ does not
+            # defer to __rmatmul__ while this method exists): first, and no
+            # rule lookup
+            r = _matmul(inputs[0], inputs[1])
+            if r is not NotImplemented:
+                return r
+        elif not kwargs and method == "__call__":
             if n == 1:
                 rule = _UFUNC1.get(ufunc)
                 if rule is not None:
@@ -1517,10 +1532,6 @@ cdef class DualArray:
                 rule = _UFUNC2.get(ufunc)
                 if rule is not None:
                     r = _binary(<Py_ssize_t>rule, inputs[0], inputs[1])
-                    if r is not NotImplemented:
-                        return r
-                elif ufunc is _np_matmul:
-                    r = _matmul(inputs[0], inputs[1])
                     if r is not NotImplemented:
                         return r
         return _py._array_ufunc_entry(self, ufunc, method, inputs, kwargs)
