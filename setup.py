@@ -109,7 +109,7 @@ def render():
                 fh.write(text)
     inc = os.path.join(HERE, "dualml", "include")
     os.makedirs(inc, exist_ok=True)
-    for f in ("dual.h", "dual_rules.def", "dual_kernels.h", "taylor.h"):
+    for f in ("dual.h", "dual_rules.def", "dual_kernels.h", "dual_kernels.c", "taylor.h"):
         src = os.path.join(HERE, "csrc", f)
         if os.path.exists(src):
             shutil.copyfile(src, os.path.join(inc, f))
@@ -153,7 +153,7 @@ extensions = [
 # the array kernels
 kernels = dict(common)
 # x86-64 glibc: the array kernels evaluate some transcendental functions
-# with glibc's SIMD math library libmvec (csrc/dual_kernels.h, section 5).
+# with glibc's SIMD math library libmvec (csrc/dual_kernels.c, section 5).
 if (sys.platform.startswith("linux") and platform.machine() == "x86_64"
         and platform.libc_ver()[0] == "glibc" and ctypes.util.find_library("mvec")):
     kernels["define_macros"] = common["define_macros"] + [("DUALML_LIBMVEC", "1")]
@@ -163,7 +163,10 @@ if sys.platform != "win32":
     # computing d*t unconditionally; IEEE results (inf, nan, signed zeros)
     # are unchanged, only FP exception flags may differ (not a fast-math flag).
     kernels["extra_compile_args"] = CFLAGS + ["-fno-trapping-math"]
-extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx"], **kernels))
+# csrc/dual_kernels.c (the loops) is compiled into it with the same flags
+kernels["depends"] = common["depends"] + ["csrc/dual_kernels.c"]
+extensions.append(Extension("dualml._kernels", ["dualml/_kernels.pyx", "csrc/dual_kernels.c"],
+                            **kernels))
 # the DualArray type; cimports dualml._kernels (its .pxd) for the loop drivers
 extensions.append(Extension("dualml.arrays._core", ["dualml/arrays/_core.pyx"], **common))
 # Taylor mode: the Taylor type and array drivers over csrc/taylor.h

@@ -6,6 +6,7 @@ elementary functions and NumPy's ufuncs; the arithmetic lives in C (see
 """
 from .dual import *  # noqa: F401,F403  (Dual and the elementary functions)
 from .dual import Dual, derivative, get_include, UNARY, UNARY_PARAM, BINARY
+from ._embed import get_kernel_sources  # noqa: F401
 from . import _rules  # noqa: F401
 from .calculus import *  # noqa: F401,F403
 from .functional import *  # noqa: F401,F403

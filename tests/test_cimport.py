@@ -232,3 +232,164 @@ def test_embedded_misuse_raises(embed):
         embed.seeded_constant()
     with pytest.raises(TypeError, match="nested Dual"):
         dualml.derivative(lambda s: dualml.derivative(embed.like_of, s), 1.0)
+
+
+# -- the array kernels from Cython: dualml/kernels.pxd + dual_kernels.c ------------
+#
+# An extension that cimports the kernels' .pxd and compiles
+# dualml.get_kernel_sources() into itself (docs/guide/embedding.md), runs
+# loops found by name over NumPy buffers: a unary rule with k tangent rows
+# (k = 1: the fused loop; k > 1: the row driver) and a binary rule over an
+# (R, C) index space with the second operand broadcast by 0-strides.
+
+KERNELS_PYX = textwrap.dedent("""
+    # cython: language_level=3, boundscheck=False, wraparound=False
+    from dualml.kernels cimport (dual_intp, dual_unary_loops, dual_binary_loops,
+                                 dual_rows_ctx, dual_find_unary, dual_find_binary,
+                                 dual_rows_unary, dual_rows_binary, dual_apply)
+    import numpy as np
+
+    def unary(str name, const double[::1] x, const double[:, ::1] t):
+        # y = f(x) and the k = t.shape[0] tangent rows ty[j] = f'(x) t[j]
+        cdef dual_unary_loops u
+        cdef dual_rows_ctx rows
+        cdef char *p[4]
+        cdef dual_intp s[4]
+        cdef Py_ssize_t n = x.shape[0], k = t.shape[0]
+        if dual_find_unary(name.encode(), &u) != 1:
+            raise ValueError(f"no unary rule {name!r} without a parameter")
+        if n == 0 or k == 0 or t.shape[1] != n:
+            raise ValueError("x: n > 0 elements; t: (k, n), k > 0")
+        y = np.empty(n)
+        ty = np.empty((k, n))
+        cdef double[::1] yv = y
+        cdef double[:, ::1] tyv = ty
+        p[0] = <char *>&x[0]
+        p[1] = <char *>&t[0, 0]
+        p[2] = <char *>&yv[0]
+        p[3] = <char *>&tyv[0, 0]
+        s[0] = s[1] = s[2] = s[3] = sizeof(double)
+        with nogil:
+            if k == 1:
+                u.t(n, p, s, NULL)
+            else:
+                rows.dloop = u.d
+                rows.dctx = NULL
+                rows.k = k
+                rows.row[0] = rows.row[1] = n * sizeof(double)
+                rows.row[2] = 0
+                dual_rows_unary(n, p, s, &rows)
+        return y, ty
+
+    def binary_bcast(str name, const double[:, ::1] a, const double[:, :, ::1] ta,
+                     const double[::1] b, const double[:, ::1] tb):
+        # y[r, c] = f(a[r, c], b[c]) with k tangent rows, b broadcast along r
+        cdef dual_binary_loops bl
+        cdef dual_rows_ctx rows
+        cdef char *p[6]
+        cdef dual_intp shape[2]
+        cdef dual_intp st[12]
+        cdef Py_ssize_t R = a.shape[0], C = a.shape[1], k = ta.shape[0], i
+        if dual_find_binary(name.encode(), &bl) != 1:
+            raise ValueError(f"no binary rule {name!r}")
+        if (R == 0 or C == 0 or k == 0 or b.shape[0] != C or ta.shape[1] != R
+                or ta.shape[2] != C or tb.shape[0] != k or tb.shape[1] != C):
+            raise ValueError("a: (R, C), ta: (k, R, C), b: (C,), tb: (k, C)")
+        y = np.empty((R, C))
+        ty = np.empty((k, R, C))
+        cdef double[:, ::1] yv = y
+        cdef double[:, :, ::1] tyv = ty
+        p[0] = <char *>&a[0, 0]
+        p[1] = <char *>&ta[0, 0, 0]
+        p[2] = <char *>&b[0]
+        p[3] = <char *>&tb[0, 0]
+        p[4] = <char *>&yv[0, 0]
+        p[5] = <char *>&tyv[0, 0, 0]
+        shape[0] = R
+        shape[1] = C
+        for i in range(6):
+            st[2 * i] = 0 if i in (2, 3) else C * sizeof(double)
+            st[2 * i + 1] = sizeof(double)
+        with nogil:
+            if k == 1:
+                dual_apply(2, shape, 6, p, st, bl.t, NULL)
+            else:
+                rows.dloop = bl.d
+                rows.dctx = NULL
+                rows.k = k
+                rows.row[0] = R * C * sizeof(double)
+                rows.row[1] = C * sizeof(double)
+                rows.row[2] = R * C * sizeof(double)
+                dual_apply(2, shape, 6, p, st, dual_rows_binary, &rows)
+        return y, ty
+""")
+
+KERNELS_SETUP = textwrap.dedent("""
+    import dualml, os
+    from setuptools import setup, Extension
+    from Cython.Build import cythonize
+    pkg_parent = os.path.dirname(os.path.dirname(dualml.__file__))
+    ext = Extension("kernelsdemo", ["kernelsdemo.pyx", *dualml.get_kernel_sources()],
+                    include_dirs=[dualml.get_include()], libraries=["m"],
+                    extra_compile_args=["-ffp-contract=off"])
+    setup(ext_modules=cythonize([ext], include_path=[pkg_parent], quiet=True),
+          script_args=["build_ext", "--inplace"])
+""")
+
+
+@pytest.fixture(scope="module")
+def kernelsdemo(tmp_path_factory):
+    import importlib
+    tmp = tmp_path_factory.mktemp("kernelsdemo")
+    (tmp / "kernelsdemo.pyx").write_text(KERNELS_PYX)
+    (tmp / "setup.py").write_text(KERNELS_SETUP)
+    env = dict(os.environ)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(dualml.__file__)))
+    env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "setup.py"], cwd=tmp, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sys.path.insert(0, str(tmp))
+    try:
+        yield importlib.import_module("kernelsdemo")
+    finally:
+        sys.path.remove(str(tmp))
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_cimported_unary_kernel_matches_closed_form(kernelsdemo, k):
+    n = 700                                  # two whole blocks of 256 and a partial one
+    x = np.linspace(-4.0, 4.0, n)
+    t = np.array([[0.0 if i % 6 == 0 else (j + 1) * (-1) ** i for i in range(n)]
+                  for j in range(k)])
+    y, ty = kernelsdemo.unary("tanh", x, t)
+    assert ty.shape == (k, n)
+    for i in range(n):
+        th = math.tanh(x[i])
+        assert y[i] == pytest.approx(th, rel=1e-15, abs=1e-300)
+        for j in range(k):
+            # sech^2 = 1/cosh^2, an independent spelling of tanh's slope
+            assert ty[j, i] == pytest.approx(t[j, i] / math.cosh(x[i]) ** 2, rel=4e-15,
+                                             abs=1e-300)
+    with pytest.raises(ValueError, match="no unary rule 'nonesuch'"):
+        kernelsdemo.unary("nonesuch", x, t)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_cimported_binary_kernel_broadcasts(kernelsdemo, k):
+    R, C = 5, 7
+    a = np.arange(R * C, dtype=float).reshape(R, C) / 4.0 - 3.0
+    b = np.linspace(-2.0, 1.5, C)
+    ta = np.stack([np.cos(a + j) for j in range(k)])
+    ta[0, 1, :] = 0.0
+    tb = np.stack([np.sin(b * (j + 1)) + 0.5 for j in range(k)])
+    y, ty = kernelsdemo.binary_bcast("arctan2", a, ta, b, tb)
+    assert ty.shape == (k, R, C)
+    for r in range(R):
+        for c in range(C):
+            av, bv = a[r, c], b[c]
+            assert y[r, c] == pytest.approx(math.atan2(av, bv), rel=1e-15, abs=1e-300)
+            q = av * av + bv * bv
+            for j in range(k):
+                want = (bv * ta[j, r, c] - av * tb[j, c]) / q     # d atan2 = (b da - a db) / q
+                assert ty[j, r, c] == pytest.approx(want, rel=1e-14, abs=1e-15)

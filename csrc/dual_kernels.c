@@ -1,0 +1,1058 @@
+/*
+ * dual_kernels.c -- the elementwise array kernels declared in dual_kernels.h.
+ *
+ * For every rule f of dual_rules.def: 1-D strided loops that call the rule
+ * functions of dual.h (the rules are never re-derived here), the k-row
+ * drivers, the n-d driver, lookups by name and the libmvec SIMD loops.
+ * Everything per element is static inline in this one translation unit, so
+ * each loop is compiled with its rule inlined and the contiguous case
+ * vectorized; only the loops, drivers and lookups have external linkage.
+ *
+ * Build: plain C99 with dual.h, dual_rules.def and dual_kernels.h on the
+ * include path, linked with -lm.  Never with fast-math options (the rules
+ * rely on IEEE inf/nan and signed zeros); -ffp-contract=off keeps every
+ * path rounding like the scalar rules; -fno-trapping-math only lets GCC
+ * vectorize the zero-tangent select.  Optional: -DDUALML_LIBMVEC=1 and
+ * -lmvec on x86-64 glibc >= 2.35 for the SIMD section (5).
+ */
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include "dual.h"
+#include "dual_kernels.h"
+
+/* Element i of a strided operand.  NumPy arrays need not be aligned
+   (np.frombuffer at an odd offset, fields of packed structured arrays), and
+   dereferencing a misaligned double * is undefined behaviour.  GCC and Clang
+   get a double type of alignment 1 (the same single load or store on x86-64,
+   and the loops still vectorize; a memcpy'd value is moved as an integer,
+   which stops GCC from vectorizing selects such as fmin); other compilers
+   get memcpy. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double dual_udouble __attribute__((aligned(1)));
+
+static inline double dual_ld(const char *p)
+{
+    return *(const dual_udouble *)p;
+}
+
+static inline void dual_st(char *p, double v)
+{
+    *(dual_udouble *)p = v;
+}
+#else
+static inline double dual_ld(const char *p)
+{
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void dual_st(char *p, double v)
+{
+    memcpy(p, &v, sizeof v);
+}
+#endif
+
+#define DUAL_LD(ptr, stride, i) dual_ld((ptr) + (i) * (stride))
+#define DUAL_ST(ptr, stride, i, v) dual_st((ptr) + (i) * (stride), (v))
+/* the parameter of DUAL_UNARY_P rules travels as the loop context */
+#define DUAL_PARAM(ctx) ((ctx) ? *(const double *)(ctx) : DUAL_NAN)
+#define DUAL_C (dual_intp)sizeof(double)
+
+/* ===================================================================== *
+ * 1. Per-rule adapters: every unary rule as f(x, p, &d); the derivative   *
+ *    column as a function of (x, y) for the SIMD path.                    *
+ * ===================================================================== */
+
+#define DUAL_UNARY(name, value, deriv, nested)                               \
+    static inline double dual_##name##_rulep(double x, double p, double *d) \
+    {                                                                       \
+        (void)p;                                                            \
+        return dual_##name##_rule(x, d);                                    \
+    }                                                                       \
+    static inline double dual_##name##_deriv(double x, double y)            \
+    {                                                                       \
+        return dual_nanprop(y, x != x, (deriv));                                    \
+    }
+#define DUAL_UNARY_FN(name, nested)                                          \
+    static inline double dual_##name##_rulep(double x, double p, double *d) \
+    {                                                                       \
+        (void)p;                                                            \
+        return dual_##name##_rule(x, d);                                    \
+    }
+#define DUAL_UNARY_P(name, value, deriv, nested)                             \
+    static inline double dual_##name##_rulep(double x, double p, double *d) \
+    {                                                                       \
+        return dual_##name##_rule(x, p, d);                                 \
+    }
+#define DUAL_BINARY(name, value, da, db, nested_da, nested_db)
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+
+/* ===================================================================== *
+ * 2. The plain loops, one set per rule.  Each body is an inline function  *
+ *    of the strides, called once with constant unit strides (so the       *
+ *    compiler vectorizes the contiguous case) and once with the actual    *
+ *    strides.                                                             *
+ * ===================================================================== */
+
+/* With k > 1 tangents the work is the partial loops (f_d) and the scaling
+   of the k rows of each block (section 3).  On x86-64 ELF with GCC they are also compiled for AVX2 and the
+   loader picks the clone the CPU supports (the same IEEE operations, wider
+   registers; the zero-tangent select stays exact). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define DUAL_ROWS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define DUAL_INLINE static inline __attribute__((always_inline))
+#else
+#define DUAL_ROWS_CLONES
+#define DUAL_INLINE static inline
+#endif
+
+#define DUAL_KERNELS_UNARY(name)                                             \
+    static inline void dual_k_##name##_v(dual_intp n, char *x, dual_intp sx, \
+                                         char *y, dual_intp sy, double p)   \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double d;                                                       \
+            DUAL_ST(y, sy, i, dual_##name##_rulep(DUAL_LD(x, sx, i), p, &d)); \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_k_##name##_t(dual_intp n, char *x, dual_intp sx, \
+                                         char *t, dual_intp st, char *y,    \
+                                         dual_intp sy, char *ty,            \
+                                         dual_intp sty, double p)           \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double d, xi = DUAL_LD(x, sx, i), ti = DUAL_LD(t, st, i);       \
+            double yi = dual_##name##_rulep(xi, p, &d);                     \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(d, ti));                         \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_k_##name##_d(dual_intp n, char *x, dual_intp sx, \
+                                         char *y, dual_intp sy, char *dd,   \
+                                         dual_intp sd, double p)            \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double d, yi = dual_##name##_rulep(DUAL_LD(x, sx, i), p, &d);   \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(dd, sd, i, d);                                          \
+        }                                                                   \
+    }                                                                       \
+    void dual_loop_##name##_v(dual_intp n, char **a, const dual_intp *s,    \
+                              const void *ctx)                              \
+    {                                                                       \
+        double p = DUAL_PARAM(ctx);                                         \
+        if (s[0] == DUAL_C && s[1] == DUAL_C)                               \
+            dual_k_##name##_v(n, a[0], DUAL_C, a[1], DUAL_C, p);            \
+        else                                                                \
+            dual_k_##name##_v(n, a[0], s[0], a[1], s[1], p);                \
+    }                                                                       \
+    void dual_loop_##name##_t(dual_intp n, char **a, const dual_intp *s,    \
+                              const void *ctx)                              \
+    {                                                                       \
+        double p = DUAL_PARAM(ctx);                                         \
+        if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == DUAL_C && s[3] == DUAL_C) \
+            dual_k_##name##_t(n, a[0], DUAL_C, a[1], DUAL_C, a[2], DUAL_C,  \
+                              a[3], DUAL_C, p);                             \
+        else                                                                \
+            dual_k_##name##_t(n, a[0], s[0], a[1], s[1], a[2], s[2],        \
+                              a[3], s[3], p);                               \
+    }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
+    void dual_loop_##name##_d(dual_intp n, char **a, const dual_intp *s,    \
+                              const void *ctx)                              \
+    {                                                                       \
+        double p = DUAL_PARAM(ctx);                                         \
+        if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == DUAL_C)             \
+            dual_k_##name##_d(n, a[0], DUAL_C, a[1], DUAL_C, a[2], DUAL_C, p); \
+        else                                                                \
+            dual_k_##name##_d(n, a[0], s[0], a[1], s[1], a[2], s[2], p);    \
+    }
+
+/* Binary loops.  The common layouts get their own constant-stride copy:
+   everything contiguous, and one operand a broadcast scalar (stride 0). */
+#define DUAL_KERNELS_BINARY(name)                                            \
+    static inline void dual_k_##name##_v(dual_intp n, char *a, dual_intp sa, \
+                                         char *b, dual_intp sb, char *y,    \
+                                         dual_intp sy)                      \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb;                                                  \
+            DUAL_ST(y, sy, i, dual_##name##_rule(DUAL_LD(a, sa, i),         \
+                                                 DUAL_LD(b, sb, i), &fa, &fb)); \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_k_##name##_t(dual_intp n, char *a, dual_intp sa, \
+                                         char *ta, dual_intp sta, char *b,  \
+                                         dual_intp sb, char *tb,            \
+                                         dual_intp stb, char *y,            \
+                                         dual_intp sy, char *ty,            \
+                                         dual_intp sty)                     \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb, ai = DUAL_LD(a, sa, i), bi = DUAL_LD(b, sb, i);  \
+            double tai = DUAL_LD(ta, sta, i), tbi = DUAL_LD(tb, stb, i);    \
+            double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(fa, tai) + dual_scale(fb, tbi)); \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_k_##name##_ta(dual_intp n, char *a, dual_intp sa, \
+                                          char *ta, dual_intp sta, char *b, \
+                                          dual_intp sb, char *y,            \
+                                          dual_intp sy, char *ty,           \
+                                          dual_intp sty)                    \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb, ai = DUAL_LD(a, sa, i), bi = DUAL_LD(b, sb, i);  \
+            double tai = DUAL_LD(ta, sta, i);                               \
+            double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(fa, tai));                       \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_k_##name##_tb(dual_intp n, char *a, dual_intp sa, \
+                                          char *b, dual_intp sb, char *tb,  \
+                                          dual_intp stb, char *y,           \
+                                          dual_intp sy, char *ty,           \
+                                          dual_intp sty)                    \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb, ai = DUAL_LD(a, sa, i), bi = DUAL_LD(b, sb, i);  \
+            double tbi = DUAL_LD(tb, stb, i);                               \
+            double yi = dual_##name##_rule(ai, bi, &fa, &fb);               \
+            DUAL_ST(y, sy, i, yi);                                          \
+            DUAL_ST(ty, sty, i, dual_scale(fb, tbi));                       \
+        }                                                                   \
+    }                                                                       \
+    /* which: 3 both partials, 1 only dy/da, 2 only dy/db (the unused one   \
+       is never computed: the rules are inline and pure) */                \
+    static inline void dual_k_##name##_d(dual_intp n, char *a, dual_intp sa, \
+                                         char *b, dual_intp sb, char *y,    \
+                                         dual_intp sy, char *da,            \
+                                         dual_intp sda, char *db,           \
+                                         dual_intp sdb, int which)          \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb, yi = dual_##name##_rule(DUAL_LD(a, sa, i),       \
+                                                   DUAL_LD(b, sb, i), &fa, &fb); \
+            DUAL_ST(y, sy, i, yi);                                          \
+            if (which & 1)                                                  \
+                DUAL_ST(da, sda, i, fa);                                    \
+            if (which & 2)                                                  \
+                DUAL_ST(db, sdb, i, fb);                                    \
+        }                                                                   \
+    }                                                                       \
+    void dual_loop_##name##_v(dual_intp n, char **p, const dual_intp *s,    \
+                              const void *ctx)                              \
+    {                                                                       \
+        (void)ctx;                                                          \
+        if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == DUAL_C)             \
+            dual_k_##name##_v(n, p[0], DUAL_C, p[1], DUAL_C, p[2], DUAL_C); \
+        else if (s[0] == DUAL_C && s[1] == 0 && s[2] == DUAL_C)             \
+            dual_k_##name##_v(n, p[0], DUAL_C, p[1], 0, p[2], DUAL_C);      \
+        else if (s[0] == 0 && s[1] == DUAL_C && s[2] == DUAL_C)             \
+            dual_k_##name##_v(n, p[0], 0, p[1], DUAL_C, p[2], DUAL_C);      \
+        else                                                                \
+            dual_k_##name##_v(n, p[0], s[0], p[1], s[1], p[2], s[2]);       \
+    }                                                                       \
+    void dual_loop_##name##_t(dual_intp n, char **p, const dual_intp *s,    \
+                              const void *ctx)                              \
+    {                                                                       \
+        (void)ctx;                                                          \
+        if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == DUAL_C &&           \
+            s[3] == DUAL_C && s[4] == DUAL_C && s[5] == DUAL_C)             \
+            dual_k_##name##_t(n, p[0], DUAL_C, p[1], DUAL_C, p[2], DUAL_C,  \
+                              p[3], DUAL_C, p[4], DUAL_C, p[5], DUAL_C);    \
+        else                                                                \
+            dual_k_##name##_t(n, p[0], s[0], p[1], s[1], p[2], s[2],        \
+                              p[3], s[3], p[4], s[4], p[5], s[5]);          \
+    }                                                                       \
+    void dual_loop_##name##_ta(dual_intp n, char **p, const dual_intp *s,   \
+                               const void *ctx)                             \
+    {                                                                       \
+        (void)ctx;                                                          \
+        if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == DUAL_C &&           \
+            s[3] == DUAL_C && s[4] == DUAL_C)                               \
+            dual_k_##name##_ta(n, p[0], DUAL_C, p[1], DUAL_C, p[2], DUAL_C, \
+                               p[3], DUAL_C, p[4], DUAL_C);                 \
+        else if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == 0 &&           \
+                 s[3] == DUAL_C && s[4] == DUAL_C)                          \
+            dual_k_##name##_ta(n, p[0], DUAL_C, p[1], DUAL_C, p[2], 0,      \
+                               p[3], DUAL_C, p[4], DUAL_C);                 \
+        else                                                                \
+            dual_k_##name##_ta(n, p[0], s[0], p[1], s[1], p[2], s[2],       \
+                               p[3], s[3], p[4], s[4]);                     \
+    }                                                                       \
+    void dual_loop_##name##_tb(dual_intp n, char **p, const dual_intp *s,   \
+                               const void *ctx)                             \
+    {                                                                       \
+        (void)ctx;                                                          \
+        if (s[0] == DUAL_C && s[1] == DUAL_C && s[2] == DUAL_C &&           \
+            s[3] == DUAL_C && s[4] == DUAL_C)                               \
+            dual_k_##name##_tb(n, p[0], DUAL_C, p[1], DUAL_C, p[2], DUAL_C, \
+                               p[3], DUAL_C, p[4], DUAL_C);                 \
+        else if (s[0] == 0 && s[1] == DUAL_C && s[2] == DUAL_C &&           \
+                 s[3] == DUAL_C && s[4] == DUAL_C)                          \
+            dual_k_##name##_tb(n, p[0], 0, p[1], DUAL_C, p[2], DUAL_C,      \
+                               p[3], DUAL_C, p[4], DUAL_C);                 \
+        else                                                                \
+            dual_k_##name##_tb(n, p[0], s[0], p[1], s[1], p[2], s[2],       \
+                               p[3], s[3], p[4], s[4]);                     \
+    }                                                                       \
+    /* The partial loops write to contiguous block buffers (dual_rows_*).   \
+       Contiguous aligned inputs (one may be a broadcast scalar: ia or ib    \
+       0) and an output that is not an input get a restrict-qualified copy,  \
+       so the compiler vectorizes it; anything else the strided body. */    \
+    static inline void dual_kr_##name(dual_intp n, const double *restrict a, \
+                                      dual_intp ia, const double *restrict b, \
+                                      dual_intp ib, double *restrict y,     \
+                                      double *restrict da,                 \
+                                      double *restrict db, int which)      \
+    {                                                                       \
+        dual_intp i;                                                        \
+        for (i = 0; i < n; i++) {                                           \
+            double fa, fb;                                                  \
+            y[i] = dual_##name##_rule(a[i * ia], b[i * ib], &fa, &fb);      \
+            if (which & 1)                                                  \
+                da[i] = fa;                                                 \
+            if (which & 2)                                                  \
+                db[i] = fb;                                                 \
+        }                                                                   \
+    }                                                                       \
+    static inline void dual_kd_##name(dual_intp n, char **p, const dual_intp *s, \
+                                      int which)                            \
+    {                                                                       \
+        char *da = which & 1 ? p[3] : NULL;                                 \
+        char *db = which == 3 ? p[4] : (which == 2 ? p[3] : NULL);          \
+        dual_intp sda = which & 1 ? s[3] : 0;                               \
+        dual_intp sdb = which == 3 ? s[4] : (which == 2 ? s[3] : 0);        \
+        int fast = s[2] == DUAL_C && (!da || sda == DUAL_C) &&              \
+                   (!db || sdb == DUAL_C) && p[2] != p[0] && p[2] != p[1] && \
+                   ((uintptr_t)p[0] | (uintptr_t)p[1] | (uintptr_t)p[2] |   \
+                    (uintptr_t)da | (uintptr_t)db) % sizeof(double) == 0;   \
+        if (fast && s[0] == DUAL_C && s[1] == DUAL_C)                       \
+            dual_kr_##name(n, (double *)p[0], 1, (double *)p[1], 1,         \
+                           (double *)p[2], (double *)da, (double *)db, which); \
+        else if (fast && s[0] == DUAL_C && s[1] == 0)                       \
+            dual_kr_##name(n, (double *)p[0], 1, (double *)p[1], 0,         \
+                           (double *)p[2], (double *)da, (double *)db, which); \
+        else if (fast && s[0] == 0 && s[1] == DUAL_C)                       \
+            dual_kr_##name(n, (double *)p[0], 0, (double *)p[1], 1,         \
+                           (double *)p[2], (double *)da, (double *)db, which); \
+        else                                                                \
+            dual_k_##name##_d(n, p[0], s[0], p[1], s[1], p[2], s[2],        \
+                              da ? da : p[3], sda, db ? db : p[3], sdb, which); \
+    }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
+    void dual_loop_##name##_d(dual_intp n, char **p, const dual_intp *s,    \
+                              const void *ctx)                              \
+    {                                                                       \
+        (void)ctx;                                                          \
+        dual_kd_##name(n, p, s, 3);                                         \
+    }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
+    void dual_loop_##name##_da(dual_intp n, char **p, const dual_intp *s,   \
+                               const void *ctx)                             \
+    {                                                                       \
+        (void)ctx;                                                          \
+        dual_kd_##name(n, p, s, 1);                                         \
+    }                                                                       \
+    DUAL_ROWS_CLONES                                                        \
+    void dual_loop_##name##_db(dual_intp n, char **p, const dual_intp *s,   \
+                               const void *ctx)                             \
+    {                                                                       \
+        (void)ctx;                                                          \
+        dual_kd_##name(n, p, s, 2);                                         \
+    }
+
+#define DUAL_UNARY(name, value, deriv, nested) DUAL_KERNELS_UNARY(name)
+#define DUAL_UNARY_P(name, value, deriv, nested) DUAL_KERNELS_UNARY(name)
+#define DUAL_UNARY_FN(name, nested) DUAL_KERNELS_UNARY(name)
+#define DUAL_BINARY(name, value, da, db, nested_da, nested_db) DUAL_KERNELS_BINARY(name)
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+
+/* ===================================================================== *
+ * 3. k > 1 tangents: per block, y and the partials into a stack buffer,   *
+ *    then the k tangent rows.                                             *
+ * ===================================================================== */
+
+
+
+/* ty = scale(d, t) along one row; d contiguous */
+static inline void dual_scale_row_(dual_intp n, const double *d, char *t, dual_intp st,
+                                   char *ty, dual_intp sty)
+{
+    dual_intp i;
+    for (i = 0; i < n; i++)
+        DUAL_ST(ty, sty, i, dual_scale(d[i], DUAL_LD(t, st, i)));
+}
+
+/* A strided block (n <= DUAL_BLOCK) copied to buf, so the loops that read
+   it run their contiguous, vectorized copy (a view like x[..., 0] would
+   otherwise take the scalar strided body for every row). */
+DUAL_INLINE char *dual_gather(dual_intp n, char *p, dual_intp s, double *buf)
+{
+    dual_intp i;
+    if (s == DUAL_C || n > DUAL_BLOCK)
+        return p;
+    for (i = 0; i < n; i++)
+        buf[i] = DUAL_LD(p, s, i);
+    return (char *)buf;
+}
+
+/* inlined into each clone of the row drivers below, one call per block */
+DUAL_INLINE void dual_scale_row(dual_intp n, const double *d, char *t, dual_intp st,
+                           char *ty, dual_intp sty)
+{
+    double bt[DUAL_BLOCK];
+    if (sty == DUAL_C && st != DUAL_C && n <= DUAL_BLOCK) {
+        t = dual_gather(n, t, st, bt);
+        st = DUAL_C;
+    }
+    if (st == DUAL_C && sty == DUAL_C)
+        dual_scale_row_(n, d, t, DUAL_C, ty, DUAL_C);
+    else
+        dual_scale_row_(n, d, t, st, ty, sty);
+}
+
+/* ty = scale(da, ta) + scale(db, tb) along one row */
+static inline void dual_scale2_row_(dual_intp n, const double *da, char *ta, dual_intp sta,
+                                    const double *db, char *tb, dual_intp stb,
+                                    char *ty, dual_intp sty)
+{
+    dual_intp i;
+    for (i = 0; i < n; i++)
+        DUAL_ST(ty, sty, i, dual_scale(da[i], DUAL_LD(ta, sta, i)) +
+                              dual_scale(db[i], DUAL_LD(tb, stb, i)));
+}
+
+DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_intp sta,
+                            const double *db, char *tb, dual_intp stb,
+                            char *ty, dual_intp sty)
+{
+    double bta[DUAL_BLOCK], btb[DUAL_BLOCK];
+    if (sty == DUAL_C && n <= DUAL_BLOCK && (sta != DUAL_C || stb != DUAL_C)) {
+        ta = dual_gather(n, ta, sta, bta);
+        tb = dual_gather(n, tb, stb, btb);
+        sta = stb = DUAL_C;
+    }
+    if (sta == DUAL_C && stb == DUAL_C && sty == DUAL_C)
+        dual_scale2_row_(n, da, ta, DUAL_C, db, tb, DUAL_C, ty, DUAL_C);
+    else
+        dual_scale2_row_(n, da, ta, sta, db, tb, stb, ty, sty);
+}
+
+#define DUAL_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+
+/* unary, operands {x, t, y, ty}; c->dloop is f_d */
+DUAL_ROWS_CLONES
+void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
+    double d[DUAL_BLOCK];
+    char *q[3];
+    dual_intp qs[3], i0, j, m;
+    qs[0] = s[0];
+    qs[1] = s[2];
+    qs[2] = DUAL_C;
+    for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
+        m = DUAL_MIN(n - i0, DUAL_BLOCK);
+        q[0] = p[0] + i0 * s[0];
+        q[1] = p[2] + i0 * s[2];
+        q[2] = (char *)d;
+        c->dloop(m, q, qs, c->dctx);
+        for (j = 0; j < c->k; j++)
+            dual_scale_row(m, d, p[1] + i0 * s[1] + j * c->row[0], s[1],
+                           p[3] + i0 * s[3] + j * c->row[1], s[3]);
+    }
+}
+
+/* binary, both tangents: operands {a, ta, b, tb, y, ty}; c->dloop is f_d */
+DUAL_ROWS_CLONES
+void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
+    double da[DUAL_BLOCK], db[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
+    char *q[5];
+    dual_intp qs[5], i0, j, m;
+    qs[0] = s[0] == 0 ? 0 : DUAL_C;
+    qs[1] = s[2] == 0 ? 0 : DUAL_C;
+    qs[2] = s[4];
+    qs[3] = DUAL_C;
+    qs[4] = DUAL_C;
+    for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
+        m = DUAL_MIN(n - i0, DUAL_BLOCK);
+        q[0] = s[0] == 0 ? p[0] : dual_gather(m, p[0] + i0 * s[0], s[0], ba);
+        q[1] = s[2] == 0 ? p[2] : dual_gather(m, p[2] + i0 * s[2], s[2], bb);
+        q[2] = p[4] + i0 * s[4];
+        q[3] = (char *)da;
+        q[4] = (char *)db;
+        c->dloop(m, q, qs, c->dctx);
+        for (j = 0; j < c->k; j++)
+            dual_scale2_row(m, da, p[1] + i0 * s[1] + j * c->row[0], s[1],
+                            db, p[3] + i0 * s[3] + j * c->row[1], s[3],
+                            p[5] + i0 * s[5] + j * c->row[2], s[5]);
+    }
+}
+
+/* binary, one tangent.  which = 1: operands {a, ta, b, y, ty}, c->dloop is
+   f_da; which = 2: operands {a, b, tb, y, ty}, c->dloop is f_db. */
+DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
+                                      const dual_rows_ctx *c, int which)
+{
+    double d[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
+    char *q[4];
+    dual_intp qs[4], i0, j, m;
+    int it = which == 1 ? 1 : 2;                 /* tangent operand */
+    int ia = 0, ib = which == 1 ? 2 : 1;         /* value operands */
+    qs[0] = s[ia] == 0 ? 0 : DUAL_C;
+    qs[1] = s[ib] == 0 ? 0 : DUAL_C;
+    qs[2] = s[3];
+    qs[3] = DUAL_C;
+    for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
+        m = DUAL_MIN(n - i0, DUAL_BLOCK);
+        q[0] = s[ia] == 0 ? p[ia] : dual_gather(m, p[ia] + i0 * s[ia], s[ia], ba);
+        q[1] = s[ib] == 0 ? p[ib] : dual_gather(m, p[ib] + i0 * s[ib], s[ib], bb);
+        q[2] = p[3] + i0 * s[3];
+        q[3] = (char *)d;
+        c->dloop(m, q, qs, c->dctx);
+        for (j = 0; j < c->k; j++)
+            dual_scale_row(m, d, p[it] + i0 * s[it] + j * c->row[0], s[it],
+                           p[4] + i0 * s[4] + j * c->row[1], s[4]);
+    }
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_binary_a(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 1);
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_binary_b(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 2);
+}
+
+/* ===================================================================== *
+ * 4. The n-d driver.                                                      *
+ * ===================================================================== */
+
+/* Run loop over the index space shape[0..nd) (C order), operand op at
+   base[op] with byte strides strides[op * nd + dim].  Unit dimensions are
+   dropped and neighbours that are contiguous for every operand merged, so
+   contiguous arrays of any shape make a single call. */
+void dual_apply(int nd, const dual_intp *shape, int nop, char *const *base,
+                       const dual_intp *strides, dual_loop loop, const void *ctx)
+{
+    dual_intp sh[DUAL_MAXDIMS], st[DUAL_MAXOPS][DUAL_MAXDIMS];
+    dual_intp idx[DUAL_MAXDIMS], inner[DUAL_MAXOPS];
+    char *ptr[DUAL_MAXOPS];
+    int m = 0, d, op, merge;
+
+    for (d = 0; d < nd; d++) {
+        if (shape[d] == 0)
+            return;
+        if (shape[d] == 1)
+            continue;
+        merge = m > 0;
+        for (op = 0; op < nop && merge; op++)
+            merge = st[op][m - 1] == strides[op * nd + d] * shape[d];
+        if (merge) {
+            sh[m - 1] *= shape[d];
+            for (op = 0; op < nop; op++)
+                st[op][m - 1] = strides[op * nd + d];
+        }
+        else {
+            sh[m] = shape[d];
+            for (op = 0; op < nop; op++)
+                st[op][m] = strides[op * nd + d];
+            m++;
+        }
+    }
+    if (m == 0) {
+        sh[0] = 1;
+        for (op = 0; op < nop; op++)
+            st[op][0] = 0;
+        m = 1;
+    }
+    for (op = 0; op < nop; op++) {
+        ptr[op] = base[op];
+        inner[op] = st[op][m - 1];
+    }
+    for (d = 0; d < m; d++)
+        idx[d] = 0;
+    for (;;) {
+        loop(sh[m - 1], ptr, inner, ctx);
+        for (d = m - 2; d >= 0; d--) {
+            idx[d]++;
+            for (op = 0; op < nop; op++)
+                ptr[op] += st[op][d];
+            if (idx[d] < sh[d])
+                break;
+            for (op = 0; op < nop; op++)
+                ptr[op] -= st[op][d] * sh[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
+/* ===================================================================== *
+ * 5. SIMD path (libmvec).                                                 *
+ * ===================================================================== */
+
+#if defined(DUALML_LIBMVEC) && defined(__x86_64__) && defined(__GNUC__) && \
+    defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define DUAL_HAVE_LIBMVEC 1
+#else
+#define DUAL_HAVE_LIBMVEC 0
+#endif
+
+/* No global state: the level is a parameter (dual_simd_unary hands out the
+   loops of one level), so threads can use different levels at once. */
+
+#if DUAL_HAVE_LIBMVEC
+
+typedef double dual_v4 __attribute__((vector_size(32)));
+typedef double dual_v8 __attribute__((vector_size(64)));
+
+/* libmvec's names for the functions we use (vector ABI: d = AVX2 x4,
+   e = AVX-512 x8), and one loop per function and ISA over a buffer whose
+   length is padded to a multiple of 8.  The target attributes confine the
+   wide registers to these functions; the rest of the file is baseline. */
+#define DUAL_VM_LIST(X) \
+    X(sin) X(cos) X(tan) X(exp) X(exp2) X(expm1) X(log) X(log2) X(log10) \
+    X(log1p) X(sinh) X(cosh) X(tanh) X(asin) X(acos) X(atan) X(asinh)      \
+    X(acosh) X(atanh) X(cbrt) X(erf) X(erfc)
+
+#define DUAL_VM_DECLARE(f)                                                   \
+    __attribute__((target("avx2"))) dual_v4 _ZGVdN4v_##f(dual_v4);          \
+    __attribute__((target("avx512f"))) dual_v8 _ZGVeN8v_##f(dual_v8);       \
+    __attribute__((target("avx2")))                                         \
+    static void dual_vm4_##f(dual_intp n, const double *x, double *y)       \
+    {                                                                       \
+        dual_intp i;                                                        \
+        dual_v4 v;                                                          \
+        for (i = 0; i < n; i += 4) {                                        \
+            memcpy(&v, x + i, sizeof v);                                    \
+            v = _ZGVdN4v_##f(v);                                            \
+            memcpy(y + i, &v, sizeof v);                                    \
+        }                                                                   \
+    }                                                                       \
+    __attribute__((target("avx512f")))                                      \
+    static void dual_vm8_##f(dual_intp n, const double *x, double *y)       \
+    {                                                                       \
+        dual_intp i;                                                        \
+        dual_v8 v;                                                          \
+        for (i = 0; i < n; i += 8) {                                        \
+            memcpy(&v, x + i, sizeof v);                                    \
+            v = _ZGVeN8v_##f(v);                                            \
+            memcpy(y + i, &v, sizeof v);                                    \
+        }                                                                   \
+    }                                                                       \
+    static void dual_vm_##f(int lv, dual_intp n, const double *x, double *y) \
+    {                                                                       \
+        if (lv == DUAL_SIMD_AVX512)                                         \
+            dual_vm8_##f(n, x, y);                                          \
+        else                                                                \
+            dual_vm4_##f(n, x, y);                                          \
+    }
+DUAL_VM_LIST(DUAL_VM_DECLARE)
+
+int dual_simd_detect(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return DUAL_SIMD_AVX512;
+    if (__builtin_cpu_supports("avx2"))
+        return DUAL_SIMD_AVX2;
+    return DUAL_SIMD_NONE;
+}
+
+/* dual_scale (the zero-tangent convention) without a branch, so that the
+   loops below vectorize: the same result bit for bit (+0.0 where the
+   tangent is +-0, else partial * tangent).  Unsigned bits: shifting a
+   negative signed integer is undefined behaviour (Python builds extensions
+   with -fwrapv, which hides it; an embedder's build does not). */
+typedef union { double d; unsigned long long u; } dual_bits;
+
+__attribute__((target("avx2")))
+static inline double dual_scale_nb(double partial, double tangent)
+{
+    dual_bits r, t;
+    r.d = partial * tangent;
+    t.d = tangent;
+    r.u &= -(unsigned long long)((t.u << 1) != 0);    /* 0 for +-0.0 */
+    return r.d;
+}
+
+/* A block function fills y[0..m) = f(x) and, if d is not NULL,
+   d[0..m) = f'(x), for contiguous buffers of DUAL_BLOCK elements whose tail
+   up to a multiple of 8 holds harmless inputs. */
+typedef void (*dual_block)(int lv, dual_intp m, const double *x, double *y, double *d);
+
+/* Rules whose derivative column is arithmetic in x and y: the value from
+   libmvec, the derivative from the table (dual_<f>_deriv). */
+#define DUAL_SIMD_Y(name, f)                                                 \
+    static void dual_block_##name(int lv, dual_intp m, const double *x,     \
+                                  double *y, double *d)                     \
+    {                                                                       \
+        dual_intp i;                                                        \
+        dual_vm_##f(lv, m, x, y);                                           \
+        if (d)                                                              \
+            for (i = 0; i < m; i++)                                         \
+                d[i] = dual_##name##_deriv(x[i], y[i]);                     \
+    }
+DUAL_SIMD_Y(exp, exp)
+DUAL_SIMD_Y(exp2, exp2)
+DUAL_SIMD_Y(expm1, expm1)
+DUAL_SIMD_Y(log, log)
+DUAL_SIMD_Y(log2, log2)
+DUAL_SIMD_Y(log10, log10)
+DUAL_SIMD_Y(log1p, log1p)
+DUAL_SIMD_Y(cbrt, cbrt)
+DUAL_SIMD_Y(tan, tan)
+DUAL_SIMD_Y(arcsin, asin)
+DUAL_SIMD_Y(arccos, acos)
+DUAL_SIMD_Y(arctan, atan)
+DUAL_SIMD_Y(arcsinh, asinh)
+DUAL_SIMD_Y(arccosh, acosh)
+DUAL_SIMD_Y(arctanh, atanh)
+
+/* ---- Written by hand: the derivative column calls another transcendental
+   function, evaluated here by libmvec too.  Same formulas as the table. */
+
+/* d sin = cos(x) */
+static void dual_block_sin(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    dual_vm_sin(lv, m, x, y);
+    if (d)
+        dual_vm_cos(lv, m, x, d);
+}
+
+/* d cos = -sin(x) */
+static void dual_block_cos(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    dual_intp i;
+    dual_vm_cos(lv, m, x, y);
+    if (d) {
+        dual_vm_sin(lv, m, x, d);
+        for (i = 0; i < m; i++)
+            d[i] = -d[i];
+    }
+}
+
+/* d sinh = cosh(x), d cosh = sinh(x) */
+static void dual_block_sinh(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    dual_vm_sinh(lv, m, x, y);
+    if (d)
+        dual_vm_cosh(lv, m, x, d);
+}
+
+static void dual_block_cosh(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    dual_vm_cosh(lv, m, x, y);
+    if (d)
+        dual_vm_sinh(lv, m, x, d);
+}
+
+/* d tanh = dual_tanh_d(x, y): 1 - y y while |y| < 0.75, else
+   4e/(1+e)^2 with e = exp(-2|x|).  e is computed for the whole block by the
+   vector exp and the two forms blended without a branch: cheaper than
+   packing the elements that need it (the test is unpredictable on real
+   data), and the same bits. */
+static void dual_block_tanh(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    double e[DUAL_BLOCK] = {0.0};
+    dual_intp i, m8 = (m + 7) & ~(dual_intp)7;
+    dual_vm_tanh(lv, m, x, y);
+    if (!d)
+        return;
+    for (i = 0; i < m8; i++)
+        e[i] = -2.0 * fabs(x[i]);
+    dual_vm_exp(lv, m8, e, e);              /* in place */
+    for (i = 0; i < m; i++) {
+        double near = 1.0 - y[i] * y[i];
+        double far = 4.0 * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
+        d[i] = fabs(y[i]) < 0.75 ? near : far;
+    }
+}
+
+/* d erf = 2/sqrt(pi) exp(-(x x)), d erfc = -2/sqrt(pi) exp(-(x x)) */
+static void dual_block_erf(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    dual_intp i;
+    dual_vm_erf(lv, m, x, y);
+    if (!d)
+        return;
+    for (i = 0; i < ((m + 7) & ~(dual_intp)7); i++)
+        d[i] = -(x[i] * x[i]);
+    dual_vm_exp(lv, m, d, d);
+    for (i = 0; i < m; i++)
+        d[i] = DUAL_2_SQRTPI * d[i];
+}
+
+static void dual_block_erfc(int lv, dual_intp m, const double *x, double *y, double *d)
+{
+    dual_intp i;
+    dual_vm_erfc(lv, m, x, y);
+    if (!d)
+        return;
+    for (i = 0; i < ((m + 7) & ~(dual_intp)7); i++)
+        d[i] = -(x[i] * x[i]);
+    dual_vm_exp(lv, m, d, d);
+    for (i = 0; i < m; i++)
+        d[i] = -DUAL_2_SQRTPI * d[i];
+}
+
+/* The three loop kinds over a block function: gather the (strided) input
+   into a buffer, evaluate, write out.  mode 0: {x, y}; 1: {x, t, y, ty};
+   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512). */
+__attribute__((target("avx2")))
+static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
+                            int mode, dual_block blk, int lv)
+{
+    double xb[DUAL_BLOCK], yb[DUAL_BLOCK], db[DUAL_BLOCK];
+    dual_intp i0, i, m, mp;
+    char *y, *o;                /* value output; tangent or partial output */
+    dual_intp sy, so;
+    sy = s[mode == 1 ? 2 : 1];
+    so = s[mode == 1 ? 3 : 2];
+    for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
+        char *x = p[0] + i0 * s[0];
+        double *yout = yb;
+        m = DUAL_MIN(n - i0, DUAL_BLOCK);
+        mp = (m + 7) & ~(dual_intp)7;
+        y = p[mode == 1 ? 2 : 1] + i0 * sy;
+        if (m == DUAL_BLOCK && s[0] == DUAL_C && sy == DUAL_C &&
+            ((uintptr_t)x | (uintptr_t)y) % sizeof(double) == 0 &&
+            ((uintptr_t)y + (uintptr_t)(m * DUAL_C) <= (uintptr_t)x ||
+             (uintptr_t)x + (uintptr_t)(m * DUAL_C) <= (uintptr_t)y)) {
+            /* a whole contiguous, aligned block (the block functions index
+               double pointers), output apart from the input: no copies (the
+               block function reads x after writing y) */
+            blk(lv, m, (const double *)x, (double *)y, mode ? db : NULL);
+            yout = NULL;
+        }
+        else {
+            if (s[0] == DUAL_C)
+                memcpy(xb, x, (size_t)m * sizeof(double));
+            else
+                for (i = 0; i < m; i++)
+                    xb[i] = DUAL_LD(x, s[0], i);
+            for (i = m; i < mp; i++)
+                xb[i] = 0.0;
+            blk(lv, m, xb, yb, mode ? db : NULL);
+        }
+        if (mode == 1) {
+            char *t = p[1] + i0 * s[1];
+            o = p[3] + i0 * so;
+            /* t is read before y is written: y may not alias t (the caller
+               copies partially overlapping inputs), but ty may be t */
+            if (s[1] == DUAL_C && so == DUAL_C)
+                for (i = 0; i < m; i++)
+                    DUAL_ST(o, DUAL_C, i, dual_scale_nb(db[i], DUAL_LD(t, DUAL_C, i)));
+            else
+                for (i = 0; i < m; i++)
+                    DUAL_ST(o, so, i, dual_scale_nb(db[i], DUAL_LD(t, s[1], i)));
+        }
+        else if (mode == 2) {
+            o = p[2] + i0 * so;
+            if (so == DUAL_C)
+                memcpy(o, db, (size_t)m * sizeof(double));
+            else
+                for (i = 0; i < m; i++)
+                    DUAL_ST(o, so, i, db[i]);
+        }
+        if (yout == NULL)
+            continue;
+        if (sy == DUAL_C)
+            memcpy(y, yb, (size_t)m * sizeof(double));
+        else
+            for (i = 0; i < m; i++)
+                DUAL_ST(y, sy, i, yb[i]);
+    }
+}
+
+/* per rule and level (suffix 4: AVX2, 8: AVX-512) the three loop kinds */
+#define DUAL_SIMD_LOOPS_AT(name, lv, w)                                      \
+    __attribute__((target("avx2")))                                         \
+    static void dual_simd##w##_##name##_v(dual_intp n, char **p,            \
+                                          const dual_intp *s, const void *ctx) \
+    {                                                                       \
+        (void)ctx;                                                          \
+        dual_simd_drive(n, p, s, 0, dual_block_##name, lv);                 \
+    }                                                                       \
+    __attribute__((target("avx2")))                                         \
+    static void dual_simd##w##_##name##_t(dual_intp n, char **p,            \
+                                          const dual_intp *s, const void *ctx) \
+    {                                                                       \
+        (void)ctx;                                                          \
+        dual_simd_drive(n, p, s, 1, dual_block_##name, lv);                 \
+    }                                                                       \
+    __attribute__((target("avx2")))                                         \
+    static void dual_simd##w##_##name##_d(dual_intp n, char **p,            \
+                                          const dual_intp *s, const void *ctx) \
+    {                                                                       \
+        (void)ctx;                                                          \
+        dual_simd_drive(n, p, s, 2, dual_block_##name, lv);                 \
+    }
+#define DUAL_SIMD_LOOPS(name)                                                \
+    DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX2, 4)                              \
+    DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX512, 8)
+
+#define DUAL_SIMD_RULES(X) \
+    X(exp) X(exp2) X(expm1) X(log) X(log2) X(log10) X(log1p) X(cbrt) X(tan) \
+    X(arcsin) X(arccos) X(arctan) X(arcsinh) X(arccosh) X(arctanh)          \
+    X(sin) X(cos) X(sinh) X(cosh) X(tanh) X(erf) X(erfc)
+DUAL_SIMD_RULES(DUAL_SIMD_LOOPS)
+
+#else  /* !DUAL_HAVE_LIBMVEC */
+
+int dual_simd_detect(void)
+{
+    return DUAL_SIMD_NONE;
+}
+
+#endif /* DUAL_HAVE_LIBMVEC */
+
+/* The SIMD loops of a unary rule at a level: returns 1 and sets v, t, d;
+   0 if the rule has no SIMD loops in this build or level is
+   DUAL_SIMD_NONE.  The caller checks the level against dual_simd_detect()
+   (the CPU); the loops hold no state, so threads may use different levels
+   at the same time. */
+int dual_simd_unary(const char *name, int level, dual_loop *v, dual_loop *t,
+                    dual_loop *d)
+{
+#if DUAL_HAVE_LIBMVEC
+#define DUAL_SIMD_FIND(nm)                                                   \
+    if (strcmp(name, #nm) == 0) {                                           \
+        *v = level == DUAL_SIMD_AVX512 ? dual_simd8_##nm##_v : dual_simd4_##nm##_v; \
+        *t = level == DUAL_SIMD_AVX512 ? dual_simd8_##nm##_t : dual_simd4_##nm##_t; \
+        *d = level == DUAL_SIMD_AVX512 ? dual_simd8_##nm##_d : dual_simd4_##nm##_d; \
+        return 1;                                                           \
+    }
+    if (level == DUAL_SIMD_AVX2 || level == DUAL_SIMD_AVX512) {
+        DUAL_SIMD_RULES(DUAL_SIMD_FIND)
+    }
+#undef DUAL_SIMD_FIND
+#endif
+    (void)name;
+    (void)level;
+    (void)v;
+    (void)t;
+    (void)d;
+    return 0;
+}
+
+/* ===================================================================== *
+ * 6. Lookups by name.                                                     *
+ * ===================================================================== */
+
+/* GCC 12 takes the address of a target_clones function (an ifunc) for a
+   local variable and warns -Wdangling-pointer on storing it: a false
+   positive (the address is the ifunc symbol's, resolved once at load). */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+
+int dual_find_unary(const char *name, dual_unary_loops *out)
+{
+#define DUAL_FIND_U(nm, kind)                                                \
+    if (strcmp(name, #nm) == 0) {                                           \
+        out->v = dual_loop_##nm##_v;                                        \
+        out->t = dual_loop_##nm##_t;                                        \
+        out->d = dual_loop_##nm##_d;                                        \
+        return kind;                                                        \
+    }
+#define DUAL_UNARY(nm, value, deriv, nested) DUAL_FIND_U(nm, 1)
+#define DUAL_UNARY_P(nm, value, deriv, nested) DUAL_FIND_U(nm, 2)
+#define DUAL_UNARY_FN(nm, nested) DUAL_FIND_U(nm, 1)
+#define DUAL_BINARY(nm, value_, da_, db_, nested_da_, nested_db_)
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+#undef DUAL_FIND_U
+    return 0;
+}
+
+int dual_find_binary(const char *name, dual_binary_loops *out)
+{
+#define DUAL_UNARY(nm, value, deriv, nested)
+#define DUAL_UNARY_P(nm, value, deriv, nested)
+#define DUAL_UNARY_FN(nm, nested)
+#define DUAL_BINARY(nm, value_, da_, db_, nested_da_, nested_db_)           \
+    if (strcmp(name, #nm) == 0) {                                           \
+        out->v = dual_loop_##nm##_v;                                        \
+        out->t = dual_loop_##nm##_t;                                        \
+        out->ta = dual_loop_##nm##_ta;                                      \
+        out->tb = dual_loop_##nm##_tb;                                      \
+        out->d = dual_loop_##nm##_d;                                        \
+        out->da = dual_loop_##nm##_da;                                      \
+        out->db = dual_loop_##nm##_db;                                      \
+        return 1;                                                           \
+    }
+#include "dual_rules.def"
+#undef DUAL_UNARY
+#undef DUAL_UNARY_P
+#undef DUAL_UNARY_FN
+#undef DUAL_BINARY
+    return 0;
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
+/* ===================================================================== *
+ * 7. Second order: one curvature term of dualml's hessian rows.           *
+ * ===================================================================== */
+
+DUAL_ROWS_CLONES
+void dual_o2_acc(ptrdiff_t n, ptrdiff_t m, ptrdiff_t k, ptrdiff_t i0, ptrdiff_t i1,
+                 double *H, const double *gl, ptrdiff_t sl, const double *gr,
+                 ptrdiff_t sr, const double *coef)
+{
+    ptrdiff_t i, j, e;
+    for (i = i0; i < i1; i++) {
+        const double *restrict li = gl + i * sl;
+        for (j = 0; j < k; j++) {
+            const double *restrict rj = gr + j * sr;
+            double *restrict h = H + ((i - i0) * k + j) * m;
+            /* the product is computed unconditionally and selected: no
+               branch on the seed pattern (colored seeds alternate zeros
+               element by element, which a branch mispredicts every time),
+               and the loop vectorizes; the same bits as the branch */
+            for (e = 0; e < n; e++) {
+                const double l = li[e], r = rj[e];
+                const double p = (l * coef[e]) * r;
+                h[e] += (l == 0.0 || r == 0.0) ? 0.0 : p;
+            }
+        }
+    }
+}
