@@ -399,6 +399,8 @@ def value_gradient_and_hessian(f, x, args=(), chunk=None):
             pt = _point(x, "hessian")
         else:
             shape = pt.shape
+            if len(shape) == 1:
+                return v, g, H          # already (n,) and (n, n)
             if shape == ():
                 return v, float(g[0]), float(H[0, 0])
             return v, g.reshape(shape), H.reshape(shape + shape)
