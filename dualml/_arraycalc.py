@@ -17,7 +17,9 @@ Design
   checked (hessian's row blocks and hvp's rows too; an hvp over it goes
   nested); only a pass of one direction runs whatever its size.
 * hessian: one or a few passes of the second-order rows (``arrays._o2``:
-  ``[g, H]``, a truncated Taylor array); where that representation has no
+  ``[g, H]``, a truncated Taylor array) holding only the upper triangle of
+  H (n(n+1)/2 rows, i major, so a chunk of rows i is contiguous; H filled
+  symmetric at the end); where that representation has no
   curvature rule (``_NeedGeneric``), or x is itself dual, it falls back to
   forward-over-forward nesting: ``jacobian(gradient(f))``.
   ``value_gradient_and_hessian`` reads f(x) and the gradient off the same
@@ -38,6 +40,7 @@ from .arrays import DualArray, _new
 from .arrays._core import BufferBudgetExceeded, copy_pooled, hessian_pass
 from .arrays._core import _budget as _BUDGET       # the core's per-thread budget slot
 from .arrays._operands import _NeedGeneric, _operand, _nd
+from .arrays._second_order import _o2_hrows, _o2_layout
 from .arrays._joins import _concatenate
 from .arrays._shape import _moveaxis0_last, _reshape
 
@@ -434,6 +437,8 @@ def value_gradient_and_hessian(f, x, args=(), chunk=None):
             pt = _point(x, "hessian")
         else:
             shape = pt.shape
+            if len(shape) == 1:
+                return v, g, H          # already (n,) and (n, n)
             if shape == ():
                 return v, float(g[0]), float(H[0, 0])
             return v, g.reshape(shape), H.reshape(shape + shape)
@@ -470,18 +475,28 @@ def _vgh_nested(f, x, args, chunk):
 
 
 _O2_SEEDS = {}
-_O2_SEED_MAX = 32           # cached seeds: at most 2.2 MB in all
+_O2_SEED_MAX = 32           # one pass up to this n; cached seeds: at most 2.2 MB in all
 
 
-def _o2_seed(n):
-    # the read-only rows [I; 0] of a one-pass hessian: (n + n*n, n)
-    r = _O2_SEEDS.get(n)
+def _o2_seed(n, tri=True):
+    # the read-only rows [I; 0] of a one-pass hessian: (n + h, n), h the
+    # n(n+1)/2 rows of the upper triangle (or n*n for the full block)
+    r = _O2_SEEDS.get((n, tri))
     if r is None:
-        r = np.zeros((n + n * n, n))
+        r = np.zeros((n + (n * (n + 1) // 2 if tri else n * n), n))
         r[:n] = np.eye(n)
         r.flags.writeable = False
-        _O2_SEEDS[n] = r
+        _O2_SEEDS[(n, tri)] = r
     return r
+
+
+def _symmetric(t, n):
+    """The (n, n) matrix whose upper triangle, row by row, is t (and its mirror)."""
+    H = np.empty((n, n))
+    iu = np.triu_indices(n)
+    H[iu] = t
+    H.T[iu] = t
+    return H
 
 
 def _o2_result(r, tag, o2, fname):
@@ -509,46 +524,51 @@ def _constant_value(v):
 
 
 @_scoped
-def _vgh_o2_one(f, x, args, budget=None):
+def _vgh_o2_one(f, x, args, budget=None, tri=True):
     """(value, g, H) in one pass of the second-order rows (small n); under a
     budget, _Outgrew with the Hessian rows per pass that would fit (f may
     have written into x by then: the caller starts again from its point)."""
     n = x.size
     tag = _dual._new_tag()
+    seed = _o2_seed(n, tri)
     if budget is None:
-        res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+        res = hessian_pass(f, x, args, seed, tag, tri)
     else:
         # _budgeted inlined, as in _one_pass: every small Hessian's path (W5)
         local = _BUDGET
         old = getattr(local, "limit", None)
         local.limit = budget
         try:
-            res = hessian_pass(f, x, args, _o2_seed(n), tag, True)
+            res = hessian_pass(f, x, args, seed, tag, tri)
         except BufferBudgetExceeded as exc:
             if exc.budget != budget:
                 raise       # an enclosing call's budget (nested): not ours to handle
-            raise _Outgrew(_o2_rows_within(n, n + n * n, exc.nbytes, budget)) from None
+            raise _Outgrew(_o2_rows_within(n, seed.shape[0], exc.nbytes, budget)) from None
         finally:
             local.limit = old
     if type(res) is list:
-        d = res[1]
-        return float(res[0]), d[:n], d[n:].reshape(n, n)
-    value, _ = _o2_result(res[0], tag, (n, 0, n), "hessian")
+        return float(res[0]), res[1], res[2]
+    o2 = (n, 0, n, True) if tri else (n, 0, n)
+    value, _ = _o2_result(res[0], tag, o2, "hessian")
     # f does not depend on x
     return _constant_value(value), np.zeros(n), np.zeros((n, n))
 
 
 def _o2_rows_within(n, rows, nbytes, budget):
-    """Hessian rows per pass (c of n + c n tangent rows) that keep a buffer
-    that held `rows` rows in `nbytes` under the budget; at most half of n."""
+    """Hessian rows i per pass (a block of at most c n tangent rows after the
+    n gradient rows) that keep a buffer that held `rows` rows in `nbytes`
+    under the budget; at most half of n."""
     per_row = max(nbytes / max(rows, 1), 1.0)
     return max(1, min(n // 2, int((budget // per_row - n) // max(n, 1))))
 
 
 @_scoped
-def _vgh_o2(f, x, args, chunk, first=None):
+def _vgh_o2(f, x, args, chunk, first=None, tri=True):
     """(value, g (n,), H (n, n)) from the second-order rows, chunked.
 
+    ``tri``: the rows of the upper triangle only (n(n+1)/2 pairs in all, H
+    filled symmetric at the end); False: the full block (n*n pairs, each
+    entry computed once per side -- for tests comparing the layouts).
     chunk=None: every pass of two or more Hessian rows runs under the
     budget (DUALML_MAX_BYTES); one outgrowing it is rerun with fewer (the
     one-pass attempt raises _Outgrew: the caller reruns with ``first``, the
@@ -557,28 +577,29 @@ def _vgh_o2(f, x, args, chunk, first=None):
     n = x.size
     budget = _cap_bytes() if chunk is None else None
     shape = x.shape
-    # rows per pass: n (gradient) + c*n (a block of Hessian rows)
+    # rows per pass: n (gradient) + at most c*n (a block of Hessian rows)
     if first is not None:
         c = first
     elif chunk is None and 0 < n <= _O2_SEED_MAX:
-        return _vgh_o2_one(f, x, args, budget if n > 1 else None)
+        return _vgh_o2_one(f, x, args, budget if n > 1 else None, tri)
     elif chunk is None:
         c = max(1, min(n, (budget // max(8 * n, 1) - n) // max(n, 1)))
     else:
         c = _chunk(chunk, n, 1, "hessian")
         if c >= n and 0 < n <= _O2_SEED_MAX:
-            return _vgh_o2_one(f, x, args)
+            return _vgh_o2_one(f, x, args, None, tri)
     tag = _dual._new_tag()
-    H = np.zeros((n, n))
+    T = np.zeros(n * (n + 1) // 2 if tri else n * n)     # the H rows, i major
     g = np.zeros(n)
     value = None
-    i0 = 0
-    eye = np.eye(n)
+    i0 = r0 = 0
     while True:
         i1 = min(n, i0 + c)
-        rows = np.zeros((n + (i1 - i0) * n, n))
-        rows[:n] = eye
-        X = _new(x.copy(), rows.reshape((rows.shape[0],) + shape), tag, (n, i0, i1))
+        o2 = (n, i0, i1, True) if tri else (n, i0, i1)
+        h = _o2_hrows(*_o2_layout(o2))
+        rows = np.zeros((n + h, n))
+        rows[:n] = _identity(n)
+        X = _new(x.copy(), rows.reshape((rows.shape[0],) + shape), tag, o2)
         if budget is not None and i1 - i0 > 1:
             r, nbytes = _budgeted(f, X, args, rows.shape[0], budget)
             if r is None:           # outgrew the budget: this block again, smaller
@@ -587,18 +608,18 @@ def _vgh_o2(f, x, args, chunk, first=None):
                 continue
         else:
             r = f(X, *args)
-        v, d = _o2_result(r, tag, (n, i0, i1), "hessian")
+        v, d = _o2_result(r, tag, o2, "hessian")
         if d is not None:
-            H[i0:i1] = d[n:].reshape(i1 - i0, n)
+            T[r0:r0 + h] = d[n:]
             if value is None:
                 g[:] = d[:n]
         if value is None:
             value = _constant_value(v) if d is None else v
         # else f does not depend on x: zero rows
-        i0 = i1
+        i0, r0 = i1, r0 + h
         if i0 >= n:
             break
-    return value, g, H
+    return value, g, _symmetric(T, n) if tri else T.reshape(n, n)
 
 
 def hvp(f, x, v, args=()):
@@ -615,12 +636,12 @@ def hvp(f, x, v, args=()):
     return _hvp_nested(f, pt, va, args)
 
 
-def _hessian_o2(f, x, args, chunk):
+def _hessian_o2(f, x, args, chunk, tri=True):
     """The Hessian from the second-order rows, shape ``x.shape + x.shape``."""
     try:
-        H = _vgh_o2(f, x.copy(), args, chunk)[2]
+        H = _vgh_o2(f, x.copy(), args, chunk, tri=tri)[2]
     except _Outgrew as exc:
-        H = _vgh_o2(f, x.copy(), args, chunk, first=exc.chunk)[2]
+        H = _vgh_o2(f, x.copy(), args, chunk, first=exc.chunk, tri=tri)[2]
     if x.shape == ():
         return float(H[0, 0])
     return H.reshape(x.shape + x.shape)

@@ -26,10 +26,13 @@ cdef void run_binary(Py_ssize_t i, int nd, const Py_ssize_t *shape, Py_ssize_t k
 
 # Hessian rows (see o2_unary / o2_binary): contiguous x (m elements),
 # gradient rows g (k rows of m contiguous elements, gs elements apart), H the
-# (i1 - i0) * k rows (m elements apart) after the gradient rows.
+# rows (m elements apart) after the gradient rows: (i1 - i0) * k of them, the
+# pairs (i, j) for i in [i0, i1) and j < k -- with tri only j >= i, the
+# upper triangle -- i major.
 cdef int o2_unary_c(Py_ssize_t i, double p, Py_ssize_t m, const double *x,
                     const double *g, Py_ssize_t gs, double *H, Py_ssize_t k,
-                    Py_ssize_t i0, Py_ssize_t i1) except -1
+                    Py_ssize_t i0, Py_ssize_t i1, bint tri) except -1
 cdef int o2_binary_c(Py_ssize_t i, Py_ssize_t m, const double *a, const double *b,
                      const double *ga, Py_ssize_t gas, const double *gb, Py_ssize_t gbs,
-                     double *H, Py_ssize_t k, Py_ssize_t i0, Py_ssize_t i1) except -1
+                     double *H, Py_ssize_t k, Py_ssize_t i0, Py_ssize_t i1,
+                     bint tri) except -1

@@ -15,7 +15,7 @@ import pytest
 
 import dualml
 from dualml import Dual, DualArray, _kernels
-from dualml.arrays import _core, _elementwise, _operands, _reduce
+from dualml.arrays import _core, _elementwise, _operands, _products, _reduce
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
                     np.inf, -np.inf, np.nan])
@@ -129,13 +129,16 @@ def test_mismatched_operands_take_the_python_path():
         X * "a"
 
 
-def test_second_order_rows_fast_path_equals_python_path():
-    # hessian's (g, H) rows: square, multiply (curvature) and flat rules
+@pytest.mark.parametrize("o2", [(4, 1, 3), (4, 1, 3, True), (4, 0, 4, True)])
+def test_second_order_rows_fast_path_equals_python_path(o2):
+    # hessian's (g, H) rows, full block and upper triangle: square, multiply
+    # (curvature) and flat rules
     n = 4
     x = np.array([0.3, -1.2, 2.0, 0.7])
-    d = np.zeros((n + 2 * n, n))
+    h = {(4, 1, 3): 2 * n, (4, 1, 3, True): 3 + 2, (4, 0, 4, True): 4 + 3 + 2 + 1}[o2]
+    d = np.zeros((n + h, n))
     d[:n] = np.eye(n)
-    X = _core._new(x.copy(), d, 7, (n, 1, 3))
+    X = _core._new(x.copy(), d, 7, o2)
     for name in UFUNC_UNARY:
         r = getattr(np, name)(X)
         s = _elementwise._ew_unary(name, X)
@@ -236,6 +239,33 @@ def test_products_with_constant_matrices():
     # a jacobian pass: W @ x with the identity seed gives W exactly
     J = dualml.jacobian(lambda z: W @ z, x)
     assert same(J, W)
+
+
+@pytest.mark.parametrize("o2", [(4, 0, 4, True), (4, 1, 3)])
+def test_products_with_constant_matrices_on_hessian_rows(o2):
+    # linear in the rows: the C path passes any row layout through, and
+    # equals the Python path (arrays._products) bit for bit
+    rng = np.random.default_rng(9)
+    W = rng.standard_normal((5, 4))
+    h = {4: 10, 3: 8}[len(o2)]
+    X = _core._new(rng.standard_normal(4), rng.standard_normal((4 + h, 4)), 7, o2)
+    M = _core._new(rng.standard_normal((4, 3)), rng.standard_normal((4 + h, 4, 3)), 7, o2)
+    for r, s in [(W @ X, _products._matmul(W, X)), (X @ W.T, _products._matmul(X, W.T)),
+                 (W @ M, _products._matmul(W, M)), (M.T @ W.T, _products._matmul(M.T, W.T)),
+                 (np.matmul(W, X), _products._matmul(W, X))]:
+        assert r._o2 == o2 and same_da(r, s)
+
+
+def test_hessian_of_quadratic_form_through_matmul():
+    # H of x' A x / 2 + sum(sin(B x)) in closed form: (A + A')/2 - B' diag(sin(Bx)) B
+    rng = np.random.default_rng(10)
+    A = rng.standard_normal((6, 6))
+    B = rng.standard_normal((3, 6))
+    x = rng.standard_normal(6)
+    H = dualml.hessian(lambda z: z @ (A @ z) / 2 + np.sin(B @ z).sum(), x)
+    ref = (A + A.T) / 2 - B.T @ np.diag(np.sin(B @ x)) @ B
+    np.testing.assert_allclose(H, ref, rtol=1e-13, atol=1e-13)
+    assert np.array_equal(H, H.T)
 
 
 # -- the buffer pool --------------------------------------------------------------------

@@ -464,7 +464,8 @@ def test_budget_holds_for_a_small_pass_with_a_wide_intermediate(monkeypatch):
 
 
 def test_budget_holds_for_hessian_rows(monkeypatch):
-    # hessian's one pass of n + n^2 rows (n <= 32) and its chunked passes
+    # hessian's one pass of n + n(n+1)/2 rows (n <= 32; the upper triangle
+    # of H) and its chunked passes
     rng = np.random.default_rng(5)
     A = rng.standard_normal((3000, 6)) / 4
     x = rng.standard_normal(6)
@@ -477,14 +478,14 @@ def test_budget_holds_for_hessian_rows(monkeypatch):
     rows = []
     H, peak_free = _peak_bytes(lambda: dualml.hessian(f, x))
     np.testing.assert_allclose(H, ref, rtol=1e-12)
-    assert rows == [6 + 36]
-    monkeypatch.setenv("DUALML_MAX_BYTES", "300K")      # (42, 3000) rows are 1 MB
+    assert rows == [6 + 21]
+    monkeypatch.setenv("DUALML_MAX_BYTES", "300K")      # (27, 3000) rows are 648 KB
     rows.clear()
     H, peak = _peak_bytes(lambda: dualml.hessian(f, x))
     np.testing.assert_allclose(H, ref, rtol=1e-12)
-    assert rows[0] == 42
+    assert rows[0] == 27
     assert all(r * 3000 * 8 <= 300 * 2**10 for r in rows[1:])
-    assert sum((r - 6) // 6 for r in rows[1:]) == 6          # every Hessian row once
+    assert sum(r - 6 for r in rows[1:]) == 21          # every pair (i <= j) once
     # the budget is per buffer: a few live buffers, each under it
     assert peak < 2 * 300 * 2**10 < peak_free
     v = rng.standard_normal(6)

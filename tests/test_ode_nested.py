@@ -99,7 +99,8 @@ def test_nested_dualarray_fallback_closed_form(monkeypatch):
     np.testing.assert_allclose(dualml.hessian(final, np.array([0.5, 2.0])),
                                _decay_hessian(0.5, 2.0, T), rtol=1e-9, atol=1e-12)
     # the second-order rows first, then (linalg.solve has no row rule) nesting
-    assert seen == [[(6, (2, 0, 2))], [(2, None), (2, None)]]
+    # (2 gradient rows + the 3 rows of the upper triangle of H)
+    assert seen == [[(5, (2, 0, 2, True))], [(2, None), (2, None)]]
 
 
 def test_logistic_hessian_against_sympy():

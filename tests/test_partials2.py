@@ -6,7 +6,9 @@ tests check the result against sympy's second derivatives (tests/reference.py,
 (derivative of derivative, which evaluates the same column on Duals) at edge
 points, and hessian's second-order array path against nested forward mode.
 """
+import gc
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ import pytest
 import dualml
 from dualml import _kernels as K
 from dualml.arrays import _second_order as A
+from dualml import _arraycalc as AC
 from dualml._arraycalc import _hessian_nested, _hessian_o2
 
 import reference as R
@@ -225,3 +228,163 @@ def test_divide_hessian_closed_form(a, b):
     H = dualml.hessian(lambda v: v[0] / v[1], np.array([a, b]))
     ref = np.array([[0.0, -(1.0 / b) / b], [-(1.0 / b) / b, 2.0 * ((a / b) / b) / b]])
     np.testing.assert_allclose(H, ref, rtol=1e-15, atol=0)
+
+
+# -- the triangular layout: the upper half of the full block, bit for bit ----------------
+
+def _tri_rows(k, i0, i1):
+    # the full block's row index of every triangle row, i major
+    return [(i - i0) * k + j for i in range(i0, i1) for j in range(i, k)]
+
+
+@pytest.mark.parametrize("k,i0,i1", [(4, 0, 4), (5, 1, 3), (3, 2, 3), (4, 4, 4)])
+def test_o2_triangle_rows_are_the_full_blocks_upper_half(k, i0, i1):
+    # every curvature kernel writes in the triangle exactly the rows (i, j >= i)
+    # of the full block (the same products in the same order); zero rows and
+    # infinite second partials included (zero-tangent convention)
+    rng = np.random.default_rng(3)
+    m = 300                                   # more than one block of elements
+    v = rng.uniform(-2.0, 2.0, m)
+    v[:4] = [0.0, -0.0, np.inf, np.nan]
+    w = rng.uniform(0.2, 2.0, m)
+    d = rng.normal(size=(k, m))
+    d[-1] = 0.0
+    e = rng.normal(size=(k, m))
+    full_h, tri_h = (i1 - i0) * k, len(_tri_rows(k, i0, i1))
+    assert tri_h == (i1 - i0) * k - (i1 - i0) * (i0 + i1 - 1) // 2
+    base = rng.normal(size=(k + full_h, m))
+    for run in ("sqrt", "tanh", "power", "hypot-a", "arctan2-b"):
+        tf = base.copy()
+        tt = np.concatenate([base[:k], base[k:][_tri_rows(k, i0, i1)]])
+        for t, tri in ((tf, False), (tt, True)):
+            if run in ("sqrt", "tanh"):
+                K.o2_unary(run, v, d, t, k, i0, i1, tri=tri)
+            elif run == "power":
+                K.o2_binary("power", w, v, d, e, t, k, i0, i1, tri=tri)
+            elif run == "hypot-a":
+                K.o2_binary("hypot", v, w, d, None, t, k, i0, i1, tri=tri)
+            else:
+                K.o2_binary("arctan2", w, v, None, e, t, k, i0, i1, tri=tri)
+        expect = np.concatenate([tf[:k], tf[k:][_tri_rows(k, i0, i1)]])
+        assert np.array_equal(tt, expect, equal_nan=True), run
+        assert np.array_equal(np.signbit(tt), np.signbit(expect)), run
+
+
+def test_o2_triangle_shape_errors():
+    v = np.ones(3)
+    d = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"k \+ \(i1 - i0\) \* k - "):
+        K.o2_unary("sin", v, d, np.zeros((6, 3)), 2, 0, 2, tri=True)   # wants 2 + 3 rows
+    K.o2_unary("sin", v, d, np.zeros((5, 3)), 2, 0, 2, tri=True)
+    with pytest.raises(ValueError, match=r"k \+ \(i1 - i0\) \* k,"):
+        K.o2_unary("sin", v, d, np.zeros((5, 3)), 2, 0, 2)
+
+
+def test_o2_fallback_triangle_equals_c_kernels():
+    # the NumPy path (t not C-contiguous) with the triangle: the C rows, bit for bit
+    rng = np.random.default_rng(5)
+    k, i0, i1, m = 4, 1, 3, 5
+    o2 = (k, i0, i1, True)
+    h = A._o2_hrows(k, i0, i1, True)
+    assert h == (4 - 1) + (4 - 2)
+    v = rng.uniform(0.2, 2.0, m)
+    w = rng.uniform(0.2, 2.0, m)
+    d = rng.normal(size=(k + h, m))
+    e = rng.normal(size=(k + h, m))
+    base = rng.normal(size=(k + h, m))
+    for run in ("unary", "binary", "const"):
+        t1 = base.copy()
+        t2 = np.asfortranarray(base)
+        for t in (t1, t2):
+            if run == "unary":
+                A._o2_unary("tanh", v, None, d, t, o2, None)
+            elif run == "binary":
+                A._o2_binary("power", v, w, None, d, e, t, o2)
+            else:
+                A._o2_binary_const("hypot", v, w, None, d, t, o2, False)
+        assert not t2.flags.c_contiguous
+        assert np.array_equal(t1, t2), run
+
+
+HESSIAN_LAYOUT_CASES = HESSIAN_CASES + [
+    ("products", lambda x: np.sum(np.tanh(np.outer(x, x) @ x)) * x[0] + x @ np.sin(x)
+                           + np.dot(np.cos(x), x[::-1]),
+     np.array([0.3, -0.7, 1.1, 0.2, -1.4])),
+    ("held-out", lambda x: np.sum(0.5 * (x ** 4 - 16 * x ** 2 + 5 * x))
+                           + np.sum(np.log(np.cosh(x[1:] - x[:-1]))),
+     np.linspace(-2.0, 1.7, 12)),
+]
+
+
+@pytest.mark.parametrize("label,f,x", HESSIAN_LAYOUT_CASES,
+                         ids=[c[0] for c in HESSIAN_LAYOUT_CASES])
+@pytest.mark.parametrize("chunk", [None, 1, 2])
+def test_hessian_triangle_is_the_full_layouts_upper_half(label, f, x, chunk):
+    # the triangle (hessian's layout) against the full block (the old one):
+    # value, gradient and H[a, b], a <= b, bit for bit; H exactly symmetric
+    v1, g1, H1 = AC._vgh_o2(f, x.copy(), (), chunk, tri=True)
+    v2, g2, H2 = AC._vgh_o2(f, x.copy(), (), chunk, tri=False)
+    iu = np.triu_indices(x.size)
+    assert _same(v1, v2)
+    assert np.array_equal(g1, g2, equal_nan=True)
+    assert np.array_equal(H1[iu], H2[iu], equal_nan=True)
+    assert np.array_equal(H1, H1.T, equal_nan=True)
+
+
+def test_hessian_chunked_triangle_equals_one_pass():
+    # n = 40 > the one-pass limit: chunks of triangle rows (each chunk's rows
+    # start at the diagonal) against one pass through the full-size seed
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1.5, 1.5, 40)
+    f = HESSIAN_LAYOUT_CASES[-1][1]
+    ref = AC._vgh_o2(f, x.copy(), (), 40)
+    for chunk in (None, 7, 1):
+        got = AC._vgh_o2(f, x.copy(), (), chunk)
+        assert got[0] == ref[0]
+        assert np.array_equal(got[1], ref[1]) and np.array_equal(got[2], ref[2])
+    # and the independent reference: the closed form
+    d = x[1:] - x[:-1]
+    H = np.diag(6.0 * x ** 2 - 16.0)
+    s = 1.0 / np.cosh(d) ** 2
+    H[np.arange(39), np.arange(39)] += s
+    H[np.arange(1, 40), np.arange(1, 40)] += s
+    H[np.arange(39), np.arange(1, 40)] -= s
+    H[np.arange(1, 40), np.arange(39)] -= s
+    np.testing.assert_allclose(ref[2], H, rtol=1e-13, atol=1e-13)
+
+
+def _peak(fn):
+    fn()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_hessian_triangle_halves_the_second_order_memory():
+    # n = 50: the rows of every intermediate are n + n(n+1)/2 instead of
+    # n + n*n, so the peak is about half the full layout's
+    x = np.linspace(-1.0, 1.3, 50)
+    f = HESSIAN_LAYOUT_CASES[-1][1]
+    tri = _peak(lambda: AC._vgh_o2(f, x.copy(), (), None, tri=True))
+    full = _peak(lambda: AC._vgh_o2(f, x.copy(), (), None, tri=False))
+    assert tri < 0.6 * full
+
+
+def test_hessian_triangle_pass_does_not_leak():
+    x = np.array([0.3, -1.2, 0.8, 2.0, 0.1])
+
+    def fn():
+        dualml.hessian(lambda y: np.sum(np.sin(y) * y[::-1]) * y[0], x)
+    for _ in range(100):
+        fn()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(3000):
+        fn()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after - before < 64 * 1024

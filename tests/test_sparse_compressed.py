@@ -436,6 +436,27 @@ def test_elements_colors_do_not_grow_with_n():
     np.testing.assert_allclose(got.diagonal(1), -400 * x[:-1], rtol=1e-14)
 
 
+def test_elements_compressed_is_the_color_pair_block_of_each_term():
+    # compressed() with elements=True: B[a, b, k] = s_a' H_k s_b for every pair
+    # of colors (the pass carries the triangle a <= b; B is its mirror),
+    # against the closed-form Hessian of each Rosenbrock term
+    n = 7
+    E = np.eye(n - 1, n, dtype=bool) | np.eye(n - 1, n, k=1, dtype=bool)
+    H = dualml.SparseHessian(rosenbrock_terms, np.zeros(n), sparsity=E, elements=True)
+    x = np.linspace(-0.9, 1.3, n)
+    B = H.compressed(x)
+    K = H.ncolors
+    ref = np.zeros((K, K, n - 1))
+    for k in range(n - 1):
+        Hk = np.array([[1200 * x[k] ** 2 - 400 * x[k + 1] + 2, -400 * x[k]],
+                       [-400 * x[k], 200.0]])
+        S = np.array([[H.colors[j] == a for j in (k, k + 1)] for a in range(K)], float)
+        ref[:, :, k] = S @ Hk @ S.T
+    assert B.shape == (K, K, n - 1)
+    np.testing.assert_array_equal(B, B.transpose(1, 0, 2))
+    np.testing.assert_allclose(B, ref, rtol=1e-14, atol=1e-12)
+
+
 def test_elements_errors():
     E = np.eye(3, 4, dtype=bool)
     with pytest.raises(ValueError, match="ndarray"):

@@ -7,8 +7,9 @@ Design
 a. A DualArray is five fields: ``_v`` the values (a float64 ndarray of any
    shape, or a DualArray of an outer level when nested), ``_d`` the tangent
    rows ``(k,) + shape`` (direction axis first), ``_tag`` the perturbation
-   tag, ``_o2`` the layout ``(k, i0, i1)`` of hessian's second-order rows
-   (None for first order), and ``_eye``, the read-only identity seed of a
+   tag, ``_o2`` the layout ``(k, i0, i1)`` or ``(k, i0, i1, True)`` (the
+   upper triangle) of hessian's second-order rows (None for first order;
+   see arrays._second_order), and ``_eye``, the read-only identity seed of a
    jacobian pass while ``_d`` is that very array, so ``W @ x`` can skip a
    product with I -- state on the object, so concurrent passes in a thread
    pool never see each other's seed.
@@ -182,25 +183,28 @@ def copy_pooled(a):
 
 
 def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long long tag,
-                 bint full=False):
-    """hessian_pass(f, x, args, seed, tag, full=False) -> ndarray or tuple
+                 bint tri=False):
+    """hessian_pass(f, x, args, seed, tag, tri=False) -> list or tuple
 
     One pass of hessian's second-order rows over all n = x.size directions
-    (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape
-    ``(n + n*n, n)``).  Returns the ``(n, n)`` Hessian when f returns a
-    scalar DualArray of this pass (with ``full``: the list ``[value, rows]``,
-    value a 0-d array and rows the ``n + n*n`` tangent rows ``[g, H]``),
-    else ``(r,)`` with f's result for the caller to judge.  A result that
-    is (a view of) the seed is copied.
+    (dualml._arraycalc; seed is the read-only ``[I; 0]``, shape ``(n + h,
+    n)`` with h = n*n rows for the full block, n(n+1)/2 for the upper
+    triangle with ``tri``).  Returns ``[value, g, H]`` -- a 0-d array, the
+    gradient (n,) and the Hessian (n, n), filled symmetric from the
+    triangle -- when f returns a scalar DualArray of this pass, else
+    ``(r,)`` with f's result for the caller to judge.  A result that is (a
+    view of) the seed is copied.
     """
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef cnp.npy_intp dims[2]
     cdef cnp.npy_intp strides[2]
     cdef DualArray R
-    cdef cnp.ndarray d
+    cdef cnp.ndarray d, H
     cdef char *lo
     cdef char *hi
-    o2 = (n, 0, n)
+    cdef object o2 = (n, 0, n)
+    if tri:
+        o2 = (n, 0, n, True)
     sd = seed if cnp.PyArray_NDIM(x) == 1 else seed.reshape(
         (cnp.PyArray_DIMS(seed)[0],) + (<object>x).shape)
     r = f(_make(x, sd, tag, o2), *args)
@@ -211,18 +215,32 @@ def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long l
             and type(R._d) is ndarray and (R._o2 is o2 or R._o2 == o2)):
         return (r,)
     d = <cnp.ndarray>R._d
-    if cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_STRIDES(d)[0] != 8:
+    if (cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_STRIDES(d)[0] != 8
+            or cnp.PyArray_DIMS(d)[0] != n + (n * (n + 1) // 2 if tri else n * n)):
         return (r,)
     lo = <char *>cnp.PyArray_DATA(seed)
     hi = lo + cnp.PyArray_NBYTES(seed)
     if lo <= <char *>cnp.PyArray_DATA(d) < hi:
         d = cnp.PyArray_NewCopy(d, cnp.NPY_CORDER)  # f returned its input
-    if full:
-        return [R._v, d]
     dims[0] = dims[1] = n
     strides[0] = 8 * n
     strides[1] = 8
-    return _view(d, 2, dims, strides, 8 * n)
+    if tri:
+        H = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)
+        _fill_symmetric(n, <double *>cnp.PyArray_DATA(d) + n, <double *>cnp.PyArray_DATA(H))
+    else:
+        H = _view(d, 2, dims, strides, 8 * n)
+    return [R._v, _view(d, 1, dims, strides + 1, 0), H]
+
+
+cdef void _fill_symmetric(Py_ssize_t n, const double *t, double *H) noexcept:
+    # H (n, n) C order from its upper triangle t, rows (a, b >= a) a major
+    cdef Py_ssize_t a, b
+    for a in range(n):
+        for b in range(a, n):
+            H[a * n + b] = t[0]
+            H[b * n + a] = t[0]
+            t += 1
 
 
 def _pool_state():
@@ -630,6 +648,7 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     cdef char *base[4]
     cdef Py_ssize_t strides[4 * DUALML_MAXD]
     cdef Py_ssize_t rows[2]
+    cdef _Layout L
     if not _flat(x):
         return NotImplemented
     v = <cnp.ndarray>x._v
@@ -655,11 +674,11 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     rows[1] = cnp.PyArray_STRIDES(tout)[0]
     K.run_unary(rule, p, nd, <Py_ssize_t *>cnp.PyArray_DIMS(v), k, base, strides, rows)
     if x._o2 is not None and _O2U[rule]:
-        k2, i0, i1 = x._o2
+        _o2_unpack(x._o2, &L)
         K.o2_unary_c(rule, p, cnp.PyArray_SIZE(v), <double *>cnp.PyArray_DATA(v),
                      <double *>cnp.PyArray_DATA(d), _row_elems(d),
-                     <double *>cnp.PyArray_DATA(tout) + <Py_ssize_t>k2 * cnp.PyArray_SIZE(v),
-                     k2, i0, i1)
+                     <double *>cnp.PyArray_DATA(tout) + L.k * cnp.PyArray_SIZE(v),
+                     L.k, L.i0, L.i1, L.tri)
     return _make(out, tout, x._tag, x._o2)
 
 
@@ -694,17 +713,40 @@ cdef bint _o2_simple(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
 
 cdef int _o2_binary(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
                     cnp.ndarray ta, cnp.ndarray tb, cnp.ndarray tout, object o2) except -1:
-    cdef Py_ssize_t m, k2, i0, i1
+    cdef Py_ssize_t m
+    cdef _Layout L
     if not _o2_needed(rule, which):
         return 0
-    k2, i0, i1 = o2
+    _o2_unpack(o2, &L)
     m = cnp.PyArray_SIZE(av)
     K.o2_binary_c(rule, m, <double *>cnp.PyArray_DATA(av), <double *>cnp.PyArray_DATA(bv),
                   <double *>cnp.PyArray_DATA(ta) if ta is not None else NULL,
                   _row_elems(ta) if ta is not None else 0,
                   <double *>cnp.PyArray_DATA(tb) if tb is not None else NULL,
                   _row_elems(tb) if tb is not None else 0,
-                  <double *>cnp.PyArray_DATA(tout) + k2 * m, k2, i0, i1)
+                  <double *>cnp.PyArray_DATA(tout) + L.k * m, L.k, L.i0, L.i1, L.tri)
+    return 0
+
+
+cdef struct _Layout:
+    # hessian's row layout _o2 (see arrays._second_order): the pairs (i, j)
+    # of first-order rows, i in [i0, i1), j < k (tri: j >= i)
+    Py_ssize_t k, i0, i1
+    bint tri
+
+
+cdef int _o2_unpack(object o2, _Layout *L) except -1:
+    cdef tuple t = <tuple?>o2
+    if len(t) == 3:
+        L.tri = False
+    elif len(t) == 4:
+        L.tri = bool(t[3])
+    else:
+        raise ValueError(f"a hessian row layout is (k, i0, i1) or (k, i0, i1, True), "
+                         f"got {o2!r}")
+    L.k = t[0]
+    L.i0 = t[1]
+    L.i1 = t[2]
     return 0
 
 
@@ -939,13 +981,15 @@ cdef inline object _dot2(object a, object b):
 
 cdef object _matmul(object a, object b):
     """a @ b with one operand a constant matrix (2-d float64 ndarray) and the
-    other a 1-d or 2-d first-order DualArray; NotImplemented otherwise."""
+    other a 1-d or 2-d DualArray of float64 components (first order or
+    hessian's rows: the product is linear, so any row layout passes through);
+    NotImplemented otherwise."""
     cdef DualArray x
     cdef cnp.ndarray w, v, d
     if type(a) is ndarray and type(b) is DualArray:
         x = <DualArray>b
         w = <cnp.ndarray>a
-        if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+        if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
         v = <cnp.ndarray>x._v
@@ -958,14 +1002,15 @@ cdef object _matmul(object a, object b):
         if cnp.PyArray_NDIM(v) == 1:
             if x._eye is not None and x._eye is x._d:
                 # W @ I: the tangent rows are W's columns (no O(n^3) product)
-                return _make(_dot2(w, v), cnp.PyArray_NewCopy(w.T, cnp.NPY_CORDER),
+                return _make(_dot2(w, v), cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
                              x._tag, None)
-            return _make(_dot2(w, v), _dot2(d, w.T), x._tag, None)
-        return _make(_dot2(w, v), np.matmul(w, d), x._tag, None)
+            # the rows of (W D')' = D W', each row a contiguous (m,) vector
+            return _make(_dot2(w, v), _dot2(d, _transpose(w)), x._tag, x._o2)
+        return _make(_dot2(w, v), np.matmul(w, d), x._tag, x._o2)
     if type(a) is DualArray and type(b) is ndarray:
         x = <DualArray>a
         w = <cnp.ndarray>b
-        if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+        if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
         v = <cnp.ndarray>x._v
@@ -976,9 +1021,14 @@ cdef object _matmul(object a, object b):
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
                        cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
-            return _make(_dot2(v, w), _dot2(d, w), x._tag, None)
-        return _make(_dot2(v, w), np.matmul(d, w), x._tag, None)
+            return _make(_dot2(v, w), _dot2(d, w), x._tag, x._o2)
+        return _make(_dot2(v, w), np.matmul(d, w), x._tag, x._o2)
     return NotImplemented
+
+
+cdef inline object _transpose(cnp.ndarray w):
+    # w.T without the attribute lookup
+    return cnp.PyArray_Transpose(w, NULL)
 
 
 cdef inline object _values(DualArray x):
@@ -1592,7 +1642,14 @@ cdef class DualArray:
     # -- NumPy protocols -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         cdef Py_ssize_t n = len(inputs)
-        if not kwargs and method == "__call__":
+        if ufunc is _np_matmul and n == 2 and not kwargs and method == "__call__":
+            # w @ x with w an ndarray comes here (ndarray.__matmul__ does not
+            # defer to __rmatmul__ while this method exists): first, and no
+            # rule lookup
+            r = _matmul(inputs[0], inputs[1])
+            if r is not NotImplemented:
+                return r
+        elif not kwargs and method == "__call__":
             if n == 1:
                 rule = _UFUNC1.get(ufunc)
                 if rule is not None:
@@ -1603,10 +1660,6 @@ cdef class DualArray:
                 rule = _UFUNC2.get(ufunc)
                 if rule is not None:
                     r = _binary(<Py_ssize_t>rule, inputs[0], inputs[1])
-                    if r is not NotImplemented:
-                        return r
-                elif ufunc is _np_matmul:
-                    r = _matmul(inputs[0], inputs[1])
                     if r is not NotImplemented:
                         return r
         return _py._array_ufunc_entry(self, ufunc, method, inputs, kwargs)

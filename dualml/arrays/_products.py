@@ -5,7 +5,7 @@ Design
 ``L(a, b)`` bilinear gives value ``L(av, bv)`` and tangents
 ``L(ad, bv) + L(av, bd)``, with the direction axis as a leading batch axis
 (``_bilinear``); hessian rows add the cross terms ``L(ga_i, gb_j) +
-L(ga_j, gb_i)``.  Products with a constant matrix are answered in C by the
+L(ga_j, gb_i)`` for the pairs (i, j) of their layout.  Products with a constant matrix are answered in C by the
 core; these are the general forms.
 """
 import numbers
@@ -37,10 +37,11 @@ def _bilinear(L, a, b):
         if a._o2 is not None:
             if not all(type(c) is _nd for c in (a._v, a._d, b._v, b._d)):
                 raise _NeedGeneric("bilinear")
-            k, i0, i1 = a._o2
+            k, i0, i1, tri = _o2_layout(a._o2)
             ga, gb = a._d[:k], b._d[:k]
-            # cross terms L(ga_i, gb_j) + L(ga_j, gb_i), i in the chunk, j < k
-            cross = [_tadd(L(ga[i], gb, 2), L(ga, gb[i], 1)) for i in range(i0, i1)]
+            # cross terms L(ga_i, gb_j) + L(ga_j, gb_i) for the layout's pairs
+            cross = [_tadd(L(ga[i], gb[j0:], 2), L(ga[j0:], gb[i], 1))
+                     for i, j0, _ in _o2_pairs(k, i0, i1, tri)]
             t = np.array(t, copy=True)
             t[k:] += np.concatenate(cross, axis=0) if cross else 0.0
         return _new(v, t, ta, a._o2)
@@ -264,4 +265,5 @@ def _einsum_c(ins, out, ops):
 from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._elementwise import _ew_binary, _tadd  # noqa: E402
 from ._operands import _NeedGeneric, _expand_t, _nd, _np_matmul, _operand, _tag  # noqa: E402
+from ._second_order import _o2_layout, _o2_pairs  # noqa: E402
 from ._shape import _arr, _moveaxis, _norm_axis, _reshape, _squeeze  # noqa: E402

@@ -17,9 +17,10 @@ Design
   unit rows -- the gradient -- still cost n directions, so this is O(n)
   evaluations however sparse H is.
   ``elements=True`` (f returns the terms of a sum): one pass of the
-  second-order rows (``arrays._o2``) seeded with the K colors of the terms'
-  Jacobian gives s_a^T H_k s_b per term, summed into H by a sparse matrix
-  built at preparation -- independent of n.
+  second-order rows (``arrays._o2``, the upper triangle of the color pairs)
+  seeded with the K colors of the terms' Jacobian gives s_a^T H_k s_b
+  (a <= b) per term, summed into H by a sparse matrix built at preparation
+  -- independent of n.
 * The result is a ``scipy.sparse.csr_array`` (float64) with the pattern's
   structure.  A pattern that misses a nonzero gives wrong numbers silently:
   the missing entry is dropped and its value lands in an entry of the same
@@ -488,32 +489,36 @@ class SparseHessian(_Prepared):
         H = _canonical(H, "pattern", fname)
         rows = np.repeat(np.arange(n), np.diff(H.indptr))
         pos = np.searchsorted(rows * n + H.indices, pa * n + pb)
-        # (min, max) of the colors: H[p, q] and H[q, p] sum the same numbers
-        # in the same order, so the result is exactly symmetric
+        # (min, max) of the colors, the pass's triangle row of the pair:
+        # H[p, q] and H[q, p] sum the same numbers in the same order, so the
+        # result is exactly symmetric
         ca, cb = colors[pa], colors[pb]
-        col = (np.minimum(ca, cb) * k + np.maximum(ca, cb)) * m + elem
-        self._R = sp.csr_array((np.ones(tot), (pos, col)), shape=(H.nnz, k * k * m))
+        a, b = np.minimum(ca, cb), np.maximum(ca, cb)
+        col = (a * k - a * (a - 1) // 2 + (b - a)) * m + elem
+        t = k * (k + 1) // 2
+        self._R = sp.csr_array((np.ones(tot), (pos, col)), shape=(H.nnz, t * m))
         self._set_pattern(H, colors, np.zeros(0, dtype=np.intp))
-        seed = np.zeros((k + k * k, n))
+        seed = np.zeros((k + t, n))
         seed[:k] = self.seeds
         seed.flags.writeable = False
-        self._o2_seed = seed.reshape((k + k * k,) + self.shape)
+        self._o2_seed = seed.reshape((k + t,) + self.shape)
         self._m = m
 
-    def _element_pass(self, x, args):
-        """D2[a, b, k] = s_a^T ∇²f_k s_b, shape (K, K, m)."""
+    def _element_triangle(self, x, args):
+        """T[r(a, b), k] = s_a^T ∇²f_k s_b for a <= b (rows a major), (K(K+1)/2, m)."""
         k, m, f = self.ncolors, self._m, self.f
         tag = _dual._new_tag()
-        o2 = (k, 0, k)
+        o2 = (k, 0, k, True)        # the upper triangle of the color pairs
         try:
             r = f(_new(self._x(x), self._o2_seed, tag, o2), *args)
             if type(r) is DualArray and r._tag == tag:
                 if r._o2 != o2 or type(r._d) is not np.ndarray:
                     raise _NeedGeneric("element result")
-                D2 = r._d[k:].reshape(k, k, -1)
+                T = r._d[k:].reshape(k * (k + 1) // 2, -1)
             else:
                 _, d = _ac._parts(r, tag, k, self.fname)       # f ignores x
-                D2 = np.zeros((k, k, int(np.prod(d.shape[1:], dtype=np.int64))))
+                T = np.zeros((k * (k + 1) // 2,
+                              int(np.prod(d.shape[1:], dtype=np.int64))))
         except _NeedGeneric:
             # forward over forward: both levels seeded with the K colors
             S = self.seeds.reshape((k,) + self.shape)
@@ -523,9 +528,20 @@ class SparseHessian(_Prepared):
             _, D = _ac._parts(r, t2, k, self.fname)
             _, D2 = _ac._parts(D, t1, k, self.fname)
             D2 = np.asarray(D2, dtype=np.float64).reshape(k, k, -1)
-        if D2.shape[2] != m:
-            raise ValueError(f"{self.fname}(): f returned {D2.shape[2]} elements but the "
+            T = D2[np.triu_indices(k)]
+        if T.shape[1] != m:
+            raise ValueError(f"{self.fname}(): f returned {T.shape[1]} elements but the "
                              f"pattern has {m} rows")
+        return T
+
+    def _element_pass(self, x, args):
+        """D2[a, b, k] = s_a^T ∇²f_k s_b, shape (K, K, m): the triangle mirrored."""
+        k = self.ncolors
+        T = self._element_triangle(x, args)
+        D2 = np.empty((k, k, T.shape[1]))
+        iu = np.triu_indices(k)
+        D2[iu] = T
+        D2.transpose(1, 0, 2)[iu] = T
         return D2
 
     def _o2_passes(self, xa, args):
@@ -581,7 +597,11 @@ class SparseHessian(_Prepared):
         -------
         ndarray
         """
-        args = self._args(args)
+        return self._compressed(x, self._args(args), False)
+
+    def _compressed(self, x, args, _tri):
+        # compressed(); with _tri and elements=True the triangle rows
+        # T[r(a, b), k], a <= b, shape (K(K+1)/2, m), which __call__ sums
         n, k = self.n, self.ncolors
         if self.check == "always":
             kind = "jacobian_sparsity" if self.elements else "hessian_sparsity"
@@ -591,7 +611,7 @@ class SparseHessian(_Prepared):
         if k == 0:
             return np.zeros((0, n))
         if self.elements:
-            return self._element_pass(x, args)
+            return self._element_triangle(x, args) if _tri else self._element_pass(x, args)
         f = self.f
         if self.array:
             try:
@@ -618,7 +638,7 @@ class SparseHessian(_Prepared):
 
     def __call__(self, x, *args):
         """H(x, *args) -> scipy.sparse.csr_array (n, n) of float64, symmetric."""
-        B = self.compressed(x, *args)
+        B = self._compressed(x, self._args(args), True)
         if self.elements:
             import scipy.sparse as sp
             data = self._R @ B.reshape(-1) if B.size else np.zeros(self.pattern.nnz)
