@@ -150,6 +150,12 @@ def _join_rule(func):
         seq = list(seq)
         ctx = _ctx_of(*seq)
         arrs = [_lift(s, ctx) for s in seq]
+        if func is np.concatenate and not kwargs and (args in ((), (0,)) and
+                                                      all(x.ndim for x in arrs)):
+            # along the first axis: the rows in stacking order, no row numbers
+            value = func([x._v for x in arrs])
+            return _PatternArray(np.asarray(value, dtype=np.float64),
+                                 *_stack_families(arrs), ctx)
         rows, off = [], 1
         for x in arrs:
             rows.append(x._rows() + off)
