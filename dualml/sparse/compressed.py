@@ -107,8 +107,7 @@ class _Prepared:
     def _set_pattern(self, P, colors, gather):
         k = int(colors.max()) + 1 if colors.size else 0
         self.pattern, self.colors, self.ncolors = P, colors, k
-        S = np.zeros((k, self.n))
-        S[colors, np.arange(self.n)] = 1.0
+        S = (colors == np.arange(k)[:, None]).astype(np.float64)    # row c: color c
         S.flags.writeable = False           # a write into the seeded x copies it first
         self.seeds = S
         self._gather = gather

@@ -82,12 +82,10 @@ def _csr(indptr, indices, shape):
         raise ImportError("dualml's sparsity patterns are scipy.sparse arrays: install "
                           "SciPy (pip install scipy)") from None
     # copies (indptr and indices may live in the detection run's arena) in the
-    # index type SciPy picks for this shape, set on an empty array: the
-    # (data, indices, indptr) constructor would scan them for their range
+    # index type SciPy picks for this shape, which it then keeps as they are
     it = np.int32 if max(shape + (len(indices),)) < 2**31 - 1 else np.int64
-    m = csr_array(shape, dtype=bool)
-    m.indptr, m.indices = indptr.astype(it), indices.astype(it)
-    m.data = np.ones(len(indices), dtype=bool)
+    data = np.ones(len(indices), dtype=bool)
+    m = csr_array((data, indices.astype(it), indptr.astype(it)), shape=shape, copy=False)
     m.has_sorted_indices = True
     return m
 
