@@ -4,9 +4,12 @@
 
 Design
 ------
-Patterns arrive as CSR index arrays (``indptr``, ``indices``, intp), already
-validated by ``dualml.sparse.coloring``; nothing here allocates a dense matrix
-or forms J^T J.  Column coloring is distance-1 coloring of the column
+Patterns arrive as CSR index arrays (``indptr``, ``indices``; intp, or int32
+or int64 for the column coloring, which works in the input's type), already
+validated by ``dualml.sparse.coloring`` or produced by detection; nothing here
+allocates a dense matrix or forms J^T J.  Column coloring first tries
+``j mod (longest row)`` (optimal when valid, O(nnz)), its work arrays in one
+retained scratch buffer (fresh ones cost page faults).  Column coloring is distance-1 coloring of the column
 intersection graph, walked through the pattern and its transpose (two columns
 are neighbours when they share a row).  Star coloring follows Gebremedhin,
 Manne & Pothen (SIAM Review 47, 2005): a distance-1 coloring in which every
