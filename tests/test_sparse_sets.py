@@ -283,3 +283,19 @@ def test_arena_is_per_thread(fresh_pool):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_product_union(dtype):
+    J, k, M = 6, 3, 4
+    sets, p, i = family(J * k, dtype=dtype)
+    c = RNG.random((M, J)) < 0.4
+    nz_i, nz_j = np.nonzero(c)
+    cptr = np.concatenate([[0], np.cumsum(np.bincount(nz_i, minlength=M))]).astype(I64)
+    got = rows_of(*_sets.product_union(p, i, cptr, nz_j.astype(I64), k))
+    want = [sorted(set().union(*[sets[j * k + q] for j in np.flatnonzero(c[r])]))
+            for r in range(M) for q in range(k)]
+    assert got == want
+    with pytest.raises(ValueError):
+        _sets.product_union(p, i, cptr, nz_j.astype(I64), 4)      # 18 rows, not J x 4
+    with pytest.raises(IndexError):
+        _sets.product_union(p, i, np.array([0, 1], dtype=I64), np.array([J], dtype=I64), k)

@@ -404,6 +404,63 @@ def segment_union(const i64[::1] indptr, const idx[::1] indices,
     return out_ptr, _trim(out_ind, pos)
 
 
+def product_union(const i64[::1] indptr, const idx[::1] indices,
+                  const i64[::1] cptr, const i64[::1] cind, i64 k):
+    """Output row i*k + q = union of rows cind[p]*k + q, p in cptr[i]:cptr[i + 1].
+
+    The sets of ``c @ t`` for a constant (M, J) matrix c with nonzeros
+    (cptr, cind) (CSR) and a traced t of J*k rows (shape (J, k), C order):
+    a segment union whose source rows follow from c's structure, so no
+    list of them is built.
+
+    Parameters
+    ----------
+    indptr, indices : ndarray of int64
+        The family of t (CSR, sorted rows), J*k rows.
+    cptr : ndarray of int64, shape (M + 1,)
+    cind : ndarray of int64, shape (nnz,)
+        Column indices of c's nonzeros, in [0, J).
+    k : int
+        Columns of t (1 for a vector).
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (M*k + 1,) and (nnz_out,)
+    """
+    cdef Py_ssize_t nrows = _check_family(indptr, indices.shape[0], "product_union")
+    _check_family(cptr, cind.shape[0], "product_union (c)")
+    if k < 1 or nrows % k:
+        raise ValueError(f"product_union: {nrows} rows are not J x k = {k} columns")
+    cdef i64 J = nrows // k
+    cdef Py_ssize_t q, M = cptr.shape[0] - 1, bound = 0, pos = 0, start
+    for q in range(cind.shape[0]):
+        if cind[q] < 0 or cind[q] >= J:
+            raise IndexError(f"product_union: column {cind[q]} out of range [0, {J})")
+    cdef i64 i, c, p, r, t
+    with nogil:
+        for p in range(cind.shape[0]):
+            r = cind[p] * k
+            bound += indptr[r + k] - indptr[r]          # rows r .. r+k-1 together
+    out_ptr = _alloc(M * k + 1, cnp.NPY_INT64, 8)
+    out_ind = _alloc(bound, cnp.NPY_INT32 if idx is cnp.int32_t else cnp.NPY_INT64, sizeof(idx))
+    cdef i64[::1] op = out_ptr
+    cdef idx[::1] oi = out_ind
+    with nogil:
+        op[0] = 0
+        for i in range(M):
+            for c in range(k):
+                start = pos
+                for p in range(cptr[i], cptr[i + 1]):
+                    r = cind[p] * k + c
+                    for t in range(indptr[r], indptr[r + 1]):
+                        oi[pos] = indices[t]
+                        pos += 1
+                if pos - start > 1 and cptr[i + 1] - cptr[i] > 1:
+                    pos = _sort_unique(out_ind, &oi[0], start, pos)
+                op[i * k + c + 1] = pos
+    return out_ptr, _trim(out_ind, pos)
+
+
 def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
           const i64[::1] pb, const idx[::1] ib, object rb, i64 n):
     """Output row k = {min(u, v) * n + max(u, v) : u in a[ra[k]], v in b[rb[k]]}.
