@@ -246,20 +246,26 @@ cdef void _dsatur(const ix *ptr, const ix *ind, const ix *tptr, const ix *tind,
                   Py_ssize_t ncols, const ix *order, cnp.intp_t *color,
                   ix *forbidden) except *:
     # saturation buckets: doubly linked lists, bucket 0 in largest-first
-    # order; seen64[j] the colors < 64 already counted for column j (later
-    # colors count at every meeting: only the order gets coarser)
-    work_a = np.empty(4 * ncols + 1, dtype=np.intp)
+    # order; seen64[j] the colors < 64 already counted for column j (a later
+    # color counts at every coloring of a neighbour: only the order gets
+    # coarser).  One walk over j's rows marks the forbidden colors and lists
+    # j's uncolored neighbours once each (mark[w] == j); the saturation
+    # updates run over that list.
+    work_a = np.empty(6 * ncols + 1, dtype=np.intp)
     seen_a = np.zeros(ncols, dtype=np.uint64)
     cdef cnp.intp_t *head = <cnp.intp_t *>cnp.PyArray_DATA(work_a)    # ncols + 1
     cdef cnp.intp_t *nxt = head + ncols + 1
     cdef cnp.intp_t *prv = nxt + ncols
     cdef cnp.intp_t *sat = prv + ncols
+    cdef cnp.intp_t *mark = sat + ncols
+    cdef cnp.intp_t *nbr = mark + ncols
     cdef cnp.uint64_t *seen64 = <cnp.uint64_t *>cnp.PyArray_DATA(seen_a)
-    cdef Py_ssize_t j, p, q, i, c, w, k, s, top = 0
+    cdef Py_ssize_t j, p, q, i, c, w, k, s, m, top = 0
     cdef cnp.uint64_t bit
     with nogil:
         for j in range(ncols):
             color[j] = -1
+            mark[j] = -1
         for j in range(ncols + 1):
             forbidden[j] = -1
             head[j] = -1
@@ -283,40 +289,45 @@ cdef void _dsatur(const ix *ptr, const ix *ind, const ix *tptr, const ix *tind,
                 head[sat[j]] = nxt[j]
             if nxt[j] >= 0:
                 prv[nxt[j]] = prv[j]
+            mark[j] = j
+            m = 0
             for p in range(tptr[j], tptr[j + 1]):
                 i = tind[p]
                 for k in range(ptr[i], ptr[i + 1]):
-                    c = color[ind[k]]
+                    w = ind[k]
+                    c = color[w]
                     if c >= 0:
                         forbidden[c] = <ix>j
+                    elif mark[w] != j:
+                        mark[w] = j
+                        nbr[m] = w
+                        m += 1
             c = 0
             while forbidden[c] == j:
                 c += 1
             color[j] = c
             bit = (<cnp.uint64_t>1) << c if c < 64 else 0
-            for p in range(tptr[j], tptr[j + 1]):
-                i = tind[p]
-                for k in range(ptr[i], ptr[i + 1]):
-                    w = ind[k]
-                    if color[w] >= 0 or (bit != 0 and (seen64[w] & bit)) or sat[w] >= ncols:
-                        continue
-                    seen64[w] |= bit
-                    # move w from bucket sat[w] to sat[w] + 1 (to its front)
-                    if prv[w] >= 0:
-                        nxt[prv[w]] = nxt[w]
-                    else:
-                        head[sat[w]] = nxt[w]
-                    if nxt[w] >= 0:
-                        prv[nxt[w]] = prv[w]
-                    sat[w] += 1
-                    s = sat[w]
-                    nxt[w] = head[s]
-                    prv[w] = -1
-                    if head[s] >= 0:
-                        prv[head[s]] = w
-                    head[s] = w
-                    if s > top:
-                        top = s
+            for k in range(m):
+                w = nbr[k]
+                if (bit != 0 and (seen64[w] & bit)) or sat[w] >= ncols:
+                    continue
+                seen64[w] |= bit
+                # move w from bucket sat[w] to sat[w] + 1 (to its front)
+                if prv[w] >= 0:
+                    nxt[prv[w]] = nxt[w]
+                else:
+                    head[sat[w]] = nxt[w]
+                if nxt[w] >= 0:
+                    prv[nxt[w]] = prv[w]
+                sat[w] += 1
+                s = sat[w]
+                nxt[w] = head[s]
+                prv[w] = -1
+                if head[s] >= 0:
+                    prv[head[s]] = w
+                head[s] = w
+                if s > top:
+                    top = s
 
 
 cdef inline void _counting_order_mv(idx[::1] deg, idx[::1] order, idx n, idx maxdeg):
