@@ -353,3 +353,13 @@ def test_scratch_buffer_is_reused_and_bounded(monkeypatch):
     _coloring._SCRATCH.clear()
     assert np.array_equal(dualml.column_coloring(P), c1)
     assert _coloring._SCRATCH == []                          # too big to keep
+
+
+def test_int32_patterns_above_the_limit_are_colored_in_int64(monkeypatch):
+    P = stencil5(6)
+    ip, ii = P.indptr.astype(np.int32), P.indices.astype(np.int32)
+    want = _coloring.column_coloring(ip, ii, P.shape[1])
+    monkeypatch.setattr(_coloring, "_INT32_LIMIT", 10)      # 36 columns: above it
+    got = _coloring.column_coloring(ip, ii, P.shape[1])
+    assert np.array_equal(got, want)
+    assert_column_valid(P, got)

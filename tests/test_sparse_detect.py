@@ -506,3 +506,21 @@ def test_an_error_in_f_closes_the_arena():
     assert not getattr(_sets._LOCAL, "stack", [])
     assert np.array_equal(dualml.jacobian_sparsity(_stencil, np.ones(50)).toarray(),
                           _tridiagonal(50))
+
+
+@pytest.mark.parametrize("limit", [2**31 - 1, 5])
+def test_index_type_of_the_pattern(monkeypatch, limit):
+    from dualml.sparse import detect
+    monkeypatch.setattr(detect, "_INT32_LIMIT", limit)
+    x = RNG.uniform(-1, 1, 40)
+    P = dualml.jacobian_sparsity(_stencil, x)
+    assert P.indices.dtype == (np.int32 if limit > 40 else np.int64)
+    assert np.array_equal(P.toarray(), _tridiagonal(40))
+    J = dualml.SparseJacobian(_stencil, x)              # colors the detected pattern as is
+    assert J.ncolors == 3
+    h = 1e-6
+    for j in range(3):
+        e = np.zeros(40)
+        e[j::3] = 1.0                                     # central differences per color
+        fd = (_stencil(x + h * e) - _stencil(x - h * e)) / (2 * h)
+        np.testing.assert_allclose(J(x) @ e, fd, rtol=1e-7, atol=1e-7)

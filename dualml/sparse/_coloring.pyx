@@ -40,6 +40,8 @@ ctypedef fused ix:
 #: fault per 4 KiB touched, more than the coloring of a banded pattern itself
 _SCRATCH_MAX_BYTES = 64 * 2**20
 _SCRATCH = []                    # at most one uint8 buffer, taken by a call, given back
+#: int32 patterns with this many columns, rows or entries are colored in int64
+_INT32_LIMIT = 2**31 - 1
 
 
 def _scratch_take(Py_ssize_t nbytes):
@@ -171,6 +173,11 @@ def column_coloring(const ix[::1] indptr, const ix[::1] indices, Py_ssize_t ncol
     returned.  An empty column may take any color.
     """
     cdef Py_ssize_t nrows = indptr.shape[0] - 1, nnz = indices.shape[0]
+    if ix is cnp.int32_t:
+        if max(ncols, nnz, nrows) >= _INT32_LIMIT:
+            # the work arrays hold column numbers and positions: int64 then
+            return column_coloring(np.asarray(indptr, dtype=np.int64),
+                                   np.asarray(indices, dtype=np.int64), ncols)
     colors_a = np.empty(ncols, dtype=np.intp)
     if ncols == 0:
         return colors_a

@@ -17,6 +17,9 @@ from ._tracer import _I64, _Context, _empty_family, _lift, _PatternArray
 
 __all__ = ["hessian_sparsity", "jacobian_sparsity"]
 
+#: patterns with this many rows, columns or entries get int64 indices, else int32
+_INT32_LIMIT = 2**31 - 1
+
 
 def _point(x, fname):
     """x as a flat float64 array, and how to hand it to f."""
@@ -83,7 +86,7 @@ def _csr(indptr, indices, shape):
                           "SciPy (pip install scipy)") from None
     # copies (indptr and indices may live in the detection run's arena) in the
     # index type SciPy picks for this shape, which it then keeps as they are
-    it = np.int32 if max(shape + (len(indices),)) < 2**31 - 1 else np.int64
+    it = np.int32 if max(shape + (len(indices),)) < _INT32_LIMIT else np.int64
     data = np.ones(len(indices), dtype=bool)
     m = csr_array((data, indices.astype(it), indptr.astype(it)), shape=shape, copy=False)
     m.has_sorted_indices = True
