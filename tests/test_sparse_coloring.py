@@ -363,3 +363,17 @@ def test_int32_patterns_above_the_limit_are_colored_in_int64(monkeypatch):
     got = _coloring.column_coloring(ip, ii, P.shape[1])
     assert np.array_equal(got, want)
     assert_column_valid(P, got)
+
+
+def test_an_empty_indptr_is_refused():
+    for fn in (lambda p, i: _coloring.column_coloring(p, i, 0),
+               lambda p, i: _coloring.transpose(p, i, 0)):
+        with pytest.raises(ValueError, match="at least one entry"):
+            fn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
+
+
+def test_column_gather_checks_the_row_count():
+    P = _canonical(tridiagonal(4), "P", "test")
+    c = dualml.column_coloring(P)
+    with pytest.raises(ValueError, match="nrows"):
+        _coloring.column_gather(P.indptr, P.indices, c, 5)

@@ -147,6 +147,8 @@ def transpose(const ix[::1] indptr, const ix[::1] indices, Py_ssize_t ncols):
     index type of the input.
     """
     cdef Py_ssize_t nrows = indptr.shape[0] - 1
+    if nrows < 0:
+        raise ValueError("transpose: indptr must have at least one entry")
     dt = np.int32 if ix is cnp.int32_t else np.int64
     tptr_a = np.empty(ncols + 1, dtype=dt)
     tind_a = np.empty(indices.shape[0], dtype=dt)
@@ -173,6 +175,8 @@ def column_coloring(const ix[::1] indptr, const ix[::1] indices, Py_ssize_t ncol
     returned.  An empty column may take any color.
     """
     cdef Py_ssize_t nrows = indptr.shape[0] - 1, nnz = indices.shape[0]
+    if nrows < 0:
+        raise ValueError("column_coloring: indptr must have at least one entry")
     if ix is cnp.int32_t:
         if max(ncols, nnz, nrows) >= _INT32_LIMIT:
             # the work arrays hold column numbers and positions: int64 then
@@ -428,6 +432,9 @@ def column_gather(const ix[::1] indptr, const ix[::1] indices, const cnp.intp_t[
     its place in the compressed product B (ncolors, nrows), B[c] = J s_c.
     """
     cdef Py_ssize_t nnz = indices.shape[0]
+    if nrows != indptr.shape[0] - 1:
+        raise ValueError(f"column_gather: nrows = {nrows}, but indptr has "
+                         f"{indptr.shape[0] - 1} rows")
     out_a = np.empty(nnz, dtype=np.intp)
     if nnz == 0:
         return out_a
