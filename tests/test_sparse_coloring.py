@@ -377,3 +377,5 @@ def test_column_gather_checks_the_row_count():
     c = dualml.column_coloring(P)
     with pytest.raises(ValueError, match="nrows"):
         _coloring.column_gather(P.indptr, P.indices, c, 5)
+    with pytest.raises(IndexError, match="colors"):
+        _coloring.column_gather(P.indptr, P.indices, c[:2], 4)

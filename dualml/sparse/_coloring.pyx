@@ -442,12 +442,21 @@ def column_gather(const ix[::1] indptr, const ix[::1] indices, const cnp.intp_t[
     cdef cnp.intp_t *out = &out_v[0]
     cdef const ix *ptr = &indptr[0]
     cdef const ix *ind = &indices[0]
-    cdef const cnp.intp_t *col = &color[0]
-    cdef Py_ssize_t i, p
+    cdef const cnp.intp_t *col = &color[0] if color.shape[0] else NULL
+    cdef Py_ssize_t i, p, j, ncol = color.shape[0]
+    cdef bint bad = False
     with nogil:
         for i in range(nrows):
             for p in range(ptr[i], ptr[i + 1]):
-                out[p] = col[ind[p]] * nrows + i
+                j = ind[p]
+                if j < 0 or j >= ncol:
+                    bad = True
+                    break
+                out[p] = col[j] * nrows + i
+            if bad:
+                break
+    if bad:
+        raise IndexError(f"column_gather: a column index is outside the {ncol} colors")
     return out_a
 
 
