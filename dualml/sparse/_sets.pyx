@@ -119,12 +119,6 @@ cdef object _trim(object arr, Py_ssize_t count):
     return arr[:count].copy() if count < arr.shape[0] // 2 else arr[:count]
 
 
-def _empty(Py_ssize_t count, dtype):
-    """np.empty(count, dtype) from the open arena (the tracer's own buffers)."""
-    d = np.dtype(dtype)
-    return _alloc(count, d.num, d.itemsize)
-
-
 def _arena_open():
     """Open an arena for a detection run in this thread; returns it (for _arena_close)."""
     buf, want = None, 0
