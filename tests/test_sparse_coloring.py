@@ -293,3 +293,89 @@ def test_star_coloring_property_and_exact_recovery(P):
     g = _coloring.star_gather(Pc.indptr, Pc.indices, s)
     rows = np.repeat(np.arange(n), np.diff(Pc.indptr))
     np.testing.assert_array_equal((S @ H).ravel()[g], H[rows, Pc.indices])
+
+
+# -- the cyclic first try, index types, scratch reuse -------------------------------
+
+def band(n, lo, hi):
+    return sp.csr_array(sum(sp.eye_array(n, k=k, dtype=bool) for k in range(-lo, hi + 1)) != 0)
+
+
+@pytest.mark.parametrize("lo,hi", [(0, 0), (1, 1), (2, 2), (0, 3), (4, 1)])
+def test_banded_patterns_get_the_optimal_cyclic_coloring(lo, hi):
+    P = band(40, lo, hi)
+    c = dualml.column_coloring(P)
+    assert_column_valid(P, c)
+    assert c.max() + 1 == lo + hi + 1                       # the longest row
+    assert np.array_equal(c, np.arange(40) % (lo + hi + 1))
+
+
+def test_block_diagonal_and_dense_column_patterns():
+    B = sp.csr_array(sp.block_diag([np.ones((4, 4), bool)] * 6) != 0)
+    c = dualml.column_coloring(B)
+    assert_column_valid(B, c)
+    assert c.max() + 1 == 4
+    # a dense column beside the diagonal: j mod 2 fails (column 0 meets all),
+    # the greedy in index order reaches the bound 2
+    D = np.eye(9, dtype=bool)
+    D[:, 0] = True
+    c = dualml.column_coloring(D)
+    assert_column_valid(D, c)
+    assert c.max() + 1 == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_int32_and_int64_indices_give_the_same_colorings(seed):
+    rng = np.random.default_rng(100 + seed)
+    P = sp.csr_array(random_pattern(rng, 30, 25, 3))
+    out = []
+    for dt in (np.int32, np.int64):
+        ip, ii = P.indptr.astype(dt), P.indices.astype(dt)
+        c = _coloring.column_coloring(ip, ii, 25)
+        tp, ti = _coloring.transpose(ip, ii, 25)
+        assert tp.dtype == dt and ti.dtype == dt
+        T = P.T.tocsr()
+        T.sort_indices()
+        assert np.array_equal(tp, T.indptr) and np.array_equal(ti, T.indices)
+        out.append((c, _coloring.column_gather(ip, ii, c, 30)))
+    assert_column_valid(P, out[0][0])
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+
+
+def test_scratch_buffer_is_reused_and_bounded(monkeypatch):
+    _coloring._SCRATCH.clear()
+    P = stencil5(8)
+    c1 = dualml.column_coloring(P)
+    (buf,) = _coloring._SCRATCH
+    c2 = dualml.column_coloring(P)
+    assert _coloring._SCRATCH == [buf] and np.array_equal(c1, c2)
+    monkeypatch.setattr(_coloring, "_SCRATCH_MAX_BYTES", 16)
+    _coloring._SCRATCH.clear()
+    assert np.array_equal(dualml.column_coloring(P), c1)
+    assert _coloring._SCRATCH == []                          # too big to keep
+
+
+def test_int32_patterns_above_the_limit_are_colored_in_int64(monkeypatch):
+    P = stencil5(6)
+    ip, ii = P.indptr.astype(np.int32), P.indices.astype(np.int32)
+    want = _coloring.column_coloring(ip, ii, P.shape[1])
+    monkeypatch.setattr(_coloring, "_INT32_LIMIT", 10)      # 36 columns: above it
+    got = _coloring.column_coloring(ip, ii, P.shape[1])
+    assert np.array_equal(got, want)
+    assert_column_valid(P, got)
+
+
+def test_an_empty_indptr_is_refused():
+    for fn in (lambda p, i: _coloring.column_coloring(p, i, 0),
+               lambda p, i: _coloring.transpose(p, i, 0)):
+        with pytest.raises(ValueError, match="at least one entry"):
+            fn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
+
+
+def test_column_gather_checks_the_row_count():
+    P = _canonical(tridiagonal(4), "P", "test")
+    c = dualml.column_coloring(P)
+    with pytest.raises(ValueError, match="nrows"):
+        _coloring.column_gather(P.indptr, P.indices, c, 5)
+    with pytest.raises(IndexError, match="colors"):
+        _coloring.column_gather(P.indptr, P.indices, c[:2], 4)

@@ -449,3 +449,78 @@ def test_repeated_detection_keeps_memory_flat():
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown < 200_000
+
+
+# ---- the detection run's arena (dualml/sparse/_sets.pyx) -----------------------------
+
+def _stencil(u):
+    up = np.concatenate([u[1:], np.zeros(1)])
+    um = np.concatenate([np.zeros(1), u[:-1]])
+    return up - 2 * u + um + np.exp(u)
+
+
+def _tridiagonal(n):
+    return (np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 1)
+
+
+def test_repeated_runs_reuse_the_arena_and_agree():
+    from dualml.sparse import _sets
+    x = RNG.uniform(-1, 1, 300)
+    first = dualml.jacobian_sparsity(_stencil, x)
+    for _ in range(4):
+        P = dualml.jacobian_sparsity(_stencil, x)
+        assert np.array_equal(P.toarray(), _tridiagonal(300))
+    assert np.array_equal(first.toarray(), _tridiagonal(300))   # results own their memory
+    buf, _ = _sets._POOL[0]
+    assert buf is not None                                       # kept for the next run
+
+
+def test_a_tracer_that_escapes_keeps_its_sets():
+    from dualml.sparse import _sets
+    stash = []
+
+    def f(u):
+        r = _stencil(u)
+        stash.append(r)                  # a tracer outlives its run
+        return r
+    x = RNG.uniform(-1, 1, 200)
+    dualml.jacobian_sparsity(f, x)
+    dualml.jacobian_sparsity(f, x)
+    kept = [(p.copy(), i.copy()) for p, i in (t._g for t in stash)]
+    for _ in range(3):                   # later runs must not write over them
+        dualml.jacobian_sparsity(lambda u: u[::-1] * u[0], x)
+        dualml.hessian_sparsity(lambda u: np.sum(u[1:] * u[:-1]), x)
+    for t, (p, i) in zip(stash, kept):
+        assert np.array_equal(t._g[0], p) and np.array_equal(t._g[1], i)
+    assert not getattr(_sets._LOCAL, "stack", [])
+
+
+def test_an_error_in_f_closes_the_arena():
+    from dualml.sparse import _sets
+
+    def f(u):
+        _stencil(u)
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        dualml.jacobian_sparsity(f, np.ones(50))
+    assert not getattr(_sets._LOCAL, "stack", [])
+    assert np.array_equal(dualml.jacobian_sparsity(_stencil, np.ones(50)).toarray(),
+                          _tridiagonal(50))
+
+
+@pytest.mark.parametrize("limit", [2**31 - 1, 5])
+def test_index_type_of_the_pattern(monkeypatch, limit):
+    from dualml.sparse import detect
+    monkeypatch.setattr(detect, "_INT32_LIMIT", limit)
+    x = RNG.uniform(-1, 1, 40)
+    P = dualml.jacobian_sparsity(_stencil, x)
+    assert P.indices.dtype == (np.int32 if limit > 40 else np.int64)
+    assert np.array_equal(P.toarray(), _tridiagonal(40))
+    J = dualml.SparseJacobian(_stencil, x)              # colors the detected pattern as is
+    assert J.ncolors == 3
+    h = 1e-6
+    for j in range(3):
+        e = np.zeros(40)
+        e[j::3] = 1.0                                     # central differences per color
+        fd = (_stencil(x + h * e) - _stencil(x - h * e)) / (2 * h)
+        np.testing.assert_allclose(J(x) @ e, fd, rtol=1e-7, atol=1e-7)

@@ -186,3 +186,116 @@ def test_no_reference_leaks():
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown < 100_000
+
+
+# ---- the per-run arena ----------------------------------------------------------------
+
+def tridiagonal_family(n, dtype=np.int32):
+    sets = [sorted({max(k - 1, 0), k, min(k + 1, n - 1)}) for k in range(n)]
+    ptr = np.concatenate([[0], np.cumsum([len(s) for s in sets])]).astype(I64)
+    return sets, ptr, np.array([v for s in sets for v in s], dtype=dtype)
+
+
+@pytest.fixture
+def fresh_pool():
+    _sets._arena_clear()
+    yield
+    _sets._arena_clear()
+
+
+def test_arena_outputs_equal_plain_outputs(fresh_pool, dtype):
+    sets, p, i = family(40, dtype=dtype)
+    rm = rowmap(40, 40)
+    plain = [rows_of(*_sets.union2(p, i, rm, p, i, None)),
+             rows_of(*_sets.pairs(p, i, rm, p, i, None, 20))]
+    for _ in range(3):                    # the first run sizes the buffer, the rest use it
+        a = _sets._arena_open()
+        got = [rows_of(*_sets.union2(p, i, rm, p, i, None)),
+               rows_of(*_sets.pairs(p, i, rm, p, i, None, 20))]
+        assert _sets._arena_close(a)      # nothing carved from it is alive
+        assert got == plain
+    buf, want = _sets._POOL[0]
+    assert buf is not None and buf.nbytes >= want > 0
+
+
+def test_arena_never_recycles_memory_still_in_use(fresh_pool):
+    sets, p, i = tridiagonal_family(500)
+    for _ in range(2):                    # warm: the pool holds a buffer that fits
+        a = _sets._arena_open()
+        _sets.union2(p, i, None, p, i, None)
+        _sets._arena_close(a)
+    a = _sets._arena_open()
+    kept = _sets.union2(p, i, None, p, i, None)       # alive after the run
+    assert not _sets._arena_close(a)
+    snapshot = [x.copy() for x in kept]
+    b = _sets._arena_open()
+    other = _sets.union2(p, i, np.zeros(500, dtype=I64), p, i, None)
+    _sets._arena_close(b)
+    assert all(np.array_equal(x, y) for x, y in zip(kept, snapshot))
+    assert not np.shares_memory(kept[1], other[1])
+
+
+def test_arena_trims_only_its_last_output(fresh_pool):
+    sets, p, i = tridiagonal_family(300)
+    a = _sets._arena_open()
+    _sets._arena_close(a)                 # nothing asked: no buffer
+    for _ in range(2):
+        a = _sets._arena_open()
+        ptr, ind = _sets.union2(p, i, None, p, i, None)    # bound 2 nnz, trimmed to nnz
+        ptr2, ind2 = _sets.gather(p, i, np.arange(300, dtype=I64))
+        assert rows_of(ptr, ind) == sets and rows_of(ptr2, ind2) == sets
+        assert not np.shares_memory(ind, ind2) and not np.shares_memory(ind, ptr2)
+        del ptr, ind, ptr2, ind2
+        assert _sets._arena_close(a)
+
+
+def test_arena_overflow_and_size_cap(fresh_pool, monkeypatch):
+    monkeypatch.setattr(_sets, "_ARENA_MAX_BYTES", 4096)
+    sets, p, i = tridiagonal_family(2000)
+    for _ in range(3):                    # needs ~100 KB: the rest comes from np.empty
+        a = _sets._arena_open()
+        assert rows_of(*_sets.union2(p, i, None, p, i, None)) == sets
+        _sets._arena_close(a)
+    buf, want = _sets._POOL[0]
+    assert want <= 4096 and (buf is None or buf.nbytes <= 4096)
+
+
+def test_arena_is_per_thread(fresh_pool):
+    import threading
+    sets, p, i = tridiagonal_family(3000)
+    errors = []
+
+    def work():
+        try:
+            for _ in range(20):
+                a = _sets._arena_open()
+                got = _sets.union2(p, i, None, p, i, None)
+                ok = rows_of(*got) == sets
+                del got
+                _sets._arena_close(a)
+                if not ok:
+                    errors.append("wrong rows")
+        except Exception as e:           # pragma: no cover - reported below
+            errors.append(repr(e))
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_product_union(dtype):
+    J, k, M = 6, 3, 4
+    sets, p, i = family(J * k, dtype=dtype)
+    c = RNG.random((M, J)) < 0.4
+    nz_i, nz_j = np.nonzero(c)
+    cptr = np.concatenate([[0], np.cumsum(np.bincount(nz_i, minlength=M))]).astype(I64)
+    got = rows_of(*_sets.product_union(p, i, cptr, nz_j.astype(I64), k))
+    want = [sorted(set().union(*[sets[j * k + q] for j in np.flatnonzero(c[r])]))
+            for r in range(M) for q in range(k)]
+    assert got == want
+    with pytest.raises(ValueError):
+        _sets.product_union(p, i, cptr, nz_j.astype(I64), 4)      # 18 rows, not J x 4
+    with pytest.raises(IndexError):
+        _sets.product_union(p, i, np.array([0, 1], dtype=I64), np.array([J], dtype=I64), k)

@@ -150,6 +150,12 @@ def _join_rule(func):
         seq = list(seq)
         ctx = _ctx_of(*seq)
         arrs = [_lift(s, ctx) for s in seq]
+        if func is np.concatenate and not kwargs and (args in ((), (0,)) and
+                                                      all(x.ndim for x in arrs)):
+            # along the first axis: the rows in stacking order, no row numbers
+            value = func([x._v for x in arrs])
+            return _PatternArray(np.asarray(value, dtype=np.float64),
+                                 *_stack_families(arrs), ctx)
         rows, off = [], 1
         for x in arrs:
             rows.append(x._rows() + off)
@@ -381,17 +387,15 @@ def _const_matmul(c, t):
     """c @ t for a constant 2-D c and a traced 1-D or 2-D t: the nonzeros of c."""
     ctx = t._ctx
     value = c @ t._v
-    nz_i, nz_j = np.nonzero(c)
-    rows = t._rows()
+    nz_i, nz_j = np.nonzero(c)                            # row-major: nz_i sorted
     k = 1 if t.ndim == 1 else t.shape[1]
-    r = rows.reshape(t.shape[0], k)[nz_j]                 # (nnz, k)
-    keys = (nz_i[:, None] * k + np.arange(k)).ravel()
-    order = np.argsort(keys, kind="stable")
-    seg_rows = np.ascontiguousarray(r.ravel()[order], dtype=_I64)
-    counts = np.bincount(keys, minlength=c.shape[0] * k)
-    seg_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(_I64)
-    g = _sets.segment_union(*t._g, seg_ptr, seg_rows)
-    h = _sets.segment_union(*t._h, seg_ptr, seg_rows) if t._h is not None else None
+    if k == 0 or value.size == 0:
+        return _lift(np.asarray(value, dtype=np.float64), ctx)      # no elements
+    cptr = np.zeros(c.shape[0] + 1, dtype=_I64)
+    np.cumsum(np.bincount(nz_i, minlength=c.shape[0]), out=cptr[1:])
+    cind = nz_j.astype(_I64)
+    g = _sets.product_union(*t._g, cptr, cind, k)
+    h = _sets.product_union(*t._h, cptr, cind, k) if t._h is not None else None
     return _PatternArray(np.asarray(value, dtype=np.float64), g, h, ctx)
 
 

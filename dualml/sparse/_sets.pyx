@@ -12,12 +12,21 @@ map entry of -1 stands for the empty set (a constant element).  The public
 functions check every index once, in Python-visible code, so the loops can run
 without bounds checks.  indptr and row maps are int64; the set entries are
 int32 or int64 (fused): gradient sets of fewer than 2**31 inputs take int32,
-half the memory traffic, pair codes int64.
+half the memory traffic, pair codes int64.  During a detection run the
+outputs are carved from a per-run arena (one retained buffer, bump
+allocation; see _Arena): fresh buffers per operation cost a page fault per
+4 KiB, which was half of detection's time.
 """
+import threading
+
 import numpy as np
 cimport numpy as cnp
+from cpython.ref cimport Py_INCREF
 
 cnp.import_array()
+
+cdef extern from "Python.h":
+    Py_ssize_t Py_REFCNT(object o)
 
 ctypedef cnp.int64_t i64
 ctypedef fused idx:
@@ -26,6 +35,132 @@ ctypedef fused idx:
 
 
 cdef Py_ssize_t _SMALL = 48      # insertion sort up to this length, NumPy's sort above
+
+
+# ---- the per-run arena ----------------------------------------------------------------
+#: the largest buffer kept between detection runs (bytes); a run that needs more takes
+#: the rest from np.empty, as without an arena
+_ARENA_MAX_BYTES = 64 * 2**20
+_POOL = []                   # at most one (buffer or None, bytes wanted), between runs
+_LOCAL = threading.local()   # .stack: the arenas open in this thread, innermost last
+
+
+cdef class _Arena:
+    """Bump allocation of the kernels' outputs from one buffer, for one detection run.
+
+    Nothing is freed during the run (the tracer's families are immutable and
+    shared, most live to the end).  At close the buffer goes back to the pool
+    only if no array carved from it is alive -- each holds a reference to it,
+    so its reference count tells -- else it stays with those arrays and the
+    next run takes a new one.  The bytes a run asked for (buffer and overflow)
+    size the next run's buffer.
+    """
+    cdef object buf              # uint8 ndarray owning the memory, or None
+    cdef char *base
+    cdef Py_ssize_t cap, off, last, need, refs0
+
+    def __cinit__(self, object buf):
+        self.buf = buf
+        self.base = NULL if buf is None else <char *>cnp.PyArray_DATA(buf)
+        self.cap = 0 if buf is None else buf.shape[0]
+        self.off = self.last = self.need = 0
+        self.refs0 = 0
+
+    cdef Py_ssize_t refs(self):
+        return 0 if self.buf is None else Py_REFCNT(self.buf)
+
+    cdef object take(self, Py_ssize_t count, int typenum, Py_ssize_t itemsize):
+        cdef cnp.npy_intp dim = count
+        cdef Py_ssize_t nbytes = count * itemsize
+        cdef Py_ssize_t start = (self.off + 63) & ~(<Py_ssize_t>63)    # cache lines
+        self.need += (nbytes + 63) & ~(<Py_ssize_t>63)
+        if self.base == NULL or start + nbytes > self.cap:
+            return cnp.PyArray_EMPTY(1, &dim, typenum, 0)
+        arr = cnp.PyArray_SimpleNewFromData(1, &dim, typenum, self.base + start)
+        cnp.set_array_base(arr, self.buf)
+        self.last = start
+        self.off = start + nbytes
+        return arr
+
+    cdef object trim(self, object arr, Py_ssize_t count):
+        """arr (the output of a kernel, its bound) cut to its first count entries."""
+        cdef Py_ssize_t size = arr.shape[0], itemsize = arr.itemsize
+        if count == size:
+            return arr
+        if self.base != NULL and <char *>cnp.PyArray_DATA(arr) == self.base + self.last:
+            # the last carve: give its tail back
+            self.need -= (size * itemsize + 63) & ~(<Py_ssize_t>63)
+            self.need += (count * itemsize + 63) & ~(<Py_ssize_t>63)
+            self.off = self.last + count * itemsize
+            return arr[:count]
+        return arr[:count].copy() if count < size // 2 else arr[:count]
+
+
+cdef inline _Arena _current():
+    stack = getattr(_LOCAL, "stack", None)
+    return stack[len(stack) - 1] if stack else None
+
+
+cdef object _alloc(Py_ssize_t count, int typenum, Py_ssize_t itemsize):
+    """An uninitialized 1-d array: from this thread's open arena, else np.empty."""
+    cdef _Arena a = _current()
+    cdef cnp.npy_intp dim = count
+    if a is not None:
+        return a.take(count, typenum, itemsize)
+    return cnp.PyArray_EMPTY(1, &dim, typenum, 0)
+
+
+cdef object _trim(object arr, Py_ssize_t count):
+    cdef _Arena a = _current()
+    if a is not None:
+        return a.trim(arr, count)
+    if count == arr.shape[0]:
+        return arr
+    return arr[:count].copy() if count < arr.shape[0] // 2 else arr[:count]
+
+
+def _arena_open():
+    """Open an arena for a detection run in this thread; returns it (for _arena_close)."""
+    buf, want = None, 0
+    try:
+        buf, want = _POOL.pop()
+    except IndexError:
+        pass
+    if want > _ARENA_MAX_BYTES:
+        want = _ARENA_MAX_BYTES
+    if buf is None or buf.shape[0] < want:
+        buf = np.empty(want, dtype=np.uint8) if want else None
+    cdef _Arena a = _Arena(buf)
+    del buf
+    a.refs0 = a.refs()
+    stack = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    stack.append(a)
+    return a
+
+
+def _arena_close(_Arena a):
+    """Close a run's arena: keep its buffer for the next run if nothing carved from it
+    is alive (else leave it to those arrays), sized to what this run needed."""
+    stack = getattr(_LOCAL, "stack", None)
+    if stack and a in stack:
+        stack.remove(a)
+    free = a.refs() == a.refs0
+    want = a.need + a.need // 4 + 4096           # room for small variations
+    if want > _ARENA_MAX_BYTES:
+        want = _ARENA_MAX_BYTES
+    buf = a.buf if free and a.cap >= a.need else None
+    a.buf = None
+    a.base = NULL
+    if not _POOL:
+        _POOL.append((buf, want))
+    return free
+
+
+def _arena_clear():
+    """Drop the retained buffer (the memory goes back to the system)."""
+    _POOL.clear()
 
 
 cdef Py_ssize_t _sort_unique(object buf, idx *a, Py_ssize_t start, Py_ssize_t stop) except -1 nogil:
@@ -115,7 +250,7 @@ def gather(const i64[::1] indptr, const idx[::1] indices, const i64[::1] rowmap)
     cdef Py_ssize_t nrows = _check_family(indptr, indices.shape[0], "gather")
     _check_rowmap(rowmap, nrows, "gather")
     cdef Py_ssize_t k, r, K = rowmap.shape[0], total = 0, pos = 0
-    out_ptr = np.empty(K + 1, dtype=np.int64)
+    out_ptr = _alloc(K + 1, cnp.NPY_INT64, 8)
     cdef i64[::1] op = out_ptr
     with nogil:
         op[0] = 0
@@ -124,7 +259,7 @@ def gather(const i64[::1] indptr, const idx[::1] indices, const i64[::1] rowmap)
             if r >= 0:
                 total += indptr[r + 1] - indptr[r]
             op[k + 1] = total
-    out_ind = np.empty(total, dtype=np.int32 if idx is cnp.int32_t else np.int64)
+    out_ind = _alloc(total, cnp.NPY_INT32 if idx is cnp.int32_t else cnp.NPY_INT64, sizeof(idx))
     cdef idx[::1] oi = out_ind
     cdef i64 q
     with nogil:
@@ -174,8 +309,8 @@ def union2(const i64[::1] pa, const idx[::1] ia, object ra,
                     bound += pa[r + 1] - pa[r]
                 if s >= 0:
                     bound += pb[s + 1] - pb[s]
-    out_ptr = np.empty(K + 1, dtype=np.int64)
-    out_ind = np.empty(bound, dtype=np.int32 if idx is cnp.int32_t else np.int64)
+    out_ptr = _alloc(K + 1, cnp.NPY_INT64, 8)
+    out_ind = _alloc(bound, cnp.NPY_INT32 if idx is cnp.int32_t else cnp.NPY_INT64, sizeof(idx))
     cdef i64[::1] op = out_ptr
     cdef idx[::1] oi = out_ind
     with nogil:
@@ -213,7 +348,7 @@ def union2(const i64[::1] pa, const idx[::1] ia, object ra,
                 qb += 1
                 pos += 1
             op[k + 1] = pos
-    return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+    return out_ptr, _trim(out_ind, pos)
 
 
 def segment_union(const i64[::1] indptr, const idx[::1] indices,
@@ -243,8 +378,8 @@ def segment_union(const i64[::1] indptr, const idx[::1] indices,
             r = seg_rows[q]
             if r >= 0:
                 bound += indptr[r + 1] - indptr[r]
-    out_ptr = np.empty(K + 1, dtype=np.int64)
-    out_ind = np.empty(bound, dtype=np.int32 if idx is cnp.int32_t else np.int64)
+    out_ptr = _alloc(K + 1, cnp.NPY_INT64, 8)
+    out_ind = _alloc(bound, cnp.NPY_INT32 if idx is cnp.int32_t else cnp.NPY_INT64, sizeof(idx))
     cdef i64[::1] op = out_ptr
     cdef idx[::1] oi = out_ind
     with nogil:
@@ -260,7 +395,64 @@ def segment_union(const i64[::1] indptr, const idx[::1] indices,
             if pos - start > 1 and seg_ptr[k + 1] - seg_ptr[k] > 1:
                 pos = _sort_unique(out_ind, &oi[0], start, pos)
             op[k + 1] = pos
-    return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+    return out_ptr, _trim(out_ind, pos)
+
+
+def product_union(const i64[::1] indptr, const idx[::1] indices,
+                  const i64[::1] cptr, const i64[::1] cind, i64 k):
+    """Output row i*k + q = union of rows cind[p]*k + q, p in cptr[i]:cptr[i + 1].
+
+    The sets of ``c @ t`` for a constant (M, J) matrix c with nonzeros
+    (cptr, cind) (CSR) and a traced t of J*k rows (shape (J, k), C order):
+    a segment union whose source rows follow from c's structure, so no
+    list of them is built.
+
+    Parameters
+    ----------
+    indptr, indices : ndarray of int64
+        The family of t (CSR, sorted rows), J*k rows.
+    cptr : ndarray of int64, shape (M + 1,)
+    cind : ndarray of int64, shape (nnz,)
+        Column indices of c's nonzeros, in [0, J).
+    k : int
+        Columns of t (1 for a vector).
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64, shapes (M*k + 1,) and (nnz_out,)
+    """
+    cdef Py_ssize_t nrows = _check_family(indptr, indices.shape[0], "product_union")
+    _check_family(cptr, cind.shape[0], "product_union (c)")
+    if k < 1 or nrows % k:
+        raise ValueError(f"product_union: {nrows} rows are not J x k = {k} columns")
+    cdef i64 J = nrows // k
+    cdef Py_ssize_t q, M = cptr.shape[0] - 1, bound = 0, pos = 0, start
+    for q in range(cind.shape[0]):
+        if cind[q] < 0 or cind[q] >= J:
+            raise IndexError(f"product_union: column {cind[q]} out of range [0, {J})")
+    cdef i64 i, c, p, r, t
+    with nogil:
+        for p in range(cind.shape[0]):
+            r = cind[p] * k
+            bound += indptr[r + k] - indptr[r]          # rows r .. r+k-1 together
+    out_ptr = _alloc(M * k + 1, cnp.NPY_INT64, 8)
+    out_ind = _alloc(bound, cnp.NPY_INT32 if idx is cnp.int32_t else cnp.NPY_INT64, sizeof(idx))
+    cdef i64[::1] op = out_ptr
+    cdef idx[::1] oi = out_ind
+    with nogil:
+        op[0] = 0
+        for i in range(M):
+            for c in range(k):
+                start = pos
+                for p in range(cptr[i], cptr[i + 1]):
+                    r = cind[p] * k + c
+                    for t in range(indptr[r], indptr[r + 1]):
+                        oi[pos] = indices[t]
+                        pos += 1
+                if pos - start > 1 and cptr[i + 1] - cptr[i] > 1:
+                    pos = _sort_unique(out_ind, &oi[0], start, pos)
+                op[i * k + c + 1] = pos
+    return out_ptr, _trim(out_ind, pos)
 
 
 def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
@@ -314,8 +506,8 @@ def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
             s = k if idb else mb[k]
             if r >= 0 and s >= 0:
                 bound += (pa[r + 1] - pa[r]) * (pb[s + 1] - pb[s])
-    out_ptr = np.empty(K + 1, dtype=np.int64)
-    out_ind = np.empty(bound, dtype=np.int64)
+    out_ptr = _alloc(K + 1, cnp.NPY_INT64, 8)
+    out_ind = _alloc(bound, cnp.NPY_INT64, 8)
     cdef i64[::1] op = out_ptr
     cdef i64[::1] oi = out_ind
     if square:
@@ -330,7 +522,7 @@ def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
                             oi[pos] = u + <i64>ia[qb]
                             pos += 1
                 op[k + 1] = pos
-        return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+        return out_ptr, _trim(out_ind, pos)
     with nogil:
         op[0] = 0
         for k in range(K):
@@ -347,7 +539,7 @@ def pairs(const i64[::1] pa, const idx[::1] ia, object ra,
             if pos - start > 1:
                 pos = _sort_unique(out_ind, &oi[0], start, pos)
             op[k + 1] = pos
-    return out_ptr, out_ind[:pos].copy() if pos < bound // 2 else out_ind[:pos]
+    return out_ptr, _trim(out_ind, pos)
 
 
 def symmetric(const i64[::1] codes, i64 n):

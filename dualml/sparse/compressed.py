@@ -108,13 +108,13 @@ class _Prepared:
     def _set_pattern(self, P, colors, gather):
         k = int(colors.max()) + 1 if colors.size else 0
         self.pattern, self.colors, self.ncolors = P, colors, k
-        S = np.zeros((k, self.n))
-        S[colors, np.arange(self.n)] = 1.0
+        S = (colors == np.arange(k)[:, None]).astype(np.float64)    # row c: color c
         S.flags.writeable = False           # a write into the seeded x copies it first
         self.seeds = S
         self._gather = gather
-        self._indptr = P.indptr.astype(np.int32 if P.nnz < 2**31 else np.intp)
-        self._indices = P.indices.astype(self._indptr.dtype)
+        it = np.int32 if max(P.nnz, P.shape[1]) < 2**31 - 1 else np.intp
+        self._indptr = P.indptr.astype(it, copy=False)
+        self._indices = P.indices.astype(it, copy=False)
 
     def _x(self, x):
         """x checked against the prepared shape (the array path's private copy)."""
@@ -231,8 +231,8 @@ class SparseJacobian(_Prepared):
                              f"{check!r}")
         self.check = check
         if sparsity is None:
-            P = _canonical(_detect("jacobian_sparsity", f, x, self.args, fname),
-                           "the detected pattern", fname)
+            # canonical already (sorted unique rows, bool, SciPy's index type)
+            P = _detect("jacobian_sparsity", f, x, self.args, fname)
             if P.shape[1] != self.n:
                 raise ValueError(f"{fname}(): detection returned {P.shape[1]} columns for "
                                  f"{self.n} inputs")

@@ -17,6 +17,9 @@ from ._tracer import _I64, _Context, _empty_family, _lift, _PatternArray
 
 __all__ = ["hessian_sparsity", "jacobian_sparsity"]
 
+#: patterns with this many rows, columns or entries get int64 indices, else int32
+_INT32_LIMIT = 2**31 - 1
+
 
 def _point(x, fname):
     """x as a flat float64 array, and how to hand it to f."""
@@ -52,19 +55,27 @@ def _seed(arr, kind, hessian):
     return t, ctx
 
 
-def _run(f, x, args, fname, hessian):
+def _run(f, x, args, fname, hessian, finish):
+    """finish(out, n) of the traced result, inside the run's arena: what it
+    returns must own its memory (the arena's buffer serves the next run)."""
     arr, kind = _point(x, fname)
-    xt, ctx = _seed(arr, kind, hessian)
     if not isinstance(args, tuple):
         args = (args,)
-    r = f(xt, *args)
+    arena = _sets._arena_open()
     try:
-        out = _lift(r, ctx)
-    except TypeError as e:
-        raise TypeError(f"{fname}(): f returned {type(r).__name__}, which is not an array "
-                        f"of real numbers ({e})") from None
-    out._check()
-    return out, arr.size
+        xt, ctx = _seed(arr, kind, hessian)
+        r = f(xt, *args)
+        try:
+            out = _lift(r, ctx)
+        except TypeError as e:
+            raise TypeError(f"{fname}(): f returned {type(r).__name__}, which is not an "
+                            f"array of real numbers ({e})") from None
+        out._check()
+        res = finish(out, arr.size)
+        del xt, r, out                  # the tracers go before the buffer is handed on
+        return res
+    finally:
+        _sets._arena_close(arena)
 
 
 def _csr(indptr, indices, shape):
@@ -73,8 +84,11 @@ def _csr(indptr, indices, shape):
     except ImportError:                  # SciPy is optional (the "test" extra)
         raise ImportError("dualml's sparsity patterns are scipy.sparse arrays: install "
                           "SciPy (pip install scipy)") from None
+    # copies (indptr and indices may live in the detection run's arena) in the
+    # index type SciPy picks for this shape, which it then keeps as they are
+    it = np.int32 if max(shape + (len(indices),)) < _INT32_LIMIT else np.int64
     data = np.ones(len(indices), dtype=bool)
-    m = csr_array((data, indices.astype(np.int64), indptr.astype(np.int64)), shape=shape)
+    m = csr_array((data, indices.astype(it), indptr.astype(it)), shape=shape, copy=False)
     m.has_sorted_indices = True
     return m
 
@@ -138,9 +152,8 @@ def jacobian_sparsity(f, x, args=()):
            [0, 1, 1, 1],
            [0, 0, 0, 1]])
     """
-    out, n = _run(f, x, args, "jacobian_sparsity", False)
-    p, i = out._g
-    return _csr(p, i, (out.size, n))
+    return _run(f, x, args, "jacobian_sparsity", False,
+                lambda out, n: _csr(*out._g, (out.size, n)))
 
 
 def hessian_sparsity(f, x, args=()):
@@ -193,9 +206,10 @@ def hessian_sparsity(f, x, args=()):
            [0, 1, 1, 1],
            [0, 0, 1, 1]])
     """
-    out, n = _run(f, x, args, "hessian_sparsity", True)
-    if out.size != 1:
-        raise ValueError(f"hessian_sparsity(): f must return one number, it returned "
-                         f"{out.size} (shape {out.shape}); use jacobian_sparsity for a "
-                         f"vector function")
-    return _csr(*_sets.symmetric(out._h[1], n), (n, n))
+    def finish(out, n):
+        if out.size != 1:
+            raise ValueError(f"hessian_sparsity(): f must return one number, it returned "
+                             f"{out.size} (shape {out.shape}); use jacobian_sparsity for a "
+                             f"vector function")
+        return _csr(*_sets.symmetric(out._h[1], n), (n, n))
+    return _run(f, x, args, "hessian_sparsity", True, finish)
