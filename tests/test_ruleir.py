@@ -100,7 +100,7 @@ def test_generated_array_module_is_the_tables():
     assert on_disk == IR.array_module(RULES, IR.build(RULES, IR.CONSTANTS))
 
 
-def test_nothing_parses_the_table_or_evals_at_import():
+def test_nothing_parses_the_table_or_evals_at_import(tmp_path):
     code = ("import sys, builtins\n"
             "calls = []\n"
             "real = builtins.eval\n"
@@ -114,8 +114,11 @@ def test_nothing_parses_the_table_or_evals_at_import():
             "calls = [c for c in calls if not (len(c) > 1 and isinstance(c[1], dict)\n"
             "         and str(c[1].get('__name__', '')).startswith('namedtuple_'))]\n"
             "assert not calls, calls\n")
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
+    # the dualml this test imported (the source tree built in place, or an
+    # installed copy), from a directory that holds no other
+    where = os.path.dirname(os.path.dirname(os.path.abspath(dualml.__file__)))
+    env = dict(os.environ, PYTHONPATH=where + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env=env)
 
 
 def test_nan_propagation_is_emitted_alike_for_every_target():
