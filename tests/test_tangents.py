@@ -107,3 +107,25 @@ def test_special_points_keep_their_conventions():
     assert dualml.power(Dual(0.0, 1e300), 2.0).deriv == 0.0
     assert math.isnan(dualml.divide(Dual(0.0, 1e300), 0.0).deriv)
     assert dualml.hypot(Dual(0.0, 1e300), 0.0).deriv == 0.0
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_rows_take_the_column_only_where_needed(inplace):
+    # k > 1 rows: the plain rows driver, redone by the fused per-row loop
+    # only where a product may be one the column replaces; every entry
+    # equals the scalar Dual's (the k = 1 rule), ordinary and extreme alike
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.5, 2.0, 300)
+    t = rng.standard_normal((4, 300))
+    x[7], t[2, 7] = 1e-300, 1e300            # x**3's partial underflows; the product does not
+    d = DualArray(x.copy(), t.copy())
+    if inplace:
+        d **= 3.0
+        r = d
+    else:
+        r = d ** 3.0
+    got = np.asarray(r.deriv)
+    for j in range(4):
+        for e in (0, 7, 150, 299):
+            assert got[j, e] == (Dual(x[e], t[j, e]) ** 3.0).deriv, (j, e)
+    assert got[2, 7] == pytest.approx(3e-300, rel=1e-15)
