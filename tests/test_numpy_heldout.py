@@ -14,60 +14,15 @@ of tests/test_numpy_coverage.py when it was written.
 """
 import numpy as np
 import pytest
+from numdiff import P, V, fd_hessian, fd_jacobian
 
 import dualml
-
-
-def V(n, shape=None, lo=-1.9, hi=1.8, seed=0):
-    """Distinct values (gaps >= (hi - lo)/n), not within 0.05 of 0 or +-1."""
-    v = np.linspace(lo, hi, n) + 0.0371
-    v = v[np.random.default_rng(seed).permutation(n)]
-    return v.reshape(shape if shape is not None else (n,))
-
-
-def P(n, shape=None, seed=0):
-    """Distinct positive values in [0.5, 2.4]."""
-    return V(n, shape, 0.5, 2.4, seed)
 
 
 def SPD(n, seed=0):
     """A well-conditioned symmetric positive definite matrix, distinct eigenvalues."""
     q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
     return (q * np.linspace(1.0, 2.6, n)) @ q.T
-
-
-def fd_jacobian(f, x, h=1e-3):
-    y0 = np.asarray(f(x), dtype=float)
-    J = np.zeros(y0.shape + x.shape)
-    for j in np.ndindex(x.shape):
-        s = h * max(1.0, abs(x[j]))
-
-        def D(s, j=j):
-            xp, xm = x.copy(), x.copy()
-            xp[j] += s
-            xm[j] -= s
-            return (np.asarray(f(xp), dtype=float) - np.asarray(f(xm), dtype=float)) / (2 * s)
-        J[(Ellipsis,) + j] = (4 * D(s / 2) - D(s)) / 3
-    return J
-
-
-def fd_hessian(g, x, h=2e-3):
-    n = x.size
-    xf = x.reshape(-1)
-    H = np.zeros((n, n))
-
-    def gv(d):
-        return float(g((xf + d).reshape(x.shape)))
-    for i in range(n):
-        for j in range(i, n):
-            def D(s, i=i, j=j):
-                ei, ej = np.zeros(n), np.zeros(n)
-                ei[i] += s
-                ej[j] += s
-                return (gv(ei + ej) - gv(ei - ej) - gv(ej - ei) + gv(-ei - ej)) / (4 * s * s)
-            s = h * max(1.0, abs(xf[i]), abs(xf[j]))
-            H[i, j] = H[j, i] = (4 * D(s / 2) - D(s)) / 3
-    return H.reshape(x.shape + x.shape)
 
 
 def _out(fn, shape):
