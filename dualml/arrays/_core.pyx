@@ -40,10 +40,12 @@ cimport numpy as cnp
 from cpython.object cimport (PyObject, PyTypeObject, PyObject_RichCompare, Py_EQ, Py_NE,
                              Py_LT, Py_LE, Py_GT, Py_GE)
 from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from dualml cimport _kernels as K
 
@@ -348,6 +350,51 @@ cdef inline cnp.ndarray _empty_rows(Py_ssize_t k, int nd, cnp.npy_intp *dims):
     return _empty(nd + 1, full)
 
 
+@cython.final
+@cython.freelist(64)
+cdef class _Block:
+    """Owner of a small block that holds an operation's values and tangent rows."""
+    cdef void *ptr
+
+    def __dealloc__(self):
+        PyMem_Free(self.ptr)
+        self.ptr = NULL
+
+
+cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) except -1:
+    # r._v: an uninitialized C-contiguous float64 array of shape dims, r._d:
+    # (k,) + dims.  Below POOL_MIN bytes in all, both are views of one block
+    # (one allocation and no NumPy allocator lookups instead of two: about a
+    # fifth of a 10-element operation); larger ones come from _empty (the
+    # pool and the budget), each on its own block.
+    cdef double nbytes = 8.0 * <double>(k + 1)
+    cdef Py_ssize_t n = 1
+    cdef int i
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef _Block b
+    for i in range(nd):
+        n *= dims[i]
+        nbytes *= <double>dims[i]
+    if nbytes >= POOL_MIN or nd >= DUALML_MAXD:
+        r._v = _empty(nd, dims)
+        r._d = _empty_rows(k, nd, dims)
+        return 0
+    b = _Block.__new__(_Block)
+    b.ptr = PyMem_Malloc(<size_t>nbytes if nbytes > 0 else 1)
+    if b.ptr == NULL:
+        raise MemoryError(f"cannot allocate {nbytes:.0f} bytes for a DualArray operation")
+    v = _array_on(nd, dims, NULL, b.ptr, cnp.NPY_ARRAY_CARRAY)
+    cnp.set_array_base(v, b)
+    full[0] = k
+    for i in range(nd):
+        full[i + 1] = dims[i]
+    d = _array_on(nd + 1, full, NULL, <double *>b.ptr + n, cnp.NPY_ARRAY_CARRAY)
+    cnp.set_array_base(d, b)
+    r._v = v
+    r._d = d
+    return 0
+
+
 cdef cnp.ndarray _view(cnp.ndarray base, int nd, cnp.npy_intp *dims,
                        cnp.npy_intp *strides, Py_ssize_t offset):
     # a view of base (writeable if base is), NumPy's flags computed
@@ -508,7 +555,7 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     cdef double sa = 0.0, sb = 0.0
     cdef int ca = _classify(a, &sa)
     cdef int cb = _classify(b, &sb)
-    cdef DualArray x = None, y = None, r
+    cdef DualArray x = None, y = None, r, res
     cdef cnp.ndarray av = None, bv = None, ta = None, tb = None, out, tout
     cdef int nda = 0, ndb = 0, nd, which = 0
     cdef cnp.npy_intp *dimsa = NULL
@@ -565,8 +612,10 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
         return NotImplemented
     if not _bshape(nda, dimsa, ndb, dimsb, &nd, dims):
         return NotImplemented           # the Python path raises NumPy's message
-    out = _empty(nd, dims)
-    tout = _empty_rows(k, nd, dims)
+    res = _make(None, None, tag, o2)
+    _alloc_result(res, nd, dims, k)
+    out = <cnp.ndarray>res._v
+    tout = <cnp.ndarray>res._d
     # operands {a, ta, b, tb, y, ty}
     if av is not None:
         base[0] = <char *>cnp.PyArray_DATA(av)
@@ -602,7 +651,7 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
             # there, as on every path (arrays/_second_order.py)
             _py._o2_domain_errors(_BINARY_NAMES[rule], av if av is not None else sa,
                                   bv if bv is not None else sb, ta, tb, out, tout, o2)
-    return _make(out, tout, tag, o2)
+    return res
 
 
 cdef bint _any_nan(cnp.ndarray a) noexcept:
@@ -642,6 +691,7 @@ cdef inline void _contig(int nd, cnp.npy_intp *dims, Py_ssize_t *st) noexcept:
 
 cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     """rule(x) in C, or NotImplemented for the Python path."""
+    cdef DualArray res
     cdef cnp.ndarray v, d, out, tout
     cdef int nd
     cdef Py_ssize_t k
@@ -660,8 +710,10 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
             cnp.PyArray_IS_C_CONTIGUOUS(v) and _rows_contiguous(d)):
         return NotImplemented
     k = cnp.PyArray_DIMS(d)[0]
-    out = _empty(nd, cnp.PyArray_DIMS(v))
-    tout = _empty_rows(k, nd, cnp.PyArray_DIMS(v))
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd, cnp.PyArray_DIMS(v), k)
+    out = <cnp.ndarray>res._v
+    tout = <cnp.ndarray>res._d
     base[0] = <char *>cnp.PyArray_DATA(v)
     base[1] = <char *>cnp.PyArray_DATA(d)
     base[2] = <char *>cnp.PyArray_DATA(out)
@@ -679,7 +731,7 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
                      <double *>cnp.PyArray_DATA(d), _row_elems(d),
                      <double *>cnp.PyArray_DATA(tout) + L.k * cnp.PyArray_SIZE(v),
                      L.k, L.i0, L.i1, L.tri)
-    return _make(out, tout, x._tag, x._o2)
+    return res
 
 
 cdef inline void _copy_strides(int nd, cnp.npy_intp *src, Py_ssize_t *dst) noexcept:
@@ -1071,6 +1123,91 @@ cdef object _inplace(DualArray x, object r):
             return x
     _py._setitem(x, Ellipsis, r)
     return x
+
+
+# ---------------------------------------------------------------------------
+# NumPy's ufunc protocol
+#
+# NumPy calls type(x).__array_ufunc__(x, ufunc, method, *inputs, **kwargs)
+# with a tuple and a dict; __array_ufunc__ is the C callable of
+# dualml/_ufunc_callable.h (as Dual's), which hands both as they are to
+# _ufunc_entry: no inputs tuple and kwargs dict copied per call.  The rule
+# of a ufunc comes from a direct-mapped cache keyed by the ufunc's address
+# in front of the _UFUNC1/_UFUNC2 maps (their entries, never removed, keep
+# the cached ufuncs alive; filled under the GIL).  A call with keywords,
+# another method, a ufunc without a rule or operands the C paths decline
+# goes to the Python implementation (_numpy_api._array_ufunc_entry).
+
+cdef extern from "../_ufunc_callable.h":
+    ctypedef object (*dualml_ufunc_impl)(object, object)
+    object dualml_ufunc_new(dualml_ufunc_impl entry, const char *tp_name, const char *tp_doc)
+    Py_ssize_t PyDict_GET_SIZE(object)       # kwds of a tp_call: always a dict
+
+cdef enum:
+    UF_NONE = -1
+    UF_UNARY = 0 << 8               # | unary rule index
+    UF_BINARY = 1 << 8              # | binary rule index
+    UF_MATMUL = 2 << 8
+
+cdef void *_UF_KEY[64]
+cdef Py_ssize_t _UF_VAL[64]
+
+
+cdef Py_ssize_t _ufunc_code(object uf) except -2:
+    cdef size_t h = ((<size_t><void *>uf) >> 5) & 63
+    cdef Py_ssize_t code
+    if _UF_KEY[h] == <void *>uf:
+        return _UF_VAL[h]
+    if uf is _np_matmul:
+        code = UF_MATMUL
+    else:
+        rule = _UFUNC1.get(uf)
+        if rule is not None:
+            code = UF_UNARY | <Py_ssize_t>rule
+        else:
+            rule = _UFUNC2.get(uf)
+            if rule is None:
+                return UF_NONE
+            code = UF_BINARY | <Py_ssize_t>rule
+    _UF_KEY[h] = <void *>uf
+    _UF_VAL[h] = code
+    return code
+
+
+cdef object _ufunc_entry(object args, object kwds):
+    # args: (x, ufunc, method, *inputs) as NumPy (or a caller of
+    # x.__array_ufunc__) passed them; kwds the keyword dict, or None
+    cdef tuple t = <tuple>args
+    cdef Py_ssize_t code, n = PyTuple_GET_SIZE(t) - 3
+    cdef object r = NotImplemented
+    if n < 0 or type(<object>PyTuple_GET_ITEM(t, 0)) is not DualArray:
+        raise TypeError("DualArray.__array_ufunc__(self, ufunc, method, *inputs, **kwargs) "
+                        "takes a DualArray, a ufunc and a method name")
+    if 1 <= n <= 2 and (kwds is None or PyDict_GET_SIZE(kwds) == 0):
+        method = <object>PyTuple_GET_ITEM(t, 2)
+        if type(method) is str and <str>method == "__call__":
+            code = _ufunc_code(<object>PyTuple_GET_ITEM(t, 1))
+            a = <object>PyTuple_GET_ITEM(t, 3)
+            if n == 1:
+                if UF_UNARY <= code < UF_BINARY and type(a) is DualArray:
+                    r = _unary(code & 255, <DualArray>a, 0.0)
+            else:
+                b = <object>PyTuple_GET_ITEM(t, 4)
+                if code == UF_MATMUL:
+                    # w @ x with w an ndarray comes here (ndarray.__matmul__
+                    # does not defer to __rmatmul__ while this protocol exists)
+                    r = _matmul(a, b)
+                elif UF_BINARY <= code < UF_MATMUL:
+                    r = _binary(code & 255, a, b)
+            if r is not NotImplemented:
+                return r
+    return _py._array_ufunc_entry(t[0], t[1], t[2], t[3:], {} if kwds is None else kwds)
+
+
+_ARRAY_UFUNC = dualml_ufunc_new(
+    _ufunc_entry, "dualml.arrays._core._ArrayUfunc",
+    "__array_ufunc__(self, ufunc, method, *inputs, **kwargs)\n\n"
+    "NumPy's ufunc protocol for DualArray (a C callable bound like a method).")
 
 
 # ---------------------------------------------------------------------------
@@ -1640,29 +1777,9 @@ cdef class DualArray:
                         ".value.tolist() / .deriv.tolist()")
 
     # -- NumPy protocols -------------------------------------------------------------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        cdef Py_ssize_t n = len(inputs)
-        if ufunc is _np_matmul and n == 2 and not kwargs and method == "__call__":
-            # w @ x with w an ndarray comes here (ndarray.__matmul__ does not
-            # defer to __rmatmul__ while this method exists): first, and no
-            # rule lookup
-            r = _matmul(inputs[0], inputs[1])
-            if r is not NotImplemented:
-                return r
-        elif not kwargs and method == "__call__":
-            if n == 1:
-                rule = _UFUNC1.get(ufunc)
-                if rule is not None:
-                    r = _unary(<Py_ssize_t>rule, self, 0.0)
-                    if r is not NotImplemented:
-                        return r
-            elif n == 2:
-                rule = _UFUNC2.get(ufunc)
-                if rule is not None:
-                    r = _binary(<Py_ssize_t>rule, inputs[0], inputs[1])
-                    if r is not NotImplemented:
-                        return r
-        return _py._array_ufunc_entry(self, ufunc, method, inputs, kwargs)
+    # __array_ufunc__(self, ufunc, method, *inputs, **kwargs): a C callable
+    # (see "NumPy's ufunc protocol" above), not a def, for speed
+    __array_ufunc__ = _ARRAY_UFUNC
 
     def __array_function__(self, func, types, args, kwargs):
         return _py._array_function(func, types, args, kwargs)
