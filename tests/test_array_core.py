@@ -434,3 +434,87 @@ def test_full_mean_has_numpy_bits(n):
     assert same_da(m, _reduce._mean(X))
     V = X[::2]                                         # a view: the Python path
     assert same(V.mean().value, np.mean(X.value[::2]))
+
+
+# -- NumPy's ufunc protocol: the C callable and its fast path ---------------------------
+
+def test_array_ufunc_is_a_c_callable_bound_like_a_method():
+    X = rows(SPECIAL)
+    ref = _elementwise._ew_unary("sin", X)
+    for r in (X.__array_ufunc__(np.sin, "__call__", X),
+              DualArray.__array_ufunc__(X, np.sin, "__call__", X), np.sin(X)):
+        assert same_da(r, ref)
+    assert X.__array_ufunc__.__name__ == "__array_ufunc__"
+    assert DualArray.__array_ufunc__.__qualname__ == "__array_ufunc__"
+    with pytest.raises(TypeError, match="ufunc"):
+        DualArray.__array_ufunc__(X)
+    with pytest.raises(TypeError, match="DualArray"):
+        DualArray.__array_ufunc__(SPECIAL, np.sin, "__call__", X)
+
+
+@pytest.mark.parametrize("name", ["sin", "exp", "tanh", "add", "multiply", "arctan2"])
+def test_ufunc_keywords_leave_the_fast_path_with_numpy_semantics(name):
+    # out=, where=, dtype= go to the Python path; the elements the call
+    # writes equal the scalar Dual's rule
+    uf = getattr(np, name)
+    X = rows(SPECIAL)
+    args = (X,) if uf.nin == 1 else (X, 1.5)
+    plain = uf(*args)
+    f = getattr(dualml, name)
+    for i, x in enumerate(SPECIAL):
+        d = f(*((Dual(x, X.deriv[0, i]),) + args[1:]))
+        assert same(plain.value[i], d.value) and same(plain.deriv[0, i], d.deriv)
+    out = DualArray(np.zeros(SPECIAL.size), np.zeros((3, SPECIAL.size)))
+    r = uf(*args, out=out)
+    assert r is out and same_da(out, plain)
+    assert same_da(uf(*args, dtype=np.float64), plain)
+    where = np.arange(SPECIAL.size) % 2 == 0
+    out = DualArray(np.full(SPECIAL.size, 7.0), np.full((3, SPECIAL.size), 7.0))
+    uf(*args, out=out, where=where)
+    assert same(out.value[where], plain.value[where]) and same(out.deriv[:, where],
+                                                                 plain.deriv[:, where])
+    assert (out.value[~where] == 7.0).all() and (out.deriv[:, ~where] == 7.0).all()
+    with pytest.raises(TypeError, match="float64"):
+        uf(*args, dtype=np.float32)
+
+
+def test_ufunc_methods_and_unsupported_ufuncs_keep_their_behaviour():
+    X = rows(SPECIAL[:8])
+    assert same_da(np.add.reduce(X), X.sum())
+    with pytest.raises(TypeError, match="gcd"):
+        np.gcd(X, X)
+    with pytest.raises(TypeError):
+        np.sin(X, X, X)
+
+
+def test_rule_cache_keys_on_the_ufunc_not_its_slot():
+    # ufuncs that share a cache slot (address >> 5 modulo 64) still find
+    # their own rules: every rule ufunc, twice, in an interleaved order
+    X = rows(SPECIAL)
+    names = UFUNC_UNARY * 2
+    for name in names:
+        assert same_da(getattr(np, name)(X), _elementwise._ew_unary(name, X)), name
+
+
+@pytest.mark.parametrize("n, k", [(0, 3), (1, 0), (10, 10), (4095, 3), (4096, 3), (1638, 9)])
+def test_small_results_share_one_block_without_aliasing(n, k):
+    # below 128 KiB the value and tangent rows are two views of one block,
+    # above it two pooled arrays: writing one never changes the other, and
+    # results kept across calls are not overwritten
+    x = np.linspace(-2.0, 2.0, n)
+    X = DualArray(x, np.arange(k * n, dtype=float).reshape(k, n))
+    Y = np.sin(X)
+    keep_v, keep_d = Y.value.copy(), Y.deriv.copy()
+    assert Y._v.flags.c_contiguous and Y._d.flags.c_contiguous and Y._v.flags.writeable
+    assert Y._d.shape == (k, n) and Y._v.shape == (n,)
+    for _ in range(3):
+        Z = np.cos(X) * X + 1.0
+    Y2 = Y * 1.0
+    Y2[...] = 0.0
+    assert same(Y.value, keep_v) and same(Y.deriv, keep_d)
+    Y._v[...] = 5.0
+    assert same(Y.deriv, keep_d)
+    if k:
+        Y._d[...] = 6.0
+        assert (Y.value == 5.0).all()
+    assert same(Z.value, np.cos(x) * x + 1.0)
