@@ -53,3 +53,6 @@ _install(_namespace(), _numpy_api._UFUNC_RULE,
          set(_elementwise._K.UNARY) - _second_order._O2_FLAT_U,
          set(_elementwise._K.BINARY) - _second_order._O2_FLAT_B,
          _o2_const_needed(True), _o2_const_needed(False))
+# dualml.<f>(DualArray) calls DualArray.__dualml_function__ directly
+from .. import dual as _dual  # noqa: E402
+_dual._register_hook_type(DualArray)
