@@ -542,3 +542,31 @@ def test_dualml_functions_on_nested_levels_through_the_hook():
     ref = np.diag(x[0] / np.cosh(x) ** 2)
     ref[:, 0] += np.tanh(x)
     assert np.allclose(J, ref, rtol=1e-14, atol=1e-15)
+
+
+BINARY_DUALML = [n for n in _kernels.BINARY if callable(getattr(dualml, n, None))]
+
+
+@pytest.mark.parametrize("name", BINARY_DUALML)
+def test_dualml_binary_functions_through_the_hook_equal_the_ufunc_path(name):
+    X = rows(SPECIAL[:12])
+    Y = rows(SPECIAL[:12][::-1], seed=1)
+    f = getattr(dualml, name)
+    for a, b in ((X, Y), (X, 1.5), (2.0, X), (3, X), (SPECIAL[:12].copy(), X)):
+        r = f(a, b)
+        s = _elementwise._ew_binary(name, _operands._operand(a, name), _operands._operand(b, name))
+        assert same_da(r, s), (name, type(a), type(b))
+    r = f(X, 1.5)
+    for i, x in enumerate(SPECIAL[:12]):
+        d = f(Dual(x, X.deriv[0, i]), 1.5)
+        assert same(r.value[i], d.value) and same(r.deriv[0, i], d.deriv), (name, x)
+
+
+@pytest.mark.parametrize("name", sorted(_kernels.PARAM_DEFAULTS))
+def test_dualml_parameter_functions_through_the_hook(name):
+    X = rows(SPECIAL)
+    f = getattr(dualml, name)
+    for r, p in ((f(X), _kernels.PARAM_DEFAULTS[name]), (f(X, 0.25), 0.25)):
+        for i, x in enumerate(SPECIAL):
+            d = f(Dual(x, X.deriv[0, i]), p)
+            assert same(r.value[i], d.value) and same(r.deriv[0, i], d.deriv), (name, x, p)
