@@ -321,3 +321,25 @@ def test_internal_passes_draw_no_unscoped_tags():
                          ad_method=method, method="Radau")
     dualml.sparse_hessian(lambda v: (v[1:] * v[:-1]), x, elements=True)
     assert _unscoped_tag_draws() == before
+
+
+@pytest.mark.parametrize("module", ["dualml.sensitivity", "dualml.uncertainty",
+                                    "dualml.implicit", "dualml.custom", "dualml.ode",
+                                    "dualml.sparse.compressed", "dualml.sparse.transforms"])
+def test_every_docstring_example_draws_its_tags_in_scopes(module):
+    # the documented uses of the modules that drive passes of their own
+    # (tests/test_docs.py checks their output; here: no tag outside a scope)
+    import doctest
+    import importlib
+    import warnings
+    from dualml.dual import _unscoped_tag_draws
+    mod = importlib.import_module(module)
+    before = _unscoped_tag_draws()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    ran = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in doctest.DocTestFinder().find(mod):
+            ran += runner.run(t, out=lambda s: None).attempted
+    assert ran > 0
+    assert _unscoped_tag_draws() == before
