@@ -33,7 +33,7 @@ import numpy as np
 
 from .dual import Dual, derivative
 from .dual import _new_tag, _seed, _split, _extract_many, _scalar_point, _seeded_passes
-from .dual import _chunk_size, _scoped
+from .dual import _chunk_size, _scoped, _pass_tag, _retire
 
 __all__ = ["derivative", "partial", "gradient", "jacobian", "jvp", "hessian",
            "value_and_derivative", "value_and_gradient", "value_and_jacobian",
@@ -290,7 +290,7 @@ def _passes(f, x, args, tag, other, fname, chunk=None):
 def _grad_engine(f, x, args, fname, chunk=None):
     tag = _new_tag()
 
-    def other(r, first):
+    def other(r, first, tag):
         return _scalar_split(r, tag, fname)
     shape, res, pt = _passes(f, x, args, tag, other, fname, chunk)
     if res is None:                     # empty x: f(x) once, for its value
@@ -315,7 +315,7 @@ def _grad_engine(f, x, args, fname, chunk=None):
 def _jac_engine(f, x, args, fname, want_value, chunk=None):
     tag = _new_tag()
 
-    def other(r, first):
+    def other(r, first, tag):
         v, d, _ = _parts(r, tag, want_value and first)
         return v, d
     shape, res, pt = _passes(f, x, args, tag, other, fname, chunk)
@@ -820,7 +820,6 @@ def _hessian_engine(f, x, args, fname, chunk=None, want_vg=True):
     pt = _Point(x, fname)
     flat, n = pt.flat, pt.size
     t1 = _new_tag()
-    t2 = _new_tag()
     if n == 0:
         v, _ = _scalar_split(f(pt.build(flat), *args), t1, fname)
         return v, np.zeros(pt.shape), np.zeros(pt.shape + pt.shape)
@@ -835,10 +834,17 @@ def _hessian_engine(f, x, args, fname, chunk=None, want_vg=True):
     H = [None] * (n * n)
     g = [None] * n
     value = None
-    base = pt.base(t1)
+    t2 = _new_tag()
     for i in range(n):
         for j in range(i, n):
-            xs = base.copy()
+            # two fresh tags per evaluation (the previous ones finished): a
+            # Dual that f keeps from one evaluation raises in the next
+            if i or j:
+                _retire(t2)
+                t1 = _pass_tag(t1)
+                t2 = _new_tag()
+            xs = pt.base(t1)
+            xs = xs.copy() if xs is flat else xs
             if i == j:
                 xs[i] = _seed(t2, _seed(t1, flat[i], 1.0), 1.0)
             else:
@@ -980,11 +986,15 @@ def _hessian_chunked(f, pt, args, chunk):
     symmetric; equal to chunk=1 up to the sign of a zero)."""
     n, build = pt.size, pt.build
     t1 = _new_tag()
-    t2 = _new_tag()
 
     def column(xs):             # d/dx_a of f for every a: its t1 parts are H's columns
+        # a tag of its own for each evaluation, drawn after the pass's outer
+        # one (inner tags are larger) and finished when it is read: a Dual
+        # kept from one evaluation raises in the next
         out = []
+        t2 = 0
         for a in range(n):
+            t2 = _pass_tag(t2) if t2 else _new_tag()
             ys = xs[:]
             ys[a] = _seed(t2, xs[a], 1.0)
             r = f(build(ys), *args)
@@ -993,9 +1003,10 @@ def _hessian_chunked(f, pt, args, chunk):
             except TypeError:
                 _, d = _scalar_split(r, t2, "hessian")
             out.append(d)
+        _retire(t2)
         return out
 
-    def other(r, first):        # parts that are not floats (inside an outer call)
+    def other(r, first, t1):    # parts that are not floats (inside an outer call)
         return None, _extract_many(r, t1, False)
     base = pt.base(t1) if pt.kind == _ARRAY else None
     _, G = _seeded_passes(column, pt.flat, (), t1, None, other, base, chunk)

@@ -29,7 +29,7 @@ import numpy as np
 from . import dual as _dual
 from .calculus import jacobian
 from .dual import derivative
-from .dual import Dual
+from .dual import Dual, _scoped
 
 __all__ = ["solve_ivp"]
 
@@ -196,6 +196,7 @@ class _System:
 
     # one pass; y may hold outer Duals (or be an outer DualArray) when the
     # augmented Jacobian is taken through it
+    @_scoped
     def tangent_pass(self, t, y, S):
         if self.mode == "array":
             return self._array_pass(t, y, S)
@@ -217,8 +218,11 @@ class _System:
     def _scalar_pass(self, t, y, S):
         n, K = self.n, self.K
         values, rows = None, []
+        tag = 0
         for k in range(K):
-            tag = _dual._new_tag()
+            # a tag per pass, the previous one finished: a Dual that fun kept
+            # from one pass raises in the next instead of passing for its tangent
+            tag = _dual._pass_tag(tag) if tag else _dual._new_tag()
             Y = np.empty(n, dtype=object)
             Y[:] = [_dual._seed(tag, y[i], float(S[k, i])) for i in range(n)]
             call = [v if d is None else _scalar_duals(v, d[k], tag) for v, d in self.slots]
@@ -240,6 +244,7 @@ class _System:
         return v, D
 
     # -- the augmented system for SciPy -----------------------------------------------
+    @_scoped
     def rhs(self, t, z):
         if self.mode == "array":
             # the hot path: one call of fun, its result read straight into out

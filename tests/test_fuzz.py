@@ -296,7 +296,7 @@ def _range_why(p, what):
     # an exact partial that is not a normal double: partials rounded before
     # the tangent multiplies them (issue 15).  The table's tangent column
     # (DUAL_WITH_T; tests/test_tangents.py) now covers reciprocal, divide,
-    # power, arctan2 and hypot on the first-order paths; the exp, log and
+    # power, arctan2, hypot and remainder on the first-order paths; the exp, log and
     # activation families and the nested paths (second derivatives) are
     # still open, so the entries through such a partial have no reference
     # here, and the paths (which round it at different places) are not held

@@ -35,6 +35,11 @@ CASES = [
     ("arctan2", (-3.0, 1e300), 1, 1e300, lambda a, b, t: -a * t / (a * a + b * b)),
     ("hypot", (-1e-300, 1e300), 0, 1e300, lambda a, b, t: a * t / mpmath.hypot(a, b)),
     ("hypot", (-1e300, -3.0), 0, 1e-310, lambda a, b, t: a * t / mpmath.hypot(a, b)),
+    # remainder's b-partial -floor(a/b) overflows where a/b does (it was -inf)
+    ("remainder", (1e300, 1e-10), 1, 1e-20, lambda a, b, t: -mpmath.floor(a / b) * t),
+    ("remainder", (-1e300, 3e-10), 1, -1e-20, lambda a, b, t: -mpmath.floor(a / b) * t),
+    # a small quotient keeps its floor: -floor(3.75) t, not -(3.75) t
+    ("remainder", (7.5, 2.0), 1, 1e-320, lambda a, b, t: -mpmath.floor(a / b) * t),
 ]
 IDS = [f"{c[0]}{c[1]}-t{c[3]}" for c in CASES]
 
@@ -69,7 +74,7 @@ def _paths(case):
                 ops.append(DualArray(np.array([a]), d))
             else:
                 ops.append(np.array([a]))
-        r = f(*ops) if name in ("divide", "power", "arctan2", "hypot") else f(ops[0])
+        r = f(*ops) if len(args) == 2 else f(ops[0])
         out[f"DualArray k={k}"] = float(np.asarray(r.deriv)[0, 0])
     return out
 

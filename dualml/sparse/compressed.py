@@ -36,6 +36,7 @@ from .. import dual as _dual
 from ..arrays import DualArray, _new
 from ..arrays._operands import _NeedGeneric
 from ..calculus import _check, gradient, jvp
+from ..dual import _scoped
 from . import _coloring
 from .coloring import _canonical, _symmetric
 
@@ -266,6 +267,7 @@ class SparseJacobian(_Prepared):
         """
         return self._pass(x, self._args(args))[1]
 
+    @_scoped
     def _pass(self, x, args):
         """(f(x) as float64 of f's output shape, or None if k == 0; B)."""
         m, k = self.pattern.shape[0], self.ncolors
@@ -504,6 +506,7 @@ class SparseHessian(_Prepared):
         self._o2_seed = seed.reshape((k + t,) + self.shape)
         self._m = m
 
+    @_scoped
     def _element_triangle(self, x, args):
         """T[r(a, b), k] = s_a^T ∇²f_k s_b for a <= b (rows a major), (K(K+1)/2, m)."""
         k, m, f = self.ncolors, self._m, self.f
@@ -544,6 +547,7 @@ class SparseHessian(_Prepared):
         D2.transpose(1, 0, 2)[iu] = T
         return D2
 
+    @_scoped
     def _o2_passes(self, xa, args):
         """B[c] = H s_c from passes of hessian's second-order rows (in C).
 
@@ -556,8 +560,11 @@ class SparseHessian(_Prepared):
         k, n, f, shape = self.ncolors, self.n, self.f, self.shape
         q = max(1, min(n, _CAP_BYTES // (8 * n * (k + 1)) - k))
         B = np.empty((k, n))
-        tag = _dual._new_tag()
+        tag = 0
         for i0 in range(0, n, q):
+            # a tag per block, the previous one finished: a DualArray f kept
+            # from one block raises in the next
+            tag = _dual._pass_tag(tag) if tag else _dual._new_tag()
             i1 = min(n, i0 + q)
             kk = k + i1 - i0
             o2 = (kk, 0, k)
@@ -599,6 +606,7 @@ class SparseHessian(_Prepared):
         """
         return self._compressed(x, self._args(args), False)
 
+    @_scoped
     def _compressed(self, x, args, _tri):
         # compressed(); with _tri and elements=True the triangle rows
         # T[r(a, b), k], a <= b, shape (K(K+1)/2, m), which __call__ sums
