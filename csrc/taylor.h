@@ -233,10 +233,15 @@ static inline void taylor_pow_int(int K, const double *x, long n, double *y)
 
 /* x^p (or cbrt when cube is set) at x_0 = 0 with x not constant and p not
    a non-negative integer: x = t^m u(t), u_0 = x_m != 0, so
-   x^p = t^(m p) u^p on t > 0.  With q = m p an integer the coefficients are
+   x^p = t^(m p) u^p on the side of t = 0 where x >= 0 (t > 0 if x_m > 0,
+   t < 0 if x_m < 0 and m is odd: the series is mirrored, t -> -t; no side
+   for x_m < 0, m even: nan).  With q = m p an integer the coefficients are
    those of u^p shifted by q; the last ones need x beyond degree K (nan).
    Otherwise the k-th coefficient is 0 for k < q and the one-sided limit,
    an infinity with the sign of u_0^p q (q-1) ... (q-k+1), for k > q.
+   cbrt is real on both sides: its coefficient is the two-sided limit,
+   which exists only where both sides give the same infinity (m + k even:
+   cbrt''(0) is -inf from the right, +inf from the left, so nan).
    y_0 is set by the caller. */
 static inline void taylor_pow_zero(int K, const double *x, double p, int cube, double *y)
 {
@@ -248,6 +253,16 @@ static inline void taylor_pow_zero(int K, const double *x, double p, int cube, d
         /* constant (handled by the caller), nan, or a pole: no series */
         for (k = 1; k <= K; k++)
             y[k] = DUAL_NAN;
+        return;
+    }
+    if (!cube && x[m] < 0.0 && (m & 1)) {
+        /* x >= 0 for t < 0: the coefficients of x(-t)^p, mirrored back */
+        double r[TAYLOR_N];
+        for (k = 0; k <= K; k++)
+            r[k] = (k & 1) ? -x[k] : x[k];
+        taylor_pow_zero(K, r, p, 0, y);
+        for (k = 1; k <= K; k += 2)
+            y[k] = y[k] == 0.0 ? 0.0 : -y[k];
         return;
     }
     c = cube ? cbrt(x[m]) : pow(x[m], p);
@@ -279,7 +294,7 @@ static inline void taylor_pow_zero(int K, const double *x, double p, int cube, d
             double s = c;
             for (i = 0; i < k; i++)
                 s *= (q - i) < 0.0 ? -1.0 : 1.0;
-            y[k] = copysign(HUGE_VAL, s);
+            y[k] = cube && ((m + k) & 1) ? DUAL_NAN : copysign(HUGE_VAL, s);
         }
     }
 }
@@ -319,9 +334,12 @@ static inline void taylor_sinhcosh(int K, const double *x, double s0, double c0,
 }
 
 /* y' = u x' with u = a + b y^2 + c y (tan: 1 + y^2; tanh: 1 - y^2;
-   sigmoid: y - y^2), u_0 given (the rule's accurate slope). */
+   sigmoid: y - y^2), u_0 given (the rule's accurate slope).  For k >= 1,
+   u_k = e y_k + b sum_{0<j<k} y_j y_{k-j} with e = 2 b y_0 + c passed in
+   accurately: sigmoid's 1 - 2 y_0 cancels near x = 0 (it is -tanh(x/2),
+   1e-30 at x = 2e-30, where 1 - 2 y_0 is 0 and sigmoid'' came out 0). */
 static inline void taylor_riccati(int K, const double *x, double y0, double u0,
-                           double b, double c, double *y)
+                           double b, double e, double *y)
 {
     double u[TAYLOR_N];
     int k, j;
@@ -332,15 +350,19 @@ static inline void taylor_riccati(int K, const double *x, double y0, double u0,
         for (j = 1; j <= k; j++)
             acc += taylor_zmul(j * x[j], u[k - j]);
         y[k] = acc / k;
-        if (k < K)
-            u[k] = b * taylor_mul_k(k, y, y) + c * y[k];
+        if (k < K) {
+            double q = 0.0;
+            for (j = 1; j < k; j++)
+                q += taylor_zmul(y[j], y[k - j]);
+            u[k] = taylor_zmul(e, y[k]) + b * q;
+        }
     }
 }
 
 static inline void taylor_sigmoid_series(int K, const double *x, double *y)
 {
     double d, y0 = dual_sigmoid_rule(x[0], &d);
-    taylor_riccati(K, x, y0, d, -1.0, 1.0, y);
+    taylor_riccati(K, x, y0, d, -1.0, -tanh(0.5 * x[0]), y);
 }
 
 /* x^2 (shared by the g series of arcsin, arctan, erf, ...) */
@@ -412,14 +434,57 @@ static inline void taylor_one_minus_sqr(int K, const double *x, double *g)
  * 2. The rules, in table order.                                          *
  * ===================================================================== */
 
-#define TAYLOR_UNARY_HEAD(name)                                               \
-    static inline void taylor_##name(int K, const double *x, double p, double *y)
+/* Each rule is a wrapper and a body.  The wrapper evaluates the dual.h
+   rule once (value y0, slope d), applies the conventions of the prelude,
+   runs the body (the recurrence for the coefficients) and then takes the
+   first coefficient from the Dual: dual_<f>_ts, the partial times x_1 with
+   the table's tangent column and zero-tangent rule, so that order 1 is the
+   Dual's bit for bit at every point (kinks, ties, overflow, infinities).
+   Where the Dual's slope is nan (undefined) and the body's is not, every
+   higher coefficient is nan too: no finite curvature of an undefined slope. */
+static inline void taylor_first(int K, double c1, double *y)
+{
+    int k;
+    if (c1 != c1 && y[1] == y[1])
+        for (k = 2; k <= K; k++)
+            y[k] = DUAL_NAN;
+    y[1] = c1;
+}
 
+#define TAYLOR_UNARY_HEAD(name)                                               \
+    static inline void taylor_##name##_body(int K, const double *x, double p,  \
+                                            double y0, double d, double *y);   \
+    static inline void taylor_##name(int K, const double *x, double p, double *y) \
+    {                                                                         \
+        double d, y0 = dual_##name##_rule(x[0], &d);                          \
+        if (taylor_prelude1(K, x, y0, y))                                     \
+            return;                                                           \
+        taylor_##name##_body(K, x, p, y0, d, y);                              \
+        taylor_first(K, dual_##name##_ts(x[0], p, y0, d, x[1]), y);           \
+    }                                                                         \
+    static inline void taylor_##name##_body(int K, const double *x, double p,  \
+                                            double y0, double d, double *y)
+
+/* the parametrized rules (leaky_relu, elu): the slope depends on p */
+#define TAYLOR_UNARY_P_HEAD(name)                                             \
+    static inline void taylor_##name##_body(int K, const double *x, double p,  \
+                                            double y0, double d, double *y);   \
+    static inline void taylor_##name(int K, const double *x, double p, double *y) \
+    {                                                                         \
+        double d, y0 = dual_##name##_rule(x[0], p, &d);                       \
+        if (taylor_prelude1(K, x, y0, y))                                     \
+            return;                                                           \
+        taylor_##name##_body(K, x, p, y0, d, y);                              \
+        taylor_first(K, dual_##name##_ts(x[0], p, y0, d, x[1]), y);           \
+    }                                                                         \
+    static inline void taylor_##name##_body(int K, const double *x, double p,  \
+                                            double y0, double d, double *y)
+
+/* first statement of a body: not every body needs every argument */
 #define TAYLOR_PRELUDE(name)                                                  \
-    double d, y0 = dual_##name##_rule(x[0], &d);                              \
     (void)p;                                                                  \
-    if (taylor_prelude1(K, x, y0, y))                                         \
-        return
+    (void)y0;                                                                 \
+    (void)d
 
 /* ---- exponentials and logarithms ---------------------------------------- */
 TAYLOR_UNARY_HEAD(exp) { TAYLOR_PRELUDE(exp); taylor_exp_core(K, x, 1.0, y0, y); }
@@ -448,10 +513,43 @@ TAYLOR_UNARY_HEAD(log10)
 TAYLOR_UNARY_HEAD(log1p) { TAYLOR_PRELUDE(log1p); y[0] = y0; taylor_log_core(K, x, 1.0 + x[0], y); }
 
 /* ---- powers and roots ---------------------------------------------------- */
+/* x^p at x_0 = +-inf (the recurrence divides inf by inf): the limits of
+   the derivatives, f^(j)/j! = binom(p, j) x_0^(p - j) (0 for j > p, an
+   infinity for j < p), composed with x - x_0 (Faa di Bruno, the
+   zero-coefficient rule for 0 * inf): what the Dual and the nested Dual
+   give term by term (sqrt''(inf) = 0).  y_0 is set by the caller. */
+static inline void taylor_pow_inf(int K, const double *x, double p, double *y)
+{
+    double h[TAYLOR_N], P[TAYLOR_N], t[TAYLOR_N], bin = 1.0;
+    int j, k;
+    h[0] = 0.0;
+    for (k = 1; k <= K; k++) {
+        h[k] = x[k];
+        y[k] = 0.0;
+    }
+    taylor_copy(K, h, P);                      /* (x - x_0)^j */
+    for (j = 1; j <= K; j++) {
+        double f;
+        bin *= (p - (j - 1)) / j;
+        f = bin == 0.0 ? 0.0 : bin * pow(x[0], p - j);
+        for (k = j; k <= K; k++)
+            y[k] += taylor_zmul(f, P[k]);
+        if (j < K) {
+            taylor_mul(K, P, h, t);
+            taylor_copy(K, t, P);
+        }
+    }
+}
+
 static inline void taylor_pow_const(int K, const double *x, double p, double y0, int cube, double *y)
 {
     if (p == 0.0) {
         taylor_const(K, y0, y);
+        return;
+    }
+    if (isinf(x[0])) {
+        taylor_pow_inf(K, x, p, y);
+        y[0] = y0;
         return;
     }
     if (p > 0.0 && p == floor(p) && p <= 1024.0 && x[0] == 0.0) {
@@ -490,7 +588,7 @@ TAYLOR_UNARY_HEAD(cos)
     TAYLOR_PRELUDE(cos);
     taylor_sincos(K, x, -d, y0, s, y);
 }
-TAYLOR_UNARY_HEAD(tan) { TAYLOR_PRELUDE(tan); taylor_riccati(K, x, y0, d, 1.0, 0.0, y); }
+TAYLOR_UNARY_HEAD(tan) { TAYLOR_PRELUDE(tan); taylor_riccati(K, x, y0, d, 1.0, 2.0 * y0, y); }
 
 /* arcsin' = (1 - x^2)^(-1/2), from g_0 = d */
 static inline void taylor_arcsin_g(int K, const double *x, double d, double *g)
@@ -538,23 +636,39 @@ TAYLOR_UNARY_HEAD(cosh)
     TAYLOR_PRELUDE(cosh);
     taylor_sinhcosh(K, x, d, y0, s, y);
 }
-TAYLOR_UNARY_HEAD(tanh) { TAYLOR_PRELUDE(tanh); taylor_riccati(K, x, y0, d, -1.0, 0.0, y); }
+TAYLOR_UNARY_HEAD(tanh) { TAYLOR_PRELUDE(tanh); taylor_riccati(K, x, y0, d, -1.0, -2.0 * y0, y); }
+/* (1 + x^2)^(-1/2), (x^2 - 1)^(-1/2) from g_0 = d.  The power recurrence
+   is homogeneous in its base (scaling s scales nothing else once g_0 is
+   given), so beyond |x_0| = 1e150, where x^2 overflows, the base is
+   (x / x_0)^2 +- x_0^(-2). */
+static inline void taylor_inv_hypot_g(int K, const double *x, double d, double one, double *g)
+{
+    double s[TAYLOR_N], u[TAYLOR_N];
+    if (fabs(x[0]) > 1e150) {
+        double r = 1.0 / x[0];
+        taylor_scale(K, x, r, u);
+        u[0] = 1.0;
+        taylor_sqr(K, u, s);
+        s[0] += one * (r * r);
+    }
+    else {
+        taylor_sqr(K, x, s);
+        s[0] = one > 0.0 ? s[0] + 1.0 : (x[0] - 1.0) * (x[0] + 1.0);
+    }
+    taylor_pow_rec(K, s, -0.5, d, g);
+}
 TAYLOR_UNARY_HEAD(arcsinh)
 {
-    double s[TAYLOR_N], g[TAYLOR_N];
+    double g[TAYLOR_N];
     TAYLOR_PRELUDE(arcsinh);
-    taylor_sqr(K - 1, x, s);
-    s[0] += 1.0;
-    taylor_pow_rec(K - 1, s, -0.5, d, g);
+    taylor_inv_hypot_g(K - 1, x, d, 1.0, g);
     taylor_integrate(K, x, g, y0, y);
 }
 TAYLOR_UNARY_HEAD(arccosh)
 {
-    double s[TAYLOR_N], g[TAYLOR_N];
+    double g[TAYLOR_N];
     TAYLOR_PRELUDE(arccosh);
-    taylor_sqr(K - 1, x, s);
-    s[0] = (x[0] - 1.0) * (x[0] + 1.0);
-    taylor_pow_rec(K - 1, s, -0.5, d, g);
+    taylor_inv_hypot_g(K - 1, x, d, -1.0, g);
     taylor_integrate(K, x, g, y0, y);
 }
 TAYLOR_UNARY_HEAD(arctanh)
@@ -604,7 +718,11 @@ TAYLOR_LINEAR_UNARY(rint)
 TAYLOR_LINEAR_UNARY(relu)
 
 /* ---- activations --------------------------------------------------------- */
-TAYLOR_UNARY_HEAD(sigmoid) { TAYLOR_PRELUDE(sigmoid); taylor_riccati(K, x, y0, d, -1.0, 1.0, y); }
+TAYLOR_UNARY_HEAD(sigmoid)
+{
+    TAYLOR_PRELUDE(sigmoid);
+    taylor_riccati(K, x, y0, d, -1.0, -tanh(0.5 * x[0]), y);
+}
 TAYLOR_UNARY_HEAD(softplus)
 {
     double g[TAYLOR_N];
@@ -627,7 +745,6 @@ TAYLOR_UNARY_HEAD(silu)
     taylor_sigmoid_series(K, x, s);
     taylor_mul(K, x, s, y);
     y[0] = y0;
-    y[1] = dual_scale(d, x[1]);
 }
 TAYLOR_UNARY_HEAD(gelu)
 {
@@ -638,41 +755,59 @@ TAYLOR_UNARY_HEAD(gelu)
     taylor_integrate(K, x, g, 0.5 * erfc(-x[0] * DUAL_SQRT1_2), phi);
     taylor_mul(K, x, phi, y);
     y[0] = y0;
-    y[1] = dual_scale(d, x[1]);
 }
 
 /* ---- parametrized -------------------------------------------------------- */
-static inline void taylor_leaky_relu(int K, const double *x, double p, double *y)
+TAYLOR_UNARY_P_HEAD(leaky_relu)
 {
-    double d, y0 = dual_leaky_relu_rule(x[0], p, &d);
-    if (taylor_prelude1(K, x, y0, y))
-        return;
+    TAYLOR_PRELUDE(leaky_relu);
     taylor_linear1(K, x, y0, d, y);
 }
 
-static inline void taylor_elu(int K, const double *x, double p, double *y)
+TAYLOR_UNARY_P_HEAD(elu)
 {
-    double d, y0 = dual_elu_rule(x[0], p, &d);
-    if (taylor_prelude1(K, x, y0, y))
-        return;
-    if (x[0] > 0.0 || x[0] != x[0]) {
+    TAYLOR_PRELUDE(elu);
+    if (x[0] > 0.0) {
         taylor_linear1(K, x, y0, d, y);
         return;
     }
-    /* p expm1(x) on the left side, also at the kink (slope p) */
+    /* p expm1(x) on the left side, also at the kink (slope p); at a nan
+       input nan everywhere, as the nested Dual's p exp(x) */
     taylor_exp_core(K, x, 1.0, exp(x[0]), y);
     taylor_scale(K, y, p, y);
     y[0] = y0;
 }
 
 /* ---- binary --------------------------------------------------------------- */
+/* the first coefficient of a binary rule: the Dual's, with the one-operand
+   bodies (_dc, _cd) where the other operand is constant */
 #define TAYLOR_BINARY_HEAD(name)                                              \
-    static inline void taylor_##name(int K, const double *a, const double *b, double *y)
+    static inline void taylor_##name##_body(int K, const double *a, const double *b, \
+                                            double y0, double fa, double fb,   \
+                                            double *y);                        \
+    static inline void taylor_##name(int K, const double *a, const double *b, double *y) \
+    {                                                                         \
+        double fa, fb, c1, y0 = dual_##name##_rule(a[0], b[0], &fa, &fb);     \
+        if (taylor_prelude2(K, a, b, y0, y))                                  \
+            return;                                                           \
+        taylor_##name##_body(K, a, b, y0, fa, fb, y);                         \
+        if (taylor_is_const(K, a))                                            \
+            c1 = dual_##name##_tsb(a[0], b[0], y0, fb, b[1]);                 \
+        else if (taylor_is_const(K, b))                                       \
+            c1 = dual_##name##_tsa(a[0], b[0], y0, fa, a[1]);                 \
+        else                                                                  \
+            c1 = dual_##name##_tsa(a[0], b[0], y0, fa, a[1])                  \
+                 + dual_##name##_tsb(a[0], b[0], y0, fb, b[1]);               \
+        taylor_first(K, c1, y);                                               \
+    }                                                                         \
+    static inline void taylor_##name##_body(int K, const double *a, const double *b, \
+                                            double y0, double fa, double fb,   \
+                                            double *y)
 
 #define TAYLOR_PRELUDE2(name)                                                 \
-    double fa, fb, y0 = dual_##name##_rule(a[0], b[0], &fa, &fb);             \
-    if (taylor_prelude2(K, a, b, y0, y))                                      \
-        return
+    (void)y0;                                                                 \
+    (void)fa;                                                                 \
+    (void)fb
 
 #define TAYLOR_LINEAR_BINARY(name)                                            \
     TAYLOR_BINARY_HEAD(name) { TAYLOR_PRELUDE2(name); taylor_linear2(K, a, b, y0, fa, fb, y); }
@@ -680,7 +815,20 @@ static inline void taylor_elu(int K, const double *x, double p, double *y)
 TAYLOR_LINEAR_BINARY(add)
 TAYLOR_LINEAR_BINARY(subtract)
 TAYLOR_BINARY_HEAD(multiply) { TAYLOR_PRELUDE2(multiply); taylor_mul(K, a, b, y); y[0] = y0; }
-TAYLOR_BINARY_HEAD(divide) { TAYLOR_PRELUDE2(divide); taylor_div_y0(K, a, b, y0, y); }
+/* a constant divisor: y_k = a_k / b_0, a zero a_k giving 0 also where
+   b_0 = 0 (the nested Dual's d/da (1/b) is constant in a) */
+TAYLOR_BINARY_HEAD(divide)
+{
+    int k;
+    TAYLOR_PRELUDE2(divide);
+    if (taylor_is_const(K, b)) {
+        y[0] = y0;
+        for (k = 1; k <= K; k++)
+            y[k] = a[k] == 0.0 ? 0.0 : a[k] / b[0];
+        return;
+    }
+    taylor_div_y0(K, a, b, y0, y);
+}
 
 /* a ** b: a constant exponent is a power, a constant base an exponential;
    otherwise exp(b log a), real only for a > 0 (d/db is nan for a <= 0, as

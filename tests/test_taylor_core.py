@@ -204,9 +204,11 @@ def test_roots_and_powers_at_zero_are_one_sided():
     inf = math.inf
     # sqrt(t): +inf, -inf, +inf (the derivatives of t^(1/2) as t -> 0+)
     assert _c(dualml.sqrt(Taylor([0.0, 1.0, 0.0, 0.0]))) == [0.0, inf, -inf, inf]
-    # sqrt(t^2) = t on t > 0; the last coefficient needs x beyond degree K
+    # sqrt(t^2) = |t|: order 1 is the Dual's, 0 for a tangent x_1 = 0 (abs's
+    # slope at 0); then |t| = t on t > 0; the last coefficient needs x beyond
+    # degree K
     got = _c(dualml.sqrt(Taylor([0.0, 0.0, 1.0, 0.0])))
-    assert got[:3] == [0.0, 1.0, 0.0] and math.isnan(got[3])
+    assert got[:3] == [0.0, 0.0, 0.0] and math.isnan(got[3])
     assert _c(dualml.cbrt(Taylor([0.0, -1.0, 0.0]))) == [0.0, -inf, inf]
     assert _c(Taylor([0.0, 1.0, 0.0, 0.0]) ** 1.5) == [0.0, 0.0, inf, -inf]
     # integer powers are polynomials, exact at 0
