@@ -513,11 +513,13 @@ TAYLOR_UNARY_HEAD(log10)
 TAYLOR_UNARY_HEAD(log1p) { TAYLOR_PRELUDE(log1p); y[0] = y0; taylor_log_core(K, x, 1.0 + x[0], y); }
 
 /* ---- powers and roots ---------------------------------------------------- */
-/* x^p at x_0 = +-inf (the recurrence divides inf by inf): the limits of
-   the derivatives, f^(j)/j! = binom(p, j) x_0^(p - j) (0 for j > p, an
-   infinity for j < p), composed with x - x_0 (Faa di Bruno, the
-   zero-coefficient rule for 0 * inf): what the Dual and the nested Dual
-   give term by term (sqrt''(inf) = 0).  y_0 is set by the caller. */
+/* x^p at x_0 = +-inf (the recurrence divides inf by inf), and at the pole
+   x_0 = +-0 for p < 0: the limits of the derivatives,
+   f^(j)/j! = binom(p, j) x_0^(p - j) (IEEE pow: 0 or an infinity),
+   composed with x - x_0 (Faa di Bruno, the zero-coefficient rule for
+   0 * inf): what the Dual and the nested Dual give term by term
+   (sqrt''(inf) = 0; (1/x)'' at 0 is +inf, as reciprocal's).  y_0 is set
+   by the caller. */
 static inline void taylor_pow_inf(int K, const double *x, double p, double *y)
 {
     double h[TAYLOR_N], P[TAYLOR_N], t[TAYLOR_N], bin = 1.0;
@@ -552,8 +554,17 @@ static inline void taylor_pow_const(int K, const double *x, double p, double y0,
         y[0] = y0;
         return;
     }
-    if (p > 0.0 && p == floor(p) && p <= 1024.0 && x[0] == 0.0) {
+    /* small integer powers: repeated products at every x_0 (the recurrence
+       divides by x_0 and carries y_0, which under- or overflows where the
+       coefficients do not: (1e-300 + t)^2 had a second coefficient 0, not 1);
+       larger ones at x_0 = 0, where the recurrence cannot run */
+    if (p > 0.0 && p == floor(p) && (p <= 64.0 || (p <= 1024.0 && x[0] == 0.0))) {
         taylor_pow_int(K, x, (long)p, y);
+        y[0] = y0;
+        return;
+    }
+    if (x[0] == 0.0 && p < 0.0) {
+        taylor_pow_inf(K, x, p, y);            /* the pole: limits from x_0 = +-0 */
         y[0] = y0;
         return;
     }
@@ -858,23 +869,46 @@ TAYLOR_BINARY_HEAD(power)
     taylor_exp_core(K, e, 1.0, y0, y);
 }
 
-/* atan2' = (b a' - a b') / (a^2 + b^2), integrated */
+/* atan2' = (b a' - a b') / (a^2 + b^2), integrated.  atan2 is invariant
+   under scaling both operands, so they are first scaled by the power of two
+   of the larger |a_0|, |b_0| (exactly): a^2 + b^2 then neither under- nor
+   overflows at subnormal or huge operands (it did: nan at (0, 5e-324),
+   where the exact second coefficient is 0).  At the origin the Dual's
+   slope is nan (direction-dependent) and so is every coefficient; at an
+   infinite operand every derivative's limit is 0. */
 TAYLOR_BINARY_HEAD(arctan2)
 {
-    double da[TAYLOR_N], db[TAYLOR_N], n1[TAYLOR_N], n2[TAYLOR_N], s[TAYLOR_N],
-        t[TAYLOR_N], h[TAYLOR_N];
-    int k;
+    double as[TAYLOR_N], bs[TAYLOR_N], n1[TAYLOR_N], s[TAYLOR_N], t[TAYLOR_N],
+        h[TAYLOR_N];
+    int k, e;
     TAYLOR_PRELUDE2(arctan2);
-    for (k = 0; k < K; k++) {
-        da[k] = (k + 1) * a[k + 1];
-        db[k] = (k + 1) * b[k + 1];
+    if (a[0] != a[0] || b[0] != b[0] || (a[0] == 0.0 && b[0] == 0.0)) {
+        taylor_fill(K, DUAL_NAN, y);
+        y[0] = y0;
+        return;
     }
-    taylor_mul(K - 1, b, da, n1);
-    taylor_mul(K - 1, a, db, n2);
-    for (k = 0; k < K; k++)
-        n1[k] -= n2[k];
-    taylor_sqr(K - 1, a, s);
-    taylor_sqr(K - 1, b, t);
+    if (isinf(a[0]) || isinf(b[0])) {
+        taylor_const(K, y0, y);
+        return;
+    }
+    e = ilogb(fmax(fabs(a[0]), fabs(b[0])));
+    for (k = 0; k <= K; k++) {
+        as[k] = scalbn(a[k], -e);
+        bs[k] = scalbn(b[k], -e);
+    }
+    /* n = b a' - a b': coefficient m - 1 is sum_j (m - 2 j) b_j a_{m-j}, the
+       terms b_j a_{m-j} of the two products paired (b_1 a_1 - a_1 b_1 is
+       not formed: inf - inf where 1/|a, b| overflows) */
+    for (k = 0; k < K; k++) {
+        int m = k + 1, j;
+        double acc = 0.0;
+        for (j = 0; j <= m; j++)
+            if (m != 2 * j)
+                acc += taylor_zmul((double)(m - 2 * j) * bs[j], as[m - j]);
+        n1[k] = acc;
+    }
+    taylor_sqr(K - 1, as, s);
+    taylor_sqr(K - 1, bs, t);
     for (k = 0; k < K; k++)
         s[k] += t[k];
     taylor_div_y0(K - 1, n1, s, n1[0] / s[0], h);
@@ -883,26 +917,50 @@ TAYLOR_BINARY_HEAD(arctan2)
         y[k] = h[k - 1] / k;
 }
 
-/* hypot = y_0 sqrt(a^2 + b^2) of the operands scaled by 1/y_0 (no
-   overflow); at the origin the Dual's slope 0 (the kink of abs). */
+/* hypot: h^2 = a^2 + b^2, so for k >= 1
+     h_k = (1/2) sum_{j=0..k} [a_j (a_{k-j} / h_0) + b_j (b_{k-j} / h_0)
+                                - h_j (h_{k-j} / h_0)]   (h_k terms moved left),
+   each product formed with one factor divided by h_0 first: neither
+   operand's square is formed, so nothing under- or overflows where the
+   coefficient does not (scaling both operands by 1/h_0 lost the second
+   coefficient, 1e-300 at (2, 1e300), to underflow).  At the origin the
+   Dual's slope 0 (the kink of abs); at an infinite value locally linear. */
 TAYLOR_BINARY_HEAD(hypot)
 {
-    double as[TAYLOR_N], bs[TAYLOR_N], s[TAYLOR_N], t[TAYLOR_N], r[TAYLOR_N];
-    int k;
+    double ra, rb;
+    int k, j;
     TAYLOR_PRELUDE2(hypot);
-    if (y0 == 0.0 || isinf(y0)) {
+    if (a[0] != a[0] || b[0] != b[0]) {
+        /* a nan operand: nan curvature (as the nested partials) */
+        taylor_fill(K, DUAL_NAN, y);
+        y[0] = y0;
+        return;
+    }
+    if (y0 == 0.0 || isinf(y0)
+        || (a[0] == 0.0 && taylor_is_const(K, a)) || (b[0] == 0.0 && taylor_is_const(K, b))) {
+        /* hypot(0, b) = |b| exactly, also where 1/h_0 overflows */
         taylor_linear2(K, a, b, y0, fa, fb, y);
         return;
     }
-    taylor_scale(K, a, 1.0 / y0, as);
-    taylor_scale(K, b, 1.0 / y0, bs);
-    taylor_sqr(K, as, s);
-    taylor_sqr(K, bs, t);
-    for (k = 0; k <= K; k++)
-        s[k] += t[k];
-    taylor_pow_rec(K, s, 0.5, 1.0, r);
-    taylor_scale(K, r, y0, y);
+    ra = a[0] / y0;
+    rb = b[0] / y0;
     y[0] = y0;
+    for (k = 1; k <= K; k++) {
+        double acc = taylor_zmul(ra, a[k]) + taylor_zmul(rb, b[k]);
+        double sub = 0.0;
+        for (j = 1; j < k; j++) {
+            acc += 0.5 * (taylor_zmul(a[j], a[k - j] / y0) + taylor_zmul(b[j], b[k - j] / y0));
+            sub += 0.5 * taylor_zmul(y[j], y[k - j] / y0);
+        }
+        y[k] = acc - sub;
+        if (k == 2) {
+            /* a_1^2 + b_1^2 - h_1^2 = (a_0 b_1 - b_0 a_1)^2 / h_0^2 (Lagrange):
+               no cancellation, 0 exactly along the ray (hypot(a t, b t)) */
+            double w = taylor_zmul(ra, b[1]) - taylor_zmul(rb, a[1]);
+            y[2] = taylor_zmul(ra, a[2]) + taylor_zmul(rb, b[2])
+                   + (w == 0.0 ? 0.0 : 0.5 * w * (w / y0));
+        }
+    }
 }
 
 TAYLOR_LINEAR_BINARY(minimum)
@@ -917,6 +975,11 @@ TAYLOR_BINARY_HEAD(logaddexp)
     double u[TAYLOR_N], v[TAYLOR_N], su[TAYLOR_N], sv[TAYLOR_N];
     int k, j;
     TAYLOR_PRELUDE2(logaddexp);
+    if (a[0] != a[0] || b[0] != b[0]) {
+        taylor_fill(K, DUAL_NAN, y);
+        y[0] = y0;
+        return;
+    }
     for (k = 0; k < K; k++) {
         u[k] = a[k] - b[k];
         v[k] = b[k] - a[k];
