@@ -487,12 +487,47 @@ static inline void taylor_first(int K, double c1, double *y)
     (void)d
 
 /* ---- exponentials and logarithms ---------------------------------------- */
-TAYLOR_UNARY_HEAD(exp) { TAYLOR_PRELUDE(exp); taylor_exp_core(K, x, 1.0, y0, y); }
-TAYLOR_UNARY_HEAD(exp2) { TAYLOR_PRELUDE(exp2); taylor_exp_core(K, x, DUAL_LN2, y0, y); }
+/* exp(s x) where the value overflows (|s x_0| beyond 709.78) but the
+   coefficients y_0 s^k / k! may not: the ratios r = y / y_0 (the
+   recurrence is linear in y) times h = exp(s x_0 / 2) twice, h being in
+   range.  sign scales the result (sinh, cosh at large |x|: +-exp(|x|) / 2).
+   y_0 is set by the caller. */
+static inline void taylor_exp_big(int K, const double *x, double s, double h, double sign, double *y)
+{
+    int k;
+    taylor_exp_core(K, x, s, 1.0, y);
+    for (k = 1; k <= K; k++)
+        y[k] = ((sign * h) * y[k]) * h;         /* sign: +-1 or +-0.5, exact */
+}
+#define TAYLOR_EXP_OVERFLOWS(y0, x0) (isinf(y0) && isfinite(x0))
+
+TAYLOR_UNARY_HEAD(exp)
+{
+    TAYLOR_PRELUDE(exp);
+    if (TAYLOR_EXP_OVERFLOWS(y0, x[0])) {
+        taylor_exp_big(K, x, 1.0, exp(0.5 * x[0]), 1.0, y);
+        y[0] = y0;
+        return;
+    }
+    taylor_exp_core(K, x, 1.0, y0, y);
+}
+TAYLOR_UNARY_HEAD(exp2)
+{
+    TAYLOR_PRELUDE(exp2);
+    if (TAYLOR_EXP_OVERFLOWS(y0, x[0])) {
+        taylor_exp_big(K, x, DUAL_LN2, exp2(0.5 * x[0]), 1.0, y);
+        y[0] = y0;
+        return;
+    }
+    taylor_exp_core(K, x, DUAL_LN2, y0, y);
+}
 TAYLOR_UNARY_HEAD(expm1)
 {
     TAYLOR_PRELUDE(expm1);
-    taylor_exp_core(K, x, 1.0, d, y);      /* d = exp(x_0) */
+    if (TAYLOR_EXP_OVERFLOWS(d, x[0]))
+        taylor_exp_big(K, x, 1.0, exp(0.5 * x[0]), 1.0, y);
+    else
+        taylor_exp_core(K, x, 1.0, d, y);      /* d = exp(x_0) */
     y[0] = y0;
 }
 TAYLOR_UNARY_HEAD(log) { TAYLOR_PRELUDE(log); y[0] = y0; taylor_log_core(K, x, x[0], y); }
@@ -635,16 +670,36 @@ TAYLOR_UNARY_HEAD(arctan)
 }
 
 /* ---- hyperbolic ---------------------------------------------------------- */
+/* beyond |x| = 710 sinh and cosh are +-exp(|x|)/2 to the last bit
+   (exp(-2|x|) < 1e-616): the overflowing value's finite coefficients as
+   for exp, over -x where x_0 < 0 */
+static inline void taylor_sinhcosh_big(int K, const double *x, int odd, double *y)
+{
+    double m[TAYLOR_N];
+    double neg = x[0] < 0.0 ? -1.0 : 1.0;
+    taylor_scale(K, x, neg, m);
+    taylor_exp_big(K, m, 1.0, exp(0.5 * m[0]), (odd && neg < 0.0) ? -0.5 : 0.5, y);
+}
 TAYLOR_UNARY_HEAD(sinh)
 {
     double c[TAYLOR_N];
     TAYLOR_PRELUDE(sinh);
+    if (TAYLOR_EXP_OVERFLOWS(y0, x[0])) {
+        taylor_sinhcosh_big(K, x, 1, y);
+        y[0] = y0;
+        return;
+    }
     taylor_sinhcosh(K, x, y0, d, y, c);
 }
 TAYLOR_UNARY_HEAD(cosh)
 {
     double s[TAYLOR_N];
     TAYLOR_PRELUDE(cosh);
+    if (TAYLOR_EXP_OVERFLOWS(y0, x[0])) {
+        taylor_sinhcosh_big(K, x, 0, y);
+        y[0] = y0;
+        return;
+    }
     taylor_sinhcosh(K, x, d, y0, s, y);
 }
 TAYLOR_UNARY_HEAD(tanh) { TAYLOR_PRELUDE(tanh); taylor_riccati(K, x, y0, d, -1.0, -2.0 * y0, y); }
@@ -841,12 +896,18 @@ TAYLOR_BINARY_HEAD(divide)
     taylor_div_y0(K, a, b, y0, y);
 }
 
-/* a ** b: a constant exponent is a power, a constant base an exponential;
-   otherwise exp(b log a), real only for a > 0 (d/db is nan for a <= 0, as
-   the Dual's). */
+/* a ** b: a constant exponent is a power; otherwise
+   a^b = a^(b_0) exp((b - b_0) log a), the first factor by the constant-
+   exponent rules (products for small integers, the recurrence, the limits
+   at 0 and inf) and the second with value 1: exp(b log a) as one series
+   carried a^b's value, which underflows where the coefficients do not
+   ((1e-300 + t)^(2 + t) came out 0, for c_2 = 1).  Real only for a > 0, or
+   a = 0 with b > 0 (log a's one-sided coefficients, which a zero
+   coefficient of a^(b_0) cancels); d/db is nan for a < 0, as the Dual's. */
 TAYLOR_BINARY_HEAD(power)
 {
-    double l[TAYLOR_N], e[TAYLOR_N];
+    double q[TAYLOR_N], l[TAYLOR_N], w[TAYLOR_N], e[TAYLOR_N];
+    int k, j;
     TAYLOR_PRELUDE2(power);
     if (taylor_is_const(K, b)) {
         taylor_pow_const(K, a, b[0], y0, 0, y);
@@ -854,19 +915,43 @@ TAYLOR_BINARY_HEAD(power)
             taylor_fill(K, DUAL_NAN, y);
         return;
     }
-    if (!(a[0] > 0.0)) {
-        if (a[0] == 0.0 && b[0] > 0.0 && taylor_is_const(K, a)) {
-            taylor_const(K, y0, y);               /* 0 ** b, b > 0: 0 near b */
-            return;
-        }
+    if (a[0] == 0.0 && b[0] > 0.0 && taylor_is_const(K, a)) {
+        taylor_const(K, y0, y);                   /* 0 ** b, b > 0: 0 near b */
+        return;
+    }
+    if (!(a[0] > 0.0 || (a[0] == 0.0 && b[0] > 0.0))) {
         taylor_fill(K, DUAL_NAN, y);
         y[0] = y0;
         return;
     }
+    if (taylor_is_const(K, a))
+        taylor_const(K, y0, q);                   /* (p (k - j) - j) 0 is nan at b_0 = inf */
+    else
+        taylor_pow_const(K, a, b[0], y0, 0, q);
     l[0] = log(a[0]);
     taylor_log_core(K, a, a[0], l);
-    taylor_mul(K, b, l, e);                       /* b log a */
-    taylor_exp_core(K, e, 1.0, y0, y);
+    w[0] = 0.0;                                   /* (b - b_0) log a */
+    for (k = 1; k <= K; k++) {
+        double acc = 0.0;
+        for (j = 1; j <= k; j++)
+            acc += taylor_zmul(b[j], l[k - j]);
+        w[k] = acc;
+    }
+    taylor_exp_core(K, w, 1.0, 1.0, e);
+    taylor_mul(K, q, e, y);
+    y[0] = y0;
+    if (a[0] > 0.0 && isfinite(a[0]))
+        /* log a's coefficient k overflows (a_1 / a_0 beyond 1e154 at
+           k = 2): from w_{k+1} on the sums meet infinities that the small
+           a^(b_0) factor would cancel in the exact value ((1e-300 + t)^(1 + t)
+           gave -inf for 5e299, (1e-300 + t)^(2 + t) a c_3 off by 0.5); nan
+           there, never a wrong number */
+        for (k = 1; k < K; k++)
+            if (!isfinite(l[k])) {
+                for (j = k + 1; j <= K; j++)
+                    y[j] = DUAL_NAN;
+                break;
+            }
 }
 
 /* atan2' = (b a' - a b') / (a^2 + b^2), integrated.  atan2 is invariant
