@@ -20,18 +20,25 @@
  *      taylor_<name> does not compile) and the strided loops over n points
  *      that the Python scalar type (n = 1) and the array type both call.
  *
- * Conventions (README, "Higher derivatives (Taylor mode)"):
+ * Conventions (docs/guide/conventions.md, "Taylor mode at edge points"):
  *   * a constant input (x_1 = ... = x_K = 0) gives f(x_0) and zeros: the
  *     zero-tangent convention of dual.h;
+ *   * the first coefficient is the Dual's (dual_<f>_ts: the same partial,
+ *     tangent column and zero-tangent rule), bit for bit; where it is nan,
+ *     so is every higher coefficient;
  *   * a zero coefficient contributes nothing to a product term (0 * inf =
  *     0), the same convention inside the recurrences;
  *   * a domain error (nan value from a non-nan input) gives nan everywhere;
  *   * kinks and steps (abs, relu, maximum ties, floor, ...) are locally
  *     linear or constant on the side the value selects, with the Dual's
  *     slope at the kink (ties: 0.5 a + 0.5 b in every coefficient);
- *   * x**p, sqrt, cbrt at x_0 = 0 (p not a non-negative integer): the
- *     one-sided (t -> 0+) coefficients, 0, +-inf, or nan where they need
- *     input coefficients beyond degree K.
+ *   * x**p, sqrt at x_0 = 0 (p not a non-negative integer): the one-sided
+ *     coefficients on the side where x >= 0, 0, +-inf, or nan where they
+ *     need input coefficients beyond degree K; cbrt the two-sided limit
+ *     (nan where the sides disagree); at x_0 = +-inf and at a pole the
+ *     limits of the derivatives term by term;
+ *   * a coefficient whose recurrence meets infinities the exact value
+ *     cancels is nan, never a wrong number.
  *
  * The degree is at most TAYLOR_MAX_DEGREE (temporaries live on the stack);
  * callers check it.  Compile without fast-math options.
