@@ -171,14 +171,23 @@ static inline void taylor_exp_core(int K, const double *x, double s, double y0, 
 
 /* log(u) at u_0 = 0 (u not constant): u = t^m w(t), w_0 = u_m, so
    log u = m log t + log w on t > 0, whose k-th coefficient is the one-sided
-   limit (-1)^(k-1) inf (nan where u < 0 there).  y_0 set by the caller. */
+   limit (-1)^(k-1) inf.  Where u < 0 for t > 0 but u > 0 for t < 0 (u_m < 0,
+   m odd), the limits from that side: log(-t)'s, -inf for every k (the
+   Dual's slope there is -inf too); nan where u < 0 on both sides.  y_0 set
+   by the caller. */
 static inline void taylor_log_zero(int K, const double *u, double *y)
 {
     int m = 1, k;
     while (m <= K && u[m] == 0.0)
         m++;
-    for (k = 1; k <= K; k++)
-        y[k] = (m <= K && u[m] > 0.0) ? (k % 2 ? HUGE_VAL : -HUGE_VAL) : DUAL_NAN;
+    for (k = 1; k <= K; k++) {
+        if (m <= K && u[m] > 0.0)
+            y[k] = k % 2 ? HUGE_VAL : -HUGE_VAL;
+        else if (m <= K && u[m] < 0.0 && (m & 1))
+            y[k] = -HUGE_VAL;
+        else
+            y[k] = DUAL_NAN;
+    }
 }
 
 /* L = log(u) where u = x except u_0 = u0 (log1p passes 1 + x_0):

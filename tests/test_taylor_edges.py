@@ -155,34 +155,38 @@ def test_unary_rule_at_every_edge_point(name, alpha):
     edges = {repr(e[0]) for e in u.edges}
     failures = []
     for t in _unary_points(u):
-        c = f(Taylor([t, 1.0, 0.0, 0.0, 0.0])).coefficients.tolist()
-        tag = f"{name}(alpha={alpha}) at {t!r}: Taylor {c}"
-        dual = f(Dual(t, 1.0))
-        if not (_bits_equal(c[0], dual.value) and _bits_equal(c[1], dual.deriv)):
-            failures.append(f"{tag}; Dual {dual.value}, {dual.deriv}")
         nested = _num(lambda: d(lambda s: d(f, s), t))
-        second = 2.0 * c[2]
-        if not _close(second, nested, RTOL_PATH):
-            ref2 = (_mp(_unary_deriv(name, 2), *args(t))
-                    if math.isfinite(t) and u.in_domain(t) else math.nan)
-            known = any(n == name and (_bits_equal(t, v)) for n, v in NESTED_OPEN)
-            if not (known or (math.isfinite(t) and u.in_domain(t) and repr(t) not in edges
-                              and _close(second, ref2, RTOL_REF[2])
-                              and not _close(nested, ref2, RTOL_REF[2]))):
-                failures.append(f"{tag}; nested Dual f'' {nested}")
-        if not math.isfinite(t) or repr(t) in edges:
-            continue
-        if not u.in_domain(t):
-            # a domain error: nan in every coefficient above the value
-            if not all(math.isnan(v) for v in c[1:]):
-                failures.append(f"{tag}; outside the domain")
-            continue
-        refs = [0.0 if name in STEPS else _mp(_unary_deriv(name, k), *args(t), k=k)
-                for k in range(1, K + 1)]
-        scale = max([abs(v) for v in refs if v is not None and math.isfinite(v)] + [0.0])
-        for k in range(1, K + 1):
-            if not _close(c[k], refs[k - 1], RTOL_REF[k], scale):
-                failures.append(f"{tag}; c{k} mpmath {refs[k - 1]}")
+        refs = None
+        for v in (1.0, -1.0):              # x(t) = x_0 + v t: both sides of x_0
+            c = f(Taylor([t, v, 0.0, 0.0, 0.0])).coefficients.tolist()
+            tag = f"{name}(alpha={alpha}) at {t!r} along {v:g}: Taylor {c}"
+            dual = f(Dual(t, v))
+            if not (_bits_equal(c[0], dual.value) and _bits_equal(c[1], dual.deriv)):
+                failures.append(f"{tag}; Dual {dual.value}, {dual.deriv}")
+            second = 2.0 * c[2]            # f'' v^2 = f''
+            if not _close(second, nested, RTOL_PATH):
+                ref2 = (_mp(_unary_deriv(name, 2), *args(t))
+                        if math.isfinite(t) and u.in_domain(t) else math.nan)
+                known = any(n == name and _bits_equal(t, p) for n, p in NESTED_OPEN)
+                if not (known or (math.isfinite(t) and u.in_domain(t) and repr(t) not in edges
+                                  and _close(second, ref2, RTOL_REF[2])
+                                  and not _close(nested, ref2, RTOL_REF[2]))):
+                    failures.append(f"{tag}; nested Dual f'' {nested}")
+            if not math.isfinite(t) or repr(t) in edges:
+                continue
+            if not u.in_domain(t):
+                # a domain error: nan in every coefficient above the value
+                if not all(math.isnan(q) for q in c[1:]):
+                    failures.append(f"{tag}; outside the domain")
+                continue
+            if refs is None:
+                refs = [0.0 if name in STEPS else _mp(_unary_deriv(name, k), *args(t), k=k)
+                        for k in range(1, K + 1)]
+            scale = max([abs(q) for q in refs if q is not None and math.isfinite(q)] + [0.0])
+            for k in range(1, K + 1):
+                ref = refs[k - 1] if refs[k - 1] is None else refs[k - 1] * v ** k
+                if not _close(c[k], ref, RTOL_REF[k], scale):
+                    failures.append(f"{tag}; c{k} mpmath {ref}")
     assert not failures, "\n".join(failures[:30])
 
 
@@ -326,3 +330,40 @@ def _overflowed(refs, k):
     meet inf - inf, and a nan (never a wrong number) is what Taylor may
     give."""
     return any(v is not None and math.isinf(v) for v in refs[:k])
+
+
+# -- the array path at the same points ---------------------------------------------
+
+@pytest.mark.parametrize("name,alpha", list(_unary_cases()))
+def test_unary_array_path_equals_scalar_path_at_edge_points(name, alpha):
+    # TaylorArray runs the same C rule through taylor_unary_loop: the same
+    # bits at every point, nan alike, along +1 and -1 (the side x approaches)
+    from dualml import TaylorArray
+    u = R.UNARY[name]
+    g = getattr(dualml, name)
+    f = g if alpha is None else (lambda s: g(s, alpha))
+    pts = np.array(_unary_points(u))
+    for v in (1.0, -1.0):
+        c = np.zeros((K + 1, len(pts)))
+        c[0], c[1] = pts, v
+        got = f(TaylorArray(c)).coefficients
+        for i, t in enumerate(pts):
+            want = f(Taylor(c[:, i])).coefficients
+            assert all(_bits_equal(p, q) for p, q in zip(got[:, i], want)), (name, t, v)
+            # and order 1 is the Dual's along -1 too
+            assert _bits_equal(want[1], f(Dual(t, v)).deriv), (name, t, v)
+
+
+@pytest.mark.parametrize("name", dualml.BINARY)
+def test_binary_array_path_equals_scalar_path_at_edge_points(name):
+    from dualml import TaylorArray
+    f = getattr(dualml, name)
+    pts = _binary_points(R.BINARY[name])
+    a0 = np.array([p[0] for p in pts])
+    b0 = np.array([p[1] for p in pts])
+    ca, cb = np.zeros((K + 1, len(pts))), np.zeros((K + 1, len(pts)))
+    ca[0], cb[0], ca[1], cb[1] = a0, b0, 1.0, -1.0
+    got = f(TaylorArray(ca), TaylorArray(cb)).coefficients
+    for i in range(len(pts)):
+        want = f(Taylor(ca[:, i]), Taylor(cb[:, i])).coefficients
+        assert all(_bits_equal(p, q) for p, q in zip(got[:, i], want)), (name, pts[i])
