@@ -3,14 +3,16 @@
 Every row of the rule table at the special-value fixture of
 tests/reference.py (its points, interior points, domain edges and kink
 conventions, the binary specials) plus +-0, subnormals, +-1e300, +-inf and
-nan, along x(t) = x_0 + t (binary rules: the directions (1, 0), (0, 1) and
-(1, 1)):
+nan, along x(t) = x_0 + t and x_0 - t (binary rules: the directions
+(1, 0), (0, 1), (1, 1) and (1, -1)):
   * order 0 and 1 bit for bit the Dual's (nan alike);
   * order 2 (2 c_2) the nested Dual's second derivative, nan alike, to
     rounding; where the two differ at a finite point, Taylor must be the one
     that matches mpmath (the nested path's error is listed in NESTED_OPEN);
   * orders 1..4 against mpmath at 800 digits (sympy's derivatives) at every
-    finite point inside the domain that is not a kink or a written edge.
+    finite point inside the domain that is not a kink or a written edge
+    (binary rules: at the reference's generic points);
+  * the TaylorArray loops give the scalar rule's bits at every point.
 No expected value comes from dualml itself.
 """
 import functools
@@ -201,7 +203,7 @@ def test_nested_open_items_are_still_open():
 
 # -- binary rules ------------------------------------------------------------------
 
-DIRS = ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0))
+DIRS = ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, -1.0))
 SMOOTH = {"add", "subtract", "multiply", "divide", "power", "arctan2", "hypot", "logaddexp"}
 BEXTRA = tuple((s, t) for s in LIMITS + (0.0, -0.0, 5e-324, 1e300)
                for t in (0.5, -2.0, 0.0, math.inf, math.nan))
