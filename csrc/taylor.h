@@ -415,7 +415,9 @@ static inline int taylor_prelude1(int K, const double *x, double y0, double *y)
         return 1;
     }
     if (y0 != y0 && x[0] == x[0]) {
-        taylor_fill(K, DUAL_NAN, y);
+        /* the value's own nan in every coefficient: the bits (sign) of the
+           float path's result and of the Dual's slope (dual_nanprop) */
+        taylor_fill(K, y0, y);
         return 1;
     }
     return 0;
@@ -428,7 +430,7 @@ static inline int taylor_prelude2(int K, const double *a, const double *b, doubl
         return 1;
     }
     if (y0 != y0 && a[0] == a[0] && b[0] == b[0]) {
-        taylor_fill(K, DUAL_NAN, y);
+        taylor_fill(K, y0, y);
         return 1;
     }
     return 0;
@@ -928,7 +930,7 @@ TAYLOR_BINARY_HEAD(power)
     if (taylor_is_const(K, b)) {
         taylor_pow_const(K, a, b[0], y0, 0, y);
         if (y0 != y0 && a[0] == a[0])
-            taylor_fill(K, DUAL_NAN, y);
+            taylor_fill(K, y0, y);
         return;
     }
     if (a[0] == 0.0 && b[0] > 0.0 && taylor_is_const(K, a)) {

@@ -71,10 +71,11 @@ def _num(fn):
 
 
 def _bits_equal(a, b):
-    # the same double, nan alike (the sign of a nan is not compared: C and
-    # NumPy do not specify it)
+    # the same double, nan alike with the same sign bit (a domain error's
+    # nan is the C library's, -nan for log(-1) on glibc, on every path)
     if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
+        return math.isnan(a) and math.isnan(b) and \
+            math.copysign(1.0, a) == math.copysign(1.0, b)
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
