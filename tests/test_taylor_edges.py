@@ -115,10 +115,18 @@ def _binary_deriv(name, va, vb, k):
     return R._lambdify((R.a, R.b), e)
 
 
+def _dps(args):
+    """800 digits where sympy's derivative forms cancel (sigmoid-type and
+    log1p(exp) expressions lose up to ~|x|/2.3 digits in the tails and ~300
+    at 1e-300, as tests/test_ruleir.py notes), 80 at moderate points."""
+    mags = [abs(float(t)) for t in args if float(t) != 0.0]
+    return 800 if any(m > 20.0 or m < 1e-6 for m in mags) else 80
+
+
 def _mp(fn, *args, k=0):
-    """fn at args to 800 digits, over k!, rounded once (c_k may be finite
-    where the k-th derivative overflows)."""
-    with mpmath.workdps(800):
+    """fn at args to 800 (or 80, _dps) digits, over k!, rounded once (c_k
+    may be finite where the k-th derivative overflows)."""
+    with mpmath.workdps(_dps(args)):
         try:
             v = fn(*[mpmath.mpf(t) for t in args]) / mpmath.factorial(k)
         except (ZeroDivisionError, ValueError):
