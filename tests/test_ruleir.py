@@ -241,8 +241,9 @@ def plain():
 
 
 # Taylor mode has its own recurrences (csrc/taylor.h, not the nested
-# column); it is walked at the interior points only.
-TAYLOR_AT = "interior"
+# column); it is walked here at every generic point, and at the edges, limits
+# and kinks by tests/test_taylor_edges.py (with the nested paths' own open
+# items named there).
 
 
 @pytest.mark.parametrize("name", sorted(R.UNARY))
@@ -256,7 +257,7 @@ def test_every_unary_row_through_every_path(name, plain):
         pa = u.default_alpha if alpha is None else alpha
         args = (lambda t: (t,)) if u.alphas == (None,) else (lambda t: (t, pa))
         for t in tuple(u.points) + tuple(u.interior):
-            p1, p2 = _unary_paths(f, t, taylor and t in u.interior)
+            p1, p2 = _unary_paths(f, t, taylor)
             if u.in_domain(t):
                 ref1 = _ref(u.f1, *args(t))
                 ref2 = _ref(u.f2, *args(t))

@@ -204,10 +204,18 @@ def test_roots_and_powers_at_zero_are_one_sided():
     inf = math.inf
     # sqrt(t): +inf, -inf, +inf (the derivatives of t^(1/2) as t -> 0+)
     assert _c(dualml.sqrt(Taylor([0.0, 1.0, 0.0, 0.0]))) == [0.0, inf, -inf, inf]
-    # sqrt(t^2) = t on t > 0; the last coefficient needs x beyond degree K
+    # sqrt(t^2) = |t|: order 1 is the Dual's, 0 for a tangent x_1 = 0 (abs's
+    # slope at 0); then |t| = t on t > 0; the last coefficient needs x beyond
+    # degree K
     got = _c(dualml.sqrt(Taylor([0.0, 0.0, 1.0, 0.0])))
-    assert got[:3] == [0.0, 1.0, 0.0] and math.isnan(got[3])
-    assert _c(dualml.cbrt(Taylor([0.0, -1.0, 0.0]))) == [0.0, -inf, inf]
+    assert got[:3] == [0.0, 0.0, 0.0] and math.isnan(got[3])
+    # sqrt(-t) is real for t < 0: the limits from that side, (-t)^(1/2)'s
+    # derivatives -inf, -inf/2!, -3/8 (-t)^(-5/2)/3! -> -inf
+    assert _c(dualml.sqrt(Taylor([0.0, -1.0, 0.0, 0.0]))) == [0.0, -inf, -inf, -inf]
+    # cbrt is real on both sides: cbrt(-t)'' is +inf from the right and -inf
+    # from the left (nan, as the nested Dual); the third derivative -inf on both
+    got = _c(dualml.cbrt(Taylor([0.0, -1.0, 0.0, 0.0])))
+    assert got[:2] == [0.0, -inf] and math.isnan(got[2]) and got[3] == -inf
     assert _c(Taylor([0.0, 1.0, 0.0, 0.0]) ** 1.5) == [0.0, 0.0, inf, -inf]
     # integer powers are polynomials, exact at 0
     assert _c(Taylor([0.0, 1.0, 1.0, 0.0]) ** 2) == [0.0, 0.0, 1.0, 2.0]
@@ -216,7 +224,9 @@ def test_roots_and_powers_at_zero_are_one_sided():
     assert _c(0.0 ** Taylor([1.0, 1.0, 0.0])) == [0.0, 0.0, 0.0]
     # log at 0: the one-sided coefficients of log t
     assert _c(dualml.log(Taylor([0.0, 2.0, 0.0, 0.0]))) == [-inf, inf, -inf, inf]
-    assert _c(dualml.log(Taylor([0.0, 0.0, 1.0, 0.0]))) == [-inf, inf, -inf, inf]
+    # log(t^2): order 1 is the Dual's zero-tangent 0 (x_1 = 0), then the
+    # coefficients of 2 log t
+    assert _c(dualml.log(Taylor([0.0, 0.0, 1.0, 0.0]))) == [-inf, 0.0, -inf, inf]
 
 
 def test_domain_errors_are_nan_everywhere():
