@@ -259,9 +259,13 @@ def bounded(M):
 
 def _digits(values):
     # enough digits that 1 + x, x + 1/x and the like do not cancel at the
-    # magnitudes of the arguments (sigmoid'' at 1e-171 needs 171 + 50)
-    e = [abs(math.log10(abs(v))) for v in values if v != 0 and math.isfinite(v)]
-    return 50 + min(800, int(2 * max(e + [0.0])) + 5)
+    # magnitudes of the arguments (sigmoid'' at 1e-171 needs 171 + 50), nor
+    # a^2 + b^2 at the ratio of two arguments: sympy's hypot f_bb is
+    # 1/h - b^2/h^3, which cancels by (a/b)^2 (at a = 1.9e-41, b = 2.1e40
+    # it was 0 at 137 digits at every precision autoprec tried, not 4e-203)
+    e = [math.log10(abs(v)) for v in values if v != 0 and math.isfinite(v)]
+    spread = max(e) - min(e) if e else 0.0
+    return 50 + min(800, int(2 * max([abs(t) for t in e] + [0.0]) + 2 * spread) + 5)
 
 
 def _partials(n, args):
