@@ -298,28 +298,6 @@ def _binary_paths(f, s, t):
     return first, second
 
 
-# Open items (reported to the lead), each narrowed to the entries it
-# concerns: the mixed partial is d/db(f_a) on the C path and in H[0, 1] of
-# the nested paths, d/da(f_b) in H[1, 0]; these rows' nested columns do not
-# make the two agree at these points.
-OPEN_MIXED = {
-    # f_ab through (b/h)/h: h^3 underflows (|a| = |b| ~ 1e-300: nan for 0)
-    # and inf/inf at an infinite operand (nan one way, 0 the other)
-    "arctan2": lambda s, t: (abs(s) == abs(t) == 1e-300 or math.isinf(s)
-                             or math.isinf(t)),
-    # d/da(log(a) y): y underflows at a = 1e-300, b = 2 (relative error 7e-4
-    # in H[1, 0]); at infinite operands and at a = b = 1e-310 one way is
-    # nan, the other 0 or inf
-    "power": lambda s, t: ((s, t) in ((1e-300, 2.0), (1e-310, 1e-310))
-                           or math.isinf(s) or math.isinf(t)),
-}
-
-
-def _open(name, s, t, idx):
-    return (len(idx) == 2 and idx[0] != idx[1] and name in OPEN_MIXED
-            and OPEN_MIXED[name](s, t))
-
-
 @pytest.mark.parametrize("name", sorted(R.BINARY))
 def test_every_binary_row_through_every_path(name, plain):
     bf = R.BINARY[name]
@@ -345,7 +323,7 @@ def test_every_binary_row_through_every_path(name, plain):
                     continue
                 for idx in np.ndindex(got.shape):
                     r = ref[idx[0]] if order == 1 else ref[idx[0]][idx[1]]
-                    if not _agrees(got[idx], r, rtol) and not _open(name, s, t, idx):
+                    if not _agrees(got[idx], r, rtol):
                         failures.append(f"{name}({s}, {t}) order {order} {idx} {path}: "
                                         f"{got[idx]}, mpmath {r}")
     for sp in tuple(bf.specials) + tuple((x, y) for x in LIMITS for y in (0.5, -2.0)):
@@ -354,19 +332,10 @@ def test_every_binary_row_through_every_path(name, plain):
         for paths in (first, second):
             got = [v for v in paths.values() if not isinstance(v, Exception)]
             for idx in np.ndindex(got[0].shape):
-                if not _same([v[idx] for v in got]) and not _open(name, s, t, idx):
+                if not _same([v[idx] for v in got]):
                     failures.append(f"{name}({s}, {t}) {idx}: paths disagree "
                                     f"{ {k: v.tolist() for k, v in paths.items() if not isinstance(v, Exception)} }")
     assert not failures, "\n".join(failures[:40])
-
-
-@pytest.mark.parametrize("name", sorted(OPEN_MIXED))
-def test_open_mixed_partials_are_still_open(name, plain):
-    # when a fix lands, this fails: drop the rule's OPEN_MIXED entry
-    f = getattr(dualml, name)
-    s, t = {"arctan2": (math.inf, 0.5), "power": (0.5, math.inf)}[name]
-    H = _binary_paths(f, s, t)[1]
-    assert not _same([H["C p2"][0, 1], H["nested Dual"][1, 0]])
 
 
 def test_power_of_a_negative_base_is_nan_on_every_second_order_path():

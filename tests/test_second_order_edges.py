@@ -279,3 +279,83 @@ def test_power_with_a_huge_even_exponent_has_the_right_sign_at_negative_x(b):
                 dualml.hessian(lambda v: v[0] ** b, [-1.0])[0, 0],
                 dualml.derivative(f, -1.0, n=2)):
         assert got == pytest.approx(ref, rel=1e-15)
+
+
+# -- mixed partials of power and arctan2 at tiny and infinite operands ---------
+#
+# Every second-order path (the public ones above, plus the nested DualArray
+# and the array Hessian's o2 layout named explicitly) against mpmath at 1200
+# digits (a^(b-2) at a = 1e-308 needs ~620 digits before it rounds).
+
+def _every_path(f, p):
+    from dualml._arraycalc import _hessian_nested, _hessian_o2
+    g = lambda v: f(v[0], v[1])                                # noqa: E731
+    X = np.array(p)
+    paths = {k: fn(f, p) for k, fn in BINARY_PATHS.items()}
+    paths["nested DualArray"] = _hessian_nested(g, X, (), None)
+    paths["array hessian o2"] = _hessian_o2(g, X, (), None)
+    return {k: np.asarray(v, dtype=float) for k, v in paths.items()}
+
+
+def _mp_hessian(name, p):
+    bf = R.BINARY[name]
+    with mp.workdps(1200):
+        a, b = mp.mpf(p[0]), mp.mpf(p[1])
+        faa, fab, fbb = (R.to_double(g(a, b)) for g in bf.second)
+    return np.array([[faa, fab], [fab, fbb]])
+
+
+MIXED_CASES = [
+    # f_a = b [(b-1) a^(b-2)] / f_ab = a^(b-1) + b [ln(a) a^(b-1)]: the
+    # bracket overflowed (inf * tiny, inf - inf) where the product does not
+    ("power", (1e-170, 1e-170)), ("power", (2.2e-308, 1e-62)),
+    ("power", (1e-300, 0.5)), ("power", (1e-300, -0.5)), ("power", (1e-250, 1e-100)),
+    ("power", (1e-310, 1e-310)), ("power", (3e-308, 0.75)), ("power", (1e-300, -0.9)),
+    # d/da(ln(a) y): y = a^b underflowed, and with it the term a^(b-1)
+    ("power", (1e-300, 2.0)), ("power", (1e-200, 1.6)),
+    # f_ab = (a^2 - b^2)/(a^2 + b^2)^2 = 0 at |a| = |b|: was inf - inf = nan
+    # below 1e-154
+    ("arctan2", (1e-300, 1e-300)), ("arctan2", (-1e-300, 1e-300)),
+    ("arctan2", (1e-300, -1e-300)), ("arctan2", (-3e-200, -3e-200)),
+    ("arctan2", (1e-160, 1e-160)), ("arctan2", (2.0, 1e-300)), ("arctan2", (1e300, 3.0)),
+]
+
+
+@pytest.mark.parametrize("name,p", MIXED_CASES)
+def test_mixed_partials_at_tiny_operands_against_mpmath(name, p):
+    ref = _mp_hessian(name, p)
+    failures = []
+    with np.errstate(all="ignore"):
+        for path, H in _every_path(getattr(dualml, name), p).items():
+            for i in range(2):
+                for j in range(2):
+                    if not close(H[i, j], ref[i, j], rtol=1e-12):
+                        failures.append(f"{name}{p} H[{i},{j}] by {path}: {H[i, j]!r}, "
+                                        f"mpmath {ref[i, j]!r}")
+    assert not failures, failures
+
+
+def test_x_to_the_x_curvature_near_1e_170():
+    # (x^x)'' = x^x ((ln x + 1)^2 + 1/x): the nested derivative was -inf
+    for x in (1e-170, 1e-300, 2e-308):
+        with mp.workdps(1200):
+            X = mp.mpf(x)
+            ref = R.to_double(X ** X * ((mp.log(X) + 1) ** 2 + 1 / X))
+        got = D(lambda u: D(lambda w: w ** w, u), x)
+        assert close(got, ref, rtol=1e-12), (x, got, ref)
+
+
+@pytest.mark.parametrize("name,p,limit", [
+    # the mixed partial at an infinite operand: the limit, alike both ways
+    # round (d/db f_a on the array paths, d/da f_b on the scalar ones); it
+    # was nan one way and 0 the other
+    ("power", (0.5, math.inf), 0.0), ("power", (math.inf, 0.5), 0.0),
+    ("power", (2.0, -math.inf), 0.0), ("power", (math.inf, -2.0), 0.0),
+    ("power", (2.0, math.inf), math.inf),
+    ("arctan2", (math.inf, 0.5), 0.0), ("arctan2", (0.5, math.inf), 0.0),
+    ("arctan2", (-math.inf, -2.0), 0.0), ("arctan2", (3.0, -math.inf), 0.0),
+])
+def test_mixed_partial_at_an_infinite_operand_is_the_limit_on_every_path(name, p, limit):
+    with np.errstate(all="ignore"):
+        for path, H in _every_path(getattr(dualml, name), p).items():
+            assert H[0, 1] == limit and H[1, 0] == limit, (path, H)
