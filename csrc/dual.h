@@ -495,11 +495,186 @@ static inline double dual_powb_t(double a, double b, double t)
     return log(a) * ((q * t) * q);
 }
 
-/* num / (a^2 + b^2) * t as ((num / h) t) / h, h = hypot(a, b): |num / h| <= 1 */
+/* num / (a^2 + b^2) * t as ((num / h) t) / h, h = hypot(a, b): |num / h| <= 1;
+   where num / h is subnormal (a tiny num beside a large h) it has lost
+   bits: then (num t / h) / h in the order dual_muldiv picks */
 static inline double dual_atan2_t(double a, double b, double num, double t)
 {
-    double h = hypot(a, b);
-    return ((num / h) * t) / h;
+    double h = hypot(a, b), r = ((num / h) * t) / h, c;
+    if (dual_normal_(r) && dual_normal_(num / h))
+        return r;
+    c = dual_muldiv(num, t, h) / h;
+    return dual_normal_(c) ? c : r;
+}
+
+/* -t / x^2 for reciprocal: -(y t) y (y = 1/x), or -((t / x) / x) where y
+   overflows (a subnormal x) */
+static inline double dual_reciprocal_t(double x, double y, double t)
+{
+    double r = -(y * t) * y;
+    return dual_normal_(r) ? r : -((t / x) / x);
+}
+
+/* t / x^2 (arctan beyond |x| = 1e8, where its partial is (1/x)^2): (t/x)/x,
+   or t / (x x) where t / x left the normal range */
+static inline double dual_divdiv(double t, double x)
+{
+    double r = (t / x) / x, c = t / (x * x);
+    return dual_normal_(r) || !dual_normal_(c) ? r : c;
+}
+
+static inline double dual_arctan_t(double x, double t)
+{
+    return fabs(x) < 1e8 ? DUAL_NAN : dual_divdiv(t, x);
+}
+
+/* The exponential tangent columns: c t exp(zh + zl) (zl a small correction
+   of zh) where exp(zh) alone under- or overflows but the product does not.
+   c and t are split into mantissa and exponent, c t = m 2^e with
+   0.25 <= |m| < 1, and e ln 2 is folded into the argument: c t exp(z) =
+   m exp(z + e ln 2), whose factor exp(s), s = zh + e ln2, is then within a
+   factor 4 of the result (in range where the result is).  ln 2 is split
+   as fdlibm's: LN2_HI has 32 significant bits, so e LN2_HI is exact for
+   |e| < 2^21; the rounding error of s = zh + e LN2_HI is recovered exactly
+   (two-sum), and that, zl and e LN2_LO (|e LN2_LO| < 5e-7) go into
+   exp(lo) = 1 + expm1(lo).  Error: the roundings of m, exp(s) (< 1 ulp in
+   glibc), the two products and the sum: within 3 ulp of c t exp(zh + zl).
+   Only x, the parameter and t enter (never the rule's value y), so the
+   column is the same bits on the SIMD path, whose y is libmvec's.  nan
+   (keep the plain product) where an argument is not finite. */
+#define DUAL_LN2_HI 6.93147180369123816490e-01      /* 0x3fe62e42fee00000 */
+#define DUAL_LN2_LO 1.90821492927058770002e-10      /* ln 2 - LN2_HI */
+
+static inline double dual_ct_frexp_(double c, double t, int *e)
+{
+    int ec, et;
+    double mc = frexp(c, &ec), mt = frexp(t, &et);
+    *e = ec + et;
+    return mc * mt;
+}
+
+static inline double dual_expt(double c, double zh, double zl, double t)
+{
+    int e;
+    double m, k, s, bb, err, lo, r;
+    if (!(isfinite(c) && isfinite(zh) && isfinite(zl) && isfinite(t)))
+        return DUAL_NAN;
+    m = dual_ct_frexp_(c, t, &e);
+    k = (double)e;
+    s = zh + k * DUAL_LN2_HI;
+    bb = s - zh;
+    err = (zh - (s - bb)) + (k * DUAL_LN2_HI - bb);
+    lo = (err + zl) + k * DUAL_LN2_LO;
+    r = m * exp(s);
+    return r + r * expm1(lo);
+}
+
+/* c t 2^x the same way: c t 2^x = m 2^(x + e), the rounding error of
+   s = x + e recovered by two-sum into 2^lo = 1 + expm1(lo ln 2) */
+static inline double dual_exp2t(double c, double x, double t)
+{
+    int e;
+    double m, k, s, bb, err, r;
+    if (!(isfinite(c) && isfinite(x) && isfinite(t)))
+        return DUAL_NAN;
+    m = dual_ct_frexp_(c, t, &e);
+    k = (double)e;
+    s = x + k;
+    bb = s - x;
+    err = (x - (s - bb)) + (k - bb);
+    r = m * exp2(s);
+    return r + r * expm1(err * DUAL_LN2);
+}
+
+/* The hyperbolic columns from |x| = 20 on, where exp(-2|x|) < 4.3e-18 is
+   below half an ulp beside 1: cosh(x) t = t exp(|x|)/2, sinh(x) t =
+   sign(x) t exp(|x|)/2, tanh'(x) t = 4 t exp(-2|x|) / (1 + exp(-2|x|))^2
+   = 4 t exp(-2|x|) (1 - O(e)).  Below |x| = 20 the partials are normal
+   numbers and the plain product is right (nan: keep it). */
+static inline double dual_sinh_t(double x, double t)      /* cosh(x) t */
+{
+    return fabs(x) >= 20.0 ? dual_expt(0.5, fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_cosh_t(double x, double t)      /* sinh(x) t */
+{
+    return fabs(x) >= 20.0 ? dual_expt(copysign(0.5, x), fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_tanh_t(double x, double t)
+{
+    return fabs(x) >= 20.0 ? dual_expt(4.0, -2.0 * fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+/* c t exp(-(x x)) (erf, erfc): x x split exactly into hi + lo by fma */
+static inline double dual_gauss_t(double c, double x, double t)
+{
+    double z = x * x;
+    return dual_expt(c, -z, -fma(x, x, -z), t);
+}
+
+/* The activations' columns, from |x| = 40 on where e = exp(-|x|) <
+   4.3e-18: sigmoid' = e / (1 + e)^2 = e (1 - O(e)); softplus' = sigmoid(x)
+   = e^x (x < -40); log_sigmoid' = sigmoid(-x) = e^-x (x > 40); silu' =
+   s (1 + x sigmoid(-x)) = e^x (1 + x) (1 + O(|x| e)) for x < -40.  Within
+   40 (and on the side where the partial tends to 1) the partials are
+   normal numbers: nan, the plain product stays. */
+static inline double dual_sigmoid_tcol(double x, double t)
+{
+    return fabs(x) > 40.0 ? dual_expt(1.0, -fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_softplus_tcol(double x, double t)
+{
+    return x < -40.0 ? dual_expt(1.0, x, 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_log_sigmoid_tcol(double x, double t)
+{
+    return x > 40.0 ? dual_expt(1.0, -x, 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_silu_tcol(double x, double t)
+{
+    return x < -40.0 ? dual_expt(1.0 + x, x, 0.0, t) : DUAL_NAN;
+}
+
+/* gelu' = Phi(x) + x phi(x) = phi(x) x (1 - S / x^2) for x < -37 (where
+   phi(x) < 1.6e-298 and the partial leaves the normal range), with
+   Phi(x) / phi(x) = S / |x|, S = 1 - u + 3u^2 - 15u^3 + ... (u = 1/x^2,
+   the asymptotic series of Mills' ratio: its ninth term is below 1e-20 at
+   x = -37).  phi(x) t by the exponential column of -x^2/2 (split by fma);
+   nan (the plain product, 0) where x x overflows. */
+static inline double dual_gelu_tcol(double x, double t)
+{
+    double z, u, S;
+    if (!(x < -37.0) || x < -1e150)
+        return DUAL_NAN;
+    z = x * x;
+    u = 1.0 / z;
+    S = 1.0 - u * (1.0 - u * (3.0 - u * (15.0 - u * (105.0 - u * (945.0
+        - u * (10395.0 - u * (135135.0 - u * 2027025.0)))))));
+    return dual_expt(DUAL_1_SQRT2PI * x * (1.0 - S * u), -0.5 * z,
+                     -0.5 * fma(x, x, -z), t);
+}
+
+/* elu' t = p e^x t for x <= 0 */
+static inline double dual_elu_t(double x, double p, double t)
+{
+    return x > 0.0 ? DUAL_NAN : dual_expt(p, x, 0.0, t);
+}
+
+/* logaddexp: d/da t = sigmoid(a - b) t = e^(a - b) t for a - b < -40, with
+   a - b = s + err exactly (two-sum): the rounding of a - b would cost
+   |a - b| ulp/2 relative (dual_logaddexp_tb: the operands swapped) */
+static inline double dual_logaddexp_t(double a, double b, double t)
+{
+    double s = a - b, bb, err;
+    if (!(s < -40.0))
+        return DUAL_NAN;
+    bb = s - a;
+    err = (a - (s - bb)) + (-b - bb);
+    return dual_expt(1.0, s, err, t);
 }
 
 /* partial or partial * tangent off the normal range (0, subnormal or inf)
@@ -601,7 +776,15 @@ static inline int dual_ts_better_(double alt, double r)
         DUAL_TFIX_BODY_(deriv)                                              \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
-#define DUAL_UNARY_FN(name, nested)
+/* the hand-written rules' tangent columns: dual_<f>_tcol(x, t) */
+#define DUAL_UNARY_FN(name, nested)                                          \
+    DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
+                                                   double d, double t, double r) \
+    {                                                                       \
+        double dual_alt_ = dual_##name##_tcol(x, t);                        \
+        (void)p; (void)y; (void)d;                                          \
+        return dual_ts_better_(dual_alt_, r) ? dual_alt_ : r;               \
+    }
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
     DUAL_NOINLINE static double dual_##name##_tfixa(double a, double b, double y, \
                                                     double d, double t, double r) \
@@ -643,8 +826,10 @@ static inline int dual_ts_better_(double alt, double r)
     static inline double dual_##name##_ts(double x, double p, double y,      \
                                           double d, double t)               \
     {                                                                       \
-        (void)x; (void)p; (void)y;                                          \
-        return dual_scale(d, t);                                            \
+        double r = dual_scale(d, t);                                        \
+        if (DUAL_UNLIKELY(dual_offrange_(d, r, t)))                         \
+            r = dual_##name##_tfix(x, p, y, d, t, r);                       \
+        return r;                                                           \
     }
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
     static inline double dual_##name##_tsa(double a, double b, double y,     \

@@ -828,12 +828,36 @@ static void dual_block_erfc(int lv, dual_intp m, const double *x, double *y, dou
         d[i] = -DUAL_2_SQRTPI * d[i];
 }
 
+/* The rule's tangent column (dual.h, dual_<f>_tfix): applied after the
+   vector loop to the products that left the normal range, as the plain
+   loops apply it per element (dual_<f>_ts); the columns of these rules
+   read x and t only, so the two paths give the same bits there. */
+typedef double (*dual_tfix)(double x, double p, double y, double d, double t, double r);
+
+/* whether any product of the block is one the tangent column may replace
+   (dual.h, dual_offrange_): one pass without branches, so that the common
+   block (none) costs a vectorized compare */
+__attribute__((target("avx2")))
+static int dual_simd_offrange(dual_intp m, const double *db, const char *t, dual_intp st)
+{
+    dual_intp i;
+    int any = 0;
+    for (i = 0; i < m; i++) {
+        double ti = DUAL_LD(t, st, i), r = db[i] * ti;
+        any |= ti != 0.0 && fabs(ti) != 1.0 && r == r &&
+               !(fabs(r) >= 2.2250738585072014e-308 && fabs(r) <= 1.7976931348623157e308 &&
+                 fabs(db[i]) >= 2.2250738585072014e-308 && fabs(db[i]) <= 1.7976931348623157e308);
+    }
+    return any;
+}
+
 /* The three loop kinds over a block function: gather the (strided) input
    into a buffer, evaluate, write out.  mode 0: {x, y}; 1: {x, t, y, ty};
-   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512). */
+   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512); fix:
+   the rule's tangent column (mode 1). */
 __attribute__((target("avx2")))
 static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
-                            int mode, dual_block blk, int lv)
+                            int mode, dual_block blk, int lv, dual_tfix fix)
 {
     double xb[DUAL_BLOCK], yb[DUAL_BLOCK], db[DUAL_BLOCK];
     dual_intp i0, i, m, mp;
@@ -872,7 +896,19 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
             o = p[3] + i0 * so;
             /* t is read before y is written: y may not alias t (the caller
                copies partially overlapping inputs), but ty may be t */
-            if (s[1] == DUAL_C && so == DUAL_C)
+            if (DUAL_UNLIKELY(dual_simd_offrange(m, db, t, s[1]))) {
+                /* x: the input itself (the direct case: y apart from x) or
+                   its copy; y: the buffer or the output already written */
+                const double *xv = yout == NULL ? (const double *)x : xb;
+                const double *yv = yout == NULL ? (const double *)y : yb;
+                for (i = 0; i < m; i++) {
+                    double ti = DUAL_LD(t, s[1], i), r = dual_scale(db[i], ti);
+                    if (dual_offrange_(db[i], r, ti))
+                        r = fix(xv[i], 0.0, yv[i], db[i], ti, r);
+                    DUAL_ST(o, so, i, r);
+                }
+            }
+            else if (s[1] == DUAL_C && so == DUAL_C)
                 for (i = 0; i < m; i++)
                     DUAL_ST(o, DUAL_C, i, dual_scale_nb(db[i], DUAL_LD(t, DUAL_C, i)));
             else
@@ -904,21 +940,24 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                                           const dual_intp *s, const void *ctx) \
     {                                                                       \
         (void)ctx;                                                          \
-        dual_simd_drive(n, p, s, 0, dual_block_##name, lv);                 \
+        dual_simd_drive(n, p, s, 0, dual_block_##name, lv,                  \
+                        dual_##name##_tfix);                                \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
     static void dual_simd##w##_##name##_t(dual_intp n, char **p,            \
                                           const dual_intp *s, const void *ctx) \
     {                                                                       \
         (void)ctx;                                                          \
-        dual_simd_drive(n, p, s, 1, dual_block_##name, lv);                 \
+        dual_simd_drive(n, p, s, 1, dual_block_##name, lv,                  \
+                        dual_##name##_tfix);                                \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
     static void dual_simd##w##_##name##_d(dual_intp n, char **p,            \
                                           const dual_intp *s, const void *ctx) \
     {                                                                       \
         (void)ctx;                                                          \
-        dual_simd_drive(n, p, s, 2, dual_block_##name, lv);                 \
+        dual_simd_drive(n, p, s, 2, dual_block_##name, lv,                  \
+                        dual_##name##_tfix);                                \
     }
 #define DUAL_SIMD_LOOPS(name)                                                \
     DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX2, 4)                              \
