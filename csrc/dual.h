@@ -479,12 +479,26 @@ static inline double dual_muldiv(double u, double t, double b)
     return c[0];
 }
 
-/* pow(a, b - 1) * t as (pow(a, h) t) pow(a, h), h = (b - 1)/2: in range
-   where pow(a, b - 1) alone is not (nan for a < 0 with a non-integer h:
-   then the plain product stays) */
-static inline double dual_pow_t(double a, double b, double t)
+/* b pow(a, b - 1) * t.  Where the value y is a normal number, as b y t / a
+   in an order that stays in range (dual_muldiv): y / a is within ~1 ulp of
+   a^(b-1), as in dual_pow_da, while pow(a, b - 1) is off by |ln a| ulp(b)
+   from the rounding of b - 1 (4e-14 at a = 1e308, b = 1e-8).  Else as
+   (pow(a, h) t) pow(a, h), h = (b - 1)/2: in range where pow(a, b - 1)
+   alone is not (nan for a < 0 with a non-integer h: then the plain product
+   stays) */
+static inline double dual_pow_t(double a, double b, double y, double t)
 {
-    double h = 0.5 * (b - 1.0), q = pow(a, h);
+    double h, q, r;
+    if (dual_normal_(y) && a != 0.0 && isfinite(a) && isfinite(b)) {
+        r = dual_muldiv(b * y, t, a);
+        if (dual_normal_(r) && dual_normal_(b * y))
+            return r;
+        r = dual_muldiv(y, b * t, a);
+        if (dual_normal_(r) && dual_normal_(b * t))
+            return r;
+    }
+    h = 0.5 * (b - 1.0);
+    q = pow(a, h);
     return b * ((q * t) * q);
 }
 
@@ -526,6 +540,21 @@ static inline double dual_divdiv(double t, double x)
 static inline double dual_arctan_t(double x, double t)
 {
     return fabs(x) < 1e8 ? DUAL_NAN : dual_divdiv(t, x);
+}
+
+/* arcsinh' t and arccosh' t from |x| = 1e150 on, where the partials
+   1/hypot(1, x) and 1/(sqrt(x-1) sqrt(x+1)) are 1/|x| to rounding (the
+   relative difference is 1/(2 x^2)) and subnormal beyond 4.5e307: t / |x|,
+   one rounding.  Below, the partials are normal numbers (nan: the plain
+   product stays). */
+static inline double dual_arcsinh_t(double x, double t)
+{
+    return fabs(x) < 1e150 ? DUAL_NAN : t / fabs(x);
+}
+
+static inline double dual_arccosh_t(double x, double t)
+{
+    return x < 1e150 ? DUAL_NAN : t / x;
 }
 
 /* The exponential tangent columns: c t exp(zh + zl) (zl a small correction

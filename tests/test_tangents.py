@@ -36,6 +36,8 @@ CASES = [
     ("arctan2", (-3.0, 1e300), 1, 1e300, lambda a, b, t: -a * t / (a * a + b * b)),
     ("hypot", (-1e-300, 1e300), 0, 1e300, lambda a, b, t: a * t / mpmath.hypot(a, b)),
     ("hypot", (-1e300, -3.0), 0, 1e-310, lambda a, b, t: a * t / mpmath.hypot(a, b)),
+    # pow(a, b - 1) with b - 1 rounded was off by |ln a| ulp(b) (3.6e-14 here)
+    ("power", (1.1e308, 1e-8), 0, 1e308, lambda a, b, t: b * a ** (b - 1) * t),
     # num / h subnormal in (num / h) t / h: the column's own order lost bits
     ("arctan2", (1e10, 1e-300), 0, 1e200, lambda a, b, t: b * t / (a * a + b * b)),
 ]
@@ -77,6 +79,8 @@ FAMILY_CASES = [
     ("reciprocal", (1e-310,), 0, 5e-324, lambda x, t: -t / x ** 2),
     ("arctan", (1e160,), 0, 1e200, lambda x, t: t / (1 + x * x)),
     ("arctan", (-1.7e308,), 0, 1e300, lambda x, t: t / (1 + x * x)),
+    ("arcsinh", (-1.7e308,), 0, 1e300, lambda x, t: t / mpmath.sqrt(1 + x * x)),
+    ("arccosh", (1e308,), 0, -1e300, lambda x, t: t / mpmath.sqrt(x * x - 1)),
     ("sinh", (-1100.0,), 0, 1e-300, lambda x, t: mpmath.cosh(x) * t),
     ("sinh", (712.5,), 0, -1e-200, lambda x, t: mpmath.cosh(x) * t),
     ("cosh", (-1100.0,), 0, 1e-300, lambda x, t: mpmath.sinh(x) * t),
