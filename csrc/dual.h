@@ -457,7 +457,7 @@ static inline double dual_remainder_v(double a, double b)
 /* Tangent column helpers: u * t / b in an order that neither under- nor
    overflows where the result does not (partial * tangent may: the partial
    alone leaves the double range while the product is in it). */
-static inline int dual_normal_(double r)
+DUAL_RULE_INLINE int dual_normal_(double r)
 {
     /* DBL_MIN, DBL_MAX (only <math.h> here) */
     return fabs(r) >= 2.2250738585072014e-308 && fabs(r) <= 1.7976931348623157e308;
@@ -710,11 +710,16 @@ static inline double dual_logaddexp_t(double a, double b, double t)
    with a nonzero tangent: the rule's tangent column, where it has one,
    computes the product in another order (a nan result of that column keeps
    the plain product: the rule's conventions at special points stay). */
-static inline int dual_offrange_(double d, double r, double t)
+DUAL_RULE_INLINE int dual_offrange_(double d, double r, double t)
 {
     /* |t| = 1: the product is the partial itself, as the partials API and
-       a seeded Dual give it alike */
-    return t != 0.0 && fabs(t) != 1.0 && r == r && !(dual_normal_(r) && dual_normal_(d));
+       a seeded Dual give it alike.  The common case (both normal) first,
+       without short-circuit branches: this runs once per element */
+    double ar = fabs(r), ad = fabs(d);
+    if ((ar >= 2.2250738585072014e-308) & (ar <= 1.7976931348623157e308) &
+        (ad >= 2.2250738585072014e-308) & (ad <= 1.7976931348623157e308))
+        return 0;
+    return t != 0.0 && fabs(t) != 1.0 && r == r;
 }
 
 /* the tangent column's value replaces the plain product where it is in the
@@ -843,12 +848,22 @@ static inline int dual_ts_better_(double alt, double r)
     if (dual_has_t_ && DUAL_UNLIKELY(dual_offrange_(d, r, t)))              \
         r = fix;                                                            \
     return r;
+/* dual_<f>_hast(): whether unary rule f has a tangent column (a constant;
+   the SIMD loops skip their scan of the products without one) */
 #define DUAL_UNARY(name, value, deriv, nested)                               \
     static inline double dual_##name##_ts(double x, double p, double y,      \
                                           double d, double t)               \
     {                                                                       \
         (void)x; (void)p; (void)y;                                          \
         DUAL_TS_BODY_(deriv, dual_##name##_tfix(x, p, y, d, t, r))          \
+    }                                                                       \
+    static inline int dual_##name##_hast(void)                              \
+    {                                                                       \
+        double x = 0.0, p = 0.0, y = 0.0, t = 0.0;                          \
+        int dual_has_t_ = 0;                                                \
+        (void)x; (void)p; (void)y; (void)t;                                 \
+        (void)(deriv);                                                      \
+        return dual_has_t_;                                                 \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
 #define DUAL_UNARY_FN(name, nested)                                          \
@@ -859,6 +874,10 @@ static inline int dual_ts_better_(double alt, double r)
         if (DUAL_UNLIKELY(dual_offrange_(d, r, t)))                         \
             r = dual_##name##_tfix(x, p, y, d, t, r);                       \
         return r;                                                           \
+    }                                                                       \
+    static inline int dual_##name##_hast(void)                              \
+    {                                                                       \
+        return 1;                                                           \
     }
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
     static inline double dual_##name##_tsa(double a, double b, double y,     \

@@ -834,19 +834,44 @@ static void dual_block_erfc(int lv, dual_intp m, const double *x, double *y, dou
    read x and t only, so the two paths give the same bits there. */
 typedef double (*dual_tfix)(double x, double p, double y, double d, double t, double r);
 
-/* whether any product of the block is one the tangent column may replace
-   (dual.h, dual_offrange_): one pass without branches, so that the common
-   block (none) costs a vectorized compare */
+/* whether any product of the block may be one the tangent column replaces:
+   a superset of dual.h's dual_offrange_ (t not 0 or +-1, and the product or
+   the partial outside the normal range), written without branches so that
+   it vectorizes: the common block (none) costs a compare per element */
 __attribute__((target("avx2")))
-static int dual_simd_offrange(dual_intp m, const double *db, const char *t, dual_intp st)
+static inline int dual_simd_off_(dual_intp m, const double *db, const char *t, dual_intp st)
 {
     dual_intp i;
     int any = 0;
     for (i = 0; i < m; i++) {
-        double ti = DUAL_LD(t, st, i), r = db[i] * ti;
-        any |= ti != 0.0 && fabs(ti) != 1.0 && r == r &&
-               !(fabs(r) >= 2.2250738585072014e-308 && fabs(r) <= 1.7976931348623157e308 &&
-                 fabs(db[i]) >= 2.2250738585072014e-308 && fabs(db[i]) <= 1.7976931348623157e308);
+        double ti = DUAL_LD(t, st, i), at = fabs(ti), ar = fabs(db[i] * ti), ad = fabs(db[i]);
+        any |= (at != 0.0) & (at != 1.0) &
+               ((ar < 2.2250738585072014e-308) | (ar > 1.7976931348623157e308) |
+                (ad < 2.2250738585072014e-308) | (ad > 1.7976931348623157e308));
+    }
+    return any;
+}
+
+__attribute__((target("avx2")))
+static int dual_simd_offrange(dual_intp m, const double *db, const char *t, dual_intp st)
+{
+    return st == DUAL_C ? dual_simd_off_(m, db, t, DUAL_C) : dual_simd_off_(m, db, t, st);
+}
+
+/* the products db[i] t[i] into o, and the same test in the same pass (o
+   apart from t: a flagged block is then redone from t) */
+__attribute__((target("avx2")))
+static inline int dual_simd_store_(dual_intp m, const double *db, const char *t, dual_intp st,
+                                   char *o, dual_intp so)
+{
+    dual_intp i;
+    int any = 0;
+    for (i = 0; i < m; i++) {
+        double ti = DUAL_LD(t, st, i), at = fabs(ti), ar = fabs(db[i] * ti), ad = fabs(db[i]);
+        DUAL_ST(o, so, i, dual_scale_nb(db[i], ti));
+        any |= (at != 0.0) & (at != 1.0) &
+               ((ar < 2.2250738585072014e-308) | (ar > 1.7976931348623157e308) |
+                (ad < 2.2250738585072014e-308) | (ad > 1.7976931348623157e308));
     }
     return any;
 }
@@ -854,7 +879,7 @@ static int dual_simd_offrange(dual_intp m, const double *db, const char *t, dual
 /* The three loop kinds over a block function: gather the (strided) input
    into a buffer, evaluate, write out.  mode 0: {x, y}; 1: {x, t, y, ty};
    2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512); fix:
-   the rule's tangent column (mode 1). */
+   the rule's tangent column (mode 1; NULL: the rule has none). */
 __attribute__((target("avx2")))
 static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                             int mode, dual_block blk, int lv, dual_tfix fix)
@@ -896,7 +921,14 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
             o = p[3] + i0 * so;
             /* t is read before y is written: y may not alias t (the caller
                copies partially overlapping inputs), but ty may be t */
-            if (DUAL_UNLIKELY(dual_simd_offrange(m, db, t, s[1]))) {
+            int fixit = 0;
+            if (fix != NULL && o != t)
+                fixit = s[1] == DUAL_C && so == DUAL_C
+                            ? dual_simd_store_(m, db, t, DUAL_C, o, DUAL_C)
+                            : dual_simd_store_(m, db, t, s[1], o, so);
+            else if (fix != NULL)
+                fixit = dual_simd_offrange(m, db, t, s[1]);
+            if (DUAL_UNLIKELY(fixit)) {
                 /* x: the input itself (the direct case: y apart from x) or
                    its copy; y: the buffer or the output already written */
                 const double *xv = yout == NULL ? (const double *)x : xb;
@@ -908,6 +940,8 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                     DUAL_ST(o, so, i, r);
                 }
             }
+            else if (fix != NULL && o != t)
+                ;                               /* stored by dual_simd_store_ */
             else if (s[1] == DUAL_C && so == DUAL_C)
                 for (i = 0; i < m; i++)
                     DUAL_ST(o, DUAL_C, i, dual_scale_nb(db[i], DUAL_LD(t, DUAL_C, i)));
@@ -941,7 +975,7 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
     {                                                                       \
         (void)ctx;                                                          \
         dual_simd_drive(n, p, s, 0, dual_block_##name, lv,                  \
-                        dual_##name##_tfix);                                \
+                        dual_##name##_hast() ? dual_##name##_tfix : NULL);  \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
     static void dual_simd##w##_##name##_t(dual_intp n, char **p,            \
@@ -949,7 +983,7 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
     {                                                                       \
         (void)ctx;                                                          \
         dual_simd_drive(n, p, s, 1, dual_block_##name, lv,                  \
-                        dual_##name##_tfix);                                \
+                        dual_##name##_hast() ? dual_##name##_tfix : NULL);  \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
     static void dual_simd##w##_##name##_d(dual_intp n, char **p,            \
@@ -957,7 +991,7 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
     {                                                                       \
         (void)ctx;                                                          \
         dual_simd_drive(n, p, s, 2, dual_block_##name, lv,                  \
-                        dual_##name##_tfix);                                \
+                        dual_##name##_hast() ? dual_##name##_tfix : NULL);  \
     }
 #define DUAL_SIMD_LOOPS(name)                                                \
     DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX2, 4)                              \
