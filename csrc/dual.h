@@ -511,14 +511,15 @@ static inline double dual_powb_t(double a, double b, double t)
 
 /* num / (a^2 + b^2) * t as ((num / h) t) / h, h = hypot(a, b): |num / h| <= 1;
    where num / h is subnormal (a tiny num beside a large h) it has lost
-   bits: then (num t / h) / h in the order dual_muldiv picks */
+   bits: then (num t / h) / h in the order dual_muldiv picks, which rounds
+   to a subnormal at most once, at the end */
 static inline double dual_atan2_t(double a, double b, double num, double t)
 {
     double h = hypot(a, b), r = ((num / h) * t) / h, c;
     if (dual_normal_(r) && dual_normal_(num / h))
         return r;
     c = dual_muldiv(num, t, h) / h;
-    return dual_normal_(c) ? c : r;
+    return c != 0.0 && c - c == 0.0 ? c : r;
 }
 
 /* -t / x^2 for reciprocal: -(y t) y (y = 1/x), or -((t / x) / x) where y
@@ -723,14 +724,16 @@ DUAL_RULE_INLINE int dual_offrange_(double d, double r, double t)
 }
 
 /* the tangent column's value replaces the plain product where it is in the
-   normal range, or where the product is 0 or inf and it is subnormal */
-static inline int dual_ts_better_(double alt, double r)
+   normal range, or where it is subnormal and the plain product is 0 or inf
+   or went through a partial d outside the normal range (rounded to fewer
+   bits before it met the tangent) */
+static inline int dual_ts_better_(double alt, double r, double d)
 {
     if (alt != alt)
         return 0;
     if (dual_normal_(alt))
         return 1;
-    return (r == 0.0 || isinf(r)) && alt != 0.0 && !isinf(alt);
+    return (r == 0.0 || isinf(r) || !dual_normal_(d)) && alt != 0.0 && !isinf(alt);
 }
 
 #if defined(__GNUC__)
@@ -801,7 +804,7 @@ static inline int dual_ts_better_(double alt, double r)
     int dual_has_t_ = 0;                                                    \
     double dual_alt_ = 0.0;                                                 \
     (void)(deriv);                                                          \
-    return dual_has_t_ && dual_ts_better_(dual_alt_, r) ? dual_alt_ : r;
+    return dual_has_t_ && dual_ts_better_(dual_alt_, r, d) ? dual_alt_ : r;
 #define DUAL_UNARY(name, value, deriv, nested)                               \
     DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
                                                    double d, double t, double r) \
@@ -817,7 +820,7 @@ static inline int dual_ts_better_(double alt, double r)
     {                                                                       \
         double dual_alt_ = dual_##name##_tcol(x, t);                        \
         (void)p; (void)y; (void)d;                                          \
-        return dual_ts_better_(dual_alt_, r) ? dual_alt_ : r;               \
+        return dual_ts_better_(dual_alt_, r, d) ? dual_alt_ : r;               \
     }
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
     DUAL_NOINLINE static double dual_##name##_tfixa(double a, double b, double y, \

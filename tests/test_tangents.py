@@ -40,6 +40,9 @@ CASES = [
     ("power", (1.1e308, 1e-8), 0, 1e308, lambda a, b, t: b * a ** (b - 1) * t),
     # num / h subnormal in (num / h) t / h: the column's own order lost bits
     ("arctan2", (1e10, 1e-300), 0, 1e200, lambda a, b, t: b * t / (a * a + b * b)),
+    # ... and where the product itself is subnormal (found by test_fuzz)
+    ("arctan2", (1e-300, -2.1638671485377587e10), 1, 1e10,
+     lambda a, b, t: -a * t / (a * a + b * b)),
 ]
 
 _E = mpmath.exp
