@@ -707,18 +707,22 @@ static inline double dual_logaddexp_t(double a, double b, double t)
     return dual_expt(1.0, s, err, t);
 }
 
-/* partial or partial * tangent off the normal range (0, subnormal or inf)
-   with a nonzero tangent: the rule's tangent column, where it has one,
-   computes the product in another order (a nan result of that column keeps
-   the plain product: the rule's conventions at special points stay). */
+/* a partial off the normal range (0, subnormal or inf) with a nonzero
+   tangent: the rule's tangent column, where it has one, computes the
+   product in another order (a nan result of that column keeps the plain
+   product: the rule's conventions at special points stay).  A normal
+   partial d needs no column: the plain product d t is then within an ulp
+   or two of the exact one, in range or out of it alike (the column would
+   differ only within an ulp of the range's ends), so the test reads d
+   alone -- the k > 1 row drivers then test each block's partials once
+   instead of every product (dual_kernels.c, dual_offrange_block_). */
 DUAL_RULE_INLINE int dual_offrange_(double d, double r, double t)
 {
     /* |t| = 1: the product is the partial itself, as the partials API and
-       a seeded Dual give it alike.  The common case (both normal) first,
+       a seeded Dual give it alike.  The common case (d normal) first,
        without short-circuit branches: this runs once per element */
-    double ar = fabs(r), ad = fabs(d);
-    if ((ar >= 2.2250738585072014e-308) & (ar <= 1.7976931348623157e308) &
-        (ad >= 2.2250738585072014e-308) & (ad <= 1.7976931348623157e308))
+    double ad = fabs(d);
+    if ((ad >= 2.2250738585072014e-308) & (ad <= 1.7976931348623157e308))
         return 0;
     return t != 0.0 && fabs(t) != 1.0 && r == r;
 }
