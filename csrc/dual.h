@@ -457,7 +457,7 @@ static inline double dual_remainder_v(double a, double b)
 /* Tangent column helpers: u * t / b in an order that neither under- nor
    overflows where the result does not (partial * tangent may: the partial
    alone leaves the double range while the product is in it). */
-static inline int dual_normal_(double r)
+DUAL_RULE_INLINE int dual_normal_(double r)
 {
     /* DBL_MIN, DBL_MAX (only <math.h> here) */
     return fabs(r) >= 2.2250738585072014e-308 && fabs(r) <= 1.7976931348623157e308;
@@ -479,12 +479,26 @@ static inline double dual_muldiv(double u, double t, double b)
     return c[0];
 }
 
-/* pow(a, b - 1) * t as (pow(a, h) t) pow(a, h), h = (b - 1)/2: in range
-   where pow(a, b - 1) alone is not (nan for a < 0 with a non-integer h:
-   then the plain product stays) */
-static inline double dual_pow_t(double a, double b, double t)
+/* b pow(a, b - 1) * t.  Where the value y is a normal number, as b y t / a
+   in an order that stays in range (dual_muldiv): y / a is within ~1 ulp of
+   a^(b-1), as in dual_pow_da, while pow(a, b - 1) is off by |ln a| ulp(b)
+   from the rounding of b - 1 (4e-14 at a = 1e308, b = 1e-8).  Else as
+   (pow(a, h) t) pow(a, h), h = (b - 1)/2: in range where pow(a, b - 1)
+   alone is not (nan for a < 0 with a non-integer h: then the plain product
+   stays) */
+static inline double dual_pow_t(double a, double b, double y, double t)
 {
-    double h = 0.5 * (b - 1.0), q = pow(a, h);
+    double h, q, r;
+    if (dual_normal_(y) && a != 0.0 && isfinite(a) && isfinite(b)) {
+        r = dual_muldiv(b * y, t, a);
+        if (dual_normal_(r) && dual_normal_(b * y))
+            return r;
+        r = dual_muldiv(y, b * t, a);
+        if (dual_normal_(r) && dual_normal_(b * t))
+            return r;
+    }
+    h = 0.5 * (b - 1.0);
+    q = pow(a, h);
     return b * ((q * t) * q);
 }
 
@@ -495,33 +509,235 @@ static inline double dual_powb_t(double a, double b, double t)
     return log(a) * ((q * t) * q);
 }
 
-/* num / (a^2 + b^2) * t as ((num / h) t) / h, h = hypot(a, b): |num / h| <= 1 */
+/* num / (a^2 + b^2) * t as ((num / h) t) / h, h = hypot(a, b): |num / h| <= 1;
+   where num / h is subnormal (a tiny num beside a large h) it has lost
+   bits: then (num t / h) / h in the order dual_muldiv picks, which rounds
+   to a subnormal at most once, at the end */
 static inline double dual_atan2_t(double a, double b, double num, double t)
 {
-    double h = hypot(a, b);
-    return ((num / h) * t) / h;
+    double h = hypot(a, b), r = ((num / h) * t) / h, c;
+    if (dual_normal_(r) && dual_normal_(num / h))
+        return r;
+    c = dual_muldiv(num, t, h) / h;
+    return c != 0.0 && c - c == 0.0 ? c : r;
 }
 
-/* partial or partial * tangent off the normal range (0, subnormal or inf)
-   with a nonzero tangent: the rule's tangent column, where it has one,
-   computes the product in another order (a nan result of that column keeps
-   the plain product: the rule's conventions at special points stay). */
-static inline int dual_offrange_(double d, double r, double t)
+/* -t / x^2 for reciprocal: -(y t) y (y = 1/x), or -((t / x) / x) where y
+   overflows (a subnormal x) */
+static inline double dual_reciprocal_t(double x, double y, double t)
+{
+    double r = -(y * t) * y;
+    return dual_normal_(r) ? r : -((t / x) / x);
+}
+
+/* t / x^2 (arctan beyond |x| = 1e8, where its partial is (1/x)^2): (t/x)/x,
+   or t / (x x) where t / x left the normal range */
+static inline double dual_divdiv(double t, double x)
+{
+    double r = (t / x) / x, c = t / (x * x);
+    return dual_normal_(r) || !dual_normal_(c) ? r : c;
+}
+
+static inline double dual_arctan_t(double x, double t)
+{
+    return fabs(x) < 1e8 ? DUAL_NAN : dual_divdiv(t, x);
+}
+
+/* arcsinh' t and arccosh' t from |x| = 1e150 on, where the partials
+   1/hypot(1, x) and 1/(sqrt(x-1) sqrt(x+1)) are 1/|x| to rounding (the
+   relative difference is 1/(2 x^2)) and subnormal beyond 4.5e307: t / |x|,
+   one rounding.  Below, the partials are normal numbers (nan: the plain
+   product stays). */
+static inline double dual_arcsinh_t(double x, double t)
+{
+    return fabs(x) < 1e150 ? DUAL_NAN : t / fabs(x);
+}
+
+static inline double dual_arccosh_t(double x, double t)
+{
+    return x < 1e150 ? DUAL_NAN : t / x;
+}
+
+/* The exponential tangent columns: c t exp(zh + zl) (zl a small correction
+   of zh) where exp(zh) alone under- or overflows but the product does not.
+   c and t are split into mantissa and exponent, c t = m 2^e with
+   0.25 <= |m| < 1, and e ln 2 is folded into the argument: c t exp(z) =
+   m exp(z + e ln 2), whose factor exp(s), s = zh + e ln2, is then within a
+   factor 4 of the result (in range where the result is).  ln 2 is split
+   as fdlibm's: LN2_HI has 32 significant bits, so e LN2_HI is exact for
+   |e| < 2^21; the rounding error of s = zh + e LN2_HI is recovered exactly
+   (two-sum), and that, zl and e LN2_LO (|e LN2_LO| < 5e-7) go into
+   exp(lo) = 1 + expm1(lo).  Error: the roundings of m, exp(s) (< 1 ulp in
+   glibc), the two products and the sum: within 3 ulp of c t exp(zh + zl).
+   Only x, the parameter and t enter (never the rule's value y), so the
+   column is the same bits on the SIMD path, whose y is libmvec's.  nan
+   (keep the plain product) where an argument is not finite. */
+#define DUAL_LN2_HI 6.93147180369123816490e-01      /* 0x3fe62e42fee00000 */
+#define DUAL_LN2_LO 1.90821492927058770002e-10      /* ln 2 - LN2_HI */
+
+static inline double dual_ct_frexp_(double c, double t, int *e)
+{
+    int ec, et;
+    double mc = frexp(c, &ec), mt = frexp(t, &et);
+    *e = ec + et;
+    return mc * mt;
+}
+
+static inline double dual_expt(double c, double zh, double zl, double t)
+{
+    int e;
+    double m, k, s, bb, err, lo, r;
+    if (!(isfinite(c) && isfinite(zh) && isfinite(zl) && isfinite(t)))
+        return DUAL_NAN;
+    m = dual_ct_frexp_(c, t, &e);
+    k = (double)e;
+    s = zh + k * DUAL_LN2_HI;
+    bb = s - zh;
+    err = (zh - (s - bb)) + (k * DUAL_LN2_HI - bb);
+    lo = (err + zl) + k * DUAL_LN2_LO;
+    r = m * exp(s);
+    return r + r * expm1(lo);
+}
+
+/* c t 2^x the same way: c t 2^x = m 2^(x + e), the rounding error of
+   s = x + e recovered by two-sum into 2^lo = 1 + expm1(lo ln 2) */
+static inline double dual_exp2t(double c, double x, double t)
+{
+    int e;
+    double m, k, s, bb, err, r;
+    if (!(isfinite(c) && isfinite(x) && isfinite(t)))
+        return DUAL_NAN;
+    m = dual_ct_frexp_(c, t, &e);
+    k = (double)e;
+    s = x + k;
+    bb = s - x;
+    err = (x - (s - bb)) + (k - bb);
+    r = m * exp2(s);
+    return r + r * expm1(err * DUAL_LN2);
+}
+
+/* The hyperbolic columns from |x| = 20 on, where exp(-2|x|) < 4.3e-18 is
+   below half an ulp beside 1: cosh(x) t = t exp(|x|)/2, sinh(x) t =
+   sign(x) t exp(|x|)/2, tanh'(x) t = 4 t exp(-2|x|) / (1 + exp(-2|x|))^2
+   = 4 t exp(-2|x|) (1 - O(e)).  Below |x| = 20 the partials are normal
+   numbers and the plain product is right (nan: keep it). */
+static inline double dual_sinh_t(double x, double t)      /* cosh(x) t */
+{
+    return fabs(x) >= 20.0 ? dual_expt(0.5, fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_cosh_t(double x, double t)      /* sinh(x) t */
+{
+    return fabs(x) >= 20.0 ? dual_expt(copysign(0.5, x), fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_tanh_t(double x, double t)
+{
+    return fabs(x) >= 20.0 ? dual_expt(4.0, -2.0 * fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+/* c t exp(-(x x)) (erf, erfc): x x split exactly into hi + lo by fma */
+static inline double dual_gauss_t(double c, double x, double t)
+{
+    double z = x * x;
+    return dual_expt(c, -z, -fma(x, x, -z), t);
+}
+
+/* The activations' columns, from |x| = 40 on where e = exp(-|x|) <
+   4.3e-18: sigmoid' = e / (1 + e)^2 = e (1 - O(e)); softplus' = sigmoid(x)
+   = e^x (x < -40); log_sigmoid' = sigmoid(-x) = e^-x (x > 40); silu' =
+   s (1 + x sigmoid(-x)) = e^x (1 + x) (1 + O(|x| e)) for x < -40.  Within
+   40 (and on the side where the partial tends to 1) the partials are
+   normal numbers: nan, the plain product stays. */
+static inline double dual_sigmoid_tcol(double x, double t)
+{
+    return fabs(x) > 40.0 ? dual_expt(1.0, -fabs(x), 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_softplus_tcol(double x, double t)
+{
+    return x < -40.0 ? dual_expt(1.0, x, 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_log_sigmoid_tcol(double x, double t)
+{
+    return x > 40.0 ? dual_expt(1.0, -x, 0.0, t) : DUAL_NAN;
+}
+
+static inline double dual_silu_tcol(double x, double t)
+{
+    return x < -40.0 ? dual_expt(1.0 + x, x, 0.0, t) : DUAL_NAN;
+}
+
+/* gelu' = Phi(x) + x phi(x) = phi(x) x (1 - S / x^2) for x < -37 (where
+   phi(x) < 1.6e-298 and the partial leaves the normal range), with
+   Phi(x) / phi(x) = S / |x|, S = 1 - u + 3u^2 - 15u^3 + ... (u = 1/x^2,
+   the asymptotic series of Mills' ratio: its ninth term is below 1e-20 at
+   x = -37).  phi(x) t by the exponential column of -x^2/2 (split by fma);
+   nan (the plain product, 0) where x x overflows. */
+static inline double dual_gelu_tcol(double x, double t)
+{
+    double z, u, S;
+    if (!(x < -37.0) || x < -1e150)
+        return DUAL_NAN;
+    z = x * x;
+    u = 1.0 / z;
+    S = 1.0 - u * (1.0 - u * (3.0 - u * (15.0 - u * (105.0 - u * (945.0
+        - u * (10395.0 - u * (135135.0 - u * 2027025.0)))))));
+    return dual_expt(DUAL_1_SQRT2PI * x * (1.0 - S * u), -0.5 * z,
+                     -0.5 * fma(x, x, -z), t);
+}
+
+/* elu' t = p e^x t for x <= 0 */
+static inline double dual_elu_t(double x, double p, double t)
+{
+    return x > 0.0 ? DUAL_NAN : dual_expt(p, x, 0.0, t);
+}
+
+/* logaddexp: d/da t = sigmoid(a - b) t = e^(a - b) t for a - b < -40, with
+   a - b = s + err exactly (two-sum): the rounding of a - b would cost
+   |a - b| ulp/2 relative (dual_logaddexp_tb: the operands swapped) */
+static inline double dual_logaddexp_t(double a, double b, double t)
+{
+    double s = a - b, bb, err;
+    if (!(s < -40.0))
+        return DUAL_NAN;
+    bb = s - a;
+    err = (a - (s - bb)) + (-b - bb);
+    return dual_expt(1.0, s, err, t);
+}
+
+/* a partial off the normal range (0, subnormal or inf) with a nonzero
+   tangent: the rule's tangent column, where it has one, computes the
+   product in another order (a nan result of that column keeps the plain
+   product: the rule's conventions at special points stay).  A normal
+   partial d needs no column: the plain product d t is then within an ulp
+   or two of the exact one, in range or out of it alike (the column would
+   differ only within an ulp of the range's ends), so the test reads d
+   alone -- the k > 1 row drivers then test each block's partials once
+   instead of every product (dual_kernels.c, dual_offrange_block_). */
+DUAL_RULE_INLINE int dual_offrange_(double d, double r, double t)
 {
     /* |t| = 1: the product is the partial itself, as the partials API and
-       a seeded Dual give it alike */
-    return t != 0.0 && fabs(t) != 1.0 && r == r && !(dual_normal_(r) && dual_normal_(d));
+       a seeded Dual give it alike.  The common case (d normal) first,
+       without short-circuit branches: this runs once per element */
+    double ad = fabs(d);
+    if ((ad >= 2.2250738585072014e-308) & (ad <= 1.7976931348623157e308))
+        return 0;
+    return t != 0.0 && fabs(t) != 1.0 && r == r;
 }
 
 /* the tangent column's value replaces the plain product where it is in the
-   normal range, or where the product is 0 or inf and it is subnormal */
-static inline int dual_ts_better_(double alt, double r)
+   normal range, or where it is subnormal and the plain product is 0 or inf
+   or went through a partial d outside the normal range (rounded to fewer
+   bits before it met the tangent) */
+static inline int dual_ts_better_(double alt, double r, double d)
 {
     if (alt != alt)
         return 0;
     if (dual_normal_(alt))
         return 1;
-    return (r == 0.0 || isinf(r)) && alt != 0.0 && !isinf(alt);
+    return (r == 0.0 || isinf(r) || !dual_normal_(d)) && alt != 0.0 && !isinf(alt);
 }
 
 #if defined(__GNUC__)
@@ -592,7 +808,7 @@ static inline int dual_ts_better_(double alt, double r)
     int dual_has_t_ = 0;                                                    \
     double dual_alt_ = 0.0;                                                 \
     (void)(deriv);                                                          \
-    return dual_has_t_ && dual_ts_better_(dual_alt_, r) ? dual_alt_ : r;
+    return dual_has_t_ && dual_ts_better_(dual_alt_, r, d) ? dual_alt_ : r;
 #define DUAL_UNARY(name, value, deriv, nested)                               \
     DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
                                                    double d, double t, double r) \
@@ -601,7 +817,15 @@ static inline int dual_ts_better_(double alt, double r)
         DUAL_TFIX_BODY_(deriv)                                              \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
-#define DUAL_UNARY_FN(name, nested)
+/* the hand-written rules' tangent columns: dual_<f>_tcol(x, t) */
+#define DUAL_UNARY_FN(name, nested)                                          \
+    DUAL_NOINLINE static double dual_##name##_tfix(double x, double p, double y, \
+                                                   double d, double t, double r) \
+    {                                                                       \
+        double dual_alt_ = dual_##name##_tcol(x, t);                        \
+        (void)p; (void)y; (void)d;                                          \
+        return dual_ts_better_(dual_alt_, r, d) ? dual_alt_ : r;               \
+    }
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
     DUAL_NOINLINE static double dual_##name##_tfixa(double a, double b, double y, \
                                                     double d, double t, double r) \
@@ -631,20 +855,36 @@ static inline int dual_ts_better_(double alt, double r)
     if (dual_has_t_ && DUAL_UNLIKELY(dual_offrange_(d, r, t)))              \
         r = fix;                                                            \
     return r;
+/* dual_<f>_hast(): whether unary rule f has a tangent column (a constant;
+   the SIMD loops skip their scan of the products without one) */
 #define DUAL_UNARY(name, value, deriv, nested)                               \
     static inline double dual_##name##_ts(double x, double p, double y,      \
                                           double d, double t)               \
     {                                                                       \
         (void)x; (void)p; (void)y;                                          \
         DUAL_TS_BODY_(deriv, dual_##name##_tfix(x, p, y, d, t, r))          \
+    }                                                                       \
+    static inline int dual_##name##_hast(void)                              \
+    {                                                                       \
+        double x = 0.0, p = 0.0, y = 0.0, t = 0.0;                          \
+        int dual_has_t_ = 0;                                                \
+        (void)x; (void)p; (void)y; (void)t;                                 \
+        (void)(deriv);                                                      \
+        return dual_has_t_;                                                 \
     }
 #define DUAL_UNARY_P(name, value, deriv, nested) DUAL_UNARY(name, value, deriv, nested)
 #define DUAL_UNARY_FN(name, nested)                                          \
     static inline double dual_##name##_ts(double x, double p, double y,      \
                                           double d, double t)               \
     {                                                                       \
-        (void)x; (void)p; (void)y;                                          \
-        return dual_scale(d, t);                                            \
+        double r = dual_scale(d, t);                                        \
+        if (DUAL_UNLIKELY(dual_offrange_(d, r, t)))                         \
+            r = dual_##name##_tfix(x, p, y, d, t, r);                       \
+        return r;                                                           \
+    }                                                                       \
+    static inline int dual_##name##_hast(void)                              \
+    {                                                                       \
+        return 1;                                                           \
     }
 #define DUAL_BINARY(name, value, da, db, nested_da, nested_db)               \
     static inline double dual_##name##_tsa(double a, double b, double y,     \

@@ -463,12 +463,25 @@ DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_i
 
 #define DUAL_MIN(a, b) ((a) < (b) ? (a) : (b))
 
+/* whether any partial of a block is off the normal range (0, subnormal,
+   inf; not nan, whose products stay nan): then the block's rows are redone
+   per element by the caller, whatever the tangents */
+static inline int dual_offrange_block_(dual_intp n, const double *d)
+{
+    dual_intp i;
+    int64_t any = 0;
+    for (i = 0; i < n; i++) {
+        double ad = fabs(d[i]);
+        any |= (int64_t)((ad < 2.2250738585072014e-308) | (ad > 1.7976931348623157e308));
+    }
+    return any != 0;
+}
+
 
 /* unary, operands {x, t, y, ty}; c->dloop is f_d */
-DUAL_ROWS_CLONES
-void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+DUAL_INLINE void dual_rows_unary_(dual_intp n, char **p, const dual_intp *s,
+                                   const dual_rows_ctx *c, int *off)
 {
-    const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
     double d[DUAL_BLOCK];
     char *q[3];
     dual_intp qs[3], i0, j, m;
@@ -481,10 +494,27 @@ void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const void *vctx
         q[1] = p[2] + i0 * s[2];
         q[2] = (char *)d;
         c->dloop(m, q, qs, c->dctx);
-        for (j = 0; j < c->k; j++)
-            dual_scale_row(m, d, p[1] + i0 * s[1] + j * c->row[0], s[1],
-                           p[3] + i0 * s[3] + j * c->row[1], s[3]);
+        if (off != NULL)
+            *off |= dual_offrange_block_(m, d);
+        for (j = 0; j < c->k; j++) {
+            char *t = p[1] + i0 * s[1] + j * c->row[0];
+            char *ty = p[3] + i0 * s[3] + j * c->row[1];
+            dual_scale_row(m, d, t, s[1], ty, s[3]);
+        }
     }
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_unary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_unary_(n, p, s, (const dual_rows_ctx *)vctx, NULL);
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_chk_ctx *c = (dual_rows_chk_ctx *)vctx;
+    dual_rows_unary_(n, p, s, &c->rc, &c->offrange);
 }
 
 /* binary, both tangents: operands {a, ta, b, tb, y, ty}; c->dloop is f_d */
@@ -518,7 +548,7 @@ void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vct
 /* binary, one tangent.  which = 1: operands {a, ta, b, y, ty}, c->dloop is
    f_da; which = 2: operands {a, b, tb, y, ty}, c->dloop is f_db. */
 DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
-                                      const dual_rows_ctx *c, int which)
+                                      const dual_rows_ctx *c, int which, int *off)
 {
     double d[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
     char *q[4];
@@ -536,22 +566,40 @@ DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
         q[2] = p[3] + i0 * s[3];
         q[3] = (char *)d;
         c->dloop(m, q, qs, c->dctx);
-        for (j = 0; j < c->k; j++)
-            dual_scale_row(m, d, p[it] + i0 * s[it] + j * c->row[0], s[it],
-                           p[4] + i0 * s[4] + j * c->row[1], s[4]);
+        if (off != NULL)
+            *off |= dual_offrange_block_(m, d);
+        for (j = 0; j < c->k; j++) {
+            char *t = p[it] + i0 * s[it] + j * c->row[0];
+            char *ty = p[4] + i0 * s[4] + j * c->row[1];
+            dual_scale_row(m, d, t, s[it], ty, s[4]);
+        }
     }
 }
 
 DUAL_ROWS_CLONES
 void dual_rows_binary_a(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
-    dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 1);
+    dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 1, NULL);
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_binary_a_chk(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_chk_ctx *c = (dual_rows_chk_ctx *)vctx;
+    dual_rows_binary1_(n, p, s, &c->rc, 1, &c->offrange);
 }
 
 DUAL_ROWS_CLONES
 void dual_rows_binary_b(dual_intp n, char **p, const dual_intp *s, const void *vctx)
 {
-    dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 2);
+    dual_rows_binary1_(n, p, s, (const dual_rows_ctx *)vctx, 2, NULL);
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_binary_b_chk(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_chk_ctx *c = (dual_rows_chk_ctx *)vctx;
+    dual_rows_binary1_(n, p, s, &c->rc, 2, &c->offrange);
 }
 
 /* ===================================================================== *
@@ -828,12 +876,59 @@ static void dual_block_erfc(int lv, dual_intp m, const double *x, double *y, dou
         d[i] = -DUAL_2_SQRTPI * d[i];
 }
 
+/* The rule's tangent column (dual.h, dual_<f>_tfix): applied after the
+   vector loop to the products that left the normal range, as the plain
+   loops apply it per element (dual_<f>_ts); the columns of these rules
+   read x and t only, so the two paths give the same bits there. */
+typedef double (*dual_tfix)(double x, double p, double y, double d, double t, double r);
+
+/* whether any product of the block may be one the tangent column replaces:
+   dual.h's dual_offrange_ (t not 0 or +-1, and the partial outside the
+   normal range; a nan product is then kept), written without branches so that
+   it vectorizes: the common block (none) costs a compare per element */
+__attribute__((target("avx2")))
+static inline int dual_simd_off_(dual_intp m, const double *db, const char *t, dual_intp st)
+{
+    dual_intp i;
+    int any = 0;
+    for (i = 0; i < m; i++) {
+        double ti = DUAL_LD(t, st, i), at = fabs(ti), ad = fabs(db[i]);
+        any |= (at != 0.0) & (at != 1.0) &
+               ((ad < 2.2250738585072014e-308) | (ad > 1.7976931348623157e308));
+    }
+    return any;
+}
+
+__attribute__((target("avx2")))
+static int dual_simd_offrange(dual_intp m, const double *db, const char *t, dual_intp st)
+{
+    return st == DUAL_C ? dual_simd_off_(m, db, t, DUAL_C) : dual_simd_off_(m, db, t, st);
+}
+
+/* the products db[i] t[i] into o, and the same test in the same pass (o
+   apart from t: a flagged block is then redone from t) */
+__attribute__((target("avx2")))
+static inline int dual_simd_store_(dual_intp m, const double *db, const char *t, dual_intp st,
+                                   char *o, dual_intp so)
+{
+    dual_intp i;
+    int any = 0;
+    for (i = 0; i < m; i++) {
+        double ti = DUAL_LD(t, st, i), at = fabs(ti), ad = fabs(db[i]);
+        DUAL_ST(o, so, i, dual_scale_nb(db[i], ti));
+        any |= (at != 0.0) & (at != 1.0) &
+               ((ad < 2.2250738585072014e-308) | (ad > 1.7976931348623157e308));
+    }
+    return any;
+}
+
 /* The three loop kinds over a block function: gather the (strided) input
    into a buffer, evaluate, write out.  mode 0: {x, y}; 1: {x, t, y, ty};
-   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512). */
+   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512); fix:
+   the rule's tangent column (mode 1; NULL: the rule has none). */
 __attribute__((target("avx2")))
 static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
-                            int mode, dual_block blk, int lv)
+                            int mode, dual_block blk, int lv, dual_tfix fix)
 {
     double xb[DUAL_BLOCK], yb[DUAL_BLOCK], db[DUAL_BLOCK];
     dual_intp i0, i, m, mp;
@@ -872,7 +967,28 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
             o = p[3] + i0 * so;
             /* t is read before y is written: y may not alias t (the caller
                copies partially overlapping inputs), but ty may be t */
-            if (s[1] == DUAL_C && so == DUAL_C)
+            int fixit = 0;
+            if (fix != NULL && o != t)
+                fixit = s[1] == DUAL_C && so == DUAL_C
+                            ? dual_simd_store_(m, db, t, DUAL_C, o, DUAL_C)
+                            : dual_simd_store_(m, db, t, s[1], o, so);
+            else if (fix != NULL)
+                fixit = dual_simd_offrange(m, db, t, s[1]);
+            if (DUAL_UNLIKELY(fixit)) {
+                /* x: the input itself (the direct case: y apart from x) or
+                   its copy; y: the buffer or the output already written */
+                const double *xv = yout == NULL ? (const double *)x : xb;
+                const double *yv = yout == NULL ? (const double *)y : yb;
+                for (i = 0; i < m; i++) {
+                    double ti = DUAL_LD(t, s[1], i), r = dual_scale(db[i], ti);
+                    if (dual_offrange_(db[i], r, ti))
+                        r = fix(xv[i], 0.0, yv[i], db[i], ti, r);
+                    DUAL_ST(o, so, i, r);
+                }
+            }
+            else if (fix != NULL && o != t)
+                ;                               /* stored by dual_simd_store_ */
+            else if (s[1] == DUAL_C && so == DUAL_C)
                 for (i = 0; i < m; i++)
                     DUAL_ST(o, DUAL_C, i, dual_scale_nb(db[i], DUAL_LD(t, DUAL_C, i)));
             else
@@ -904,21 +1020,24 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                                           const dual_intp *s, const void *ctx) \
     {                                                                       \
         (void)ctx;                                                          \
-        dual_simd_drive(n, p, s, 0, dual_block_##name, lv);                 \
+        dual_simd_drive(n, p, s, 0, dual_block_##name, lv,                  \
+                        dual_##name##_hast() ? dual_##name##_tfix : NULL);  \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
     static void dual_simd##w##_##name##_t(dual_intp n, char **p,            \
                                           const dual_intp *s, const void *ctx) \
     {                                                                       \
         (void)ctx;                                                          \
-        dual_simd_drive(n, p, s, 1, dual_block_##name, lv);                 \
+        dual_simd_drive(n, p, s, 1, dual_block_##name, lv,                  \
+                        dual_##name##_hast() ? dual_##name##_tfix : NULL);  \
     }                                                                       \
     __attribute__((target("avx2")))                                         \
     static void dual_simd##w##_##name##_d(dual_intp n, char **p,            \
                                           const dual_intp *s, const void *ctx) \
     {                                                                       \
         (void)ctx;                                                          \
-        dual_simd_drive(n, p, s, 2, dual_block_##name, lv);                 \
+        dual_simd_drive(n, p, s, 2, dual_block_##name, lv,                  \
+                        dual_##name##_hast() ? dual_##name##_tfix : NULL);  \
     }
 #define DUAL_SIMD_LOOPS(name)                                                \
     DUAL_SIMD_LOOPS_AT(name, DUAL_SIMD_AVX2, 4)                              \

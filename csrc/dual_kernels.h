@@ -122,6 +122,19 @@ void dual_rows_binary_a(dual_intp n, char **p, const dual_intp *s, const void *c
 /* binary, operands {a, b, tb, y, ty}; dloop is f_db */
 void dual_rows_binary_b(dual_intp n, char **p, const dual_intp *s, const void *ctx);
 
+/* The same drivers (unary, binary_a, binary_b) that also report whether a
+   product may be one a rule's tangent column replaces (dual.h:
+   dual_offrange_): offrange is set to 1 if so, and the caller redoes those
+   rows with the rule's k = 1 loop (dual_<f>_t), which applies the column
+   per element.  Set offrange to 0 before the call. */
+typedef struct dual_rows_chk_ctx {
+    dual_rows_ctx rc;
+    int offrange;
+} dual_rows_chk_ctx;
+void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
+void dual_rows_binary_a_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
+void dual_rows_binary_b_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
+
 /* ---- the n-d driver ----------------------------------------------------- */
 
 /* Run loop over the index space shape[0..nd) (C order), operand op at

@@ -92,7 +92,8 @@ def parse_rules(path=None) -> List[Rule]:
                              f"{_ARITY[kind]} columns, got {len(args)}")
         name = args[0]
         if kind == "unary_fn":
-            rule = Rule(kind, name, None, (), (args[1],), (None,))
+            # hand-written rules have hand-written tangent columns (dual.h)
+            rule = Rule(kind, name, None, (), (args[1],), (f"dual_{name}_tcol(x, t)",))
         elif kind == "binary":
             (da, ta), (db, tb) = _with_t(args[2]), _with_t(args[3])
             nested = tuple(c if n == "SAME" else n for c, n in zip((da, db), args[4:6]))

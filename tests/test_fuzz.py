@@ -49,6 +49,7 @@ import dualml
 from dualml import _kernels as K
 
 import reference as R
+from dualml._ruletable import parse_rules
 
 N_PROGRAMS = int(os.environ.get("DUALML_FUZZ_N", "2000"))
 SEED = int(os.environ.get("DUALML_FUZZ_SEED", "20240615"))
@@ -236,7 +237,9 @@ class Ref:
     UH of errors that are not relative to those (subnormal rounding,
     partials from a subnormal value, conditioned partial formulas).
     whyg, whyH: per entry, why the reference does not decide it (None: it
-    does) -- a kink of some rule it went through, or an open item."""
+    does) -- a kink of some rule it went through, or an open item; whyg2:
+    whyg as the second-order entries see it (partials out of the normal
+    range are open there, _range_why)."""
 
     def __init__(self, n):
         z = mpmath.mpf(0)
@@ -246,6 +249,7 @@ class Ref:
         self.MH = [[z] * n for _ in range(n)]
         self.UH = [[z] * n for _ in range(n)]
         self.whyg = [None] * n
+        self.whyg2 = [None] * n
         self.whyH = [[None] * n for _ in range(n)]
         self.Sg = [False] * n                     # structural dependence
         self.peak = [mpmath.mpf(0)] * n          # largest Mg of any node below
@@ -284,15 +288,30 @@ def _partials(n, args):
                 call(fbb, *m))
 
 
-def _range_why(p, what):
+# Rules whose first-order products are right where the partial is not a
+# normal double: the table's tangent columns (DUAL_WITH_T, the hand-written
+# dual_<f>_tcol; tests/test_tangents.py), and the rules whose partials are
+# doubles exactly (operands, +-1, 0, 1/2, alpha, integers: the plain
+# product is one rounding).
+FIRST_ORDER_IN_RANGE = {r.name for r in parse_rules()
+                        if any(t is not None for t in r.tangents)} | {
+    "add", "subtract", "multiply", "negative", "positive", "absolute", "sign",
+    "floor", "ceil", "trunc", "rint", "relu", "leaky_relu", "copysign", "minimum",
+    "maximum", "fmin", "fmax", "floor_divide", "remainder"}
+
+
+def _range_why(p, what, name=None):
     # an exact partial that is not a normal double: partials rounded before
-    # the tangent multiplies them (issue 15).  The table's tangent column
-    # (DUAL_WITH_T; tests/test_tangents.py) now covers reciprocal, divide,
-    # power, arctan2, hypot and remainder on the first-order paths; the exp, log and
-    # activation families and the nested paths (second derivatives) are
-    # still open, so the entries through such a partial have no reference
-    # here, and the paths (which round it at different places) are not held
-    # to agree either.
+    # the tangent multiplies them (issue 15).  On the first-order paths the
+    # rules of FIRST_ORDER_IN_RANGE give the product within a few ulp, so
+    # their entries are decided by the reference (name given); the others
+    # (arcsin & co., whose partials stay normal at double arguments, are not
+    # reached here) and the nested paths (second derivatives: the nested
+    # columns multiply without a tangent column) are still open, so the
+    # entries through such a partial have no reference there, and the paths
+    # (which round it at different places) are not held to agree either.
+    if name in FIRST_ORDER_IN_RANGE:
+        return None
     if p == p and not mpmath.isinf(p) and p != 0 and not (TINY <= abs(p) <= MAXF):
         return f"{what} outside the normal range (open)"
     return None
@@ -350,7 +369,8 @@ def reference(n, point, nvars):
     slack, here = 0, None                          # at a kink: extra magnitude
     if kink(n[1], args):
         here, slack = f"{n[1]} at a kink or jump (a convention decides)", 2
-    why1 = [here or _range_why(p, "partial") for p in first]
+    why1 = [here or _range_why(p, "partial", n[1]) for p in first]
+    why1o = [here or _range_why(p, "partial") for p in first]     # for whyg2, H
     why2 = [here or open_issue(n[1], args, moving) or _range_why(q, "second partial")
             for q in second]
     # errors of the partial formulas beyond a few eps of themselves: the
@@ -378,7 +398,7 @@ def reference(n, point, nvars):
             e2 = [mpmath.inf] * len(e2)
     for i in range(nvars):
         r.peak[i] = max(k.peak[i] for k in kids)
-        for p, k, e, w in zip(first, kids, e1, why1):
+        for p, k, e, w, wo in zip(first, kids, e1, why1, why1o):
             if k.Sg[i]:
                 r.Sg[i] = True
                 r.g[i] += p * k.g[i]
@@ -386,6 +406,7 @@ def reference(n, point, nvars):
                 r.Mg[i] += (_mag(p) + slack) * k.Mg[i] if bounded(k.Mg[i]) else mpmath.inf
                 r.Ug[i] += _mag(p) * (k.Ug[i] + rho * k.Mg[i]) + e * k.Mg[i] + DENORM
                 r.whyg[i] = _merge(r.whyg[i], k.whyg[i], w)
+                r.whyg2[i] = _merge(r.whyg2[i], k.whyg2[i], wo)
         r.peak[i] = max(r.peak[i], r.Mg[i])
     if len(kids) == 1:
         k0 = kids[0]
@@ -398,7 +419,7 @@ def reference(n, point, nvars):
         for j in range(nvars):
             h = mh = uh = mpmath.mpf(0)
             why = None
-            for p, k, e, w in zip(first, kids, e1, why1):
+            for p, k, e, w in zip(first, kids, e1, why1o):
                 if k.SH[i][j]:
                     r.SH[i][j] = True
                     h += p * k.H[i][j]
@@ -415,7 +436,7 @@ def reference(n, point, nvars):
                     uh += (_mag(q) * (k1.Ug[i] * k2.Mg[j] + k1.Mg[i] * k2.Ug[j]
                                       + rho * k1.Mg[i] * k2.Mg[j])
                            + e * k1.Mg[i] * k2.Mg[j] + DENORM)
-                    why = _merge(why, k1.whyg[i], k2.whyg[j], w)
+                    why = _merge(why, k1.whyg2[i], k2.whyg2[j], w)
             r.H[i][j], r.MH[i][j], r.UH[i][j], r.whyH[i][j] = h, mh, uh, why
     return r
 

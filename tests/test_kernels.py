@@ -255,8 +255,17 @@ def test_simd_within_ulps_of_plain(name, level):
     assert_same(t1[0], ds, name)
     assert_same(t3[0], ds, name)
     assert_same(t3[1], np.zeros_like(ds), name)
+    # t = -2: -2 d, except where that product (or d) leaves the normal range
+    # and the rule's tangent column gives the product in range: there the
+    # plain path's column, the same bits at every level
+    K.set_simd(False)
+    _, tp = K.unary(name, SIMD_X, t)
+    K.set_simd(level)
     with np.errstate(over="ignore"):
-        assert_same(t3[2], -2.0 * ds, name)
+        col = ~same(tp[2], -2.0 * dr)
+        assert not (np.isfinite(-2.0 * dr[col]) & (np.abs(dr[col]) >= 2.3e-308)
+                    & (np.abs(-2.0 * dr[col]) >= 2.3e-308)).any(), name
+        assert_same(t3[2], np.where(col, tp[2], -2.0 * ds), name)
 
 
 def test_simd_level_is_per_thread():
@@ -488,6 +497,46 @@ def test_unary_in_place(k, level):
     tv = t.copy()
     K.unary("exp", tv[0], out_value=tv[-1])
     assert_same(tv[-1], K.unary("exp", t[0])[0])
+
+
+@pytest.mark.parametrize("name", ["reciprocal", "exp", "tanh", "log"])
+def test_unary_in_place_column_rules(name, level):
+    # rules with a tangent column run k > 1 rows in place through their
+    # fused loop: every row must read the input, not the value an earlier
+    # row wrote over it (reciprocal in place gave row 1 -x^2, not -1/x^2)
+    x = RNG.uniform(0.5, 3.0, 700)
+    x[5] = 5e-324 if name == "log" else 700.0 if name == "tanh" else 1e-310
+    t = RNG.standard_normal((3, 700))
+    t[1, 5] = 1e-300
+    ry, rt = K.unary(name, x, t)
+    xv, tv = x.copy(), t.copy()
+    K.unary(name, xv, tv, out_value=xv, out_tangent=tv)
+    assert_same(xv, ry)
+    assert_same(tv, rt)
+    for j in range(3):
+        assert tv[j, 5] == getattr(dualml, name)(dualml.Dual(x[5], t[j, 5])).deriv
+
+
+@pytest.mark.parametrize("name", ["divide", "power", "logaddexp", "arctan2"])
+@pytest.mark.parametrize("which", ["a", "b", "ab"])
+def test_binary_in_place_column_rules(name, which, plain):
+    # the same with two operands: the value output over either input
+    a = RNG.uniform(0.5, 3.0, 300)
+    b = RNG.uniform(0.5, 3.0, 300)
+    ta = RNG.standard_normal((3, 300)) if "a" in which else None
+    tb = RNG.standard_normal((3, 300)) if "b" in which else None
+    ry, rt = K.binary(name, a, ta, b, tb)
+    for target in ("a", "b"):
+        av, bv = a.copy(), b.copy()
+        tav = None if ta is None else ta.copy()
+        tbv = None if tb is None else tb.copy()
+        out = av if target == "a" else bv
+        tout = (tav if target == "a" else tbv)
+        if tout is None:
+            tout = tav if tav is not None else tbv
+        K.binary(name, av, tav, bv, tbv, out_value=out, out_tangent=tout)
+        assert_same(out, ry)
+        assert_same(tout, rt)
 
 
 @pytest.mark.parametrize("k", [1, 3])
