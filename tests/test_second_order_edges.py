@@ -229,6 +229,18 @@ def test_unary_second_derivative_at_domain_errors_is_nan(name, points, path):
     assert all(math.isnan(g) for g in got), (name, path, points, got)
 
 
+@pytest.mark.parametrize("name", ["erf", "erfc"])
+@pytest.mark.parametrize("path", sorted(UNARY_PATHS))
+def test_gauss_rules_second_derivative_at_nan_is_nan(name, path):
+    # erf''(nan) is undefined: the nested column's branch once took its
+    # exact-zero side (meant for |x| >= 30) at nan and gave 0.0
+    with np.errstate(all="ignore"):
+        assert math.isnan(float(UNARY_PATHS[path](name, math.nan)))
+        # the zero side itself stays: erf'' = -4x exp(-x^2)/sqrt(pi) is
+        # below 1e-300 there, 0.0 in doubles
+        assert float(UNARY_PATHS[path](name, 35.0)) == 0.0
+
+
 def test_domain_error_keeps_zero_mixed_partials_along_other_variables():
     # nan only along the variables the argument moves with: d/dy of
     # d/dx [log(x) + y**2] at x = -1e300 is 0 on both paths (zero tangent)

@@ -48,9 +48,6 @@ NESTED_OPEN = {
     # silu'' at +-inf is 0 (the limit); the nested column forms x sigmoid(-x)
     # = inf * 0 = nan
     ("silu", math.inf), ("silu", -math.inf),
-    # erf''/erfc'' at nan: the nested column's branch(|x| < 30, ..., 0.0)
-    # takes 0.0 at nan, where the slope itself is nan (Taylor: nan)
-    ("erf", math.nan), ("erfc", math.nan),
 }
 
 
