@@ -518,10 +518,9 @@ void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *
 }
 
 /* binary, both tangents: operands {a, ta, b, tb, y, ty}; c->dloop is f_d */
-DUAL_ROWS_CLONES
-void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+DUAL_INLINE void dual_rows_binary_(dual_intp n, char **p, const dual_intp *s,
+                                    const dual_rows_ctx *c, int *off)
 {
-    const dual_rows_ctx *c = (const dual_rows_ctx *)vctx;
     double da[DUAL_BLOCK], db[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
     char *q[5];
     dual_intp qs[5], i0, j, m;
@@ -538,11 +537,26 @@ void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vct
         q[3] = (char *)da;
         q[4] = (char *)db;
         c->dloop(m, q, qs, c->dctx);
+        if (off != NULL)
+            *off |= dual_offrange_block_(m, da) | dual_offrange_block_(m, db);
         for (j = 0; j < c->k; j++)
             dual_scale2_row(m, da, p[1] + i0 * s[1] + j * c->row[0], s[1],
                             db, p[3] + i0 * s[3] + j * c->row[1], s[3],
                             p[5] + i0 * s[5] + j * c->row[2], s[5]);
     }
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_binary(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_binary_(n, p, s, (const dual_rows_ctx *)vctx, NULL);
+}
+
+DUAL_ROWS_CLONES
+void dual_rows_binary_chk(dual_intp n, char **p, const dual_intp *s, const void *vctx)
+{
+    dual_rows_chk_ctx *c = (dual_rows_chk_ctx *)vctx;
+    dual_rows_binary_(n, p, s, &c->rc, &c->offrange);
 }
 
 /* binary, one tangent.  which = 1: operands {a, ta, b, y, ty}, c->dloop is

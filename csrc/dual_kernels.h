@@ -122,7 +122,7 @@ void dual_rows_binary_a(dual_intp n, char **p, const dual_intp *s, const void *c
 /* binary, operands {a, b, tb, y, ty}; dloop is f_db */
 void dual_rows_binary_b(dual_intp n, char **p, const dual_intp *s, const void *ctx);
 
-/* The same drivers (unary, binary_a, binary_b) that also report whether a
+/* The same drivers (unary, binary, binary_a, binary_b) that also report whether a
    product may be one a rule's tangent column replaces (dual.h:
    dual_offrange_): offrange is set to 1 if so, and the caller redoes those
    rows with the rule's k = 1 loop (dual_<f>_t), which applies the column
@@ -132,6 +132,7 @@ typedef struct dual_rows_chk_ctx {
     int offrange;
 } dual_rows_chk_ctx;
 void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
+void dual_rows_binary_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
 void dual_rows_binary_a_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
 void dual_rows_binary_b_chk(dual_intp n, char **p, const dual_intp *s, const void *ctx);
 

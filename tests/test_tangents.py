@@ -255,3 +255,28 @@ def test_rows_take_the_column_only_where_needed(inplace):
         for e in (0, 7, 150, 299):
             assert got[j, e] == (Dual(x[e], t[j, e]) ** 3.0).deriv, (j, e)
     assert got[2, 7] == pytest.approx(3e-300, rel=1e-15)
+
+
+@pytest.mark.parametrize("name", ["divide", "power", "arctan2", "hypot"])
+def test_rows_with_both_operands_dual_take_the_column_where_needed(name):
+    # k > 1 rows, both operands dual: the plain rows driver tests each
+    # block's two partials and redoes the rows per element only where one
+    # is off the normal range; every entry equals the scalar Dual's (the
+    # k = 1 rule, d(a, b) = column_a(ta) + column_b(tb)), ordinary and
+    # extreme alike
+    f = getattr(dualml, name)
+    rng = np.random.default_rng(5)
+    n = 600                                  # blocks with and without an extreme entry
+    a, b = rng.uniform(0.5, 2.0, n), rng.uniform(0.5, 2.0, n)
+    ta, tb = rng.standard_normal((3, n)), rng.standard_normal((3, n))
+    a[9], b[9], ta[1, 9], tb[1, 9] = 1e200, 1e200, 1e200, 1e200
+    a[400], b[400], ta[2, 400], tb[2, 400] = 1e-200, 1e200, 0.0, 1e300
+    r = np.asarray(f(DualArray(a, ta), DualArray(b, tb)).deriv)
+    for j in range(3):
+        for e in (0, 9, 200, 400, 599):
+            want = f(Dual(a[e], ta[j, e]), Dual(b[e], tb[j, e])).deriv
+            assert r[j, e] == want or (math.isnan(r[j, e]) and math.isnan(want)), (j, e)
+    # the column mattered: at a = 1e-200, b = 1e200 divide's b-partial
+    # -a/b^2 underflows to 0, while times tb = 1e300 it is -1e-100
+    if name == "divide":
+        assert r[2, 400] == pytest.approx(-1e-100, rel=1e-15)
