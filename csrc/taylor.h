@@ -469,12 +469,15 @@ static inline void taylor_first(int K, double c1, double *y)
     y[1] = c1;
 }
 
-#define TAYLOR_UNARY_HEAD(name)                                               \
+/* the head of a rule's Taylor function: value and slope from the Dual's
+   rule (RULE: its call, with or without the parameter p), the prelude,
+   the rule's body, then order 1 from the Dual's tangent column */
+#define TAYLOR_HEAD_(name, RULE)                                              \
     static inline void taylor_##name##_body(int K, const double *x, double p,  \
                                             double y0, double d, double *y);   \
     static inline void taylor_##name(int K, const double *x, double p, double *y) \
     {                                                                         \
-        double d, y0 = dual_##name##_rule(x[0], &d);                          \
+        double d, y0 = RULE;                                                  \
         if (taylor_prelude1(K, x, y0, y))                                     \
             return;                                                           \
         taylor_##name##_body(K, x, p, y0, d, y);                              \
@@ -483,20 +486,9 @@ static inline void taylor_first(int K, double c1, double *y)
     static inline void taylor_##name##_body(int K, const double *x, double p,  \
                                             double y0, double d, double *y)
 
+#define TAYLOR_UNARY_HEAD(name) TAYLOR_HEAD_(name, dual_##name##_rule(x[0], &d))
 /* the parametrized rules (leaky_relu, elu): the slope depends on p */
-#define TAYLOR_UNARY_P_HEAD(name)                                             \
-    static inline void taylor_##name##_body(int K, const double *x, double p,  \
-                                            double y0, double d, double *y);   \
-    static inline void taylor_##name(int K, const double *x, double p, double *y) \
-    {                                                                         \
-        double d, y0 = dual_##name##_rule(x[0], p, &d);                       \
-        if (taylor_prelude1(K, x, y0, y))                                     \
-            return;                                                           \
-        taylor_##name##_body(K, x, p, y0, d, y);                              \
-        taylor_first(K, dual_##name##_ts(x[0], p, y0, d, x[1]), y);           \
-    }                                                                         \
-    static inline void taylor_##name##_body(int K, const double *x, double p,  \
-                                            double y0, double d, double *y)
+#define TAYLOR_UNARY_P_HEAD(name) TAYLOR_HEAD_(name, dual_##name##_rule(x[0], p, &d))
 
 /* first statement of a body: not every body needs every argument */
 #define TAYLOR_PRELUDE(name)                                                  \
