@@ -570,3 +570,117 @@ def test_dualml_parameter_functions_through_the_hook(name):
         for i, x in enumerate(SPECIAL):
             d = f(Dual(x, X.deriv[0, i]), p)
             assert same(r.value[i], d.value) and same(r.deriv[0, i], d.deriv), (name, x, p)
+
+
+# -- lazy results: a small result's ndarrays are made on first use -------------------
+
+def _scalar_reference(f, x, d):
+    """f elementwise on scalar Duals (one direction at a time): an independent path."""
+    xs, ds = np.reshape(x, -1), np.reshape(d, (d.shape[0], -1))
+    vals, rows_ = np.empty_like(xs), np.empty_like(ds)
+    for i in range(xs.size):
+        for j in range(ds.shape[0]):
+            r = f(Dual(xs[i], ds[j, i]))
+            vals[i] = r.value
+            rows_[j, i] = r.deriv
+    return vals.reshape(np.shape(x)), rows_.reshape(np.shape(d))
+
+
+CHAINS = {
+    "unary chain": lambda z: np.tanh(np.exp(-z * z)),
+    "binary with scalars": lambda z: (3.0 - z) / (z * z + 2.0) ** 1.5,
+    "functions": lambda z: dualml.log1p(dualml.sin(z) ** 2) - abs(z),
+}
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 4)])
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_chains_of_lazy_results_equal_the_scalar_dual(name, shape):
+    f = CHAINS[name]
+    rng = np.random.default_rng(len(shape))
+    x = rng.uniform(-2.0, 2.0, shape)
+    d = rng.standard_normal((3,) + shape)
+    Y = f(DualArray(x, d))
+    assert Y._lazy                                  # no ndarray made along the chain
+    assert Y.shape == shape and Y.ndim == len(shape) and Y.size == x.size and Y.k == 3
+    assert Y._lazy                                  # nor by asking for the shape
+    v, t = _scalar_reference(f, x, d)
+    assert same(Y.value, v) and same(Y.deriv, t)
+    assert not Y._lazy
+
+
+def test_lazy_and_made_operands_give_the_same_bits():
+    rng = np.random.default_rng(5)
+    X = DualArray(rng.standard_normal((2, 5)), rng.standard_normal((4, 2, 5)))
+    A, B = np.sin(X), np.sin(X)
+    B.value                                        # B's ndarrays made, A still lazy
+    assert A._lazy and not B._lazy
+    for op in (lambda p, q: p * q, lambda p, q: p - q[0], lambda p, q: np.arctan2(p, q),
+               lambda p, q: np.exp(p), lambda p, q: p.sum(), lambda p, q: p.mean(),
+               lambda p, q: p[1, ::2], lambda p, q: p @ np.ones((5, 2))):
+        assert same_da(op(A, A), op(B, B))
+        assert same_da(op(A, B), op(B, A)) or not isinstance(op(A, B), DualArray)
+
+
+def test_large_results_are_made_at_once():
+    X = DualArray(np.linspace(0.0, 1.0, 5000), np.ones((3, 5000)))   # 160 KB result
+    assert not np.sin(X)._lazy
+    assert np.sin(X[:10])._lazy
+
+
+def test_in_place_operators_on_lazy_results_keep_numpy_semantics():
+    x = np.array([0.5, 1.0, 2.0])
+    X = DualArray(x, np.eye(3))
+    Y = np.sin(X)
+    same_object = Y
+    Y += X                                         # both lazy: copied into Y's block
+    assert Y is same_object and Y._lazy
+    Y *= 2.0
+    v, t = _scalar_reference(lambda z: (dualml.sin(z) + z) * 2.0, x, np.eye(3))
+    assert same(Y.value, v) and same(Y.deriv, t)
+    V = Y.value                                    # a view: sees later in-place updates
+    Y -= 1.0
+    assert same(V, v - 1.0)
+    Z = X[1:]
+    Z += np.sin(X)[:2]                             # through a view of an eager array
+    assert same(X.value[1:], x[1:] + np.sin(x[:2]))
+
+
+def test_lazy_results_pickle_copy_and_print_as_made_ones():
+    import copy
+    import pickle
+    X = DualArray(np.array([0.25, 0.5]), np.array([[1.0, 0.0], [0.0, 2.0]]))
+    Y = np.exp(X)
+    Z = pickle.loads(pickle.dumps(Y))
+    assert same_da(Z, np.exp(X)) and same_da(copy.deepcopy(np.exp(X)), Z)
+    assert repr(np.exp(X)) == repr(Z)
+    assert len(np.exp(X)) == 2 and [same_da(a, b) for a, b in zip(np.exp(X), Z)] == [True] * 2
+
+
+def test_assigning_a_component_of_a_lazy_result_keeps_the_other():
+    X = DualArray(np.array([1.0, 2.0]), np.array([[1.0, 1.0]]))
+    Y = X * X
+    Y._v = np.array([7.0, 8.0])
+    assert same(Y.value, [7.0, 8.0]) and same(Y.deriv, [[2.0, 4.0]])
+    Y = X * X
+    Y._d = np.zeros((1, 2))
+    assert same(Y.value, [1.0, 4.0]) and same(Y.deriv, [[0.0, 0.0]])
+
+
+def test_threads_making_one_lazy_result_see_one_array():
+    X = DualArray(np.linspace(-1.0, 1.0, 16), np.ones((4, 16)))
+    for _ in range(20):
+        Y = np.tanh(X)
+        seen, barrier = [], threading.Barrier(8)
+
+        def read():
+            barrier.wait()
+            seen.append((Y.value, Y.deriv, (Y * 2.0).value))
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(s[0].base is seen[0][0].base for s in seen)   # one made array
+        assert all(same(s[2], 2.0 * Y.value) and same(s[1], Y.deriv) for s in seen)

@@ -4,7 +4,8 @@
 
 Design
 ------
-a. A DualArray is five fields: ``_v`` the values (a float64 ndarray of any
+a. A DualArray is five fields (see d. for how the first two are stored):
+   ``_v`` the values (a float64 ndarray of any
    shape, or a DualArray of an outer level when nested), ``_d`` the tangent
    rows ``(k,) + shape`` (direction axis first), ``_tag`` the perturbation
    tag, ``_o2`` the layout ``(k, i0, i1)`` or ``(k, i0, i1, True)`` (the
@@ -26,7 +27,15 @@ c. Everything else -- nested levels, fancy indexing, the NumPy functions,
    reductions over axes, linear algebra -- is the Python implementation in
    this package, installed at import by ``_install``.  Both give the same
    bits; the tests compare them (tests/test_array_core.py).
-d. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
+d. A small result (under POOL_MIN bytes) is born lazy: its values and
+   tangent rows live in one ``_Block`` (shape header, then the data) and
+   ``_vo``/``_do`` stay None until Python asks for ``_v``/``_d``, which
+   makes the two ndarray views then.  A chain of fast-path operations never
+   builds them: at 10 elements x 10 directions the two views cost more
+   than the operation's kernel.  The fast paths read either state through
+   ``_parts``; the block lives as long as the array (views keep it too), so
+   pointers taken from it stay valid whatever Python runs meanwhile.
+e. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
    dead arrays released (``_Buffer``): a chain of large operations reuses
    pages the process already touched instead of faulting in fresh ones
    (glibc hands large blocks back to the OS on free, so every temporary of
@@ -45,6 +54,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
+from libc.string cimport memmove
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from dualml cimport _kernels as K
@@ -213,10 +223,12 @@ def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long l
     if type(r) is not DualArray:
         return (r,)
     R = <DualArray>r
-    if not (R._tag == tag and type(R._v) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>R._v) == 0
-            and type(R._d) is ndarray and (R._o2 is o2 or R._o2 == o2)):
+    rv = _V(R)
+    rd = _D(R)
+    if not (R._tag == tag and type(rv) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>rv) == 0
+            and type(rd) is ndarray and (R._o2 is o2 or R._o2 == o2)):
         return (r,)
-    d = <cnp.ndarray>R._d
+    d = <cnp.ndarray>rd
     if (cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_STRIDES(d)[0] != 8
             or cnp.PyArray_DIMS(d)[0] != n + (n * (n + 1) // 2 if tri else n * n)):
         return (r,)
@@ -232,7 +244,7 @@ def hessian_pass(f, cnp.ndarray x, tuple args, cnp.ndarray seed, unsigned long l
         _fill_symmetric(n, <double *>cnp.PyArray_DATA(d) + n, <double *>cnp.PyArray_DATA(H))
     else:
         H = _view(d, 2, dims, strides, 8 * n)
-    return [R._v, _view(d, 1, dims, strides + 1, 0), H]
+    return [rv, _view(d, 1, dims, strides + 1, 0), H]
 
 
 cdef void _fill_symmetric(Py_ssize_t n, const double *t, double *H) noexcept:
@@ -361,38 +373,173 @@ cdef class _Block:
         self.ptr = NULL
 
 
-cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) except -1:
-    # r._v: an uninitialized C-contiguous float64 array of shape dims, r._d:
-    # (k,) + dims.  Below POOL_MIN bytes in all, both are views of one block
-    # (one allocation and no NumPy allocator lookups instead of two: about a
-    # fifth of a 10-element operation); larger ones come from _empty (the
-    # pool and the budget), each on its own block.
-    cdef double nbytes = 8.0 * <double>(k + 1)
+cdef struct _Lazy:
+    # the head of a lazy result's block: its layout, then (in the same block)
+    # the four shape arrays and the data, values first, rows back to back
+    int nd
+    cnp.npy_intp k
+    cnp.npy_intp n                  # values: the product of dims
+    cnp.npy_intp *dims              # (nd,)
+    cnp.npy_intp *vst               # (nd,) C-contiguous strides of the values
+    cnp.npy_intp *ddims             # (nd + 1,): (k,) + dims
+    cnp.npy_intp *dst               # (nd + 1,): the rows' strides
+    double *v
+    double *d
+
+
+cdef struct _Parts:
+    # one operand's components, from either storage (borrowed pointers: the
+    # owner must stay alive, see _parts)
+    char *v
+    char *d                         # NULL: no tangents (a constant ndarray)
+    int nd
+    cnp.npy_intp *dims
+    cnp.npy_intp *vst
+    cnp.npy_intp *dst               # dst[0] the row stride, dst + 1 per axis
+    cnp.npy_intp k
+
+
+cdef inline void _parts(DualArray x, _Parts *P) noexcept:
+    # x is _flat.  The pointers stay valid while x lives: a lazy x's block is
+    # x._blk (kept after its views are made); an eager x's ndarrays could be
+    # replaced by Python code run meanwhile (a collection run by an
+    # allocation, another thread), so a caller that allocates before using
+    # the pointers holds x._vo and x._do in locals
+    cdef _Lazy *L = x._lz
+    if L != NULL:
+        P.v = <char *>L.v
+        P.d = <char *>L.d
+        P.nd = L.nd
+        P.dims = L.dims
+        P.vst = L.vst
+        P.dst = L.dst
+        P.k = L.k
+    else:
+        P.v = <char *>cnp.PyArray_DATA(<cnp.ndarray>x._vo)
+        P.d = <char *>cnp.PyArray_DATA(<cnp.ndarray>x._do)
+        P.nd = cnp.PyArray_NDIM(<cnp.ndarray>x._vo)
+        P.dims = cnp.PyArray_DIMS(<cnp.ndarray>x._vo)
+        P.vst = cnp.PyArray_STRIDES(<cnp.ndarray>x._vo)
+        P.dst = cnp.PyArray_STRIDES(<cnp.ndarray>x._do)
+        P.k = cnp.PyArray_DIMS(<cnp.ndarray>x._do)[0]
+
+
+cdef inline void _array_parts(cnp.ndarray a, _Parts *P) noexcept:
+    # a constant float64 operand (no tangents)
+    P.v = <char *>cnp.PyArray_DATA(a)
+    P.d = NULL
+    P.nd = cnp.PyArray_NDIM(a)
+    P.dims = cnp.PyArray_DIMS(a)
+    P.vst = cnp.PyArray_STRIDES(a)
+    P.dst = NULL
+    P.k = 0
+
+
+cdef inline Py_ssize_t _size(_Parts *P) noexcept:
     cdef Py_ssize_t n = 1
     cdef int i
-    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    for i in range(P.nd):
+        n *= P.dims[i]
+    return n
+
+
+cdef inline bint _vcontig(_Parts *P) noexcept:
+    # the values are C-contiguous (axes of length 1 may have any stride)
+    cdef int i
+    cdef Py_ssize_t s = 8
+    for i in range(P.nd - 1, -1, -1):
+        if P.dims[i] != 1 and P.vst[i] != s:
+            return False
+        s *= P.dims[i]
+    return True
+
+
+cdef inline bint _rcontig(_Parts *P) noexcept:
+    # each tangent row is C-contiguous, rows a whole number of elements
+    # apart (the row stride may be anything else)
+    cdef int i
+    cdef Py_ssize_t s = 8
+    for i in range(P.nd - 1, -1, -1):
+        if P.dims[i] != 1 and P.dst[i + 1] != s:
+            return False
+        s *= P.dims[i]
+    return P.dst[0] % 8 == 0
+
+
+cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) except -1:
+    # r's values: an uninitialized C-contiguous float64 array of shape dims,
+    # its tangents (k,) + dims.  Below POOL_MIN bytes in all, r is lazy: one
+    # _Block holds the layout and both (no ndarray made, see d.); larger
+    # ones come from _empty (the pool and the budget), each on its own block.
+    cdef double nbytes = 8.0 * <double>(k + 1)
+    cdef Py_ssize_t n = 1, head
+    cdef int i
     cdef _Block b
+    cdef _Lazy *L
+    cdef cnp.npy_intp s
     for i in range(nd):
         n *= dims[i]
         nbytes *= <double>dims[i]
     if nbytes >= POOL_MIN or nd >= DUALML_MAXD:
-        r._v = _empty(nd, dims)
-        r._d = _empty_rows(k, nd, dims)
+        r._vo = _empty(nd, dims)
+        r._do = _empty_rows(k, nd, dims)
         return 0
+    # the head and 4 nd + 2 shape entries, rounded up to 16 bytes
+    head = (<Py_ssize_t>sizeof(_Lazy) + (4 * nd + 2) * <Py_ssize_t>sizeof(cnp.npy_intp)
+            + 15) // 16 * 16
     b = _Block.__new__(_Block)
-    b.ptr = PyMem_Malloc(<size_t>nbytes if nbytes > 0 else 1)
+    b.ptr = PyMem_Malloc(<size_t>(head + <Py_ssize_t>nbytes))
     if b.ptr == NULL:
         raise MemoryError(f"cannot allocate {nbytes:.0f} bytes for a DualArray operation")
-    v = _array_on(nd, dims, NULL, b.ptr, cnp.NPY_ARRAY_CARRAY)
-    cnp.set_array_base(v, b)
-    full[0] = k
-    for i in range(nd):
-        full[i + 1] = dims[i]
-    d = _array_on(nd + 1, full, NULL, <double *>b.ptr + n, cnp.NPY_ARRAY_CARRAY)
-    cnp.set_array_base(d, b)
-    r._v = v
-    r._d = d
+    L = <_Lazy *>b.ptr
+    L.nd = nd
+    L.k = k
+    L.n = n
+    L.dims = <cnp.npy_intp *>(<char *>b.ptr + sizeof(_Lazy))
+    L.vst = L.dims + nd
+    L.ddims = L.vst + nd
+    L.dst = L.ddims + nd + 1
+    L.v = <double *>(<char *>b.ptr + head)
+    L.d = L.v + n
+    s = 8
+    for i in range(nd - 1, -1, -1):
+        L.dims[i] = dims[i]
+        L.ddims[i + 1] = dims[i]
+        L.vst[i] = s
+        L.dst[i + 1] = s
+        s *= dims[i]
+    L.ddims[0] = k
+    L.dst[0] = s
+    r._blk = b
+    r._lz = L
     return 0
+
+
+cdef int _materialize(DualArray x) except -1:
+    # a lazy x's two ndarrays, views of its block (which x keeps)
+    cdef _Lazy *L = x._lz
+    v = _array_on(L.nd, L.dims, NULL, L.v, cnp.NPY_ARRAY_CARRAY)
+    cnp.set_array_base(v, x._blk)
+    d = _array_on(L.nd + 1, L.ddims, NULL, L.d, cnp.NPY_ARRAY_CARRAY)
+    cnp.set_array_base(d, x._blk)
+    if x._lz == L:                  # (another thread may have been first)
+        x._vo = v
+        x._do = d
+        x._lz = NULL
+    return 0
+
+
+cdef inline object _V(DualArray x):
+    # the values as an object (an ndarray, or a DualArray when nested)
+    if x._lz != NULL:
+        _materialize(x)
+    return x._vo
+
+
+cdef inline object _D(DualArray x):
+    if x._lz != NULL:
+        _materialize(x)
+    return x._do
 
 
 cdef cnp.ndarray _view(cnp.ndarray base, int nd, cnp.npy_intp *dims,
@@ -464,8 +611,8 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
 
 cdef inline DualArray _make(object v, object d, unsigned long long tag, object o2):
     cdef DualArray r = DualArray.__new__(DualArray)
-    r._v = v
-    r._d = d
+    r._vo = v
+    r._do = d
     r._tag = tag
     r._o2 = o2
     return r
@@ -485,9 +632,10 @@ cdef inline bint _flat(DualArray x) noexcept:
     # components are aligned float64 ndarrays (first order, or hessian's
     # rows); an unaligned component (a view of a byte buffer) takes the
     # Python path, whose kernels copy it first
-    return (type(x._v) is ndarray and type(x._d) is ndarray
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>x._v)
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>x._d))
+    return x._lz != NULL or (
+        type(x._vo) is ndarray and type(x._do) is ndarray
+        and cnp.PyArray_ISALIGNED(<cnp.ndarray>x._vo)
+        and cnp.PyArray_ISALIGNED(<cnp.ndarray>x._do))
 
 
 # ---------------------------------------------------------------------------
@@ -556,118 +704,115 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     cdef int ca = _classify(a, &sa)
     cdef int cb = _classify(b, &sb)
     cdef DualArray x = None, y = None, r, res
-    cdef cnp.ndarray av = None, bv = None, ta = None, tb = None, out, tout
-    cdef int nda = 0, ndb = 0, nd, which = 0
-    cdef cnp.npy_intp *dimsa = NULL
-    cdef cnp.npy_intp *dimsb = NULL
+    cdef _Parts A, B, O
+    cdef int nd, which = 0
     cdef cnp.npy_intp dims[DUALML_MAXD]
     cdef char *base[6]
     cdef Py_ssize_t strides[6 * DUALML_MAXD]
     cdef Py_ssize_t rows[3]
     cdef Py_ssize_t k
     cdef unsigned long long tag
-    cdef object o2
+    cdef object o2, hv = None, hd = None, hv2 = None, hd2 = None, hx = None, hy = None
     if ca == OP_OTHER or cb == OP_OTHER or (ca != OP_DUAL and cb != OP_DUAL):
         return NotImplemented
+    # a scalar is a 0-d operand on sa / sb
+    A.v = <char *>&sa
+    A.d = NULL
+    A.nd = 0
+    A.dims = A.vst = A.dst = NULL
+    A.k = 0
+    B.v = <char *>&sb
+    B.d = NULL
+    B.nd = 0
+    B.dims = B.vst = B.dst = NULL
+    B.k = 0
     if ca == OP_DUAL:
         x = <DualArray>a
-        av = <cnp.ndarray>x._v
-        ta = <cnp.ndarray>x._d
+        hv, hd = x._vo, x._do
+        _parts(x, &A)
         which = 1
     elif ca == OP_ARRAY:
-        av = <cnp.ndarray>a
+        _array_parts(<cnp.ndarray>a, &A)
     if cb == OP_DUAL:
         y = <DualArray>b
-        bv = <cnp.ndarray>y._v
-        tb = <cnp.ndarray>y._d
+        hv2, hd2 = y._vo, y._do
+        _parts(y, &B)
         which |= 2
     elif cb == OP_ARRAY:
-        bv = <cnp.ndarray>b
+        _array_parts(<cnp.ndarray>b, &B)
     if which == 3:
-        if (x._tag != y._tag or cnp.PyArray_DIMS(ta)[0] != cnp.PyArray_DIMS(tb)[0]
-                or not (x._o2 is y._o2 or x._o2 == y._o2)):
+        if x._tag != y._tag or A.k != B.k or not (x._o2 is y._o2 or x._o2 == y._o2):
             return NotImplemented
     r = x if x is not None else y
     tag = r._tag
     o2 = r._o2
-    k = cnp.PyArray_DIMS(<cnp.ndarray>r._d)[0]
+    k = A.k if x is not None else B.k
     if o2 is not None and _o2_needed(rule, which) and (ca == OP_SCALAR or cb == OP_SCALAR):
         # x ** 3 on hessian rows: the curvature update wants the constant
         # as an array of the dual operand's shape
         if ca == OP_SCALAR:
-            av = _full_like(bv, sa)
+            hx = _full_like(B.nd, B.dims, sa)
+            _array_parts(<cnp.ndarray>hx, &A)
             ca = OP_ARRAY
         else:
-            bv = _full_like(av, sb)
+            hy = _full_like(A.nd, A.dims, sb)
+            _array_parts(<cnp.ndarray>hy, &B)
             cb = OP_ARRAY
-    if o2 is not None and not _o2_simple(rule, which, av, bv, ta, tb, ca, cb):
+    if o2 is not None and not _o2_simple(rule, which, &A, &B, ca, cb):
         return NotImplemented
-    if av is not None:
-        nda = cnp.PyArray_NDIM(av)
-        dimsa = cnp.PyArray_DIMS(av)
-    if bv is not None:
-        ndb = cnp.PyArray_NDIM(bv)
-        dimsb = cnp.PyArray_DIMS(bv)
-    if nda > DUALML_MAXD or ndb > DUALML_MAXD:
+    if A.nd > DUALML_MAXD or B.nd > DUALML_MAXD:
         return NotImplemented
-    if not _bshape(nda, dimsa, ndb, dimsb, &nd, dims):
+    if not _bshape(A.nd, A.dims, B.nd, B.dims, &nd, dims):
         return NotImplemented           # the Python path raises NumPy's message
     res = _make(None, None, tag, o2)
     _alloc_result(res, nd, dims, k)
-    out = <cnp.ndarray>res._v
-    tout = <cnp.ndarray>res._d
+    _parts(res, &O)
     # operands {a, ta, b, tb, y, ty}
-    if av is not None:
-        base[0] = <char *>cnp.PyArray_DATA(av)
-        _bstrides(nd, dims, nda, dimsa, cnp.PyArray_STRIDES(av), strides)
-    else:
-        base[0] = <char *>&sa
-        _zero(nd, strides)
-    if ta is not None:
-        base[1] = <char *>cnp.PyArray_DATA(ta)
-        _bstrides(nd, dims, nda, dimsa, cnp.PyArray_STRIDES(ta) + 1, strides + nd)
-        rows[0] = cnp.PyArray_STRIDES(ta)[0]
-    if bv is not None:
-        base[2] = <char *>cnp.PyArray_DATA(bv)
-        _bstrides(nd, dims, ndb, dimsb, cnp.PyArray_STRIDES(bv), strides + 2 * nd)
-    else:
-        base[2] = <char *>&sb
-        _zero(nd, strides + 2 * nd)
-    if tb is not None:
-        base[3] = <char *>cnp.PyArray_DATA(tb)
-        _bstrides(nd, dims, ndb, dimsb, cnp.PyArray_STRIDES(tb) + 1, strides + 3 * nd)
-        rows[1] = cnp.PyArray_STRIDES(tb)[0]
-    base[4] = <char *>cnp.PyArray_DATA(out)
+    base[0] = A.v
+    _bstrides(nd, dims, A.nd, A.dims, A.vst, strides)
+    if A.d != NULL:
+        base[1] = A.d
+        _bstrides(nd, dims, A.nd, A.dims, A.dst + 1, strides + nd)
+        rows[0] = A.dst[0]
+    base[2] = B.v
+    _bstrides(nd, dims, B.nd, B.dims, B.vst, strides + 2 * nd)
+    if B.d != NULL:
+        base[3] = B.d
+        _bstrides(nd, dims, B.nd, B.dims, B.dst + 1, strides + 3 * nd)
+        rows[1] = B.dst[0]
+    base[4] = O.v
     _contig(nd, dims, strides + 4 * nd)
-    base[5] = <char *>cnp.PyArray_DATA(tout)
+    base[5] = O.d
     _contig(nd, dims, strides + 5 * nd)
-    rows[2] = cnp.PyArray_STRIDES(tout)[0]
+    rows[2] = O.dst[0]
     K.run_binary(rule, nd, <Py_ssize_t *>dims, k, which, base, strides, rows)
     if o2 is not None:
         if _o2_needed(rule, which):
-            _o2_binary(rule, which, av, bv, ta, tb, tout, o2)
-        elif _any_nan(out):
+            _o2_binary(rule, which, &A, &B, &O, o2)
+        elif _any_nan(O.v, _size(&O)):
             # a rule without curvature at a domain error: nan second partials
             # there, as on every path (arrays/_second_order.py)
-            _py._o2_domain_errors(_BINARY_NAMES[rule], av if av is not None else sa,
-                                  bv if bv is not None else sb, ta, tb, out, tout, o2)
+            _py._o2_domain_errors(_BINARY_NAMES[rule],
+                                  _V(x) if x is not None else (a if ca == OP_ARRAY else sa),
+                                  _V(y) if y is not None else (b if cb == OP_ARRAY else sb),
+                                  _D(x) if x is not None else None,
+                                  _D(y) if y is not None else None,
+                                  _V(res), _D(res), o2)
     return res
 
 
-cdef bint _any_nan(cnp.ndarray a) noexcept:
-    # a is C-contiguous float64 (a fresh result)
-    cdef const double *p = <const double *>cnp.PyArray_DATA(a)
-    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(a)
+cdef bint _any_nan(const char *p, Py_ssize_t n) noexcept:
+    # p: n contiguous doubles (a fresh result)
+    cdef Py_ssize_t i
     for i in range(n):
-        if p[i] != p[i]:
+        if (<const double *>p)[i] != (<const double *>p)[i]:
             return True
     return False
 
 
-cdef cnp.ndarray _full_like(cnp.ndarray a, double c):
-    # a C-contiguous array of a's shape filled with c
-    cdef cnp.ndarray r = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a),
-                                          cnp.NPY_DOUBLE, 0)
+cdef cnp.ndarray _full_like(int nd, cnp.npy_intp *dims, double c):
+    # a C-contiguous array of shape dims filled with c
+    cdef cnp.ndarray r = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_DOUBLE, 0)
     cdef double *p = <double *>cnp.PyArray_DATA(r)
     cdef Py_ssize_t i
     for i in range(cnp.PyArray_SIZE(r)):
@@ -692,45 +837,39 @@ cdef inline void _contig(int nd, cnp.npy_intp *dims, Py_ssize_t *st) noexcept:
 cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     """rule(x) in C, or NotImplemented for the Python path."""
     cdef DualArray res
-    cdef cnp.ndarray v, d, out, tout
+    cdef _Parts X, O
     cdef int nd
-    cdef Py_ssize_t k
     cdef char *base[4]
     cdef Py_ssize_t strides[4 * DUALML_MAXD]
     cdef Py_ssize_t rows[2]
     cdef _Layout L
     if not _flat(x):
         return NotImplemented
-    v = <cnp.ndarray>x._v
-    d = <cnp.ndarray>x._d
-    nd = cnp.PyArray_NDIM(v)
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    nd = X.nd
     if nd > DUALML_MAXD:
         return NotImplemented
-    if x._o2 is not None and _O2U[rule] and not (
-            cnp.PyArray_IS_C_CONTIGUOUS(v) and _rows_contiguous(d)):
+    if x._o2 is not None and _O2U[rule] and not (_vcontig(&X) and _rcontig(&X)):
         return NotImplemented
-    k = cnp.PyArray_DIMS(d)[0]
     res = _make(None, None, x._tag, x._o2)
-    _alloc_result(res, nd, cnp.PyArray_DIMS(v), k)
-    out = <cnp.ndarray>res._v
-    tout = <cnp.ndarray>res._d
-    base[0] = <char *>cnp.PyArray_DATA(v)
-    base[1] = <char *>cnp.PyArray_DATA(d)
-    base[2] = <char *>cnp.PyArray_DATA(out)
-    base[3] = <char *>cnp.PyArray_DATA(tout)
-    _copy_strides(nd, cnp.PyArray_STRIDES(v), strides)
-    _copy_strides(nd, cnp.PyArray_STRIDES(d) + 1, strides + nd)
-    _contig(nd, cnp.PyArray_DIMS(v), strides + 2 * nd)
-    _contig(nd, cnp.PyArray_DIMS(v), strides + 3 * nd)
-    rows[0] = cnp.PyArray_STRIDES(d)[0]
-    rows[1] = cnp.PyArray_STRIDES(tout)[0]
-    K.run_unary(rule, p, nd, <Py_ssize_t *>cnp.PyArray_DIMS(v), k, base, strides, rows)
+    _alloc_result(res, nd, X.dims, X.k)
+    _parts(res, &O)
+    base[0] = X.v
+    base[1] = X.d
+    base[2] = O.v
+    base[3] = O.d
+    _copy_strides(nd, X.vst, strides)
+    _copy_strides(nd, X.dst + 1, strides + nd)
+    _contig(nd, X.dims, strides + 2 * nd)
+    _contig(nd, X.dims, strides + 3 * nd)
+    rows[0] = X.dst[0]
+    rows[1] = O.dst[0]
+    K.run_unary(rule, p, nd, <Py_ssize_t *>X.dims, X.k, base, strides, rows)
     if x._o2 is not None and _O2U[rule]:
         _o2_unpack(x._o2, &L)
-        K.o2_unary_c(rule, p, cnp.PyArray_SIZE(v), <double *>cnp.PyArray_DATA(v),
-                     <double *>cnp.PyArray_DATA(d), _row_elems(d),
-                     <double *>cnp.PyArray_DATA(tout) + L.k * cnp.PyArray_SIZE(v),
-                     L.k, L.i0, L.i1, L.tri)
+        K.o2_unary_c(rule, p, _size(&X), <double *>X.v, <double *>X.d, X.dst[0] // 8,
+                     <double *>O.d + L.k * _size(&X), L.k, L.i0, L.i1, L.tri)
     return res
 
 
@@ -748,35 +887,36 @@ cdef inline bint _o2_needed(Py_ssize_t rule, int which) noexcept:
     return _O2BB[rule]
 
 
-cdef bint _o2_simple(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
-                     cnp.ndarray ta, cnp.ndarray tb, int ca, int cb) noexcept:
+cdef bint _o2_simple(Py_ssize_t rule, int which, _Parts *A, _Parts *B,
+                     int ca, int cb) noexcept:
     # Second order in C: the rule needs no curvature term here, or the
     # operands are contiguous arrays of one shape (no broadcasting) with
     # contiguous tangent rows; anything else takes the Python path
+    cdef int i
     if not _o2_needed(rule, which):
         return True
-    if ca == OP_SCALAR or cb == OP_SCALAR:
+    if ca == OP_SCALAR or cb == OP_SCALAR or A.nd != B.nd:
         return False
-    return (cnp.PyArray_IS_C_CONTIGUOUS(av) and cnp.PyArray_IS_C_CONTIGUOUS(bv)
-            and cnp.PyArray_SAMESHAPE(av, bv)
-            and (ta is None or _rows_contiguous(ta))
-            and (tb is None or _rows_contiguous(tb)))
+    for i in range(A.nd):
+        if A.dims[i] != B.dims[i]:
+            return False
+    return (_vcontig(A) and _vcontig(B)
+            and (A.d == NULL or _rcontig(A))
+            and (B.d == NULL or _rcontig(B)))
 
 
-cdef int _o2_binary(Py_ssize_t rule, int which, cnp.ndarray av, cnp.ndarray bv,
-                    cnp.ndarray ta, cnp.ndarray tb, cnp.ndarray tout, object o2) except -1:
+cdef int _o2_binary(Py_ssize_t rule, int which, _Parts *A, _Parts *B, _Parts *O,
+                    object o2) except -1:
     cdef Py_ssize_t m
     cdef _Layout L
     if not _o2_needed(rule, which):
         return 0
     _o2_unpack(o2, &L)
-    m = cnp.PyArray_SIZE(av)
-    K.o2_binary_c(rule, m, <double *>cnp.PyArray_DATA(av), <double *>cnp.PyArray_DATA(bv),
-                  <double *>cnp.PyArray_DATA(ta) if ta is not None else NULL,
-                  _row_elems(ta) if ta is not None else 0,
-                  <double *>cnp.PyArray_DATA(tb) if tb is not None else NULL,
-                  _row_elems(tb) if tb is not None else 0,
-                  <double *>cnp.PyArray_DATA(tout) + L.k * m, L.k, L.i0, L.i1, L.tri)
+    m = _size(A)
+    K.o2_binary_c(rule, m, <double *>A.v, <double *>B.v,
+                  <double *>A.d, A.dst[0] // 8 if A.d != NULL else 0,
+                  <double *>B.d, B.dst[0] // 8 if B.d != NULL else 0,
+                  <double *>O.d + L.k * m, L.k, L.i0, L.i1, L.tri)
     return 0
 
 
@@ -925,8 +1065,8 @@ cdef object _getitem(DualArray x, object idx):
     P.scalar = False
     if not _flat(x):
         return NotImplemented
-    v = <cnp.ndarray>x._v
-    d = <cnp.ndarray>x._d
+    v = <cnp.ndarray>_V(x)
+    d = <cnp.ndarray>_D(x)
     if cnp.PyArray_NDIM(v) > DUALML_MAXD or not _plan(idx, cnp.PyArray_NDIM(v),
                                                        cnp.PyArray_DIMS(v), &P):
         return NotImplemented
@@ -985,46 +1125,27 @@ cdef double _pairwise(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
 
 cdef object _sum_all(DualArray x):
     """x.sum() over every element: a 0-d DualArray, or NotImplemented."""
-    cdef cnp.ndarray v, d, out, tout
+    cdef _Parts X, O
+    cdef DualArray res
     cdef Py_ssize_t n, j, rs
-    cdef cnp.npy_intp k
     cdef double *o
-    cdef char *dp
     if not _flat(x):
         return NotImplemented
-    v = <cnp.ndarray>x._v
-    d = <cnp.ndarray>x._d
-    if not (cnp.PyArray_IS_C_CONTIGUOUS(v) and _rows_contiguous(d)):
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if not (_vcontig(&X) and _rcontig(&X)):
         return NotImplemented
-    n = cnp.PyArray_SIZE(v)
-    k = cnp.PyArray_DIMS(d)[0]
-    out = cnp.PyArray_EMPTY(0, NULL, cnp.NPY_DOUBLE, 0)
-    tout = cnp.PyArray_EMPTY(1, &k, cnp.NPY_DOUBLE, 0)
-    o = <double *>cnp.PyArray_DATA(tout)
-    dp = <char *>cnp.PyArray_DATA(d)
-    rs = cnp.PyArray_STRIDES(d)[0] if k > 1 else 0
+    n = _size(&X)
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, 0, NULL, X.k)
+    _parts(res, &O)
+    o = <double *>O.d
+    rs = X.dst[0] if X.k > 1 else 0
     with nogil:
-        (<double *>cnp.PyArray_DATA(out))[0] = _pairwise(<char *>cnp.PyArray_DATA(v), n, 8)
-        for j in range(k):
-            o[j] = _pairwise(dp + j * rs, n, 8)
-    return _make(out, tout, x._tag, x._o2)
-
-
-cdef bint _rows_contiguous(cnp.ndarray d) noexcept:
-    # each tangent row is C-contiguous, rows a whole number of elements
-    # apart (the row stride may be anything else)
-    cdef int i, nd = cnp.PyArray_NDIM(d)
-    cdef Py_ssize_t s = 8
-    for i in range(nd - 1, 0, -1):
-        if cnp.PyArray_DIMS(d)[i] != 1 and cnp.PyArray_STRIDES(d)[i] != s:
-            return False
-        s *= cnp.PyArray_DIMS(d)[i]
-    return cnp.PyArray_STRIDES(d)[0] % 8 == 0
-
-
-cdef inline Py_ssize_t _row_elems(cnp.ndarray d) noexcept:
-    # the distance of two tangent rows in elements
-    return cnp.PyArray_STRIDES(d)[0] // 8
+        (<double *>O.v)[0] = _pairwise(X.v, n, 8)
+        for j in range(X.k):
+            o[j] = _pairwise(X.d + j * rs, n, 8)
+    return res
 
 
 cdef inline object _dot2(object a, object b):
@@ -1044,15 +1165,15 @@ cdef object _matmul(object a, object b):
         if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
-        v = <cnp.ndarray>x._v
-        d = <cnp.ndarray>x._d
+        v = <cnp.ndarray>_V(x)
+        d = <cnp.ndarray>_D(x)
         if not (1 <= cnp.PyArray_NDIM(v) <= 2 and cnp.PyArray_DIMS(v)[0] == cnp.PyArray_DIMS(w)[1]):
             return NotImplemented
         # the tangent product is NumPy's allocation: checked against the budget first
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[0],
                        cnp.PyArray_DIMS(v)[1] if cnp.PyArray_NDIM(v) == 2 else 1)
         if cnp.PyArray_NDIM(v) == 1:
-            if x._eye is not None and x._eye is x._d:
+            if x._eye is not None and x._eye is x._do:
                 # W @ I: the tangent rows are W's columns (no O(n^3) product)
                 return _make(_dot2(w, v), cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
                              x._tag, None)
@@ -1065,8 +1186,8 @@ cdef object _matmul(object a, object b):
         if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
-        v = <cnp.ndarray>x._v
-        d = <cnp.ndarray>x._d
+        v = <cnp.ndarray>_V(x)
+        d = <cnp.ndarray>_D(x)
         if not (1 <= cnp.PyArray_NDIM(v) <= 2
                 and cnp.PyArray_DIMS(v)[cnp.PyArray_NDIM(v) - 1] == cnp.PyArray_DIMS(w)[0]):
             return NotImplemented
@@ -1085,7 +1206,8 @@ cdef inline object _transpose(cnp.ndarray w):
 
 cdef inline object _values(DualArray x):
     # the innermost float values (comparisons are locally constant)
-    return x._v if type(x._v) is ndarray else _py._inner(x)
+    v = _V(x)
+    return v if type(v) is ndarray else _py._inner(x)
 
 
 cdef inline object _values_of(object o):
@@ -1111,18 +1233,44 @@ cdef object _inplace(DualArray x, object r):
     # everything else (promotion to an inner tag, read-only views of a
     # seed) is item assignment's business
     cdef DualArray y
+    cdef _Parts X, Y
+    cdef Py_ssize_t n
     if type(r) is DualArray and _flat(x) and _flat(<DualArray>r):
         y = <DualArray>r
-        if (y._tag == x._tag and (y._o2 is x._o2 or y._o2 == x._o2)
-                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._v)
-                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._d)
-                and cnp.PyArray_SAMESHAPE(<cnp.ndarray>x._v, <cnp.ndarray>y._v)
-                and cnp.PyArray_SAMESHAPE(<cnp.ndarray>x._d, <cnp.ndarray>y._d)):
-            cnp.PyArray_CopyInto(<cnp.ndarray>x._v, <cnp.ndarray>y._v)
-            cnp.PyArray_CopyInto(<cnp.ndarray>x._d, <cnp.ndarray>y._d)
-            return x
+        if y._tag == x._tag and (y._o2 is x._o2 or y._o2 == x._o2):
+            if x._lz != NULL and y._lz != NULL:
+                # both lazy: contiguous blocks, writeable (no view exists)
+                _parts(x, &X)
+                _parts(y, &Y)
+                if X.k == Y.k and _same_dims(&X, &Y):
+                    n = _size(&X)
+                    memmove(X.v, Y.v, <size_t>n * 8)
+                    memmove(X.d, Y.d, <size_t>(n * X.k) * 8)
+                    return x
+            else:
+                xv = _V(x)
+                xd = _D(x)
+                yv = _V(y)
+                yd = _D(y)
+                if (cnp.PyArray_ISWRITEABLE(<cnp.ndarray>xv)
+                        and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>xd)
+                        and cnp.PyArray_SAMESHAPE(<cnp.ndarray>xv, <cnp.ndarray>yv)
+                        and cnp.PyArray_SAMESHAPE(<cnp.ndarray>xd, <cnp.ndarray>yd)):
+                    cnp.PyArray_CopyInto(<cnp.ndarray>xv, <cnp.ndarray>yv)
+                    cnp.PyArray_CopyInto(<cnp.ndarray>xd, <cnp.ndarray>yd)
+                    return x
     _py._setitem(x, Ellipsis, r)
     return x
+
+
+cdef inline bint _same_dims(_Parts *A, _Parts *B) noexcept:
+    cdef int i
+    if A.nd != B.nd:
+        return False
+    for i in range(A.nd):
+        if A.dims[i] != B.dims[i]:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -1247,8 +1395,10 @@ cdef class DualArray:
            [ 0.    , -0.4161]])
     """
 
-    cdef public object _v
-    cdef public object _d
+    cdef object _vo                 # the values; None while lazy (design note d.)
+    cdef object _do                 # the tangent rows; None while lazy
+    cdef object _blk                # a lazy result's _Block, kept for life
+    cdef _Lazy *_lz                 # its layout while lazy, else NULL
     cdef public unsigned long long _tag
     cdef public object _o2
     cdef public object _eye
@@ -1258,8 +1408,9 @@ cdef class DualArray:
 
     def __init__(self, value, deriv=None):
         v, d = _py._init_parts(value, deriv)
-        self._v = v
-        self._d = d
+        self._vo = v
+        self._do = d
+        self._lz = NULL
         self._tag = 1
         self._o2 = None
 
@@ -1300,11 +1451,37 @@ cdef class DualArray:
         """
         return _py._constant(x, k)
 
+    # -- the components (made on first use for a lazy result) --------------------------
+    @property
+    def _v(self):
+        return _V(self)
+
+    @_v.setter
+    def _v(self, v):
+        if self._lz != NULL:
+            _materialize(self)
+        self._vo = v
+
+    @property
+    def _d(self):
+        return _D(self)
+
+    @_d.setter
+    def _d(self, d):
+        if self._lz != NULL:
+            _materialize(self)
+        self._do = d
+
+    @property
+    def _lazy(self):
+        """Whether the components are still unmade (design note d.; for tests)."""
+        return self._lz != NULL
+
     # -- accessors -----------------------------------------------------------------
     @property
     def value(self):
         """The values (float64 ndarray; a DualArray of an outer level when nested)."""
-        v = self._v
+        v = _V(self)
         if type(v) is ndarray:
             v = v.view()
             v.flags.writeable = False
@@ -1313,7 +1490,7 @@ cdef class DualArray:
     @property
     def deriv(self):
         """The tangents, shape ``(k,) + shape``: ``deriv[j]`` is direction j."""
-        d = self._d if self._o2 is None else self._d[:self._o2[0]]
+        d = _D(self) if self._o2 is None else _D(self)[:self._o2[0]]
         if type(d) is ndarray:
             d = d.view()
             d.flags.writeable = False
@@ -1327,7 +1504,11 @@ cdef class DualArray:
     @property
     def k(self):
         """The number of tangent directions."""
-        return self._d.shape[0] if self._o2 is None else self._o2[0]
+        if self._o2 is not None:
+            return self._o2[0]
+        if self._lz != NULL:
+            return self._lz.k
+        return self._do.shape[0]
 
     @property
     def ndirs(self):
@@ -1337,17 +1518,24 @@ cdef class DualArray:
     @property
     def shape(self):
         """The shape of the values."""
-        return self._v.shape
+        cdef int i
+        if self._lz != NULL:
+            return tuple([self._lz.dims[i] for i in range(self._lz.nd)])
+        return self._vo.shape
 
     @property
     def ndim(self):
         """The number of dimensions of the values."""
-        return len(self._v.shape)
+        if self._lz != NULL:
+            return self._lz.nd
+        return len(self._vo.shape)
 
     @property
     def size(self):
         """The number of values."""
-        return self._v.size
+        if self._lz != NULL:
+            return self._lz.n
+        return self._vo.size
 
     @property
     def dtype(self):
@@ -1360,19 +1548,21 @@ cdef class DualArray:
         return _py._transpose(self, None)
 
     def __len__(self):
-        if not self._v.shape:
+        shape = self.shape
+        if not shape:
             raise TypeError("len() of a 0-d DualArray")
-        return self._v.shape[0]
+        return shape[0]
 
     def __iter__(self):
-        if not self._v.shape:
+        shape = self.shape
+        if not shape:
             raise TypeError("iteration over a 0-d DualArray")
-        for i in range(self._v.shape[0]):
+        for i in range(shape[0]):
             yield self[i]
 
     def __repr__(self):
         tag = "" if self._tag == 1 else f", tag={self._tag}"
-        return f"DualArray({self._v!r}, deriv={self._d!r}{tag})"
+        return f"DualArray({_V(self)!r}, deriv={_D(self)!r}{tag})"
 
     # -- no silent derivative loss ----------------------------------------------------
     def __array__(self, dtype=None, copy=None):
@@ -1414,7 +1604,7 @@ cdef class DualArray:
         return _py._copy(self)
 
     def __reduce__(self):
-        return (_rebuild, (self._v, self._d, self._tag, self._o2))
+        return (_rebuild, (_V(self), _D(self), self._tag, self._o2))
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, idx):
@@ -1578,21 +1768,25 @@ cdef class DualArray:
     def mean(self, axis=None, keepdims=False, *, dtype=None, out=None, where=True):
         """As ndarray.mean (keywords dtype, out, where as NumPy's)."""
         cdef DualArray r
-        cdef Py_ssize_t n, j
+        cdef Py_ssize_t n = 0, j
         cdef double *p
+        cdef _Parts X
         if dtype is not None or out is not None or where is not True:
             return _py._fn_out(_py._h_mean(self, axis, dtype, None, keepdims, where=where),
                                out, "mean")
         if axis is None and not keepdims:
-            n = self._v.size if type(self._v) is ndarray else 0
+            if _flat(self):
+                _parts(self, &X)
+                n = _size(&X)
             s = _sum_all(self) if n else NotImplemented
             if s is not NotImplemented:
                 # NumPy's mean: the pairwise sum divided by the count
                 r = <DualArray>s
-                p = <double *>cnp.PyArray_DATA(<cnp.ndarray>r._v)
+                _parts(r, &X)
+                p = <double *>X.v
                 p[0] = p[0] / n
-                p = <double *>cnp.PyArray_DATA(<cnp.ndarray>r._d)
-                for j in range(cnp.PyArray_SIZE(<cnp.ndarray>r._d)):
+                p = <double *>X.d
+                for j in range(X.k):
                     p[j] = p[j] / n
                 return r
         return _py._mean(self, axis, keepdims)
@@ -1833,7 +2027,7 @@ def _read_scalars(r, unsigned long long tag, Py_ssize_t K, cnp.ndarray out):
     """
     cdef Py_ssize_t n, j, k
     cdef DualArray e
-    cdef cnp.ndarray v, d
+    cdef _Parts P
     cdef double *o
     cdef char *p
     cdef cnp.npy_intp stride
@@ -1849,19 +2043,18 @@ def _read_scalars(r, unsigned long long tag, Py_ssize_t K, cnp.ndarray out):
         x = r[j]
         if type(x) is DualArray:
             e = <DualArray>x
-            if e._tag != tag or e._o2 is not None or type(e._v) is not ndarray \
-                    or type(e._d) is not ndarray:
+            # (_flat: aligned, so the double loads below are defined)
+            if e._tag != tag or e._o2 is not None or not _flat(e):
                 return False
-            v = <cnp.ndarray>e._v
-            d = <cnp.ndarray>e._d
-            if (cnp.PyArray_NDIM(v) != 0 or cnp.PyArray_TYPE(v) != cnp.NPY_DOUBLE
-                    or cnp.PyArray_NDIM(d) != 1 or cnp.PyArray_DIMS(d)[0] != K
-                    or cnp.PyArray_TYPE(d) != cnp.NPY_DOUBLE
-                    or not cnp.PyArray_ISALIGNED(v) or not cnp.PyArray_ISALIGNED(d)):
-                return False        # (aligned: the double loads below are defined)
-            o[j] = (<double *>cnp.PyArray_DATA(v))[0]
-            p = <char *>cnp.PyArray_DATA(d)
-            stride = cnp.PyArray_STRIDES(d)[0]
+            if e._lz == NULL and (cnp.PyArray_TYPE(<cnp.ndarray>e._vo) != cnp.NPY_DOUBLE
+                                  or cnp.PyArray_TYPE(<cnp.ndarray>e._do) != cnp.NPY_DOUBLE):
+                return False
+            _parts(e, &P)
+            if P.nd != 0 or P.k != K:
+                return False
+            o[j] = (<double *>P.v)[0]
+            p = P.d
+            stride = P.dst[0]
             for k in range(K):
                 o[n + k * n + j] = (<double *>(p + k * stride))[0]
         elif type(x) is float:
