@@ -684,3 +684,154 @@ def test_threads_making_one_lazy_result_see_one_array():
             t.join()
         assert all(s[0].base is seen[0][0].base for s in seen)   # one made array
         assert all(same(s[2], 2.0 * Y.value) and same(s[1], Y.deriv) for s in seen)
+
+
+# -- indexing and item assignment in C: NumPy's semantics, the Python path's bits -------
+
+from dualml.arrays import _shape  # noqa: E402
+
+
+def _strided(a, k=3):
+    """a DualArray whose components are strided views (every other element)."""
+    big = rows(np.repeat(a, 2, axis=-1), k=k)
+    return big[..., ::2]
+
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+@pytest.mark.parametrize("idx", [3, -1, (1, 2), (-4, -5), (0, slice(None)), ()], ids=repr)
+def test_integer_indexes_copy_the_element_as_numpy(make, idx):
+    a = np.arange(20.0).reshape(4, 5) - 7.5
+    X = make(a)
+    try:
+        expect = X.value[idx]
+    except IndexError:
+        with pytest.raises(IndexError):
+            X[idx]
+        return
+    r = X[idx]
+    assert same_da(r, _shape._getitem(X, idx))
+    assert same(r.value, expect)
+    if np.ndim(expect) == 0:                            # a copy, not a view
+        r2 = X[idx]
+        r2[()] = 99.0
+        assert same(X.value[idx], expect)
+
+
+FANCY = [np.array([0, 3, -1, 3]), np.array([], dtype=np.intp), np.array([9]), np.array([-10]),
+         np.array([True, False] * 4 + [True, True]), np.zeros(10, bool), np.ones(9, bool),
+         np.array([1, 2], dtype=np.int32), np.array([[0, 1], [2, 3]])]
+
+
+@pytest.mark.parametrize("make", [rows, lambda a: np.tanh(rows(a)), _strided],
+                         ids=["eager", "lazy", "strided"])
+@pytest.mark.parametrize("idx", FANCY, ids=repr)
+def test_fancy_indexes_of_a_vector_gather_as_numpy(make, idx):
+    a = np.linspace(-2.0, 2.0, 10)
+    X = make(a)
+    try:
+        expect = X.value[idx]
+    except IndexError as exc:
+        with pytest.raises(IndexError, match=str(exc)[:20]):
+            X[idx]
+        return
+    r = X[idx]
+    assert same(r.value, expect)
+    for j in range(X.k):
+        assert same(r.deriv[j], X.deriv[j][idx])
+    r._v[...] = 0.0                                    # a copy: x unchanged
+    assert same(X.value, make(a).value)
+
+
+def _assign(X, idx, val):
+    X[idx] = val
+    return X
+
+
+@pytest.mark.parametrize("idx", [2, -1, slice(1, 8, 3), (Ellipsis,), (slice(None), None),
+                                 slice(5, 2), ()], ids=repr)
+@pytest.mark.parametrize("val", ["float", "int", "lazy", "lazy 0-d"])
+def test_item_assignment_in_c_equals_the_python_path(idx, val):
+    a = np.linspace(-1.0, 1.0, 9)
+    X = rows(a)
+    region = X.value[idx]
+    shape = np.shape(region)
+    if val == "float":
+        v = 2.5
+    elif val == "int":
+        v = -3
+    elif val == "lazy":
+        v = np.exp(rows(np.linspace(0.0, 1.0, int(np.prod(shape))).reshape(shape), k=3))
+    else:
+        v = np.exp(rows(np.array(0.25), k=3))
+    fast = _assign(rows(a), idx, v)
+    if isinstance(v, DualArray):
+        v = _shape._getitem(v, ())                     # an eager copy: the Python path
+    slow = rows(a)
+    _shape._setitem(slow, idx, v)
+    assert same_da(fast, slow)
+    expect = a.copy()
+    expect[idx] = v.value if isinstance(v, DualArray) else v
+    assert same(fast.value, expect)
+
+
+def test_item_assignment_keeps_numpy_semantics_at_the_edges():
+    X = rows(np.arange(6.0))
+    V = X[1:4]                                         # a view: sees writes into X
+    X[2] = 7.0
+    assert V.value[1] == 7.0 and same(V.deriv[:, 1], [0.0, 0.0, 0.0])
+    X[1:] = X[:-1] * 1.0                               # the right side is computed first
+    assert same(X.value, [0.0, 0.0, 1.0, 7.0, 3.0, 4.0])
+    Y = np.sin(X)
+    Y[...] = Y                                         # itself: unchanged
+    assert same(Y.value, np.sin(X.value))
+    with pytest.raises(ValueError, match="deriv shape"):
+        X[0] = np.sin(rows(np.array(1.0), k=2))        # other directions
+    with pytest.raises(ValueError):
+        X[1:3] = np.sin(rows(np.ones(3)))              # no broadcast of 3 into 2
+    seen = []
+
+    def f(z):
+        seen.append(z)
+        with pytest.raises(ValueError, match="read-only"):
+            z[0:1][0] = 1.0                            # a view of the read-only seed
+        return z.sum()
+
+    dualml.gradient(f, np.array([1.0, 2.0]))
+    assert seen
+
+
+# -- max, min and prod over every element in C ------------------------------------------
+
+REDUCE_VALUES = [np.array([3.0, -1.0, 3.0, 2.0]), np.array([-0.0, 0.0, -0.0]),
+                 np.array([1.0, np.nan, 5.0, np.nan]), np.array([np.inf, -np.inf, 1.0]),
+                 np.array([2.0, 0.0, 0.0, 3.0]), np.array([7.0]), np.array(4.0),
+                 np.arange(12.0).reshape(3, 4)[:, ::-2] - 2.5, np.array([1e200, 1e200, 1e-300])]
+
+
+@pytest.mark.parametrize("a", REDUCE_VALUES, ids=lambda a: repr(a.tolist()))
+@pytest.mark.parametrize("name", ["max", "min", "prod"])
+def test_full_reductions_in_c_pick_numpy_elements_and_product_rule(name, a):
+    X = rows(a, k=3)
+    r = getattr(X, name)()
+    assert same_da(r, getattr(_reduce, "_prod" if name == "prod" else "_select_reduce")(
+        *((X,) if name == "prod" else (X, None, False, getattr(np, "arg" + name), name))))
+    if name != "prod":
+        i = np.unravel_index(getattr(np, "arg" + name)(a), a.shape)
+        assert same(r.value, a[i]) and same(r.deriv, X.deriv[(slice(None),) + i])
+    else:
+        # the product rule against the scalar Dual, left to right
+        flat, t = a.reshape(-1), X.deriv.reshape(3, -1)
+        for j in range(3):
+            acc = Dual(flat[0], t[j, 0])
+            for i in range(1, flat.size):
+                acc = acc * Dual(flat[i], t[j, i])
+            assert same(r.value, acc.value) and same(r.deriv[j], acc.deriv)
+
+
+def test_full_reductions_of_empty_arrays_keep_numpy_errors():
+    X = rows(np.zeros(0))
+    for name in ("max", "min"):
+        with pytest.raises(ValueError, match="zero-size"):
+            getattr(X, name)()
+    assert same(np.asarray(X.prod().value if isinstance(X.prod(), DualArray) else X.prod()), 1.0)

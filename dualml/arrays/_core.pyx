@@ -1060,24 +1060,196 @@ cdef cnp.ndarray _apply_plan(_Plan *P, cnp.ndarray a, int lead):
 
 cdef object _getitem(DualArray x, object idx):
     cdef _Plan P
+    cdef _Parts X
     cdef cnp.ndarray v, d
+    cdef Py_ssize_t off_v = 0, off_d = 0
+    cdef int i
     P.nd = 0
     P.scalar = False
     if not _flat(x):
         return NotImplemented
+    if type(idx) is ndarray:
+        return _take(x, <cnp.ndarray>idx)
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if X.nd > DUALML_MAXD or not _plan(idx, X.nd, X.dims, &P):
+        return NotImplemented
+    if P.scalar:
+        # NumPy returns a scalar here, never a view: the element and its k
+        # tangents copied into a 0-d result, so writing into it cannot change x
+        for i in range(X.nd):
+            off_v += P.start[i] * X.vst[i]
+            off_d += P.start[i] * X.dst[i + 1]
+        return _gather(x, &X, 0, NULL, &off_v, &off_d, 1)
     v = <cnp.ndarray>_V(x)
     d = <cnp.ndarray>_D(x)
-    if cnp.PyArray_NDIM(v) > DUALML_MAXD or not _plan(idx, cnp.PyArray_NDIM(v),
-                                                       cnp.PyArray_DIMS(v), &P):
-        return NotImplemented
     rv = _apply_plan(&P, v, 0)
     rd = _apply_plan(&P, d, 1)
-    if P.scalar:
-        # NumPy returns a scalar here, never a view: copies, so writing into
-        # the result cannot change x
-        rv = cnp.PyArray_NewCopy(rv, cnp.NPY_CORDER)
-        rd = cnp.PyArray_NewCopy(rd, cnp.NPY_CORDER)
     return _make(rv, rd, x._tag, x._o2)
+
+
+cdef object _gather(DualArray x, _Parts *X, int nd, cnp.npy_intp *dims,
+                    Py_ssize_t *off_v, Py_ssize_t *off_d, Py_ssize_t m):
+    """A fresh result of shape dims (m elements) whose element i is x's
+    element at byte offsets off_v[i] (value) and off_d[i] (in each row)."""
+    cdef DualArray res = _make(None, None, x._tag, x._o2)
+    cdef _Parts O
+    cdef Py_ssize_t i, j
+    cdef double *o
+    cdef char *row
+    _alloc_result(res, nd, dims, X.k)
+    _parts(res, &O)
+    o = <double *>O.v
+    for i in range(m):
+        o[i] = (<double *>(X.v + off_v[i]))[0]
+    for j in range(X.k):
+        o = <double *>(O.d + j * O.dst[0])
+        row = X.d + j * X.dst[0]
+        for i in range(m):
+            o[i] = (<double *>(row + off_d[i]))[0]
+    return res
+
+
+cdef object _take(DualArray x, cnp.ndarray idx):
+    """x[idx] for a 1-d x and a 1-d integer (intp) index array, or a boolean
+    mask of x's length: NumPy's gather, as a fresh result; NotImplemented
+    for anything else (and for out-of-range indices, whose IndexError the
+    Python path raises)."""
+    cdef _Parts X
+    cdef Py_ssize_t n, m = 0, i, ii
+    cdef cnp.npy_intp dims[1]
+    cdef Py_ssize_t *off
+    cdef char *ip
+    cdef Py_ssize_t ist
+    cdef int t = cnp.PyArray_TYPE(idx)
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if X.nd != 1 or cnp.PyArray_NDIM(idx) != 1 or not cnp.PyArray_ISALIGNED(idx):
+        return NotImplemented
+    n = X.dims[0]
+    ip = <char *>cnp.PyArray_DATA(idx)
+    ist = cnp.PyArray_STRIDES(idx)[0]
+    if t == cnp.NPY_BOOL:
+        if cnp.PyArray_DIMS(idx)[0] != n:
+            return NotImplemented
+        for i in range(n):
+            m += (<cnp.npy_bool *>(ip + i * ist))[0] != 0
+    elif t == cnp.NPY_INTP:
+        m = cnp.PyArray_DIMS(idx)[0]
+        for i in range(m):
+            ii = (<cnp.npy_intp *>(ip + i * ist))[0]
+            if not -n <= ii < n:
+                return NotImplemented
+    else:
+        return NotImplemented
+    off = <Py_ssize_t *>PyMem_Malloc(<size_t>(2 * m + 1) * sizeof(Py_ssize_t))
+    if off == NULL:
+        raise MemoryError()
+    try:
+        if t == cnp.NPY_BOOL:
+            m = 0
+            for i in range(n):
+                if (<cnp.npy_bool *>(ip + i * ist))[0] != 0:
+                    off[m] = i
+                    m += 1
+        else:
+            for i in range(m):
+                ii = (<cnp.npy_intp *>(ip + i * ist))[0]
+                off[i] = ii + n if ii < 0 else ii
+        for i in range(m):
+            off[m + i] = off[i] * X.dst[1]
+            off[i] = off[i] * X.vst[0]
+        dims[0] = m
+        return _gather(x, &X, 1, dims, off, off + m, m)
+    finally:
+        PyMem_Free(off)
+
+
+cdef void _copy_region(char *dst, Py_ssize_t *dst_st, const char *src, Py_ssize_t *src_st,
+                       int nd, cnp.npy_intp *dims) noexcept nogil:
+    # dst[i] = src[i] over an nd-dimensional region in C order (byte strides;
+    # a 0 source stride broadcasts)
+    cdef cnp.npy_intp ix[DUALML_MAXD]
+    cdef Py_ssize_t n = 1, i
+    cdef int a
+    for a in range(nd):
+        n *= dims[a]
+        ix[a] = 0
+    for i in range(n):
+        (<double *>dst)[0] = (<const double *>src)[0]
+        a = nd - 1
+        while a >= 0:
+            ix[a] += 1
+            dst += dst_st[a]
+            src += src_st[a]
+            if ix[a] < dims[a]:
+                break
+            dst -= dst_st[a] * dims[a]
+            src -= src_st[a] * dims[a]
+            ix[a] = 0
+            a -= 1
+
+
+cdef int _setitem(DualArray x, object idx, object val) except -1:
+    """x[idx] = val in C for a basic index, val a real number or a fresh
+    (lazy) result of x's tag, directions and shape (or 0-d); 0 where the
+    Python path must do it (promotion, broadcasting, read-only storage,
+    views that might overlap x, fancy indexes), 1 when done."""
+    cdef _Plan P
+    cdef _Parts X, V
+    cdef double c = 0.0, zero = 0.0
+    cdef Py_ssize_t off_v = 0, off_d = 0, j
+    cdef Py_ssize_t st_v[DUALML_MAXD]
+    cdef Py_ssize_t st_d[DUALML_MAXD]
+    cdef Py_ssize_t st_s[DUALML_MAXD]
+    cdef Py_ssize_t st_sd[DUALML_MAXD]
+    cdef int i, kind
+    cdef DualArray y = None
+    if not _flat(x):
+        return 0
+    kind = _classify(val, &c)
+    if kind == OP_DUAL:
+        y = <DualArray>val
+        if y is x or y._lz == NULL or y._tag != x._tag or not (y._o2 is x._o2 or y._o2 == x._o2):
+            return 0
+    elif kind != OP_SCALAR:
+        return 0
+    if x._lz == NULL and not (cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._vo)
+                              and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._do)):
+        return 0
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if X.nd > DUALML_MAXD or not _plan(idx, X.nd, X.dims, &P):
+        return 0
+    for i in range(X.nd):
+        off_v += P.start[i] * X.vst[i]
+        off_d += P.start[i] * X.dst[i + 1]
+    for i in range(P.nd):
+        st_v[i] = X.vst[P.src[i]] * P.step[i] if P.src[i] >= 0 else 0
+        st_d[i] = X.dst[P.src[i] + 1] * P.step[i] if P.src[i] >= 0 else 0
+        st_s[i] = 0
+        st_sd[i] = 0
+    if y is None:
+        _copy_region(X.v + off_v, st_v, <char *>&c, st_s, P.nd, P.dims)
+        for j in range(X.k):
+            _copy_region(X.d + j * X.dst[0] + off_d, st_d, <char *>&zero, st_s, P.nd, P.dims)
+        return 1
+    _parts(y, &V)
+    if V.k != X.k:
+        return 0
+    if V.nd != 0:
+        if V.nd != P.nd:
+            return 0
+        for i in range(P.nd):
+            if V.dims[i] != P.dims[i]:
+                return 0
+            st_s[i] = V.vst[i]
+            st_sd[i] = V.dst[i + 1]
+    _copy_region(X.v + off_v, st_v, V.v, st_s, P.nd, P.dims)
+    for j in range(X.k):
+        _copy_region(X.d + j * X.dst[0] + off_d, st_d, V.d + j * V.dst[0], st_sd,
+                     P.nd, P.dims)
+    return 1
 
 
 # ---------------------------------------------------------------------------
@@ -1146,6 +1318,112 @@ cdef object _sum_all(DualArray x):
         for j in range(X.k):
             o[j] = _pairwise(X.d + j * rs, n, 8)
     return res
+
+
+cdef inline Py_ssize_t _offset(Py_ssize_t i, int nd, cnp.npy_intp *dims,
+                               cnp.npy_intp *st) noexcept:
+    # the byte offset of flat (C-order) element i
+    cdef Py_ssize_t off = 0
+    cdef int a
+    for a in range(nd - 1, -1, -1):
+        off += (i % dims[a]) * st[a]
+        i //= dims[a]
+    return off
+
+
+cdef object _select_all(DualArray x, bint want_max):
+    """x.max() / x.min() over every element: the first maximum (minimum) or
+    the first nan, as np.argmax / np.argmin pick it, with its tangents; a
+    0-d result, or NotImplemented."""
+    cdef _Parts X
+    cdef Py_ssize_t n, i, best = 0, off_v, off_d
+    cdef double m, a
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0:
+        return NotImplemented           # the Python path raises NumPy's error
+    m = (<double *>X.v)[0]
+    if m == m:
+        for i in range(1, n):
+            a = (<double *>(X.v + _offset(i, X.nd, X.dims, X.vst)))[0]
+            if (a > m if want_max else a < m) or a != a:
+                m = a
+                best = i
+                if a != a:
+                    break
+    off_v = _offset(best, X.nd, X.dims, X.vst)
+    off_d = _offset(best, X.nd, X.dims, X.dst + 1)
+    return _gather(x, &X, 0, NULL, &off_v, &off_d, 1)
+
+
+cdef object _prod_all(DualArray x):
+    """x.prod() over every element: the Python path's left-to-right product
+    (exact derivatives with zeros), each step the multiply rule's kernel on
+    one element; a 0-d result, or NotImplemented (hessian rows, empty)."""
+    cdef _Parts X
+    cdef Py_ssize_t n, i, k
+    cdef double *buf
+    cdef double *acc
+    cdef double *nxt
+    cdef double *tmp
+    cdef char *base[6]
+    cdef Py_ssize_t strides[6]
+    cdef Py_ssize_t rows[3]
+    cdef Py_ssize_t dims0[1]
+    cdef Py_ssize_t off_v, off_d
+    if not _flat(x) or x._o2 is not None:
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    k = X.k
+    if n == 0:
+        return NotImplemented
+    off_v = 0
+    off_d = 0
+    if n == 1:
+        return _gather(x, &X, 0, NULL, &off_v, &off_d, 1)
+    buf = <double *>PyMem_Malloc(<size_t>(2 * (k + 1)) * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        # acc = element 0; then acc = acc * element i (value, then k rows)
+        acc = buf
+        nxt = buf + k + 1
+        acc[0] = (<double *>X.v)[0]
+        for i in range(k):
+            acc[1 + i] = (<double *>(X.d + i * X.dst[0]))[0]
+        for i in range(6):
+            strides[i] = 0
+        dims0[0] = 1
+        rows[0] = 8
+        rows[2] = 8
+        rows[1] = X.dst[0]
+        for i in range(1, n):
+            off_v = _offset(i, X.nd, X.dims, X.vst)
+            off_d = _offset(i, X.nd, X.dims, X.dst + 1)
+            base[0] = <char *>acc
+            base[1] = <char *>(acc + 1)
+            base[2] = X.v + off_v
+            base[3] = X.d + off_d
+            base[4] = <char *>nxt
+            base[5] = <char *>(nxt + 1)
+            K.run_binary(R_MUL, 0, dims0, k, 3, base, strides, rows)
+            tmp = acc
+            acc = nxt
+            nxt = tmp
+        res = _make(None, None, x._tag, None)
+        _alloc_result(res, 0, NULL, k)
+        _parts(<DualArray>res, &X)
+        (<double *>X.v)[0] = acc[0]
+        for i in range(k):
+            (<double *>(X.d + i * X.dst[0]))[0] = acc[1 + i]
+        return res
+    finally:
+        PyMem_Free(buf)
 
 
 cdef inline object _dot2(object a, object b):
@@ -1614,7 +1892,8 @@ cdef class DualArray:
         return r
 
     def __setitem__(self, idx, val):
-        _py._setitem(self, idx, val)
+        if not _setitem(self, idx, val):
+            _py._setitem(self, idx, val)
 
     # -- comparisons: plain bool arrays of the values ----------------------------------
     def __eq__(self, o):
@@ -1797,6 +2076,10 @@ cdef class DualArray:
         if dtype is not None or out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_prod(self, axis, dtype, None, keepdims, initial, where),
                                out, "prod")
+        if axis is None and not keepdims:
+            r = _prod_all(self)
+            if r is not NotImplemented:
+                return r
         return _py._prod(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
@@ -1805,6 +2088,10 @@ cdef class DualArray:
         if out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_max(self, axis, None, keepdims, initial, where), out,
                                "max")
+        if axis is None and not keepdims:
+            r = _select_all(self, True)
+            if r is not NotImplemented:
+                return r
         return _py._select_reduce(self, axis, keepdims, np.argmax, "max")
 
     def min(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
@@ -1813,6 +2100,10 @@ cdef class DualArray:
         if out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_min(self, axis, None, keepdims, initial, where), out,
                                "min")
+        if axis is None and not keepdims:
+            r = _select_all(self, False)
+            if r is not NotImplemented:
+                return r
         return _py._select_reduce(self, axis, keepdims, np.argmin, "min")
 
     def cumsum(self, axis=None, dtype=None, out=None):
