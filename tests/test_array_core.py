@@ -835,3 +835,30 @@ def test_full_reductions_of_empty_arrays_keep_numpy_errors():
         with pytest.raises(ValueError, match="zero-size"):
             getattr(X, name)()
     assert same(np.asarray(X.prod().value if isinstance(X.prod(), DualArray) else X.prod()), 1.0)
+
+
+# -- sums and means over axes in C --------------------------------------------------------
+
+AXES = [0, -1, 1, (0, 1), (-1, 0), (2, 0), 5, (0, 0), 1.0, np.int64(1), ()]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (10, 10), (2, 3, 5), (17, 33), (1, 9)], ids=repr)
+@pytest.mark.parametrize("make", [lambda a: rows(a, k=4), lambda a: np.exp(rows(a, k=4)) * 1.0,
+                                  lambda a: _strided(a, k=2)], ids=["eager", "lazy", "strided"])
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_reductions_over_axes_equal_the_python_path_and_numpy(name, make, shape):
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)
+    X = make(a)
+    ref = getattr(_reduce, "_" + name)
+    for axis in AXES:
+        for keepdims in (False, True):
+            try:
+                expect = ref(X, axis, keepdims)
+            except Exception as exc:                   # noqa: BLE001
+                with pytest.raises(type(exc)):
+                    getattr(X, name)(axis=axis, keepdims=keepdims)
+                continue
+            r = getattr(X, name)(axis=axis, keepdims=keepdims)
+            assert same_da(r, expect), (axis, keepdims)
+            assert same(r.value, getattr(np, name)(X.value, axis=axis, keepdims=keepdims))

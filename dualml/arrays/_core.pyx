@@ -54,7 +54,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
-from libc.string cimport memmove
+from libc.string cimport memmove, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from dualml cimport _kernels as K
@@ -1320,6 +1320,74 @@ cdef object _sum_all(DualArray x):
     return res
 
 
+cdef object _np_add_reduce = np.add.reduce
+cdef object _np_mean = np.mean
+
+
+cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
+    """x.sum(axis) / x.mean(axis) for an int or a tuple of distinct ints in
+    range: np.add.reduce / np.mean of the values and of the rows with the
+    axes counted from the end, as the Python path (_reduce._sum/_mean) calls
+    them -- for a lazy x one call over its block, whose (k + 1, ...) layout
+    NumPy reduces exactly as the two components (tests/test_array_core.py);
+    NotImplemented otherwise."""
+    cdef _Parts X
+    cdef _Lazy *L
+    cdef int nd, i
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef Py_ssize_t m
+    cdef DualArray res
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    nd = X.nd
+    if type(axis) is int:
+        if not -nd <= axis < nd:
+            return NotImplemented       # the Python path raises NumPy's error
+        ax = axis - nd if axis >= 0 else axis
+    else:
+        if type(axis) is not tuple or len(<tuple>axis) == 0:
+            return NotImplemented
+        neg = []
+        for a in <tuple>axis:
+            if type(a) is not int or not -nd <= a < nd:
+                return NotImplemented
+            a = a - nd if a >= 0 else a
+            if a in neg:
+                return NotImplemented
+            neg.append(a)
+        ax = tuple(neg)
+    f = _np_mean if mean else _np_add_reduce
+    kd = True if keepdims else False
+    L = x._lz
+    # positional (array, axis, dtype, out, keepdims) for both functions
+    if L == NULL:
+        rv = f(x._vo, ax, None, None, kd)
+        rd = f(x._do, ax, None, None, kd)
+        if type(rv) is not ndarray:
+            rv = np.asarray(rv, dtype=_F64)
+        return _make(rv, rd, x._tag, x._o2)
+    full[0] = L.k + 1
+    for i in range(nd):
+        full[i + 1] = L.dims[i]
+    blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
+    cnp.set_array_base(blk, x._blk)
+    r = f(blk, ax, None, None, kd)
+    if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
+        return NotImplemented
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, cnp.PyArray_NDIM(<cnp.ndarray>r) - 1,
+                  cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, L.k)
+    _parts(res, &X)
+    m = cnp.PyArray_NBYTES(<cnp.ndarray>r) // (L.k + 1)
+    memcpy(X.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>m)
+    if L.k:
+        memcpy(X.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + m, <size_t>(m * L.k))
+    return res
+
+
 cdef inline Py_ssize_t _offset(Py_ssize_t i, int nd, cnp.npy_intp *dims,
                                cnp.npy_intp *st) noexcept:
     # the byte offset of flat (C-order) element i
@@ -2042,6 +2110,10 @@ cdef class DualArray:
             r = _sum_all(self)
             if r is not NotImplemented:
                 return r
+        elif axis is not None:
+            r = _reduce_axes(self, axis, keepdims, False)
+            if r is not NotImplemented:
+                return r
         return _py._sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dtype=None, out=None, where=True):
@@ -2068,6 +2140,10 @@ cdef class DualArray:
                 for j in range(X.k):
                     p[j] = p[j] / n
                 return r
+        if axis is not None:
+            s = _reduce_axes(self, axis, keepdims, True)
+            if s is not NotImplemented:
+                return s
         return _py._mean(self, axis, keepdims)
 
     def prod(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
