@@ -876,3 +876,38 @@ def test_reductions_over_axes_equal_the_python_path_and_numpy(name, make, shape)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 assert same(r.value, getattr(np, name)(X.value, axis=axis, keepdims=keepdims))
+
+
+# -- inner products of vectors in C ---------------------------------------------------------
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 10, 33, 100, 1000])
+@pytest.mark.parametrize("kind", ["dual@dual", "dual@const", "const@dual", "lazy@lazy",
+                                  "strided", "dot method"])
+def test_inner_products_equal_the_python_path_and_the_product_rule(kind, n):
+    rng = np.random.default_rng(n)
+    a, b = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 3, n), rng.standard_normal(n)
+    X, Y = rows(a, k=3, seed=1), rows(b, k=3, seed=2)
+    if kind == "dual@const":
+        Y = b
+    elif kind == "const@dual":
+        X = a
+    elif kind == "lazy@lazy":
+        X, Y = X * 1.0, Y * 1.0
+    elif kind == "strided":
+        X, Y = _strided(a), _strided(b)
+    r = X.dot(Y) if kind == "dot method" else X @ Y
+    assert same_da(r, _products._matmul(X, Y))
+    # the product rule, row by row, against NumPy's own inner products
+    ad = X.deriv if isinstance(X, DualArray) else np.zeros((3, n))
+    bd = Y.deriv if isinstance(Y, DualArray) else np.zeros((3, n))
+    assert same(r.value, np.matmul(getattr(X, "value", X), getattr(Y, "value", Y)))
+    expect = [np.dot(ad[j], b) + np.dot(a, bd[j]) for j in range(3)]
+    assert np.allclose(r.deriv, expect, rtol=1e-13, atol=1e-300)
+
+
+def test_inner_product_errors_are_numpys():
+    X = rows(np.ones(3))
+    with pytest.raises(ValueError, match="matmul"):
+        X @ rows(np.ones(4))
+    with pytest.raises(ValueError, match="directions"):
+        X @ rows(np.ones(3), k=2)

@@ -1498,6 +1498,98 @@ cdef inline object _dot2(object a, object b):
     return PyArray_MatrixProduct2(a, b, NULL)
 
 
+cdef extern from *:
+    """
+    /* NumPy's float64 dot (cblas_ddot where the strides allow): the inner
+       product np.matmul computes for a (1, n) @ (n, 1) pair of contiguous
+       vectors, bit for bit (tests/test_array_core.py) */
+    static PyArray_DotFunc *dualml_ddot_fn = NULL;
+    static int dualml_ddot_init(void) {
+        PyArray_Descr *d = PyArray_DescrFromType(NPY_DOUBLE);
+        if (d == NULL) return -1;
+        dualml_ddot_fn = PyDataType_GetArrFuncs(d)->dotfunc;
+        Py_DECREF(d);
+        return dualml_ddot_fn == NULL ? -1 : 0;
+    }
+    static double dualml_ddot(char *a, char *b, npy_intp n) {
+        double r = 0.0;
+        dualml_ddot_fn(a, sizeof(double), b, sizeof(double), (char *)&r, n, NULL);
+        return r;
+    }
+    """
+    int dualml_ddot_init() except -1
+    double dualml_ddot(char *a, char *b, cnp.npy_intp n) noexcept
+
+
+dualml_ddot_init()
+
+
+cdef inline bint _vector(_Parts *P, bint rows) noexcept:
+    # a contiguous 1-d operand (each tangent row contiguous too)
+    return P.nd == 1 and (P.dims[0] < 2 or (P.vst[0] == 8 and (not rows or P.dst[1] == 8)))
+
+
+cdef object _dot11(object a, object b):
+    """a @ b for two 1-d contiguous operands, one or both first-order
+    DualArrays of one tag: np.matmul's inner products (the Python path's
+    bits: value av.bv, rows ad_j.bv + av.bd_j) into a 0-d result;
+    NotImplemented otherwise."""
+    cdef _Parts A, B, O
+    cdef DualArray x = None, y = None, r, res
+    cdef Py_ssize_t n, j
+    cdef double *o
+    if type(a) is DualArray:
+        x = <DualArray>a
+        if not _flat(x) or x._o2 is not None:
+            return NotImplemented
+        hv, hd = x._vo, x._do
+        _parts(x, &A)
+        if not _vector(&A, True):
+            return NotImplemented
+    elif type(a) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE \
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a):
+        _array_parts(<cnp.ndarray>a, &A)
+        if not _vector(&A, False):
+            return NotImplemented
+    else:
+        return NotImplemented
+    if type(b) is DualArray:
+        y = <DualArray>b
+        if not _flat(y) or y._o2 is not None:
+            return NotImplemented
+        hv2, hd2 = y._vo, y._do
+        _parts(y, &B)
+        if not _vector(&B, True):
+            return NotImplemented
+    elif type(b) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>b) == cnp.NPY_DOUBLE \
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>b):
+        _array_parts(<cnp.ndarray>b, &B)
+        if not _vector(&B, False):
+            return NotImplemented
+    else:
+        return NotImplemented
+    n = A.dims[0]
+    if B.dims[0] != n:
+        return NotImplemented           # the Python path raises NumPy's message
+    if x is not None and y is not None and (x._tag != y._tag or A.k != B.k):
+        return NotImplemented
+    r = x if x is not None else y
+    res = _make(None, None, r._tag, None)
+    _alloc_result(res, 0, NULL, A.k if x is not None else B.k)
+    _parts(res, &O)
+    (<double *>O.v)[0] = dualml_ddot(A.v, B.v, n)
+    o = <double *>O.d
+    for j in range(O.k):
+        if x is not None and y is not None:
+            o[j] = (dualml_ddot(A.d + j * A.dst[0], B.v, n)
+                    + dualml_ddot(A.v, B.d + j * B.dst[0], n))
+        elif x is not None:
+            o[j] = dualml_ddot(A.d + j * A.dst[0], B.v, n)
+        else:
+            o[j] = dualml_ddot(A.v, B.d + j * B.dst[0], n)
+    return res
+
+
 cdef object _matmul(object a, object b):
     """a @ b with one operand a constant matrix (2-d float64 ndarray) and the
     other a 1-d or 2-d DualArray of float64 components (first order or
@@ -1505,6 +1597,9 @@ cdef object _matmul(object a, object b):
     NotImplemented otherwise."""
     cdef DualArray x
     cdef cnp.ndarray w, v, d
+    r = _dot11(a, b)
+    if r is not NotImplemented:
+        return r
     if type(a) is ndarray and type(b) is DualArray:
         x = <DualArray>b
         w = <cnp.ndarray>a
