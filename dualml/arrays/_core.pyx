@@ -28,13 +28,15 @@ c. Everything else -- nested levels, fancy indexing, the NumPy functions,
    this package, installed at import by ``_install``.  Both give the same
    bits; the tests compare them (tests/test_array_core.py).
 d. A small result (under POOL_MIN bytes) is born lazy: its values and
-   tangent rows live in one ``_Block`` (shape header, then the data) and
-   ``_vo``/``_do`` stay None until Python asks for ``_v``/``_d``, which
-   makes the two ndarray views then.  A chain of fast-path operations never
-   builds them: at 10 elements x 10 directions the two views cost more
+   tangent rows live in one raw block (shape header, then the data) that
+   the array owns, and ``_vo``/``_do`` stay None until Python asks for
+   ``_v``/``_d``, which hands the block to a ``_Block`` owner and makes the
+   two ndarray views on it.  A chain of fast-path operations never builds
+   them: at 10 elements x 10 directions the views and their owner cost more
    than the operation's kernel.  The fast paths read either state through
-   ``_parts``; the block lives as long as the array (views keep it too), so
-   pointers taken from it stay valid whatever Python runs meanwhile.
+   ``_parts``; the block lives as long as the array (its owner is kept for
+   life), so pointers taken from it stay valid whatever Python runs
+   meanwhile.
 e. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
    dead arrays released (``_Buffer``): a chain of large operations reuses
    pages the process already touched instead of faulting in fresh ones
@@ -474,7 +476,7 @@ cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) ex
     cdef double nbytes = 8.0 * <double>(k + 1)
     cdef Py_ssize_t n = 1, head
     cdef int i
-    cdef _Block b
+    cdef void *p
     cdef _Lazy *L
     cdef cnp.npy_intp s
     for i in range(nd):
@@ -487,19 +489,18 @@ cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) ex
     # the head and 4 nd + 2 shape entries, rounded up to 16 bytes
     head = (<Py_ssize_t>sizeof(_Lazy) + (4 * nd + 2) * <Py_ssize_t>sizeof(cnp.npy_intp)
             + 15) // 16 * 16
-    b = _Block.__new__(_Block)
-    b.ptr = PyMem_Malloc(<size_t>(head + <Py_ssize_t>nbytes))
-    if b.ptr == NULL:
+    p = PyMem_Malloc(<size_t>(head + <Py_ssize_t>nbytes))
+    if p == NULL:
         raise MemoryError(f"cannot allocate {nbytes:.0f} bytes for a DualArray operation")
-    L = <_Lazy *>b.ptr
+    L = <_Lazy *>p
     L.nd = nd
     L.k = k
     L.n = n
-    L.dims = <cnp.npy_intp *>(<char *>b.ptr + sizeof(_Lazy))
+    L.dims = <cnp.npy_intp *>(<char *>p + sizeof(_Lazy))
     L.vst = L.dims + nd
     L.ddims = L.vst + nd
     L.dst = L.ddims + nd + 1
-    L.v = <double *>(<char *>b.ptr + head)
+    L.v = <double *>(<char *>p + head)
     L.d = L.v + n
     s = 8
     for i in range(nd - 1, -1, -1):
@@ -510,18 +511,32 @@ cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) ex
         s *= dims[i]
     L.ddims[0] = k
     L.dst[0] = s
-    r._blk = b
+    r._mem = p
     r._lz = L
     return 0
+
+
+cdef object _owner(DualArray x):
+    # the _Block that owns x's lazy memory, made on first need (an ndarray
+    # on the block needs a Python owner) and kept by x for life
+    cdef _Block b
+    if x._blk is None:
+        b = _Block.__new__(_Block)      # (may run Python code: a collection)
+        if x._blk is None:              # (not made meanwhile)
+            b.ptr = x._mem
+            x._mem = NULL
+            x._blk = b
+    return x._blk
 
 
 cdef int _materialize(DualArray x) except -1:
     # a lazy x's two ndarrays, views of its block (which x keeps)
     cdef _Lazy *L = x._lz
+    owner = _owner(x)
     v = _array_on(L.nd, L.dims, NULL, L.v, cnp.NPY_ARRAY_CARRAY)
-    cnp.set_array_base(v, x._blk)
+    cnp.set_array_base(v, owner)
     d = _array_on(L.nd + 1, L.ddims, NULL, L.d, cnp.NPY_ARRAY_CARRAY)
-    cnp.set_array_base(d, x._blk)
+    cnp.set_array_base(d, owner)
     if x._lz == L:                  # (another thread may have been first)
         x._vo = v
         x._do = d
@@ -1372,7 +1387,7 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     for i in range(nd):
         full[i + 1] = L.dims[i]
     blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
-    cnp.set_array_base(blk, x._blk)
+    cnp.set_array_base(blk, _owner(x))
     r = f(blk, ax, None, None, kd)
     if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
@@ -1838,7 +1853,8 @@ cdef class DualArray:
 
     cdef object _vo                 # the values; None while lazy (design note d.)
     cdef object _do                 # the tangent rows; None while lazy
-    cdef object _blk                # a lazy result's _Block, kept for life
+    cdef void *_mem                 # a lazy result's block while x owns it
+    cdef object _blk                # or its owner once a view needed one (for life)
     cdef _Lazy *_lz                 # its layout while lazy, else NULL
     cdef public unsigned long long _tag
     cdef public object _o2
@@ -1846,6 +1862,10 @@ cdef class DualArray:
 
     __array_priority__ = 100.0
     __hash__ = None
+
+    def __dealloc__(self):
+        PyMem_Free(self._mem)
+        self._mem = NULL
 
     def __init__(self, value, deriv=None):
         v, d = _py._init_parts(value, deriv)
