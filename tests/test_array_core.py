@@ -911,3 +911,27 @@ def test_inner_product_errors_are_numpys():
         X @ rows(np.ones(4))
     with pytest.raises(ValueError, match="directions"):
         X @ rows(np.ones(3), k=2)
+
+
+@pytest.mark.parametrize("make", [rows, lambda a: np.tanh(rows(a)), _strided],
+                         ids=["eager", "lazy", "strided"])
+@pytest.mark.parametrize("idx", ["rows", "rows neg", "rows empty", "rows out", "mask",
+                                 "mask strided", "mask wrong", "mask none"])
+def test_fancy_indexes_of_matrices_gather_as_numpy(make, idx):
+    a = np.arange(24.0).reshape(4, 6) / 7.0 - 1.0
+    X = make(a)
+    i = {"rows": np.array([2, 0, 2]), "rows neg": np.array([-1, -4]),
+         "rows empty": np.array([], dtype=np.intp), "rows out": np.array([4]),
+         "mask": X.value > 0, "mask strided": (np.arange(48.0).reshape(4, 12) % 3 == 0)[:, ::2],
+         "mask wrong": np.ones((4, 5), bool), "mask none": np.zeros((4, 6), bool)}[idx]
+    try:
+        expect = X.value[i]
+    except IndexError:
+        with pytest.raises(IndexError):
+            X[i]
+        return
+    r = X[i]
+    assert same(r.value, expect)
+    for j in range(X.k):
+        assert same(r.deriv[j], X.deriv[j][i])
+    assert not np.shares_memory(r._v, X._v)

@@ -1126,58 +1126,110 @@ cdef object _gather(DualArray x, _Parts *X, int nd, cnp.npy_intp *dims,
 
 
 cdef object _take(DualArray x, cnp.ndarray idx):
-    """x[idx] for a 1-d x and a 1-d integer (intp) index array, or a boolean
-    mask of x's length: NumPy's gather, as a fresh result; NotImplemented
-    for anything else (and for out-of-range indices, whose IndexError the
-    Python path raises)."""
+    """x[idx] for a 1-d integer (intp) index array on the first axis, or a
+    boolean mask of x's shape: NumPy's gather, as a fresh result;
+    NotImplemented for anything else (and for out-of-range indices, whose
+    IndexError the Python path raises)."""
     cdef _Parts X
     cdef Py_ssize_t n, m = 0, i, ii
-    cdef cnp.npy_intp dims[1]
     cdef Py_ssize_t *off
     cdef char *ip
-    cdef Py_ssize_t ist
     cdef int t = cnp.PyArray_TYPE(idx)
+    cdef int nd
+    cdef cnp.npy_intp dim1
     hv, hd = x._vo, x._do
     _parts(x, &X)
-    if X.nd != 1 or cnp.PyArray_NDIM(idx) != 1 or not cnp.PyArray_ISALIGNED(idx):
+    nd = X.nd
+    if nd == 0 or nd > DUALML_MAXD or not cnp.PyArray_ISALIGNED(idx):
+        return NotImplemented
+    ip = <char *>cnp.PyArray_DATA(idx)
+    if t == cnp.NPY_BOOL:
+        # a mask of x's shape: the selected elements in C order, a vector
+        if cnp.PyArray_NDIM(idx) != nd:
+            return NotImplemented
+        for i in range(nd):
+            if cnp.PyArray_DIMS(idx)[i] != X.dims[i]:
+                return NotImplemented
+        n = _size(&X)
+        off = <Py_ssize_t *>PyMem_Malloc(<size_t>(2 * n + 1) * sizeof(Py_ssize_t))
+        if off == NULL:
+            raise MemoryError()
+        try:
+            # the selected flat positions, then their byte offsets
+            if nd == 1:
+                for i in range(n):
+                    if (<cnp.npy_bool *>(ip + i * cnp.PyArray_STRIDES(idx)[0]))[0]:
+                        off[m] = i
+                        m += 1
+                for i in range(m):
+                    off[m + i] = off[i] * X.dst[1]
+                    off[i] = off[i] * X.vst[0]
+            else:
+                for i in range(n):
+                    if (<cnp.npy_bool *>(ip + _offset(i, nd, X.dims,
+                                                      cnp.PyArray_STRIDES(idx))))[0]:
+                        off[m] = i
+                        m += 1
+                for i in range(m):
+                    off[m + i] = _offset(off[i], nd, X.dims, X.dst + 1)
+                    off[i] = _offset(off[i], nd, X.dims, X.vst)
+            dim1 = m
+            return _gather(x, &X, 1, &dim1, off, off + m, m)
+        finally:
+            PyMem_Free(off)
+    if t != cnp.NPY_INTP or cnp.PyArray_NDIM(idx) != 1:
         return NotImplemented
     n = X.dims[0]
-    ip = <char *>cnp.PyArray_DATA(idx)
-    ist = cnp.PyArray_STRIDES(idx)[0]
-    if t == cnp.NPY_BOOL:
-        if cnp.PyArray_DIMS(idx)[0] != n:
+    m = cnp.PyArray_DIMS(idx)[0]
+    for i in range(m):
+        ii = (<cnp.npy_intp *>(ip + i * cnp.PyArray_STRIDES(idx)[0]))[0]
+        if not -n <= ii < n:
             return NotImplemented
-        for i in range(n):
-            m += (<cnp.npy_bool *>(ip + i * ist))[0] != 0
-    elif t == cnp.NPY_INTP:
-        m = cnp.PyArray_DIMS(idx)[0]
-        for i in range(m):
-            ii = (<cnp.npy_intp *>(ip + i * ist))[0]
-            if not -n <= ii < n:
-                return NotImplemented
-    else:
-        return NotImplemented
+    if nd > 1:
+        return _take_rows(x, &X, ip, cnp.PyArray_STRIDES(idx)[0], m)
     off = <Py_ssize_t *>PyMem_Malloc(<size_t>(2 * m + 1) * sizeof(Py_ssize_t))
     if off == NULL:
         raise MemoryError()
     try:
-        if t == cnp.NPY_BOOL:
-            m = 0
-            for i in range(n):
-                if (<cnp.npy_bool *>(ip + i * ist))[0] != 0:
-                    off[m] = i
-                    m += 1
-        else:
-            for i in range(m):
-                ii = (<cnp.npy_intp *>(ip + i * ist))[0]
-                off[i] = ii + n if ii < 0 else ii
         for i in range(m):
-            off[m + i] = off[i] * X.dst[1]
-            off[i] = off[i] * X.vst[0]
-        dims[0] = m
-        return _gather(x, &X, 1, dims, off, off + m, m)
+            ii = (<cnp.npy_intp *>(ip + i * cnp.PyArray_STRIDES(idx)[0]))[0]
+            if ii < 0:
+                ii += n
+            off[i] = ii * X.vst[0]
+            off[m + i] = ii * X.dst[1]
+        dim1 = m
+        return _gather(x, &X, 1, &dim1, off, off + m, m)
     finally:
         PyMem_Free(off)
+
+
+cdef object _take_rows(DualArray x, _Parts *X, char *ip, Py_ssize_t ist, Py_ssize_t m):
+    # x[idx] along the first axis, idx m checked intp entries at ip (stride
+    # ist): each selected sub-array copied, C order, into a fresh result
+    cdef cnp.npy_intp dims[DUALML_MAXD]
+    cdef Py_ssize_t ost[DUALML_MAXD]
+    cdef Py_ssize_t inner = 1, i, j, ii, n = X.dims[0]
+    cdef int a, nd = X.nd
+    cdef DualArray res = _make(None, None, x._tag, x._o2)
+    cdef _Parts O
+    dims[0] = m
+    for a in range(1, nd):
+        dims[a] = X.dims[a]
+        inner *= X.dims[a]
+    _alloc_result(res, nd, dims, X.k)
+    _parts(res, &O)
+    _contig(nd - 1, dims + 1, ost)
+    for i in range(m):
+        ii = (<cnp.npy_intp *>(ip + i * ist))[0]
+        if ii < 0:
+            ii += n
+        _copy_region(O.v + i * inner * 8, ost, X.v + ii * X.vst[0],
+                     <Py_ssize_t *>(X.vst + 1), nd - 1, dims + 1)
+        for j in range(X.k):
+            _copy_region(O.d + j * O.dst[0] + i * inner * 8, ost,
+                         X.d + j * X.dst[0] + ii * X.dst[1], <Py_ssize_t *>(X.dst + 2),
+                         nd - 1, dims + 1)
+    return res
 
 
 cdef void _copy_region(char *dst, Py_ssize_t *dst_st, const char *src, Py_ssize_t *src_st,
