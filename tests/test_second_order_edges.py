@@ -68,6 +68,10 @@ UNARY_CASES = [
     ("sigmoid", [1e-12, 1.6e-4, -0.3, 1.8, 1.9, 2.0, -30.0, 700.0]),
     # x phi(x) differentiated gave x * (0 * inf) = nan once x*x overflowed
     ("gelu", [1e-12, -0.7, 1.0, 39.0, 41.0, -41.0, 1e155, 1e308]),
+    # x s(-x) differentiated gave inf * 0 = nan at +-inf; x is replaced by 0
+    # from |x| = 760 on, where that term is below the other's last digit
+    ("silu", [1e-12, -0.7, 3.0, 50.0, -50.0, 700.0, -700.0, 755.0, -755.0, 759.9,
+              -759.9, 760.0, -760.0, 1e300, -1e300]),
 ]
 
 
@@ -82,6 +86,13 @@ def test_unary_second_derivative_at_edges(name, points, path):
         if not close(got, ref):
             failures.append(f"{name}''({x!r}) by {path}: expected {ref!r}, got {got!r}")
     assert not failures, failures
+
+
+@pytest.mark.parametrize("x", [math.inf, -math.inf])
+@pytest.mark.parametrize("path", list(UNARY_PATHS))
+def test_silu_second_derivative_at_infinity_is_the_limit_zero(path, x):
+    # silu'' = s'(x) (2 + x (1 - 2 s(x))) -> 0 both ways (it was nan)
+    assert UNARY_PATHS[path]("silu", x) == 0.0
 
 
 BINARY_PATHS = {
