@@ -16,7 +16,7 @@ import pytest
 
 import dualml
 from dualml import Dual, DualArray, _kernels
-from dualml.arrays import _core, _elementwise, _operands, _products, _reduce
+from dualml.arrays import _core, _elementwise, _joins, _operands, _products, _reduce
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
                     np.inf, -np.inf, np.nan])
@@ -935,3 +935,32 @@ def test_fancy_indexes_of_matrices_gather_as_numpy(make, idx):
     for j in range(X.k):
         assert same(r.deriv[j], X.deriv[j][i])
     assert not np.shares_memory(r._v, X._v)
+
+
+@pytest.mark.parametrize("bounds", [(0.2, 0.8), (None, 0.5), (0.5, None), (-1.0, 2.0),
+                                    (0.5, 0.5), (np.full(10, 0.3), 0.9), ([0.1] * 10, None),
+                                    (None, None)], ids=repr)
+def test_clip_in_c_equals_the_python_path(bounds):
+    a = np.linspace(0.0, 1.0, 10)                      # hits both bounds exactly (ties)
+    X = rows(a)
+    lo, hi = bounds
+    r = X.clip(lo, hi)
+    expect = _joins._clip(X, lo, hi)
+    assert same_da(r, expect) if isinstance(expect, DualArray) else r is X
+    if lo is not None or hi is not None:
+        assert same(r.value, np.clip(a, lo, hi))
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (None, True), (0, False), (1, True),
+                                            ((0, 1), False)])
+@pytest.mark.parametrize("make", [rows, lambda a: np.tanh(rows(a)), _strided],
+                         ids=["eager", "lazy", "strided"])
+def test_frobenius_norm_through_c_paths_equals_the_python_path(make, axis, keepdims):
+    a = np.linspace(-2.0, 3.0, 12).reshape(3, 4)
+    X = make(a)
+    r = np.linalg.norm(X, axis=axis, keepdims=keepdims)
+    sq = _elementwise._ew_unary("square", X)
+    expect = _elementwise._ew_unary("sqrt", _reduce._sum(sq, axis, keepdims))
+    assert same_da(r, expect)
+    assert same(r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims)) or np.allclose(
+        r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims), rtol=1e-15)

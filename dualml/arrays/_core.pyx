@@ -583,12 +583,13 @@ cdef bint _O2U[128]
 cdef bint _O2B[128]
 cdef bint _O2BA[128]
 cdef bint _O2BB[128]
-cdef Py_ssize_t R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
+cdef Py_ssize_t R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS, R_MAX, R_MIN
 
 
 def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     """Connect the Python implementation (the fallbacks) and the rule maps."""
     global _py, _BINARY_NAMES, R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
+    global R_MAX, R_MIN
     cdef Py_ssize_t i
     _py = py
     from dualml._kernels import UNARY, BINARY
@@ -619,6 +620,8 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     R_SQUARE = K._unary_index("square")
     R_NEG = K._unary_index("negative")
     R_ABS = K._unary_index("absolute")
+    R_MAX = K._binary_index("maximum")
+    R_MIN = K._binary_index("minimum")
 
 
 # ---------------------------------------------------------------------------
@@ -2372,7 +2375,15 @@ cdef class DualArray:
             if a_max is not None:
                 raise TypeError("clip(): give a_max or max=, not both")
             a_max = max
-        return _py._clip(self, a_min, a_max)
+        # maximum then minimum, as the Python path (_joins._clip), in C
+        r = self
+        if a_min is not None:
+            r = _binary(R_MAX, r, a_min)
+        if r is not NotImplemented and a_max is not None:
+            r = _binary(R_MIN, r, a_max)
+        if r is NotImplemented:
+            return _py._clip(self, a_min, a_max)
+        return r
 
     def std(self, *args, **kwargs):
         """std(axis=None, dtype=None, out=None, ddof=0, keepdims=False, ...): as ndarray.std."""

@@ -118,7 +118,10 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     if ord is None or ord == "fro" or (ord == 2 and vector) or (ord == "f"):
         if ord == "fro" and vector:
             raise ValueError("Invalid norm order 'fro' for vectors")
-        return _ew_unary("sqrt", _operand(_sum(_ew_unary("square", x), axis, keepdims)))
+        # x ** 2 and .sum: the C paths (the same bits as _ew_unary("square")
+        # and _sum; they fall back to those themselves)
+        s = (x ** 2).sum(axis=axis, keepdims=keepdims)
+        return np.sqrt(s) if type(s) is DualArray else _ew_unary("sqrt", _operand(s))
     if not vector:
         ax = (-2, -1) if axis is None else tuple(_norm_axis(a, nd) for a in axis)
         if ord == "nuc" or ord in (2, -2, 1, -1, np.inf, -np.inf):
