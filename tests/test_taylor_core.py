@@ -245,6 +245,27 @@ def test_integer_power_of_a_negative_base():
     assert got == [-8.0, 12.0, -6.0, 1.0]
 
 
+# exp(x0 + v t) with v^3 beyond the doubles but e^x0 v^3 / 6 not: the
+# recurrences summed j x_j y_{k-j} before dividing by k, which overflowed
+# (expm1(remainder(2, b)) at b = -8.7e-104, found by tests/test_fuzz.py);
+# coefficients whose exact value overflows stay inf
+@pytest.mark.parametrize("name,mpf", [
+    ("exp", mpmath.exp), ("expm1", mpmath.expm1), ("exp2", lambda t: mpmath.power(2, t)),
+    ("sinh", mpmath.sinh), ("cosh", mpmath.cosh), ("sin", mpmath.sin),
+    ("cos", mpmath.cos), ("arctan", mpmath.atan)])
+@pytest.mark.parametrize("x0,v", [(0.0, 7.8e102), (1.0, -7e102), (-0.5, 5.6e102)])
+def test_coefficients_near_the_overflow_threshold(name, mpf, x0, v):
+    got = _c(getattr(dualml, name)(Taylor([x0, v, 0.0, 0.0, 0.0])))
+    with mpmath.workdps(60):
+        ref = mpmath.taylor(mpf, mpmath.mpf(x0), 4)
+        ref = [c * mpmath.mpf(v) ** k for k, c in enumerate(ref)]
+    for k in range(1, 5):
+        if abs(ref[k]) > 1.7976931348623157e308:
+            assert got[k] == math.copysign(math.inf, ref[k]), (k, got[k])
+        else:
+            assert got[k] == pytest.approx(float(ref[k]), rel=1e-13, abs=1e-300), (k, got)
+
+
 # -- the plain C header ------------------------------------------------------------
 
 C_PROGRAM = r"""
