@@ -266,6 +266,23 @@ def test_coefficients_near_the_overflow_threshold(name, mpf, x0, v):
             assert got[k] == pytest.approx(float(ref[k]), rel=1e-13, abs=1e-300), (k, got)
 
 
+# x**p along a series near 1e300: the power recurrence's terms x_(k-j) y_j
+# overflowed into inf - inf = nan for finite coefficients (found by
+# tests/test_fuzz.py: (square(v) / 1e-300) ** logaddexp(v, tanh(u)))
+@pytest.mark.parametrize("p", [0.987, 0.75, 1.01, 0.5])
+@pytest.mark.parametrize("moving_exponent", [False, True])
+def test_power_of_a_series_near_the_overflow_threshold(p, moving_exponent):
+    x = [7.7e300, 9.2e300, 2.77e300, 0.0, 0.0]
+    e = [p, 0.1, 0.0, 0.0, 0.0] if moving_exponent else [p, 0.0, 0.0, 0.0, 0.0]
+    got = _c(Taylor(x) ** Taylor(e))
+    with mpmath.workdps(60):
+        xs = [mpmath.mpf(c) for c in x]
+        ref = mpmath.taylor(lambda t: (xs[0] + xs[1] * t + xs[2] * t * t)
+                            ** (mpmath.mpf(p) + mpmath.mpf(e[1]) * t), 0, 4)
+    for k in range(5):
+        assert got[k] == pytest.approx(float(ref[k]), rel=1e-12), (k, got)
+
+
 # -- the plain C header ------------------------------------------------------------
 
 C_PROGRAM = r"""
