@@ -618,6 +618,34 @@ static inline void taylor_pow_inf(int K, const double *x, double p, double *y)
     }
 }
 
+/* x^p for x_0 > 0, finite p, term by term: binom(p, j) x_0^(p - j) (x -
+   x_0)^j with x_0^(p - j) = r r, r = x_0^((p - j) / 2), multiplied in last:
+   a coefficient is in range wherever that factor is within 1e+-616 of it
+   (the recurrence runs through x_0^p itself).  y_0 is set by the caller. */
+static inline void taylor_pow_split(int K, const double *x, double p, double *y)
+{
+    double h[TAYLOR_N], P[TAYLOR_N], t[TAYLOR_N], bin = 1.0;
+    int j, k;
+    h[0] = 0.0;
+    for (k = 1; k <= K; k++) {
+        h[k] = x[k];
+        y[k] = 0.0;
+    }
+    taylor_copy(K, h, P);                      /* (x - x_0)^j */
+    for (j = 1; j <= K; j++) {
+        double r;
+        bin *= (p - (j - 1)) / j;
+        r = pow(x[0], 0.5 * (p - j));
+        for (k = j; k <= K; k++)
+            if (bin != 0.0 && P[k] != 0.0)
+                y[k] += ((bin * P[k]) * r) * r;
+        if (j < K) {
+            taylor_mul(K, P, h, t);
+            taylor_copy(K, t, P);
+        }
+    }
+}
+
 static inline void taylor_pow_const(int K, const double *x, double p, double y0, int cube, double *y)
 {
     if (p == 0.0) {
@@ -645,6 +673,16 @@ static inline void taylor_pow_const(int K, const double *x, double p, double y0,
     }
     if (x[0] == 0.0) {
         taylor_pow_zero(K, x, p, cube, y);
+        y[0] = y0;
+        return;
+    }
+    if ((!(fabs(y0) >= 2.2250738585072014e-308) || isinf(y0)) && x[0] > 0.0
+        && isfinite(p)) {
+        /* x_0^p under- or overflows (or is subnormal) where the coefficients
+           need not: the recurrence is linear in y_0 and carried 0 for
+           (1.5e-229 + 0.15 t)^1.557, whose c_2 is 1.9e99 (DBL_MIN: only
+           <math.h> here).  Term by term instead */
+        taylor_pow_split(K, x, p, y);
         y[0] = y0;
         return;
     }

@@ -283,6 +283,29 @@ def test_power_of_a_series_near_the_overflow_threshold(p, moving_exponent):
         assert got[k] == pytest.approx(float(ref[k]), rel=1e-12), (k, got)
 
 
+# x**p with x_0**p out of the normal range but coefficients in it: the
+# recurrence carried the underflowed y_0 = 0 into every coefficient
+# ((1.5e-229 + 0.15 t)**1.557 had c_2 = 0 for 1.9e99; found by
+# tests/test_fuzz.py, seed 4).  Closed form binom(p, k) x_0^(p-k) x_1^k in
+# mpmath; where it leaves the doubles: the infinity, or nan, never a number
+@pytest.mark.parametrize("x0,x1,p", [(1.482140365754669e-229, 0.1519647066294877, 1.5574077246549023),
+                                     (1e-200, 1.0, 2.5), (1e200, 3e199, 1.6),
+                                     (1e250, 1.0, 1.3), (1e-300, 1e-290, 0.75)])
+def test_power_whose_value_leaves_the_doubles(x0, x1, p):
+    got = _c(Taylor([x0, x1, 0.0, 0.0, 0.0]) ** p)
+    with mpmath.workdps(60):
+        ref = [mpmath.binomial(p, k) * mpmath.mpf(x0) ** (mpmath.mpf(p) - k)
+               * mpmath.mpf(x1) ** k for k in range(5)]
+    for k in range(1, 5):
+        r = ref[k]
+        if R.TINY <= abs(r) <= 1.7976931348623157e308:
+            assert got[k] == pytest.approx(float(r), rel=1e-13), (k, got)
+        elif abs(r) > 1.7976931348623157e308:
+            assert math.isnan(got[k]) or got[k] == math.copysign(math.inf, r), (k, got)
+        else:
+            assert math.isnan(got[k]) or abs(got[k]) < R.TINY, (k, got)
+
+
 # -- the plain C header ------------------------------------------------------------
 
 C_PROGRAM = r"""
