@@ -141,18 +141,35 @@ static inline void taylor_div_y0(int K, const double *a, const double *b, double
     }
 }
 
+/* (1/k) sum_{j=1..k} j x_j g_{k-j}, the step of the integration and exp
+   recurrences.  Where the sum overflows but 1/k of it may not (exp(x_0 +
+   x_1 t) with x_1^3 beyond the doubles and x_1^3 / 6 not), the terms are
+   taken times j/k instead; the first sum is kept wherever it is finite, so
+   the bits are unchanged there. */
+static inline double taylor_integrate_k(int k, const double *x, const double *g)
+{
+    double s = 0.0;
+    int j;
+    for (j = 1; j <= k; j++)
+        s += taylor_zmul(j * x[j], g[k - j]);
+    if (isinf(s)) {
+        double t = 0.0;
+        for (j = 1; j <= k; j++)
+            t += taylor_zmul(x[j] * ((double)j / k), g[k - j]);
+        if (isfinite(t))
+            return t;
+    }
+    return s / k;
+}
+
 /* y' = g x': y_k = (1/k) sum_{j=1..k} j x_j g_{k-j} for k >= 1, y_0 given.
    g needs degree K-1.  y may not alias x or g. */
 static inline void taylor_integrate(int K, const double *x, const double *g, double y0, double *y)
 {
-    int k, j;
+    int k;
     y[0] = y0;
-    for (k = 1; k <= K; k++) {
-        double s = 0.0;
-        for (j = 1; j <= k; j++)
-            s += taylor_zmul(j * x[j], g[k - j]);
-        y[k] = s / k;
-    }
+    for (k = 1; k <= K; k++)
+        y[k] = taylor_integrate_k(k, x, g);
 }
 
 /* y = exp(s x) given y_0 (s x_0 is not formed: exp2 and expm1 pass their
@@ -165,7 +182,8 @@ static inline void taylor_exp_core(int K, const double *x, double s, double y0, 
         double acc = 0.0;
         for (j = 1; j <= k; j++)
             acc += taylor_zmul(j * x[j], y[k - j]);
-        y[k] = s * acc / k;
+        /* an overflowing sum: the j/k form of taylor_integrate_k */
+        y[k] = isinf(acc) ? s * taylor_integrate_k(k, x, y) : s * acc / k;
     }
 }
 
@@ -218,6 +236,17 @@ static inline void taylor_pow_rec(int K, const double *x, double p, double y0, d
         for (j = 0; j < k; j++)
             acc += taylor_zmul((p * (k - j) - j) * x[k - j], y[j]);
         y[k] = acc / (k * x[0]);
+        if (!isfinite(acc)) {
+            /* x_(k-j) y_j overflowed where y_k need not (x_0 = 7.7e300,
+               y_0 = 9.4e296: terms of 1e597, c_2 = 1e301): x_(k-j) / x_0
+               first, kept where that is finite; the bits are unchanged
+               wherever the sum is */
+            double t = 0.0;
+            for (j = 0; j < k; j++)
+                t += taylor_zmul((p * (k - j) - j) * (x[k - j] / x[0]), y[j]);
+            if (isfinite(t))
+                y[k] = t / k;
+        }
     }
 }
 
@@ -327,8 +356,9 @@ static inline void taylor_sincos(int K, const double *x, double s0, double c0, d
             as += taylor_zmul(j * x[j], c[k - j]);
             ac += taylor_zmul(j * x[j], s[k - j]);
         }
-        s[k] = as / k;
-        c[k] = -ac / k;
+        /* an overflowing sum: the j/k form of taylor_integrate_k */
+        s[k] = isinf(as) ? taylor_integrate_k(k, x, c) : as / k;
+        c[k] = isinf(ac) ? -taylor_integrate_k(k, x, s) : -ac / k;
     }
 }
 
@@ -344,8 +374,8 @@ static inline void taylor_sinhcosh(int K, const double *x, double s0, double c0,
             as += taylor_zmul(j * x[j], c[k - j]);
             ac += taylor_zmul(j * x[j], s[k - j]);
         }
-        s[k] = as / k;
-        c[k] = ac / k;
+        s[k] = isinf(as) ? taylor_integrate_k(k, x, c) : as / k;
+        c[k] = isinf(ac) ? taylor_integrate_k(k, x, s) : ac / k;
     }
 }
 
@@ -588,6 +618,34 @@ static inline void taylor_pow_inf(int K, const double *x, double p, double *y)
     }
 }
 
+/* x^p for x_0 > 0, finite p, term by term: binom(p, j) x_0^(p - j) (x -
+   x_0)^j with x_0^(p - j) = r r, r = x_0^((p - j) / 2), multiplied in last:
+   a coefficient is in range wherever that factor is within 1e+-616 of it
+   (the recurrence runs through x_0^p itself).  y_0 is set by the caller. */
+static inline void taylor_pow_split(int K, const double *x, double p, double *y)
+{
+    double h[TAYLOR_N], P[TAYLOR_N], t[TAYLOR_N], bin = 1.0;
+    int j, k;
+    h[0] = 0.0;
+    for (k = 1; k <= K; k++) {
+        h[k] = x[k];
+        y[k] = 0.0;
+    }
+    taylor_copy(K, h, P);                      /* (x - x_0)^j */
+    for (j = 1; j <= K; j++) {
+        double r;
+        bin *= (p - (j - 1)) / j;
+        r = pow(x[0], 0.5 * (p - j));
+        for (k = j; k <= K; k++)
+            if (bin != 0.0 && P[k] != 0.0)
+                y[k] += ((bin * P[k]) * r) * r;
+        if (j < K) {
+            taylor_mul(K, P, h, t);
+            taylor_copy(K, t, P);
+        }
+    }
+}
+
 static inline void taylor_pow_const(int K, const double *x, double p, double y0, int cube, double *y)
 {
     if (p == 0.0) {
@@ -615,6 +673,16 @@ static inline void taylor_pow_const(int K, const double *x, double p, double y0,
     }
     if (x[0] == 0.0) {
         taylor_pow_zero(K, x, p, cube, y);
+        y[0] = y0;
+        return;
+    }
+    if ((!(fabs(y0) >= 2.2250738585072014e-308) || isinf(y0)) && x[0] > 0.0
+        && isfinite(p)) {
+        /* x_0^p under- or overflows (or is subnormal) where the coefficients
+           need not: the recurrence is linear in y_0 and carried 0 for
+           (1.5e-229 + 0.15 t)^1.557, whose c_2 is 1.9e99 (DBL_MIN: only
+           <math.h> here).  Term by term instead */
+        taylor_pow_split(K, x, p, y);
         y[0] = y0;
         return;
     }
@@ -685,7 +753,10 @@ TAYLOR_UNARY_HEAD(arctan)
    for exp, over -x where x_0 < 0 */
 static inline void taylor_sinhcosh_big(int K, const double *x, int odd, double *y)
 {
-    double m[TAYLOR_N];
+    /* zeroed: GCC cannot see that taylor_scale fills what the overflow
+       fallback of taylor_integrate_k reads (-Wmaybe-uninitialized); this
+       path is taken only where sinh/cosh overflow */
+    double m[TAYLOR_N] = {0.0};
     double neg = x[0] < 0.0 ? -1.0 : 1.0;
     taylor_scale(K, x, neg, m);
     taylor_exp_big(K, m, 1.0, exp(0.5 * m[0]), (odd && neg < 0.0) ? -0.5 : 0.5, y);

@@ -1180,7 +1180,15 @@ def _nonfinite_report(Y, G, X, names):
 
 
 def _bootstrap(Y, G2, scale, num_resamples, rng, z):
-    """Bootstrap half-widths (z·std) of vi and dgsm, resampling points jointly."""
+    """Bootstrap half-widths (z·std) of vi and dgsm, resampling points jointly.
+
+    A resample that draws points of one f value only (likely for small N:
+    at N = 4 one resample in 64 draws a single point four times) has
+    Var f = 0 to rounding, so its dgsm is undefined (vi/0 = inf, whose
+    spread was inf - inf = nan with a RuntimeWarning).  Those resamples are
+    left out of dgsm's spread (the bootstrap given that Var f > 0); with
+    fewer than two left, dgsm_conf is NaN.  vi is defined on every resample.
+    """
     N, D = G2.shape
     Yc = Y - Y.mean()           # centred: E[Y²] - E[Y]² without cancellation
     Yc2 = Yc * Yc
@@ -1193,17 +1201,21 @@ def _bootstrap(Y, G2, scale, num_resamples, rng, z):
         W = np.bincount((idx + (np.arange(R) * N)[:, None]).ravel(),
                         minlength=R * N).reshape(R, N).astype(np.float64)
         vi = W @ G2 / N
+        m2 = W @ Yc2 / N
         m1 = W @ Yc / N
-        var = W @ Yc2 / N - m1 * m1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dg = vi * scale / var[:, None]
+        var = m2 - m1 * m1
+        # Var f is zero to rounding where it is within a few ulps of the
+        # mean square it is the difference of (all drawn values equal)
+        ok = var > 16 * np.finfo(np.float64).eps * m2
+        dg = np.full((R, D), np.nan)
+        dg[ok] = vi[ok] * scale / var[ok, None]
         vis.append(vi)
-        dgs.append(dg)
+        dgs.append(dg[ok])
     vis, dgs = np.concatenate(vis), np.concatenate(dgs)
-    if num_resamples < 2:
-        nan = np.full(D, np.nan)
-        return nan, nan
-    return z * vis.std(axis=0, ddof=1), z * dgs.std(axis=0, ddof=1)
+    nan = np.full(D, np.nan)
+    vi_conf = z * vis.std(axis=0, ddof=1) if num_resamples >= 2 else nan
+    dgsm_conf = z * dgs.std(axis=0, ddof=1) if len(dgs) >= 2 else nan
+    return vi_conf, dgsm_conf
 
 
 def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="auto",
@@ -1290,7 +1302,10 @@ def dgsm(f, problem, n_samples, seed=None, *, args=(), vectorized=True, method="
     half-width of ``dgsm`` itself; SALib's ``dgsm_conf`` is the bootstrap
     spread of ``vi`` (unscaled), which is what ``vi_conf`` is here.  The
     bootstrap treats the points as independent, so it overstates the error of
-    the Sobol (QMC) estimate: a conservative interval.
+    the Sobol (QMC) estimate: a conservative interval.  A resample in which
+    f takes one value only (Var f = 0, likely for small N: one in 64 at
+    N = 4) has no dgsm; such resamples are left out of ``dgsm_conf``, which
+    is NaN when fewer than two resamples remain.
 
     Raises
     ------

@@ -17,6 +17,7 @@ DGSM.  Tolerances follow the error of each estimate:
   squared one about 3%; rtol = 5e-2.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -328,3 +329,32 @@ def test_crossed_dgsm_against_ishigami_closed_form():
                             vectorized=False)
     vec = dualml.dgsm(M.ishigami, ISHIGAMI, 64, seed=8, num_resamples=2, crossed=True)
     np.testing.assert_allclose(per_point["crossed_vi"], vec["crossed_vi"], rtol=1e-12)
+
+
+def test_bootstrap_quiet_and_defined_where_resamples_are_degenerate():
+    # A resample drawing one point only has Var f = 0 and no dgsm: it used
+    # to give vi/0 = inf and a RuntimeWarning from the spread of infs (and a
+    # NaN half-width).  At N = 2 half the resamples are such; every other
+    # resample draws both points once, i.e. is the sample itself, so the
+    # dgsm spread over the defined resamples is 0 (to rounding).
+    model = lambda X: X[:, 0] + X[:, 1] ** 2                      # noqa: E731
+    problem = {"bounds": [[0, 1], [0, 1]]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for seed in range(10):
+            res = dualml.dgsm(model, problem, 2, seed=seed, num_resamples=50)
+            assert (np.abs(res["dgsm_conf"]) <= 1e-12 * res["dgsm"]).all(), seed
+            assert np.isfinite(res["vi_conf"]).all() and res["vi_conf"][1] > 0
+        # fewer than two defined resamples: NaN, said so in the docstring
+        res = dualml.dgsm(model, problem, 2, seed=0, num_resamples=1)
+        assert np.isnan(res["dgsm_conf"]).all() and np.isnan(res["vi_conf"]).all()
+        # the CI case (N = 4, two resamples, any seed): a finite half-width,
+        # or NaN where a resample was degenerate
+        kinds = set()
+        for seed in range(200):
+            res = dualml.dgsm(lambda x: x[5] * x[0], {"bounds": [[0, 1]] * 6}, 4,
+                              seed=seed, vectorized=False, num_resamples=2)
+            conf = res["dgsm_conf"][[0, 5]]
+            assert np.isnan(conf).all() or ((conf >= 0) & np.isfinite(conf)).all()
+            kinds.add(bool(np.isnan(conf).all()))
+        assert kinds == {True, False}

@@ -14,7 +14,12 @@ nan) and from random ones.  For every program and point:
 * first order: gradient on both backends, jvp along a random direction on
   both backends and jacobian agree with the reference and with each other;
 * second order: hessian on both backends and, in one variable, derivative
-  of derivative agree with the reference and with each other.
+  of derivative agree with the reference and with each other;
+* Taylor mode along the same direction, at orders 2 and TAYLOR_K = 4, on
+  the array path and (one variable) the scalar one: every coefficient the
+  same bits on every run, c0 the float program's, c1 the scalar jvp's,
+  2 c2 the nested path's v' H v, and c1..c4 against the mpmath Taylor
+  series of the float program (the banner "Taylor mode" below).
 
 The reference carries the chain rule out in mpmath at 50 digits along the
 float program: each node's partials are the sympy derivatives of the
@@ -34,16 +39,18 @@ overflow before the tangent multiplies them, and the scalar/array
 conventions at infinities and domain errors) are not compared either; the
 comments there name the item and where its fix belongs.
 
-Environment: DUALML_FUZZ_N programs (default 2000, about 13 s),
+Environment: DUALML_FUZZ_N programs (default 2000, about 22 s; 20000 about 3 min),
 DUALML_FUZZ_SEED.  Every finding is one line, a shell command that
 reproduces it, followed by what differs.
 """
+import functools
 import math
 import os
 
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 import dualml
 from dualml import _kernels as K
@@ -152,7 +159,16 @@ def real(v):
 
 
 def call(fn, *args):
-    """fn at the current precision, raised until two precisions agree."""
+    """fn at the current precision, raised until two precisions agree
+    (remembered: the points repeat, and a partial at 1e300 takes 0.1 s)."""
+    v = _call(fn, mpmath.mp.prec, *args)
+    if v is None:
+        raise NoMagnitude("mpmath cannot evaluate this partial")
+    return v
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _call(fn, prec, *args):
     try:
         return real(mpmath.autoprec(fn, maxprec=4000)(*args))
     except (ZeroDivisionError, ValueError):
@@ -160,7 +176,7 @@ def call(fn, *args):
     except (OverflowError, mpmath.libmp.NoConvergence):
         # mpmath's own limits (erfc of 1e300), or a partial that is noise at
         # every precision (it underflows far below the doubles)
-        raise NoMagnitude("mpmath cannot evaluate this partial") from None
+        return None
 
 
 def kink(name, args):
@@ -515,8 +531,9 @@ CALLS = {
 
 
 class Findings(list):
-    def add(self, i, src, point, what, detail, v_dir=()):
-        call = CALLS[max((k for k in CALLS if what.startswith(k)), key=len)]
+    def add(self, i, src, point, what, detail, v_dir=(), call=None):
+        if call is None:
+            call = CALLS[max((k for k in CALLS if what.startswith(k)), key=len)]
         self.append(
             f"DUALML_SIMD=0 python -c \"import numpy as np, dualml; from numpy import inf, "
             f"nan; f = lambda v: {src}; x = np.array([{', '.join(fnum(c) for c in point)}]); "
@@ -556,6 +573,8 @@ def check_program(i, prog, point, v_dir, found, counts):
         ref = reference(prog, point, n)
     except NoMagnitude:
         ref = None
+    vHv = float(np.asarray(v_dir) @ H_s @ np.asarray(v_dir))
+    check_taylor(i, prog, point, v_dir, found, counts, y, jv_s, vHv, ref)
     # -- first order: per entry against the reference where it decides, else
     # the paths against each other within the error bound
     if ref is None:
@@ -632,6 +651,351 @@ def check_program(i, prog, point, v_dir, found, counts):
     counts["second order against mpmath"] += decided > 0
 
 
+# ---------------------------------------------------------------------------
+# Taylor mode: the coefficients of t -> f(x + t v) at orders 2 and TAYLOR_K
+#
+# The reference is the truncated Taylor series of the float program along v,
+# composed in mpmath node by node: a node's series is its rule's Taylor
+# expansion about the node's double arguments (sympy's derivatives of
+# tests/reference.py up to order TAYLOR_K, at _digits precision as above)
+# applied to its operands' series minus their constant terms, so coefficient
+# 0 is the float program's value and the others are the exact derivatives of
+# the float program, as for the gradient.  The same composition over the
+# absolute values of every term gives each coefficient's magnitude bound M_k
+# (the Taylor recurrences of csrc/taylor.h add terms bounded by it, but for
+# the cancellations TENV, ENV1 and ENV2 name), and U_k carries subnormal
+# roundings.  Coefficient k is decided where no node below is at a kink,
+# has a subnormal value, has a partial of order <= k outside the normal
+# range (open, as for the nested paths: the recurrences carry every lower
+# order up) or an operand coefficient beyond the doubles, and M_k is a
+# double.  The paths are compared with each other everywhere (order 2
+# against order 4 where the order-4 run is finite above degree 2: a series
+# that vanishes up to degree 2 only is a constant at order 2, an open
+# point of the conventions page).
+
+TAYLOR_K = 4
+
+
+@functools.lru_cache(maxsize=None)
+def _unary_k(name, k):
+    """The k-th derivative of unary rule name, lambdified (k >= 1)."""
+    u = R.UNARY[name]
+    if k <= 2:
+        return u.f1 if k == 1 else u.f2        # the functions _partials calls
+    e = u.deriv2
+    for _ in range(k - 2):
+        e = R._drop_kinks(sp.diff(e, R.x))
+    return R._lambdify(u.args, e)
+
+
+@functools.lru_cache(maxsize=None)
+def _binary_ij(name, i, j):
+    """d^(i+j) f / da^i db^j of binary rule name, lambdified (i + j >= 1)."""
+    bf = R.BINARY[name]
+    if i + j <= 2:                             # the functions _partials calls
+        return {(1, 0): bf.fa, (0, 1): bf.fb, (2, 0): bf.second[0],
+                (1, 1): bf.second[1], (0, 2): bf.second[2]}[(i, j)]
+    e = sp.diff(bf.pa, R.a, i - 1, R.b, j) if i >= 1 else sp.diff(bf.pb, R.b, j - 1)
+    return R._lambdify((R.a, R.b), R._drop_kinks(e))
+
+
+_FAR = (mpmath.mpf("1e-350"), mpmath.mpf("1e350"))
+
+
+def _call_k(k, fn, *args):
+    """A partial of order k, as call(fn, *args); one of order 3 and up first
+    at 30 digits, and where that is far outside the doubles (sigmoid's 4th
+    derivative at 1e300 is about exp(-1e300), which takes 10 ms at the 650
+    digits _digits asks for) that value.  Such a partial only marks
+    coefficients undecided (_range_why), so the worst a cancellation at 30
+    digits can do is cost coverage, never pass a wrong coefficient."""
+    if k >= 3:
+        with mpmath.workdps(30):
+            try:
+                v = real(fn(*args))
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                v = mpmath.mpf(0)
+        if v == v and v != 0 and not mpmath.isinf(v) and not _FAR[0] < abs(v) < _FAR[1]:
+            return v
+    return call(fn, *args)
+
+
+def _smul(s, t, K):
+    """Product of two truncated series (lists of K + 1 mpf)."""
+    return [sum(s[j] * t[k - j] for j in range(k + 1)) for k in range(K + 1)]
+
+
+def _powers(d, K):
+    """[d^0, d^1, ..., d^K] of a series d with d[0] = 0, truncated."""
+    out = [[mpmath.mpf(1)] + [mpmath.mpf(0)] * K]
+    for _ in range(K):
+        out.append(_smul(out[-1], d, K))
+    return out
+
+
+class TRef:
+    """Taylor reference of a node: value (float), c (mpf coefficients), M
+    (their magnitude bounds), U (bounds of errors not relative to M: the
+    rounding of subnormal coefficients, carried up the program), why (per
+    coefficient: why the reference does not decide it, or None), moving
+    (some variable reaches it)."""
+
+    def __init__(self, value, K):
+        z = mpmath.mpf(0)
+        self.value, self.c, self.M = value, [mp(value)] + [z] * K, [abs(mp(value))] + [z] * K
+        self.U = [z] * (K + 1)
+        self.why = [None] * (K + 1)
+        self.moving = False
+
+
+# Taylor recurrences whose terms cancel where the composed magnitudes do
+# not see it (orders 3 and up; orders 1 and 2 are ENV1, ENV2): hypot's
+# h_k = (sum a_j a_(k-j) + b_j b_(k-j) - h_j h_(k-j)) / (2 h_0) with |a| >> |b|
+# or |b| >> |a| cancels to the size of the homogeneous bound (i+j)!/h^(i+j-1)
+# (arctan2 likewise);
+# gelu's k-th derivative phi(x) P_k(x) near a root of P_k (x = -2 for k = 3)
+TENV = {
+    "hypot": lambda m, i, j: mpmath.factorial(i + j) / mpmath.hypot(*m) ** (i + j - 1),
+    # arctan2 likewise ((i+j-1)!/r^(i+j)); its 4th b-derivative has the
+    # factor b^2 - a^2, which cancels at a = b
+    "arctan2": lambda m, i, j: mpmath.factorial(i + j - 1) / mpmath.hypot(*m) ** (i + j),
+    "gelu": lambda m, i, j: mpmath.npdf(m[0]) * (2 + abs(m[0])) ** (i + 1),
+}
+
+
+def taylor_reference(n, point, v_dir, K):
+    """The TRef of program n along x + t v_dir (raises NoMagnitude where an
+    intermediate is inf or nan or mpmath cannot evaluate a partial)."""
+    kind = n[0]
+    if kind == "var":
+        r = TRef(point[n[1]], K)
+        if K >= 1:
+            r.c[1] = mp(v_dir[n[1]])
+            r.M[1] = abs(r.c[1])
+        r.moving = True
+        return r
+    if kind == "const":
+        return TRef(n[1], K)
+    kids = [taylor_reference(c, point, v_dir, K) for c in
+            ((n[2],) if kind in ("u", "p") else (n[2], n[3]))]
+    args = [k.value for k in kids]
+    fn = getattr(dualml, n[1])
+    y = fn(*args, n[3]) if kind == "p" else fn(*args)
+    if not all(math.isfinite(a) for a in args) or not math.isfinite(y):
+        raise NoMagnitude("non-finite intermediate")
+    r = TRef(y, K)
+    r.moving = any(k.moving for k in kids)
+    if not r.moving:
+        return r
+    for k in kids:
+        r.why = [_merge(w, kw) for w, kw in zip(r.why, k.why)]
+    if kink(n[1], args):
+        r.why[1:] = [_merge(w, f"{n[1]} at a kink or jump (a convention decides)")
+                     for w in r.why[1:]]
+    # an operand's coefficient beyond the doubles is inf there, and 0 * inf
+    # is nan even where the partial is 0 (the side maximum does not take)
+    for k in range(1, K + 1):
+        if any(not bounded(kid.M[j]) for kid in kids for j in range(1, k + 1)):
+            r.why[k] = _merge(r.why[k], "an operand's coefficient overflows")
+    # partials computed from a subnormal value y, or through a subnormal
+    # exp(-|x|) (INNER_EXP), are good to DENORM / y relative only (the
+    # accuracy model of the gradient's Ug): no reference there
+    inner = INNER_EXP[n[1]](mp(args[0])) if n[1] in INNER_EXP else 1
+    if 0 < abs(y) < TINY or 0 < inner < TINY:
+        r.why[1:] = [_merge(w, "a partial from a subnormal value") for w in r.why[1:]]
+    # (multi-index (i, j), partial) pairs the series needs: j = 0 for a unary
+    # rule; only the orders of the operands that move
+    with mpmath.workdps(_digits(args)):
+        m = [mp(t) for t in args]
+        if kind in ("u", "p"):
+            extra = (mp(n[3]),) if kind == "p" else ()
+            terms = [((i, 0), _call_k(i, _unary_k(n[1], i), m[0], *extra))
+                     for i in range(1, K + 1)]
+        else:
+            terms = [((i, j), _call_k(i + j, _binary_ij(n[1], i, j), *m))
+                     for i in range(K + 1) for j in range(K + 1 - i) if i + j >= 1
+                     and (kids[0].moving or i == 0) and (kids[1].moving or j == 0)]
+    # a partial that is nan (complex: d/db of a negative base's power) makes
+    # every partial above it in the lattice nan, although sympy's form of a
+    # higher one may be real ((-1)**b log(-1)**2 = -pi**2)
+    q_of = dict(terms)
+    for (i, j), q in sorted(terms, key=lambda t: sum(t[0])):
+        if any(q_of.get(low, 0) != q_of.get(low, 0) for low in ((i - 1, j), (i, j - 1))):
+            q_of[(i, j)] = mpmath.mpf("nan")
+    terms = [(ij, q_of[ij]) for ij, _ in terms]
+    # the partial formulas' own conditioning (ENV1, ENV2: the terms they add
+    # cancel near a zero of the partial): order 1 and 2 partials' magnitudes
+    env = {}
+    with mpmath.workdps(_digits(args)):
+        try:
+            for table, orders in ((ENV1, ((1, 0), (0, 1))), (ENV2, ((2, 0), (1, 1), (0, 2)))):
+                if n[1] in table:
+                    v = table[n[1]](*m)
+                    v = (v,) if len(kids) == 1 else v
+                    env.update({ij: 8 * w for ij, w in zip(orders, v)})
+        except (ZeroDivisionError, ValueError):
+            env = {ij: mpmath.inf for ij, _ in terms}
+    with mpmath.workdps(_digits(args)):
+        try:
+            if n[1] in TENV:
+                for ij, _ in terms:
+                    if sum(ij) >= 3:
+                        env[ij] = TENV[n[1]](m, *ij)
+            if kind in ("u", "p") and K >= 3:
+                # near a zero of the k-th derivative (sigmoid's 4th at
+                # x = -2.29) the recurrence's terms are of the size of its
+                # neighbours: their geometric mean, which scales as the k-th
+                # derivative does (log at 1e-100, exp: the same magnitude)
+                q = dict(terms)
+                q[(K + 1, 0)] = _call_k(K + 1, _unary_k(n[1], K + 1), m[0], *extra)
+                for k in range(3, K + 1):
+                    env[(k, 0)] = max(env.get((k, 0), 0), mpmath.sqrt(
+                        _mag(q[(k - 1, 0)]) * _mag(q[(k + 1, 0)])))
+        except (ZeroDivisionError, ValueError):
+            env = {ij: mpmath.inf for ij, _ in terms}
+    z = mpmath.mpf(0)
+    dc = [_powers([z] + k.c[1:], K) for k in kids]
+    dM = [_powers([z] + k.M[1:], K) for k in kids]
+    dMU = [_powers([z] + [a + b for a, b in zip(k.M[1:], k.U[1:])], K) for k in kids]
+    one = [[mpmath.mpf(1)] + [z] * K] * (K + 1)
+    if len(kids) == 1:
+        dc.append(one)
+        dM.append(one)
+        dMU.append(one)
+    for k in range(1, K + 1):
+        r.U[k] = DENORM * (k + 1) ** 2         # this node's subnormal roundings
+    for (i, j), q in terms:
+        if q == 0 and not env.get((i, j)):
+            continue
+        w = _range_why(q, f"a partial of order {i + j}")
+        if q != q or mpmath.isinf(q):
+            w = w or f"a partial of order {i + j} is {q} (a singular point)"
+        sc = _smul(dc[0][i], dc[1][j], K)
+        sM = _smul(dM[0][i], dM[1][j], K)
+        sMU = _smul(dMU[0][i], dMU[1][j], K)
+        f = mpmath.factorial(i) * mpmath.factorial(j)
+        for k in range(i + j, K + 1):
+            if w:
+                # the recurrences carry every lower-order partial up to the
+                # higher coefficients (as their series' terms), also where
+                # the exact coefficient does not use it
+                r.why[k] = _merge(r.why[k], w)
+                continue
+            if sM[k] == 0:
+                continue
+            r.c[k] += q / f * sc[k]
+            r.M[k] += (abs(q) + env.get((i, j), 0)) / f * sM[k]
+            # the operands' U carried through (magnitudes compose monotonically)
+            r.U[k] += (abs(q) + env.get((i, j), 0)) / f * (sMU[k] - sM[k])
+    for k in range(2, K + 1):
+        # the recurrences build coefficient k from this node's lower ones:
+        # after one that overflows, the next may be +-inf where the exact
+        # value is finite (open: conventions, "Known open points")
+        if any(not bounded(r.M[j]) for j in range(1, k)):
+            r.why[k] = _merge(r.why[k], "a lower coefficient overflows (open)")
+        # documented: a**b with both operands moving at a base below 1e-154
+        # is nan from where log a's series overflows (conventions)
+        if (n[1] == "power" and all(kid.moving for kid in kids)
+                and 0 < abs(args[0]) < 1e-154):
+            r.why[k] = _merge(r.why[k], "power at a base below 1e-154 (documented nan)")
+    return r
+
+
+# how each Taylor path is called, for the reproducer line
+TCALLS = {
+    "taylor (array)": "dualml.taylor(f, x, np.array(V), order={K})",
+    "taylor (scalar)": "dualml.taylor(lambda s: f([s]), x[0], V[0], order={K})",
+}
+
+
+def taylor_paths(f, point, v_dir, K):
+    """{label: coefficients (K + 1 floats)} of every Taylor path."""
+    out = {"taylor (array)": np.asarray(dualml.taylor(f, np.array(point), np.array(v_dir),
+                                                     order=K), dtype=float).reshape(K + 1)}
+    if len(point) == 1:
+        out["taylor (scalar)"] = np.asarray(dualml.taylor(lambda s: f([s]), point[0],
+                                                          v_dir[0], order=K),
+                                            dtype=float).reshape(K + 1)
+    return out
+
+
+def check_taylor(i, prog, point, v_dir, found, counts, y, jv_s, vHv, ref):
+    """Taylor mode at orders 2 and TAYLOR_K against the reference and the
+    other paths.  y, jv_s: the float program's value and the scalar jvp;
+    vHv: v' H v of the scalar Hessian (the nested path); ref: the Ref of
+    the first- and second-order reference, or None."""
+    src = source(prog)
+    f = compile_program(src)
+    nops = count_ops(prog)
+    K = TAYLOR_K
+    runs = {}
+    for order in (2, K):
+        for label, c in taylor_paths(f, point, v_dir, order).items():
+            runs[(label, order)] = c
+
+    def add(label, order, what, detail):
+        found.add(i, src, point, f"{label} order {order}: {what}", detail, v_dir,
+                  TCALLS[label].format(K=order))
+    # -- between paths: every coefficient of every run the same bits as the
+    # array path at order K (a coefficient does not depend on the degree);
+    # c0 the float program's value, c1 the scalar jvp's (the Dual's rule)
+    base = runs[("taylor (array)", K)]
+    for (label, order), c in runs.items():
+        if order < K and not np.isfinite(base[order + 1:]).all():
+            # a series that is 0 up to the degree and not above (x**2.009
+            # at x = 0, a step's input coefficient overflowing) is a
+            # constant at the lower degree only (open: conventions)
+            continue
+        for k in range(order + 1):
+            # (c0 to the bit; above, the sign of a zero is not compared: it is
+            # a sum of zero products, whose operands the degree can change)
+            if not (same_bits(c[k], base[k]) or (k and c[k] == base[k] == 0)):
+                add(label, order, f"c{k} differs from taylor (array) at order {K}",
+                    f"{c[k]!r} vs {base[k]!r}")
+    if not same_bits(base[0], y):
+        add("taylor (array)", K, "c0 differs from the float program", f"{base[0]!r} vs {y!r}")
+    # (the sign of a zero slope is the rounding of 0 * tangent sums, on the
+    # Dual as here: jvp and Dual(x, v) differ in it too; not compared.  At a
+    # domain error reached with a zero slope and higher terms, log(t**2 - 1)
+    # at 0, the Dual's zero-tangent rule gives 0 and Taylor nan, as the
+    # value: conventions, "Taylor mode at edge points")
+    if not (base[1] == jv_s or (base[1] != base[1] and jv_s != jv_s)
+            or (y != y and jv_s == 0 and all(c != c for c in base))):
+        add("taylor (array)", K, "c1 differs from jvp (scalar)", f"{base[1]!r} vs {jv_s!r}")
+    try:
+        tref = taylor_reference(prog, point, v_dir, K)
+    except NoMagnitude:
+        tref = None
+    if tref is None or ref is None:
+        return
+    # -- 2 c2 against the nested path v' H v, where the second-order
+    # reference has no open item and the Hessian is finite (the reference
+    # decides the Hessian itself)
+    n = len(point)
+    whys = [ref.whyH[r_][c] for r_ in range(n) for c in range(n)]
+    MH = sum(abs(mp(v_dir[r_])) * abs(mp(v_dir[c])) * ref.MH[r_][c]
+             for r_ in range(n) for c in range(n))
+    UH = sum(abs(mp(v_dir[r_])) * abs(mp(v_dir[c])) * ref.UH[r_][c]
+             for r_ in range(n) for c in range(n))
+    if (not any(w and "(open)" in w for w in whys) and bounded(MH) and math.isfinite(vHv)
+            and tref.why[2] is None):
+        # (plus v' H v's own subnormal roundings, n^2 products and sums)
+        if not agree(2 * base[2], vHv, 2 * _tol(MH + 2 * tref.M[2], UH, 2 * nops)
+                     + 2 * (n * n + 2) * DENORM):
+            add("taylor (array)", K, "2 c2 differs from v' H v (hessian (scalar))",
+                f"{2 * base[2]!r} vs {vHv!r}")
+    # -- every coefficient against the reference where it decides
+    decided = 0
+    for k in range(1, K + 1):
+        if tref.why[k] is not None or not bounded(tref.M[k]):
+            continue
+        decided += 1
+        if not near_ref(base[k], tref.c[k], (k + 1) ** 2 * tref.M[k], tref.U[k], nops):
+            add("taylor (array)", K, f"c{k} off the mpmath reference",
+                f"got {base[k]!r}, expected {float(tref.c[k])!r}")
+    counts["Taylor against mpmath"] += decided == K
+
+
 @pytest.fixture
 def plain_kernels():
     old = K.set_simd(False)           # this thread only (set_simd is per thread)
@@ -642,7 +1006,8 @@ def plain_kernels():
 def test_fuzz_paths_against_each_other_and_mpmath(plain_kernels):
     rng = np.random.default_rng(SEED)
     found = Findings()
-    counts = {"first order against mpmath": 0, "second order against mpmath": 0}
+    counts = {"first order against mpmath": 0, "second order against mpmath": 0,
+              "Taylor against mpmath": 0}
     with mpmath.workdps(50), np.errstate(all="ignore"):
         for i in range(N_PROGRAMS):
             nvars = int(rng.integers(1, 4))
@@ -657,3 +1022,4 @@ def test_fuzz_paths_against_each_other_and_mpmath(plain_kernels):
     # could not fail
     assert counts["first order against mpmath"] > N_PROGRAMS // 3
     assert counts["second order against mpmath"] > N_PROGRAMS // 4
+    assert counts["Taylor against mpmath"] > N_PROGRAMS // 4

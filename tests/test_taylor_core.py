@@ -245,6 +245,67 @@ def test_integer_power_of_a_negative_base():
     assert got == [-8.0, 12.0, -6.0, 1.0]
 
 
+# exp(x0 + v t) with v^3 beyond the doubles but e^x0 v^3 / 6 not: the
+# recurrences summed j x_j y_{k-j} before dividing by k, which overflowed
+# (expm1(remainder(2, b)) at b = -8.7e-104, found by tests/test_fuzz.py);
+# coefficients whose exact value overflows stay inf
+@pytest.mark.parametrize("name,mpf", [
+    ("exp", mpmath.exp), ("expm1", mpmath.expm1), ("exp2", lambda t: mpmath.power(2, t)),
+    ("sinh", mpmath.sinh), ("cosh", mpmath.cosh), ("sin", mpmath.sin),
+    ("cos", mpmath.cos), ("arctan", mpmath.atan)])
+@pytest.mark.parametrize("x0,v", [(0.0, 7.8e102), (1.0, -7e102), (-0.5, 5.6e102)])
+def test_coefficients_near_the_overflow_threshold(name, mpf, x0, v):
+    got = _c(getattr(dualml, name)(Taylor([x0, v, 0.0, 0.0, 0.0])))
+    with mpmath.workdps(60):
+        ref = mpmath.taylor(mpf, mpmath.mpf(x0), 4)
+        ref = [c * mpmath.mpf(v) ** k for k, c in enumerate(ref)]
+    for k in range(1, 5):
+        if abs(ref[k]) > 1.7976931348623157e308:
+            assert got[k] == math.copysign(math.inf, ref[k]), (k, got[k])
+        else:
+            assert got[k] == pytest.approx(float(ref[k]), rel=1e-13, abs=1e-300), (k, got)
+
+
+# x**p along a series near 1e300: the power recurrence's terms x_(k-j) y_j
+# overflowed into inf - inf = nan for finite coefficients (found by
+# tests/test_fuzz.py: (square(v) / 1e-300) ** logaddexp(v, tanh(u)))
+@pytest.mark.parametrize("p", [0.987, 0.75, 1.01, 0.5])
+@pytest.mark.parametrize("moving_exponent", [False, True])
+def test_power_of_a_series_near_the_overflow_threshold(p, moving_exponent):
+    x = [7.7e300, 9.2e300, 2.77e300, 0.0, 0.0]
+    e = [p, 0.1, 0.0, 0.0, 0.0] if moving_exponent else [p, 0.0, 0.0, 0.0, 0.0]
+    got = _c(Taylor(x) ** Taylor(e))
+    with mpmath.workdps(60):
+        xs = [mpmath.mpf(c) for c in x]
+        ref = mpmath.taylor(lambda t: (xs[0] + xs[1] * t + xs[2] * t * t)
+                            ** (mpmath.mpf(p) + mpmath.mpf(e[1]) * t), 0, 4)
+    for k in range(5):
+        assert got[k] == pytest.approx(float(ref[k]), rel=1e-12), (k, got)
+
+
+# x**p with x_0**p out of the normal range but coefficients in it: the
+# recurrence carried the underflowed y_0 = 0 into every coefficient
+# ((1.5e-229 + 0.15 t)**1.557 had c_2 = 0 for 1.9e99; found by
+# tests/test_fuzz.py, seed 4).  Closed form binom(p, k) x_0^(p-k) x_1^k in
+# mpmath; where it leaves the doubles: the infinity, or nan, never a number
+@pytest.mark.parametrize("x0,x1,p", [(1.482140365754669e-229, 0.1519647066294877, 1.5574077246549023),
+                                     (1e-200, 1.0, 2.5), (1e200, 3e199, 1.6),
+                                     (1e250, 1.0, 1.3), (1e-300, 1e-290, 0.75)])
+def test_power_whose_value_leaves_the_doubles(x0, x1, p):
+    got = _c(Taylor([x0, x1, 0.0, 0.0, 0.0]) ** p)
+    with mpmath.workdps(60):
+        ref = [mpmath.binomial(p, k) * mpmath.mpf(x0) ** (mpmath.mpf(p) - k)
+               * mpmath.mpf(x1) ** k for k in range(5)]
+    for k in range(1, 5):
+        r = ref[k]
+        if R.TINY <= abs(r) <= 1.7976931348623157e308:
+            assert got[k] == pytest.approx(float(r), rel=1e-13), (k, got)
+        elif abs(r) > 1.7976931348623157e308:
+            assert math.isnan(got[k]) or got[k] == math.copysign(math.inf, r), (k, got)
+        else:
+            assert math.isnan(got[k]) or abs(got[k]) < R.TINY, (k, got)
+
+
 # -- the plain C header ------------------------------------------------------------
 
 C_PROGRAM = r"""
