@@ -502,12 +502,14 @@ static void dual_scale_rows512(dual_intp n, dual_intp k, const double *d, const 
 {
     dual_intp i, j, n8 = n & ~(dual_intp)7;
     const __mmask8 tail = (__mmask8)((1u << (n & 7)) - 1u);
-    for (j = 0; j < k; j++, t += rt, ty += rty) {
+    for (j = 0; j < k; j++) {
+        const char *tj = t + j * rt;
+        char *yj = ty + j * rty;
         for (i = 0; i < n8; i += 8)
-            _mm512_storeu_pd(ty + i * DUAL_C, dual_scale512_(0xff, d + i, t + i * DUAL_C));
+            _mm512_storeu_pd(yj + i * DUAL_C, dual_scale512_(0xff, d + i, tj + i * DUAL_C));
         if (tail)
-            _mm512_mask_storeu_pd(ty + n8 * DUAL_C, tail,
-                                  dual_scale512_(tail, d + n8, t + n8 * DUAL_C));
+            _mm512_mask_storeu_pd(yj + n8 * DUAL_C, tail,
+                                  dual_scale512_(tail, d + n8, tj + n8 * DUAL_C));
     }
 }
 
@@ -519,16 +521,18 @@ static void dual_scale2_rows512(dual_intp n, dual_intp k, const double *da, cons
 {
     dual_intp i, j, n8 = n & ~(dual_intp)7;
     const __mmask8 tail = (__mmask8)((1u << (n & 7)) - 1u);
-    for (j = 0; j < k; j++, ta += rta, tb += rtb, ty += rty) {
+    for (j = 0; j < k; j++) {
+        const char *aj = ta + j * rta, *bj = tb + j * rtb;
+        char *yj = ty + j * rty;
         for (i = 0; i < n8; i += 8)
-            _mm512_storeu_pd(ty + i * DUAL_C,
-                             _mm512_add_pd(dual_scale512_(0xff, da + i, ta + i * DUAL_C),
-                                           dual_scale512_(0xff, db + i, tb + i * DUAL_C)));
+            _mm512_storeu_pd(yj + i * DUAL_C,
+                             _mm512_add_pd(dual_scale512_(0xff, da + i, aj + i * DUAL_C),
+                                           dual_scale512_(0xff, db + i, bj + i * DUAL_C)));
         if (tail)
-            _mm512_mask_storeu_pd(ty + n8 * DUAL_C, tail,
+            _mm512_mask_storeu_pd(yj + n8 * DUAL_C, tail,
                                   _mm512_maskz_add_pd(tail,
-                                      dual_scale512_(tail, da + n8, ta + n8 * DUAL_C),
-                                      dual_scale512_(tail, db + n8, tb + n8 * DUAL_C)));
+                                      dual_scale512_(tail, da + n8, aj + n8 * DUAL_C),
+                                      dual_scale512_(tail, db + n8, bj + n8 * DUAL_C)));
     }
 }
 #else
