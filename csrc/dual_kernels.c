@@ -463,6 +463,83 @@ DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_i
 
 #define DUAL_MIN(a, b) ((a) < (b) ? (a) : (b))
 
+/* The k rows of a block at once with AVX-512 where the CPU has it and each
+   row is contiguous (the common layout): the tail of a row (n = 10: 2 of
+   10 elements) is one masked vector instead of a scalar loop with a branch
+   per element, which at 10 elements x 10 rows cost more than the vector
+   part.  The same IEEE operations as dual_scale (partial * tangent, +0.0
+   where the tangent is +-0; a masked-off lane is neither read nor written),
+   so the same values bit for bit (a nan's sign: see dual_scale512_).  Rows
+   are addressed through char pointers and unaligned loads: a row may start
+   anywhere. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
+#include <immintrin.h>
+#define DUAL_HAVE_ROWS512 1
+
+static inline int dual_rows512(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+
+/* dual_scale(d, t) of the lanes of mask, as the product t d: where both
+   are nan x86 keeps the first operand's nan (sign), and t d is what the
+   whole vectors of the loops these replace computed (their epilogues
+   mixed the orders lane by lane, and the k = 1 loops use d t: a nan's sign
+   was never the same on every path) */
+__attribute__((target("avx512f")))
+static inline __m512d dual_scale512_(__mmask8 mask, const double *d, const char *t)
+{
+    __m512d tv = _mm512_maskz_loadu_pd(mask, t);
+    __mmask8 nz = _mm512_mask_cmp_pd_mask(mask, tv, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+    return _mm512_maskz_mul_pd(nz, tv, _mm512_maskz_loadu_pd(mask, d));
+}
+
+/* ty[j] = scale(d, t[j]) for j < k, rows of n contiguous elements rt / rty
+   bytes apart */
+__attribute__((target("avx512f")))
+static void dual_scale_rows512(dual_intp n, dual_intp k, const double *d, const char *t,
+                               dual_intp rt, char *ty, dual_intp rty)
+{
+    dual_intp i, j, n8 = n & ~(dual_intp)7;
+    const __mmask8 tail = (__mmask8)((1u << (n & 7)) - 1u);
+    for (j = 0; j < k; j++) {
+        const char *tj = t + j * rt;
+        char *yj = ty + j * rty;
+        for (i = 0; i < n8; i += 8)
+            _mm512_storeu_pd(yj + i * DUAL_C, dual_scale512_(0xff, d + i, tj + i * DUAL_C));
+        if (tail)
+            _mm512_mask_storeu_pd(yj + n8 * DUAL_C, tail,
+                                  dual_scale512_(tail, d + n8, tj + n8 * DUAL_C));
+    }
+}
+
+/* ty[j] = scale(da, ta[j]) + scale(db, tb[j]) likewise */
+__attribute__((target("avx512f")))
+static void dual_scale2_rows512(dual_intp n, dual_intp k, const double *da, const char *ta,
+                                dual_intp rta, const double *db, const char *tb,
+                                dual_intp rtb, char *ty, dual_intp rty)
+{
+    dual_intp i, j, n8 = n & ~(dual_intp)7;
+    const __mmask8 tail = (__mmask8)((1u << (n & 7)) - 1u);
+    for (j = 0; j < k; j++) {
+        const char *aj = ta + j * rta, *bj = tb + j * rtb;
+        char *yj = ty + j * rty;
+        for (i = 0; i < n8; i += 8)
+            _mm512_storeu_pd(yj + i * DUAL_C,
+                             _mm512_add_pd(dual_scale512_(0xff, da + i, aj + i * DUAL_C),
+                                           dual_scale512_(0xff, db + i, bj + i * DUAL_C)));
+        if (tail)
+            _mm512_mask_storeu_pd(yj + n8 * DUAL_C, tail,
+                                  _mm512_maskz_add_pd(tail,
+                                      dual_scale512_(tail, da + n8, aj + n8 * DUAL_C),
+                                      dual_scale512_(tail, db + n8, bj + n8 * DUAL_C)));
+    }
+}
+#else
+#define DUAL_HAVE_ROWS512 0
+#endif
+
+
 /* whether any partial of a block is off the normal range (0, subnormal,
    inf; not nan, whose products stay nan): then the block's rows are redone
    per element by the caller, whatever the tangents */
@@ -496,6 +573,13 @@ DUAL_INLINE void dual_rows_unary_(dual_intp n, char **p, const dual_intp *s,
         c->dloop(m, q, qs, c->dctx);
         if (off != NULL)
             *off |= dual_offrange_block_(m, d);
+#if DUAL_HAVE_ROWS512
+        if (s[1] == DUAL_C && s[3] == DUAL_C && dual_rows512()) {
+            dual_scale_rows512(m, c->k, d, p[1] + i0 * DUAL_C, c->row[0],
+                               p[3] + i0 * DUAL_C, c->row[1]);
+            continue;
+        }
+#endif
         for (j = 0; j < c->k; j++) {
             char *t = p[1] + i0 * s[1] + j * c->row[0];
             char *ty = p[3] + i0 * s[3] + j * c->row[1];
@@ -539,6 +623,14 @@ DUAL_INLINE void dual_rows_binary_(dual_intp n, char **p, const dual_intp *s,
         c->dloop(m, q, qs, c->dctx);
         if (off != NULL)
             *off |= dual_offrange_block_(m, da) | dual_offrange_block_(m, db);
+#if DUAL_HAVE_ROWS512
+        if (s[1] == DUAL_C && s[3] == DUAL_C && s[5] == DUAL_C && dual_rows512()) {
+            dual_scale2_rows512(m, c->k, da, p[1] + i0 * DUAL_C, c->row[0],
+                                db, p[3] + i0 * DUAL_C, c->row[1],
+                                p[5] + i0 * DUAL_C, c->row[2]);
+            continue;
+        }
+#endif
         for (j = 0; j < c->k; j++)
             dual_scale2_row(m, da, p[1] + i0 * s[1] + j * c->row[0], s[1],
                             db, p[3] + i0 * s[3] + j * c->row[1], s[3],
@@ -582,6 +674,13 @@ DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
         c->dloop(m, q, qs, c->dctx);
         if (off != NULL)
             *off |= dual_offrange_block_(m, d);
+#if DUAL_HAVE_ROWS512
+        if (s[it] == DUAL_C && s[4] == DUAL_C && dual_rows512()) {
+            dual_scale_rows512(m, c->k, d, p[it] + i0 * DUAL_C, c->row[0],
+                               p[4] + i0 * DUAL_C, c->row[1]);
+            continue;
+        }
+#endif
         for (j = 0; j < c->k; j++) {
             char *t = p[it] + i0 * s[it] + j * c->row[0];
             char *ty = p[4] + i0 * s[4] + j * c->row[1];
@@ -697,41 +796,51 @@ void dual_apply(int nd, const dual_intp *shape, int nop, char *const *base,
 
 #if DUAL_HAVE_LIBMVEC
 
-typedef double dual_v4 __attribute__((vector_size(32)));
-typedef double dual_v8 __attribute__((vector_size(64)));
+#include <immintrin.h>
+
+/* the lanes [0, r) of 4 (0 < r < 4) as an AVX mask */
+__attribute__((target("avx2")))
+static inline __m256i dual_mask4_(dual_intp r)
+{
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)r), _mm256_setr_epi64x(0, 1, 2, 3));
+}
 
 /* libmvec's names for the functions we use (vector ABI: d = AVX2 x4,
-   e = AVX-512 x8), and one loop per function and ISA over a buffer whose
-   length is padded to a multiple of 8.  The target attributes confine the
-   wide registers to these functions; the rest of the file is baseline. */
+   e = AVX-512 x8), and one loop per function and ISA over n elements: the
+   last vector of a length that is not a multiple of 4 / 8 is loaded and
+   stored under a mask (its other lanes evaluate 0.0, each lane apart from
+   the others: no element depends on its neighbours or on the length), so
+   the loops read and write x[0..n), y[0..n) only and need no padded copy.
+   The target attributes confine the wide registers to these functions; the
+   rest of the file is baseline. */
 #define DUAL_VM_LIST(X) \
     X(sin) X(cos) X(tan) X(exp) X(exp2) X(expm1) X(log) X(log2) X(log10) \
     X(log1p) X(sinh) X(cosh) X(tanh) X(asin) X(acos) X(atan) X(asinh)      \
     X(acosh) X(atanh) X(cbrt) X(erf) X(erfc)
 
 #define DUAL_VM_DECLARE(f)                                                   \
-    __attribute__((target("avx2"))) dual_v4 _ZGVdN4v_##f(dual_v4);          \
-    __attribute__((target("avx512f"))) dual_v8 _ZGVeN8v_##f(dual_v8);       \
+    __attribute__((target("avx2"))) __m256d _ZGVdN4v_##f(__m256d);          \
+    __attribute__((target("avx512f"))) __m512d _ZGVeN8v_##f(__m512d);       \
     __attribute__((target("avx2")))                                         \
     static void dual_vm4_##f(dual_intp n, const double *x, double *y)       \
     {                                                                       \
         dual_intp i;                                                        \
-        dual_v4 v;                                                          \
-        for (i = 0; i < n; i += 4) {                                        \
-            memcpy(&v, x + i, sizeof v);                                    \
-            v = _ZGVdN4v_##f(v);                                            \
-            memcpy(y + i, &v, sizeof v);                                    \
+        for (i = 0; i + 4 <= n; i += 4)                                     \
+            _mm256_storeu_pd(y + i, _ZGVdN4v_##f(_mm256_loadu_pd(x + i)));  \
+        if (i < n) {                                                        \
+            __m256i m = dual_mask4_(n - i);                                 \
+            _mm256_maskstore_pd(y + i, m, _ZGVdN4v_##f(_mm256_maskload_pd(x + i, m))); \
         }                                                                   \
     }                                                                       \
     __attribute__((target("avx512f")))                                      \
     static void dual_vm8_##f(dual_intp n, const double *x, double *y)       \
     {                                                                       \
         dual_intp i;                                                        \
-        dual_v8 v;                                                          \
-        for (i = 0; i < n; i += 8) {                                        \
-            memcpy(&v, x + i, sizeof v);                                    \
-            v = _ZGVeN8v_##f(v);                                            \
-            memcpy(y + i, &v, sizeof v);                                    \
+        for (i = 0; i + 8 <= n; i += 8)                                     \
+            _mm512_storeu_pd(y + i, _ZGVeN8v_##f(_mm512_loadu_pd(x + i)));  \
+        if (i < n) {                                                        \
+            __mmask8 m = (__mmask8)((1u << (n - i)) - 1u);                  \
+            _mm512_mask_storeu_pd(y + i, m, _ZGVeN8v_##f(_mm512_maskz_loadu_pd(m, x + i))); \
         }                                                                   \
     }                                                                       \
     static void dual_vm_##f(int lv, dual_intp n, const double *x, double *y) \
@@ -771,8 +880,9 @@ static inline double dual_scale_nb(double partial, double tangent)
 }
 
 /* A block function fills y[0..m) = f(x) and, if d is not NULL,
-   d[0..m) = f'(x), for contiguous buffers of DUAL_BLOCK elements whose tail
-   up to a multiple of 8 holds harmless inputs. */
+   d[0..m) = f'(x), for contiguous arrays x, y, d of m <= DUAL_BLOCK
+   elements (reading and writing nothing beyond them); y and d apart from x
+   and from each other. */
 typedef void (*dual_block)(int lv, dual_intp m, const double *x, double *y, double *d);
 
 /* Rules whose derivative column is arithmetic in x and y: the value from
@@ -848,17 +958,17 @@ static void dual_block_cosh(int lv, dual_intp m, const double *x, double *y, dou
    data), and the same bits. */
 static void dual_block_tanh(int lv, dual_intp m, const double *x, double *y, double *d)
 {
-    double e[DUAL_BLOCK] = {0.0};
-    dual_intp i, m8 = (m + 7) & ~(dual_intp)7;
+    dual_intp i;
     dual_vm_tanh(lv, m, x, y);
     if (!d)
         return;
-    for (i = 0; i < m8; i++)
-        e[i] = -2.0 * fabs(x[i]);
-    dual_vm_exp(lv, m8, e, e);              /* in place */
+    for (i = 0; i < m; i++)                 /* e, in d */
+        d[i] = -2.0 * fabs(x[i]);
+    dual_vm_exp(lv, m, d, d);               /* in place */
     for (i = 0; i < m; i++) {
+        double e = d[i];
         double near = 1.0 - y[i] * y[i];
-        double far = 4.0 * e[i] / ((1.0 + e[i]) * (1.0 + e[i]));
+        double far = 4.0 * e / ((1.0 + e) * (1.0 + e));
         d[i] = fabs(y[i]) < 0.75 ? near : far;
     }
 }
@@ -870,7 +980,7 @@ static void dual_block_erf(int lv, dual_intp m, const double *x, double *y, doub
     dual_vm_erf(lv, m, x, y);
     if (!d)
         return;
-    for (i = 0; i < ((m + 7) & ~(dual_intp)7); i++)
+    for (i = 0; i < m; i++)
         d[i] = -(x[i] * x[i]);
     dual_vm_exp(lv, m, d, d);
     for (i = 0; i < m; i++)
@@ -883,7 +993,7 @@ static void dual_block_erfc(int lv, dual_intp m, const double *x, double *y, dou
     dual_vm_erfc(lv, m, x, y);
     if (!d)
         return;
-    for (i = 0; i < ((m + 7) & ~(dual_intp)7); i++)
+    for (i = 0; i < m; i++)
         d[i] = -(x[i] * x[i]);
     dual_vm_exp(lv, m, d, d);
     for (i = 0; i < m; i++)
@@ -936,34 +1046,46 @@ static inline int dual_simd_store_(dual_intp m, const double *db, const char *t,
     return any;
 }
 
-/* The three loop kinds over a block function: gather the (strided) input
-   into a buffer, evaluate, write out.  mode 0: {x, y}; 1: {x, t, y, ty};
-   2: {x, y, d}.  lv: the libmvec width (DUAL_SIMD_AVX2 or _AVX512); fix:
-   the rule's tangent column (mode 1; NULL: the rule has none). */
+/* whether m doubles at p and at q do not overlap */
+static inline int dual_apart_(const char *p, const char *q, dual_intp m)
+{
+    return (uintptr_t)p + (uintptr_t)(m * DUAL_C) <= (uintptr_t)q ||
+           (uintptr_t)q + (uintptr_t)(m * DUAL_C) <= (uintptr_t)p;
+}
+
+/* The three loop kinds over a block function: evaluate, write out.  mode 0:
+   {x, y}; 1: {x, t, y, ty}; 2: {x, y, d}.  lv: the libmvec width
+   (DUAL_SIMD_AVX2 or _AVX512); fix: the rule's tangent column (mode 1;
+   NULL: the rule has none).  A contiguous, aligned block whose output is
+   apart from its input (the usual case, at any length) is evaluated in
+   place, as is a partial output d apart from both (mode 2: the row
+   drivers' buffer); anything else goes through the stack buffers. */
 __attribute__((target("avx2")))
 static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                             int mode, dual_block blk, int lv, dual_tfix fix)
 {
     double xb[DUAL_BLOCK], yb[DUAL_BLOCK], db[DUAL_BLOCK];
-    dual_intp i0, i, m, mp;
-    char *y, *o;                /* value output; tangent or partial output */
-    dual_intp sy, so;
+    dual_intp i0, i, m;
+    char *y, *o = NULL;         /* value output; tangent or partial output */
+    dual_intp sy, so = 0;
     sy = s[mode == 1 ? 2 : 1];
-    so = s[mode == 1 ? 3 : 2];
+    if (mode)
+        so = s[mode == 1 ? 3 : 2];
     for (i0 = 0; i0 < n; i0 += DUAL_BLOCK) {
         char *x = p[0] + i0 * s[0];
-        double *yout = yb;
+        double *yout = yb, *dout = mode ? db : NULL;
         m = DUAL_MIN(n - i0, DUAL_BLOCK);
-        mp = (m + 7) & ~(dual_intp)7;
         y = p[mode == 1 ? 2 : 1] + i0 * sy;
-        if (m == DUAL_BLOCK && s[0] == DUAL_C && sy == DUAL_C &&
-            ((uintptr_t)x | (uintptr_t)y) % sizeof(double) == 0 &&
-            ((uintptr_t)y + (uintptr_t)(m * DUAL_C) <= (uintptr_t)x ||
-             (uintptr_t)x + (uintptr_t)(m * DUAL_C) <= (uintptr_t)y)) {
-            /* a whole contiguous, aligned block (the block functions index
-               double pointers), output apart from the input: no copies (the
-               block function reads x after writing y) */
-            blk(lv, m, (const double *)x, (double *)y, mode ? db : NULL);
+        if (mode)
+            o = p[mode == 1 ? 3 : 2] + i0 * so;
+        if (s[0] == DUAL_C && sy == DUAL_C &&
+            ((uintptr_t)x | (uintptr_t)y) % sizeof(double) == 0 && dual_apart_(x, y, m)) {
+            /* the block functions index double pointers (aligned) and read
+               x after writing y (apart) */
+            if (mode == 2 && so == DUAL_C && (uintptr_t)o % sizeof(double) == 0 &&
+                dual_apart_(o, x, m) && dual_apart_(o, y, m))
+                dout = (double *)o;
+            blk(lv, m, (const double *)x, (double *)y, dout);
             yout = NULL;
         }
         else {
@@ -972,13 +1094,10 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
             else
                 for (i = 0; i < m; i++)
                     xb[i] = DUAL_LD(x, s[0], i);
-            for (i = m; i < mp; i++)
-                xb[i] = 0.0;
-            blk(lv, m, xb, yb, mode ? db : NULL);
+            blk(lv, m, xb, yb, dout);
         }
         if (mode == 1) {
             char *t = p[1] + i0 * s[1];
-            o = p[3] + i0 * so;
             /* t is read before y is written: y may not alias t (the caller
                copies partially overlapping inputs), but ty may be t */
             int fixit = 0;
@@ -1009,8 +1128,7 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
                 for (i = 0; i < m; i++)
                     DUAL_ST(o, so, i, dual_scale_nb(db[i], DUAL_LD(t, s[1], i)));
         }
-        else if (mode == 2) {
-            o = p[2] + i0 * so;
+        else if (mode == 2 && dout == db) {
             if (so == DUAL_C)
                 memcpy(o, db, (size_t)m * sizeof(double));
             else
