@@ -684,3 +684,208 @@ def test_threads_making_one_lazy_result_see_one_array():
             t.join()
         assert all(s[0].base is seen[0][0].base for s in seen)   # one made array
         assert all(same(s[2], 2.0 * Y.value) and same(s[1], Y.deriv) for s in seen)
+
+
+# -- NumPy's function protocol: the C callable and its fast paths ------------------------
+# Reference: the Python handler of the same NumPy function (_numpy_api._HANDLED),
+# which the fast paths must equal bit for bit, and NumPy on each component.
+
+from dualml.arrays import _numpy_api  # noqa: E402
+
+HANDLED = _numpy_api._HANDLED
+
+
+def _afn_operands():
+    # eager, lazy (a fast-path result), strided views, special values,
+    # k = 0 and 1, 0-d, and hessian's second-order rows
+    rng = np.random.default_rng(21)
+    X = rows(rng.standard_normal((3, 4)))
+    ops = {
+        "eager": X,
+        "lazy": np.sin(X) * 2.0,
+        "view": X[:, ::2],
+        "transposed": X.T,
+        "rows view": DualArray(rng.standard_normal((2, 6)),
+                               rng.standard_normal((5, 2, 6)))[1:, :],
+        "special": rows(SPECIAL.reshape(2, 7)),
+        "k=0": DualArray(rng.standard_normal(6), np.zeros((0, 6))),
+        "k=1": DualArray(rng.standard_normal(5), rng.standard_normal(5)),
+        "0-d": rows(np.array(1.5)),
+        "hessian rows": _core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7,
+                                   (4, 0, 4, True)),
+    }
+    return ops
+
+
+AFN_OPERANDS = sorted(_afn_operands())
+
+
+@pytest.mark.parametrize("which", AFN_OPERANDS)
+@pytest.mark.parametrize("fname", ["sum", "mean", "transpose", "ravel"])
+def test_array_function_fast_path_equals_the_python_handler(fname, which):
+    X = _afn_operands()[which]
+    f = getattr(np, fname)
+    with np.errstate(invalid="ignore"):                 # inf + -inf in the sums
+        r, s = f(X), HANDLED[f](X)
+    assert same_da(r, s)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 4097, 10001])
+def test_numpy_sum_and_mean_have_numpy_bits(n):
+    rng = np.random.default_rng(n)
+    v = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5, n)
+    X = DualArray(v, rng.standard_normal((3, n)))
+    with np.errstate(invalid="ignore", divide="ignore"), \
+            __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore", RuntimeWarning)   # mean of nothing
+        for f in (np.sum, np.mean):
+            r = f(X)
+            assert same(r.value, f(v)) and same(r.deriv, f(X.deriv, axis=1))
+            assert same_da(r, HANDLED[f](X))
+
+
+@pytest.mark.parametrize("which", AFN_OPERANDS)
+def test_numpy_reshape_fast_path_equals_the_python_handler(which):
+    X = _afn_operands()[which]
+    n = X.size
+    for shape in (n, -1, (n,), (1, n), (n, 1, 1), (-1, 1), (1, -1)):
+        r, s = np.reshape(X, shape), HANDLED[np.reshape](X, shape)
+        assert same_da(r, s), shape
+        assert same_da(X.reshape(shape), s)
+        if np.ndim(shape) == 1 and len(shape) > 1:
+            assert same_da(X.reshape(*shape), s)
+    assert same_da(X.ravel(), HANDLED[np.ravel](X))
+    assert same_da(X.transpose(), HANDLED[np.transpose](X))
+    assert same_da(np.transpose(X, None), HANDLED[np.transpose](X))
+
+
+def test_numpy_dot_with_constant_matrices_equals_the_python_handler():
+    rng = np.random.default_rng(22)
+    W = rng.standard_normal((5, 4))
+    x = rows(rng.standard_normal(4) * 10.0 ** rng.integers(-3, 3, 4))
+    M = rows(rng.standard_normal((4, 3)))
+    H = _core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7, (4, 0, 4, True))
+    for a, b in [(W, x), (x, W.T), (W, M), (M.T, W.T), (W, H), (H, W.T), (W, np.sin(x)),
+                 (W[:, ::-1], x[::-1]), (W, rows(SPECIAL[:4]))]:
+        with np.errstate(invalid="ignore", over="ignore"):
+            assert same_da(np.dot(a, b), HANDLED[np.dot](a, b))
+    # and against NumPy on the value and on every tangent row
+    r = np.dot(W, x)
+    assert np.allclose(r.value, W @ x.value, rtol=1e-15, atol=0)
+    for j in range(x.k):
+        assert np.allclose(r.deriv[j], W @ x.deriv[j], rtol=1e-14, atol=1e-15)
+    # a jacobian pass through np.dot: W exactly (the identity seed's shortcut)
+    assert same(dualml.jacobian(lambda z: np.dot(W, z), x.value), W)
+
+
+def test_transposes_and_reshapes_are_views_writes_reach_the_base():
+    for X in (rows(np.arange(12.0).reshape(3, 4)), np.exp(rows(np.arange(12.0).reshape(3, 4)))):
+        before = X.value.copy()
+        for V in (X.T, np.transpose(X), X.transpose(), X.reshape(12), np.reshape(X, (2, 6)),
+                  X.ravel(), np.ravel(X)):
+            assert np.shares_memory(V._v, X._v) and np.shares_memory(V._d, X._d)
+        V = X.T
+        V[1, 2] = DualArray(np.array(-5.0), np.array([1.0, 2.0, 3.0]))
+        assert X.value[2, 1] == -5.0 and same(X.deriv[:, 2, 1], [1.0, 2.0, 3.0])
+        W = X.reshape(12)
+        W[0] = 7.0
+        assert X.value[0, 0] == 7.0 and same(X.deriv[:, 0, 0], np.zeros(3))
+        X += 1.0                                       # in place: the views see it
+        assert same(V.value, X.value.T) and same(W.value, X.value.reshape(12))
+        assert not same(before, X.value)
+
+
+def test_views_of_a_read_only_seed_stay_read_only():
+    x = np.arange(6.0)
+    seen = []
+
+    def f(z):
+        for V in (z.reshape(2, 3), np.transpose(z.reshape(2, 3)), z.ravel()):
+            seen.append((V._d.flags.writeable, z._d.flags.writeable))
+        return z
+    dualml.jacobian(f, x)
+    assert seen and all(a == b for a, b in seen)
+
+
+def test_reshapes_that_need_a_copy_or_fail_take_the_python_path():
+    X = rows(np.arange(12.0).reshape(3, 4))
+    for V in (X.T, X[:, :2], X[:, ::2]):                # not C-contiguous: as NumPy,
+        r = V.reshape(-1)                              # a copy or a strided view
+        assert same_da(r, HANDLED[np.reshape](V, -1))
+        assert np.shares_memory(r._v, X._v) == np.shares_memory(V.value.reshape(-1), X._v)
+    for shape, order in [((2, 6), "F"), ((4, 3), "A")]:
+        assert same_da(X.reshape(shape, order=order),
+                       HANDLED[np.reshape](X, shape, order=order))
+        assert same_da(np.reshape(X, shape, order=order),
+                       HANDLED[np.reshape](X, shape, order=order))
+    assert same_da(np.reshape(X, shape=(6, 2)), HANDLED[np.reshape](X, (6, 2)))
+    assert same_da(X.reshape(np.int64(12)), HANDLED[np.reshape](X, 12))
+    assert same_da(X.reshape([2, 6]), HANDLED[np.reshape](X, (2, 6)))
+    # errors and their messages as the Python path's
+    for bad in (7, (-1, -1), (5, -1), (-2, -6), (0, -1), 2 ** 70, (2 ** 62, 2 ** 62)):
+        with pytest.raises((ValueError, OverflowError)) as e1:
+            np.reshape(X, bad)
+        with pytest.raises(type(e1.value)) as e2:
+            HANDLED[np.reshape](X, bad)
+        assert str(e1.value) == str(e2.value)
+        with pytest.raises(type(e1.value), match=__import__("re").escape(str(e1.value))):
+            X.reshape(bad)
+    with pytest.raises(TypeError):
+        X.reshape(2.5)
+
+
+def test_nested_levels_take_the_python_handlers():
+    # hessian's nested DualArrays: closed forms, through np.sum/np.dot/T/reshape
+    rng = np.random.default_rng(23)
+    A = rng.standard_normal((3, 3))
+    x = np.array([0.3, -1.1, 0.8])
+
+    def f(z):
+        assert type(z._v) is DualArray or z._o2 is not None
+        return np.sum(np.sin(np.reshape(z, (3, 1)).T)) + 0.5 * np.dot(z, np.dot(A, z))
+    H = dualml.hessian(f, x)
+    assert np.allclose(H, np.diag(-np.sin(x)) + (A + A.T) / 2, rtol=1e-14, atol=1e-15)
+
+
+def test_array_function_is_a_c_callable_bound_like_a_method():
+    X = rows(np.arange(5.0))
+    ref = HANDLED[np.sum](X)
+    for r in (X.__array_function__(np.sum, (DualArray,), (X,), {}),
+              DualArray.__array_function__(X, np.sum, (DualArray,), (X,), {}), np.sum(X)):
+        assert same_da(r, ref)
+    assert X.__array_function__.__name__ == "__array_function__"
+    assert DualArray.__array_function__.__qualname__ == "__array_function__"
+    with pytest.raises(TypeError, match="five positional arguments"):
+        DualArray.__array_function__(X)
+    with pytest.raises(TypeError, match="five positional arguments"):
+        X.__array_function__(func=np.sum, types=(), args=(X,), kwargs={})
+
+
+def test_other_functions_keywords_and_out_keep_their_behaviour():
+    X = rows(np.arange(6.0).reshape(2, 3))
+    # keywords: the Python handlers
+    for f, kw in [(np.sum, {"axis": 0}), (np.sum, {"keepdims": True}), (np.mean, {"axis": 1}),
+                  (np.transpose, {"axes": (1, 0)}), (np.ravel, {"order": "F"})]:
+        assert same_da(f(X, **kw), HANDLED[f](X, **kw))
+    assert same_da(np.sum(X, 1), HANDLED[np.sum](X, 1))
+    assert same_da(np.transpose(X, (1, 0)), HANDLED[np.transpose](X, (1, 0)))
+    # out=: filled and returned, as before
+    out = rows(np.zeros(3))
+    assert np.sum(X, axis=0, out=out) is out and same_da(out, HANDLED[np.sum](X, axis=0))
+    out = rows(np.zeros((4, 3)))
+    assert np.concatenate([X, X], out=out) is out
+    with pytest.raises(TypeError, match="out= must be a DualArray"):
+        np.concatenate([X, X], out=np.zeros((4, 3)))
+    # a function without a rule: the same message as ever
+    with pytest.raises(TypeError, match=r"numpy\.fft\.fft is not supported on DualArray|"
+                                        r"numpy\.fft is not supported|not supported on DualArray"):
+        np.fft.fft(X)
+    # np.dot declining the fast path: scalars, two DualArrays, int matrices, mismatches
+    Y = rows(np.arange(3.0), seed=4)
+    for a, b in [(X, 2.0), (Y, Y), (np.arange(6).reshape(2, 3), Y), (X, Y)]:
+        assert same_da(np.dot(a, b), HANDLED[np.dot](a, b))
+    with pytest.raises(ValueError) as e1:
+        np.dot(np.ones((4, 4)), Y)
+    with pytest.raises(ValueError) as e2:
+        HANDLED[np.dot](np.ones((4, 4)), Y)
+    assert str(e1.value) == str(e2.value)

@@ -46,8 +46,8 @@ e. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
 
 cimport cython
 cimport numpy as cnp
-from cpython.object cimport (PyObject, PyTypeObject, PyObject_RichCompare, Py_EQ, Py_NE,
-                             Py_LT, Py_LE, Py_GT, Py_GE)
+from cpython.object cimport (PyObject, PyTypeObject, PyObject_RichCompare, PyObject_Call,
+                             Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE)
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
@@ -1359,6 +1359,258 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 
 
 # ---------------------------------------------------------------------------
+# NumPy's function protocol
+#
+# NumPy calls type(x).__array_function__(x, func, types, args, kwargs) as a
+# vectorcall; __array_function__ is the C callable of
+# dualml/_function_callable.h, which hands the five arguments to
+# _afunc_entry.  The commonest calls with plain arguments (no keywords) are
+# served here: np.sum / np.mean over everything (the pairwise sums of
+# _sum_all), np.dot with a constant 2-d float64 matrix, all contiguous
+# (_matmul: BLAS, as the handler's matmul; see _dot_contiguous), and
+# np.transpose / np.reshape / np.ravel as views of both components made in
+# C (also .T, .transpose(), .reshape() and .ravel()); the rest, and any
+# operand these decline, goes to the handler of _numpy_api._HANDLED, called
+# directly when there is no out= (else _numpy_api._array_function).  A
+# direct-mapped cache keyed by the function's address finds the fast path
+# (the functions are module attributes, alive for the process).
+
+cdef extern from "../_function_callable.h":
+    ctypedef object (*dualml_afunc_impl)(object, object, object, object, object)
+    object dualml_afunc_new(dualml_afunc_impl entry, const char *tp_name, const char *tp_doc)
+
+cdef enum:
+    AF_NONE = 0
+    AF_SUM
+    AF_MEAN
+    AF_DOT
+    AF_TRANSPOSE
+    AF_RESHAPE
+    AF_RAVEL
+
+cdef void *_AF_KEY[32]
+cdef int _AF_VAL[32]
+cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
+                       np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
+                       np.ravel: AF_RAVEL}
+cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
+
+
+cdef int _afunc_code(object func) except -1:
+    cdef size_t h = ((<size_t><void *>func) >> 4) & 31
+    cdef int code
+    if _AF_KEY[h] == <void *>func:
+        return _AF_VAL[h]
+    c = _AF_CODES.get(func)
+    if c is None:
+        return AF_NONE            # (not cached: the slot stays for the six)
+    code = <int>c
+    _AF_KEY[h] = <void *>func
+    _AF_VAL[h] = code
+    return code
+
+
+cdef object _component_view(DualArray x, bint rows, int nd, cnp.npy_intp *dims,
+                            cnp.npy_intp *strides):
+    # a view of x's values (rows False) or tangent rows with the given dims
+    # and strides (offset 0): on a lazy x's block directly (its own views are
+    # not made), else on the ndarray, writeable as it is
+    cdef _Lazy *L = x._lz
+    if L != NULL:
+        arr = _array_on(nd, dims, strides, L.d if rows else L.v, cnp.NPY_ARRAY_WRITEABLE)
+        cnp.set_array_base(arr, x._blk)
+        return arr
+    return _view(<cnp.ndarray>(x._do if rows else x._vo), nd, dims, strides, 0)
+
+
+cdef object _transposed(DualArray x):
+    """x.T (axes reversed; the direction axis stays first), views of both
+    components; NotImplemented for a nested x."""
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef int i, nd
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do           # (the pointers' owners, see _parts)
+    _parts(x, &X)
+    nd = X.nd
+    if nd >= DUALML_MAXD:
+        return NotImplemented
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    for i in range(nd):
+        dims[i + 1] = X.dims[nd - 1 - i]
+        vst[i] = X.vst[nd - 1 - i]
+        dst[i + 1] = X.dst[nd - i]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef object _reshaped(DualArray x, object shape):
+    """x.reshape(shape) in C order when both components can be viewed so (the
+    values C-contiguous, each tangent row too) and shape is an int or a
+    tuple of ints that fits (one -1 at most); NotImplemented otherwise (the
+    Python path then copies or raises NumPy's error)."""
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef Py_ssize_t n, known = 1, m, s
+    cdef int i, nd, unknown = -1
+    cdef tuple t
+    if not _flat(x):
+        return NotImplemented
+    if type(shape) is int:
+        t = (shape,)
+    elif type(shape) is tuple:
+        t = <tuple>shape
+    else:
+        return NotImplemented
+    nd = <int>PyTuple_GET_SIZE(t)
+    if nd >= DUALML_MAXD:
+        return NotImplemented
+    for i in range(nd):
+        e = <object>PyTuple_GET_ITEM(t, i)
+        if type(e) is not int:
+            return NotImplemented
+        try:
+            m = e
+        except OverflowError:       # (NumPy's path words the error)
+            return NotImplemented
+        if m > (<Py_ssize_t>1 << 48):
+            return NotImplemented
+        if m == -1 and unknown < 0:
+            unknown = i
+        elif m < 0:
+            return NotImplemented
+        else:
+            known *= m
+            if known > (<Py_ssize_t>1 << 48):
+                return NotImplemented
+        dims[i + 1] = m
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0 or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    if unknown >= 0:
+        if known == 0 or n % known:
+            return NotImplemented
+        dims[unknown + 1] = n // known
+    elif known != n:
+        return NotImplemented
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    s = 8
+    for i in range(nd - 1, -1, -1):
+        vst[i] = s
+        dst[i + 1] = s
+        s *= dims[i + 1]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef object _mean_all(DualArray x):
+    # NumPy's mean over everything: the pairwise sum divided by the count
+    cdef DualArray r
+    cdef _Parts X
+    cdef Py_ssize_t n = 0, j
+    cdef double *p
+    if not _flat(x):
+        return NotImplemented
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0:
+        return NotImplemented       # (NumPy's warning and nan: the Python path)
+    s = _sum_all(x)
+    if s is NotImplemented:
+        return s
+    r = <DualArray>s
+    _parts(r, &X)
+    p = <double *>X.v
+    p[0] = p[0] / n
+    p = <double *>X.d
+    for j in range(X.k):
+        p[j] = p[j] / n
+    return r
+
+
+cdef object _dot_contiguous(object a, object b):
+    # np.dot(a, b) by _matmul when its operands are contiguous (the matrix
+    # in C or F order, each component of the DualArray in C order): there
+    # NumPy's dot and matmul make the same BLAS call, so the bits are those
+    # of the Python handler (which uses matmul); on other strides matmul
+    # may sum in another order than dot, so those stay with the handler
+    cdef _Parts X
+    cdef DualArray x
+    if type(a) is DualArray and type(b) is ndarray:
+        x = <DualArray>a
+        w = b
+    elif type(b) is DualArray and type(a) is ndarray:
+        x = <DualArray>b
+        w = a
+    else:
+        return NotImplemented
+    if not (_flat(x) and (cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>w)
+                          or cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>w))):
+        return NotImplemented
+    _parts(x, &X)
+    if not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    return _matmul(a, b)
+
+
+cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
+    global _HANDLED
+    cdef int code
+    cdef Py_ssize_t n
+    cdef object r = NotImplemented
+    if type(args) is not tuple or type(kwargs) is not dict:
+        return _py._array_function(func, types, args, kwargs)
+    n = PyTuple_GET_SIZE(args)
+    code = _afunc_code(func)
+    if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if code == AF_DOT:
+            if n == 2:
+                r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
+        elif type(a) is DualArray:
+            if code == AF_SUM:
+                if n == 1:
+                    r = _sum_all(<DualArray>a)
+            elif code == AF_MEAN:
+                if n == 1:
+                    r = _mean_all(<DualArray>a)
+            elif code == AF_TRANSPOSE:
+                if n == 1 or (n == 2 and <object>PyTuple_GET_ITEM(args, 1) is None):
+                    r = _transposed(<DualArray>a)
+            elif code == AF_RESHAPE:
+                if n == 2:
+                    r = _reshaped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1))
+            elif code == AF_RAVEL:
+                if n == 1:
+                    r = _reshaped(<DualArray>a, -1)
+        if r is not NotImplemented:
+            return r
+    if _HANDLED is None:
+        _HANDLED = _py._HANDLED
+    h = _HANDLED.get(func)
+    if h is None or "out" in <dict>kwargs:
+        return _py._array_function(func, types, args, kwargs)
+    return PyObject_Call(h, args, kwargs)
+
+
+_ARRAY_FUNCTION = dualml_afunc_new(
+    _afunc_entry, "dualml.arrays._core._ArrayFunction",
+    "__array_function__(self, func, types, args, kwargs)\n\n"
+    "NumPy's function protocol for DualArray (a C callable bound like a method).")
+
+
+# ---------------------------------------------------------------------------
 # The type
 
 @cython.final
@@ -1545,7 +1797,8 @@ cdef class DualArray:
     @property
     def T(self):
         """The transpose (axes reversed)."""
-        return _py._transpose(self, None)
+        r = _transposed(self)
+        return _py._transpose(self, None) if r is NotImplemented else r
 
     def __len__(self):
         shape = self.shape
@@ -1731,10 +1984,19 @@ cdef class DualArray:
     # -- methods as ndarray's ------------------------------------------------------------
     def reshape(self, *shape, order="C"):
         """Values and tangents reshaped alike (as ndarray.reshape, C or F order)."""
+        if PyTuple_GET_SIZE(shape) >= 1 and type(order) is str and <str>order == "C":
+            r = _reshaped(self, <object>PyTuple_GET_ITEM(shape, 0)
+                          if PyTuple_GET_SIZE(shape) == 1 else shape)
+            if r is not NotImplemented:
+                return r
         return _py._method_reshape(self, shape, order)
 
     def transpose(self, *axes):
         """As ndarray.transpose: values and tangents alike."""
+        if PyTuple_GET_SIZE(axes) == 0:
+            r = _transposed(self)
+            if r is not NotImplemented:
+                return r
         return _py._method_transpose(self, axes)
 
     def swapaxes(self, a, b):
@@ -1743,6 +2005,10 @@ cdef class DualArray:
 
     def ravel(self, order="C"):
         """ravel(order="C"): the values flattened (a view where possible)."""
+        if type(order) is str and <str>order == "C":
+            r = _reshaped(self, -1)
+            if r is not NotImplemented:
+                return r
         return _py._reshape_order(self, (-1,), order)
 
     def flatten(self, order="C"):
@@ -1975,8 +2241,9 @@ cdef class DualArray:
     # (see "NumPy's ufunc protocol" above), not a def, for speed
     __array_ufunc__ = _ARRAY_UFUNC
 
-    def __array_function__(self, func, types, args, kwargs):
-        return _py._array_function(func, types, args, kwargs)
+    # __array_function__(self, func, types, args, kwargs): a C callable
+    # (see "NumPy's function protocol" above), not a def, for speed
+    __array_function__ = _ARRAY_FUNCTION
 
     # -- dualml hooks ----------------------------------------------------------------------
     def __dualml_function__(self, name, args, kwargs):
