@@ -889,3 +889,108 @@ def test_other_functions_keywords_and_out_keep_their_behaviour():
     with pytest.raises(ValueError) as e2:
         HANDLED[np.dot](np.ones((4, 4)), Y)
     assert str(e1.value) == str(e2.value)
+
+
+# -- np.where, np.concatenate, np.stack: the one-tag path ---------------------------------
+# Reference: NumPy on the values and on every tangent row (a constant's rows
+# are zeros), and the errors of the lifting path.
+
+def _rows_of(o, k, shape):
+    return (np.broadcast_to(o._d, (k,) + np.shape(o._v)) if type(o) is DualArray
+            else np.zeros((k,) + np.shape(o)))
+
+
+@pytest.mark.parametrize("case", ["same shape", "broadcast", "0-d constant", "float",
+                                  "lazy", "views", "special", "hessian rows", "int cond",
+                                  "-0.0", "k=0"])
+def test_where_equals_numpy_on_each_component(case):
+    rng = np.random.default_rng(31)
+    X = rows(rng.standard_normal((3, 4)))
+    Y = rows(rng.standard_normal((3, 4)), seed=5)
+    mask = rng.standard_normal((3, 4)) > 0
+    a, b, c = {
+        "same shape": (X, Y, mask),
+        "broadcast": (X, rows(rng.standard_normal(4), seed=6), mask[0]),
+        "0-d constant": (X, np.array(0.0), mask),
+        "float": (-1.5, X, mask),
+        "lazy": (np.sin(X), Y * 2.0, mask),
+        "views": (X.T, Y[:, ::-1].T, mask.T),
+        "special": (rows(SPECIAL), rows(SPECIAL[::-1], seed=7), SPECIAL > 0),
+        "hessian rows": (_core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7,
+                                    (4, 0, 4, True)), np.linspace(0.0, 1.0, 4), mask[0]),
+        "int cond": (X, 2.0, mask.astype(int)),
+        "-0.0": (rows(SPECIAL), -0.0, SPECIAL > 0.5),
+        "k=0": (DualArray(np.ones(3), np.zeros((0, 3))), np.float64(-0.0) * np.ones(()),
+                np.array([True, False, True])),
+    }[case]
+    r = np.where(c, a, b)
+    va = a._v if type(a) is DualArray else a
+    vb = b._v if type(b) is DualArray else b
+    assert same(r._v, np.where(c, va, vb))
+    x = a if type(a) is DualArray else b
+    k = x._d.shape[0]
+    s = r._v.shape
+    ra, rb = _rows_of(a, k, s), _rows_of(b, k, s)
+    for j in range(k):
+        ref = np.where(c, np.broadcast_to(ra[j], s), np.broadcast_to(rb[j], s))
+        assert same(r._d[j], ref), j
+    assert r._tag == x._tag and r._o2 == x._o2
+
+
+def test_where_across_tags_and_errors_keep_their_behaviour():
+    rng = np.random.default_rng(32)
+    X = rows(rng.standard_normal(4))
+    Z = DualArray(rng.standard_normal(4), rng.standard_normal((2, 4)))
+    with pytest.raises(ValueError, match=r"where: DualArrays of one tag with different "
+                                         r"numbers of directions \(3 and 2\)"):
+        np.where(X.value > 0, X, Z)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        np.where(np.ones(3, bool), X, 0.0)
+    with pytest.raises(TypeError, match="one argument"):
+        np.where(X)
+    # a lower tag inside a higher one (a nested pass): lifted, closed form
+    x = np.array([0.4, -0.3, 1.2])
+    H = dualml.hessian(lambda z: np.sum(np.where(x > 0, z * z, 2.0 * z) * z), x)
+    assert np.allclose(H, np.diag(np.where(x > 0, 6.0 * x, 4.0)), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_concatenate_and_stack_equal_numpy_on_each_component(axis):
+    rng = np.random.default_rng(33)
+    X = rows(rng.standard_normal((3, 4)))
+    items = [X, np.exp(X), X.T.T[:, ::-1], rows(SPECIAL[:12].reshape(3, 4), seed=8)]
+    r = np.concatenate(items, axis=axis)
+    ref_ax = axis if axis is None else (axis if axis < 0 else axis - 2)
+    assert same(r._v, np.concatenate([o._v for o in items], axis=axis))
+    if axis is None:
+        ref_d = np.concatenate([o._d.reshape(3, -1) for o in items], axis=1)
+    else:
+        ref_d = np.concatenate([o._d for o in items], axis=ref_ax)
+    assert same(r._d, ref_d)
+    if axis is not None:
+        s = np.stack(items, axis=axis)
+        assert same(s._v, np.stack([o._v for o in items], axis=axis))
+        n = 3
+        assert same(s._d, np.stack([o._d for o in items], axis=(axis % n) - n))
+        assert not np.shares_memory(s._v, X._v) and not np.shares_memory(s._d, X._d)
+    # mixed with constants and with a lower level: the lifting path, zero rows
+    m = np.concatenate([X, np.ones((3, 4))], axis=0)
+    assert same(m._d[:, 3:], np.zeros((3, 3, 4))) and same(m._d[:, :3], X._d)
+    m = np.stack([np.ones((3, 4)), X])
+    assert same(m._d[:, 0], np.zeros((3, 3, 4))) and same(m._d[:, 1], X._d)
+
+
+def test_joins_keep_their_errors():
+    X = rows(np.arange(4.0))
+    Z = DualArray(np.arange(4.0), np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"concatenate/stack: DualArrays of one tag with "
+                                         r"different numbers of directions \(3 and 2\)"):
+        np.concatenate([X, Z])
+    with pytest.raises(ValueError, match="concatenate/stack: DualArrays of one tag"):
+        np.stack([X, Z])
+    with pytest.raises(ValueError, match=r"stack: all input arrays must have the same shape"):
+        np.stack([X, X[1:]])
+    with pytest.raises(ValueError, match="need at least one array"):
+        __import__("dualml.arrays._joins").arrays._joins._stack([], 0)
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        np.concatenate([X, X.reshape(2, 2)])

@@ -1387,12 +1387,15 @@ cdef enum:
     AF_TRANSPOSE
     AF_RESHAPE
     AF_RAVEL
+    AF_WHERE
+    AF_CONCATENATE
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
 cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
-                       np.ravel: AF_RAVEL}
+                       np.ravel: AF_RAVEL, np.where: AF_WHERE,
+                       np.concatenate: AF_CONCATENATE}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -1564,6 +1567,111 @@ cdef object _dot_contiguous(object a, object b):
     return _matmul(a, b)
 
 
+cdef int _where_operand(object o, _Parts *P, double *c) except -1:
+    # an operand of np.where's C path: 1 a DualArray (P its parts), 2 a
+    # float constant (c), 0 anything else
+    cdef DualArray y
+    if type(o) is DualArray:
+        y = <DualArray>o
+        if not _flat(y):
+            return 0
+        _parts(y, P)
+        if not (_vcontig(P) and _rcontig(P)):
+            return 0
+        return 1
+    if type(o) is float:
+        c[0] = PyFloat_AS_DOUBLE(o)
+        return 2
+    if (type(o) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>o) == 0
+            and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o)):
+        c[0] = (<double *>cnp.PyArray_DATA(<cnp.ndarray>o))[0]
+        return 2
+    return 0
+
+
+cdef object _where_c(object cond, object a, object b):
+    """np.where(cond, a, b) for a bool ndarray cond and DualArrays of its
+    shape (contiguous, one tag and row count) or float constants (zero
+    rows): each value and each tangent entry copied from the side cond
+    picks, as NumPy's where does; NotImplemented otherwise."""
+    cdef _Parts A, B, C, O
+    cdef DualArray xa = None, xb = None, x, r
+    cdef double ca = 0.0, cb = 0.0
+    cdef int ka, kb
+    cdef Py_ssize_t n, j, k, m
+    cdef char *c
+    cdef double *ov
+    cdef double *od
+    cdef const double *pa
+    cdef const double *pb
+    if type(cond) is not ndarray or cnp.PyArray_TYPE(<cnp.ndarray>cond) != cnp.NPY_BOOL:
+        return NotImplemented
+    ka = _where_operand(a, &A, &ca)
+    kb = _where_operand(b, &B, &cb)
+    if ka == 0 or kb == 0 or (ka == 2 and kb == 2):
+        return NotImplemented
+    if ka == 1:
+        xa = <DualArray>a
+    if kb == 1:
+        xb = <DualArray>b
+    x = xa if ka == 1 else xb
+    _array_parts(<cnp.ndarray>cond, &C)
+    if C.nd >= DUALML_MAXD or not _vcontig_bytes(&C):
+        return NotImplemented
+    if ka == 1 and not _same_dims(&A, &C):
+        return NotImplemented
+    if kb == 1 and not _same_dims(&B, &C):
+        return NotImplemented
+    if ka == 1 and kb == 1 and (xa._tag != xb._tag or A.k != B.k
+                                or not (xa._o2 is xb._o2 or xa._o2 == xb._o2)):
+        return NotImplemented
+    k = A.k if ka == 1 else B.k
+    n = _size(&C)
+    r = _make(None, None, x._tag, x._o2)
+    _alloc_result(r, C.nd, C.dims, k)
+    # the allocation may run Python code: the parts again, and no Python
+    # (no GIL release) until the loop is done, so their owners stay
+    if ka == 1:
+        _parts(xa, &A)
+    if kb == 1:
+        _parts(xb, &B)
+    _array_parts(<cnp.ndarray>cond, &C)
+    _parts(r, &O)
+    c = C.v
+    ov = <double *>O.v
+    od = <double *>O.d
+    pa = <const double *>A.v if ka == 1 else NULL
+    pb = <const double *>B.v if kb == 1 else NULL
+    for j in range(n):
+        if c[j]:
+            ov[j] = pa[j] if ka == 1 else ca
+        else:
+            ov[j] = pb[j] if kb == 1 else cb
+    for m in range(k):
+        if ka == 1:
+            pa = <const double *>(A.d + m * A.dst[0])
+        if kb == 1:
+            pb = <const double *>(B.d + m * B.dst[0])
+        for j in range(n):
+            if c[j]:
+                od[m * n + j] = pa[j] if ka == 1 else 0.0
+            else:
+                od[m * n + j] = pb[j] if kb == 1 else 0.0
+    return r
+
+
+cdef inline bint _vcontig_bytes(_Parts *P) noexcept:
+    # a bool array's values are C-contiguous (1-byte elements)
+    cdef int i
+    cdef Py_ssize_t s = 1
+    for i in range(P.nd - 1, -1, -1):
+        if P.dims[i] != 1 and P.vst[i] != s:
+            return False
+        s *= P.dims[i]
+    return True
+
+
 cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
     global _HANDLED
     cdef int code
@@ -1575,7 +1683,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
     code = _afunc_code(func)
     if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
         a = <object>PyTuple_GET_ITEM(args, 0)
-        if code == AF_DOT:
+        if code == AF_WHERE:
+            if n == 3:
+                r = _where_c(a, <object>PyTuple_GET_ITEM(args, 1),
+                             <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_DOT:
             if n == 2:
                 r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
         elif type(a) is DualArray:
