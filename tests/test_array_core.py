@@ -994,3 +994,53 @@ def test_joins_keep_their_errors():
         __import__("dualml.arrays._joins").arrays._joins._stack([], 0)
     with pytest.raises(ValueError, match="same number of dimensions"):
         np.concatenate([X, X.reshape(2, 2)])
+
+
+@pytest.mark.parametrize("case", ["vectors", "matrices", "lazy and eager", "k=0", "k=1",
+                                  "hessian rows", "special", "0-d", "tuple"])
+def test_concatenate_and_stack_along_axis_0_equal_numpy_on_each_component(case):
+    rng = np.random.default_rng(34)
+    H = lambda n: _core._new(rng.standard_normal(n), rng.standard_normal((14, n)), 7,  # noqa
+                             (4, 0, 4, True))
+    items = {
+        "vectors": [rows(rng.standard_normal(3)), rows(rng.standard_normal(5), seed=9)],
+        "matrices": [rows(rng.standard_normal((2, 4))), rows(rng.standard_normal((1, 4)))],
+        "lazy and eager": [np.sin(rows(np.arange(4.0))), rows(np.arange(4.0)) * 2.0,
+                           rows(np.ones(4), seed=3)],
+        "k=0": [DualArray(np.ones(2), np.zeros((0, 2))), DualArray(np.ones(3), np.zeros((0, 3)))],
+        "k=1": [DualArray(np.ones(2), np.arange(2.0)), DualArray(-np.ones(2), np.ones(2))],
+        "hessian rows": [H(4), H(4)],
+        "special": [rows(SPECIAL), rows(SPECIAL[::-1].copy(), seed=2)],
+        "0-d": [rows(np.array(1.5)), rows(np.array(-0.0), seed=3)],
+        "tuple": (rows(np.arange(2.0)), rows(np.arange(2.0), seed=5)),
+    }[case]
+    vs, ds = [o._v for o in items], [o._d for o in items]
+    if case != "0-d":
+        r = np.concatenate(items)
+        assert same(r._v, np.concatenate(vs)) and same(r._d, np.concatenate(ds, axis=1))
+        assert r._tag == items[0]._tag and r._o2 == items[0]._o2
+        assert not np.shares_memory(r._d, ds[0]) and not np.shares_memory(r._v, vs[0])
+        assert same_da(np.concatenate(items, 0), r)
+    if all(o._v.shape == vs[0].shape for o in items):
+        s = np.stack(items)
+        assert same(s._v, np.stack(vs)) and same(s._d, np.stack(ds, axis=1))
+        assert s._tag == items[0]._tag and s._o2 == items[0]._o2
+        assert same_da(np.stack(items, 0), s)
+
+
+def test_joins_along_axis_0_decline_mixed_operands_with_the_same_results():
+    X = rows(np.arange(3.0))
+    Y = DualArray(np.arange(3.0), np.ones((3, 3)))        # tag 1, but another array
+    for items in ([X, np.ones(3)], [X, X[::-1]], [X, Y], [np.ones(3), X], [X, [1.0, 2.0]]):
+        r = np.concatenate(items)
+        ref = np.concatenate([o._d if type(o) is DualArray else np.zeros((3, len(o)))
+                              for o in items], axis=1)
+        assert same(r._d, ref)
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        np.concatenate([X, rows(np.ones((1, 3)))])
+    with pytest.raises(ValueError):
+        np.concatenate([rows(np.ones((2, 3))), rows(np.ones((2, 4)))])
+    with pytest.raises(ValueError, match="same shape"):
+        np.stack([X, rows(np.ones(4))])
+    with pytest.raises(ValueError, match="out of bounds"):          # (the handler's)
+        np.concatenate([rows(np.array(1.0)), rows(np.array(2.0))])

@@ -1389,13 +1389,14 @@ cdef enum:
     AF_RAVEL
     AF_WHERE
     AF_CONCATENATE
+    AF_STACK
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
 cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
                        np.ravel: AF_RAVEL, np.where: AF_WHERE,
-                       np.concatenate: AF_CONCATENATE}
+                       np.concatenate: AF_CONCATENATE, np.stack: AF_STACK}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -1590,6 +1591,14 @@ cdef int _where_operand(object o, _Parts *P, double *c) except -1:
     return 0
 
 
+cdef bint _same_layout(DualArray x, _Parts *X, _Parts *O) except -1:
+    # x's parts into X, contiguous and of O's dims and row count
+    if not _flat(x):
+        return False
+    _parts(x, X)
+    return _vcontig(X) and _rcontig(X) and _same_dims(X, O) and X.k == O.k
+
+
 cdef object _where_c(object cond, object a, object b):
     """np.where(cond, a, b) for a bool ndarray cond and DualArrays of its
     shape (contiguous, one tag and row count) or float constants (zero
@@ -1630,14 +1639,17 @@ cdef object _where_c(object cond, object a, object b):
     n = _size(&C)
     r = _make(None, None, x._tag, x._o2)
     _alloc_result(r, C.nd, C.dims, k)
-    # the allocation may run Python code: the parts again, and no Python
-    # (no GIL release) until the loop is done, so their owners stay
-    if ka == 1:
-        _parts(xa, &A)
-    if kb == 1:
-        _parts(xb, &B)
-    _array_parts(<cnp.ndarray>cond, &C)
+    # the allocation may run Python code (a collection): the parts are read
+    # again after it, checked, and no Python runs (no GIL release) until
+    # the loop is done, so their owners stay
     _parts(r, &O)
+    _array_parts(<cnp.ndarray>cond, &C)
+    if not (_same_dims(&C, &O) and _vcontig_bytes(&C)):
+        return NotImplemented
+    if ka == 1 and not _same_layout(xa, &A, &O):
+        return NotImplemented
+    if kb == 1 and not _same_layout(xb, &B, &O):
+        return NotImplemented
     c = C.v
     ov = <double *>O.v
     od = <double *>O.d
@@ -1658,6 +1670,79 @@ cdef object _where_c(object cond, object a, object b):
                 od[m * n + j] = pa[j] if ka == 1 else 0.0
             else:
                 od[m * n + j] = pb[j] if kb == 1 else 0.0
+    return r
+
+
+cdef object _join0(object seq, bint stack):
+    """np.concatenate(seq) (stack False) or np.stack(seq) along axis 0, for
+    a list or tuple of contiguous DualArrays of one tag, row count and
+    layout, of one shape (stack) or of shapes that differ in the first axis
+    only (concatenate): the values, and each tangent row, copied one item
+    after the other; NotImplemented otherwise (the handler then joins or
+    raises NumPy's error)."""
+    cdef _Parts X, O
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef Py_ssize_t m, i, k = 0, nitems, total, off, sz
+    cdef int nd = 0, a
+    cdef DualArray x, first, r
+    cdef list items
+    if type(seq) is list or type(seq) is tuple:
+        items = list(seq)           # (ours: nothing can change it meanwhile)
+    else:
+        return NotImplemented
+    nitems = len(items)
+    if nitems == 0 or type(items[0]) is not DualArray:
+        return NotImplemented
+    first = <DualArray>items[0]
+    for i in range(nitems):
+        o = items[i]
+        if type(o) is not DualArray:
+            return NotImplemented
+        x = <DualArray>o
+        if x._tag != first._tag or not (x._o2 is first._o2 or x._o2 == first._o2):
+            return NotImplemented
+        if not _flat(x):
+            return NotImplemented
+        _parts(x, &X)
+        if not (_vcontig(&X) and _rcontig(&X)):
+            return NotImplemented
+        if i == 0:
+            nd = X.nd
+            k = X.k
+            if nd >= DUALML_MAXD - 1 or (nd == 0 and not stack):
+                return NotImplemented
+            for a in range(nd):
+                dims[a + 1] = X.dims[a]
+            dims[0] = 0
+        elif X.nd != nd or X.k != k:
+            return NotImplemented
+        for a in range(nd):
+            if X.dims[a] != dims[a + 1] and (stack or a > 0):
+                return NotImplemented
+        dims[0] += 1 if stack else X.dims[0]
+    r = _make(None, None, first._tag, first._o2)
+    if stack:
+        _alloc_result(r, nd + 1, dims, k)
+    else:
+        dims[1] = dims[0]
+        _alloc_result(r, nd, dims + 1, k)
+    # the allocation may run Python code (a collection): the parts are read
+    # again after it, checked, and no Python runs during the copies
+    _parts(r, &O)
+    total = _size(&O)
+    off = 0
+    for i in range(nitems):
+        x = <DualArray>items[i]
+        if not _flat(x):
+            return NotImplemented
+        _parts(x, &X)
+        sz = _size(&X)
+        if X.k != k or off + sz > total or not (_vcontig(&X) and _rcontig(&X)):
+            return NotImplemented
+        memmove(O.v + off * 8, X.v, <size_t>sz * 8)
+        for m in range(k):
+            memmove(O.d + (m * total + off) * 8, X.d + m * X.dst[0], <size_t>sz * 8)
+        off += sz
     return r
 
 
@@ -1687,6 +1772,10 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if n == 3:
                 r = _where_c(a, <object>PyTuple_GET_ITEM(args, 1),
                              <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_CONCATENATE or code == AF_STACK:
+            if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int
+                          and <object>PyTuple_GET_ITEM(args, 1) == 0):
+                r = _join0(a, code == AF_STACK)
         elif code == AF_DOT:
             if n == 2:
                 r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
