@@ -1044,3 +1044,33 @@ def test_joins_along_axis_0_decline_mixed_operands_with_the_same_results():
         np.stack([X, rows(np.ones(4))])
     with pytest.raises(ValueError, match="out of bounds"):          # (the handler's)
         np.concatenate([rows(np.array(1.0)), rows(np.array(2.0))])
+
+
+@pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
+                                    (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
+                                    (-0.0, 0.0), (np.nan, 1.0)])
+def test_clip_equals_the_handler_and_the_scalar_dual(lo, hi):
+    X = rows(SPECIAL)
+    with np.errstate(invalid="ignore"):
+        r = np.clip(X, lo, hi)
+        assert same_da(r, HANDLED[np.clip](X, lo, hi))
+    # the scalar Dual, elementwise: maximum then minimum
+    lo_b, hi_b = np.broadcast_to(lo, SPECIAL.shape), np.broadcast_to(hi, SPECIAL.shape)
+    for i, x in enumerate(SPECIAL):
+        for j in range(X.k):
+            e = dualml.minimum(dualml.maximum(Dual(x, X.deriv[j, i]), float(lo_b[i])),
+                               float(hi_b[i]))
+            assert same(r.value[i], e.value) and same(r.deriv[j, i], e.deriv), (x, j)
+
+
+def test_clip_and_hstack_keywords_and_other_shapes_keep_their_behaviour():
+    X = rows(np.arange(-2.0, 3.0))
+    assert same_da(np.clip(X, a_min=-1.0, a_max=None), HANDLED[np.clip](X, -1.0, None))
+    assert same_da(np.clip(X, None, 1.0), HANDLED[np.clip](X, None, 1.0))
+    assert same_da(np.clip(X, max=1.0), HANDLED[np.clip](X, max=1.0))
+    for items in ([X, X * 2.0], (X, np.sin(X)), [X, np.ones(5)], [rows(np.ones((2, 2)))] * 2,
+                  [rows(np.array(1.0)), X], [X, X[::-1]]):
+        assert same_da(np.hstack(items), HANDLED[np.hstack](items))
+    r = np.hstack([X, np.sin(X)])
+    assert same(r._v, np.hstack([X._v, np.sin(X)._v]))
+    assert same(r._d, np.concatenate([X._d, np.sin(X)._d], axis=1))

@@ -1369,7 +1369,9 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # _sum_all), np.dot with a constant 2-d float64 matrix, all contiguous
 # (_matmul: BLAS, as the handler's matmul; see _dot_contiguous), and
 # np.transpose / np.reshape / np.ravel as views of both components made in
-# C (also .T, .transpose(), .reshape() and .ravel()); the rest, and any
+# C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
+# of the result's shape, np.concatenate / np.stack along axis 0 and
+# np.hstack of vectors (copy loops), np.clip (two rules); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -1390,13 +1392,16 @@ cdef enum:
     AF_WHERE
     AF_CONCATENATE
     AF_STACK
+    AF_HSTACK
+    AF_CLIP
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
 cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
                        np.ravel: AF_RAVEL, np.where: AF_WHERE,
-                       np.concatenate: AF_CONCATENATE, np.stack: AF_STACK}
+                       np.concatenate: AF_CONCATENATE, np.stack: AF_STACK,
+                       np.hstack: AF_HSTACK, np.clip: AF_CLIP}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -1776,6 +1781,20 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int
                           and <object>PyTuple_GET_ITEM(args, 1) == 0):
                 r = _join0(a, code == AF_STACK)
+        elif code == AF_HSTACK:
+            # of vectors: their concatenation
+            if n == 1 and (type(a) is list or type(a) is tuple) and len(a) > 0:
+                e = a[0]
+                if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim == 1:
+                    r = _join0(a, False)
+        elif code == AF_CLIP:
+            # maximum, then minimum: the handler's two rules, by the C path
+            if (n == 3 and type(a) is DualArray and <object>PyTuple_GET_ITEM(args, 1) is not None
+                    and <object>PyTuple_GET_ITEM(args, 2) is not None):
+                r = _binary(<Py_ssize_t>_NAME2["maximum"], a, <object>PyTuple_GET_ITEM(args, 1))
+                if r is not NotImplemented:
+                    r = _binary(<Py_ssize_t>_NAME2["minimum"], r,
+                                <object>PyTuple_GET_ITEM(args, 2))
         elif code == AF_DOT:
             if n == 2:
                 r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
