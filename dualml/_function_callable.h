@@ -4,9 +4,8 @@
  * NumPy calls type(x).__array_function__(x, func, types, args, kwargs)
  * through PyObject_CallFunctionObjArgs, which is a vectorcall: with this
  * type's vectorcall the five arguments reach the entry function as they are
- * (no argument tuple, no bound method, no Python frame; a def method cost
- * ~60 ns more per NumPy function call, the Python dispatcher behind it
- * ~300 ns).  It binds like a method (x.__array_function__) and is named
+ * (no argument tuple, no bound method, no Python frame before the entry
+ * function).  It binds like a method (x.__array_function__) and is named
  * __array_function__; the sibling of dualml/_ufunc_callable.h.
  */
 #ifndef DUALML_FUNCTION_CALLABLE_H
