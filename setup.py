@@ -106,7 +106,7 @@ if sys.platform == "win32":
 common = dict(
     # headers are not tracked by setuptools otherwise: a rule edit must rebuild
     depends=[os.path.join("csrc", f) for f in ("dual.h", "dual_rules.def", "dual_kernels.h")]
-    + ["dualml/_ufunc_callable.h"],
+    + ["dualml/_ufunc_callable.h", "dualml/_function_callable.h"],
     include_dirs=[os.path.join(HERE, "csrc"), numpy.get_include()],
     extra_compile_args=CFLAGS,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],

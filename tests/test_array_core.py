@@ -964,3 +964,391 @@ def test_frobenius_norm_through_c_paths_equals_the_python_path(make, axis, keepd
     assert same_da(r, expect)
     assert same(r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims)) or np.allclose(
         r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims), rtol=1e-15)
+# -- NumPy's function protocol: the C callable and its fast paths ------------------------
+# Reference: the Python handler of the same NumPy function (_numpy_api._HANDLED),
+# which the fast paths must equal bit for bit, and NumPy on each component.
+
+from dualml.arrays import _numpy_api  # noqa: E402
+
+HANDLED = _numpy_api._HANDLED
+
+
+def _afn_operands():
+    # eager, lazy (a fast-path result), strided views, special values,
+    # k = 0 and 1, 0-d, and hessian's second-order rows
+    rng = np.random.default_rng(21)
+    X = rows(rng.standard_normal((3, 4)))
+    ops = {
+        "eager": X,
+        "lazy": np.sin(X) * 2.0,
+        "view": X[:, ::2],
+        "transposed": X.T,
+        "rows view": DualArray(rng.standard_normal((2, 6)),
+                               rng.standard_normal((5, 2, 6)))[1:, :],
+        "special": rows(SPECIAL.reshape(2, 7)),
+        "k=0": DualArray(rng.standard_normal(6), np.zeros((0, 6))),
+        "k=1": DualArray(rng.standard_normal(5), rng.standard_normal(5)),
+        "0-d": rows(np.array(1.5)),
+        "hessian rows": _core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7,
+                                   (4, 0, 4, True)),
+    }
+    return ops
+
+
+AFN_OPERANDS = sorted(_afn_operands())
+
+
+@pytest.mark.parametrize("which", AFN_OPERANDS)
+@pytest.mark.parametrize("fname", ["sum", "mean", "transpose", "ravel"])
+def test_array_function_fast_path_equals_the_python_handler(fname, which):
+    X = _afn_operands()[which]
+    f = getattr(np, fname)
+    with np.errstate(invalid="ignore"):                 # inf + -inf in the sums
+        r, s = f(X), HANDLED[f](X)
+    assert same_da(r, s)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 4097, 10001])
+def test_numpy_sum_and_mean_have_numpy_bits(n):
+    rng = np.random.default_rng(n)
+    v = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5, n)
+    X = DualArray(v, rng.standard_normal((3, n)))
+    with np.errstate(invalid="ignore", divide="ignore"), \
+            __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore", RuntimeWarning)   # mean of nothing
+        for f in (np.sum, np.mean):
+            r = f(X)
+            assert same(r.value, f(v)) and same(r.deriv, f(X.deriv, axis=1))
+            assert same_da(r, HANDLED[f](X))
+
+
+@pytest.mark.parametrize("which", AFN_OPERANDS)
+def test_numpy_reshape_fast_path_equals_the_python_handler(which):
+    X = _afn_operands()[which]
+    n = X.size
+    for shape in (n, -1, (n,), (1, n), (n, 1, 1), (-1, 1), (1, -1)):
+        r, s = np.reshape(X, shape), HANDLED[np.reshape](X, shape)
+        assert same_da(r, s), shape
+        assert same_da(X.reshape(shape), s)
+        if np.ndim(shape) == 1 and len(shape) > 1:
+            assert same_da(X.reshape(*shape), s)
+    assert same_da(X.ravel(), HANDLED[np.ravel](X))
+    assert same_da(X.transpose(), HANDLED[np.transpose](X))
+    assert same_da(np.transpose(X, None), HANDLED[np.transpose](X))
+
+
+def test_numpy_dot_with_constant_matrices_equals_the_python_handler():
+    rng = np.random.default_rng(22)
+    W = rng.standard_normal((5, 4))
+    x = rows(rng.standard_normal(4) * 10.0 ** rng.integers(-3, 3, 4))
+    M = rows(rng.standard_normal((4, 3)))
+    H = _core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7, (4, 0, 4, True))
+    for a, b in [(W, x), (x, W.T), (W, M), (M.T, W.T), (W, H), (H, W.T), (W, np.sin(x)),
+                 (W[:, ::-1], x[::-1]), (W, rows(SPECIAL[:4]))]:
+        with np.errstate(invalid="ignore", over="ignore"):
+            assert same_da(np.dot(a, b), HANDLED[np.dot](a, b))
+    # and against NumPy on the value and on every tangent row
+    r = np.dot(W, x)
+    assert np.allclose(r.value, W @ x.value, rtol=1e-15, atol=0)
+    for j in range(x.k):
+        assert np.allclose(r.deriv[j], W @ x.deriv[j], rtol=1e-14, atol=1e-15)
+    # a jacobian pass through np.dot: W exactly (the identity seed's shortcut)
+    assert same(dualml.jacobian(lambda z: np.dot(W, z), x.value), W)
+
+
+def test_transposes_and_reshapes_are_views_writes_reach_the_base():
+    for X in (rows(np.arange(12.0).reshape(3, 4)), np.exp(rows(np.arange(12.0).reshape(3, 4)))):
+        before = X.value.copy()
+        for V in (X.T, np.transpose(X), X.transpose(), X.reshape(12), np.reshape(X, (2, 6)),
+                  X.ravel(), np.ravel(X)):
+            assert np.shares_memory(V._v, X._v) and np.shares_memory(V._d, X._d)
+        V = X.T
+        V[1, 2] = DualArray(np.array(-5.0), np.array([1.0, 2.0, 3.0]))
+        assert X.value[2, 1] == -5.0 and same(X.deriv[:, 2, 1], [1.0, 2.0, 3.0])
+        W = X.reshape(12)
+        W[0] = 7.0
+        assert X.value[0, 0] == 7.0 and same(X.deriv[:, 0, 0], np.zeros(3))
+        X += 1.0                                       # in place: the views see it
+        assert same(V.value, X.value.T) and same(W.value, X.value.reshape(12))
+        assert not same(before, X.value)
+
+
+def test_views_of_a_read_only_seed_stay_read_only():
+    x = np.arange(6.0)
+    seen = []
+
+    def f(z):
+        for V in (z.reshape(2, 3), np.transpose(z.reshape(2, 3)), z.ravel()):
+            seen.append((V._d.flags.writeable, z._d.flags.writeable))
+        return z
+    dualml.jacobian(f, x)
+    assert seen and all(a == b for a, b in seen)
+
+
+def test_reshapes_that_need_a_copy_or_fail_take_the_python_path():
+    X = rows(np.arange(12.0).reshape(3, 4))
+    for V in (X.T, X[:, :2], X[:, ::2]):                # not C-contiguous: as NumPy,
+        r = V.reshape(-1)                              # a copy or a strided view
+        assert same_da(r, HANDLED[np.reshape](V, -1))
+        assert np.shares_memory(r._v, X._v) == np.shares_memory(V.value.reshape(-1), X._v)
+    for shape, order in [((2, 6), "F"), ((4, 3), "A")]:
+        assert same_da(X.reshape(shape, order=order),
+                       HANDLED[np.reshape](X, shape, order=order))
+        assert same_da(np.reshape(X, shape, order=order),
+                       HANDLED[np.reshape](X, shape, order=order))
+    assert same_da(np.reshape(X, shape=(6, 2)), HANDLED[np.reshape](X, (6, 2)))
+    assert same_da(X.reshape(np.int64(12)), HANDLED[np.reshape](X, 12))
+    assert same_da(X.reshape([2, 6]), HANDLED[np.reshape](X, (2, 6)))
+    # errors and their messages as the Python path's
+    for bad in (7, (-1, -1), (5, -1), (-2, -6), (0, -1), 2 ** 70, (2 ** 62, 2 ** 62)):
+        with pytest.raises((ValueError, OverflowError)) as e1:
+            np.reshape(X, bad)
+        with pytest.raises(type(e1.value)) as e2:
+            HANDLED[np.reshape](X, bad)
+        assert str(e1.value) == str(e2.value)
+        with pytest.raises(type(e1.value), match=__import__("re").escape(str(e1.value))):
+            X.reshape(bad)
+    with pytest.raises(TypeError):
+        X.reshape(2.5)
+
+
+def test_nested_levels_take_the_python_handlers():
+    # hessian's nested DualArrays: closed forms, through np.sum/np.dot/T/reshape
+    rng = np.random.default_rng(23)
+    A = rng.standard_normal((3, 3))
+    x = np.array([0.3, -1.1, 0.8])
+
+    def f(z):
+        assert type(z._v) is DualArray or z._o2 is not None
+        return np.sum(np.sin(np.reshape(z, (3, 1)).T)) + 0.5 * np.dot(z, np.dot(A, z))
+    H = dualml.hessian(f, x)
+    assert np.allclose(H, np.diag(-np.sin(x)) + (A + A.T) / 2, rtol=1e-14, atol=1e-15)
+
+
+def test_array_function_is_a_c_callable_bound_like_a_method():
+    X = rows(np.arange(5.0))
+    ref = HANDLED[np.sum](X)
+    for r in (X.__array_function__(np.sum, (DualArray,), (X,), {}),
+              DualArray.__array_function__(X, np.sum, (DualArray,), (X,), {}), np.sum(X)):
+        assert same_da(r, ref)
+    assert X.__array_function__.__name__ == "__array_function__"
+    assert DualArray.__array_function__.__qualname__ == "__array_function__"
+    with pytest.raises(TypeError, match="five positional arguments"):
+        DualArray.__array_function__(X)
+    with pytest.raises(TypeError, match="five positional arguments"):
+        X.__array_function__(func=np.sum, types=(), args=(X,), kwargs={})
+
+
+def test_other_functions_keywords_and_out_keep_their_behaviour():
+    X = rows(np.arange(6.0).reshape(2, 3))
+    # keywords: the Python handlers
+    for f, kw in [(np.sum, {"axis": 0}), (np.sum, {"keepdims": True}), (np.mean, {"axis": 1}),
+                  (np.transpose, {"axes": (1, 0)}), (np.ravel, {"order": "F"})]:
+        assert same_da(f(X, **kw), HANDLED[f](X, **kw))
+    assert same_da(np.sum(X, 1), HANDLED[np.sum](X, 1))
+    assert same_da(np.transpose(X, (1, 0)), HANDLED[np.transpose](X, (1, 0)))
+    # out=: filled and returned, as before
+    out = rows(np.zeros(3))
+    assert np.sum(X, axis=0, out=out) is out and same_da(out, HANDLED[np.sum](X, axis=0))
+    out = rows(np.zeros((4, 3)))
+    assert np.concatenate([X, X], out=out) is out
+    with pytest.raises(TypeError, match="out= must be a DualArray"):
+        np.concatenate([X, X], out=np.zeros((4, 3)))
+    # a function without a rule: the same message as ever
+    with pytest.raises(TypeError, match=r"numpy\.fft\.fft is not supported on DualArray|"
+                                        r"numpy\.fft is not supported|not supported on DualArray"):
+        np.fft.fft(X)
+    # np.dot declining the fast path: scalars, two DualArrays, int matrices, mismatches
+    Y = rows(np.arange(3.0), seed=4)
+    for a, b in [(X, 2.0), (Y, Y), (np.arange(6).reshape(2, 3), Y), (X, Y)]:
+        assert same_da(np.dot(a, b), HANDLED[np.dot](a, b))
+    with pytest.raises(ValueError) as e1:
+        np.dot(np.ones((4, 4)), Y)
+    with pytest.raises(ValueError) as e2:
+        HANDLED[np.dot](np.ones((4, 4)), Y)
+    assert str(e1.value) == str(e2.value)
+
+
+# -- np.where, np.concatenate, np.stack: the one-tag path ---------------------------------
+# Reference: NumPy on the values and on every tangent row (a constant's rows
+# are zeros), and the errors of the lifting path.
+
+def _rows_of(o, k, shape):
+    return (np.broadcast_to(o._d, (k,) + np.shape(o._v)) if type(o) is DualArray
+            else np.zeros((k,) + np.shape(o)))
+
+
+@pytest.mark.parametrize("case", ["same shape", "broadcast", "0-d constant", "float",
+                                  "lazy", "views", "special", "hessian rows", "int cond",
+                                  "-0.0", "k=0"])
+def test_where_equals_numpy_on_each_component(case):
+    rng = np.random.default_rng(31)
+    X = rows(rng.standard_normal((3, 4)))
+    Y = rows(rng.standard_normal((3, 4)), seed=5)
+    mask = rng.standard_normal((3, 4)) > 0
+    a, b, c = {
+        "same shape": (X, Y, mask),
+        "broadcast": (X, rows(rng.standard_normal(4), seed=6), mask[0]),
+        "0-d constant": (X, np.array(0.0), mask),
+        "float": (-1.5, X, mask),
+        "lazy": (np.sin(X), Y * 2.0, mask),
+        "views": (X.T, Y[:, ::-1].T, mask.T),
+        "special": (rows(SPECIAL), rows(SPECIAL[::-1], seed=7), SPECIAL > 0),
+        "hessian rows": (_core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7,
+                                    (4, 0, 4, True)), np.linspace(0.0, 1.0, 4), mask[0]),
+        "int cond": (X, 2.0, mask.astype(int)),
+        "-0.0": (rows(SPECIAL), -0.0, SPECIAL > 0.5),
+        "k=0": (DualArray(np.ones(3), np.zeros((0, 3))), np.float64(-0.0) * np.ones(()),
+                np.array([True, False, True])),
+    }[case]
+    r = np.where(c, a, b)
+    va = a._v if type(a) is DualArray else a
+    vb = b._v if type(b) is DualArray else b
+    assert same(r._v, np.where(c, va, vb))
+    x = a if type(a) is DualArray else b
+    k = x._d.shape[0]
+    s = r._v.shape
+    ra, rb = _rows_of(a, k, s), _rows_of(b, k, s)
+    for j in range(k):
+        ref = np.where(c, np.broadcast_to(ra[j], s), np.broadcast_to(rb[j], s))
+        assert same(r._d[j], ref), j
+    assert r._tag == x._tag and r._o2 == x._o2
+
+
+def test_where_across_tags_and_errors_keep_their_behaviour():
+    rng = np.random.default_rng(32)
+    X = rows(rng.standard_normal(4))
+    Z = DualArray(rng.standard_normal(4), rng.standard_normal((2, 4)))
+    with pytest.raises(ValueError, match=r"where: DualArrays of one tag with different "
+                                         r"numbers of directions \(3 and 2\)"):
+        np.where(X.value > 0, X, Z)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        np.where(np.ones(3, bool), X, 0.0)
+    with pytest.raises(TypeError, match="one argument"):
+        np.where(X)
+    # a lower tag inside a higher one (a nested pass): lifted, closed form
+    x = np.array([0.4, -0.3, 1.2])
+    H = dualml.hessian(lambda z: np.sum(np.where(x > 0, z * z, 2.0 * z) * z), x)
+    assert np.allclose(H, np.diag(np.where(x > 0, 6.0 * x, 4.0)), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_concatenate_and_stack_equal_numpy_on_each_component(axis):
+    rng = np.random.default_rng(33)
+    X = rows(rng.standard_normal((3, 4)))
+    items = [X, np.exp(X), X.T.T[:, ::-1], rows(SPECIAL[:12].reshape(3, 4), seed=8)]
+    r = np.concatenate(items, axis=axis)
+    ref_ax = axis if axis is None else (axis if axis < 0 else axis - 2)
+    assert same(r._v, np.concatenate([o._v for o in items], axis=axis))
+    if axis is None:
+        ref_d = np.concatenate([o._d.reshape(3, -1) for o in items], axis=1)
+    else:
+        ref_d = np.concatenate([o._d for o in items], axis=ref_ax)
+    assert same(r._d, ref_d)
+    if axis is not None:
+        s = np.stack(items, axis=axis)
+        assert same(s._v, np.stack([o._v for o in items], axis=axis))
+        n = 3
+        assert same(s._d, np.stack([o._d for o in items], axis=(axis % n) - n))
+        assert not np.shares_memory(s._v, X._v) and not np.shares_memory(s._d, X._d)
+    # mixed with constants and with a lower level: the lifting path, zero rows
+    m = np.concatenate([X, np.ones((3, 4))], axis=0)
+    assert same(m._d[:, 3:], np.zeros((3, 3, 4))) and same(m._d[:, :3], X._d)
+    m = np.stack([np.ones((3, 4)), X])
+    assert same(m._d[:, 0], np.zeros((3, 3, 4))) and same(m._d[:, 1], X._d)
+
+
+def test_joins_keep_their_errors():
+    X = rows(np.arange(4.0))
+    Z = DualArray(np.arange(4.0), np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"concatenate/stack: DualArrays of one tag with "
+                                         r"different numbers of directions \(3 and 2\)"):
+        np.concatenate([X, Z])
+    with pytest.raises(ValueError, match="concatenate/stack: DualArrays of one tag"):
+        np.stack([X, Z])
+    with pytest.raises(ValueError, match=r"stack: all input arrays must have the same shape"):
+        np.stack([X, X[1:]])
+    with pytest.raises(ValueError, match="need at least one array"):
+        __import__("dualml.arrays._joins").arrays._joins._stack([], 0)
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        np.concatenate([X, X.reshape(2, 2)])
+
+
+@pytest.mark.parametrize("case", ["vectors", "matrices", "lazy and eager", "k=0", "k=1",
+                                  "hessian rows", "special", "0-d", "tuple"])
+def test_concatenate_and_stack_along_axis_0_equal_numpy_on_each_component(case):
+    rng = np.random.default_rng(34)
+    H = lambda n: _core._new(rng.standard_normal(n), rng.standard_normal((14, n)), 7,  # noqa
+                             (4, 0, 4, True))
+    items = {
+        "vectors": [rows(rng.standard_normal(3)), rows(rng.standard_normal(5), seed=9)],
+        "matrices": [rows(rng.standard_normal((2, 4))), rows(rng.standard_normal((1, 4)))],
+        "lazy and eager": [np.sin(rows(np.arange(4.0))), rows(np.arange(4.0)) * 2.0,
+                           rows(np.ones(4), seed=3)],
+        "k=0": [DualArray(np.ones(2), np.zeros((0, 2))), DualArray(np.ones(3), np.zeros((0, 3)))],
+        "k=1": [DualArray(np.ones(2), np.arange(2.0)), DualArray(-np.ones(2), np.ones(2))],
+        "hessian rows": [H(4), H(4)],
+        "special": [rows(SPECIAL), rows(SPECIAL[::-1].copy(), seed=2)],
+        "0-d": [rows(np.array(1.5)), rows(np.array(-0.0), seed=3)],
+        "tuple": (rows(np.arange(2.0)), rows(np.arange(2.0), seed=5)),
+    }[case]
+    vs, ds = [o._v for o in items], [o._d for o in items]
+    if case != "0-d":
+        r = np.concatenate(items)
+        assert same(r._v, np.concatenate(vs)) and same(r._d, np.concatenate(ds, axis=1))
+        assert r._tag == items[0]._tag and r._o2 == items[0]._o2
+        assert not np.shares_memory(r._d, ds[0]) and not np.shares_memory(r._v, vs[0])
+        assert same_da(np.concatenate(items, 0), r)
+    if all(o._v.shape == vs[0].shape for o in items):
+        s = np.stack(items)
+        assert same(s._v, np.stack(vs)) and same(s._d, np.stack(ds, axis=1))
+        assert s._tag == items[0]._tag and s._o2 == items[0]._o2
+        assert same_da(np.stack(items, 0), s)
+
+
+def test_joins_along_axis_0_decline_mixed_operands_with_the_same_results():
+    X = rows(np.arange(3.0))
+    Y = DualArray(np.arange(3.0), np.ones((3, 3)))        # tag 1, but another array
+    for items in ([X, np.ones(3)], [X, X[::-1]], [X, Y], [np.ones(3), X], [X, [1.0, 2.0]]):
+        r = np.concatenate(items)
+        ref = np.concatenate([o._d if type(o) is DualArray else np.zeros((3, len(o)))
+                              for o in items], axis=1)
+        assert same(r._d, ref)
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        np.concatenate([X, rows(np.ones((1, 3)))])
+    with pytest.raises(ValueError):
+        np.concatenate([rows(np.ones((2, 3))), rows(np.ones((2, 4)))])
+    with pytest.raises(ValueError, match="same shape"):
+        np.stack([X, rows(np.ones(4))])
+    with pytest.raises(ValueError, match="out of bounds"):          # (the handler's)
+        np.concatenate([rows(np.array(1.0)), rows(np.array(2.0))])
+
+
+@pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
+                                    (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
+                                    (-0.0, 0.0), (np.nan, 1.0)])
+def test_clip_equals_the_handler_and_the_scalar_dual(lo, hi):
+    X = rows(SPECIAL)
+    with np.errstate(invalid="ignore"):
+        r = np.clip(X, lo, hi)
+        assert same_da(r, HANDLED[np.clip](X, lo, hi))
+    # the scalar Dual, elementwise: maximum then minimum
+    lo_b, hi_b = np.broadcast_to(lo, SPECIAL.shape), np.broadcast_to(hi, SPECIAL.shape)
+    for i, x in enumerate(SPECIAL):
+        for j in range(X.k):
+            e = dualml.minimum(dualml.maximum(Dual(x, X.deriv[j, i]), float(lo_b[i])),
+                               float(hi_b[i]))
+            assert same(r.value[i], e.value) and same(r.deriv[j, i], e.deriv), (x, j)
+
+
+def test_clip_and_hstack_keywords_and_other_shapes_keep_their_behaviour():
+    X = rows(np.arange(-2.0, 3.0))
+    assert same_da(np.clip(X, a_min=-1.0, a_max=None), HANDLED[np.clip](X, -1.0, None))
+    assert same_da(np.clip(X, None, 1.0), HANDLED[np.clip](X, None, 1.0))
+    assert same_da(np.clip(X, max=1.0), HANDLED[np.clip](X, max=1.0))
+    for items in ([X, X * 2.0], (X, np.sin(X)), [X, np.ones(5)], [rows(np.ones((2, 2)))] * 2,
+                  [rows(np.array(1.0)), X], [X, X[::-1]]):
+        assert same_da(np.hstack(items), HANDLED[np.hstack](items))
+    r = np.hstack([X, np.sin(X)])
+    assert same(r._v, np.hstack([X._v, np.sin(X)._v]))
+    assert same(r._d, np.concatenate([X._d, np.sin(X)._d], axis=1))

@@ -48,8 +48,8 @@ e. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
 
 cimport cython
 cimport numpy as cnp
-from cpython.object cimport (PyObject, PyTypeObject, PyObject_RichCompare, Py_EQ, Py_NE,
-                             Py_LT, Py_LE, Py_GT, Py_GE)
+from cpython.object cimport (PyObject, PyTypeObject, PyObject_RichCompare, PyObject_Call,
+                             Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE)
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
@@ -1870,6 +1870,478 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 
 
 # ---------------------------------------------------------------------------
+# NumPy's function protocol
+#
+# NumPy calls type(x).__array_function__(x, func, types, args, kwargs) as a
+# vectorcall; __array_function__ is the C callable of
+# dualml/_function_callable.h, which hands the five arguments to
+# _afunc_entry.  The commonest calls with plain arguments (no keywords) are
+# served here: np.sum / np.mean over everything (the pairwise sums of
+# _sum_all), np.dot with a constant 2-d float64 matrix, all contiguous
+# (_matmul: BLAS, as the handler's matmul; see _dot_contiguous), and
+# np.transpose / np.reshape / np.ravel as views of both components made in
+# C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
+# of the result's shape, np.concatenate / np.stack along axis 0 and
+# np.hstack of vectors (copy loops), np.clip (two rules); the rest, and any
+# operand these decline, goes to the handler of _numpy_api._HANDLED, called
+# directly when there is no out= (else _numpy_api._array_function).  A
+# direct-mapped cache keyed by the function's address finds the fast path
+# (the functions are module attributes, alive for the process).
+
+cdef extern from "../_function_callable.h":
+    ctypedef object (*dualml_afunc_impl)(object, object, object, object, object)
+    object dualml_afunc_new(dualml_afunc_impl entry, const char *tp_name, const char *tp_doc)
+
+cdef enum:
+    AF_NONE = 0
+    AF_SUM
+    AF_MEAN
+    AF_DOT
+    AF_TRANSPOSE
+    AF_RESHAPE
+    AF_RAVEL
+    AF_WHERE
+    AF_CONCATENATE
+    AF_STACK
+    AF_HSTACK
+    AF_CLIP
+
+cdef void *_AF_KEY[32]
+cdef int _AF_VAL[32]
+cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
+                       np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
+                       np.ravel: AF_RAVEL, np.where: AF_WHERE,
+                       np.concatenate: AF_CONCATENATE, np.stack: AF_STACK,
+                       np.hstack: AF_HSTACK, np.clip: AF_CLIP}
+cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
+
+
+cdef int _afunc_code(object func) except -1:
+    cdef size_t h = ((<size_t><void *>func) >> 4) & 31
+    cdef int code
+    if _AF_KEY[h] == <void *>func:
+        return _AF_VAL[h]
+    c = _AF_CODES.get(func)
+    if c is None:
+        return AF_NONE            # (not cached: the slot stays for the six)
+    code = <int>c
+    _AF_KEY[h] = <void *>func
+    _AF_VAL[h] = code
+    return code
+
+
+cdef object _component_view(DualArray x, bint rows, int nd, cnp.npy_intp *dims,
+                            cnp.npy_intp *strides):
+    # a view of x's values (rows False) or tangent rows with the given dims
+    # and strides (offset 0): on a lazy x's block directly (its own views are
+    # not made), else on the ndarray, writeable as it is
+    cdef _Lazy *L = x._lz
+    if L != NULL:
+        arr = _array_on(nd, dims, strides, L.d if rows else L.v, cnp.NPY_ARRAY_WRITEABLE)
+        cnp.set_array_base(arr, x._blk)
+        return arr
+    return _view(<cnp.ndarray>(x._do if rows else x._vo), nd, dims, strides, 0)
+
+
+cdef object _transposed(DualArray x):
+    """x.T (axes reversed; the direction axis stays first), views of both
+    components; NotImplemented for a nested x."""
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef int i, nd
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do           # (the pointers' owners, see _parts)
+    _parts(x, &X)
+    nd = X.nd
+    if nd >= DUALML_MAXD:
+        return NotImplemented
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    for i in range(nd):
+        dims[i + 1] = X.dims[nd - 1 - i]
+        vst[i] = X.vst[nd - 1 - i]
+        dst[i + 1] = X.dst[nd - i]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef object _reshaped(DualArray x, object shape):
+    """x.reshape(shape) in C order when both components can be viewed so (the
+    values C-contiguous, each tangent row too) and shape is an int or a
+    tuple of ints that fits (one -1 at most); NotImplemented otherwise (the
+    Python path then copies or raises NumPy's error)."""
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef Py_ssize_t n, known = 1, m, s
+    cdef int i, nd, unknown = -1
+    cdef tuple t
+    if not _flat(x):
+        return NotImplemented
+    if type(shape) is int:
+        t = (shape,)
+    elif type(shape) is tuple:
+        t = <tuple>shape
+    else:
+        return NotImplemented
+    nd = <int>PyTuple_GET_SIZE(t)
+    if nd >= DUALML_MAXD:
+        return NotImplemented
+    for i in range(nd):
+        e = <object>PyTuple_GET_ITEM(t, i)
+        if type(e) is not int:
+            return NotImplemented
+        try:
+            m = e
+        except OverflowError:       # (NumPy's path words the error)
+            return NotImplemented
+        if m > (<Py_ssize_t>1 << 48):
+            return NotImplemented
+        if m == -1 and unknown < 0:
+            unknown = i
+        elif m < 0:
+            return NotImplemented
+        else:
+            known *= m
+            if known > (<Py_ssize_t>1 << 48):
+                return NotImplemented
+        dims[i + 1] = m
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0 or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    if unknown >= 0:
+        if known == 0 or n % known:
+            return NotImplemented
+        dims[unknown + 1] = n // known
+    elif known != n:
+        return NotImplemented
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    s = 8
+    for i in range(nd - 1, -1, -1):
+        vst[i] = s
+        dst[i + 1] = s
+        s *= dims[i + 1]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef object _mean_all(DualArray x):
+    # NumPy's mean over everything: the pairwise sum divided by the count
+    cdef DualArray r
+    cdef _Parts X
+    cdef Py_ssize_t n = 0, j
+    cdef double *p
+    if not _flat(x):
+        return NotImplemented
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0:
+        return NotImplemented       # (NumPy's warning and nan: the Python path)
+    s = _sum_all(x)
+    if s is NotImplemented:
+        return s
+    r = <DualArray>s
+    _parts(r, &X)
+    p = <double *>X.v
+    p[0] = p[0] / n
+    p = <double *>X.d
+    for j in range(X.k):
+        p[j] = p[j] / n
+    return r
+
+
+cdef object _dot_contiguous(object a, object b):
+    # np.dot(a, b) by _matmul when its operands are contiguous (the matrix
+    # in C or F order, each component of the DualArray in C order): there
+    # NumPy's dot and matmul make the same BLAS call, so the bits are those
+    # of the Python handler (which uses matmul); on other strides matmul
+    # may sum in another order than dot, so those stay with the handler
+    cdef _Parts X
+    cdef DualArray x
+    if type(a) is DualArray and type(b) is ndarray:
+        x = <DualArray>a
+        w = b
+    elif type(b) is DualArray and type(a) is ndarray:
+        x = <DualArray>b
+        w = a
+    else:
+        return NotImplemented
+    if not (_flat(x) and (cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>w)
+                          or cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>w))):
+        return NotImplemented
+    _parts(x, &X)
+    if not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    return _matmul(a, b)
+
+
+cdef int _where_operand(object o, _Parts *P, double *c) except -1:
+    # an operand of np.where's C path: 1 a DualArray (P its parts), 2 a
+    # float constant (c), 0 anything else
+    cdef DualArray y
+    if type(o) is DualArray:
+        y = <DualArray>o
+        if not _flat(y):
+            return 0
+        _parts(y, P)
+        if not (_vcontig(P) and _rcontig(P)):
+            return 0
+        return 1
+    if type(o) is float:
+        c[0] = PyFloat_AS_DOUBLE(o)
+        return 2
+    if (type(o) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>o) == 0
+            and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o)):
+        c[0] = (<double *>cnp.PyArray_DATA(<cnp.ndarray>o))[0]
+        return 2
+    return 0
+
+
+cdef bint _same_layout(DualArray x, _Parts *X, _Parts *O) except -1:
+    # x's parts into X, contiguous and of O's dims and row count
+    if not _flat(x):
+        return False
+    _parts(x, X)
+    return _vcontig(X) and _rcontig(X) and _same_dims(X, O) and X.k == O.k
+
+
+cdef object _where_c(object cond, object a, object b):
+    """np.where(cond, a, b) for a bool ndarray cond and DualArrays of its
+    shape (contiguous, one tag and row count) or float constants (zero
+    rows): each value and each tangent entry copied from the side cond
+    picks, as NumPy's where does; NotImplemented otherwise."""
+    cdef _Parts A, B, C, O
+    cdef DualArray xa = None, xb = None, x, r
+    cdef double ca = 0.0, cb = 0.0
+    cdef int ka, kb
+    cdef Py_ssize_t n, j, k, m
+    cdef char *c
+    cdef double *ov
+    cdef double *od
+    cdef const double *pa
+    cdef const double *pb
+    if type(cond) is not ndarray or cnp.PyArray_TYPE(<cnp.ndarray>cond) != cnp.NPY_BOOL:
+        return NotImplemented
+    ka = _where_operand(a, &A, &ca)
+    kb = _where_operand(b, &B, &cb)
+    if ka == 0 or kb == 0 or (ka == 2 and kb == 2):
+        return NotImplemented
+    if ka == 1:
+        xa = <DualArray>a
+    if kb == 1:
+        xb = <DualArray>b
+    x = xa if ka == 1 else xb
+    _array_parts(<cnp.ndarray>cond, &C)
+    if C.nd >= DUALML_MAXD or not _vcontig_bytes(&C):
+        return NotImplemented
+    if ka == 1 and not _same_dims(&A, &C):
+        return NotImplemented
+    if kb == 1 and not _same_dims(&B, &C):
+        return NotImplemented
+    if ka == 1 and kb == 1 and (xa._tag != xb._tag or A.k != B.k
+                                or not (xa._o2 is xb._o2 or xa._o2 == xb._o2)):
+        return NotImplemented
+    k = A.k if ka == 1 else B.k
+    n = _size(&C)
+    r = _make(None, None, x._tag, x._o2)
+    _alloc_result(r, C.nd, C.dims, k)
+    # the allocation may run Python code (a collection): the parts are read
+    # again after it, checked, and no Python runs (no GIL release) until
+    # the loop is done, so their owners stay
+    _parts(r, &O)
+    _array_parts(<cnp.ndarray>cond, &C)
+    if not (_same_dims(&C, &O) and _vcontig_bytes(&C)):
+        return NotImplemented
+    if ka == 1 and not _same_layout(xa, &A, &O):
+        return NotImplemented
+    if kb == 1 and not _same_layout(xb, &B, &O):
+        return NotImplemented
+    c = C.v
+    ov = <double *>O.v
+    od = <double *>O.d
+    pa = <const double *>A.v if ka == 1 else NULL
+    pb = <const double *>B.v if kb == 1 else NULL
+    for j in range(n):
+        if c[j]:
+            ov[j] = pa[j] if ka == 1 else ca
+        else:
+            ov[j] = pb[j] if kb == 1 else cb
+    for m in range(k):
+        if ka == 1:
+            pa = <const double *>(A.d + m * A.dst[0])
+        if kb == 1:
+            pb = <const double *>(B.d + m * B.dst[0])
+        for j in range(n):
+            if c[j]:
+                od[m * n + j] = pa[j] if ka == 1 else 0.0
+            else:
+                od[m * n + j] = pb[j] if kb == 1 else 0.0
+    return r
+
+
+cdef object _join0(object seq, bint stack):
+    """np.concatenate(seq) (stack False) or np.stack(seq) along axis 0, for
+    a list or tuple of contiguous DualArrays of one tag, row count and
+    layout, of one shape (stack) or of shapes that differ in the first axis
+    only (concatenate): the values, and each tangent row, copied one item
+    after the other; NotImplemented otherwise (the handler then joins or
+    raises NumPy's error)."""
+    cdef _Parts X, O
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef Py_ssize_t m, i, k = 0, nitems, total, off, sz
+    cdef int nd = 0, a
+    cdef DualArray x, first, r
+    cdef list items
+    if type(seq) is list or type(seq) is tuple:
+        items = list(seq)           # (ours: nothing can change it meanwhile)
+    else:
+        return NotImplemented
+    nitems = len(items)
+    if nitems == 0 or type(items[0]) is not DualArray:
+        return NotImplemented
+    first = <DualArray>items[0]
+    for i in range(nitems):
+        o = items[i]
+        if type(o) is not DualArray:
+            return NotImplemented
+        x = <DualArray>o
+        if x._tag != first._tag or not (x._o2 is first._o2 or x._o2 == first._o2):
+            return NotImplemented
+        if not _flat(x):
+            return NotImplemented
+        _parts(x, &X)
+        if not (_vcontig(&X) and _rcontig(&X)):
+            return NotImplemented
+        if i == 0:
+            nd = X.nd
+            k = X.k
+            if nd >= DUALML_MAXD - 1 or (nd == 0 and not stack):
+                return NotImplemented
+            for a in range(nd):
+                dims[a + 1] = X.dims[a]
+            dims[0] = 0
+        elif X.nd != nd or X.k != k:
+            return NotImplemented
+        for a in range(nd):
+            if X.dims[a] != dims[a + 1] and (stack or a > 0):
+                return NotImplemented
+        dims[0] += 1 if stack else X.dims[0]
+    r = _make(None, None, first._tag, first._o2)
+    if stack:
+        _alloc_result(r, nd + 1, dims, k)
+    else:
+        dims[1] = dims[0]
+        _alloc_result(r, nd, dims + 1, k)
+    # the allocation may run Python code (a collection): the parts are read
+    # again after it, checked, and no Python runs during the copies
+    _parts(r, &O)
+    total = _size(&O)
+    off = 0
+    for i in range(nitems):
+        x = <DualArray>items[i]
+        if not _flat(x):
+            return NotImplemented
+        _parts(x, &X)
+        sz = _size(&X)
+        if X.k != k or off + sz > total or not (_vcontig(&X) and _rcontig(&X)):
+            return NotImplemented
+        memmove(O.v + off * 8, X.v, <size_t>sz * 8)
+        for m in range(k):
+            memmove(O.d + (m * total + off) * 8, X.d + m * X.dst[0], <size_t>sz * 8)
+        off += sz
+    return r
+
+
+cdef inline bint _vcontig_bytes(_Parts *P) noexcept:
+    # a bool array's values are C-contiguous (1-byte elements)
+    cdef int i
+    cdef Py_ssize_t s = 1
+    for i in range(P.nd - 1, -1, -1):
+        if P.dims[i] != 1 and P.vst[i] != s:
+            return False
+        s *= P.dims[i]
+    return True
+
+
+cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
+    global _HANDLED
+    cdef int code
+    cdef Py_ssize_t n
+    cdef object r = NotImplemented
+    if type(args) is not tuple or type(kwargs) is not dict:
+        return _py._array_function(func, types, args, kwargs)
+    n = PyTuple_GET_SIZE(args)
+    code = _afunc_code(func)
+    if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if code == AF_WHERE:
+            if n == 3:
+                r = _where_c(a, <object>PyTuple_GET_ITEM(args, 1),
+                             <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_CONCATENATE or code == AF_STACK:
+            if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int
+                          and <object>PyTuple_GET_ITEM(args, 1) == 0):
+                r = _join0(a, code == AF_STACK)
+        elif code == AF_HSTACK:
+            # of vectors: their concatenation
+            if n == 1 and (type(a) is list or type(a) is tuple) and len(a) > 0:
+                e = a[0]
+                if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim == 1:
+                    r = _join0(a, False)
+        elif code == AF_CLIP:
+            # maximum, then minimum: the handler's two rules, by the C path
+            if (n == 3 and type(a) is DualArray and <object>PyTuple_GET_ITEM(args, 1) is not None
+                    and <object>PyTuple_GET_ITEM(args, 2) is not None):
+                r = _binary(<Py_ssize_t>_NAME2["maximum"], a, <object>PyTuple_GET_ITEM(args, 1))
+                if r is not NotImplemented:
+                    r = _binary(<Py_ssize_t>_NAME2["minimum"], r,
+                                <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_DOT:
+            if n == 2:
+                r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
+        elif type(a) is DualArray:
+            if code == AF_SUM:
+                if n == 1:
+                    r = _sum_all(<DualArray>a)
+            elif code == AF_MEAN:
+                if n == 1:
+                    r = _mean_all(<DualArray>a)
+            elif code == AF_TRANSPOSE:
+                if n == 1 or (n == 2 and <object>PyTuple_GET_ITEM(args, 1) is None):
+                    r = _transposed(<DualArray>a)
+            elif code == AF_RESHAPE:
+                if n == 2:
+                    r = _reshaped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1))
+            elif code == AF_RAVEL:
+                if n == 1:
+                    r = _reshaped(<DualArray>a, -1)
+        if r is not NotImplemented:
+            return r
+    if _HANDLED is None:
+        _HANDLED = _py._HANDLED
+    h = _HANDLED.get(func)
+    if h is None or "out" in <dict>kwargs:
+        return _py._array_function(func, types, args, kwargs)
+    return PyObject_Call(h, args, kwargs)
+
+
+_ARRAY_FUNCTION = dualml_afunc_new(
+    _afunc_entry, "dualml.arrays._core._ArrayFunction",
+    "__array_function__(self, func, types, args, kwargs)\n\n"
+    "NumPy's function protocol for DualArray (a C callable bound like a method).")
+
+
+# ---------------------------------------------------------------------------
 # The type
 
 @cython.final
@@ -2061,7 +2533,8 @@ cdef class DualArray:
     @property
     def T(self):
         """The transpose (axes reversed)."""
-        return _py._transpose(self, None)
+        r = _transposed(self)
+        return _py._transpose(self, None) if r is NotImplemented else r
 
     def __len__(self):
         shape = self.shape
@@ -2248,10 +2721,19 @@ cdef class DualArray:
     # -- methods as ndarray's ------------------------------------------------------------
     def reshape(self, *shape, order="C"):
         """Values and tangents reshaped alike (as ndarray.reshape, C or F order)."""
+        if PyTuple_GET_SIZE(shape) >= 1 and type(order) is str and <str>order == "C":
+            r = _reshaped(self, <object>PyTuple_GET_ITEM(shape, 0)
+                          if PyTuple_GET_SIZE(shape) == 1 else shape)
+            if r is not NotImplemented:
+                return r
         return _py._method_reshape(self, shape, order)
 
     def transpose(self, *axes):
         """As ndarray.transpose: values and tangents alike."""
+        if PyTuple_GET_SIZE(axes) == 0:
+            r = _transposed(self)
+            if r is not NotImplemented:
+                return r
         return _py._method_transpose(self, axes)
 
     def swapaxes(self, a, b):
@@ -2260,6 +2742,10 @@ cdef class DualArray:
 
     def ravel(self, order="C"):
         """ravel(order="C"): the values flattened (a view where possible)."""
+        if type(order) is str and <str>order == "C":
+            r = _reshaped(self, -1)
+            if r is not NotImplemented:
+                return r
         return _py._reshape_order(self, (-1,), order)
 
     def flatten(self, order="C"):
@@ -2520,8 +3006,9 @@ cdef class DualArray:
     # (see "NumPy's ufunc protocol" above), not a def, for speed
     __array_ufunc__ = _ARRAY_UFUNC
 
-    def __array_function__(self, func, types, args, kwargs):
-        return _py._array_function(func, types, args, kwargs)
+    # __array_function__(self, func, types, args, kwargs): a C callable
+    # (see "NumPy's function protocol" above), not a def, for speed
+    __array_function__ = _ARRAY_FUNCTION
 
     # -- dualml hooks ----------------------------------------------------------------------
     def __dualml_function__(self, name, args, kwargs):

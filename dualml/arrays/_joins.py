@@ -4,13 +4,16 @@ Design
 ------
 Operands of different levels are lifted to the largest tag among them
 (``_common``: constants get zero tangent rows) and then joined component
-by component.
+by component.  The common case -- first-order (or hessian-row) operands of
+one tag, and float constants -- skips the lifting: one NumPy call per
+component, a constant's rows being the scalar 0.0 that np.where broadcasts
+(the same bits as its lifted zero rows, without making them).
 """
 import math
 
 import numpy as np
 
-from ._core import _new
+from ._core import DualArray, _new
 
 
 def _lift(x, tag, rows, o2):
@@ -35,9 +38,68 @@ def _common(items, fname):
     return tag, [o if _tag(o) == tag else _lift(o, tag, rows, o2) for o in items]
 
 
+def _flat_rows(o, ns):
+    # o's tangent rows with unit axes inserted after the direction axis up
+    # to ns value axes (a view), so NumPy broadcasts them as the values
+    d = o._d
+    nd = d.ndim - 1
+    return d if nd == ns else d.reshape(d.shape[:1] + (1,) * (ns - nd) + d.shape[1:])
+
+
+def _where_flat(cond, a, b):
+    """np.where for first-order (or hessian-row) DualArrays of one tag and
+    constant ndarrays; None where the general path is needed."""
+    ta, tb = type(a) is DualArray, type(b) is DualArray
+    if ta:
+        x = a
+        av = a._v
+        if type(av) is not _nd or type(a._d) is not _nd:
+            return None
+    elif type(a) is _nd:
+        av = a
+    elif type(a) is float:                  # (np.where(c, x, 0.0): NumPy's float64)
+        av = np.array(a)
+    else:
+        return None
+    if tb:
+        bv = b._v
+        if type(bv) is not _nd or type(b._d) is not _nd:
+            return None
+        if not ta:
+            x = b
+        elif b._tag != a._tag or b._d.shape[0] != a._d.shape[0] or b._o2 != a._o2:
+            return None
+    elif not ta:
+        return None
+    elif type(b) is _nd:
+        bv = b
+    elif type(b) is float:
+        bv = np.array(b)
+    else:
+        return None
+    s = cond.shape
+    if av.shape != s or bv.shape != s:
+        s = _bshape(_bshape(s, av.shape), bv.shape)
+    rows = x._d.shape[0]
+    # the tangent rows, before they exist
+    if rows * math.prod(s) >= ROWS_CHECKED:
+        check_rows(rows, math.prod(s))
+    n = len(s)
+    return _new(np.where(cond, av, bv),
+                np.where(cond, _flat_rows(a, n) if ta else 0.0, _flat_rows(b, n) if tb else 0.0),
+                x._tag, x._o2)
+
+
 def _where(cond, a, b):
     cond = _inner_operand(cond)
     cond = np.asarray(cond, dtype=bool)
+    r = _where_flat(cond, a, b)
+    if r is not None:
+        return r
+    if type(a) is float:
+        a = np.array(a)
+    if type(b) is float:
+        b = np.array(b)
     tag, (a, b) = _common([a, b], "where")
     if tag is None:
         return np.where(cond, a, b)
@@ -52,7 +114,7 @@ def _where(cond, a, b):
 
 
 def _concatenate(items, axis=0):
-    items = [_operand(o, "concatenate") for o in items]
+    items = [o if type(o) is DualArray else _operand(o, "concatenate") for o in items]
     if axis is None:
         items = [_reshape(o, (-1,)) for o in items]
         axis = 0
@@ -65,7 +127,32 @@ def _concatenate(items, axis=0):
     return _join(items, lambda cs: np.concatenate(cs, axis=ax))
 
 
+def _join_flat(items, f):
+    # first-order (or hessian-row) DualArrays of one tag and row count: one
+    # join per component; None where lifting or an error is needed
+    first = items[0]
+    if type(first) is not DualArray:
+        return None
+    tag, rows = first._tag, first._d.shape[0]
+    vs, ds = [], []
+    for o in items:
+        if type(o) is not DualArray or o._tag != tag:
+            return None
+        v, d = o._v, o._d
+        if type(v) is not _nd or type(d) is not _nd or d.shape[0] != rows:
+            return None
+        vs.append(v)
+        ds.append(d)
+    v = f(vs)
+    if rows * v.size >= ROWS_CHECKED:
+        check_rows(rows, v.size)
+    return _new(v, f(ds), tag, first._o2)
+
+
 def _join(items, f):
+    r = _join_flat(items, f)
+    if r is not None:
+        return r
     tag, items = _common(items, "concatenate/stack")
     if tag is None:
         return f(items)
@@ -95,6 +182,17 @@ def _stack(items, axis=0):
                              f"{s} and {o.shape}")
     n = len(s) + 1
     ax = _norm_axis(axis, n) - n
+    if type(items[0]) is DualArray:
+        # each operand with its new unit axis (views, as np.expand_dims), joined
+        at = n + ax
+        ns = s[:at] + (1,) + s[at:]
+        ex = []
+        for o in items:
+            if type(o) is not DualArray or type(o._v) is not _nd or type(o._d) is not _nd:
+                break
+            ex.append(_new(o._v.reshape(ns), o._d.reshape(o._d.shape[:1] + ns), o._tag, o._o2))
+        else:
+            return _join(ex, lambda cs: np.concatenate(cs, axis=ax))
     return _concatenate([_expand_dims(o, ax) for o in items], ax)
 
 

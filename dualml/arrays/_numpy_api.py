@@ -380,7 +380,9 @@ def _h_where(cond, x=None, y=None):
     if x is None or y is None:
         raise TypeError("numpy.where(cond) with one argument: use the values, "
                         "np.where(cond.value)")
-    return _where(cond, _a(x, "where"), _a(y, "where"))
+    # a Python float goes as it is (_where makes the same float64 of it)
+    return _where(cond, x if type(x) is float else _a(x, "where"),
+                  y if type(y) is float else _a(y, "where"))
 
 
 def _h_reshape(a, shape=None, order="C", **kw):
