@@ -1352,3 +1352,21 @@ def test_clip_and_hstack_keywords_and_other_shapes_keep_their_behaviour():
     r = np.hstack([X, np.sin(X)])
     assert same(r._v, np.hstack([X._v, np.sin(X)._v]))
     assert same(r._d, np.concatenate([X._d, np.sin(X)._d], axis=1))
+
+
+def test_views_of_lazy_results_outlive_them_and_alias_as_numpy():
+    a = np.arange(12.0).reshape(3, 4) / 5.0
+    X = rows(a)
+    views = [np.transpose(np.sin(X)), np.sin(X).T, np.reshape(np.sin(X), 12),
+             np.ravel(np.sin(X)), np.sin(X).transpose()]
+    for _ in range(50):                                # the allocator reuses freed blocks
+        np.cos(X) * 3.0 + X
+    s = np.sin(X)
+    for v in views:
+        assert same(np.ravel(v.value), np.ravel(s.value.T if v.shape == (4, 3) else s.value))
+    # an assignment from an array into its own transpose copies first, as NumPy
+    b = np.arange(9.0).reshape(3, 3)
+    Y = rows(b) * 1.0
+    Y.T[...] = Y
+    b.T[...] = b.copy()
+    assert same(Y.value, b)

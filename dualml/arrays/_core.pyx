@@ -1933,14 +1933,11 @@ cdef int _afunc_code(object func) except -1:
 cdef object _component_view(DualArray x, bint rows, int nd, cnp.npy_intp *dims,
                             cnp.npy_intp *strides):
     # a view of x's values (rows False) or tangent rows with the given dims
-    # and strides (offset 0): on a lazy x's block directly (its own views are
-    # not made), else on the ndarray, writeable as it is
-    cdef _Lazy *L = x._lz
-    if L != NULL:
-        arr = _array_on(nd, dims, strides, L.d if rows else L.v, cnp.NPY_ARRAY_WRITEABLE)
-        cnp.set_array_base(arr, x._blk)
-        return arr
-    return _view(<cnp.ndarray>(x._do if rows else x._vo), nd, dims, strides, 0)
+    # and strides (offset 0), writeable as the component is.  A lazy x makes
+    # its own views first: the C paths take a lazy array's block to have no
+    # view (item assignment and in-place operators copy from and into it
+    # without an overlap check), so no view may skip that state
+    return _view(<cnp.ndarray>(_D(x) if rows else _V(x)), nd, dims, strides, 0)
 
 
 cdef object _transposed(DualArray x):
@@ -2774,28 +2771,13 @@ cdef class DualArray:
 
     def mean(self, axis=None, keepdims=False, *, dtype=None, out=None, where=True):
         """As ndarray.mean (keywords dtype, out, where as NumPy's)."""
-        cdef DualArray r
-        cdef Py_ssize_t n = 0, j
-        cdef double *p
-        cdef _Parts X
         if dtype is not None or out is not None or where is not True:
             return _py._fn_out(_py._h_mean(self, axis, dtype, None, keepdims, where=where),
                                out, "mean")
         if axis is None and not keepdims:
-            if _flat(self):
-                _parts(self, &X)
-                n = _size(&X)
-            s = _sum_all(self) if n else NotImplemented
+            s = _mean_all(self)
             if s is not NotImplemented:
-                # NumPy's mean: the pairwise sum divided by the count
-                r = <DualArray>s
-                _parts(r, &X)
-                p = <double *>X.v
-                p[0] = p[0] / n
-                p = <double *>X.d
-                for j in range(X.k):
-                    p[j] = p[j] / n
-                return r
+                return s
         if axis is not None:
             s = _reduce_axes(self, axis, keepdims, True)
             if s is not NotImplemented:
