@@ -588,14 +588,17 @@ TAYLOR_UNARY_HEAD(log10)
 TAYLOR_UNARY_HEAD(log1p) { TAYLOR_PRELUDE(log1p); y[0] = y0; taylor_log_core(K, x, 1.0 + x[0], y); }
 
 /* ---- powers and roots ---------------------------------------------------- */
-/* x^p at x_0 = +-inf (the recurrence divides inf by inf), and at the pole
-   x_0 = +-0 for p < 0: the limits of the derivatives,
-   f^(j)/j! = binom(p, j) x_0^(p - j) (IEEE pow: 0 or an infinity),
-   composed with x - x_0 (Faa di Bruno, the zero-coefficient rule for
-   0 * inf): what the Dual and the nested Dual give term by term
-   (sqrt''(inf) = 0; (1/x)'' at 0 is +inf, as reciprocal's).  y_0 is set
-   by the caller. */
-static inline void taylor_pow_inf(int K, const double *x, double p, double *y)
+/* x^p term by term, binom(p, j) x_0^(p - j) (x - x_0)^j, where the
+   recurrence cannot run; y_0 is set by the caller.
+   split = 0: at x_0 = +-inf (the recurrence divides inf by inf), and at
+   the pole x_0 = +-0 for p < 0: the limits of the derivatives (IEEE pow:
+   0 or an infinity), with the zero-coefficient rule for 0 * inf: what the
+   Dual and the nested Dual give term by term (sqrt''(inf) = 0; (1/x)'' at
+   0 is +inf, as reciprocal's).
+   split = 1: x_0 > 0, finite p, where x_0^p itself leaves the range:
+   x_0^(p - j) = r r, r = x_0^((p - j) / 2), multiplied in last, so a
+   coefficient is in range wherever that factor is within 1e+-616 of it. */
+static inline void taylor_pow_terms(int K, const double *x, double p, int split, double *y)
 {
     double h[TAYLOR_N], P[TAYLOR_N], t[TAYLOR_N], bin = 1.0;
     int j, k;
@@ -606,39 +609,17 @@ static inline void taylor_pow_inf(int K, const double *x, double p, double *y)
     }
     taylor_copy(K, h, P);                      /* (x - x_0)^j */
     for (j = 1; j <= K; j++) {
-        double f;
         bin *= (p - (j - 1)) / j;
-        f = bin == 0.0 ? 0.0 : bin * pow(x[0], p - j);
-        for (k = j; k <= K; k++)
-            y[k] += taylor_zmul(f, P[k]);
-        if (j < K) {
-            taylor_mul(K, P, h, t);
-            taylor_copy(K, t, P);
+        if (split) {
+            double r = pow(x[0], 0.5 * (p - j));
+            for (k = j; k <= K; k++)
+                if (bin != 0.0 && P[k] != 0.0)
+                    y[k] += ((bin * P[k]) * r) * r;
+        } else {
+            double f = bin == 0.0 ? 0.0 : bin * pow(x[0], p - j);
+            for (k = j; k <= K; k++)
+                y[k] += taylor_zmul(f, P[k]);
         }
-    }
-}
-
-/* x^p for x_0 > 0, finite p, term by term: binom(p, j) x_0^(p - j) (x -
-   x_0)^j with x_0^(p - j) = r r, r = x_0^((p - j) / 2), multiplied in last:
-   a coefficient is in range wherever that factor is within 1e+-616 of it
-   (the recurrence runs through x_0^p itself).  y_0 is set by the caller. */
-static inline void taylor_pow_split(int K, const double *x, double p, double *y)
-{
-    double h[TAYLOR_N], P[TAYLOR_N], t[TAYLOR_N], bin = 1.0;
-    int j, k;
-    h[0] = 0.0;
-    for (k = 1; k <= K; k++) {
-        h[k] = x[k];
-        y[k] = 0.0;
-    }
-    taylor_copy(K, h, P);                      /* (x - x_0)^j */
-    for (j = 1; j <= K; j++) {
-        double r;
-        bin *= (p - (j - 1)) / j;
-        r = pow(x[0], 0.5 * (p - j));
-        for (k = j; k <= K; k++)
-            if (bin != 0.0 && P[k] != 0.0)
-                y[k] += ((bin * P[k]) * r) * r;
         if (j < K) {
             taylor_mul(K, P, h, t);
             taylor_copy(K, t, P);
@@ -653,7 +634,7 @@ static inline void taylor_pow_const(int K, const double *x, double p, double y0,
         return;
     }
     if (isinf(x[0])) {
-        taylor_pow_inf(K, x, p, y);
+        taylor_pow_terms(K, x, p, 0, y);
         y[0] = y0;
         return;
     }
@@ -667,7 +648,7 @@ static inline void taylor_pow_const(int K, const double *x, double p, double y0,
         return;
     }
     if (x[0] == 0.0 && p < 0.0) {
-        taylor_pow_inf(K, x, p, y);            /* the pole: limits from x_0 = +-0 */
+        taylor_pow_terms(K, x, p, 0, y);            /* the pole: limits from x_0 = +-0 */
         y[0] = y0;
         return;
     }
@@ -682,7 +663,7 @@ static inline void taylor_pow_const(int K, const double *x, double p, double y0,
            need not: the recurrence is linear in y_0 and carried 0 for
            (1.5e-229 + 0.15 t)^1.557, whose c_2 is 1.9e99 (DBL_MIN: only
            <math.h> here).  Term by term instead */
-        taylor_pow_split(K, x, p, y);
+        taylor_pow_terms(K, x, p, 1, y);
         y[0] = y0;
         return;
     }

@@ -1476,6 +1476,7 @@ cdef object _select_all(DualArray x, bint want_max):
     cdef _Parts X
     cdef Py_ssize_t n, i, best = 0, off_v, off_d
     cdef double m, a
+    cdef bint contig
     if not _flat(x):
         return NotImplemented
     hv, hd = x._vo, x._do
@@ -1484,9 +1485,13 @@ cdef object _select_all(DualArray x, bint want_max):
     if n == 0:
         return NotImplemented           # the Python path raises NumPy's error
     m = (<double *>X.v)[0]
+    contig = _vcontig(&X)
     if m == m:
         for i in range(1, n):
-            a = (<double *>(X.v + _offset(i, X.nd, X.dims, X.vst)))[0]
+            if contig:
+                a = (<double *>X.v)[i]
+            else:
+                a = (<double *>(X.v + _offset(i, X.nd, X.dims, X.vst)))[0]
             if (a > m if want_max else a < m) or a != a:
                 m = a
                 best = i
@@ -1599,6 +1604,23 @@ cdef inline bint _vector(_Parts *P, bint rows) noexcept:
     return P.nd == 1 and (P.dims[0] < 2 or (P.vst[0] == 8 and (not rows or P.dst[1] == 8)))
 
 
+cdef int _vec_operand(object o, _Parts *P) except -2:
+    # o as an operand of _dot11: 1 a first-order contiguous DualArray vector
+    # (P its parts), 0 a contiguous float64 ndarray vector, -1 anything else
+    cdef DualArray x
+    if type(o) is DualArray:
+        x = <DualArray>o
+        if not _flat(x) or x._o2 is not None:
+            return -1
+        _parts(x, P)
+        return 1 if _vector(P, True) else -1
+    if type(o) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE \
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o):
+        _array_parts(<cnp.ndarray>o, P)
+        return 0 if _vector(P, False) else -1
+    return -1
+
+
 cdef object _dot11(object a, object b):
     """a @ b for two 1-d contiguous operands, one or both first-order
     DualArrays of one tag: np.matmul's inner products (the Python path's
@@ -1608,36 +1630,17 @@ cdef object _dot11(object a, object b):
     cdef DualArray x = None, y = None, r, res
     cdef Py_ssize_t n, j
     cdef double *o
-    if type(a) is DualArray:
+    cdef int ka = _vec_operand(a, &A)
+    cdef int kb = _vec_operand(b, &B)
+    if ka < 0 or kb < 0 or ka + kb == 0:
+        return NotImplemented
+    if ka:
         x = <DualArray>a
-        if not _flat(x) or x._o2 is not None:
-            return NotImplemented
-        hv, hd = x._vo, x._do
-        _parts(x, &A)
-        if not _vector(&A, True):
-            return NotImplemented
-    elif type(a) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE \
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a):
-        _array_parts(<cnp.ndarray>a, &A)
-        if not _vector(&A, False):
-            return NotImplemented
-    else:
-        return NotImplemented
-    if type(b) is DualArray:
+    if kb:
         y = <DualArray>b
-        if not _flat(y) or y._o2 is not None:
-            return NotImplemented
-        hv2, hd2 = y._vo, y._do
-        _parts(y, &B)
-        if not _vector(&B, True):
-            return NotImplemented
-    elif type(b) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>b) == cnp.NPY_DOUBLE \
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>b):
-        _array_parts(<cnp.ndarray>b, &B)
-        if not _vector(&B, False):
-            return NotImplemented
-    else:
-        return NotImplemented
+    # (the components' owners, held while the result is allocated)
+    hv, hd = (x._vo, x._do) if ka else (None, None)
+    hv2, hd2 = (y._vo, y._do) if kb else (None, None)
     n = A.dims[0]
     if B.dims[0] != n:
         return NotImplemented           # the Python path raises NumPy's message
