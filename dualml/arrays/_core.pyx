@@ -445,15 +445,20 @@ cdef inline Py_ssize_t _size(_Parts *P) noexcept:
     return n
 
 
-cdef inline bint _vcontig(_Parts *P) noexcept:
-    # the values are C-contiguous (axes of length 1 may have any stride)
+cdef inline bint _contig_items(_Parts *P, Py_ssize_t itemsize) noexcept:
+    # the values are C-contiguous items of that size (axes of length 1 may
+    # have any stride)
     cdef int i
-    cdef Py_ssize_t s = 8
+    cdef Py_ssize_t s = itemsize
     for i in range(P.nd - 1, -1, -1):
         if P.dims[i] != 1 and P.vst[i] != s:
             return False
         s *= P.dims[i]
     return True
+
+
+cdef inline bint _vcontig(_Parts *P) noexcept:
+    return _contig_items(P, 8)
 
 
 cdef inline bint _rcontig(_Parts *P) noexcept:
@@ -2264,13 +2269,7 @@ cdef object _join0(object seq, bint stack):
 
 cdef inline bint _vcontig_bytes(_Parts *P) noexcept:
     # a bool array's values are C-contiguous (1-byte elements)
-    cdef int i
-    cdef Py_ssize_t s = 1
-    for i in range(P.nd - 1, -1, -1):
-        if P.dims[i] != 1 and P.vst[i] != s:
-            return False
-        s *= P.dims[i]
-    return True
+    return _contig_items(P, 1)
 
 
 cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
