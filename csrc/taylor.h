@@ -236,11 +236,12 @@ static inline void taylor_pow_rec(int K, const double *x, double p, double y0, d
         for (j = 0; j < k; j++)
             acc += taylor_zmul((p * (k - j) - j) * x[k - j], y[j]);
         y[k] = acc / (k * x[0]);
-        if (!isfinite(acc)) {
+        if (!isfinite(acc) || !(fabs(acc) >= 2.2250738585072014e-308)) {
             /* x_(k-j) y_j overflowed where y_k need not (x_0 = 7.7e300,
-               y_0 = 9.4e296: terms of 1e597, c_2 = 1e301): x_(k-j) / x_0
-               first, kept where that is finite; the bits are unchanged
-               wherever the sum is */
+               y_0 = 9.4e296: terms of 1e597, c_2 = 1e301), or underflowed
+               (sqrt along 1e-300 + 1e-301 t: terms of 5e-453, c_2 =
+               -1.25e-153): x_(k-j) / x_0 first, kept where that is finite;
+               the bits are unchanged wherever the sum is a normal number */
             double t = 0.0;
             for (j = 0; j < k; j++)
                 t += taylor_zmul((p * (k - j) - j) * (x[k - j] / x[0]), y[j]);

@@ -306,6 +306,24 @@ def test_power_whose_value_leaves_the_doubles(x0, x1, p):
             assert math.isnan(got[k]) or abs(got[k]) < R.TINY, (k, got)
 
 
+# x**p at a tiny base with a tiny series: the recurrence's products x_j y_k
+# underflowed to 0 where the coefficients are normal numbers (sqrt along
+# 1e-300 + 1e-301 t had c_2 = 0 for -1.25e-153: silently wrong).  Closed form
+# in mpmath; the square and cube roots and a negative power
+@pytest.mark.parametrize("x0,x1,p", [(1e-300, 1e-301, 0.5), (4e-200, 3e-201, 0.5),
+                                     (1e-300, 1e-301, 1 / 3), (1e-300, -1e-302, -0.5),
+                                     (1e-300, 1e-301, 0.75), (3e-250, 2e-260, 0.5)])
+def test_power_at_a_tiny_base_along_a_tiny_series(x0, x1, p):
+    T = Taylor([x0, x1, 0.0, 0.0, 0.0])
+    got = _c(dualml.sqrt(T) if p == 0.5 else T ** p)
+    with mpmath.workdps(60):
+        ref = [mpmath.binomial(p, k) * mpmath.mpf(x0) ** (mpmath.mpf(p) - k)
+               * mpmath.mpf(x1) ** k for k in range(5)]
+    for k in range(5):
+        if abs(ref[k]) >= R.TINY:
+            assert got[k] == pytest.approx(float(ref[k]), rel=1e-13), (k, got)
+
+
 # -- the plain C header ------------------------------------------------------------
 
 C_PROGRAM = r"""
