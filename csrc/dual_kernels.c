@@ -601,6 +601,54 @@ void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *
     dual_rows_unary_(n, p, s, &c->rc, &c->offrange);
 }
 
+int dual_rows_unary_direct(dual_block_fn blk, int lv, dual_intp n, dual_intp k,
+                           const double *x, const char *t, dual_intp rt,
+                           double *y, char *ty, dual_intp rty)
+{
+    double d[DUAL_BLOCK];
+    dual_intp j;
+    if (blk == NULL || n > DUAL_BLOCK)
+        return -1;
+    blk(lv, n, x, y, d);
+    if (dual_offrange_block_(n, d))
+        return 1;
+#if DUAL_HAVE_ROWS512
+    if (dual_rows512()) {
+        dual_scale_rows512(n, k, d, t, rt, ty, rty);
+        return 0;
+    }
+#endif
+    for (j = 0; j < k; j++)
+        dual_scale_row(n, d, (char *)t + j * rt, DUAL_C, ty + j * rty, DUAL_C);
+    return 0;
+}
+
+DUAL_ROWS_CLONES
+int dual_addsub_rows(int sub, dual_intp n, dual_intp k, const double *a, const char *ta,
+                     dual_intp rta, const double *b, const char *tb, dual_intp rtb,
+                     double *y, char *ty, dual_intp rty)
+{
+    dual_intp i, j;
+    int dom = 0;
+    for (i = 0; i < n; i++) {
+        y[i] = sub ? a[i] - b[i] : a[i] + b[i];
+        dom |= (y[i] != y[i]) & (a[i] == a[i]) & (b[i] == b[i]);
+    }
+    if (dom)
+        return 1;
+    for (j = 0; j < k; j++) {
+        const double *u = (const double *)(ta + j * rta), *v = (const double *)(tb + j * rtb);
+        double *o = (double *)(ty + j * rty);
+        if (sub)
+            for (i = 0; i < n; i++)
+                o[i] = (u[i] - v[i]) + 0.0;
+        else
+            for (i = 0; i < n; i++)
+                o[i] = (u[i] + v[i]) + 0.0;
+    }
+    return 0;
+}
+
 /* binary, both tangents: operands {a, ta, b, tb, y, ty}; c->dloop is f_d */
 DUAL_INLINE void dual_rows_binary_(dual_intp n, char **p, const dual_intp *s,
                                     const dual_rows_ctx *c, int *off)
@@ -883,7 +931,7 @@ static inline double dual_scale_nb(double partial, double tangent)
    d[0..m) = f'(x), for contiguous arrays x, y, d of m <= DUAL_BLOCK
    elements (reading and writing nothing beyond them); y and d apart from x
    and from each other. */
-typedef void (*dual_block)(int lv, dual_intp m, const double *x, double *y, double *d);
+typedef dual_block_fn dual_block;
 
 /* Rules whose derivative column is arithmetic in x and y: the value from
    libmvec, the derivative from the table (dual_<f>_deriv). */
@@ -1181,11 +1229,27 @@ static void dual_simd_drive(dual_intp n, char **p, const dual_intp *s,
     X(sin) X(cos) X(sinh) X(cosh) X(tanh) X(erf) X(erfc)
 DUAL_SIMD_RULES(DUAL_SIMD_LOOPS)
 
+dual_block_fn dual_simd_block(const char *name)
+{
+#define DUAL_SIMD_BLOCK(nm)                                                  \
+    if (strcmp(name, #nm) == 0)                                             \
+        return dual_block_##nm;
+    DUAL_SIMD_RULES(DUAL_SIMD_BLOCK)
+#undef DUAL_SIMD_BLOCK
+    return NULL;
+}
+
 #else  /* !DUAL_HAVE_LIBMVEC */
 
 int dual_simd_detect(void)
 {
     return DUAL_SIMD_NONE;
+}
+
+dual_block_fn dual_simd_block(const char *name)
+{
+    (void)name;
+    return NULL;
 }
 
 #endif /* DUAL_HAVE_LIBMVEC */

@@ -167,6 +167,38 @@ int dual_simd_detect(void);
 int dual_simd_unary(const char *name, int level, dual_loop *v, dual_loop *t,
                     dual_loop *d);
 
+/* A SIMD rule's block function: y[0..m) = f(x) and, d not NULL,
+   d[0..m) = f'(x) for contiguous x, y, d apart from each other, m <=
+   DUAL_BLOCK, at libmvec width lv.  NULL if the rule has none here. */
+typedef void (*dual_block_fn)(int lv, dual_intp m, const double *x, double *y, double *d);
+dual_block_fn dual_simd_block(const char *name);
+
+/* What the row drivers do for a unary rule with a tangent column (the
+   checked rows of dual_rows_unary_chk) on one contiguous block, without the
+   n-d driver and the loop wrappers: y = f(x), the k rows ty[j] =
+   scale(f'(x), t[j]) (row j at t + j rt, ty + j rty; each row contiguous),
+   for n <= DUAL_BLOCK and outputs apart from the inputs.  Returns 0 when
+   done, 1 when a partial is off the normal range (then the caller redoes
+   the rows with the rule's fused loop, as after the checked drivers), -1 if
+   blk is NULL or n too large (nothing written). */
+int dual_rows_unary_direct(dual_block_fn blk, int lv, dual_intp n, dual_intp k,
+                           const double *x, const char *t, dual_intp rt,
+                           double *y, char *ty, dual_intp rty);
+
+/* add (sub 0) or subtract (sub 1) with both operands dual, every operand
+   contiguous and of one shape (no broadcasting), outputs apart from the
+   inputs: y = a +- b and each row ty[j] = scale(1, ta[j]) + scale(+-1,
+   tb[j]), the row drivers' bits, computed as (ta[j] +- tb[j]) + 0.0 (the
+   partials are the constants 1 and +-1; adding +0.0 turns the -0.0 of
+   -0 +- +-0 into the +0.0 of dual_scale's zero-tangent convention and
+   leaves every other result, nan included, as it is).  Row j at
+   ta + j rta, tb + j rtb, ty + j rty (bytes).  Returns 0; 1 if a value is
+   a domain error (inf - inf: nan partials, dual_nanprop), the rows then
+   left to the row drivers (y is written either way). */
+int dual_addsub_rows(int sub, dual_intp n, dual_intp k, const double *a, const char *ta,
+                     dual_intp rta, const double *b, const char *tb, dual_intp rtb,
+                     double *y, char *ty, dual_intp rty);
+
 /* ---- second order (dualml's hessian rows) ------------------------------ */
 
 #define DUAL_O2_BLOCK 256

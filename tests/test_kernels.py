@@ -701,3 +701,69 @@ def test_simd_result_independent_of_length(name, level):
             assert_same(tn, ty[:, off:off + n], f"{name} tangents n={n} off={off}")
             y1, t1 = K.unary(name, x[off:off + n].copy(), t[:1, off:off + n].copy())
             assert_same(y1, y[off:off + n], f"{name} value k=1 n={n}")
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_small_contiguous_block_same_as_row_drivers(name, level):
+    # A contiguous block of at most DUAL_BLOCK elements with k >= 2 rows
+    # takes run_unary's direct path (dual_rows_unary_direct: the SIMD block
+    # function and the rows, no n-d driver); strided operands and longer
+    # arrays take the checked row drivers.  Same bits, at the special values
+    # too (partials off the normal range send the block to the fused loop).
+    x = POINTS.copy()
+    t = np.stack([TANGENTS, -TANGENTS[::-1], np.where(TANGENTS == 0, 1.0, 0.5)])
+    for n in (1, 7, 37, x.size):
+        xs, ts = x[:n], t[:, :n]
+        y, ty = K.unary(name, xs.copy(), ts.copy(), param=kparam(name))
+        # strided copies: the row drivers' path
+        xw = np.zeros(2 * n)
+        xw[::2] = xs
+        tw = np.zeros((3, 2 * n))
+        tw[:, ::2] = ts
+        yr, tr = K.unary(name, xw[::2], tw[:, ::2], param=kparam(name))
+        assert_same(y, yr, f"{name} n={n} value")
+        assert_same(ty, tr, f"{name} n={n} tangents")
+        # rows not back to back (a row stride of its own)
+        tp = np.zeros((3, n + 5))
+        tp[:, :n] = ts
+        y2, t2 = K.unary(name, xs.copy(), tp[:, :n], param=kparam(name))
+        assert_same(t2, tr, f"{name} n={n} padded rows")
+
+
+@pytest.mark.parametrize("domain_error", [False, True])
+@pytest.mark.parametrize("name", ["add", "subtract"])
+def test_add_subtract_direct_path_same_bits_as_row_drivers(name, domain_error):
+    # Two contiguous dual operands of one shape (k >= 2) take run_binary's
+    # direct path, (ta +- tb) + 0.0; strided operands take the row drivers,
+    # scale(1, ta) + scale(+-1, tb).  Every pair of special tangents (signed
+    # zeros, infinities, nans of both signs) and values: the same bit
+    # patterns, nan signs included.  A block with a domain error (inf - inf:
+    # nan partials) leaves the rows to the row drivers.
+    sp = np.array([0.0, -0.0, 1.0, -1.0, 2.5, -2.5, INF, -INF, NAN, -NAN, 5e-324, -1e308, 1e308])
+    ta = np.repeat(sp, sp.size)
+    tb = np.tile(sp, sp.size)
+    n = ta.size
+    a = np.resize(POINTS, n)
+    b = np.resize(POINTS[::-1], n)
+    # (POINTS holds infinities: no inf -/+ inf pair unless asked for)
+    bad = np.isinf(a) & np.isinf(b) & ((a == b) if name == "subtract" else (a != b))
+    b[bad] = 1.0
+    if domain_error:
+        a[::7] = INF
+        b[::7] = INF if name == "subtract" else -INF
+    TA = np.stack([ta, tb, -ta])
+    TB = np.stack([tb, ta, tb[::-1]])
+    y, ty = K.binary(name, a, TA, b, TB)
+
+    def strided(x):
+        w = np.zeros(x.shape[:-1] + (2 * x.shape[-1],))
+        w[..., ::2] = x
+        return w[..., ::2]
+    yr, tr = K.binary(name, strided(a), strided(TA), strided(b), strided(TB))
+    assert np.array_equal(y.view(np.int64), yr.view(np.int64)), name
+    assert np.array_equal(ty.view(np.int64), tr.view(np.int64)), name
+    live = ~((TA == 0) & (TB == 0))[:, ::7]          # (zero tangents: +0.0 anyway)
+    assert np.isnan(ty[:, ::7][live]).all() == domain_error
+    # the zero-tangent convention: +0.0 where both tangents are zeros
+    zz = (ta == 0) & (tb == 0) & ~np.isnan(y)
+    assert not np.signbit(ty[0][zz]).any()
