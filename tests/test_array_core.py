@@ -311,6 +311,27 @@ def test_pool_never_reuses_memory_that_is_still_seen():
     assert same(r1.value, kept[0]) and same(r1.deriv, kept[1])
 
 
+def test_small_block_cache_reuses_only_dead_blocks_and_is_bounded():
+    # small (lazy) results take their block from the blocks dead arrays
+    # left (same size): a live result is never handed out again, a kept
+    # result is not overwritten by later operations, the cache stays small
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(10)
+    X = DualArray(x, rng.standard_normal((10, 10)))
+    kept = [np.exp(X * float(i)) for i in range(40)]       # all alive at once
+    for _ in range(200):                                   # churn: blocks die and return
+        np.tanh(np.exp(X) * X)
+    assert all(r._lazy for r in kept)
+    assert len({_core._lazy_address(r) for r in kept}) == len(kept)
+    for i, r in enumerate(kept):
+        ref = dualml.exp(DualArray(x * float(i), X.deriv * float(i)))
+        assert same_da(r, ref), i
+    for n in range(1, 300, 7):                             # many sizes, some too large
+        np.exp(DualArray(np.zeros(n), np.ones((5, n))))
+    blocks, nbytes = _core._lazy_state()
+    assert blocks <= 8 and nbytes <= 8 * 8192
+
+
 def test_out_aliasing_an_input():
     n = 30_000
     x = np.linspace(0.1, 2.0, n)

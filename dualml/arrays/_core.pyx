@@ -37,6 +37,9 @@ d. A small result (under POOL_MIN bytes) is born lazy: its values and
    ``_parts``; the block lives as long as the array (its owner is kept for
    life), so pointers taken from it stay valid whatever Python runs
    meanwhile.
+   Dead arrays hand their blocks to a small cache (at most LAZY_SLOTS
+   blocks of at most LAZY_MAX bytes) that the next result of the same size
+   takes: a chain of small operations needs no malloc and free each.
 e. Buffers of at least POOL_MIN bytes come from a small pool of blocks that
    dead arrays released (``_Buffer``): a chain of large operations reuses
    pages the process already touched instead of faulting in fresh ones
@@ -378,6 +381,7 @@ cdef class _Block:
 cdef struct _Lazy:
     # the head of a lazy result's block: its layout, then (in the same block)
     # the four shape arrays and the data, values first, rows back to back
+    Py_ssize_t size                 # the block's bytes (head included)
     int nd
     cnp.npy_intp k
     cnp.npy_intp n                  # values: the product of dims
@@ -494,10 +498,11 @@ cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) ex
     # the head and 4 nd + 2 shape entries, rounded up to 16 bytes
     head = (<Py_ssize_t>sizeof(_Lazy) + (4 * nd + 2) * <Py_ssize_t>sizeof(cnp.npy_intp)
             + 15) // 16 * 16
-    p = PyMem_Malloc(<size_t>(head + <Py_ssize_t>nbytes))
+    p = _lazy_get(head + <Py_ssize_t>nbytes)
     if p == NULL:
         raise MemoryError(f"cannot allocate {nbytes:.0f} bytes for a DualArray operation")
     L = <_Lazy *>p
+    L.size = head + <Py_ssize_t>nbytes
     L.nd = nd
     L.k = k
     L.n = n
@@ -519,6 +524,61 @@ cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) ex
     r._mem = p
     r._lz = L
     return 0
+
+
+# Lazy blocks that dead arrays released, for the next result of the same
+# size (a chain of small operations then reuses one or two blocks instead of
+# a malloc and a free per operation): at most LAZY_SLOTS blocks of at most
+# LAZY_MAX bytes each, touched with the GIL held only (DualArray.__dealloc__
+# and _alloc_result).
+cdef enum:
+    LAZY_SLOTS = 8
+    LAZY_MAX = 1 << 13
+
+cdef void *_lazy_ptr[LAZY_SLOTS]
+cdef Py_ssize_t _lazy_size[LAZY_SLOTS]
+cdef int _lazy_n = 0
+
+
+cdef inline void *_lazy_get(Py_ssize_t nbytes) noexcept:
+    # the most recently released block of exactly this size, else PyMem_Malloc
+    global _lazy_n
+    cdef int i
+    cdef void *p
+    for i in range(_lazy_n - 1, -1, -1):
+        if _lazy_size[i] == nbytes:
+            p = _lazy_ptr[i]
+            _lazy_n -= 1
+            _lazy_ptr[i] = _lazy_ptr[_lazy_n]
+            _lazy_size[i] = _lazy_size[_lazy_n]
+            return p
+    return PyMem_Malloc(<size_t>nbytes)
+
+
+cdef inline void _lazy_put(void *p) noexcept:
+    # a dead array's block (its head still valid): kept if there is room
+    global _lazy_n
+    cdef Py_ssize_t nbytes = (<_Lazy *>p).size
+    if _lazy_n < LAZY_SLOTS and nbytes <= LAZY_MAX:
+        _lazy_ptr[_lazy_n] = p
+        _lazy_size[_lazy_n] = nbytes
+        _lazy_n += 1
+    else:
+        PyMem_Free(p)
+
+
+def _lazy_address(DualArray x):
+    """The address of a lazy x's block, 0 if x is not lazy (for tests)."""
+    return <size_t>x._lz
+
+
+def _lazy_state():
+    """(blocks, bytes) the small-block cache holds now (for tests)."""
+    cdef Py_ssize_t nbytes = 0
+    cdef int i
+    for i in range(_lazy_n):
+        nbytes += _lazy_size[i]
+    return _lazy_n, nbytes
 
 
 cdef object _owner(DualArray x):
@@ -2390,8 +2450,9 @@ cdef class DualArray:
     __hash__ = None
 
     def __dealloc__(self):
-        PyMem_Free(self._mem)
-        self._mem = NULL
+        if self._mem != NULL:
+            _lazy_put(self._mem)
+            self._mem = NULL
 
     def __init__(self, value, deriv=None):
         v, d = _py._init_parts(value, deriv)
