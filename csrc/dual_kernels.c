@@ -601,7 +601,7 @@ void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *
     dual_rows_unary_(n, p, s, &c->rc, &c->offrange);
 }
 
-int dual_rows_unary_direct(dual_block_fn blk, int lv, dual_intp n, dual_intp k,
+int dual_rows_unary_direct(dual_block_fn blk, int lv, int check, dual_intp n, dual_intp k,
                            const double *x, const char *t, dual_intp rt,
                            double *y, char *ty, dual_intp rty)
 {
@@ -610,7 +610,7 @@ int dual_rows_unary_direct(dual_block_fn blk, int lv, dual_intp n, dual_intp k,
     if (blk == NULL || n > DUAL_BLOCK)
         return -1;
     blk(lv, n, x, y, d);
-    if (dual_offrange_block_(n, d))
+    if (check && dual_offrange_block_(n, d))
         return 1;
 #if DUAL_HAVE_ROWS512
     if (dual_rows512()) {

@@ -173,15 +173,15 @@ int dual_simd_unary(const char *name, int level, dual_loop *v, dual_loop *t,
 typedef void (*dual_block_fn)(int lv, dual_intp m, const double *x, double *y, double *d);
 dual_block_fn dual_simd_block(const char *name);
 
-/* What the row drivers do for a unary rule with a tangent column (the
-   checked rows of dual_rows_unary_chk) on one contiguous block, without the
-   n-d driver and the loop wrappers: y = f(x), the k rows ty[j] =
-   scale(f'(x), t[j]) (row j at t + j rt, ty + j rty; each row contiguous),
-   for n <= DUAL_BLOCK and outputs apart from the inputs.  Returns 0 when
-   done, 1 when a partial is off the normal range (then the caller redoes
-   the rows with the rule's fused loop, as after the checked drivers), -1 if
-   blk is NULL or n too large (nothing written). */
-int dual_rows_unary_direct(dual_block_fn blk, int lv, dual_intp n, dual_intp k,
+/* What the row drivers do for a unary SIMD rule on one contiguous block,
+   without the n-d driver and the loop wrappers: y = f(x), the k rows
+   ty[j] = scale(f'(x), t[j]) (row j at t + j rt, ty + j rty; each row
+   contiguous), for n <= DUAL_BLOCK and outputs apart from the inputs.
+   check: the rule has a tangent column, and this is dual_rows_unary_chk's
+   work (a partial off the normal range returns 1 and the caller redoes the
+   rows with the rule's fused loop); else dual_rows_unary's.  Returns 0 when
+   done, -1 if blk is NULL or n too large (nothing written). */
+int dual_rows_unary_direct(dual_block_fn blk, int lv, int check, dual_intp n, dual_intp k,
                            const double *x, const char *t, dual_intp rt,
                            double *y, char *ty, dual_intp rty);
 
