@@ -693,11 +693,17 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
 # Construction
 
 cdef inline DualArray _make(object v, object d, unsigned long long tag, object o2):
+    # (fields already None are left alone: every INCREF/DECREF of None is a
+    # write to one shared cache line, a chain that costs more than the rest
+    # of a small operation's bookkeeping)
     cdef DualArray r = DualArray.__new__(DualArray)
-    r._vo = v
-    r._do = d
+    if v is not None:
+        r._vo = v
+    if d is not None:
+        r._do = d
     r._tag = tag
-    r._o2 = o2
+    if o2 is not None:
+        r._o2 = o2
     return r
 
 
@@ -786,7 +792,9 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     cdef double sa = 0.0, sb = 0.0
     cdef int ca = _classify(a, &sa)
     cdef int cb = _classify(b, &sb)
-    cdef DualArray x = None, y = None, r, res
+    # (x, y, o2 and the holders are assigned only where they apply: every
+    # INCREF/DECREF of None is a write to one shared cache line)
+    cdef DualArray x, y, res
     cdef _Parts A, B, O
     cdef int nd, which = 0
     cdef cnp.npy_intp dims[DUALML_MAXD]
@@ -795,7 +803,8 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     cdef Py_ssize_t rows[3]
     cdef Py_ssize_t k
     cdef unsigned long long tag
-    cdef object o2, hv = None, hd = None, hv2 = None, hd2 = None, hx = None, hy = None
+    cdef object o2, hv, hd, hv2, hd2, hx, hy
+    cdef bint has_o2
     if ca == OP_OTHER or cb == OP_OTHER or (ca != OP_DUAL and cb != OP_DUAL):
         return NotImplemented
     # a scalar is a 0-d operand on sa / sb
@@ -811,14 +820,18 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     B.k = 0
     if ca == OP_DUAL:
         x = <DualArray>a
-        hv, hd = x._vo, x._do
+        if x._lz == NULL:
+            hv = x._vo
+            hd = x._do
         _parts(x, &A)
         which = 1
     elif ca == OP_ARRAY:
         _array_parts(<cnp.ndarray>a, &A)
     if cb == OP_DUAL:
         y = <DualArray>b
-        hv2, hd2 = y._vo, y._do
+        if y._lz == NULL:
+            hv2 = y._vo
+            hd2 = y._do
         _parts(y, &B)
         which |= 2
     elif cb == OP_ARRAY:
@@ -826,11 +839,19 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     if which == 3:
         if x._tag != y._tag or A.k != B.k or not (x._o2 is y._o2 or x._o2 == y._o2):
             return NotImplemented
-    r = x if x is not None else y
-    tag = r._tag
-    o2 = r._o2
-    k = A.k if x is not None else B.k
-    if o2 is not None and _o2_needed(rule, which) and (ca == OP_SCALAR or cb == OP_SCALAR):
+    if which & 1:
+        tag = x._tag
+        has_o2 = x._o2 is not None
+        if has_o2:
+            o2 = x._o2
+        k = A.k
+    else:
+        tag = y._tag
+        has_o2 = y._o2 is not None
+        if has_o2:
+            o2 = y._o2
+        k = B.k
+    if has_o2 and _o2_needed(rule, which) and (ca == OP_SCALAR or cb == OP_SCALAR):
         # x ** 3 on hessian rows: the curvature update wants the constant
         # as an array of the dual operand's shape
         if ca == OP_SCALAR:
@@ -841,13 +862,13 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
             hy = _full_like(A.nd, A.dims, sb)
             _array_parts(<cnp.ndarray>hy, &B)
             cb = OP_ARRAY
-    if o2 is not None and not _o2_simple(rule, which, &A, &B, ca, cb):
+    if has_o2 and not _o2_simple(rule, which, &A, &B, ca, cb):
         return NotImplemented
     if A.nd > DUALML_MAXD or B.nd > DUALML_MAXD:
         return NotImplemented
     if not _bshape(A.nd, A.dims, B.nd, B.dims, &nd, dims):
         return NotImplemented           # the Python path raises NumPy's message
-    res = _make(None, None, tag, o2)
+    res = _make(None, None, tag, o2) if has_o2 else _make(None, None, tag, None)
     _alloc_result(res, nd, dims, k)
     _parts(res, &O)
     # operands {a, ta, b, tb, y, ty}
@@ -869,17 +890,17 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     _contig(nd, dims, strides + 5 * nd)
     rows[2] = O.dst[0]
     K.run_binary(rule, nd, <Py_ssize_t *>dims, k, which, base, strides, rows)
-    if o2 is not None:
+    if has_o2:
         if _o2_needed(rule, which):
             _o2_binary(rule, which, &A, &B, &O, o2)
         elif _any_nan(O.v, _size(&O)):
             # a rule without curvature at a domain error: nan second partials
             # there, as on every path (arrays/_second_order.py)
             _py._o2_domain_errors(_BINARY_NAMES[rule],
-                                  _V(x) if x is not None else (a if ca == OP_ARRAY else sa),
-                                  _V(y) if y is not None else (b if cb == OP_ARRAY else sb),
-                                  _D(x) if x is not None else None,
-                                  _D(y) if y is not None else None,
+                                  _V(x) if which & 1 else (a if ca == OP_ARRAY else sa),
+                                  _V(y) if which & 2 else (b if cb == OP_ARRAY else sb),
+                                  _D(x) if which & 1 else None,
+                                  _D(y) if which & 2 else None,
                                   _V(res), _D(res), o2)
     return res
 
@@ -928,7 +949,9 @@ cdef object _unary(Py_ssize_t rule, DualArray x, double p):
     cdef _Layout L
     if not _flat(x):
         return NotImplemented
-    hv, hd = x._vo, x._do
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
     _parts(x, &X)
     nd = X.nd
     if nd > DUALML_MAXD:
