@@ -856,17 +856,22 @@ static inline __m256i dual_mask4_(dual_intp r)
 /* libmvec's names for the functions we use (vector ABI: d = AVX2 x4,
    e = AVX-512 x8), and one loop per function and ISA over n elements: the
    last vector of a length that is not a multiple of 4 / 8 is loaded and
-   stored under a mask (its other lanes evaluate 0.0, each lane apart from
-   the others: no element depends on its neighbours or on the length), so
-   the loops read and write x[0..n), y[0..n) only and need no padded copy.
-   The target attributes confine the wide registers to these functions; the
-   rest of the file is baseline. */
+   stored under a mask (its other lanes evaluate a point inside the
+   function's domain, `safe`: each lane apart from the others, so no
+   element depends on its neighbours or on the length), so the loops read
+   and write x[0..n), y[0..n) only and need no padded copy.  (A lane at 0.0
+   sent log, log2, log10 and acosh down libmvec's special-value path, a
+   call of the scalar function with its floating-point exception, on every
+   short block.)  The target attributes confine the wide registers to these
+   functions; the rest of the file is baseline. */
 #define DUAL_VM_LIST(X) \
-    X(sin) X(cos) X(tan) X(exp) X(exp2) X(expm1) X(log) X(log2) X(log10) \
-    X(log1p) X(sinh) X(cosh) X(tanh) X(asin) X(acos) X(atan) X(asinh)      \
-    X(acosh) X(atanh) X(cbrt) X(erf) X(erfc)
+    X(sin, 0.5) X(cos, 0.5) X(tan, 0.5) X(exp, 0.5) X(exp2, 0.5) X(expm1, 0.5) \
+    X(log, 0.5) X(log2, 0.5) X(log10, 0.5) X(log1p, 0.5) X(sinh, 0.5)        \
+    X(cosh, 0.5) X(tanh, 0.5) X(asin, 0.5) X(acos, 0.5) X(atan, 0.5)         \
+    X(asinh, 0.5) X(acosh, 2.0) X(atanh, 0.5) X(cbrt, 0.5) X(erf, 0.5)       \
+    X(erfc, 0.5)
 
-#define DUAL_VM_DECLARE(f)                                                   \
+#define DUAL_VM_DECLARE(f, safe)                                             \
     __attribute__((target("avx2"))) __m256d _ZGVdN4v_##f(__m256d);          \
     __attribute__((target("avx512f"))) __m512d _ZGVeN8v_##f(__m512d);       \
     __attribute__((target("avx2")))                                         \
@@ -877,7 +882,10 @@ static inline __m256i dual_mask4_(dual_intp r)
             _mm256_storeu_pd(y + i, _ZGVdN4v_##f(_mm256_loadu_pd(x + i)));  \
         if (i < n) {                                                        \
             __m256i m = dual_mask4_(n - i);                                 \
-            _mm256_maskstore_pd(y + i, m, _ZGVdN4v_##f(_mm256_maskload_pd(x + i, m))); \
+            __m256d v = _mm256_blendv_pd(_mm256_set1_pd(safe),              \
+                                         _mm256_maskload_pd(x + i, m),      \
+                                         _mm256_castsi256_pd(m));           \
+            _mm256_maskstore_pd(y + i, m, _ZGVdN4v_##f(v));                 \
         }                                                                   \
     }                                                                       \
     __attribute__((target("avx512f")))                                      \
@@ -888,7 +896,8 @@ static inline __m256i dual_mask4_(dual_intp r)
             _mm512_storeu_pd(y + i, _ZGVeN8v_##f(_mm512_loadu_pd(x + i)));  \
         if (i < n) {                                                        \
             __mmask8 m = (__mmask8)((1u << (n - i)) - 1u);                  \
-            _mm512_mask_storeu_pd(y + i, m, _ZGVeN8v_##f(_mm512_maskz_loadu_pd(m, x + i))); \
+            __m512d v = _mm512_mask_loadu_pd(_mm512_set1_pd(safe), m, x + i); \
+            _mm512_mask_storeu_pd(y + i, m, _ZGVeN8v_##f(v));               \
         }                                                                   \
     }                                                                       \
     static void dual_vm_##f(int lv, dual_intp n, const double *x, double *y) \
