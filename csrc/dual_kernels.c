@@ -649,6 +649,37 @@ int dual_addsub_rows(int sub, dual_intp n, dual_intp k, const double *a, const c
     return 0;
 }
 
+int dual_rows_binary_direct(dual_loop dloop, int check, dual_intp n, dual_intp k,
+                            const double *a, const char *ta, dual_intp rta,
+                            const double *b, const char *tb, dual_intp rtb,
+                            double *y, char *ty, dual_intp rty)
+{
+    double da[DUAL_BLOCK], db[DUAL_BLOCK];
+    char *q[5];
+    static const dual_intp qs[5] = {DUAL_C, DUAL_C, DUAL_C, DUAL_C, DUAL_C};
+    dual_intp j;
+    if (n > DUAL_BLOCK)
+        return -1;
+    q[0] = (char *)a;
+    q[1] = (char *)b;
+    q[2] = (char *)y;
+    q[3] = (char *)da;
+    q[4] = (char *)db;
+    dloop(n, q, qs, NULL);
+    if (check && (dual_offrange_block_(n, da) | dual_offrange_block_(n, db)))
+        return 1;
+#if DUAL_HAVE_ROWS512
+    if (dual_rows512()) {
+        dual_scale2_rows512(n, k, da, ta, rta, db, tb, rtb, ty, rty);
+        return 0;
+    }
+#endif
+    for (j = 0; j < k; j++)
+        dual_scale2_row(n, da, (char *)ta + j * rta, DUAL_C, db, (char *)tb + j * rtb, DUAL_C,
+                        ty + j * rty, DUAL_C);
+    return 0;
+}
+
 /* binary, both tangents: operands {a, ta, b, tb, y, ty}; c->dloop is f_d */
 DUAL_INLINE void dual_rows_binary_(dual_intp n, char **p, const dual_intp *s,
                                     const dual_rows_ctx *c, int *off)

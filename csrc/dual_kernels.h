@@ -185,6 +185,19 @@ int dual_rows_unary_direct(dual_block_fn blk, int lv, int check, dual_intp n, du
                            const double *x, const char *t, dual_intp rt,
                            double *y, char *ty, dual_intp rty);
 
+/* dual_rows_binary's work (check: dual_rows_binary_chk's, for a rule with
+   a tangent column) for two dual operands on one contiguous block, without
+   the n-d driver: dloop (the rule's f_d loop: y, da, db) then the k rows
+   ty[j] = scale(da, ta[j]) + scale(db, tb[j]).  n <= DUAL_BLOCK, every
+   operand contiguous and of one shape, outputs apart from the inputs.
+   Returns 0 when done, 1 when check finds a partial off the normal range
+   (the caller redoes the rows with the fused loop), -1 if n is too large
+   (nothing written). */
+int dual_rows_binary_direct(dual_loop dloop, int check, dual_intp n, dual_intp k,
+                            const double *a, const char *ta, dual_intp rta,
+                            const double *b, const char *tb, dual_intp rtb,
+                            double *y, char *ty, dual_intp rty);
+
 /* add (sub 0) or subtract (sub 1) with both operands dual, every operand
    contiguous and of one shape (no broadcasting), outputs apart from the
    inputs: y = a +- b and each row ty[j] = scale(1, ta[j]) + scale(+-1,

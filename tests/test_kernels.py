@@ -767,3 +767,32 @@ def test_add_subtract_direct_path_same_bits_as_row_drivers(name, domain_error):
     # the zero-tangent convention: +0.0 where both tangents are zeros
     zz = (ta == 0) & (tb == 0) & ~np.isnan(y)
     assert not np.signbit(ty[0][zz]).any()
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_small_contiguous_binary_same_as_row_drivers(name, plain):
+    # Two contiguous dual operands of one shape with k >= 2 rows on one
+    # block take run_binary's direct path (dual_rows_binary_direct, or
+    # dual_addsub_rows); strided operands take the row drivers.  The same
+    # bit patterns (nan signs included) on every pair of special values,
+    # special tangents among them, and with partials off the normal range
+    # (the fused loop then redoes the rows).
+    sp = np.array(SPECIAL)
+    a = np.repeat(sp, sp.size)[:256]
+    b = np.tile(sp, sp.size)[:256]
+    n = a.size
+    ta = np.resize(TANGENTS, n)
+    tb = np.resize(TANGENTS[::-1], n)
+    TA = np.stack([ta, tb, np.ones(n)])
+    TB = np.stack([tb, -ta, np.zeros(n)])
+
+    def strided(x):
+        w = np.zeros(x.shape[:-1] + (2 * x.shape[-1],))
+        w[..., ::2] = x
+        return w[..., ::2]
+    for m in (1, 9, n):
+        y, ty = K.binary(name, a[:m], TA[:, :m], b[:m], TB[:, :m])
+        yr, tr = K.binary(name, strided(a[:m]), strided(TA[:, :m]), strided(b[:m]),
+                          strided(TB[:, :m]))
+        assert np.array_equal(y.view(np.int64), yr.view(np.int64)), (name, m)
+        assert np.array_equal(ty.view(np.int64), tr.view(np.int64)), (name, m)
