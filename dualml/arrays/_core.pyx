@@ -1487,10 +1487,12 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     range: np.add.reduce / np.mean of the values and of the rows with the
     axes counted from the end, as the Python path (_reduce._sum/_mean) calls
     them -- for a lazy x one call over its block, whose (k + 1, ...) layout
-    NumPy reduces exactly as the two components (tests/test_array_core.py);
-    NotImplemented otherwise."""
-    cdef _Parts X
+    NumPy reduces exactly as the two components (tests/test_array_core.py),
+    and so for a small eager x with contiguous components after copying
+    both into one such block; NotImplemented otherwise."""
+    cdef _Parts X, O
     cdef _Lazy *L
+    cdef Py_ssize_t n
     cdef int nd, i
     cdef cnp.npy_intp full[DUALML_MAXD + 1]
     cdef Py_ssize_t m
@@ -1519,30 +1521,40 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     f = _np_mean if mean else _np_add_reduce
     kd = True if keepdims else False
     L = x._lz
+    n = _size(&X)
+    full[0] = X.k + 1
+    for i in range(nd):
+        full[i + 1] = X.dims[i]
     # positional (array, axis, dtype, out, keepdims) for both functions
-    if L == NULL:
+    if L != NULL:
+        blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
+        cnp.set_array_base(blk, _owner(x))
+    elif (8.0 * <double>(X.k + 1) * <double>n < POOL_MIN and _vcontig(&X)
+            and _rcontig(&X) and X.dst[0] == 8 * n):
+        # a small eager x with contiguous components: both copied into one
+        # (k + 1, ...) block and reduced once (one NumPy reduction costs
+        # about as much as the copy of a small block costs nothing)
+        blk = _empty(nd + 1, full)
+        memcpy(cnp.PyArray_DATA(<cnp.ndarray>blk), X.v, <size_t>(8 * n))
+        memcpy(<char *>cnp.PyArray_DATA(<cnp.ndarray>blk) + 8 * n, X.d, <size_t>(8 * n * X.k))
+    else:
         rv = f(x._vo, ax, None, None, kd)
         rd = f(x._do, ax, None, None, kd)
         if type(rv) is not ndarray:
             rv = np.asarray(rv, dtype=_F64)
         return _make(rv, rd, x._tag, x._o2)
-    full[0] = L.k + 1
-    for i in range(nd):
-        full[i + 1] = L.dims[i]
-    blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
-    cnp.set_array_base(blk, _owner(x))
     r = f(blk, ax, None, None, kd)
     if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
         return NotImplemented
     res = _make(None, None, x._tag, x._o2)
     _alloc_result(res, cnp.PyArray_NDIM(<cnp.ndarray>r) - 1,
-                  cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, L.k)
-    _parts(res, &X)
-    m = cnp.PyArray_NBYTES(<cnp.ndarray>r) // (L.k + 1)
-    memcpy(X.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>m)
-    if L.k:
-        memcpy(X.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + m, <size_t>(m * L.k))
+                  cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
+    _parts(res, &O)
+    m = cnp.PyArray_NBYTES(<cnp.ndarray>r) // (X.k + 1)
+    memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>m)
+    if X.k:
+        memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + m, <size_t>(m * X.k))
     return res
 
 
