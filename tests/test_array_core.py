@@ -8,6 +8,7 @@ bit for bit).  Also:
 buffer reuse (the pool) never changes a result or a live array, and
 concurrent jacobians in threads equal serial ones bit for bit.
 """
+import copy
 import threading
 import warnings
 
@@ -1391,3 +1392,35 @@ def test_views_of_lazy_results_outlive_them_and_alias_as_numpy():
     Y.T[...] = Y
     b.T[...] = b.copy()
     assert same(Y.value, b)
+
+
+# -- copies in C ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0,
+                                  lambda a: rows(a)[..., 1:]],
+                         ids=["contiguous", "strided", "lazy", "rows apart"])
+@pytest.mark.parametrize("shape", [(), (7,), (4, 5), (2, 3, 4)], ids=repr)
+def test_copy_and_flatten_are_fresh_copies_of_the_same_doubles(make, shape):
+    a = np.arange(float(np.prod(shape, dtype=int) + 1))[1:].reshape(shape) * 0.37 - 2.0
+    if make is not rows and a.ndim == 0:
+        return                                   # (0-d arrays have no strided views)
+    X = make(a)
+    ref_v, ref_d = X.value.copy(), X.deriv.copy()
+    for c in (X.copy(), copy.copy(X), copy.deepcopy(X), np.copy(X)):
+        assert type(c) is DualArray and c.tag == X.tag and c.shape == X.shape
+        assert same(c.value, ref_v) and same(c.deriv, ref_d)
+        c[...] = 9.0                             # the copy owns its storage
+        assert same(X.value, ref_v) and same(X.deriv, ref_d)
+    f = X.flatten()
+    assert f.shape == (ref_v.size,) and f.deriv.shape == (ref_d.shape[0], ref_v.size)
+    assert same(f.value, ref_v.reshape(-1)) and same(f.deriv, ref_d.reshape(ref_d.shape[0], -1))
+    f[...] = 9.0
+    assert same(X.value, ref_v) and same(X.deriv, ref_d)
+    F = X.flatten("F")                           # (the Python path)
+    assert same(F.value, ref_v.flatten("F"))
+
+
+def test_copy_keeps_the_hessian_row_layout():
+    x = np.linspace(0.5, 1.5, 6)
+    H = dualml.hessian(lambda z: (z.copy() ** 3).sum() + (z.flatten() * z).sum(), x)
+    assert np.allclose(H, np.diag(6 * x + 2), rtol=1e-14, atol=0)

@@ -1558,6 +1558,38 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     return res
 
 
+cdef object _copied(DualArray x, bint flat):
+    """A C-order copy of x into a fresh result (flat: of shape (x.size,)),
+    for x with C-contiguous values and C-contiguous tangent rows (the Python
+    path's bits: the same doubles); NotImplemented otherwise."""
+    cdef _Parts X, O
+    cdef DualArray res
+    cdef cnp.npy_intp n
+    cdef Py_ssize_t j
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    if X.nd > DUALML_MAXD or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    n = _size(&X)
+    res = _make(None, None, x._tag, x._o2)
+    if flat:
+        _alloc_result(res, 1, &n, X.k)
+    else:
+        _alloc_result(res, X.nd, X.dims, X.k)
+    _parts(res, &O)
+    memcpy(O.v, X.v, <size_t>(8 * n))
+    if X.k and X.dst[0] == 8 * n:
+        memcpy(O.d, X.d, <size_t>(8 * n * X.k))
+    else:
+        for j in range(X.k):
+            memcpy(O.d + j * O.dst[0], X.d + j * X.dst[0], <size_t>(8 * n))
+    return res
+
+
 cdef inline Py_ssize_t _offset(Py_ssize_t i, int nd, cnp.npy_intp *dims,
                                cnp.npy_intp *st) noexcept:
     # the byte offset of flat (C-order) element i
@@ -2678,14 +2710,15 @@ cdef class DualArray:
                         "derivatives")
 
     def __copy__(self):
-        return _py._copy(self)
+        return self.copy()
 
     def __deepcopy__(self, memo):
-        return _py._copy(self)
+        return self.copy()
 
     def copy(self):
         """A copy with its own value and tangent storage."""
-        return _py._copy(self)
+        r = _copied(self, False)
+        return _py._copy(self) if r is NotImplemented else r
 
     def __reduce__(self):
         return (_rebuild, (_V(self), _D(self), self._tag, self._o2))
@@ -2845,6 +2878,10 @@ cdef class DualArray:
 
     def flatten(self, order="C"):
         """flatten(order="C"): the values flattened, always a copy."""
+        if type(order) is str and <str>order == "C":
+            r = _copied(self, True)
+            if r is not NotImplemented:
+                return r
         return _py._copy(_py._reshape_order(self, (-1,), order))
 
     def squeeze(self, axis=None):

@@ -532,7 +532,8 @@ def _h_vstack(tup, **kw):
 
 
 def _h_copy(a, order="K", subok=False):
-    return _copy(_a(a, "copy"))
+    a = _a(a, "copy")
+    return a.copy() if type(a) is DualArray else _copy(a)
 
 
 def _h_allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
