@@ -1424,3 +1424,52 @@ def test_copy_keeps_the_hessian_row_layout():
     x = np.linspace(0.5, 1.5, 6)
     H = dualml.hessian(lambda z: (z.copy() ** 3).sum() + (z.flatten() * z).sum(), x)
     assert np.allclose(H, np.diag(6 * x + 2), rtol=1e-14, atol=0)
+
+
+# -- lists as indexes, squeeze, and NumPy functions routed to the C paths ---------------
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+@pytest.mark.parametrize("idx", [[1, 3], [-1, 0, -4], [True, False, True, False], [],
+                                 [1, True], [[0, 1], [1, 0]], [0, slice(None)]], ids=repr)
+def test_list_indexes_as_numpy(make, idx):
+    a = np.arange(20.0).reshape(4, 5) * 0.5 - 3.0
+    X = make(a)
+    try:
+        expect = X.value[idx]
+    except (IndexError, TypeError) as e:
+        with pytest.raises(type(e)):
+            X[idx]
+        return
+    r = X[idx]
+    assert same(r.value, expect)
+    assert same(r.deriv, np.stack([t[idx] for t in X.deriv]).reshape((3,) + expect.shape))
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 1), (3, 4), (1,), ()], ids=repr)
+@pytest.mark.parametrize("make", [rows, lambda a: np.sin(rows(a)) * 1.0], ids=["eager", "lazy"])
+def test_squeeze_is_a_view_as_numpy(shape, make):
+    a = np.arange(1.0, 1.0 + np.prod(shape, dtype=int)).reshape(shape)
+    X = make(a)
+    for s in (X.squeeze(), np.squeeze(X)):
+        assert s.shape == a.squeeze().shape
+        assert same(s.value, X.value.squeeze()) and same(s.deriv, X.deriv.reshape((3,) + s.shape))
+    s = X.squeeze()
+    s[...] = 7.0                                    # a view: x sees the write
+    assert (X.value == 7.0).all() and (X.deriv == 0.0).all()
+
+
+def test_numpy_reductions_and_vector_products_match_the_methods():
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal(9)
+    X, Y = rows(x), rows(rng.standard_normal(9))
+    for f, g in ((np.prod, X.prod), (np.max, X.max), (np.amax, X.max), (np.min, X.min),
+                 (np.amin, X.min)):
+        assert same_da(f(X), g())
+    ref = X @ Y
+    for r in (np.dot(X, Y), np.inner(X, Y)):
+        assert same_da(r, ref)
+    # d (x . y) = dx . y + x . dy, against the closed form
+    assert np.allclose(np.dot(X, Y).deriv, X.deriv @ Y.value + Y.deriv @ X.value,
+                       rtol=1e-14, atol=1e-14)
+    assert same_da(np.dot(X, x), X @ x) and same_da(np.inner(x, X), x @ X)

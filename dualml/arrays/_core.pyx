@@ -1176,6 +1176,10 @@ cdef object _getitem(DualArray x, object idx):
         return NotImplemented
     if type(idx) is ndarray:
         return _take(x, <cnp.ndarray>idx)
+    if type(idx) is list:
+        # a list of Python ints (or of bools) indexes as the array NumPy
+        # makes of it; anything else in a list is the Python path's
+        return _list_index(x, <list>idx)
     hv, hd = x._vo, x._do
     _parts(x, &X)
     if X.nd > DUALML_MAXD or not _plan(idx, X.nd, X.dims, &P):
@@ -1192,6 +1196,20 @@ cdef object _getitem(DualArray x, object idx):
     rv = _apply_plan(&P, v, 0)
     rd = _apply_plan(&P, d, 1)
     return _make(rv, rd, x._tag, x._o2)
+
+
+cdef object _list_index(DualArray x, list idx):
+    cdef Py_ssize_t i, n = len(idx)
+    cdef int kind = 1                  # 1: Python ints (and the empty list), 2: bools
+    for i in range(n):
+        t = type(idx[i])
+        if t is int and (kind == 1 or i == 0):
+            kind = 1
+        elif t is bool and (kind == 2 or i == 0):
+            kind = 2
+        else:
+            return NotImplemented
+    return _take(x, <cnp.ndarray>np.array(idx, dtype=np.intp if kind == 1 else np.bool_))
 
 
 cdef object _gather(DualArray x, _Parts *X, int nd, cnp.npy_intp *dims,
@@ -2040,6 +2058,11 @@ cdef enum:
     AF_STACK
     AF_HSTACK
     AF_CLIP
+    AF_INNER
+    AF_PROD
+    AF_MAX
+    AF_MIN
+    AF_SQUEEZE
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -2047,7 +2070,9 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
                        np.ravel: AF_RAVEL, np.where: AF_WHERE,
                        np.concatenate: AF_CONCATENATE, np.stack: AF_STACK,
-                       np.hstack: AF_HSTACK, np.clip: AF_CLIP}
+                       np.hstack: AF_HSTACK, np.clip: AF_CLIP, np.inner: AF_INNER,
+                       np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
+                       np.amin: AF_MIN, np.squeeze: AF_SQUEEZE}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -2073,6 +2098,28 @@ cdef object _component_view(DualArray x, bint rows, int nd, cnp.npy_intp *dims,
     # view (item assignment and in-place operators copy from and into it
     # without an overlap check), so no view may skip that state
     return _view(<cnp.ndarray>(_D(x) if rows else _V(x)), nd, dims, strides, 0)
+
+
+cdef object _squeezed(DualArray x):
+    """x.squeeze(): every axis of length 1 dropped, views of both components
+    (the reshape to that shape, always a view); NotImplemented for a nested x."""
+    cdef _Parts X
+    cdef int i
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    shape = []
+    for i in range(X.nd):
+        if X.dims[i] != 1:
+            shape.append(X.dims[i])
+    if len(shape) == X.nd and x._lz == NULL and x._o2 is None:
+        # nothing to drop: a new array on the same two components (a view
+        # of x, as NumPy's squeeze returns one)
+        return _make(x._vo, x._do, x._tag, None)
+    return _reshaped(x, tuple(shape))
 
 
 cdef object _transposed(DualArray x):
@@ -2432,9 +2479,12 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 if r is not NotImplemented:
                     r = _binary(<Py_ssize_t>_NAME2["minimum"], r,
                                 <object>PyTuple_GET_ITEM(args, 2))
-        elif code == AF_DOT:
+        elif code == AF_DOT or code == AF_INNER:
+            # (of two vectors both are the inner product: _dot11's)
             if n == 2:
-                r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
+                r = _dot11(a, <object>PyTuple_GET_ITEM(args, 1))
+                if r is NotImplemented and code == AF_DOT:
+                    r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
         elif type(a) is DualArray:
             if code == AF_SUM:
                 if n == 1:
@@ -2451,6 +2501,15 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_RAVEL:
                 if n == 1:
                     r = _reshaped(<DualArray>a, -1)
+            elif code == AF_PROD:
+                if n == 1:
+                    r = _prod_all(<DualArray>a)
+            elif code == AF_MAX or code == AF_MIN:
+                if n == 1:
+                    r = _select_all(<DualArray>a, code == AF_MAX)
+            elif code == AF_SQUEEZE:
+                if n == 1:
+                    r = _squeezed(<DualArray>a)
         if r is not NotImplemented:
             return r
     if _HANDLED is None:
@@ -2886,6 +2945,10 @@ cdef class DualArray:
 
     def squeeze(self, axis=None):
         """squeeze(axis=None): as ndarray.squeeze."""
+        if axis is None:
+            r = _squeezed(self)
+            if r is not NotImplemented:
+                return r
         return _py._squeeze(self, axis)
 
     def sum(self, axis=None, keepdims=False, *, dtype=None, out=None, initial=None,
