@@ -1473,3 +1473,27 @@ def test_numpy_reductions_and_vector_products_match_the_methods():
     assert np.allclose(np.dot(X, Y).deriv, X.deriv @ Y.value + Y.deriv @ X.value,
                        rtol=1e-14, atol=1e-14)
     assert same_da(np.dot(X, x), X @ x) and same_da(np.inner(x, X), x @ X)
+
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -3, (1,)], ids=repr)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_max_min_along_an_axis_as_the_python_path(make, axis, keepdims):
+    rng = np.random.default_rng(15)
+    a = rng.integers(-3, 4, (3, 4, 5)).astype(float)          # many ties
+    a[1, 2, 3] = np.nan                                         # nan first along every axis
+    a[2, 0, :] = -np.inf
+    X = make(a)
+    for name, argf in (("max", np.argmax), ("min", np.argmin)):
+        r = getattr(X, name)(axis=axis, keepdims=keepdims)
+        ref = _reduce._select_reduce(X, axis, keepdims, argf, name)
+        assert same_da(r, ref), (name, axis, keepdims)
+        # (NumPy's reduction may pick the other signed zero of a tie)
+        assert np.array_equal(r.value, getattr(np, name)(X.value, axis=axis, keepdims=keepdims),
+                              equal_nan=True)
+    with pytest.raises(Exception) as e_ours:
+        X.max(axis=3)
+    with pytest.raises(Exception) as e_np:
+        a.max(axis=3)
+    assert type(e_ours.value) is type(e_np.value)

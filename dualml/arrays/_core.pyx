@@ -1652,6 +1652,88 @@ cdef object _select_all(DualArray x, bint want_max):
     return _gather(x, &X, 0, NULL, &off_v, &off_d, 1)
 
 
+cdef object _select_axis(DualArray x, object axis, bint keepdims, bint want_max):
+    """x.max(axis) / x.min(axis) along one axis: at each position of the
+    other axes the first maximum (minimum) or the first nan along the axis,
+    as np.argmax / np.argmin pick it, with its tangents (the Python path's
+    take_along_axis of the same element); NotImplemented for an axis out of
+    range or an empty reduction (the Python path raises NumPy's error)."""
+    cdef _Parts X
+    cdef cnp.npy_intp odims[DUALML_MAXD]
+    cdef cnp.npy_intp idx[DUALML_MAXD]
+    cdef Py_ssize_t ax, L, m, o, j, best, base_v, base_d, sv
+    cdef Py_ssize_t *off_v
+    cdef Py_ssize_t *off_d
+    cdef double a, mx
+    cdef int i, nd, ond
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    nd = X.nd
+    if nd == 0 or nd > DUALML_MAXD:
+        return NotImplemented
+    try:
+        ax = axis
+    except OverflowError:
+        return NotImplemented
+    if not -nd <= ax < nd:
+        return NotImplemented
+    if ax < 0:
+        ax += nd
+    L = X.dims[ax]
+    m = _size(&X) // L if L else 0
+    if L == 0 or m == 0:
+        return NotImplemented
+    ond = 0
+    for i in range(nd):
+        if i != ax:
+            odims[ond] = X.dims[i]
+            ond += 1
+        elif keepdims:
+            odims[ond] = 1
+            ond += 1
+    off_v = <Py_ssize_t *>PyMem_Malloc(<size_t>(2 * m) * sizeof(Py_ssize_t))
+    if off_v == NULL:
+        raise MemoryError()
+    off_d = off_v + m
+    try:
+        for i in range(nd):
+            idx[i] = 0
+        sv = X.vst[ax]
+        for o in range(m):
+            base_v = 0
+            base_d = 0
+            for i in range(nd):
+                base_v += idx[i] * X.vst[i]
+                base_d += idx[i] * X.dst[i + 1]
+            best = 0
+            mx = (<double *>(X.v + base_v))[0]
+            if mx == mx:
+                for j in range(1, L):
+                    a = (<double *>(X.v + base_v + j * sv))[0]
+                    if (a > mx if want_max else a < mx) or a != a:
+                        mx = a
+                        best = j
+                        if a != a:
+                            break
+            off_v[o] = base_v + best * sv
+            off_d[o] = base_d + best * X.dst[ax + 1]
+            # the next position of the other axes, C order
+            for i in range(nd - 1, -1, -1):
+                if i == ax:
+                    continue
+                idx[i] += 1
+                if idx[i] < X.dims[i]:
+                    break
+                idx[i] = 0
+        return _gather(x, &X, ond, odims, off_v, off_d, m)
+    finally:
+        PyMem_Free(off_v)
+
+
 cdef object _prod_all(DualArray x):
     """x.prod() over every element: the Python path's left-to-right product
     (exact derivatives with zeros), each step the multiply rule's kernel on
@@ -3004,6 +3086,12 @@ cdef class DualArray:
             r = _select_all(self, True)
             if r is not NotImplemented:
                 return r
+        elif type(axis) is int or (type(axis) is tuple and len(<tuple>axis) == 1
+                                   and type((<tuple>axis)[0]) is int):
+            r = _select_axis(self, axis if type(axis) is int else (<tuple>axis)[0],
+                             keepdims, True)
+            if r is not NotImplemented:
+                return r
         return _py._select_reduce(self, axis, keepdims, np.argmax, "max")
 
     def min(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
@@ -3014,6 +3102,12 @@ cdef class DualArray:
                                "min")
         if axis is None and not keepdims:
             r = _select_all(self, False)
+            if r is not NotImplemented:
+                return r
+        elif type(axis) is int or (type(axis) is tuple and len(<tuple>axis) == 1
+                                   and type((<tuple>axis)[0]) is int):
+            r = _select_axis(self, axis if type(axis) is int else (<tuple>axis)[0],
+                             keepdims, False)
             if r is not NotImplemented:
                 return r
         return _py._select_reduce(self, axis, keepdims, np.argmin, "min")

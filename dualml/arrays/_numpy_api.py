@@ -358,7 +358,10 @@ def _reduce_kw(x, kind, axis, keepdims, initial, where, fname):
         if initial is not None and x.size == 0:
             shape = np.sum(np.zeros(x.shape), axis=axis, keepdims=keepdims).shape
             return np.full(shape, float(initial))
-        r = _select_reduce(x, axis, keepdims, argf, kind[-3:])
+        if kind in ("max", "min") and type(x) is DualArray:
+            r = getattr(x, kind)(axis=axis, keepdims=keepdims)   # (the C paths first)
+        else:
+            r = _select_reduce(x, axis, keepdims, argf, kind[-3:])
     if initial is not None:
         r = _ew_binary(_REDUCE_RULE[kind], r, np.array(float(initial)))
     return r
