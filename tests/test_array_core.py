@@ -1497,3 +1497,17 @@ def test_max_min_along_an_axis_as_the_python_path(make, axis, keepdims):
     with pytest.raises(Exception) as e_np:
         a.max(axis=3)
     assert type(e_ours.value) is type(e_np.value)
+
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+def test_np_sum_and_mean_with_an_axis_equal_the_handler(make):
+    # np.sum / np.mean with axis (by keyword or position) and keepdims go to
+    # the methods' C paths: the handler's (the Python path's) bits
+    X = make(np.arange(24.0).reshape(2, 3, 4) * 0.3 - 1.0)
+    for f in (np.sum, np.mean):
+        for args, kw in (((0,), {}), ((), {"axis": 1}), ((), {"axis": (0, 2), "keepdims": True}),
+                         ((-1,), {"keepdims": False}), ((), {"axis": None})):
+            assert same_da(f(X, *args, **kw), HANDLED[f](X, *args, **kw)), (f, args, kw)
+    with pytest.raises(TypeError):
+        np.sum(X, 0, axis=1)

@@ -2528,6 +2528,18 @@ cdef inline bint _vcontig_bytes(_Parts *P) noexcept:
     return _contig_items(P, 1)
 
 
+cdef bint _axis_kwargs(dict kwargs, bint axis_given) except -1:
+    # kwargs of np.sum / np.mean that the methods take as they are: axis
+    # (unless given by position) and a bool keepdims
+    for key, val in kwargs.items():
+        if key == "axis" and not axis_given:
+            continue
+        if key == "keepdims" and type(val) is bool:
+            continue
+        return False
+    return True
+
+
 cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
     global _HANDLED
     cdef int code
@@ -2537,6 +2549,16 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
         return _py._array_function(func, types, args, kwargs)
     n = PyTuple_GET_SIZE(args)
     code = _afunc_code(func)
+    if (code == AF_SUM or code == AF_MEAN) and 1 <= n <= 2:
+        # np.sum(x, axis) / np.mean(x, axis=..., keepdims=...): the methods
+        # (their C paths) when nothing else is asked
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if type(a) is DualArray and _axis_kwargs(<dict>kwargs, n == 2):
+            axis = <object>PyTuple_GET_ITEM(args, 1) if n == 2 else (<dict>kwargs).get("axis")
+            keepdims = (<dict>kwargs).get("keepdims", False)
+            if code == AF_SUM:
+                return (<DualArray>a).sum(axis, keepdims)
+            return (<DualArray>a).mean(axis, keepdims)
     if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
         a = <object>PyTuple_GET_ITEM(args, 0)
         if code == AF_WHERE:
