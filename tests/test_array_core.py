@@ -1511,3 +1511,33 @@ def test_np_sum_and_mean_with_an_axis_equal_the_handler(make):
             assert same_da(f(X, *args, **kw), HANDLED[f](X, *args, **kw)), (f, args, kw)
     with pytest.raises(TypeError):
         np.sum(X, 0, axis=1)
+
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, -2], ids=repr)
+def test_cumsum_equals_the_python_path(make, axis):
+    a = np.arange(20.0).reshape(4, 5) * 0.7 - 5.0
+    a[1, 2], a[2, 3] = np.inf, -np.inf
+    X = make(a)
+    with np.errstate(invalid="ignore"):             # (inf + -inf, as NumPy warns)
+        for r in (X.cumsum(axis), np.cumsum(X, axis=axis)):
+            assert same_da(r, _reduce._cumsum(X, axis))
+    v = make(np.arange(6.0) - 2.5)
+    assert same_da(v.cumsum(), _reduce._cumsum(v, None))
+    with pytest.raises(Exception) as e_ours:
+        X.cumsum(2)
+    with pytest.raises(Exception) as e_np:
+        a.cumsum(2)
+    assert type(e_ours.value) is type(e_np.value)
+
+
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+def test_sort_of_a_vector_moves_each_tangent_with_its_value(make):
+    a = np.array([3.0, -1.0, 2.0, -1.0, np.nan, 0.5, 2.0, -np.inf])     # ties, nan, -inf
+    X = make(a)
+    r = np.sort(X)
+    order = np.argsort(X.value, kind="stable")                      # ties keep their order
+    assert np.array_equal(r.value, np.sort(X.value), equal_nan=True)
+    assert same(r.value, X.value[order]) and same(r.deriv, X.deriv[:, order])

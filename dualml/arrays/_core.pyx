@@ -89,6 +89,7 @@ cdef extern from *:
 
 cdef type ndarray = cnp.ndarray
 cdef type _np_float64 = np.float64
+cdef object _np_add_accumulate = np.add.accumulate
 
 __all__ = ["DualArray", "set_pool_limit", "get_pool_limit", "copy_pooled"]
 
@@ -1605,6 +1606,70 @@ cdef object _copied(DualArray x, bint flat):
     else:
         for j in range(X.k):
             memcpy(O.d + j * O.dst[0], X.d + j * X.dst[0], <size_t>(8 * n))
+    return res
+
+
+cdef object _cumsum_c(DualArray x, object axis):
+    """x.cumsum(axis) for a lazy x, or a small eager x with contiguous
+    components (copied into one block): np.add.accumulate (np.cumsum's
+    ufunc) once over the (k + 1, ...) block along the axis, which adds each
+    lane in order as it does the two components apart (the Python path);
+    axis None on the flattened block.  NotImplemented otherwise."""
+    cdef _Parts X, O
+    cdef _Lazy *L
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef Py_ssize_t n, ax
+    cdef int i, nd
+    cdef DualArray res
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    nd = X.nd
+    n = _size(&X)
+    if nd > DUALML_MAXD or n == 0 or not (_vcontig(&X) and _rcontig(&X)) \
+            or X.dst[0] != 8 * n:
+        return NotImplemented
+    if axis is None:
+        full[0] = X.k + 1
+        full[1] = n
+        nd = 1
+        ax = 1
+    else:
+        if type(axis) is not int or nd == 0:
+            return NotImplemented
+        try:
+            ax = axis
+        except OverflowError:
+            return NotImplemented
+        if not -nd <= ax < nd:
+            return NotImplemented       # the Python path raises NumPy's error
+        ax = (ax + nd if ax < 0 else ax) + 1
+        full[0] = X.k + 1
+        for i in range(nd):
+            full[i + 1] = X.dims[i]
+    L = x._lz
+    if L != NULL:
+        blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
+        cnp.set_array_base(blk, _owner(x))
+    elif 8.0 * <double>(X.k + 1) * <double>n < POOL_MIN:
+        blk = _empty(nd + 1, full)
+        memcpy(cnp.PyArray_DATA(<cnp.ndarray>blk), X.v, <size_t>(8 * n))
+        memcpy(<char *>cnp.PyArray_DATA(<cnp.ndarray>blk) + 8 * n, X.d, <size_t>(8 * n * X.k))
+    else:
+        return NotImplemented
+    r = _np_add_accumulate(blk, ax)
+    if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
+        return NotImplemented
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd, cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
+    _parts(res, &O)
+    memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>(8 * n))
+    if X.k:
+        memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + 8 * n, <size_t>(8 * n * X.k))
     return res
 
 
@@ -3138,7 +3203,8 @@ cdef class DualArray:
         """cumsum(axis=None, dtype=None, out=None): as ndarray.cumsum."""
         if dtype is not None or out is not None:
             return _py._fn_out(_py._h_cumsum(self, axis, dtype, None), out, "cumsum")
-        return _py._cumsum(self, axis)
+        r = _cumsum_c(self, axis)
+        return _py._cumsum(self, axis) if r is NotImplemented else r
 
     def dot(self, o):
         """dot(o): as ndarray.dot."""

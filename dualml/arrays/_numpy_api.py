@@ -369,7 +369,8 @@ def _reduce_kw(x, kind, axis, keepdims, initial, where, fname):
 
 def _h_cumsum(a, axis=None, dtype=None, out=None):
     _no_out(out, "cumsum", dtype)
-    return _cumsum(_a(a, "cumsum"), axis)
+    a = _a(a, "cumsum")
+    return a.cumsum(axis) if type(a) is DualArray else _cumsum(a, axis)   # (C path first)
 
 
 def _no_out(out, name, dtype):

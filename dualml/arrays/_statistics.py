@@ -145,6 +145,8 @@ def _h_sort(a, axis=-1, kind=None, order=None, *, stable=None):
     ax = _norm_axis(axis, nd) - nd
     # stable: ties keep their order, so the derivative is that of NumPy's choice
     idx = np.argsort(_inner(x), axis=ax, kind="stable")
+    if nd == 1:
+        return x[idx]                               # (indexing's C path)
     f = lambda c: np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=ax)     # noqa: E731
     return _lin(x, f, f)
 
