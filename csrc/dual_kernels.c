@@ -155,7 +155,6 @@ static inline void dual_st(char *p, double v)
         else                                                                \
             dual_k_##name##_v(n, a[0], s[0], a[1], s[1], p);                \
     }                                                                       \
-    DUAL_ROWS_CLONES                                                        \
     void dual_loop_##name##_t(dual_intp n, char **a, const dual_intp *s,    \
                               const void *ctx)                              \
     {                                                                       \
@@ -271,7 +270,6 @@ static inline void dual_st(char *p, double v)
         else                                                                \
             dual_k_##name##_v(n, p[0], s[0], p[1], s[1], p[2], s[2]);       \
     }                                                                       \
-    DUAL_ROWS_CLONES                                                        \
     void dual_loop_##name##_t(dual_intp n, char **p, const dual_intp *s,    \
                               const void *ctx)                              \
     {                                                                       \
@@ -284,7 +282,6 @@ static inline void dual_st(char *p, double v)
             dual_k_##name##_t(n, p[0], s[0], p[1], s[1], p[2], s[2],        \
                               p[3], s[3], p[4], s[4], p[5], s[5]);          \
     }                                                                       \
-    DUAL_ROWS_CLONES                                                        \
     void dual_loop_##name##_ta(dual_intp n, char **p, const dual_intp *s,   \
                                const void *ctx)                             \
     {                                                                       \
@@ -301,7 +298,6 @@ static inline void dual_st(char *p, double v)
             dual_k_##name##_ta(n, p[0], s[0], p[1], s[1], p[2], s[2],       \
                                p[3], s[3], p[4], s[4]);                     \
     }                                                                       \
-    DUAL_ROWS_CLONES                                                        \
     void dual_loop_##name##_tb(dual_intp n, char **p, const dual_intp *s,   \
                                const void *ctx)                             \
     {                                                                       \
