@@ -448,6 +448,31 @@ def test_astype_refuses_dtypes_that_drop_derivatives():
         rows(np.ones(2)).astype(np.float32)
 
 
+@pytest.mark.parametrize("kw", [{}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "keepdims": True},
+                                {"axis": (0, 1)}, {"keepdims": True}])
+def test_var_and_std_through_the_core_equal_the_python_path(kw):
+    # var/std of a DualArray go through its operators and methods (the
+    # core's C paths); the Python path composes the same operations with
+    # _ew_binary and the Python reductions: the same bits, specials included
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal((4, 5))
+    v[0, :3] = [np.inf, np.nan, 1e-300]
+    v[2, 1] = -0.0
+    axis, keepdims, ddof = kw.get("axis"), kw.get("keepdims", False), kw.get("ddof", 0)
+    for X in (rows(v), rows(v[1:]), DualArray(v, rng.standard_normal((2,) + v.shape))[::2]):
+        n = X.size // np.mean(X.value, axis=axis, keepdims=True).size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dev = _elementwise._ew_binary("subtract", X, _reduce._mean(X, axis, True))
+            ref = _elementwise._ew_binary(
+                "divide", _reduce._sum(_elementwise._ew_binary("multiply", dev, dev), axis,
+                                       keepdims), np.asarray(float(n - ddof)))
+            assert same_da(np.var(X, **kw), ref) and same_da(X.var(**kw), ref)
+            assert same(np.var(X, **kw).value, np.var(X.value, **kw))
+            assert same_da(np.std(X, **kw), _elementwise._ew_unary("sqrt", ref))
+            assert same(np.std(X, **kw).value, np.std(X.value, **kw))
+
+
 @pytest.mark.parametrize("n", [1, 7, 8, 129, 1000])
 def test_full_mean_has_numpy_bits(n):
     rng = np.random.default_rng(n)

@@ -1562,7 +1562,11 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
         if type(rv) is not ndarray:
             rv = np.asarray(rv, dtype=_F64)
         return _make(rv, rd, x._tag, x._o2)
-    r = f(blk, ax, None, None, kd)
+    # np.mean is np.add.reduce, then a true division by the count (the
+    # count a Python int, a double in the division): that division is done
+    # here, on the copy, without np.mean's Python frames
+    # (an empty x keeps np.mean: its warning and nans)
+    r = (_np_add_reduce if not mean or n > 0 else f)(blk, ax, None, None, kd)
     if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
         return NotImplemented
@@ -1574,7 +1578,16 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>m)
     if X.k:
         memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + m, <size_t>(m * X.k))
+    if mean and n > 0 and m > 0:
+        _divide_all(<double *>O.v, m // 8, <double>(n // (m // 8)))
+        _divide_all(<double *>O.d, X.k * (m // 8), <double>(n // (m // 8)))
     return res
+
+
+cdef void _divide_all(double *p, Py_ssize_t n, double c) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        p[i] = p[i] / c
 
 
 cdef object _copied(DualArray x, bint flat):

@@ -11,6 +11,8 @@ interpolation weights), so the rule table stays the one source of truth and
 hessian and nested levels work wherever the parts do.  Keywords that are
 not implemented raise a TypeError naming them.
 """
+import math
+
 import numpy as np
 
 
@@ -26,12 +28,20 @@ def _check_dtype(dtype, fname):
 
 
 def _count(x, axis):
-    return int(np.prod([x.shape[a] for a in _neg_axes(axis, len(x.shape))]))
+    return math.prod([x.shape[a] for a in _neg_axes(axis, len(x.shape))])
 
 
 def _var(x, axis=None, keepdims=False, ddof=0, where=True, mean=None):
     # the squared deviations' mean, as NumPy computes it (no one-pass formula);
     # where= drops entries (zero derivative), mean= is the caller's mean
+    if where is True and mean is None and type(x) is DualArray:
+        # the same calls through the operators and methods, which take the
+        # core's C paths where they apply (a 0-d mean broadcasts as the
+        # keepdims one: the same values)
+        m = x.mean() if axis is None else x.mean(axis, keepdims=True)
+        dev = x - m
+        s = (dev * dev).sum(axis, keepdims)
+        return s / np.asarray(np.maximum(float(_count(x, axis)) - ddof, 0.0), _f64)
     if where is True:
         w, n = None, np.array(float(_count(x, axis)))
     else:
@@ -66,14 +76,14 @@ def _h_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     _check_dtype(dtype, "std")
     if correction is not None:
         ddof = correction
-    return _ew_unary("sqrt", _var(_operand(a, "numpy.std"), axis, keepdims, ddof, where,
-                                  mean))
+    return np.sqrt(_var(_operand(a, "numpy.std"), axis, keepdims, ddof, where, mean))
 
 
 def _h_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     x = _operand(a, "numpy.average")
     if weights is None:
-        avg = _mean(x, axis, keepdims)
+        # (the method: the core's C paths where they apply)
+        avg = x.mean(axis, keepdims) if type(x) is DualArray else _mean(x, axis, keepdims)
         if not returned:
             return avg
         n = np.array(float(_count(x, axis)))
