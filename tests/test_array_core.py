@@ -17,7 +17,8 @@ import pytest
 
 import dualml
 from dualml import Dual, DualArray, _kernels
-from dualml.arrays import _core, _elementwise, _joins, _operands, _products, _reduce
+from dualml.arrays import (_core, _elementwise, _joins, _operands, _products, _reduce,
+                           _shape)
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
                     np.inf, -np.inf, np.nan])
@@ -471,6 +472,35 @@ def test_var_and_std_through_the_core_equal_the_python_path(kw):
             assert same(np.var(X, **kw).value, np.var(X.value, **kw))
             assert same_da(np.std(X, **kw), _elementwise._ew_unary("sqrt", ref))
             assert same(np.std(X, **kw).value, np.std(X.value, **kw))
+
+
+BLOCK_MAPS = {
+    # (axes counted from the end: the reference maps the rows with the same f)
+    "diff": lambda z: np.diff(z), "diff n=2 axis -2": lambda z: np.diff(z, 2, axis=-2),
+    "roll": lambda z: np.roll(z, 2, axis=-1), "roll 2 axes": lambda z: np.roll(z, (1, -1), (-2, -1)),
+    "tile": lambda z: np.tile(z, (2, 1)), "delete": lambda z: np.delete(z, [0, 2], axis=-1),
+    "compress": lambda z: np.compress([True, False, True], z, axis=-2),
+    "tril": lambda z: np.tril(z, -1), "triu": lambda z: np.triu(z),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCK_MAPS))
+def test_maps_over_the_block_equal_two_calls(name):
+    # a small first-order x (lazy, or eager with contiguous components) is
+    # mapped once over its (k + 1, ...) block: the bits of the map applied
+    # to the values and to the rows apart (_shape._lin_c), specials included
+    f = BLOCK_MAPS[name]
+    v = np.resize(SPECIAL, (3, 5))
+    X = rows(v, k=4)
+    for Z in (X, np.negative(X), X[:, ::-1], DualArray(v, np.zeros((0, 3, 5)))):
+        got = f(Z)
+        ref = _shape._lin_c(Z, f, f)
+        assert same_da(got, ref), name
+        if Z.deriv.strides[-1] == 8:                        # (the strided view: two calls)
+            assert same_da(_core._lin_block(Z, f), ref)     # the block path, called directly
+    big = rows(np.resize(SPECIAL, (40, 400)))               # over the block size: two calls
+    assert _core._lin_block(big, f) is NotImplemented
+    assert same_da(f(big), _shape._lin_c(big, f, f))
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 129, 1000])

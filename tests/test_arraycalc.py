@@ -460,7 +460,9 @@ def test_budget_holds_for_a_small_pass_with_a_wide_intermediate(monkeypatch):
     # ran hold at most 4 MiB of (c, 300, 300) tangents
     assert calls[0] == 64 and sum(calls[1:]) == 64
     assert all(c * 300 * 300 * 8 <= 4 * 2**20 for c in calls[1:])
-    assert peak < 2 * 4 * 2**20
+    # (tracemalloc sees NumPy's data and the core's pooled blocks: an
+    # operation's operand and result, each within the budget, live at once)
+    assert peak < 3 * 4 * 2**20
 
 
 def test_budget_holds_for_hessian_rows(monkeypatch):
@@ -486,8 +488,10 @@ def test_budget_holds_for_hessian_rows(monkeypatch):
     assert rows[0] == 27
     assert all(r * 3000 * 8 <= 300 * 2**10 for r in rows[1:])
     assert sum(r - 6 for r in rows[1:]) == 21          # every pair (i <= j) once
-    # the budget is per buffer: a few live buffers, each under it
-    assert peak < 2 * 300 * 2**10 < peak_free
+    # the budget is per buffer: a few live buffers, each under it (an
+    # operation's operand and result, and the values; tracemalloc sees the
+    # core's pooled blocks as it sees NumPy's data)
+    assert peak < 3 * 300 * 2**10 < peak_free
     v = rng.standard_normal(6)
     np.testing.assert_allclose(dualml.hvp(lambda q: np.log(np.cosh(A @ q)).sum(), x, v),
                                ref @ v, rtol=1e-12)

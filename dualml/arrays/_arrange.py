@@ -13,6 +13,7 @@ assign items.  ``cross``, ``kron``, ``multi_dot`` and ``matrix_power`` are
 compositions of the product rules.  A form that is not implemented raises a
 TypeError naming it.
 """
+import math
 import numbers
 import operator
 
@@ -31,12 +32,12 @@ def _h_roll(a, shift, axis=None):
     x = _x(a, "roll")
     if axis is None:
         f = lambda c: np.roll(c, shift, axis=-1)      # noqa: E731
-        return _reshape(_lin(_reshape(x, (-1,)), f, f), x.shape)
+        return _reshape(_lin(_reshape(x, (-1,)), f, f, True), x.shape)
     ax = _neg_axes(axis, len(x.shape))
     if not isinstance(axis, tuple):
         ax = ax[0]
     f = lambda c: np.roll(c, shift, axis=ax)      # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, True)
 
 
 def _h_tile(A, reps):
@@ -47,7 +48,7 @@ def _h_tile(A, reps):
     reps = (1,) * (nd - len(reps)) + reps
     # reps for the trailing axes; NumPy pads shorter reps with leading ones
     f = lambda c: np.tile(c, reps)      # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, math.prod(x.shape) * math.prod(reps))
 
 
 def _h_repeat(a, repeats, axis=None):
@@ -212,7 +213,7 @@ def _h_delete(arr, obj, axis=None):
         x, axis = _reshape(x, (-1,)), 0
     ax = _ax(axis, len(x.shape))
     f = lambda c: np.delete(c, obj, axis=ax)      # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, True)
 
 
 def _split(x, indices_or_sections, axis, fname, equal):
@@ -290,7 +291,7 @@ def _h_compress(condition, a, axis=None, out=None):
         x, axis = _reshape(x, (-1,)), 0
     ax = _ax(axis, len(x.shape))
     f = lambda c: np.compress(cond, c, axis=ax)      # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, True)
 
 
 def _h_extract(condition, arr):
@@ -478,7 +479,7 @@ def _h_tril(m, k=0):
     if len(x.shape) < 2:
         raise TypeError("numpy.tril on DualArray: input must be at least 2-d")
     f = lambda c: np.tril(c, k)      # noqa: E731  (the last two axes, at every depth)
-    return _lin(x, f, f)
+    return _lin(x, f, f, True)
 
 
 def _h_triu(m, k=0):
@@ -486,7 +487,7 @@ def _h_triu(m, k=0):
     if len(x.shape) < 2:
         raise TypeError("numpy.triu on DualArray: input must be at least 2-d")
     f = lambda c: np.triu(c, k)      # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, True)
 
 
 def _h_diagflat(v, k=0):

@@ -80,6 +80,13 @@ cdef extern from "numpy/arrayobject.h":
 
 cdef extern from "Python.h":
     void PyErr_Clear()
+    # tracemalloc sees the pool's blocks while arrays use them, as it sees
+    # NumPy's own data (which NumPy reports the same way)
+    int PyTraceMalloc_Track(unsigned int domain, size_t ptr, size_t size)
+    int PyTraceMalloc_Untrack(unsigned int domain, size_t ptr)
+
+cdef enum:
+    TRACE_DOMAIN = 0x64756c6d       # "dulm": dualml's pooled data blocks
 
 cdef extern from *:
     """
@@ -282,6 +289,7 @@ cdef class _Buffer:
 
     def __dealloc__(self):
         if self.ptr != NULL:
+            PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>self.ptr)
             _pool_put(self.ptr, self.nbytes)
             self.ptr = NULL
 
@@ -350,9 +358,14 @@ cdef cnp.ndarray _empty(int nd, cnp.npy_intp *dims):
     p = _pool_get(n)
     if p == NULL:
         raise MemoryError(f"cannot allocate {n} bytes for a DualArray operation")
-    buf = _Buffer.__new__(_Buffer)
+    try:
+        buf = _Buffer.__new__(_Buffer)
+    except BaseException:
+        free(p)
+        raise
     buf.ptr = p
     buf.nbytes = n
+    PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, <size_t>n)
     arr = _array_on(nd, dims, NULL, p, cnp.NPY_ARRAY_CARRAY)
     cnp.set_array_base(arr, buf)
     return arr
@@ -1497,6 +1510,91 @@ cdef object _sum_all(DualArray x):
     return res
 
 
+cdef object _block_of(DualArray x, _Parts *X, int nd, cnp.npy_intp *full):
+    """x's values and tangent rows as one C-contiguous (k + 1, ...) float64
+    array of shape full[:nd + 1] (the same number of elements): a read-only
+    view of a lazy x's block, or for a small eager x with contiguous
+    components a copy of both (under POOL_MIN bytes: one NumPy call over
+    the block then costs about what one over the values does, and the copy
+    next to nothing); None otherwise.  X: x's parts, taken by the caller."""
+    cdef Py_ssize_t n = _size(X)
+    cdef _Lazy *L = x._lz
+    cdef cnp.ndarray blk
+    if L != NULL:
+        blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
+        cnp.set_array_base(blk, _owner(x))
+        return blk
+    if (8.0 * <double>(X.k + 1) * <double>n < POOL_MIN and _vcontig(X) and _rcontig(X)
+            and (X.k < 2 or X.dst[0] == 8 * n)):
+        blk = _empty(nd + 1, full)
+        memcpy(cnp.PyArray_DATA(blk), X.v, <size_t>(8 * n))
+        memcpy(<char *>cnp.PyArray_DATA(blk) + 8 * n, X.d, <size_t>(8 * n * X.k))
+        return blk
+    return None
+
+
+cdef object _from_block(object r, DualArray x, Py_ssize_t k):
+    """The DualArray of x's tag and row layout whose values are r[0] and
+    tangent rows r[1:], r a (k + 1, ...) float64 result of a map applied to
+    x's block; a small C-contiguous r is copied into a lazy result (no
+    views made), others are viewed.  NotImplemented if r is not that."""
+    cdef cnp.ndarray a
+    cdef DualArray res
+    cdef _Parts O
+    cdef Py_ssize_t m, j
+    cdef int nd
+    if type(r) is not ndarray:
+        return NotImplemented
+    a = <cnp.ndarray>r
+    nd = cnp.PyArray_NDIM(a)
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and 1 <= nd <= DUALML_MAXD
+            and cnp.PyArray_DIMS(a)[0] == k + 1):
+        return NotImplemented
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_NBYTES(a) < POOL_MIN):
+        return _make(a[0], a[1:], x._tag, x._o2)
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd - 1, cnp.PyArray_DIMS(a) + 1, k)
+    _parts(res, &O)
+    m = cnp.PyArray_NBYTES(a) // (k + 1)
+    memcpy(O.v, cnp.PyArray_DATA(a), <size_t>m)
+    for j in range(k):
+        memcpy(O.d + j * O.dst[0], <char *>cnp.PyArray_DATA(a) + (j + 1) * m, <size_t>m)
+    return res
+
+
+def _lin_block(x, f, Py_ssize_t out_size=-1):
+    """f applied once to the (k + 1, ...) block of x's values and tangent
+    rows (see _block_of), for a first-order or hessian-rows x whose
+    components are float64 ndarrays and a map f that treats the leading
+    axis as a batch and computes each output element from the same inputs
+    in the same order whatever the batch (copies, selections, elementwise
+    differences: then f(block) holds f(value) and f(rows), bit for bit);
+    NotImplemented when x has no such block, or when out_size (the output's
+    size per component, if larger than x's) makes the output large."""
+    cdef _Parts X
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef int i
+    cdef DualArray d
+    if type(x) is not DualArray:
+        return NotImplemented
+    d = <DualArray>x
+    if not _flat(d):
+        return NotImplemented
+    hv, hd = d._vo, d._do
+    _parts(d, &X)
+    if X.nd >= DUALML_MAXD:
+        return NotImplemented
+    full[0] = X.k + 1
+    for i in range(X.nd):
+        full[i + 1] = X.dims[i]
+    if 8.0 * <double>(X.k + 1) * <double>out_size >= POOL_MIN:
+        return NotImplemented
+    blk = _block_of(d, &X, X.nd, full)
+    if blk is None:
+        return NotImplemented
+    return _from_block(f(blk), d, X.k)
+
+
 cdef object _np_add_reduce = np.add.reduce
 cdef object _np_mean = np.mean
 
@@ -1510,7 +1608,6 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     and so for a small eager x with contiguous components after copying
     both into one such block; NotImplemented otherwise."""
     cdef _Parts X, O
-    cdef _Lazy *L
     cdef Py_ssize_t n
     cdef int nd, i
     cdef cnp.npy_intp full[DUALML_MAXD + 1]
@@ -1539,24 +1636,13 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
         ax = tuple(neg)
     f = _np_mean if mean else _np_add_reduce
     kd = True if keepdims else False
-    L = x._lz
     n = _size(&X)
     full[0] = X.k + 1
     for i in range(nd):
         full[i + 1] = X.dims[i]
     # positional (array, axis, dtype, out, keepdims) for both functions
-    if L != NULL:
-        blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
-        cnp.set_array_base(blk, _owner(x))
-    elif (8.0 * <double>(X.k + 1) * <double>n < POOL_MIN and _vcontig(&X)
-            and _rcontig(&X) and X.dst[0] == 8 * n):
-        # a small eager x with contiguous components: both copied into one
-        # (k + 1, ...) block and reduced once (one NumPy reduction costs
-        # about as much as the copy of a small block costs nothing)
-        blk = _empty(nd + 1, full)
-        memcpy(cnp.PyArray_DATA(<cnp.ndarray>blk), X.v, <size_t>(8 * n))
-        memcpy(<char *>cnp.PyArray_DATA(<cnp.ndarray>blk) + 8 * n, X.d, <size_t>(8 * n * X.k))
-    else:
+    blk = _block_of(x, &X, nd, full)
+    if blk is None:
         rv = f(x._vo, ax, None, None, kd)
         rd = f(x._do, ax, None, None, kd)
         if type(rv) is not ndarray:
@@ -1629,7 +1715,6 @@ cdef object _cumsum_c(DualArray x, object axis):
     lane in order as it does the two components apart (the Python path);
     axis None on the flattened block.  NotImplemented otherwise."""
     cdef _Parts X, O
-    cdef _Lazy *L
     cdef cnp.npy_intp full[DUALML_MAXD + 1]
     cdef Py_ssize_t n, ax
     cdef int i, nd
@@ -1663,15 +1748,8 @@ cdef object _cumsum_c(DualArray x, object axis):
         full[0] = X.k + 1
         for i in range(nd):
             full[i + 1] = X.dims[i]
-    L = x._lz
-    if L != NULL:
-        blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
-        cnp.set_array_base(blk, _owner(x))
-    elif 8.0 * <double>(X.k + 1) * <double>n < POOL_MIN:
-        blk = _empty(nd + 1, full)
-        memcpy(cnp.PyArray_DATA(<cnp.ndarray>blk), X.v, <size_t>(8 * n))
-        memcpy(<char *>cnp.PyArray_DATA(<cnp.ndarray>blk) + 8 * n, X.d, <size_t>(8 * n * X.k))
-    else:
+    blk = _block_of(x, &X, nd, full)
+    if blk is None:
         return NotImplemented
     r = _np_add_accumulate(blk, ax)
     if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE

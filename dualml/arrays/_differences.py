@@ -42,7 +42,7 @@ def _h_diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
     f = lambda c: np.diff(c, n, axis=ax)      # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, True)
 
 
 def _h_ediff1d(ary, to_end=None, to_begin=None):

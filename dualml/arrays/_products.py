@@ -170,9 +170,9 @@ def _inner_prod(a, b):
 
 
 def _outer(a, b):
-    a = _reshape(a, (-1, 1))
-    b = _reshape(b, (1, -1))
-    return _ew_binary("multiply", a, b)
+    # a column times a row: the methods and the operator take the core's C
+    # paths (views, one broadcast multiply), the Python ones where they do not
+    return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

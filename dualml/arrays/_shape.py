@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from ._core import DualArray, _new
+from ._core import DualArray, _lin_block, _new
 
 
 def _arr(r):
@@ -23,10 +23,19 @@ def _arr(r):
     return r if type(r) is _nd else np.asarray(r, dtype=_f64)
 
 
-def _lin(x, fv, ft):
-    """Apply a linear map: fv to the value component, ft to the tangent rows."""
+def _lin(x, fv, ft, block=False):
+    """Apply a linear map: fv to the value component, ft to the tangent rows.
+
+    block (fv is ft, a map that copies, selects or subtracts elements):
+    True when its output is no larger than its input, else the output's
+    size; a small first-order x is then mapped in one call over its
+    (k + 1, ...) block, the same bits as the two calls (_core._lin_block)."""
     if type(x) is _nd:
         return _arr(fv(x))
+    if block is not False:
+        r = _lin_block(x, ft, -1 if block is True else block)
+        if r is not NotImplemented:
+            return r
     return _lin_c(x, fv, ft)
 
 
