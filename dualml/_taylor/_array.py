@@ -387,7 +387,30 @@ def _linear(func, x, *args, **kwargs):
         K, tag = _like((x,))
         x = _view(_coeffs(x, K, tag, f"np.{func.__name__}"), tag)
     out = np.stack([np.asarray(func(x.c[k], *args, **kwargs)) for k in range(x.order + 1)])
+    if func in _ARITH:
+        _domain_nans(out, lambda: func(_nan_marks(x.c[0]), *args, **kwargs))
     return _wrap(out, x.tag)
+
+
+# linear maps that add their inputs: they can make a nan of inputs that are
+# not nan (inf - inf), where the higher coefficients are then nan
+_ARITH = {np.sum, np.mean, np.cumsum, np.diff, np.trace}
+
+
+def _nan_marks(v):
+    return np.where(v != v, np.nan, 0.0)
+
+
+def _domain_nans(out, fed):
+    """out: the (K + 1, ...) coefficients of a sum or product.  Where its
+    value out[0] is nan and no nan input reaches it (fed(): the map of the
+    inputs' nan marks), the higher coefficients become nan: the domain-error
+    rule of the rules and of DualArray's linear maps
+    (dualml/arrays/_shape.py _domain_nans)."""
+    from ..arrays._shape import _domain_mask
+    dom = _domain_mask(out[0], fed)
+    if dom is not None:
+        out[1:] = np.where(dom, np.nan, out[1:])
 
 
 def _join(func, arrays, *args, **kwargs):
@@ -413,6 +436,8 @@ def _bilinear(func, a, b):
             if out is None:
                 out = np.zeros((K + 1,) + term.shape)
             out[i + j] += term
+    ma, mb = _nan_marks(ca[0]), _nan_marks(cb[0])
+    _domain_nans(out, lambda: func(ma, np.ones(mb.shape)) + func(np.ones(ma.shape), mb))
     return _wrap(out, tag)
 
 

@@ -1486,11 +1486,13 @@ cdef double _pairwise(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
 
 
 cdef object _sum_all(DualArray x):
-    """x.sum() over every element: a 0-d DualArray, or NotImplemented."""
+    """x.sum() over every element: a 0-d DualArray, or NotImplemented (also
+    for a nan sum: the Python path decides its tangents, _shape._domain_nans)."""
     cdef _Parts X, O
     cdef DualArray res
     cdef Py_ssize_t n, j, rs
     cdef double *o
+    cdef double s
     if not _flat(x):
         return NotImplemented
     hv, hd = x._vo, x._do
@@ -1498,13 +1500,16 @@ cdef object _sum_all(DualArray x):
     if not (_vcontig(&X) and _rcontig(&X)):
         return NotImplemented
     n = _size(&X)
+    s = _pairwise(X.v, n, 8)
+    if s != s:
+        return NotImplemented
     res = _make(None, None, x._tag, x._o2)
     _alloc_result(res, 0, NULL, X.k)
     _parts(res, &O)
     o = <double *>O.d
     rs = X.dst[0] if X.k > 1 else 0
     with nogil:
-        (<double *>O.v)[0] = _pairwise(X.v, n, 8)
+        (<double *>O.v)[0] = s
         for j in range(X.k):
             o[j] = _pairwise(X.d + j * rs, n, 8)
     return res
@@ -1560,6 +1565,22 @@ cdef object _from_block(object r, DualArray x, Py_ssize_t k):
     for j in range(k):
         memcpy(O.d + j * O.dst[0], <char *>cnp.PyArray_DATA(a) + (j + 1) * m, <size_t>m)
     return res
+
+
+cdef bint _nan_in(object a) except -1:
+    # whether the float64 ndarray a holds a nan (one pass, no temporary for
+    # a contiguous a)
+    cdef cnp.ndarray arr
+    if type(a) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE \
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        arr = <cnp.ndarray>a
+        return _any_nan(<const char *>cnp.PyArray_DATA(arr), cnp.PyArray_SIZE(arr))
+    return bool(np.isnan(a).any())
+
+
+def _has_nan(a):
+    """Whether the float64 ndarray a holds a nan."""
+    return _nan_in(a)
 
 
 def _lin_block(x, f, Py_ssize_t out_size=-1):
@@ -1644,9 +1665,11 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     blk = _block_of(x, &X, nd, full)
     if blk is None:
         rv = f(x._vo, ax, None, None, kd)
-        rd = f(x._do, ax, None, None, kd)
         if type(rv) is not ndarray:
             rv = np.asarray(rv, dtype=_F64)
+        if _nan_in(rv):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
+        rd = f(x._do, ax, None, None, kd)
         return _make(rv, rd, x._tag, x._o2)
     # np.mean is np.add.reduce, then a true division by the count (the
     # count a Python int, a double in the division): that division is done
@@ -1656,11 +1679,13 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
         return NotImplemented
+    m = cnp.PyArray_NBYTES(<cnp.ndarray>r) // (X.k + 1)
+    if _any_nan(<const char *>cnp.PyArray_DATA(<cnp.ndarray>r), m // 8):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
     res = _make(None, None, x._tag, x._o2)
     _alloc_result(res, cnp.PyArray_NDIM(<cnp.ndarray>r) - 1,
                   cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
     _parts(res, &O)
-    m = cnp.PyArray_NBYTES(<cnp.ndarray>r) // (X.k + 1)
     memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>m)
     if X.k:
         memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + m, <size_t>(m * X.k))
@@ -1755,6 +1780,8 @@ cdef object _cumsum_c(DualArray x, object axis):
     if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
         return NotImplemented
+    if _any_nan(<const char *>cnp.PyArray_DATA(<cnp.ndarray>r), n):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
     res = _make(None, None, x._tag, x._o2)
     _alloc_result(res, nd, cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
     _parts(res, &O)
@@ -2018,6 +2045,7 @@ cdef object _dot11(object a, object b):
     cdef DualArray x = None, y = None, r, res
     cdef Py_ssize_t n, j
     cdef double *o
+    cdef double val
     cdef int ka = _vec_operand(a, &A)
     cdef int kb = _vec_operand(b, &B)
     if ka < 0 or kb < 0 or ka + kb == 0:
@@ -2035,10 +2063,13 @@ cdef object _dot11(object a, object b):
     if x is not None and y is not None and (x._tag != y._tag or A.k != B.k):
         return NotImplemented
     r = x if x is not None else y
+    val = dualml_ddot(A.v, B.v, n)
+    if val != val:
+        return NotImplemented           # (the Python path: _shape._domain_nans)
     res = _make(None, None, r._tag, None)
     _alloc_result(res, 0, NULL, A.k if x is not None else B.k)
     _parts(res, &O)
-    (<double *>O.v)[0] = dualml_ddot(A.v, B.v, n)
+    (<double *>O.v)[0] = val
     o = <double *>O.d
     for j in range(O.k):
         if x is not None and y is not None:
@@ -2074,14 +2105,17 @@ cdef object _matmul(object a, object b):
         # the tangent product is NumPy's allocation: checked against the budget first
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[0],
                        cnp.PyArray_DIMS(v)[1] if cnp.PyArray_NDIM(v) == 2 else 1)
+        val = _dot2(w, v)
+        if _nan_in(val):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
         if cnp.PyArray_NDIM(v) == 1:
             if x._eye is not None and x._eye is x._do:
                 # W @ I: the tangent rows are W's columns (no O(n^3) product)
-                return _make(_dot2(w, v), cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
+                return _make(val, cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
                              x._tag, None)
             # the rows of (W D')' = D W', each row a contiguous (m,) vector
-            return _make(_dot2(w, v), _dot2(d, _transpose(w)), x._tag, x._o2)
-        return _make(_dot2(w, v), np.matmul(w, d), x._tag, x._o2)
+            return _make(val, _dot2(d, _transpose(w)), x._tag, x._o2)
+        return _make(val, np.matmul(w, d), x._tag, x._o2)
     if type(a) is DualArray and type(b) is ndarray:
         x = <DualArray>a
         w = <cnp.ndarray>b
@@ -2095,9 +2129,12 @@ cdef object _matmul(object a, object b):
             return NotImplemented
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
                        cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
+        val = _dot2(v, w)
+        if _nan_in(val):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
         if cnp.PyArray_NDIM(v) == 1:
-            return _make(_dot2(v, w), _dot2(d, w), x._tag, x._o2)
-        return _make(_dot2(v, w), np.matmul(d, w), x._tag, x._o2)
+            return _make(val, _dot2(d, w), x._tag, x._o2)
+        return _make(val, np.matmul(d, w), x._tag, x._o2)
     return NotImplemented
 
 

@@ -42,7 +42,7 @@ def _h_diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
     f = lambda c: np.diff(c, n, axis=ax)      # noqa: E731
-    return _lin(x, f, f, True)
+    return _lin(x, f, f, True, arith=True)
 
 
 def _h_ediff1d(ary, to_end=None, to_begin=None):
@@ -73,7 +73,7 @@ def _h_trapezoid(y, x=None, dx=1.0, axis=-1):
         return _ew_binary("divide", _sum(prod, ax), np.array(2.0))
     xc = None if x is None else np.asarray(x, dtype=_f64)
     f = lambda c: np.trapezoid(c, x=xc, dx=dx, axis=ax)      # noqa: E731
-    return _lin(yy, f, f)
+    return _lin(yy, f, f, arith=True)
 
 
 def _h_gradient(f, *varargs, axis=None, edge_order=1):
@@ -94,7 +94,7 @@ def _h_gradient(f, *varargs, axis=None, edge_order=1):
     for ax, s in zip(axes, spacing):
         s = np.asarray(s, dtype=_f64)
         g = lambda c, ax=ax, s=s: np.gradient(c, s, axis=ax, edge_order=edge_order)  # noqa
-        out.append(_lin(x, g, g))
+        out.append(_lin(x, g, g, arith=True))
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -171,7 +171,7 @@ def _conv_full(a, v):
         for j in range(nv):
             out[..., j:j + na] += c[..., :, j]
         return out
-    return _lin(P, f, f)
+    return _lin(P, f, f, arith=True)
 
 
 def _conv_mode(a, v, mode, fname):

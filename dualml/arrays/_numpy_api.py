@@ -239,7 +239,7 @@ def _add_at(ufunc, a, indices, b=None):
         out = np.zeros(lead + (a.size,))
         np.add.at(out, (Ellipsis, flat), c.reshape(lead + (-1,)))
         return out.reshape(lead + a.shape)
-    _setitem(a, Ellipsis, _ew_binary("add", a, _lin(v, scatter, scatter)))
+    _setitem(a, Ellipsis, _ew_binary("add", a, _lin(v, scatter, scatter, arith=True)))
 
 
 def _skipping_nan(nanarg):

@@ -19,8 +19,22 @@ def _bilinear(L, a, b):
     """L(a, b) bilinear: value L(av, bv), tangents L(ad, bv) + L(av, bd).
 
     L must accept a leading direction (batch) axis on either operand; L is
-    called recursively on components.
+    called recursively on components.  Where the product makes a nan of
+    inputs that are not nan (0 * inf, inf - inf), the tangents are nan
+    (_shape._domain_nans).
     """
+    r = _bilinear_terms(L, a, b)
+    return _domain_nans(r, lambda: _fed(lambda x, y: L(x, y, 0), a, b))
+
+
+def _fed(L, a, b):
+    # L of each operand's nan marks against ones for the other: nan exactly
+    # where a nan input (of either operand, constants included) reaches
+    ma, mb = _nan_marks(a), _nan_marks(b)
+    return L(ma, np.ones(mb.shape)) + L(np.ones(ma.shape), mb)
+
+
+def _bilinear_terms(L, a, b):
     ta, tb = _tag(a), _tag(b)
     if ta == 0 and tb == 0:
         return L(a, b, 0)
@@ -73,9 +87,12 @@ def _matmul(a, b):
             if bv.ndim == 1:
                 if b._eye is bd and b._o2 is None:
                     # W @ I: the tangent rows are W's columns (no O(n^3) product)
-                    return _new(v, a.T.copy(), b._tag, None)
-                return _new(v, bd @ a.T, b._tag, b._o2)
-            return _new(v, _np_matmul(a, bd), b._tag, b._o2)
+                    r = _new(v, a.T.copy(), b._tag, None)
+                else:
+                    r = _new(v, bd @ a.T, b._tag, b._o2)
+            else:
+                r = _new(v, _np_matmul(a, bd), b._tag, b._o2)
+            return _domain_nans(r, lambda: _fed(_np_matmul, a, b))
     elif type(b) is _nd and type(a) is DualArray:
         av, ad = a._v, a._d
         if (type(av) is _nd and type(ad) is _nd and b.ndim == 2 and 1 <= av.ndim <= 2
@@ -83,7 +100,8 @@ def _matmul(a, b):
             v = av @ b
             if ad.shape[0] * v.size >= ROWS_CHECKED:
                 check_rows(ad.shape[0], v.size)
-            return _new(v, ad @ b, a._tag, a._o2)
+            return _domain_nans(_new(v, ad @ b, a._tag, a._o2),
+                                lambda: _fed(_np_matmul, a, b))
     na, nb = len(a.shape), len(b.shape)
     if na == 0 or nb == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions "
@@ -257,7 +275,15 @@ def _einsum_c(ins, out, ops):
         sub[i] = z + sub[i]
         term = _einsum_c(sub, z + out, args)
         d = term if d is None else _tadd(d, term)
-    return _new(v, d, t, None)
+    return _domain_nans(_new(v, d, t, None), lambda: _einsum_fed(ins, out, ops))
+
+
+def _einsum_fed(ins, out, ops):
+    # the einsum of each operand's nan marks against ones for the others
+    marks = [_nan_marks(o) for o in ops]
+    spec = ",".join(ins) + "->" + out
+    return sum(np.einsum(spec, *[m if j == i else np.ones(m.shape) for j, m in enumerate(marks)])
+               for i in range(len(ops)))
 
 
 # The modules of this package call each other: their names are bound
@@ -266,4 +292,5 @@ from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._elementwise import _ew_binary, _tadd  # noqa: E402
 from ._operands import _NeedGeneric, _expand_t, _nd, _np_matmul, _operand, _tag  # noqa: E402
 from ._second_order import _o2_layout, _o2_pairs  # noqa: E402
-from ._shape import _arr, _moveaxis, _norm_axis, _reshape, _squeeze  # noqa: E402
+from ._shape import (_arr, _domain_nans, _moveaxis, _nan_marks, _norm_axis, _reshape,  # noqa: E402
+                     _squeeze)  # noqa: E402

@@ -18,11 +18,12 @@ def _sum(x, axis=None, keepdims=False):
     v, d = x._v, x._d
     if axis is None and not keepdims and type(v) is _nd and type(d) is _nd:
         # the common full sum: flat views, one reduction each
-        return _new(_add_reduce(v.reshape(-1), 0, None, np.empty(())),
-                    _add_reduce(d.reshape(d.shape[0], v.size), axis=1), x._tag, x._o2)
+        r = _new(_add_reduce(v.reshape(-1), 0, None, np.empty(())),
+                 _add_reduce(d.reshape(d.shape[0], v.size), axis=1), x._tag, x._o2)
+        return _domain_nans(r, lambda: _add_reduce(_nan_marks(x).reshape(-1)))
     ax = _neg_axes(axis, len(x.shape))
     f = lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims)       # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, arith=True)
 
 
 def _mean(x, axis=None, keepdims=False):
@@ -30,7 +31,7 @@ def _mean(x, axis=None, keepdims=False):
         return _arr(np.mean(x, axis=axis, keepdims=keepdims))
     ax = _neg_axes(axis, len(x.shape))
     f = lambda c: np.mean(c, axis=ax, keepdims=keepdims)       # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, arith=True)
 
 
 def _cumsum(x, axis=None):
@@ -41,7 +42,7 @@ def _cumsum(x, axis=None):
         return _arr(np.cumsum(x, axis=axis))
     ax = _norm_axis(axis, len(x.shape)) - len(x.shape)
     f = lambda c: np.cumsum(c, axis=ax)       # noqa: E731
-    return _lin(x, f, f)
+    return _lin(x, f, f, arith=True)
 
 
 def _select_reduce(x, axis, keepdims, argf, fname):
@@ -113,5 +114,5 @@ def _prod(x, axis=None, keepdims=False):
 # here, after this module's own definitions (call time, not import time).
 from ._elementwise import _ew_binary  # noqa: E402
 from ._operands import _ALL, _add_reduce, _inner, _nd  # noqa: E402
-from ._shape import (_arr, _getitem, _lin, _neg_axes, _norm_axis, _reshape,
-                     _squeeze, _transpose)
+from ._shape import (_arr, _domain_nans, _getitem, _lin, _nan_marks, _neg_axes, _norm_axis,
+                     _reshape, _squeeze, _transpose)

@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from ._core import DualArray, _lin_block, _new
+from ._core import DualArray, _has_nan, _lin_block, _new
 
 
 def _arr(r):
@@ -23,20 +23,67 @@ def _arr(r):
     return r if type(r) is _nd else np.asarray(r, dtype=_f64)
 
 
-def _lin(x, fv, ft, block=False):
+def _lin(x, fv, ft, block=False, arith=False):
     """Apply a linear map: fv to the value component, ft to the tangent rows.
 
     block (fv is ft, a map that copies, selects or subtracts elements):
     True when its output is no larger than its input, else the output's
     size; a small first-order x is then mapped in one call over its
-    (k + 1, ...) block, the same bits as the two calls (_core._lin_block)."""
+    (k + 1, ...) block, the same bits as the two calls (_core._lin_block).
+    arith: the map adds or scales its inputs (sums, differences), so it
+    can make a nan of inputs that are not nan (inf - inf): the result's
+    tangents are nan there (_domain_nans)."""
     if type(x) is _nd:
         return _arr(fv(x))
+    r = NotImplemented
     if block is not False:
         r = _lin_block(x, ft, -1 if block is True else block)
-        if r is not NotImplemented:
-            return r
-    return _lin_c(x, fv, ft)
+    if r is NotImplemented:
+        r = _lin_c(x, fv, ft)
+    if arith:
+        r = _domain_nans(r, lambda: fv(_nan_marks(x)))
+    return r
+
+
+def _nan_marks(c):
+    """c's innermost values as marks: nan where a value is nan, else 0.0 (a
+    linear map of the marks is nan exactly where a nan input reaches)."""
+    v = _inner(c)
+    return np.where(v != v, np.nan, 0.0)
+
+
+def _domain_nans(r, fed):
+    """r: the result of a map that adds or multiplies its inputs (a sum, a
+    difference, a product with a matrix); fed(): the same map of the
+    inputs' nan marks (_nan_marks).  Where r's value is nan and no nan
+    input reaches it -- the map made it: inf - inf, 0 * inf -- r's tangents
+    become nan, as an elementwise rule's domain error makes them
+    (dual_nanprop in csrc/dual.h): a finite slope of an undefined value
+    would be a silently wrong derivative.  A nan input keeps the map of
+    the tangents, as it keeps the rules' slopes.  Costs one scan of the
+    values when they hold no nan."""
+    if type(r) is _nd:
+        return r
+    dom = _domain_mask(_inner(r), fed)
+    return r if dom is None else _mark_nan(r, dom)
+
+
+def _domain_mask(y, fed):
+    """Where the values y are nan and fed() (the map of the inputs' nan
+    marks) is not; None where nothing is (the rule of _domain_nans, shared
+    with Taylor mode's linear maps)."""
+    if not _has_nan(y):
+        return None
+    dom = np.isnan(y) & ~np.isnan(fed())
+    return dom if dom.any() else None
+
+
+def _mark_nan(r, dom, value=False):
+    # r with nan tangents where dom is set (dom broadcasts against the
+    # trailing axes), at every level of a nested r; value: its values too
+    if type(r) is _nd:
+        return np.where(dom, np.nan, r) if value else r
+    return _new(_mark_nan(r._v, dom, value), _mark_nan(r._d, dom, True), r._tag, r._o2)
 
 
 def _lin_c(c, fv, ft):
@@ -347,4 +394,4 @@ def _moveaxis0_last(d):
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
-from ._operands import _ALL, _bc, _bct, _bshape, _f64, _nd, _operand, _tag  # noqa: E402
+from ._operands import _ALL, _bc, _bct, _bshape, _f64, _inner, _nd, _operand, _tag  # noqa: E402

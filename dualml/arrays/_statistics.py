@@ -243,7 +243,7 @@ def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
         # (..., rest, q) -> (..., q, rest): NumPy puts the quantile axes first
         return np.moveaxis(r, tuple(range(-nq, 0)), tuple(range(-(nr + nq), -nr)))
 
-    r = _lin(xs, f, f)
+    r = _lin(xs, f, f, arith=True)
     if not skip_nan and np.isnan(sv[..., -1]).any():
         # NumPy's answer for a slice holding a NaN (sorted last): NaN, whose
         # derivative is NaN too
