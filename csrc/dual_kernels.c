@@ -3,7 +3,8 @@
  *
  * For every rule f of dual_rules.def: 1-D strided loops that call the rule
  * functions of dual.h (the rules are never re-derived here), the k-row
- * drivers, the n-d driver, lookups by name and the libmvec SIMD loops.
+ * drivers, the n-d driver, lookups by name, the libmvec SIMD loops and the
+ * small matrix products of tangent rows (section 8).
  * Everything per element is static inline in this one translation unit, so
  * each loop is compiled with its rule inlined and the contiguous case
  * vectorized; only the loops, drivers and lookups have external linkage.
@@ -1409,6 +1410,66 @@ void dual_o2_acc(ptrdiff_t n, ptrdiff_t m, ptrdiff_t k, ptrdiff_t i0, ptrdiff_t 
                 const double p = (l * coef[e]) * r;
                 h[e] += (l == 0.0 || r == 0.0) ? 0.0 : p;
             }
+        }
+    }
+}
+
+/* ===================================================================== *
+ * 8. Small matrix products of tangent rows.                              *
+ * ===================================================================== */
+
+/* The columns of one output row are accumulated DUAL_MM_W at a time in
+   registers over the whole summed index (a constant trip count the compiler
+   maps onto vector registers), the last ones with a shorter count; each
+   element still sums in the order of the summed index from 0.0. */
+#define DUAL_MM_W 8
+
+DUAL_ROWS_CLONES
+void dual_matmul_small(ptrdiff_t M, ptrdiff_t K, ptrdiff_t N, const double *A, ptrdiff_t a0,
+                       ptrdiff_t a1, const double *B, ptrdiff_t b0, ptrdiff_t b1, double *C,
+                       double *scratch)
+{
+    ptrdiff_t r, i, c, j, w;
+    if (b1 != 1 && N > 1) {
+        /* B's rows gathered once into contiguous rows */
+        for (i = 0; i < K; i++)
+            for (c = 0; c < N; c++)
+                scratch[i * N + c] = B[i * b0 + c * b1];
+        B = scratch;
+        b0 = N;
+    }
+    for (r = 0; r < M; r++) {
+        const double *arow = A + r * a0;
+        double *y = C + r * N;
+        if (N == 1) {
+            double acc = 0.0;
+            for (i = 0; i < K; i++)
+                acc += arow[i * a1] * B[i * b0];
+            y[0] = acc;
+            continue;
+        }
+        for (c = 0; c + DUAL_MM_W <= N; c += DUAL_MM_W) {
+            double acc[DUAL_MM_W] = {0.0};
+            for (i = 0; i < K; i++) {
+                const double a = arow[i * a1];
+                const double *b = B + i * b0 + c;
+                for (j = 0; j < DUAL_MM_W; j++)
+                    acc[j] += a * b[j];
+            }
+            for (j = 0; j < DUAL_MM_W; j++)
+                y[c + j] = acc[j];
+        }
+        w = N - c;
+        if (w > 0) {
+            double acc[DUAL_MM_W] = {0.0};
+            for (i = 0; i < K; i++) {
+                const double a = arow[i * a1];
+                const double *b = B + i * b0 + c;
+                for (j = 0; j < w; j++)
+                    acc[j] += a * b[j];
+            }
+            for (j = 0; j < w; j++)
+                y[c + j] = acc[j];
         }
     }
 }

@@ -24,6 +24,14 @@ cdef void run_binary(Py_ssize_t i, int nd, const Py_ssize_t *shape, Py_ssize_t k
                      int which, char **base, const Py_ssize_t *strides,
                      const Py_ssize_t *rows) noexcept
 
+# C = A @ B for the tangent terms of products (csrc/dual_kernels.h,
+# dual_matmul_small: every element summed in the order of the summed index,
+# the same bits whatever the layout); strides in elements, C contiguous rows,
+# scratch K * N doubles when b1 != 1.
+cdef void matmul_small(Py_ssize_t M, Py_ssize_t K, Py_ssize_t N, const double *A,
+                       Py_ssize_t a0, Py_ssize_t a1, const double *B, Py_ssize_t b0,
+                       Py_ssize_t b1, double *C, double *scratch) noexcept nogil
+
 # Hessian rows (see o2_unary / o2_binary): contiguous x (m elements),
 # gradient rows g (k rows of m contiguous elements, gs elements apart), H the
 # rows (m elements apart) after the gradient rows: (i1 - i0) * k of them, the

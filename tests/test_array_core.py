@@ -1133,6 +1133,67 @@ def test_numpy_dot_with_constant_matrices_equals_the_python_handler():
     assert same(dualml.jacobian(lambda z: np.dot(W, z), x.value), W)
 
 
+def _in_order(A, B):
+    # the tangent products' rule, written out: every element summed in the
+    # order of the summed index, from 0.0, one IEEE operation at a time
+    M, K = A.shape
+    N = B.shape[1]
+    C = np.empty((M, N))
+    for r in range(M):
+        for c in range(N):
+            s = 0.0
+            for i in range(K):
+                s = s + float(A[r, i]) * float(B[i, c])
+            C[r, c] = s
+    return C
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 1), (10, 10, 10), (4, 7, 17), (2, 64, 64),
+                                   (5, 3, 0), (0, 3, 4), (6, 0, 3)])
+def test_small_tangent_products_sum_in_order_whatever_the_layout(shape):
+    # dual_matmul_small: the same bits as the written-out sums, for every
+    # layout of the operands (strided, transposed, batched) and every M
+    M, K, N = shape
+    rng = np.random.default_rng(M * 100 + K * 10 + N)
+    A = rng.standard_normal((M, K)) * 10.0 ** rng.integers(-8, 8, (M, K))
+    B = rng.standard_normal((K, N)) * 10.0 ** rng.integers(-8, 8, (K, N))
+    if A.size:
+        A.flat[0] = -0.0
+    ref = _in_order(A, B)
+    assert same(_core._tmatmul(A, B), ref)
+    assert same(_core._tmatmul(np.asfortranarray(A), np.asfortranarray(B)), ref)
+    Aw = np.zeros((M, 2 * K))
+    Aw[:, ::2] = A
+    Bw = np.zeros((2 * K, 3 * N))
+    Bw[::2, ::3] = B
+    assert same(_core._tmatmul(Aw[:, ::2], Bw[::2, ::3]), ref)           # strided
+    assert same(_core._tmatmul(A, B.T.copy().T), ref)                      # B's columns contiguous
+    stack = np.stack([A, A[::-1]])
+    got = _core._tmatmul(stack, B)                                         # batched
+    assert same(got[0], ref) and same(got[1], ref[::-1])
+    got = _core._tmatmul(A, np.stack([B, B, B]))
+    assert all(same(g, ref) for g in got)
+    if M > 1:
+        assert same(_core._tmatmul(A[1:], B), ref[1:])                     # fewer rows
+    got = _core._tmatmul(np.broadcast_to(A, (2, 3, M, K)), B)              # two batch axes
+    assert got.shape == (2, 3, M, N) and all(same(g, ref) for g in got.reshape((6, M, N)))
+
+
+def test_large_tangent_products_go_to_blas_in_both_paths():
+    # K * N over the kernel's size: NumPy's matmul, in the C path and the
+    # Python path alike; at and over the boundary both paths agree
+    rng = np.random.default_rng(9)
+    for n, m in ((64, 64), (64, 65), (4096, 1), (4097, 1)):
+        W = rng.standard_normal((m, n))
+        x = rows(rng.standard_normal(n), k=3)
+        assert same_da(W @ x, _products._matmul(W, x))
+        assert same_da(x @ W.T, _products._matmul(x, W.T))
+        y = rows(rng.standard_normal(n), k=3, seed=1)
+        assert same_da(x @ y, _products._matmul(x, y))
+        if n * m > 4096:
+            assert same(_core._tmatmul(x.deriv, W.T), x.deriv @ W.T)
+
+
 def test_transposes_and_reshapes_are_views_writes_reach_the_base():
     for X in (rows(np.arange(12.0).reshape(3, 4)), np.exp(rows(np.arange(12.0).reshape(3, 4)))):
         before = X.value.copy()

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._core import DualArray, _new
+from ._core import DualArray, _new, _tmatmul
 
 
 def _bilinear(L, a, b):
@@ -89,9 +89,9 @@ def _matmul(a, b):
                     # W @ I: the tangent rows are W's columns (no O(n^3) product)
                     r = _new(v, a.T.copy(), b._tag, None)
                 else:
-                    r = _new(v, bd @ a.T, b._tag, b._o2)
+                    r = _new(v, _tmatmul(bd, a.T), b._tag, b._o2)
             else:
-                r = _new(v, _np_matmul(a, bd), b._tag, b._o2)
+                r = _new(v, _tmatmul(a, bd), b._tag, b._o2)
             return _domain_nans(r, lambda: _fed(_np_matmul, a, b))
     elif type(b) is _nd and type(a) is DualArray:
         av, ad = a._v, a._d
@@ -100,7 +100,7 @@ def _matmul(a, b):
             v = av @ b
             if ad.shape[0] * v.size >= ROWS_CHECKED:
                 check_rows(ad.shape[0], v.size)
-            return _domain_nans(_new(v, ad @ b, a._tag, a._o2),
+            return _domain_nans(_new(v, _tmatmul(ad, b), a._tag, a._o2),
                                 lambda: _fed(_np_matmul, a, b))
     na, nb = len(a.shape), len(b.shape)
     if na == 0 or nb == 0:
@@ -131,7 +131,8 @@ def _mm(x, y, which):
         n = max(len(x.shape), len(y.shape) - 1)
         y = _expand_t(y, n)
     if type(x) is _nd and type(y) is _nd:
-        return _arr(np.matmul(x, y))
+        # values: NumPy's product; tangent terms: the core's rule (_tmatmul)
+        return _arr(np.matmul(x, y) if which == 0 else _tmatmul(x, y))
     return _matmul(x, y)
 
 
