@@ -1,0 +1,440 @@
+# Blocks, copies, views and joins -- part of the DualArray core (dualml/arrays/_core.pyx, which
+# includes this file; one extension module, so these cdef functions call each
+# other and read the type's C fields directly).
+#
+# A DualArray's values and rows as one (k + 1, ...) block for linear maps
+# (_lin_block), copies, views made in C (squeeze, transpose, reshape),
+# np.where and joins along the first axis.
+
+cdef object _block_of(DualArray x, _Parts *X, int nd, cnp.npy_intp *full):
+    """x's values and tangent rows as one C-contiguous (k + 1, ...) float64
+    array of shape full[:nd + 1] (the same number of elements): a read-only
+    view of a lazy x's block, or for a small eager x with contiguous
+    components a copy of both (under POOL_MIN bytes: one NumPy call over
+    the block then costs about what one over the values does, and the copy
+    next to nothing); None otherwise.  X: x's parts, taken by the caller."""
+    cdef Py_ssize_t n = _size(X)
+    cdef _Lazy *L = x._lz
+    cdef cnp.ndarray blk
+    if L != NULL:
+        blk = _array_on(nd + 1, full, NULL, L.v, cnp.NPY_ARRAY_CARRAY_RO)
+        cnp.set_array_base(blk, _owner(x))
+        return blk
+    if (8.0 * <double>(X.k + 1) * <double>n < POOL_MIN and _vcontig(X) and _rcontig(X)
+            and (X.k < 2 or X.dst[0] == 8 * n)):
+        blk = _empty(nd + 1, full)
+        memcpy(cnp.PyArray_DATA(blk), X.v, <size_t>(8 * n))
+        memcpy(<char *>cnp.PyArray_DATA(blk) + 8 * n, X.d, <size_t>(8 * n * X.k))
+        return blk
+    return None
+
+
+cdef object _from_block(object r, DualArray x, Py_ssize_t k):
+    """The DualArray of x's tag and row layout whose values are r[0] and
+    tangent rows r[1:], r a (k + 1, ...) float64 result of a map applied to
+    x's block; a small C-contiguous r is copied into a lazy result (no
+    views made), others are viewed.  NotImplemented if r is not that."""
+    cdef cnp.ndarray a
+    cdef DualArray res
+    cdef _Parts O
+    cdef Py_ssize_t m, j
+    cdef int nd
+    if type(r) is not ndarray:
+        return NotImplemented
+    a = <cnp.ndarray>r
+    nd = cnp.PyArray_NDIM(a)
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and 1 <= nd <= DUALML_MAXD
+            and cnp.PyArray_DIMS(a)[0] == k + 1):
+        return NotImplemented
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_NBYTES(a) < POOL_MIN):
+        return _make(a[0], a[1:], x._tag, x._o2)
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd - 1, cnp.PyArray_DIMS(a) + 1, k)
+    _parts(res, &O)
+    m = cnp.PyArray_NBYTES(a) // (k + 1)
+    memcpy(O.v, cnp.PyArray_DATA(a), <size_t>m)
+    for j in range(k):
+        memcpy(O.d + j * O.dst[0], <char *>cnp.PyArray_DATA(a) + (j + 1) * m, <size_t>m)
+    return res
+
+
+cdef bint _nan_in(object a) except -1:
+    # whether the float64 ndarray a holds a nan (one pass, no temporary for
+    # a contiguous a)
+    cdef cnp.ndarray arr
+    if type(a) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE \
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        arr = <cnp.ndarray>a
+        return _any_nan(<const char *>cnp.PyArray_DATA(arr), cnp.PyArray_SIZE(arr))
+    return bool(np.isnan(a).any())
+
+
+def _has_nan(a):
+    """Whether the float64 ndarray a holds a nan."""
+    return _nan_in(a)
+
+
+def _lin_block(x, f, Py_ssize_t out_size=-1):
+    """f applied once to the (k + 1, ...) block of x's values and tangent
+    rows (see _block_of), for a first-order or hessian-rows x whose
+    components are float64 ndarrays and a map f that treats the leading
+    axis as a batch and computes each output element from the same inputs
+    in the same order whatever the batch (copies, selections, elementwise
+    differences: then f(block) holds f(value) and f(rows), bit for bit);
+    NotImplemented when x has no such block, or when out_size (the output's
+    size per component, if larger than x's) makes the output large."""
+    cdef _Parts X
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef int i
+    cdef DualArray d
+    if type(x) is not DualArray:
+        return NotImplemented
+    d = <DualArray>x
+    if not _flat(d):
+        return NotImplemented
+    hv, hd = d._vo, d._do
+    _parts(d, &X)
+    if X.nd >= DUALML_MAXD:
+        return NotImplemented
+    full[0] = X.k + 1
+    for i in range(X.nd):
+        full[i + 1] = X.dims[i]
+    if 8.0 * <double>(X.k + 1) * <double>out_size >= POOL_MIN:
+        return NotImplemented
+    blk = _block_of(d, &X, X.nd, full)
+    if blk is None:
+        return NotImplemented
+    return _from_block(f(blk), d, X.k)
+
+
+cdef object _copied(DualArray x, bint flat):
+    """A C-order copy of x into a fresh result (flat: of shape (x.size,)),
+    for x with C-contiguous values and C-contiguous tangent rows (the Python
+    path's bits: the same doubles); NotImplemented otherwise."""
+    cdef _Parts X, O
+    cdef DualArray res
+    cdef cnp.npy_intp n
+    cdef Py_ssize_t j
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    if X.nd > DUALML_MAXD or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    n = _size(&X)
+    res = _make(None, None, x._tag, x._o2)
+    if flat:
+        _alloc_result(res, 1, &n, X.k)
+    else:
+        _alloc_result(res, X.nd, X.dims, X.k)
+    _parts(res, &O)
+    memcpy(O.v, X.v, <size_t>(8 * n))
+    if X.k and X.dst[0] == 8 * n:
+        memcpy(O.d, X.d, <size_t>(8 * n * X.k))
+    else:
+        for j in range(X.k):
+            memcpy(O.d + j * O.dst[0], X.d + j * X.dst[0], <size_t>(8 * n))
+    return res
+
+
+cdef object _component_view(DualArray x, bint rows, int nd, cnp.npy_intp *dims,
+                            cnp.npy_intp *strides):
+    # a view of x's values (rows False) or tangent rows with the given dims
+    # and strides (offset 0), writeable as the component is.  A lazy x makes
+    # its own views first: the C paths take a lazy array's block to have no
+    # view (item assignment and in-place operators copy from and into it
+    # without an overlap check), so no view may skip that state
+    return _view(<cnp.ndarray>(_D(x) if rows else _V(x)), nd, dims, strides, 0)
+
+
+cdef object _squeezed(DualArray x):
+    """x.squeeze(): every axis of length 1 dropped, views of both components
+    (the reshape to that shape, always a view); NotImplemented for a nested x."""
+    cdef _Parts X
+    cdef int i
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    shape = []
+    for i in range(X.nd):
+        if X.dims[i] != 1:
+            shape.append(X.dims[i])
+    if len(shape) == X.nd and x._lz == NULL and x._o2 is None:
+        # nothing to drop: a new array on the same two components (a view
+        # of x, as NumPy's squeeze returns one)
+        return _make(x._vo, x._do, x._tag, None)
+    return _reshaped(x, tuple(shape))
+
+
+cdef object _transposed(DualArray x):
+    """x.T (axes reversed; the direction axis stays first), views of both
+    components; NotImplemented for a nested x."""
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef int i, nd
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do           # (the pointers' owners, see _parts)
+    _parts(x, &X)
+    nd = X.nd
+    if nd >= DUALML_MAXD:
+        return NotImplemented
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    for i in range(nd):
+        dims[i + 1] = X.dims[nd - 1 - i]
+        vst[i] = X.vst[nd - 1 - i]
+        dst[i + 1] = X.dst[nd - i]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef object _reshaped(DualArray x, object shape):
+    """x.reshape(shape) in C order when both components can be viewed so (the
+    values C-contiguous, each tangent row too) and shape is an int or a
+    tuple of ints that fits (one -1 at most); NotImplemented otherwise (the
+    Python path then copies or raises NumPy's error)."""
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef Py_ssize_t n, known = 1, m, s
+    cdef int i, nd, unknown = -1
+    cdef tuple t
+    if not _flat(x):
+        return NotImplemented
+    if type(shape) is int:
+        t = (shape,)
+    elif type(shape) is tuple:
+        t = <tuple>shape
+    else:
+        return NotImplemented
+    nd = <int>PyTuple_GET_SIZE(t)
+    if nd >= DUALML_MAXD:
+        return NotImplemented
+    for i in range(nd):
+        e = <object>PyTuple_GET_ITEM(t, i)
+        if type(e) is not int:
+            return NotImplemented
+        try:
+            m = e
+        except OverflowError:       # (NumPy's path words the error)
+            return NotImplemented
+        if m > (<Py_ssize_t>1 << 48):
+            return NotImplemented
+        if m == -1 and unknown < 0:
+            unknown = i
+        elif m < 0:
+            return NotImplemented
+        else:
+            known *= m
+            if known > (<Py_ssize_t>1 << 48):
+                return NotImplemented
+        dims[i + 1] = m
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0 or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    if unknown >= 0:
+        if known == 0 or n % known:
+            return NotImplemented
+        dims[unknown + 1] = n // known
+    elif known != n:
+        return NotImplemented
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    s = 8
+    for i in range(nd - 1, -1, -1):
+        vst[i] = s
+        dst[i + 1] = s
+        s *= dims[i + 1]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef int _where_operand(object o, _Parts *P, double *c) except -1:
+    # an operand of np.where's C path: 1 a DualArray (P its parts), 2 a
+    # float constant (c), 0 anything else
+    cdef DualArray y
+    if type(o) is DualArray:
+        y = <DualArray>o
+        if not _flat(y):
+            return 0
+        _parts(y, P)
+        if not (_vcontig(P) and _rcontig(P)):
+            return 0
+        return 1
+    if type(o) is float:
+        c[0] = PyFloat_AS_DOUBLE(o)
+        return 2
+    if (type(o) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>o) == 0
+            and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o)):
+        c[0] = (<double *>cnp.PyArray_DATA(<cnp.ndarray>o))[0]
+        return 2
+    return 0
+
+
+cdef bint _same_layout(DualArray x, _Parts *X, _Parts *O) except -1:
+    # x's parts into X, contiguous and of O's dims and row count
+    if not _flat(x):
+        return False
+    _parts(x, X)
+    return _vcontig(X) and _rcontig(X) and _same_dims(X, O) and X.k == O.k
+
+
+cdef object _where_c(object cond, object a, object b):
+    """np.where(cond, a, b) for a bool ndarray cond and DualArrays of its
+    shape (contiguous, one tag and row count) or float constants (zero
+    rows): each value and each tangent entry copied from the side cond
+    picks, as NumPy's where does; NotImplemented otherwise."""
+    cdef _Parts A, B, C, O
+    cdef DualArray xa = None, xb = None, x, r
+    cdef double ca = 0.0, cb = 0.0
+    cdef int ka, kb
+    cdef Py_ssize_t n, j, k, m
+    cdef char *c
+    cdef double *ov
+    cdef double *od
+    cdef const double *pa
+    cdef const double *pb
+    if type(cond) is not ndarray or cnp.PyArray_TYPE(<cnp.ndarray>cond) != cnp.NPY_BOOL:
+        return NotImplemented
+    ka = _where_operand(a, &A, &ca)
+    kb = _where_operand(b, &B, &cb)
+    if ka == 0 or kb == 0 or (ka == 2 and kb == 2):
+        return NotImplemented
+    if ka == 1:
+        xa = <DualArray>a
+    if kb == 1:
+        xb = <DualArray>b
+    x = xa if ka == 1 else xb
+    _array_parts(<cnp.ndarray>cond, &C)
+    if C.nd >= DUALML_MAXD or not _vcontig_bytes(&C):
+        return NotImplemented
+    if ka == 1 and not _same_dims(&A, &C):
+        return NotImplemented
+    if kb == 1 and not _same_dims(&B, &C):
+        return NotImplemented
+    if ka == 1 and kb == 1 and (xa._tag != xb._tag or A.k != B.k
+                                or not (xa._o2 is xb._o2 or xa._o2 == xb._o2)):
+        return NotImplemented
+    k = A.k if ka == 1 else B.k
+    n = _size(&C)
+    r = _make(None, None, x._tag, x._o2)
+    _alloc_result(r, C.nd, C.dims, k)
+    # the allocation may run Python code (a collection): the parts are read
+    # again after it, checked, and no Python runs (no GIL release) until
+    # the loop is done, so their owners stay
+    _parts(r, &O)
+    _array_parts(<cnp.ndarray>cond, &C)
+    if not (_same_dims(&C, &O) and _vcontig_bytes(&C)):
+        return NotImplemented
+    if ka == 1 and not _same_layout(xa, &A, &O):
+        return NotImplemented
+    if kb == 1 and not _same_layout(xb, &B, &O):
+        return NotImplemented
+    c = C.v
+    ov = <double *>O.v
+    od = <double *>O.d
+    pa = <const double *>A.v if ka == 1 else NULL
+    pb = <const double *>B.v if kb == 1 else NULL
+    for j in range(n):
+        if c[j]:
+            ov[j] = pa[j] if ka == 1 else ca
+        else:
+            ov[j] = pb[j] if kb == 1 else cb
+    for m in range(k):
+        if ka == 1:
+            pa = <const double *>(A.d + m * A.dst[0])
+        if kb == 1:
+            pb = <const double *>(B.d + m * B.dst[0])
+        for j in range(n):
+            if c[j]:
+                od[m * n + j] = pa[j] if ka == 1 else 0.0
+            else:
+                od[m * n + j] = pb[j] if kb == 1 else 0.0
+    return r
+
+
+cdef object _join0(object seq, bint stack):
+    """np.concatenate(seq) (stack False) or np.stack(seq) along axis 0, for
+    a list or tuple of contiguous DualArrays of one tag, row count and
+    layout, of one shape (stack) or of shapes that differ in the first axis
+    only (concatenate): the values, and each tangent row, copied one item
+    after the other; NotImplemented otherwise (the handler then joins or
+    raises NumPy's error)."""
+    cdef _Parts X, O
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef Py_ssize_t m, i, k = 0, nitems, total, off, sz
+    cdef int nd = 0, a
+    cdef DualArray x, first, r
+    cdef list items
+    if type(seq) is list or type(seq) is tuple:
+        items = list(seq)           # (ours: nothing can change it meanwhile)
+    else:
+        return NotImplemented
+    nitems = len(items)
+    if nitems == 0 or type(items[0]) is not DualArray:
+        return NotImplemented
+    first = <DualArray>items[0]
+    for i in range(nitems):
+        o = items[i]
+        if type(o) is not DualArray:
+            return NotImplemented
+        x = <DualArray>o
+        if x._tag != first._tag or not (x._o2 is first._o2 or x._o2 == first._o2):
+            return NotImplemented
+        if not _flat(x):
+            return NotImplemented
+        _parts(x, &X)
+        if not (_vcontig(&X) and _rcontig(&X)):
+            return NotImplemented
+        if i == 0:
+            nd = X.nd
+            k = X.k
+            if nd >= DUALML_MAXD - 1 or (nd == 0 and not stack):
+                return NotImplemented
+            for a in range(nd):
+                dims[a + 1] = X.dims[a]
+            dims[0] = 0
+        elif X.nd != nd or X.k != k:
+            return NotImplemented
+        for a in range(nd):
+            if X.dims[a] != dims[a + 1] and (stack or a > 0):
+                return NotImplemented
+        dims[0] += 1 if stack else X.dims[0]
+    r = _make(None, None, first._tag, first._o2)
+    if stack:
+        _alloc_result(r, nd + 1, dims, k)
+    else:
+        dims[1] = dims[0]
+        _alloc_result(r, nd, dims + 1, k)
+    # the allocation may run Python code (a collection): the parts are read
+    # again after it, checked, and no Python runs during the copies
+    _parts(r, &O)
+    total = _size(&O)
+    off = 0
+    for i in range(nitems):
+        x = <DualArray>items[i]
+        if not _flat(x):
+            return NotImplemented
+        _parts(x, &X)
+        sz = _size(&X)
+        if X.k != k or off + sz > total or not (_vcontig(&X) and _rcontig(&X)):
+            return NotImplemented
+        memmove(O.v + off * 8, X.v, <size_t>sz * 8)
+        for m in range(k):
+            memmove(O.d + (m * total + off) * 8, X.d + m * X.dst[0], <size_t>sz * 8)
+        off += sz
+    return r

@@ -1,0 +1,312 @@
+# Products -- part of the DualArray core (dualml/arrays/_core.pyx, which
+# includes this file; one extension module, so these cdef functions call each
+# other and read the type's C fields directly).
+#
+# Products with constant matrices and of two vectors: values by NumPy's
+# product (its bits), tangent terms by the one rule of _tprod/_tmatmul
+# shared with the Python paths.
+
+cdef inline object _dot2(object a, object b):
+    return PyArray_MatrixProduct2(a, b, NULL)
+
+
+cdef extern from *:
+    """
+    /* NumPy's float64 dot (cblas_ddot where the strides allow): the inner
+       product np.matmul computes for a (1, n) @ (n, 1) pair of contiguous
+       vectors, bit for bit (tests/test_array_core.py) */
+    static PyArray_DotFunc *dualml_ddot_fn = NULL;
+    static int dualml_ddot_init(void) {
+        PyArray_Descr *d = PyArray_DescrFromType(NPY_DOUBLE);
+        if (d == NULL) return -1;
+        dualml_ddot_fn = PyDataType_GetArrFuncs(d)->dotfunc;
+        Py_DECREF(d);
+        return dualml_ddot_fn == NULL ? -1 : 0;
+    }
+    static double dualml_ddot(char *a, char *b, npy_intp n) {
+        double r = 0.0;
+        dualml_ddot_fn(a, sizeof(double), b, sizeof(double), (char *)&r, n, NULL);
+        return r;
+    }
+    """
+    int dualml_ddot_init() except -1
+    double dualml_ddot(char *a, char *b, cnp.npy_intp n) noexcept
+
+
+dualml_ddot_init()
+
+
+cdef inline bint _vector(_Parts *P, bint rows) noexcept:
+    # a contiguous 1-d operand (each tangent row contiguous too)
+    return P.nd == 1 and (P.dims[0] < 2 or (P.vst[0] == 8 and (not rows or P.dst[1] == 8)))
+
+
+cdef int _vec_operand(object o, _Parts *P) except -2:
+    # o as an operand of _dot11: 1 a first-order contiguous DualArray vector
+    # (P its parts), 0 a contiguous float64 ndarray vector, -1 anything else
+    cdef DualArray x
+    if type(o) is DualArray:
+        x = <DualArray>o
+        if not _flat(x) or x._o2 is not None:
+            return -1
+        _parts(x, P)
+        return 1 if _vector(P, True) else -1
+    if type(o) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE \
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o):
+        _array_parts(<cnp.ndarray>o, P)
+        return 0 if _vector(P, False) else -1
+    return -1
+
+
+cdef object _dot11(object a, object b):
+    """a @ b for two 1-d contiguous operands, one or both first-order
+    DualArrays of one tag: np.matmul's inner products (the Python path's
+    bits: value av.bv, rows ad_j.bv + av.bd_j) into a 0-d result;
+    NotImplemented otherwise."""
+    cdef _Parts A, B, O
+    cdef DualArray x = None, y = None, r, res
+    cdef Py_ssize_t n, j
+    cdef double *o
+    cdef double val
+    cdef int ka = _vec_operand(a, &A)
+    cdef int kb = _vec_operand(b, &B)
+    if ka < 0 or kb < 0 or ka + kb == 0:
+        return NotImplemented
+    if ka:
+        x = <DualArray>a
+    if kb:
+        y = <DualArray>b
+    # (the components' owners, held while the result is allocated)
+    hv, hd = (x._vo, x._do) if ka else (None, None)
+    hv2, hd2 = (y._vo, y._do) if kb else (None, None)
+    n = A.dims[0]
+    if B.dims[0] != n:
+        return NotImplemented           # the Python path raises NumPy's message
+    if x is not None and y is not None and (x._tag != y._tag or A.k != B.k):
+        return NotImplemented
+    r = x if x is not None else y
+    val = dualml_ddot(A.v, B.v, n)
+    if val != val:
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    res = _make(None, None, r._tag, None)
+    _alloc_result(res, 0, NULL, A.k if x is not None else B.k)
+    _parts(res, &O)
+    (<double *>O.v)[0] = val
+    o = <double *>O.d
+    if n <= SMALL_KN and (x is None or A.dst[0] % 8 == 0) and (y is None or B.dst[0] % 8 == 0):
+        # the tangent products by the rule of _tprod (K = n, N = 1)
+        if x is not None:
+            K.matmul_small(O.k, n, 1, <const double *>A.d, A.dst[0] // 8, 1,
+                           <const double *>B.v, 1, 1, o, NULL)
+        if y is not None:
+            if x is None:
+                K.matmul_small(O.k, n, 1, <const double *>B.d, B.dst[0] // 8, 1,
+                               <const double *>A.v, 1, 1, o, NULL)
+            else:
+                t2 = _empty(1, &O.k)
+                K.matmul_small(O.k, n, 1, <const double *>B.d, B.dst[0] // 8, 1,
+                               <const double *>A.v, 1, 1,
+                               <double *>cnp.PyArray_DATA(<cnp.ndarray>t2), NULL)
+                for j in range(O.k):
+                    o[j] = o[j] + (<double *>cnp.PyArray_DATA(<cnp.ndarray>t2))[j]
+        return res
+    for j in range(O.k):
+        if x is not None and y is not None:
+            o[j] = (dualml_ddot(A.d + j * A.dst[0], B.v, n)
+                    + dualml_ddot(A.v, B.d + j * B.dst[0], n))
+        elif x is not None:
+            o[j] = dualml_ddot(A.d + j * A.dst[0], B.v, n)
+        else:
+            o[j] = dualml_ddot(A.v, B.d + j * B.dst[0], n)
+    return res
+
+
+# The tangent terms of products: one rule for the C paths and the Python
+# ones (_products), so both give the same bits.  A product whose K * N (the
+# summed length times the output row's) is at most SMALL_KN -- the B operand
+# fits in L1 -- goes to dual_matmul_small, which sums every element in order
+# (its bits depend on the operands only, not on how rows are batched: the
+# C paths and the Python paths batch differently); larger ones to np.matmul
+# (BLAS).  At 10 x 10 with 10 directions the loop costs about a third of
+# NumPy's call.
+cdef enum:
+    SMALL_KN = 4096
+    SCRATCH = 512
+
+
+cdef inline bint _f64_aligned(object o) noexcept:
+    return (type(o) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o))
+
+
+cdef object _tprod(object a, object b):
+    """a @ b by the rule above, for float64 operands of 2 or 3 dimensions
+    (a leading batch axis on one of them or both, of one length); other
+    operands to np.matmul."""
+    cdef cnp.ndarray A, B, out
+    cdef int na, nb
+    cdef Py_ssize_t M, Kd, N, nbatch, p, sa = 0, sb = 0
+    cdef cnp.npy_intp dims[3]
+    cdef double buf[SCRATCH]
+    cdef double *scratch = buf
+    cdef double *o
+    cdef const char *pa
+    cdef const char *pb
+    cdef Py_ssize_t a0, a1, b0, b1
+    if not (_f64_aligned(a) and _f64_aligned(b)):
+        return _np_matmul(a, b)
+    A = <cnp.ndarray>a
+    B = <cnp.ndarray>b
+    na = cnp.PyArray_NDIM(A)
+    nb = cnp.PyArray_NDIM(B)
+    if not (2 <= na <= 3 and 2 <= nb <= 3):
+        return _np_matmul(a, b)
+    M = cnp.PyArray_DIMS(A)[na - 2]
+    Kd = cnp.PyArray_DIMS(A)[na - 1]
+    N = cnp.PyArray_DIMS(B)[nb - 1]
+    if cnp.PyArray_DIMS(B)[nb - 2] != Kd or Kd * N > SMALL_KN:
+        return _np_matmul(a, b)
+    nbatch = 1
+    if na == 3:
+        nbatch = cnp.PyArray_DIMS(A)[0]
+        sa = cnp.PyArray_STRIDES(A)[0]
+    if nb == 3:
+        if na == 3 and cnp.PyArray_DIMS(B)[0] != nbatch:
+            return _np_matmul(a, b)
+        nbatch = cnp.PyArray_DIMS(B)[0]
+        sb = cnp.PyArray_STRIDES(B)[0]
+    dims[0] = nbatch
+    dims[1] = M
+    dims[2] = N
+    if na == 3 or nb == 3:
+        out = _empty(3, dims)
+    else:
+        out = _empty(2, dims + 1)
+    a0 = cnp.PyArray_STRIDES(A)[na - 2]
+    a1 = cnp.PyArray_STRIDES(A)[na - 1]
+    b0 = cnp.PyArray_STRIDES(B)[nb - 2]
+    b1 = cnp.PyArray_STRIDES(B)[nb - 1]
+    if (a0 | a1 | b0 | b1 | sa | sb) & 7:
+        return _np_matmul(a, b)         # (strides of axes of length 1 may be odd)
+    a0 //= 8
+    a1 //= 8
+    b0 //= 8
+    b1 //= 8
+    if b1 != 1 and N > 1 and Kd * N > SCRATCH:
+        scratch = <double *>PyMem_Malloc(<size_t>(Kd * N) * sizeof(double))
+        if scratch == NULL:
+            raise MemoryError()
+    pa = <const char *>cnp.PyArray_DATA(A)
+    pb = <const char *>cnp.PyArray_DATA(B)
+    o = <double *>cnp.PyArray_DATA(out)
+    # (the GIL kept: releasing it costs about what a small product does)
+    for p in range(nbatch):
+        K.matmul_small(M, Kd, N, <const double *>(pa + p * sa), a0, a1,
+                       <const double *>(pb + p * sb), b0, b1, o + p * M * N, scratch)
+    if scratch != buf:
+        PyMem_Free(scratch)
+    return out
+
+
+def _tmatmul(a, b):
+    """a @ b (np.matmul's shapes) for the tangent terms of products, by the
+    rule of _tprod: more than one batch axis is broadcast and flattened
+    first."""
+    if not (_f64_aligned(a) and _f64_aligned(b)):
+        return _np_matmul(a, b)
+    sa, sb = a.shape, b.shape
+    na, nb = len(sa), len(sb)
+    if na < 2 or nb < 2 or sa[na - 1] * sb[nb - 1] > SMALL_KN:
+        return _np_matmul(a, b)
+    if na <= 3 and nb <= 3 and (na < 3 or nb < 3 or sa[0] == sb[0]):
+        return _tprod(a, b)
+    if sa[na - 1] != sb[nb - 2] or a.size == 0 or b.size == 0:
+        return _np_matmul(a, b)         # (NumPy's error, or nothing to sum)
+    batch = np.broadcast_shapes(sa[:na - 2], sb[:nb - 2])
+    a3 = np.broadcast_to(a, batch + sa[na - 2:]).reshape((-1,) + sa[na - 2:])
+    b3 = np.broadcast_to(b, batch + sb[nb - 2:]).reshape((-1,) + sb[nb - 2:])
+    return _tprod(a3, b3).reshape(batch + (sa[na - 2], sb[nb - 1]))
+
+
+cdef object _matmul(object a, object b):
+    """a @ b with one operand a constant matrix (2-d float64 ndarray) and the
+    other a 1-d or 2-d DualArray of float64 components (first order or
+    hessian's rows: the product is linear, so any row layout passes through);
+    NotImplemented otherwise."""
+    cdef DualArray x
+    cdef cnp.ndarray w, v, d
+    r = _dot11(a, b)
+    if r is not NotImplemented:
+        return r
+    if type(a) is ndarray and type(b) is DualArray:
+        x = <DualArray>b
+        w = <cnp.ndarray>a
+        if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+                and cnp.PyArray_NDIM(w) == 2):
+            return NotImplemented
+        v = <cnp.ndarray>_V(x)
+        d = <cnp.ndarray>_D(x)
+        if not (1 <= cnp.PyArray_NDIM(v) <= 2 and cnp.PyArray_DIMS(v)[0] == cnp.PyArray_DIMS(w)[1]):
+            return NotImplemented
+        # the tangent product is NumPy's allocation: checked against the budget first
+        _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[0],
+                       cnp.PyArray_DIMS(v)[1] if cnp.PyArray_NDIM(v) == 2 else 1)
+        val = _dot2(w, v)
+        if _nan_in(val):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
+        if cnp.PyArray_NDIM(v) == 1:
+            if x._eye is not None and x._eye is x._do:
+                # W @ I: the tangent rows are W's columns (no O(n^3) product)
+                return _make(val, cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
+                             x._tag, None)
+            # the rows of (W D')' = D W', each row a contiguous (m,) vector
+            return _make(val, _tprod(d, _transpose(w)), x._tag, x._o2)
+        return _make(val, _tprod(w, d), x._tag, x._o2)
+    if type(a) is DualArray and type(b) is ndarray:
+        x = <DualArray>a
+        w = <cnp.ndarray>b
+        if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+                and cnp.PyArray_NDIM(w) == 2):
+            return NotImplemented
+        v = <cnp.ndarray>_V(x)
+        d = <cnp.ndarray>_D(x)
+        if not (1 <= cnp.PyArray_NDIM(v) <= 2
+                and cnp.PyArray_DIMS(v)[cnp.PyArray_NDIM(v) - 1] == cnp.PyArray_DIMS(w)[0]):
+            return NotImplemented
+        _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
+                       cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
+        val = _dot2(v, w)
+        if _nan_in(val):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
+        return _make(val, _tprod(d, w), x._tag, x._o2)
+    return NotImplemented
+
+
+cdef inline object _transpose(cnp.ndarray w):
+    # w.T without the attribute lookup
+    return cnp.PyArray_Transpose(w, NULL)
+
+
+cdef object _dot_contiguous(object a, object b):
+    # np.dot(a, b) by _matmul when its operands are contiguous (the matrix
+    # in C or F order, each component of the DualArray in C order): there
+    # NumPy's dot and matmul make the same BLAS call, so the bits are those
+    # of the Python handler (which uses matmul); on other strides matmul
+    # may sum in another order than dot, so those stay with the handler
+    cdef _Parts X
+    cdef DualArray x
+    if type(a) is DualArray and type(b) is ndarray:
+        x = <DualArray>a
+        w = b
+    elif type(b) is DualArray and type(a) is ndarray:
+        x = <DualArray>b
+        w = a
+    else:
+        return NotImplemented
+    if not (_flat(x) and (cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>w)
+                          or cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>w))):
+        return NotImplemented
+    _parts(x, &X)
+    if not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    return _matmul(a, b)

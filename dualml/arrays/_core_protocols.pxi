@@ -1,0 +1,266 @@
+# NumPy's protocols -- part of the DualArray core (dualml/arrays/_core.pyx, which
+# includes this file; one extension module, so these cdef functions call each
+# other and read the type's C fields directly).
+#
+# __array_ufunc__ and __array_function__: the C entries that find a fast
+# path for a ufunc or a NumPy function (direct-mapped caches keyed by
+# address) and hand everything else to the Python implementation.
+
+# ---------------------------------------------------------------------------
+# NumPy's ufunc protocol
+#
+# NumPy calls type(x).__array_ufunc__(x, ufunc, method, *inputs, **kwargs)
+# with a tuple and a dict; __array_ufunc__ is the C callable of
+# dualml/_ufunc_callable.h (as Dual's), which hands both as they are to
+# _ufunc_entry: no inputs tuple and kwargs dict copied per call.  The rule
+# of a ufunc comes from a direct-mapped cache keyed by the ufunc's address
+# in front of the _UFUNC1/_UFUNC2 maps (their entries, never removed, keep
+# the cached ufuncs alive; filled under the GIL).  A call with keywords,
+# another method, a ufunc without a rule or operands the C paths decline
+# goes to the Python implementation (_numpy_api._array_ufunc_entry).
+
+cdef extern from "../_ufunc_callable.h":
+    ctypedef object (*dualml_ufunc_impl)(object, object)
+    object dualml_ufunc_new(dualml_ufunc_impl entry, const char *tp_name, const char *tp_doc)
+    Py_ssize_t PyDict_GET_SIZE(object)       # kwds of a tp_call: always a dict
+
+cdef enum:
+    UF_NONE = -1
+    UF_UNARY = 0 << 8               # | unary rule index
+    UF_BINARY = 1 << 8              # | binary rule index
+    UF_MATMUL = 2 << 8
+
+cdef void *_UF_KEY[64]
+cdef Py_ssize_t _UF_VAL[64]
+
+
+cdef Py_ssize_t _ufunc_code(object uf) except -2:
+    cdef size_t h = ((<size_t><void *>uf) >> 5) & 63
+    cdef Py_ssize_t code
+    if _UF_KEY[h] == <void *>uf:
+        return _UF_VAL[h]
+    if uf is _np_matmul:
+        code = UF_MATMUL
+    else:
+        rule = _UFUNC1.get(uf)
+        if rule is not None:
+            code = UF_UNARY | <Py_ssize_t>rule
+        else:
+            rule = _UFUNC2.get(uf)
+            if rule is None:
+                return UF_NONE
+            code = UF_BINARY | <Py_ssize_t>rule
+    _UF_KEY[h] = <void *>uf
+    _UF_VAL[h] = code
+    return code
+
+
+cdef object _ufunc_entry(object args, object kwds):
+    # args: (x, ufunc, method, *inputs) as NumPy (or a caller of
+    # x.__array_ufunc__) passed them; kwds the keyword dict, or None
+    cdef tuple t = <tuple>args
+    cdef Py_ssize_t code, n = PyTuple_GET_SIZE(t) - 3
+    cdef object r = NotImplemented
+    if n < 0 or type(<object>PyTuple_GET_ITEM(t, 0)) is not DualArray:
+        raise TypeError("DualArray.__array_ufunc__(self, ufunc, method, *inputs, **kwargs) "
+                        "takes a DualArray, a ufunc and a method name")
+    if 1 <= n <= 2 and (kwds is None or PyDict_GET_SIZE(kwds) == 0):
+        method = <object>PyTuple_GET_ITEM(t, 2)
+        if type(method) is str and <str>method == "__call__":
+            code = _ufunc_code(<object>PyTuple_GET_ITEM(t, 1))
+            a = <object>PyTuple_GET_ITEM(t, 3)
+            if n == 1:
+                if UF_UNARY <= code < UF_BINARY and type(a) is DualArray:
+                    r = _unary(code & 255, <DualArray>a, 0.0)
+            else:
+                b = <object>PyTuple_GET_ITEM(t, 4)
+                if code == UF_MATMUL:
+                    # w @ x with w an ndarray comes here (ndarray.__matmul__
+                    # does not defer to __rmatmul__ while this protocol exists)
+                    r = _matmul(a, b)
+                elif UF_BINARY <= code < UF_MATMUL:
+                    r = _binary(code & 255, a, b)
+            if r is not NotImplemented:
+                return r
+    return _py._array_ufunc_entry(t[0], t[1], t[2], t[3:], {} if kwds is None else kwds)
+
+
+_ARRAY_UFUNC = dualml_ufunc_new(
+    _ufunc_entry, "dualml.arrays._core._ArrayUfunc",
+    "__array_ufunc__(self, ufunc, method, *inputs, **kwargs)\n\n"
+    "NumPy's ufunc protocol for DualArray (a C callable bound like a method).")
+
+
+# ---------------------------------------------------------------------------
+# NumPy's function protocol
+#
+# NumPy calls type(x).__array_function__(x, func, types, args, kwargs) as a
+# vectorcall; __array_function__ is the C callable of
+# dualml/_function_callable.h, which hands the five arguments to
+# _afunc_entry.  The commonest calls with plain arguments (no keywords) are
+# served here: np.sum / np.mean over everything (the pairwise sums of
+# _sum_all), np.dot with a constant 2-d float64 matrix, all contiguous
+# (_matmul: BLAS, as the handler's matmul; see _dot_contiguous), and
+# np.transpose / np.reshape / np.ravel as views of both components made in
+# C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
+# of the result's shape, np.concatenate / np.stack along axis 0 and
+# np.hstack of vectors (copy loops), np.clip (two rules); the rest, and any
+# operand these decline, goes to the handler of _numpy_api._HANDLED, called
+# directly when there is no out= (else _numpy_api._array_function).  A
+# direct-mapped cache keyed by the function's address finds the fast path
+# (the functions are module attributes, alive for the process).
+
+cdef extern from "../_function_callable.h":
+    ctypedef object (*dualml_afunc_impl)(object, object, object, object, object)
+    object dualml_afunc_new(dualml_afunc_impl entry, const char *tp_name, const char *tp_doc)
+
+cdef enum:
+    AF_NONE = 0
+    AF_SUM
+    AF_MEAN
+    AF_DOT
+    AF_TRANSPOSE
+    AF_RESHAPE
+    AF_RAVEL
+    AF_WHERE
+    AF_CONCATENATE
+    AF_STACK
+    AF_HSTACK
+    AF_CLIP
+    AF_INNER
+    AF_PROD
+    AF_MAX
+    AF_MIN
+    AF_SQUEEZE
+
+cdef void *_AF_KEY[32]
+cdef int _AF_VAL[32]
+cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
+                       np.transpose: AF_TRANSPOSE, np.reshape: AF_RESHAPE,
+                       np.ravel: AF_RAVEL, np.where: AF_WHERE,
+                       np.concatenate: AF_CONCATENATE, np.stack: AF_STACK,
+                       np.hstack: AF_HSTACK, np.clip: AF_CLIP, np.inner: AF_INNER,
+                       np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
+                       np.amin: AF_MIN, np.squeeze: AF_SQUEEZE}
+cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
+
+
+cdef int _afunc_code(object func) except -1:
+    cdef size_t h = ((<size_t><void *>func) >> 4) & 31
+    cdef int code
+    if _AF_KEY[h] == <void *>func:
+        return _AF_VAL[h]
+    c = _AF_CODES.get(func)
+    if c is None:
+        return AF_NONE            # (not cached: the slot stays for the six)
+    code = <int>c
+    _AF_KEY[h] = <void *>func
+    _AF_VAL[h] = code
+    return code
+
+
+cdef inline bint _vcontig_bytes(_Parts *P) noexcept:
+    # a bool array's values are C-contiguous (1-byte elements)
+    return _contig_items(P, 1)
+
+
+cdef bint _axis_kwargs(dict kwargs, bint axis_given) except -1:
+    # kwargs of np.sum / np.mean that the methods take as they are: axis
+    # (unless given by position) and a bool keepdims
+    for key, val in kwargs.items():
+        if key == "axis" and not axis_given:
+            continue
+        if key == "keepdims" and type(val) is bool:
+            continue
+        return False
+    return True
+
+
+cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
+    global _HANDLED
+    cdef int code
+    cdef Py_ssize_t n
+    cdef object r = NotImplemented
+    if type(args) is not tuple or type(kwargs) is not dict:
+        return _py._array_function(func, types, args, kwargs)
+    n = PyTuple_GET_SIZE(args)
+    code = _afunc_code(func)
+    if (code == AF_SUM or code == AF_MEAN) and 1 <= n <= 2:
+        # np.sum(x, axis) / np.mean(x, axis=..., keepdims=...): the methods
+        # (their C paths) when nothing else is asked
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if type(a) is DualArray and _axis_kwargs(<dict>kwargs, n == 2):
+            axis = <object>PyTuple_GET_ITEM(args, 1) if n == 2 else (<dict>kwargs).get("axis")
+            keepdims = (<dict>kwargs).get("keepdims", False)
+            if code == AF_SUM:
+                return (<DualArray>a).sum(axis, keepdims)
+            return (<DualArray>a).mean(axis, keepdims)
+    if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if code == AF_WHERE:
+            if n == 3:
+                r = _where_c(a, <object>PyTuple_GET_ITEM(args, 1),
+                             <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_CONCATENATE or code == AF_STACK:
+            if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int
+                          and <object>PyTuple_GET_ITEM(args, 1) == 0):
+                r = _join0(a, code == AF_STACK)
+        elif code == AF_HSTACK:
+            # of vectors: their concatenation
+            if n == 1 and (type(a) is list or type(a) is tuple) and len(a) > 0:
+                e = a[0]
+                if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim == 1:
+                    r = _join0(a, False)
+        elif code == AF_CLIP:
+            # maximum, then minimum: the handler's two rules, by the C path
+            if (n == 3 and type(a) is DualArray and <object>PyTuple_GET_ITEM(args, 1) is not None
+                    and <object>PyTuple_GET_ITEM(args, 2) is not None):
+                r = _binary(<Py_ssize_t>_NAME2["maximum"], a, <object>PyTuple_GET_ITEM(args, 1))
+                if r is not NotImplemented:
+                    r = _binary(<Py_ssize_t>_NAME2["minimum"], r,
+                                <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_DOT or code == AF_INNER:
+            # (of two vectors both are the inner product: _dot11's)
+            if n == 2:
+                r = _dot11(a, <object>PyTuple_GET_ITEM(args, 1))
+                if r is NotImplemented and code == AF_DOT:
+                    r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
+        elif type(a) is DualArray:
+            if code == AF_SUM:
+                if n == 1:
+                    r = _sum_all(<DualArray>a)
+            elif code == AF_MEAN:
+                if n == 1:
+                    r = _mean_all(<DualArray>a)
+            elif code == AF_TRANSPOSE:
+                if n == 1 or (n == 2 and <object>PyTuple_GET_ITEM(args, 1) is None):
+                    r = _transposed(<DualArray>a)
+            elif code == AF_RESHAPE:
+                if n == 2:
+                    r = _reshaped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1))
+            elif code == AF_RAVEL:
+                if n == 1:
+                    r = _reshaped(<DualArray>a, -1)
+            elif code == AF_PROD:
+                if n == 1:
+                    r = _prod_all(<DualArray>a)
+            elif code == AF_MAX or code == AF_MIN:
+                if n == 1:
+                    r = _select_all(<DualArray>a, code == AF_MAX)
+            elif code == AF_SQUEEZE:
+                if n == 1:
+                    r = _squeezed(<DualArray>a)
+        if r is not NotImplemented:
+            return r
+    if _HANDLED is None:
+        _HANDLED = _py._HANDLED
+    h = _HANDLED.get(func)
+    if h is None or "out" in <dict>kwargs:
+        return _py._array_function(func, types, args, kwargs)
+    return PyObject_Call(h, args, kwargs)
+
+
+_ARRAY_FUNCTION = dualml_afunc_new(
+    _afunc_entry, "dualml.arrays._core._ArrayFunction",
+    "__array_function__(self, func, types, args, kwargs)\n\n"
+    "NumPy's function protocol for DualArray (a C callable bound like a method).")

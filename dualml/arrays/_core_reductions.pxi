@@ -1,0 +1,438 @@
+# Reductions -- part of the DualArray core (dualml/arrays/_core.pyx, which
+# includes this file; one extension module, so these cdef functions call each
+# other and read the type's C fields directly).
+#
+# Full sums and means (NumPy's pairwise summation), sums and means over axes
+# and cumsum (one NumPy call over the (k + 1, ...) block), max/min (the
+# selected element's tangents), prod.  A nan result goes to the Python path,
+# which decides its tangents (_shape._domain_nans).
+
+cdef double _pairwise(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+    # Pairwise summation in NumPy's order (8 accumulators below 128
+    # elements), so a sum here has the bits of np.add.reduce.
+    cdef double r0, r1, r2, r3, r4, r5, r6, r7, res
+    cdef Py_ssize_t i, n2
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += (<double *>(p + i * s))[0]
+        return res
+    if n <= 128:
+        r0 = (<double *>(p + 0 * s))[0]
+        r1 = (<double *>(p + 1 * s))[0]
+        r2 = (<double *>(p + 2 * s))[0]
+        r3 = (<double *>(p + 3 * s))[0]
+        r4 = (<double *>(p + 4 * s))[0]
+        r5 = (<double *>(p + 5 * s))[0]
+        r6 = (<double *>(p + 6 * s))[0]
+        r7 = (<double *>(p + 7 * s))[0]
+        i = 8
+        while i < n - (n % 8):
+            r0 += (<double *>(p + (i + 0) * s))[0]
+            r1 += (<double *>(p + (i + 1) * s))[0]
+            r2 += (<double *>(p + (i + 2) * s))[0]
+            r3 += (<double *>(p + (i + 3) * s))[0]
+            r4 += (<double *>(p + (i + 4) * s))[0]
+            r5 += (<double *>(p + (i + 5) * s))[0]
+            r6 += (<double *>(p + (i + 6) * s))[0]
+            r7 += (<double *>(p + (i + 7) * s))[0]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += (<double *>(p + i * s))[0]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(p, n2, s) + _pairwise(p + n2 * s, n - n2, s)
+
+
+cdef object _sum_all(DualArray x):
+    """x.sum() over every element: a 0-d DualArray, or NotImplemented (also
+    for a nan sum: the Python path decides its tangents, _shape._domain_nans)."""
+    cdef _Parts X, O
+    cdef DualArray res
+    cdef Py_ssize_t n, j, rs
+    cdef double *o
+    cdef double s
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    n = _size(&X)
+    s = _pairwise(X.v, n, 8)
+    if s != s:
+        return NotImplemented
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, 0, NULL, X.k)
+    _parts(res, &O)
+    o = <double *>O.d
+    rs = X.dst[0] if X.k > 1 else 0
+    with nogil:
+        (<double *>O.v)[0] = s
+        for j in range(X.k):
+            o[j] = _pairwise(X.d + j * rs, n, 8)
+    return res
+
+
+cdef object _np_add_reduce = np.add.reduce
+cdef object _np_mean = np.mean
+
+
+cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
+    """x.sum(axis) / x.mean(axis) for an int or a tuple of distinct ints in
+    range: np.add.reduce / np.mean of the values and of the rows with the
+    axes counted from the end, as the Python path (_reduce._sum/_mean) calls
+    them -- for a lazy x one call over its block, whose (k + 1, ...) layout
+    NumPy reduces exactly as the two components (tests/test_array_core.py),
+    and so for a small eager x with contiguous components after copying
+    both into one such block; NotImplemented otherwise."""
+    cdef _Parts X, O
+    cdef Py_ssize_t n
+    cdef int nd, i
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef Py_ssize_t m
+    cdef DualArray res
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    nd = X.nd
+    if type(axis) is int:
+        if not -nd <= axis < nd:
+            return NotImplemented       # the Python path raises NumPy's error
+        ax = axis - nd if axis >= 0 else axis
+    else:
+        if type(axis) is not tuple or len(<tuple>axis) == 0:
+            return NotImplemented
+        neg = []
+        for a in <tuple>axis:
+            if type(a) is not int or not -nd <= a < nd:
+                return NotImplemented
+            a = a - nd if a >= 0 else a
+            if a in neg:
+                return NotImplemented
+            neg.append(a)
+        ax = tuple(neg)
+    f = _np_mean if mean else _np_add_reduce
+    kd = True if keepdims else False
+    n = _size(&X)
+    full[0] = X.k + 1
+    for i in range(nd):
+        full[i + 1] = X.dims[i]
+    # positional (array, axis, dtype, out, keepdims) for both functions
+    blk = _block_of(x, &X, nd, full)
+    if blk is None:
+        rv = f(x._vo, ax, None, None, kd)
+        if type(rv) is not ndarray:
+            rv = np.asarray(rv, dtype=_F64)
+        if _nan_in(rv):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
+        rd = f(x._do, ax, None, None, kd)
+        return _make(rv, rd, x._tag, x._o2)
+    # np.mean is np.add.reduce, then a true division by the count (the
+    # count a Python int, a double in the division): that division is done
+    # here, on the copy, without np.mean's Python frames
+    # (an empty x keeps np.mean: its warning and nans)
+    r = (_np_add_reduce if not mean or n > 0 else f)(blk, ax, None, None, kd)
+    if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
+        return NotImplemented
+    m = cnp.PyArray_NBYTES(<cnp.ndarray>r) // (X.k + 1)
+    if _any_nan(<const char *>cnp.PyArray_DATA(<cnp.ndarray>r), m // 8):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, cnp.PyArray_NDIM(<cnp.ndarray>r) - 1,
+                  cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
+    _parts(res, &O)
+    memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>m)
+    if X.k:
+        memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + m, <size_t>(m * X.k))
+    if mean and n > 0 and m > 0:
+        _divide_all(<double *>O.v, m // 8, <double>(n // (m // 8)))
+        _divide_all(<double *>O.d, X.k * (m // 8), <double>(n // (m // 8)))
+    return res
+
+
+cdef void _divide_all(double *p, Py_ssize_t n, double c) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        p[i] = p[i] / c
+
+
+cdef object _cumsum_c(DualArray x, object axis):
+    """x.cumsum(axis) for a lazy x, or a small eager x with contiguous
+    components (copied into one block): np.add.accumulate (np.cumsum's
+    ufunc) once over the (k + 1, ...) block along the axis, which adds each
+    lane in order as it does the two components apart (the Python path);
+    axis None on the flattened block.  NotImplemented otherwise."""
+    cdef _Parts X, O
+    cdef cnp.npy_intp full[DUALML_MAXD + 1]
+    cdef Py_ssize_t n, ax
+    cdef int i, nd
+    cdef DualArray res
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    nd = X.nd
+    n = _size(&X)
+    if nd > DUALML_MAXD or n == 0 or not (_vcontig(&X) and _rcontig(&X)) \
+            or X.dst[0] != 8 * n:
+        return NotImplemented
+    if axis is None:
+        full[0] = X.k + 1
+        full[1] = n
+        nd = 1
+        ax = 1
+    else:
+        if type(axis) is not int or nd == 0:
+            return NotImplemented
+        try:
+            ax = axis
+        except OverflowError:
+            return NotImplemented
+        if not -nd <= ax < nd:
+            return NotImplemented       # the Python path raises NumPy's error
+        ax = (ax + nd if ax < 0 else ax) + 1
+        full[0] = X.k + 1
+        for i in range(nd):
+            full[i + 1] = X.dims[i]
+    blk = _block_of(x, &X, nd, full)
+    if blk is None:
+        return NotImplemented
+    r = _np_add_accumulate(blk, ax)
+    if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
+        return NotImplemented
+    if _any_nan(<const char *>cnp.PyArray_DATA(<cnp.ndarray>r), n):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd, cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
+    _parts(res, &O)
+    memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>(8 * n))
+    if X.k:
+        memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + 8 * n, <size_t>(8 * n * X.k))
+    return res
+
+
+cdef inline Py_ssize_t _offset(Py_ssize_t i, int nd, cnp.npy_intp *dims,
+                               cnp.npy_intp *st) noexcept:
+    # the byte offset of flat (C-order) element i
+    cdef Py_ssize_t off = 0
+    cdef int a
+    for a in range(nd - 1, -1, -1):
+        off += (i % dims[a]) * st[a]
+        i //= dims[a]
+    return off
+
+
+cdef object _select_all(DualArray x, bint want_max):
+    """x.max() / x.min() over every element: the first maximum (minimum) or
+    the first nan, as np.argmax / np.argmin pick it, with its tangents; a
+    0-d result, or NotImplemented."""
+    cdef _Parts X
+    cdef Py_ssize_t n, i, best = 0, off_v, off_d
+    cdef double m, a
+    cdef bint contig
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0:
+        return NotImplemented           # the Python path raises NumPy's error
+    m = (<double *>X.v)[0]
+    contig = _vcontig(&X)
+    if m == m:
+        for i in range(1, n):
+            if contig:
+                a = (<double *>X.v)[i]
+            else:
+                a = (<double *>(X.v + _offset(i, X.nd, X.dims, X.vst)))[0]
+            if (a > m if want_max else a < m) or a != a:
+                m = a
+                best = i
+                if a != a:
+                    break
+    off_v = _offset(best, X.nd, X.dims, X.vst)
+    off_d = _offset(best, X.nd, X.dims, X.dst + 1)
+    return _gather(x, &X, 0, NULL, &off_v, &off_d, 1)
+
+
+cdef object _select_axis(DualArray x, object axis, bint keepdims, bint want_max):
+    """x.max(axis) / x.min(axis) along one axis: at each position of the
+    other axes the first maximum (minimum) or the first nan along the axis,
+    as np.argmax / np.argmin pick it, with its tangents (the Python path's
+    take_along_axis of the same element); NotImplemented for an axis out of
+    range or an empty reduction (the Python path raises NumPy's error)."""
+    cdef _Parts X
+    cdef cnp.npy_intp odims[DUALML_MAXD]
+    cdef cnp.npy_intp idx[DUALML_MAXD]
+    cdef Py_ssize_t ax, L, m, o, j, best, base_v, base_d, sv
+    cdef Py_ssize_t *off_v
+    cdef Py_ssize_t *off_d
+    cdef double a, mx
+    cdef int i, nd, ond
+    if not _flat(x):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    nd = X.nd
+    if nd == 0 or nd > DUALML_MAXD:
+        return NotImplemented
+    try:
+        ax = axis
+    except OverflowError:
+        return NotImplemented
+    if not -nd <= ax < nd:
+        return NotImplemented
+    if ax < 0:
+        ax += nd
+    L = X.dims[ax]
+    m = _size(&X) // L if L else 0
+    if L == 0 or m == 0:
+        return NotImplemented
+    ond = 0
+    for i in range(nd):
+        if i != ax:
+            odims[ond] = X.dims[i]
+            ond += 1
+        elif keepdims:
+            odims[ond] = 1
+            ond += 1
+    off_v = <Py_ssize_t *>PyMem_Malloc(<size_t>(2 * m) * sizeof(Py_ssize_t))
+    if off_v == NULL:
+        raise MemoryError()
+    off_d = off_v + m
+    try:
+        for i in range(nd):
+            idx[i] = 0
+        sv = X.vst[ax]
+        for o in range(m):
+            base_v = 0
+            base_d = 0
+            for i in range(nd):
+                base_v += idx[i] * X.vst[i]
+                base_d += idx[i] * X.dst[i + 1]
+            best = 0
+            mx = (<double *>(X.v + base_v))[0]
+            if mx == mx:
+                for j in range(1, L):
+                    a = (<double *>(X.v + base_v + j * sv))[0]
+                    if (a > mx if want_max else a < mx) or a != a:
+                        mx = a
+                        best = j
+                        if a != a:
+                            break
+            off_v[o] = base_v + best * sv
+            off_d[o] = base_d + best * X.dst[ax + 1]
+            # the next position of the other axes, C order
+            for i in range(nd - 1, -1, -1):
+                if i == ax:
+                    continue
+                idx[i] += 1
+                if idx[i] < X.dims[i]:
+                    break
+                idx[i] = 0
+        return _gather(x, &X, ond, odims, off_v, off_d, m)
+    finally:
+        PyMem_Free(off_v)
+
+
+cdef object _prod_all(DualArray x):
+    """x.prod() over every element: the Python path's left-to-right product
+    (exact derivatives with zeros), each step the multiply rule's kernel on
+    one element; a 0-d result, or NotImplemented (hessian rows, empty)."""
+    cdef _Parts X
+    cdef Py_ssize_t n, i, k
+    cdef double *buf
+    cdef double *acc
+    cdef double *nxt
+    cdef double *tmp
+    cdef char *base[6]
+    cdef Py_ssize_t strides[6]
+    cdef Py_ssize_t rows[3]
+    cdef Py_ssize_t dims0[1]
+    cdef Py_ssize_t off_v, off_d
+    if not _flat(x) or x._o2 is not None:
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    n = _size(&X)
+    k = X.k
+    if n == 0:
+        return NotImplemented
+    off_v = 0
+    off_d = 0
+    if n == 1:
+        return _gather(x, &X, 0, NULL, &off_v, &off_d, 1)
+    buf = <double *>PyMem_Malloc(<size_t>(2 * (k + 1)) * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        # acc = element 0; then acc = acc * element i (value, then k rows)
+        acc = buf
+        nxt = buf + k + 1
+        acc[0] = (<double *>X.v)[0]
+        for i in range(k):
+            acc[1 + i] = (<double *>(X.d + i * X.dst[0]))[0]
+        for i in range(6):
+            strides[i] = 0
+        dims0[0] = 1
+        rows[0] = 8
+        rows[2] = 8
+        rows[1] = X.dst[0]
+        for i in range(1, n):
+            off_v = _offset(i, X.nd, X.dims, X.vst)
+            off_d = _offset(i, X.nd, X.dims, X.dst + 1)
+            base[0] = <char *>acc
+            base[1] = <char *>(acc + 1)
+            base[2] = X.v + off_v
+            base[3] = X.d + off_d
+            base[4] = <char *>nxt
+            base[5] = <char *>(nxt + 1)
+            K.run_binary(R_MUL, 0, dims0, k, 3, base, strides, rows)
+            tmp = acc
+            acc = nxt
+            nxt = tmp
+        res = _make(None, None, x._tag, None)
+        _alloc_result(res, 0, NULL, k)
+        _parts(<DualArray>res, &X)
+        (<double *>X.v)[0] = acc[0]
+        for i in range(k):
+            (<double *>(X.d + i * X.dst[0]))[0] = acc[1 + i]
+        return res
+    finally:
+        PyMem_Free(buf)
+
+
+cdef object _mean_all(DualArray x):
+    # NumPy's mean over everything: the pairwise sum divided by the count
+    cdef DualArray r
+    cdef _Parts X
+    cdef Py_ssize_t n = 0, j
+    cdef double *p
+    if not _flat(x):
+        return NotImplemented
+    _parts(x, &X)
+    n = _size(&X)
+    if n == 0:
+        return NotImplemented       # (NumPy's warning and nan: the Python path)
+    s = _sum_all(x)
+    if s is NotImplemented:
+        return s
+    r = <DualArray>s
+    _parts(r, &X)
+    p = <double *>X.v
+    p[0] = p[0] / n
+    p = <double *>X.d
+    for j in range(X.k):
+        p[j] = p[j] / n
+    return r
