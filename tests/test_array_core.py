@@ -476,12 +476,26 @@ def test_var_and_std_through_the_core_equal_the_python_path(kw):
 
 BLOCK_MAPS = {
     # (axes counted from the end: the reference maps the rows with the same f)
-    "diff": lambda z: np.diff(z), "diff n=2 axis -2": lambda z: np.diff(z, 2, axis=-2),
     "roll": lambda z: np.roll(z, 2, axis=-1), "roll 2 axes": lambda z: np.roll(z, (1, -1), (-2, -1)),
     "tile": lambda z: np.tile(z, (2, 1)), "delete": lambda z: np.delete(z, [0, 2], axis=-1),
     "compress": lambda z: np.compress([True, False, True], z, axis=-2),
     "tril": lambda z: np.tril(z, -1), "triu": lambda z: np.triu(z),
 }
+
+
+def test_diff_is_the_difference_of_slices():
+    # np.diff(x) is x[1:] - x[:-1] by the subtract rule (NumPy's formula):
+    # the same bits, inf - inf's nan tangents included; NumPy's values
+    v = np.resize(np.concatenate([SPECIAL, [np.inf, np.inf, -np.inf]]), (3, 6))
+    X = rows(v, k=4)
+    for Z in (X, X[:, ::-1], np.negative(X)):
+        with np.errstate(invalid="ignore"):
+            assert same_da(np.diff(Z), Z[:, 1:] - Z[:, :-1])
+            assert same_da(np.diff(Z, axis=0), Z[1:] - Z[:-1])
+            D = Z[:, 1:] - Z[:, :-1]
+            assert same_da(np.diff(Z, 2), D[:, 1:] - D[:, :-1])
+            assert same(np.diff(Z, 2, axis=-1).value, np.diff(Z.value, 2, axis=-1))
+    assert np.isnan(np.diff(rows(np.array([np.inf, np.inf]))).deriv[:-1]).all()
 
 
 @pytest.mark.parametrize("name", sorted(BLOCK_MAPS))
@@ -1490,6 +1504,13 @@ def test_clip_and_hstack_keywords_and_other_shapes_keep_their_behaviour():
     r = np.hstack([X, np.sin(X)])
     assert same(r._v, np.hstack([X._v, np.sin(X)._v]))
     assert same(r._d, np.concatenate([X._d, np.sin(X)._d], axis=1))
+    M = rows(np.arange(8.0).reshape(2, 4))
+    for items in ([X, X * 2.0], (X, np.sin(X), X), [X, np.ones(5)], [M, np.sin(M)], [M, X[:4]],
+                  [X[:4], M], [rows(np.array(1.0)), rows(np.array(2.0))], [X, X[::-1]], [X],
+                  [M[:, ::2], M[:, 1::2]]):
+        r = np.vstack(items)
+        assert same_da(r, HANDLED[np.vstack](items))
+        assert same(r._v, np.vstack([np.asarray(getattr(i, "_v", i)) for i in items]))
 
 
 def test_views_of_lazy_results_outlive_them_and_alias_as_numpy():

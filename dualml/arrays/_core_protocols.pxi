@@ -104,7 +104,7 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # np.transpose / np.reshape / np.ravel as views of both components made in
 # C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
 # of the result's shape, np.concatenate / np.stack along axis 0 and
-# np.hstack of vectors (copy loops), np.clip (two rules); the rest, and any
+# np.hstack of vectors and np.vstack (copy loops), np.clip (two rules); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -132,6 +132,7 @@ cdef enum:
     AF_MAX
     AF_MIN
     AF_SQUEEZE
+    AF_VSTACK
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -141,7 +142,7 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.concatenate: AF_CONCATENATE, np.stack: AF_STACK,
                        np.hstack: AF_HSTACK, np.clip: AF_CLIP, np.inner: AF_INNER,
                        np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
-                       np.amin: AF_MIN, np.squeeze: AF_SQUEEZE}
+                       np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -211,6 +212,13 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 e = a[0]
                 if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim == 1:
                     r = _join0(a, False)
+        elif code == AF_VSTACK:
+            # of vectors: their stack; of arrays of 2 or more axes: their
+            # concatenation along the first (mixed ones: the handler)
+            if n == 1 and (type(a) is list or type(a) is tuple) and len(a) > 0:
+                e = a[0]
+                if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim >= 1:
+                    r = _join0(a, (<DualArray>e).ndim == 1)
         elif code == AF_CLIP:
             # maximum, then minimum: the handler's two rules, by the C path
             if (n == 3 and type(a) is DualArray and <object>PyTuple_GET_ITEM(args, 1) is not None

@@ -2,8 +2,10 @@
 
 Design
 ------
-With constant spacings these are linear maps, applied to values and
-tangent rows alike by NumPy's own function with negative axes (``_lin``);
+``diff`` is ``x[1:] - x[:-1]`` by the subtract rule, as NumPy computes it.
+With constant spacings the others are linear maps, applied to values and
+tangent rows alike by NumPy's own function with negative axes (``_lin``,
+nan tangents where a sum of non-nan inputs is nan, as the rules give);
 where two operands may both carry derivatives (``trapezoid`` with a dual x,
 ``interp``, ``polyval``, ``convolve``) the function is composed from the
 rule table's products and sums, so no derivative formula is written here.
@@ -41,8 +43,14 @@ def _h_diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
         x = _concatenate([p for p in (parts[0], x, parts[1]) if p is not None], ax)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
-    f = lambda c: np.diff(c, n, axis=ax)      # noqa: E731
-    return _lin(x, f, f, True, arith=True)
+    # x[1:] - x[:-1] along the axis, n times, as NumPy computes it: by the
+    # subtract rule (inf - inf: nan tangents, as written out by hand) and
+    # the core's C paths (views, one subtraction)
+    tail = (_ALL,) * (-ax - 1)
+    hi, lo = (Ellipsis, slice(1, None)) + tail, (Ellipsis, slice(None, -1)) + tail
+    for _ in range(n):
+        x = x[hi] - x[lo]
+    return x
 
 
 def _h_ediff1d(ary, to_end=None, to_begin=None):
