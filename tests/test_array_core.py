@@ -1678,3 +1678,4 @@ def test_sort_of_a_vector_moves_each_tangent_with_its_value(make):
     order = np.argsort(X.value, kind="stable")                      # ties keep their order
     assert np.array_equal(r.value, np.sort(X.value), equal_nan=True)
     assert same(r.value, X.value[order]) and same(r.deriv, X.deriv[:, order])
+    assert same_da(r, HANDLED[np.sort](X))                         # the C path, the handler

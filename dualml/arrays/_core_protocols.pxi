@@ -133,6 +133,7 @@ cdef enum:
     AF_MIN
     AF_SQUEEZE
     AF_VSTACK
+    AF_SORT
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -142,7 +143,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.concatenate: AF_CONCATENATE, np.stack: AF_STACK,
                        np.hstack: AF_HSTACK, np.clip: AF_CLIP, np.inner: AF_INNER,
                        np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
-                       np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK}
+                       np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK,
+                       np.sort: AF_SORT}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -219,6 +221,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 e = a[0]
                 if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim >= 1:
                     r = _join0(a, (<DualArray>e).ndim == 1)
+        elif code == AF_SORT:
+            # of a vector: the elements a stable sort of the values puts
+            # there (the handler's rule), gathered in C
+            if n == 1 and type(a) is DualArray and _flat(<DualArray>a) and (<DualArray>a).ndim == 1:
+                r = _take(<DualArray>a, _V(<DualArray>a).argsort(kind="stable"))
         elif code == AF_CLIP:
             # maximum, then minimum: the handler's two rules, by the C path
             if (n == 3 and type(a) is DualArray and <object>PyTuple_GET_ITEM(args, 1) is not None
