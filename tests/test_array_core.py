@@ -1208,6 +1208,24 @@ def test_large_tangent_products_go_to_blas_in_both_paths():
             assert same(_core._tmatmul(x.deriv, W.T), x.deriv @ W.T)
 
 
+@pytest.mark.parametrize("n", [3, 8, 33])
+def test_products_with_strided_matrices_have_numpys_values(n):
+    # W @ x gives NumPy's matmul bits and np.dot(W, x) np.dot's, whatever
+    # the strides (on strided operands the two may sum in other orders),
+    # and the C paths equal the handlers
+    rng = np.random.default_rng(n)
+    big = rng.standard_normal((2 * n, 3 * n)) * 10.0 ** rng.integers(-5, 5, (2 * n, 3 * n))
+    v = rng.standard_normal(2 * n) * 10.0 ** rng.integers(-5, 5, 2 * n)
+    X = DualArray(v, rng.standard_normal((3, 2 * n)))[::2]
+    for W in (big[:n, ::3], big[::2, :n], big[:n, :n].T, big[::2, ::3], big[:n, :n]):
+        for a, b, av, bv in ((W, X, W, X.value), (X, W.T, X.value, W.T)):
+            r, s = a @ b, np.dot(a, b)
+            assert same(r.value, av @ bv) and same(s.value, np.dot(av, bv))
+            assert same_da(r, _products._matmul(a, b)) and same_da(s, HANDLED[np.dot](a, b))
+            assert same_da(s, (a.dot(b) if type(a) is DualArray else np.dot(a, b)))
+            assert np.allclose(r.deriv, s.deriv, rtol=1e-14, atol=0)
+
+
 def test_transposes_and_reshapes_are_views_writes_reach_the_base():
     for X in (rows(np.arange(12.0).reshape(3, 4)), np.exp(rows(np.arange(12.0).reshape(3, 4)))):
         before = X.value.copy()

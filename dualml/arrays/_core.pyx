@@ -725,7 +725,7 @@ cdef class DualArray:
 
     def dot(self, o):
         """dot(o): as ndarray.dot."""
-        r = _matmul(self, o)
+        r = _matmul(self, o, True)
         if r is NotImplemented:
             return _py._dot(self, _py._operand(o, "dot"))
         return r

@@ -228,11 +228,25 @@ def _tmatmul(a, b):
     return _tprod(a3, b3).reshape(batch + (sa[na - 2], sb[nb - 1]))
 
 
-cdef object _matmul(object a, object b):
-    """a @ b with one operand a constant matrix (2-d float64 ndarray) and the
-    other a 1-d or 2-d DualArray of float64 components (first order or
-    hessian's rows: the product is linear, so any row layout passes through);
-    NotImplemented otherwise."""
+cdef inline bint _contiguous(cnp.ndarray a) noexcept:
+    return cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)
+
+
+cdef inline object _value_product(cnp.ndarray a, cnp.ndarray b, bint dot):
+    # the value of a @ b (dot False) or np.dot(a, b): NumPy's own bits.  On
+    # contiguous operands both make the same BLAS call, np.dot's the cheaper
+    # one to reach; on other strides matmul may sum in another order
+    if dot or (_contiguous(a) and _contiguous(b)):
+        return _dot2(a, b)
+    return _np_matmul(a, b)
+
+
+cdef object _matmul(object a, object b, bint dot=False):
+    """a @ b (dot False) or np.dot(a, b) with one operand a constant matrix
+    (2-d float64 ndarray) and the other a 1-d or 2-d DualArray of float64
+    components (first order or hessian's rows: the product is linear, so any
+    row layout passes through): the value NumPy's, the tangent terms by
+    _tprod; NotImplemented otherwise."""
     cdef DualArray x
     cdef cnp.ndarray w, v, d
     r = _dot11(a, b)
@@ -251,7 +265,7 @@ cdef object _matmul(object a, object b):
         # the tangent product is NumPy's allocation: checked against the budget first
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[0],
                        cnp.PyArray_DIMS(v)[1] if cnp.PyArray_NDIM(v) == 2 else 1)
-        val = _dot2(w, v)
+        val = _value_product(w, v, dot)
         if _nan_in(val):
             return NotImplemented       # (the Python path: _shape._domain_nans)
         if cnp.PyArray_NDIM(v) == 1:
@@ -275,7 +289,7 @@ cdef object _matmul(object a, object b):
             return NotImplemented
         _check_product(cnp.PyArray_DIMS(d)[0], cnp.PyArray_DIMS(w)[1],
                        cnp.PyArray_DIMS(v)[0] if cnp.PyArray_NDIM(v) == 2 else 1)
-        val = _dot2(v, w)
+        val = _value_product(v, w, dot)
         if _nan_in(val):
             return NotImplemented       # (the Python path: _shape._domain_nans)
         return _make(val, _tprod(d, w), x._tag, x._o2)
@@ -286,27 +300,3 @@ cdef inline object _transpose(cnp.ndarray w):
     # w.T without the attribute lookup
     return cnp.PyArray_Transpose(w, NULL)
 
-
-cdef object _dot_contiguous(object a, object b):
-    # np.dot(a, b) by _matmul when its operands are contiguous (the matrix
-    # in C or F order, each component of the DualArray in C order): there
-    # NumPy's dot and matmul make the same BLAS call, so the bits are those
-    # of the Python handler (which uses matmul); on other strides matmul
-    # may sum in another order than dot, so those stay with the handler
-    cdef _Parts X
-    cdef DualArray x
-    if type(a) is DualArray and type(b) is ndarray:
-        x = <DualArray>a
-        w = b
-    elif type(b) is DualArray and type(a) is ndarray:
-        x = <DualArray>b
-        w = a
-    else:
-        return NotImplemented
-    if not (_flat(x) and (cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>w)
-                          or cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>w))):
-        return NotImplemented
-    _parts(x, &X)
-    if not (_vcontig(&X) and _rcontig(&X)):
-        return NotImplemented
-    return _matmul(a, b)

@@ -99,8 +99,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # dualml/_function_callable.h, which hands the five arguments to
 # _afunc_entry.  The commonest calls with plain arguments (no keywords) are
 # served here: np.sum / np.mean over everything (the pairwise sums of
-# _sum_all), np.dot with a constant 2-d float64 matrix, all contiguous
-# (_matmul: BLAS, as the handler's matmul; see _dot_contiguous), and
+# _sum_all), np.dot with a constant 2-d float64 matrix (_matmul: the value
+# np.dot's own, as the handler's), and
 # np.transpose / np.reshape / np.ravel as views of both components made in
 # C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
 # of the result's shape, np.concatenate / np.stack along axis 0 and
@@ -239,7 +239,7 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if n == 2:
                 r = _dot11(a, <object>PyTuple_GET_ITEM(args, 1))
                 if r is NotImplemented and code == AF_DOT:
-                    r = _dot_contiguous(a, <object>PyTuple_GET_ITEM(args, 1))
+                    r = _matmul(a, <object>PyTuple_GET_ITEM(args, 1), True)
         elif type(a) is DualArray:
             if code == AF_SUM:
                 if n == 1:

@@ -176,8 +176,21 @@ def _dot(a, b):
     if na == 0 or nb == 0:
         return _ew_binary("multiply", a, b)
     if na <= 2 and nb <= 2:
-        return _matmul(a, b)
+        r = _matmul(a, b)
+        av, bv = _first_values(a), _first_values(b)
+        if type(r) is DualArray and av is not None and bv is not None:
+            # the value np.dot's own bits (matmul may sum in another order
+            # on strided operands), as the core's np.dot
+            r = _new(np.asarray(np.dot(av, bv)), r._d, r._tag, r._o2)
+        return r
     return _tensordot(a, b, ([-1], [-2 if nb >= 2 else 0]))
+
+
+def _first_values(x):
+    # the float values of a constant or of a DualArray whose values are floats
+    if type(x) is _nd:
+        return x
+    return x._v if type(x._v) is _nd else None
 
 
 def _inner_prod(a, b):
