@@ -1226,6 +1226,27 @@ def test_products_with_strided_matrices_have_numpys_values(n):
             assert np.allclose(r.deriv, s.deriv, rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 5), (10, 10, 10), (2, 33, 3), (70, 70, 70), (1, 5, 1)])
+def test_products_of_two_dual_matrices_in_c_equal_the_python_path(shape):
+    # x @ y and np.dot(x, y) of two first-order 2-d DualArrays: NumPy's value
+    # bits, and the Python path's tangent bits (the two _tprod terms, added)
+    m, n, p = shape
+    rng = np.random.default_rng(m + n + p)
+    A = DualArray(rng.standard_normal((m, n)) * 10.0 ** rng.integers(-4, 4, (m, n)),
+                  rng.standard_normal((3, m, n)))
+    B = DualArray(rng.standard_normal((n, p)), rng.standard_normal((3, n, p)))
+    for a, b in ((A, B), (np.sin(A), B[:, ::-1]), (A.T.T, B)):
+        r, s = a @ b, np.dot(a, b)
+        assert same(r.value, a.value @ b.value) and same(s.value, np.dot(a.value, b.value))
+        assert same_da(r, _products._matmul(a, b)) and same_da(s, HANDLED[np.dot](a, b))
+    G = A.T @ A                                        # one operand's transpose: syrk
+    assert same(G.value, A.value.T @ A.value) and same_da(G, _products._matmul(A.T, A))
+    # against the product rule, row by row
+    for j in range(3):
+        ref = A.deriv[j] @ B.value + A.value @ B.deriv[j]
+        assert np.allclose((A @ B).deriv[j], ref, rtol=1e-13, atol=1e-13 * np.abs(ref).max())
+
+
 def test_transposes_and_reshapes_are_views_writes_reach_the_base():
     for X in (rows(np.arange(12.0).reshape(3, 4)), np.exp(rows(np.arange(12.0).reshape(3, 4)))):
         before = X.value.copy()

@@ -252,6 +252,8 @@ cdef object _matmul(object a, object b, bint dot=False):
     r = _dot11(a, b)
     if r is not NotImplemented:
         return r
+    if type(a) is DualArray and type(b) is DualArray:
+        return _matmul_duals(<DualArray>a, <DualArray>b, dot)
     if type(a) is ndarray and type(b) is DualArray:
         x = <DualArray>b
         w = <cnp.ndarray>a
@@ -294,6 +296,42 @@ cdef object _matmul(object a, object b, bint dot=False):
             return NotImplemented       # (the Python path: _shape._domain_nans)
         return _make(val, _tprod(d, w), x._tag, x._o2)
     return NotImplemented
+
+
+cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
+    """x @ y (or np.dot) for two 2-d first-order DualArrays of one tag and
+    row count: the value NumPy's, the tangent rows xd @ yv + xv @ yd, each
+    term by _tprod and their sum by the add rule's value (the Python path's
+    _bilinear, bit for bit); NotImplemented otherwise."""
+    cdef cnp.ndarray av, ad, bv, bd, t1, t2
+    cdef double *p
+    cdef const double *q
+    cdef Py_ssize_t i, n
+    if not (_flat(x) and _flat(y) and x._o2 is None and y._o2 is None and x._tag == y._tag):
+        return NotImplemented
+    av = <cnp.ndarray>_V(x)
+    ad = <cnp.ndarray>_D(x)
+    bv = <cnp.ndarray>_V(y)
+    bd = <cnp.ndarray>_D(y)
+    if not (cnp.PyArray_NDIM(av) == 2 and cnp.PyArray_NDIM(bv) == 2
+            and cnp.PyArray_DIMS(av)[1] == cnp.PyArray_DIMS(bv)[0]
+            and cnp.PyArray_DIMS(ad)[0] == cnp.PyArray_DIMS(bd)[0]):
+        return NotImplemented
+    _check_product(cnp.PyArray_DIMS(ad)[0], cnp.PyArray_DIMS(av)[0], cnp.PyArray_DIMS(bv)[1])
+    val = _value_product(av, bv, dot)
+    if _nan_in(val):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    t1 = <cnp.ndarray>_tprod(ad, bv)
+    t2 = <cnp.ndarray>_tprod(av, bd)
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(t1) and cnp.PyArray_IS_C_CONTIGUOUS(t2)
+            and cnp.PyArray_ISWRITEABLE(t1)):
+        return NotImplemented
+    p = <double *>cnp.PyArray_DATA(t1)
+    q = <const double *>cnp.PyArray_DATA(t2)
+    n = cnp.PyArray_SIZE(t1)
+    for i in range(n):
+        p[i] = p[i] + q[i]
+    return _make(val, t1, x._tag, None)
 
 
 cdef inline object _transpose(cnp.ndarray w):
