@@ -1718,3 +1718,23 @@ def test_sort_of_a_vector_moves_each_tangent_with_its_value(make):
     assert np.array_equal(r.value, np.sort(X.value), equal_nan=True)
     assert same(r.value, X.value[order]) and same(r.deriv, X.deriv[:, order])
     assert same_da(r, HANDLED[np.sort](X))                         # the C path, the handler
+
+
+def test_flip_and_expand_dims_are_views_of_both_components():
+    # through the core's indexing and reshape: views, as NumPy's
+    rng = np.random.default_rng(0)
+    X = DualArray(rng.standard_normal((3, 4)), rng.standard_normal((2, 3, 4)))
+    for Z in (X, X[:, ::2], X.T, np.sin(X)):
+        for ax in (0, 1, -1, (0, 2), (-1, 0)):
+            r = np.expand_dims(Z, ax)
+            assert same(r.value, np.expand_dims(Z.value, ax))
+            assert same(r.deriv, np.expand_dims(Z.deriv, tuple(
+                a + 1 if a >= 0 else a for a in (ax if isinstance(ax, tuple) else (ax,)))))
+            assert np.shares_memory(r._v, Z._v) and np.shares_memory(r._d, Z._d)
+        for ax in (None, 0, 1, (0, 1), -1):
+            r = np.flip(Z, ax)
+            axes = (1, 2) if ax is None else tuple(a % 2 + 1 for a in np.atleast_1d(ax))
+            assert same(r.value, np.flip(Z.value, ax)) and same(r.deriv, np.flip(Z.deriv, axes))
+            assert np.shares_memory(r._v, Z._v) and np.shares_memory(r._d, Z._d)
+    with pytest.raises(ValueError):
+        np.expand_dims(X, (0, 0))

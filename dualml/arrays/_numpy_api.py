@@ -478,7 +478,11 @@ def _h_take(a, indices, axis=None, out=None, mode="raise"):
 
 def _h_flip(m, axis=None):
     x = _a(m, "flip")
-    ax = _neg_axes(axis, len(x.shape))
+    nd = len(x.shape)
+    ax = _neg_axes(axis, nd)
+    if type(x) is DualArray:
+        # reversed slices: views of both components by the core's indexing
+        return x[tuple(slice(None, None, -1) if a - nd in ax else _ALL for a in range(nd))]
     f = lambda c: np.flip(c, ax)      # noqa: E731
     return _lin(x, f, f)
 

@@ -357,6 +357,12 @@ def _expand_dims(x, axis):
         axis = (axis,)
     n = nd + len(axis)
     ax = tuple(_norm_axis(a, n) - n for a in axis)
+    if type(x) is DualArray:
+        if len(set(ax)) != len(ax):
+            raise ValueError("repeated axis")
+        # a view with the new axes: the core's reshape (C, views of both)
+        it = iter(x.shape)
+        return x.reshape(tuple(1 if a - n in ax else next(it) for a in range(n)))
     f = lambda c: np.expand_dims(c, ax)       # noqa: E731
     return _lin(x, f, f)
 

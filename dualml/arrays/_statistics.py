@@ -12,6 +12,7 @@ hessian and nested levels work wherever the parts do.  Keywords that are
 not implemented raise a TypeError naming them.
 """
 import math
+import operator
 
 import numpy as np
 
@@ -118,6 +119,10 @@ def _h_ptp(a, axis=None, out=None, keepdims=False):
                       _select_reduce(x, axis, keepdims, np.argmin, "min"))
 
 
+_OPERATORS = {"multiply": operator.mul, "add": operator.add, "subtract": operator.sub,
+              "divide": operator.truediv, "true_divide": operator.truediv}
+
+
 def _accumulate(x, axis, name):
     """ufunc.accumulate of a binary rule along axis, by the rule slice by slice."""
     nd = len(x.shape)
@@ -126,6 +131,16 @@ def _accumulate(x, axis, name):
     if n == 0:
         return _copy(x)
     tail = (_ALL,) * (-ax - 1)
+    if type(x) is DualArray:
+        # the operator (or ufunc) and basic slicing: the core's C paths, the
+        # same rule
+        uf = _OPERATORS.get(name) or getattr(np, name)
+        r = x[(Ellipsis, slice(0, 1)) + tail]
+        parts = [r]
+        for i in range(1, n):
+            r = uf(r, x[(Ellipsis, slice(i, i + 1)) + tail])
+            parts.append(r)
+        return np.concatenate(parts, nd + ax)
     r = _getitem(x, (Ellipsis, slice(0, 1)) + tail)
     parts = [r]
     for i in range(1, n):
