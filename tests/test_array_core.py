@@ -1497,6 +1497,22 @@ def test_concatenate_and_stack_along_axis_0_equal_numpy_on_each_component(case):
         assert same_da(np.stack(items, 0), s)
 
 
+def test_joins_along_axis_0_with_constants_in_c_equal_the_handler():
+    # float64 constants among the items: zero tangent rows, as the handler
+    # lifts them (first, last, several; hessian rows too)
+    rng = np.random.default_rng(35)
+    X = rows(rng.standard_normal(3))
+    H = _core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7, (4, 0, 4, True))
+    for items in ([X, np.ones(3)], [np.ones(3), X], [np.ones(2), X, np.arange(4.0), np.sin(X)],
+                  (X, SPECIAL[:3].copy()), [H, np.ones(4)], [np.ones(4), H, H]):
+        r = np.concatenate(items)
+        assert same_da(r, HANDLED[np.concatenate](items))
+        assert same(r._v, np.concatenate([np.asarray(getattr(o, "_v", o)) for o in items]))
+        if all(len(o) == len(items[0]) for o in items):
+            assert same_da(np.stack(items), HANDLED[np.stack](items))
+            assert same_da(np.vstack(items), HANDLED[np.vstack](items))
+
+
 def test_joins_along_axis_0_decline_mixed_operands_with_the_same_results():
     X = rows(np.arange(3.0))
     Y = DualArray(np.arange(3.0), np.ones((3, 3)))        # tag 1, but another array

@@ -367,48 +367,63 @@ cdef object _where_c(object cond, object a, object b):
     return r
 
 
+cdef inline bint _join_constant(object o) noexcept:
+    # a constant item of a join: an aligned C-contiguous float64 ndarray
+    return (type(o) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>o)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>o))
+
+
 cdef object _join0(object seq, bint stack):
     """np.concatenate(seq) (stack False) or np.stack(seq) along axis 0, for
     a list or tuple of contiguous DualArrays of one tag, row count and
-    layout, of one shape (stack) or of shapes that differ in the first axis
-    only (concatenate): the values, and each tangent row, copied one item
-    after the other; NotImplemented otherwise (the handler then joins or
-    raises NumPy's error)."""
+    layout, and contiguous float64 constants (zero tangent rows, as the
+    handler lifts them), of one shape (stack) or of shapes that differ in
+    the first axis only (concatenate): the values, and each tangent row,
+    copied one item after the other; NotImplemented otherwise (the handler
+    then joins or raises NumPy's error)."""
     cdef _Parts X, O
     cdef cnp.npy_intp dims[DUALML_MAXD + 1]
     cdef Py_ssize_t m, i, k = 0, nitems, total, off, sz
     cdef int nd = 0, a
-    cdef DualArray x, first, r
+    cdef DualArray x, first = None, r
     cdef list items
     if type(seq) is list or type(seq) is tuple:
         items = list(seq)           # (ours: nothing can change it meanwhile)
     else:
         return NotImplemented
     nitems = len(items)
-    if nitems == 0 or type(items[0]) is not DualArray:
+    for i in range(nitems):
+        if type(items[i]) is DualArray:
+            first = <DualArray>items[i]
+            break
+    if first is None or not _flat(first):
         return NotImplemented
-    first = <DualArray>items[0]
+    _parts(first, &X)
+    k = X.k
     for i in range(nitems):
         o = items[i]
-        if type(o) is not DualArray:
-            return NotImplemented
-        x = <DualArray>o
-        if x._tag != first._tag or not (x._o2 is first._o2 or x._o2 == first._o2):
-            return NotImplemented
-        if not _flat(x):
-            return NotImplemented
-        _parts(x, &X)
-        if not (_vcontig(&X) and _rcontig(&X)):
+        if type(o) is DualArray:
+            x = <DualArray>o
+            if x._tag != first._tag or not (x._o2 is first._o2 or x._o2 == first._o2):
+                return NotImplemented
+            if not _flat(x):
+                return NotImplemented
+            _parts(x, &X)
+            if not (_vcontig(&X) and _rcontig(&X)) or X.k != k:
+                return NotImplemented
+        elif _join_constant(o):
+            _array_parts(<cnp.ndarray>o, &X)
+        else:
             return NotImplemented
         if i == 0:
             nd = X.nd
-            k = X.k
             if nd >= DUALML_MAXD - 1 or (nd == 0 and not stack):
                 return NotImplemented
             for a in range(nd):
                 dims[a + 1] = X.dims[a]
             dims[0] = 0
-        elif X.nd != nd or X.k != k:
+        elif X.nd != nd:
             return NotImplemented
         for a in range(nd):
             if X.dims[a] != dims[a + 1] and (stack or a > 0):
@@ -426,15 +441,24 @@ cdef object _join0(object seq, bint stack):
     total = _size(&O)
     off = 0
     for i in range(nitems):
-        x = <DualArray>items[i]
-        if not _flat(x):
-            return NotImplemented
-        _parts(x, &X)
+        o = items[i]
+        if type(o) is DualArray:
+            x = <DualArray>o
+            if not _flat(x):
+                return NotImplemented
+            _parts(x, &X)
+            if X.k != k or not (_vcontig(&X) and _rcontig(&X)):
+                return NotImplemented
+        else:
+            _array_parts(<cnp.ndarray>o, &X)
         sz = _size(&X)
-        if X.k != k or off + sz > total or not (_vcontig(&X) and _rcontig(&X)):
+        if off + sz > total:
             return NotImplemented
         memmove(O.v + off * 8, X.v, <size_t>sz * 8)
         for m in range(k):
-            memmove(O.d + (m * total + off) * 8, X.d + m * X.dst[0], <size_t>sz * 8)
+            if X.d != NULL:
+                memmove(O.d + (m * total + off) * 8, X.d + m * X.dst[0], <size_t>sz * 8)
+            else:
+                memset(O.d + (m * total + off) * 8, 0, <size_t>sz * 8)
         off += sz
     return r
