@@ -1754,3 +1754,18 @@ def test_flip_and_expand_dims_are_views_of_both_components():
             assert np.shares_memory(r._v, Z._v) and np.shares_memory(r._d, Z._d)
     with pytest.raises(ValueError):
         np.expand_dims(X, (0, 0))
+
+
+def test_trace_fills_out_and_checks_dtype():
+    # out= used to be ignored (the result returned, out left as it was)
+    rng = np.random.default_rng(0)
+    X = DualArray(rng.standard_normal((4, 4)), rng.standard_normal((3, 4, 4)))
+    out = DualArray(np.zeros(()), np.zeros(3))
+    assert np.trace(X, out=out) is out
+    assert same(out.value, np.trace(X.value))
+    assert np.allclose(out.deriv, np.trace(X.deriv, axis1=1, axis2=2), rtol=1e-15, atol=0)
+    assert same_da(X.trace(), np.trace(X))
+    with pytest.raises(TypeError, match="float64"):
+        np.trace(X, dtype=np.float32)
+    with pytest.raises(TypeError, match="out= must be a DualArray"):
+        np.trace(X, out=np.zeros(()))

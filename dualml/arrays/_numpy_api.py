@@ -515,7 +515,10 @@ def _h_diag(v, k=0):
 
 
 def _h_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return _sum(_h_diagonal(a, offset, axis1, axis2), -1)
+    _no_out(None, "trace", dtype)
+    d = _h_diagonal(a, offset, axis1, axis2)
+    # (the method: the core's C path for the sum where it applies)
+    return _fn_out(d.sum(-1) if type(d) is DualArray else _sum(d, -1), out, "trace")
 
 
 def _h_atleast_1d(*arys):
