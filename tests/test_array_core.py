@@ -1769,3 +1769,11 @@ def test_trace_fills_out_and_checks_dtype():
         np.trace(X, dtype=np.float32)
     with pytest.raises(TypeError, match="out= must be a DualArray"):
         np.trace(X, out=np.zeros(()))
+
+
+def test_cov_and_corrcoef_refuse_other_dtypes():
+    X = rows(np.arange(6.0).reshape(2, 3) ** 2)
+    assert same_da(np.cov(X, dtype=np.float64), np.cov(X))
+    for f in (np.cov, np.corrcoef):
+        with pytest.raises(TypeError, match="float64"):
+            f(X, dtype=np.float32)

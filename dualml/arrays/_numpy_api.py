@@ -679,6 +679,7 @@ def _h_cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweight
     if fweights is not None or aweights is not None:
         raise TypeError("numpy.cov on DualArray: fweights/aweights are not supported; "
                         "write the weighted covariance with np.average")
+    _no_out(None, "cov", dtype)
     x = _operand(m, "numpy.cov")
     if len(x.shape) == 1:
         x = _reshape(x, (1, -1))
@@ -699,6 +700,7 @@ def _h_cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweight
 
 
 def _h_corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    _no_out(None, "corrcoef", dtype)
     c = _operand(_h_cov(x, y, rowvar), "numpy.corrcoef")
     if len(c.shape) == 0:
         return _ew_binary("divide", c, c)
