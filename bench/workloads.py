@@ -476,6 +476,12 @@ W9_OPS = {  # name: (expression, goal for the ratio at 10 elements x 10 directio
     "index": ("d[3]", 2.5),
     "max": ("d.max()", 1.5),
     "inner": ("d @ d", 1.5),
+    # and a second set: a statistic, a product with the matrix on the left
+    # (transposed), a binary ufunc called through NumPy, a join
+    "std": ("d.std()", 1.5),
+    "tdot": ("w.T @ d", 1.5),
+    "np.add": ("np.add(d, d)", 1.5),
+    "concat": ("np.concatenate((d, d))", 1.5),
 }
 
 
@@ -501,6 +507,10 @@ def make_w9(op, d, w):
         "index": lambda: d[3],
         "max": lambda: d.max(),
         "inner": lambda: d @ d,
+        "std": lambda: d.std(),
+        "tdot": lambda: w.T @ d,
+        "np.add": lambda: np.add(d, d),
+        "concat": lambda: np.concatenate((d, d)),
     }[op]
 
 
@@ -609,6 +619,11 @@ def ref_w9(op, n):
         "index": lambda: t[:, 3],
         "max": lambda: t[:, np.argmax(v)],
         "inner": lambda: 2.0 * (t @ v),
+        # d std = sum((v - mean) t) / (n std): the deviations sum to zero
+        "std": lambda: t @ (v - v.mean()) / (v.size * v.std()),
+        "tdot": lambda: t @ w,
+        "np.add": lambda: 2.0 * t,
+        "concat": lambda: np.concatenate((t, t), axis=1),
     }[op]()
     return {"value": value, "deriv": deriv}
 

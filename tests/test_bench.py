@@ -35,7 +35,8 @@ def run_worker(case, tool, *extra):
     return json.loads(line.split(" ", 1)[1])
 
 
-@pytest.mark.parametrize("op", ["mul", "sin", "dot", "slice", "exp", "index", "max", "inner"])
+@pytest.mark.parametrize("op", ["mul", "sin", "dot", "slice", "exp", "index", "max", "inner",
+                                "std", "tdot", "np.add", "concat"])
 def test_worker_measures_and_checks_one_case(workloads, tmp_path, op):
     ref = tmp_path / "ref.pickle"
     ref.write_bytes(pickle.dumps(workloads.ref_w9(op, 10)))
