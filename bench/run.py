@@ -416,7 +416,7 @@ def render_per_op(per_op, opts):
     for workload, cases in per_op:
         floor = next((c for c in cases if c.kind == "floor"), None)
         ours = next((c for c in cases if c.kind != "floor"), None)
-        title = workload.title.split(",")[0]
+        title = workload.title.rsplit(", ", 2)[0]       # (the expression may hold commas)
         dims = workload.label.split()[-1].replace("x", " × ")
         goal = f"≤ {workload.goal:g}" if workload.goal else ""
         if floor is None or ours is None or floor.status != "ok" or ours.status != "ok":
