@@ -1777,3 +1777,33 @@ def test_cov_and_corrcoef_refuse_other_dtypes():
     for f in (np.cov, np.corrcoef):
         with pytest.raises(TypeError, match="float64"):
             f(X, dtype=np.float32)
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (8,), (9,), (129,), (300,), (3, 4), (10, 10),
+                                   (1, 9), (9, 1), (8, 17), (3, 130), (130, 3), (2, 3, 4),
+                                   (4, 1, 6), (2, 2, 2, 2)])
+def test_sums_over_one_axis_in_c_have_numpys_bits(shape):
+    # one-axis sums and means written out in C: NumPy's order (the identity
+    # 0.0, then the pairwise sum of each lane along the last axis, or the
+    # slices one after the other along another), so np.add.reduce's and
+    # np.mean's bits, -0.0 sums included; the Python path's too
+    rng = np.random.default_rng(len(shape) * 1000 + shape[-1])
+    vals = (rng.standard_normal(shape),
+            rng.choice([0.0, -0.0, 1.0, -1.0, 2.5, -0.0], size=shape),
+            rng.standard_normal(shape) * 10.0 ** rng.integers(-20, 20, shape),
+            np.full(shape, -0.0))
+    for v in vals:
+        t = rng.standard_normal((3,) + shape) * 10.0 ** rng.integers(-10, 10, (3,) + shape)
+        t[0] = -0.0
+        for X in (DualArray(v, t), np.negative(DualArray(v, t))):
+            for ax in range(-len(shape), len(shape)):
+                tax = ax if ax < 0 else ax + 1
+                for kd in (False, True):
+                    r, m = X.sum(ax, keepdims=kd), X.mean(ax, keepdims=kd)
+                    assert same(r.value, np.add.reduce(X.value, axis=ax, keepdims=kd))
+                    assert same(r.deriv, np.add.reduce(X.deriv, axis=tax, keepdims=kd))
+                    assert same(m.value, np.mean(X.value, axis=ax, keepdims=kd))
+                    assert same(m.deriv, np.mean(X.deriv, axis=tax, keepdims=kd))
+                    assert same_da(r, _reduce._sum(X, ax, kd)) and same_da(m, _reduce._mean(X, ax, kd))
+    Z = DualArray(np.full(9, -0.0), np.full((2, 9), -0.0))       # the full sum too
+    assert same(Z.sum().value, np.sum(Z.value)) and same(Z.sum().deriv, np.zeros(2))

@@ -62,7 +62,9 @@ cdef object _sum_all(DualArray x):
     if not (_vcontig(&X) and _rcontig(&X)):
         return NotImplemented
     n = _size(&X)
-    s = _pairwise(X.v, n, 8)
+    # NumPy's add.reduce starts from its identity, 0.0, then adds the
+    # pairwise sum: a sum of -0.0s is +0.0
+    s = 0.0 + _pairwise(X.v, n, 8)
     if s != s:
         return NotImplemented
     res = _make(None, None, x._tag, x._o2)
@@ -73,7 +75,7 @@ cdef object _sum_all(DualArray x):
     with nogil:
         (<double *>O.v)[0] = s
         for j in range(X.k):
-            o[j] = _pairwise(X.d + j * rs, n, 8)
+            o[j] = 0.0 + _pairwise(X.d + j * rs, n, 8)
     return res
 
 
@@ -104,6 +106,9 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
         if not -nd <= axis < nd:
             return NotImplemented       # the Python path raises NumPy's error
         ax = axis - nd if axis >= 0 else axis
+        r = _sum_axis_c(x, &X, nd + ax, keepdims, mean)
+        if r is not NotImplemented:
+            return r
     else:
         if type(axis) is not tuple or len(<tuple>axis) == 0:
             return NotImplemented
@@ -153,6 +158,75 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
     if mean and n > 0 and m > 0:
         _divide_all(<double *>O.v, m // 8, <double>(n // (m // 8)))
         _divide_all(<double *>O.d, X.k * (m // 8), <double>(n // (m // 8)))
+    return res
+
+
+cdef object _sum_axis_c(DualArray x, _Parts *X, int ax, bint keepdims, bint mean):
+    """x.sum(ax) / x.mean(ax) over one axis of a small first-order x whose
+    values and tangent rows are C-contiguous, in NumPy's order written out:
+    add.reduce starts each output from its identity 0.0, then -- its inner
+    loop running along the smallest stride -- adds the pairwise sum of the
+    lane when ax is the last axis, else adds the slices along ax one after
+    the other (np.mean then divides by the count).  The tests compare with
+    np.add.reduce and np.mean on many shapes and special values.  A result
+    that is not finite (NumPy warns), an empty axis and other layouts:
+    NotImplemented."""
+    cdef _Parts O
+    cdef DualArray res
+    cdef cnp.npy_intp odims[DUALML_MAXD]
+    cdef Py_ssize_t outer = 1, L, inner = 1, n, m, comp, o, r, i
+    cdef int a, ond = 0
+    cdef const char *src
+    cdef double *dst
+    cdef double *out
+    cdef const double *row
+    cdef double c
+    n = _size(X)
+    if not (_vcontig(X) and _rcontig(X) and (X.k < 2 or X.dst[0] == 8 * n)) \
+            or 8.0 * <double>(X.k + 1) * <double>n >= POOL_MIN:
+        return NotImplemented
+    L = X.dims[ax]
+    if L == 0:
+        return NotImplemented
+    for a in range(X.nd):
+        if a < ax:
+            outer *= X.dims[a]
+        elif a > ax:
+            inner *= X.dims[a]
+        if a != ax:
+            odims[ond] = X.dims[a]
+            ond += 1
+        elif keepdims:
+            odims[ond] = 1
+            ond += 1
+    m = outer * inner
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, ond, odims, X.k)
+    _parts(res, &O)
+    c = <double>L
+    for comp in range(X.k + 1):
+        src = X.v if comp == 0 else X.d + (comp - 1) * X.dst[0]
+        dst = <double *>(O.v if comp == 0 else O.d + (comp - 1) * O.dst[0])
+        if inner == 1:
+            for o in range(outer):
+                dst[o] = 0.0 + _pairwise(<char *>src + o * L * 8, L, 8)
+        else:
+            for o in range(outer):
+                out = dst + o * inner
+                for i in range(inner):
+                    out[i] = 0.0
+                for r in range(L):
+                    row = <const double *>src + (o * L + r) * inner
+                    for i in range(inner):
+                        out[i] = out[i] + row[i]
+        for i in range(m):
+            if not isfinite(dst[i]):
+                # an inf or nan: NumPy's reduction (its overflow and invalid
+                # warnings), and a nan value's tangents by _shape._domain_nans
+                return NotImplemented
+        if mean:
+            for i in range(m):
+                dst[i] = dst[i] / c
     return res
 
 
