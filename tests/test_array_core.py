@@ -1807,3 +1807,21 @@ def test_sums_over_one_axis_in_c_have_numpys_bits(shape):
                     assert same_da(r, _reduce._sum(X, ax, kd)) and same_da(m, _reduce._mean(X, ax, kd))
     Z = DualArray(np.full(9, -0.0), np.full((2, 9), -0.0))       # the full sum too
     assert same(Z.sum().value, np.sum(Z.value)) and same(Z.sum().deriv, np.zeros(2))
+
+
+@pytest.mark.parametrize("shape", [(1,), (9,), (300,), (3, 4), (1, 9), (9, 1), (2, 3, 4), (4, 1, 6)])
+def test_cumsum_in_c_has_numpys_bits(shape):
+    # np.add.accumulate's order written out in C: each lane's first element,
+    # then the running sum; -0.0 kept where NumPy keeps it
+    rng = np.random.default_rng(shape[-1] + len(shape))
+    for v in (rng.standard_normal(shape), rng.choice([0.0, -0.0, 1.0, -1.0], size=shape),
+              np.full(shape, -0.0), rng.standard_normal(shape) * 10.0 ** rng.integers(-20, 20, shape)):
+        t = rng.standard_normal((3,) + shape)
+        t[0] = -0.0
+        for X in (DualArray(v, t), np.negative(DualArray(v, t))):
+            for ax in [None] + list(range(-len(shape), len(shape))):
+                r = X.cumsum(ax)
+                et = (np.cumsum(X.deriv.reshape(3, -1), 1) if ax is None
+                      else np.cumsum(X.deriv, ax if ax < 0 else ax + 1))
+                assert same(r.value, np.cumsum(X.value, ax)) and same(r.deriv, et)
+                assert same_da(r, _reduce._cumsum(X, ax)) and same_da(np.cumsum(X, ax), r)

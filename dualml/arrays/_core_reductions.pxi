@@ -237,16 +237,20 @@ cdef void _divide_all(double *p, Py_ssize_t n, double c) noexcept:
 
 
 cdef object _cumsum_c(DualArray x, object axis):
-    """x.cumsum(axis) for a lazy x, or a small eager x with contiguous
-    components (copied into one block): np.add.accumulate (np.cumsum's
-    ufunc) once over the (k + 1, ...) block along the axis, which adds each
-    lane in order as it does the two components apart (the Python path);
-    axis None on the flattened block.  NotImplemented otherwise."""
+    """x.cumsum(axis) for a first-order x with C-contiguous components
+    (lazy or eager), in np.add.accumulate's order written out: each lane's
+    first element copied, then each next one the previous plus the input
+    (the Python path's np.cumsum of each component, bit for bit; axis None
+    along the flattened array).  A result that is not finite goes to the
+    Python path (NumPy's warnings, _shape._domain_nans); NotImplemented
+    otherwise."""
     cdef _Parts X, O
-    cdef cnp.npy_intp full[DUALML_MAXD + 1]
-    cdef Py_ssize_t n, ax
-    cdef int i, nd
+    cdef Py_ssize_t n, ax, outer = 1, L, inner = 1, comp, o, r, i, lane
+    cdef cnp.npy_intp flat
+    cdef int a, nd
     cdef DualArray res
+    cdef const double *src
+    cdef double *dst
     if not _flat(x):
         return NotImplemented
     if x._lz == NULL:
@@ -256,13 +260,10 @@ cdef object _cumsum_c(DualArray x, object axis):
     nd = X.nd
     n = _size(&X)
     if nd > DUALML_MAXD or n == 0 or not (_vcontig(&X) and _rcontig(&X)) \
-            or X.dst[0] != 8 * n:
+            or (X.k > 1 and X.dst[0] != 8 * n):
         return NotImplemented
     if axis is None:
-        full[0] = X.k + 1
-        full[1] = n
-        nd = 1
-        ax = 1
+        L = n
     else:
         if type(axis) is not int or nd == 0:
             return NotImplemented
@@ -272,25 +273,35 @@ cdef object _cumsum_c(DualArray x, object axis):
             return NotImplemented
         if not -nd <= ax < nd:
             return NotImplemented       # the Python path raises NumPy's error
-        ax = (ax + nd if ax < 0 else ax) + 1
-        full[0] = X.k + 1
-        for i in range(nd):
-            full[i + 1] = X.dims[i]
-    blk = _block_of(x, &X, nd, full)
-    if blk is None:
-        return NotImplemented
-    r = _np_add_accumulate(blk, ax)
-    if not (type(r) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>r) == cnp.NPY_DOUBLE
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>r)):
-        return NotImplemented
-    if _any_nan(<const char *>cnp.PyArray_DATA(<cnp.ndarray>r), n):
-        return NotImplemented           # (the Python path: _shape._domain_nans)
+        if ax < 0:
+            ax += nd
+        L = X.dims[ax]
+        for a in range(nd):
+            if a < ax:
+                outer *= X.dims[a]
+            elif a > ax:
+                inner *= X.dims[a]
     res = _make(None, None, x._tag, x._o2)
-    _alloc_result(res, nd, cnp.PyArray_DIMS(<cnp.ndarray>r) + 1, X.k)
+    if axis is None:
+        flat = n
+        _alloc_result(res, 1, &flat, X.k)
+    else:
+        _alloc_result(res, nd, X.dims, X.k)
     _parts(res, &O)
-    memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>r), <size_t>(8 * n))
-    if X.k:
-        memcpy(O.d, <char *>cnp.PyArray_DATA(<cnp.ndarray>r) + 8 * n, <size_t>(8 * n * X.k))
+    lane = L * inner
+    for comp in range(X.k + 1):
+        src = <const double *>(X.v if comp == 0 else X.d + (comp - 1) * X.dst[0])
+        dst = <double *>(O.v if comp == 0 else O.d + (comp - 1) * O.dst[0])
+        for o in range(outer):
+            for i in range(inner):
+                dst[o * lane + i] = src[o * lane + i]
+            for r in range(1, L):
+                for i in range(inner):
+                    dst[o * lane + r * inner + i] = (dst[o * lane + (r - 1) * inner + i]
+                                                     + src[o * lane + r * inner + i])
+        for i in range(n):
+            if not isfinite(dst[i]):
+                return NotImplemented   # (NumPy's warnings; _shape._domain_nans)
     return res
 
 
