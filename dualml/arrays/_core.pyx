@@ -20,17 +20,23 @@ b. Fast paths, in this file and the ones it includes, one concern each
    _core_protocols.pxi; one extension module, so they share the type's C
    fields and call each other as C): the operators and in-place operators,
    comparisons, the rule table's ufuncs and ``dualml.<f>``, basic indexing,
-   full sums, products with constant matrices, and one hessian pass
+   integer and boolean gathers, item assignment, sums, means, cumsum,
+   max/min and prod, copies, views, joins along the first axis, np.where,
+   products with constant matrices and of two dual matrices (their tangent
+   terms by the one rule of ``_tprod``, shared with the Python paths), the
+   NumPy functions of _core_protocols.pxi, and one hessian pass
    (``hessian_pass``), for DualArrays whose components are aligned float64
    ndarrays (first order, and hessian's rows, whose curvature terms come
    from ``_kernels.o2_*_c``).  Operands are classified in C (DualArray /
    float64 ndarray / Python or NumPy scalar), broadcasting is 0-strides
    handed to the loop drivers of ``dualml._kernels`` (no views), and the
    outputs are allocated here.
-c. Everything else -- nested levels, fancy indexing, the NumPy functions,
-   reductions over axes, linear algebra -- is the Python implementation in
-   this package, installed at import by ``_install``.  Both give the same
-   bits; the tests compare them (tests/test_array_core.py).
+c. Everything else -- nested levels, n-d fancy indexing, most NumPy
+   functions, linear algebra -- is the Python implementation in this
+   package, installed at import by ``_install``; a NaN result of a sum or a
+   product also goes there (its tangents follow the domain-error rule of
+   _shape._domain_nans).  Both give the same bits; the tests compare them
+   (tests/test_array_core.py).
 d. A small result (under POOL_MIN bytes) is born lazy: its values and
    tangent rows live in one raw block (shape header, then the data) that
    the array owns, and ``_vo``/``_do`` stay None until Python asks for
