@@ -5,8 +5,13 @@ Design
 ``L(a, b)`` bilinear gives value ``L(av, bv)`` and tangents
 ``L(ad, bv) + L(av, bd)``, with the direction axis as a leading batch axis
 (``_bilinear``); hessian rows add the cross terms ``L(ga_i, gb_j) +
-L(ga_j, gb_i)`` for the pairs (i, j) of their layout.  Products with a constant matrix are answered in C by the
-core; these are the general forms.
+L(ga_j, gb_i)`` for the pairs (i, j) of their layout.  Values are NumPy's
+own product (matmul's for ``@``, np.dot's for ``dot``); the tangent terms
+of matrix products go through the core's ``_tmatmul``, the rule its C
+paths use too (products with a constant matrix, of two dual matrices), so
+both give the same bits.  A nan the product makes of inputs that are not
+nan (0 * inf, inf - inf) has nan tangents (``_shape._domain_nans``).
+These are the general forms.
 """
 import numbers
 

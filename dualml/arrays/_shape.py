@@ -5,7 +5,11 @@ Design
 A linear map of the values is the same map of every tangent row, so each
 operation is written once as a pair of maps (``_lin``) applied recursively
 to nested components; the maps use negative axes or a leading slice for
-the direction axis, so one map works at every depth.  Item assignment
+the direction axis, so one map works at every depth.  A map that copies
+may run once over a small array's (k + 1, ...) block of values and rows
+(``block``); a map that adds (sums, differences) gives nan tangents where
+it makes a nan of inputs that are not nan, the elementwise rules'
+domain-error convention (``arith``, ``_domain_nans``).  Item assignment
 follows NumPy's semantics (views see the write) and refuses writes through
 read-only views of a seed or a broadcast, which would silently drop
 derivatives.
