@@ -18,7 +18,7 @@ import pytest
 import dualml
 from dualml import Dual, DualArray, _kernels
 from dualml.arrays import (_core, _elementwise, _joins, _operands, _products, _reduce,
-                           _shape)
+                           _shape, _statistics)
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
                     np.inf, -np.inf, np.nan])
@@ -1825,3 +1825,26 @@ def test_cumsum_in_c_has_numpys_bits(shape):
                       else np.cumsum(X.deriv, ax if ax < 0 else ax + 1))
                 assert same(r.value, np.cumsum(X.value, ax)) and same(r.deriv, et)
                 assert same_da(r, _reduce._cumsum(X, ax)) and same_da(np.cumsum(X, ax), r)
+
+
+@pytest.mark.parametrize("shape", [(1,), (9,), (3, 4), (1, 9), (9, 1), (2, 3, 4)])
+def test_cumprod_in_c_equals_the_products_slice_by_slice(shape):
+    # the multiply rule slice by slice in C (its kernel, as the operators
+    # call it): the Python path's bits, zeros, infinities and -0.0 included
+    rng = np.random.default_rng(sum(shape))
+    for v in (rng.standard_normal(shape), rng.choice([0.0, -0.0, 1.0, -2.0, np.inf], size=shape)):
+        t = rng.standard_normal((3,) + shape)
+        t[0] = 0.0
+        for X in (DualArray(v, t), np.negative(DualArray(v, t)), DualArray(v, t[:1]),
+                  DualArray(v, t[:0])):
+            for ax in [None] + list(range(-len(shape), len(shape))):
+                Z = X.reshape(-1) if ax is None else X
+                a = -1 if ax is None else (ax if ax < 0 else ax - len(shape))
+                with np.errstate(invalid="ignore"):
+                    r = np.cumprod(X, axis=ax)
+                    ref = _statistics._accumulate_slices(Z, a, "multiply")
+                    assert same_da(r, ref), (ax, X.k)
+                    assert same(r.value, np.cumprod(X.value, axis=ax))
+                    assert same_da(np.multiply.accumulate(Z, axis=a), ref)
+                    c = _core._cumprod(Z, len(Z.shape) + a)             # (the C path itself)
+                    assert c is not NotImplemented and same_da(c, ref)

@@ -236,6 +236,75 @@ cdef void _divide_all(double *p, Py_ssize_t n, double c) noexcept:
         p[i] = p[i] / c
 
 
+def _cumprod(x, axis):
+    """np.multiply.accumulate of a first-order DualArray with C-contiguous
+    components along axis (None: flattened): each lane's first slice
+    copied, then each next slice the previous times the input by the
+    multiply rule (K.run_binary, the kernel the operators call: the bits of
+    the Python path's slice-by-slice products, _statistics._accumulate);
+    NotImplemented otherwise."""
+    cdef DualArray d, res
+    cdef _Parts X, O
+    cdef Py_ssize_t n, ax, outer = 1, L, inner = 1, o, r, j, lane, off0, off1
+    cdef cnp.npy_intp flat
+    cdef int a, nd
+    cdef char *base[6]
+    cdef Py_ssize_t strides[6]
+    cdef Py_ssize_t rows[3]
+    if type(x) is not DualArray:
+        return NotImplemented
+    d = <DualArray>x
+    if not _flat(d) or d._o2 is not None:
+        return NotImplemented
+    hv, hd = d._vo, d._do
+    _parts(d, &X)
+    nd = X.nd
+    n = _size(&X)
+    if nd > DUALML_MAXD or nd == 0 or n == 0 or not (_vcontig(&X) and _rcontig(&X)) \
+            or (X.k > 1 and X.dst[0] != 8 * n):
+        return NotImplemented
+    if axis is None:
+        L = n
+    else:
+        if type(axis) is not int or not -nd <= axis < nd:
+            return NotImplemented       # the Python path raises NumPy's error
+        ax = axis + nd if axis < 0 else axis
+        L = X.dims[ax]
+        for a in range(nd):
+            if a < ax:
+                outer *= X.dims[a]
+            elif a > ax:
+                inner *= X.dims[a]
+    res = _make(None, None, d._tag, None)
+    if axis is None:
+        flat = n
+        _alloc_result(res, 1, &flat, X.k)
+    else:
+        _alloc_result(res, nd, X.dims, X.k)
+    _parts(res, &O)
+    lane = L * inner
+    for j in range(6):
+        strides[j] = 8
+    rows[0] = O.dst[0]
+    rows[1] = X.dst[0]
+    rows[2] = O.dst[0]
+    for o in range(outer):
+        off0 = o * lane * 8
+        memcpy(O.v + off0, X.v + off0, <size_t>(inner * 8))
+        for j in range(X.k):
+            memcpy(O.d + j * O.dst[0] + off0, X.d + j * X.dst[0] + off0, <size_t>(inner * 8))
+        for r in range(1, L):
+            off1 = off0 + r * inner * 8
+            base[0] = O.v + off1 - inner * 8
+            base[1] = O.d + off1 - inner * 8
+            base[2] = X.v + off1
+            base[3] = X.d + off1
+            base[4] = O.v + off1
+            base[5] = O.d + off1
+            K.run_binary(R_MUL, 1, &inner, X.k, 3, base, strides, rows)
+    return res
+
+
 cdef object _cumsum_c(DualArray x, object axis):
     """x.cumsum(axis) for a first-order x with C-contiguous components
     (lazy or eager), in np.add.accumulate's order written out: each lane's

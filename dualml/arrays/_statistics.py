@@ -127,6 +127,17 @@ def _accumulate(x, axis, name):
     """ufunc.accumulate of a binary rule along axis, by the rule slice by slice."""
     nd = len(x.shape)
     ax = _norm_axis(axis, nd) - nd
+    if name == "multiply" and x.shape[ax] > 0:
+        # (in C for a first-order contiguous x: the same rule, slice by slice)
+        r = _cumprod(x, nd + ax)
+        if r is not NotImplemented:
+            return r
+    return _accumulate_slices(x, ax, name)
+
+
+def _accumulate_slices(x, ax, name):
+    # the accumulation written with slices (ax counted from the end)
+    nd = len(x.shape)
     n = x.shape[ax]
     if n == 0:
         return _copy(x)
@@ -426,7 +437,7 @@ def _h_cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial
 
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
-from ._core import DualArray, _new  # noqa: E402
+from ._core import DualArray, _cumprod, _new  # noqa: E402
 from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _concatenate, _where  # noqa: E402
 from ._numpy_api import _bc_lead, _reduce_kw  # noqa: E402
