@@ -1846,5 +1846,6 @@ def test_cumprod_in_c_equals_the_products_slice_by_slice(shape):
                     assert same_da(r, ref), (ax, X.k)
                     assert same(r.value, np.cumprod(X.value, axis=ax))
                     assert same_da(np.multiply.accumulate(Z, axis=a), ref)
-                    c = _core._cumprod(Z, len(Z.shape) + a)             # (the C path itself)
-                    assert c is not NotImplemented and same_da(c, ref)
+                    if X.k:
+                        c = _core._cumprod(Z, len(Z.shape) + a)         # (the C path itself)
+                        assert c is not NotImplemented and same_da(c, ref)
