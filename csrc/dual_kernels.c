@@ -1419,17 +1419,33 @@ void dual_o2_acc(ptrdiff_t n, ptrdiff_t m, ptrdiff_t k, ptrdiff_t i0, ptrdiff_t 
  * ===================================================================== */
 
 /* The columns of one output row are accumulated DUAL_MM_W at a time in
-   registers over the whole summed index (a constant trip count the compiler
-   maps onto vector registers), the last ones with a shorter count; each
-   element still sums in the order of the summed index from 0.0. */
+   registers over the whole summed index (inlined with the constant width,
+   a trip count the compiler maps onto vector registers), the last ones with
+   a shorter count; each element still sums in the order of the summed
+   index from 0.0. */
 #define DUAL_MM_W 8
+
+DUAL_INLINE void dual_mm_cols(ptrdiff_t K, ptrdiff_t w, const double *arow, ptrdiff_t a1,
+                              const double *B, ptrdiff_t b0, double *y)
+{
+    double acc[DUAL_MM_W] = {0.0};
+    ptrdiff_t i, j;
+    for (i = 0; i < K; i++) {
+        const double a = arow[i * a1];
+        const double *b = B + i * b0;
+        for (j = 0; j < w; j++)
+            acc[j] += a * b[j];
+    }
+    for (j = 0; j < w; j++)
+        y[j] = acc[j];
+}
 
 DUAL_ROWS_CLONES
 void dual_matmul_small(ptrdiff_t M, ptrdiff_t K, ptrdiff_t N, const double *A, ptrdiff_t a0,
                        ptrdiff_t a1, const double *B, ptrdiff_t b0, ptrdiff_t b1, double *C,
                        double *scratch)
 {
-    ptrdiff_t r, i, c, j, w;
+    ptrdiff_t r, i, c;
     if (b1 != 1 && N > 1) {
         /* B's rows gathered once into contiguous rows */
         for (i = 0; i < K; i++)
@@ -1442,34 +1458,12 @@ void dual_matmul_small(ptrdiff_t M, ptrdiff_t K, ptrdiff_t N, const double *A, p
         const double *arow = A + r * a0;
         double *y = C + r * N;
         if (N == 1) {
-            double acc = 0.0;
-            for (i = 0; i < K; i++)
-                acc += arow[i * a1] * B[i * b0];
-            y[0] = acc;
+            dual_mm_cols(K, 1, arow, a1, B, b0, y);
             continue;
         }
-        for (c = 0; c + DUAL_MM_W <= N; c += DUAL_MM_W) {
-            double acc[DUAL_MM_W] = {0.0};
-            for (i = 0; i < K; i++) {
-                const double a = arow[i * a1];
-                const double *b = B + i * b0 + c;
-                for (j = 0; j < DUAL_MM_W; j++)
-                    acc[j] += a * b[j];
-            }
-            for (j = 0; j < DUAL_MM_W; j++)
-                y[c + j] = acc[j];
-        }
-        w = N - c;
-        if (w > 0) {
-            double acc[DUAL_MM_W] = {0.0};
-            for (i = 0; i < K; i++) {
-                const double a = arow[i * a1];
-                const double *b = B + i * b0 + c;
-                for (j = 0; j < w; j++)
-                    acc[j] += a * b[j];
-            }
-            for (j = 0; j < w; j++)
-                y[c + j] = acc[j];
-        }
+        for (c = 0; c + DUAL_MM_W <= N; c += DUAL_MM_W)
+            dual_mm_cols(K, DUAL_MM_W, arow, a1, B + c, b0, y + c);
+        if (c < N)
+            dual_mm_cols(K, N - c, arow, a1, B + c, b0, y + c);
     }
 }
