@@ -229,9 +229,10 @@ void dual_o2_acc(ptrdiff_t n, ptrdiff_t m, ptrdiff_t k, ptrdiff_t i0, ptrdiff_t 
 /* C = A @ B: A (M x K) at element strides (a0, a1), B (K x N) at (b0, b1),
    C (M x N) in contiguous rows, apart from A and B.  Every element is
    ((0 + A[r,0] B[0,c]) + A[r,1] B[1,c]) + ... in the order of the summed
-   index, without FMA (-ffp-contract=off): its bits depend on its operands
-   only, not on M, the strides, the batching or the SIMD width, so every
-   path that forms the same product gets the same bits.  scratch: room for
+   index, without FMA (-ffp-contract=off), and every nan stored as +nan:
+   its bits depend on its operands only, not on M, the strides, the
+   batching or the SIMD width, so every path that forms the same product
+   gets the same bits.  scratch: room for
    K * N doubles, used when B's rows are not contiguous (b1 != 1). */
 void dual_matmul_small(ptrdiff_t M, ptrdiff_t K, ptrdiff_t N, const double *A, ptrdiff_t a0,
                        ptrdiff_t a1, const double *B, ptrdiff_t b0, ptrdiff_t b1, double *C,

@@ -1193,6 +1193,36 @@ def test_small_tangent_products_sum_in_order_whatever_the_layout(shape):
     assert got.shape == (2, 3, M, N) and all(same(g, ref) for g in got.reshape((6, M, N)))
 
 
+@pytest.mark.parametrize("M", [1, 2, 3, 4, 5, 9])
+def test_small_tangent_products_with_specials_have_one_bit_pattern(M):
+    # every register tile of dual_matmul_small (rows in fours and the rest;
+    # 8-, 4-, 2- and 1-wide columns) against the written-out sums on
+    # operands with inf, nan and -0.0; a nan result is the quiet +nan
+    # whatever the tile that made it, so the bits (nans included) do not
+    # depend on how the rows or columns were batched
+    rng = np.random.default_rng(M)
+    specials = np.array([np.inf, -np.inf, np.nan, -np.nan, -0.0, 0.0, 1e308, 5e-324])
+    nan_bits = np.array([np.nan]).view(np.int64)[0]
+    for N in (1, 2, 3, 5, 7, 8, 11, 15, 16, 19):
+        K = int(rng.integers(1, 9))
+        A = rng.standard_normal((M, K))
+        B = rng.standard_normal((K, N))
+        for X in (A, B):
+            hit = rng.random(X.shape) < 0.15
+            X[hit] = rng.choice(specials, hit.sum())
+        ref = _in_order(A, B)
+        got = _core._tmatmul(A, B)
+        # (a nan's sign in the written-out sums is the CPU's choice)
+        assert same(np.where(np.isnan(got), np.nan, got), np.where(np.isnan(ref), np.nan, ref))
+        assert (got[np.isnan(got)].view(np.int64) == nan_bits).all()
+        bits = got.view(np.int64)
+        rows_ = np.concatenate([_core._tmatmul(A[r:r + 1], B) for r in range(M)])
+        assert (rows_.view(np.int64) == bits).all()
+        cols = np.concatenate([_core._tmatmul(A, B[:, c:c + 1]) for c in range(N)], axis=1)
+        assert (cols.view(np.int64) == bits).all()
+        assert (_core._tmatmul(A, B.T.copy().T).view(np.int64) == bits).all()
+
+
 def test_large_tangent_products_go_to_blas_in_both_paths():
     # K * N over the kernel's size: NumPy's matmul, in the C path and the
     # Python path alike; at and over the boundary both paths agree
