@@ -139,72 +139,95 @@ cdef inline bint _f64_aligned(object o) noexcept:
             and cnp.PyArray_ISALIGNED(<cnp.ndarray>o))
 
 
-cdef object _tprod(object a, object b):
-    """a @ b by the rule above, for float64 operands of 2 or 3 dimensions
-    (a leading batch axis on one of them or both, of one length); other
-    operands to np.matmul."""
-    cdef cnp.ndarray A, B, out
+ctypedef struct _TProd:
+    # a @ b planned for dual_matmul_small: per batch an (M, Kd) @ (Kd, N)
+    # product, element strides (a0, a1), (b0, b1), byte strides sa, sb
+    # between the batches
+    Py_ssize_t M, Kd, N, nbatch, sa, sb, a0, a1, b0, b1
+    int nd                              # the result's: 2, or 3 with a batch axis
+    const char *pa
+    const char *pb
+
+
+cdef bint _tprod_plan(object a, object b, _TProd *P) noexcept:
+    """Whether a @ b goes to dual_matmul_small (float64 aligned operands of 2
+    or 3 dimensions, one batch length, K * N <= SMALL_KN, strides whole
+    elements); P filled if so."""
+    cdef cnp.ndarray A, B
     cdef int na, nb
-    cdef Py_ssize_t M, Kd, N, nbatch, p, sa = 0, sb = 0
-    cdef cnp.npy_intp dims[3]
-    cdef double buf[SCRATCH]
-    cdef double *scratch = buf
-    cdef double *o
-    cdef const char *pa
-    cdef const char *pb
-    cdef Py_ssize_t a0, a1, b0, b1
     if not (_f64_aligned(a) and _f64_aligned(b)):
-        return _np_matmul(a, b)
+        return False
     A = <cnp.ndarray>a
     B = <cnp.ndarray>b
     na = cnp.PyArray_NDIM(A)
     nb = cnp.PyArray_NDIM(B)
     if not (2 <= na <= 3 and 2 <= nb <= 3):
-        return _np_matmul(a, b)
-    M = cnp.PyArray_DIMS(A)[na - 2]
-    Kd = cnp.PyArray_DIMS(A)[na - 1]
-    N = cnp.PyArray_DIMS(B)[nb - 1]
-    if cnp.PyArray_DIMS(B)[nb - 2] != Kd or Kd * N > SMALL_KN:
-        return _np_matmul(a, b)
-    nbatch = 1
+        return False
+    P.M = cnp.PyArray_DIMS(A)[na - 2]
+    P.Kd = cnp.PyArray_DIMS(A)[na - 1]
+    P.N = cnp.PyArray_DIMS(B)[nb - 1]
+    if cnp.PyArray_DIMS(B)[nb - 2] != P.Kd or P.Kd * P.N > SMALL_KN:
+        return False
+    P.nbatch = 1
+    P.sa = 0
+    P.sb = 0
     if na == 3:
-        nbatch = cnp.PyArray_DIMS(A)[0]
-        sa = cnp.PyArray_STRIDES(A)[0]
+        P.nbatch = cnp.PyArray_DIMS(A)[0]
+        P.sa = cnp.PyArray_STRIDES(A)[0]
     if nb == 3:
-        if na == 3 and cnp.PyArray_DIMS(B)[0] != nbatch:
-            return _np_matmul(a, b)
-        nbatch = cnp.PyArray_DIMS(B)[0]
-        sb = cnp.PyArray_STRIDES(B)[0]
-    dims[0] = nbatch
-    dims[1] = M
-    dims[2] = N
-    if na == 3 or nb == 3:
-        out = _empty(3, dims)
-    else:
-        out = _empty(2, dims + 1)
-    a0 = cnp.PyArray_STRIDES(A)[na - 2]
-    a1 = cnp.PyArray_STRIDES(A)[na - 1]
-    b0 = cnp.PyArray_STRIDES(B)[nb - 2]
-    b1 = cnp.PyArray_STRIDES(B)[nb - 1]
-    if (a0 | a1 | b0 | b1 | sa | sb) & 7:
-        return _np_matmul(a, b)         # (strides of axes of length 1 may be odd)
-    a0 //= 8
-    a1 //= 8
-    b0 //= 8
-    b1 //= 8
-    if b1 != 1 and N > 1 and Kd * N > SCRATCH:
-        scratch = <double *>PyMem_Malloc(<size_t>(Kd * N) * sizeof(double))
+        if na == 3 and cnp.PyArray_DIMS(B)[0] != P.nbatch:
+            return False
+        P.nbatch = cnp.PyArray_DIMS(B)[0]
+        P.sb = cnp.PyArray_STRIDES(B)[0]
+    P.nd = 3 if na == 3 or nb == 3 else 2
+    P.a0 = cnp.PyArray_STRIDES(A)[na - 2]
+    P.a1 = cnp.PyArray_STRIDES(A)[na - 1]
+    P.b0 = cnp.PyArray_STRIDES(B)[nb - 2]
+    P.b1 = cnp.PyArray_STRIDES(B)[nb - 1]
+    if (P.a0 | P.a1 | P.b0 | P.b1 | P.sa | P.sb) & 7:
+        return False                    # (strides of axes of length 1 may be odd)
+    P.a0 //= 8
+    P.a1 //= 8
+    P.b0 //= 8
+    P.b1 //= 8
+    P.pa = <const char *>cnp.PyArray_DATA(A)
+    P.pb = <const char *>cnp.PyArray_DATA(B)
+    return True
+
+
+cdef int _tprod_run(_TProd *P, double *o) except -1:
+    # the planned product into o: nbatch * M * N doubles, C order
+    cdef double buf[SCRATCH]
+    cdef double *scratch = buf
+    cdef Py_ssize_t p
+    if P.b1 != 1 and P.N > 1 and P.Kd * P.N > SCRATCH:
+        scratch = <double *>PyMem_Malloc(<size_t>(P.Kd * P.N) * sizeof(double))
         if scratch == NULL:
             raise MemoryError()
-    pa = <const char *>cnp.PyArray_DATA(A)
-    pb = <const char *>cnp.PyArray_DATA(B)
-    o = <double *>cnp.PyArray_DATA(out)
     # (the GIL kept: releasing it costs about what a small product does)
-    for p in range(nbatch):
-        K.matmul_small(M, Kd, N, <const double *>(pa + p * sa), a0, a1,
-                       <const double *>(pb + p * sb), b0, b1, o + p * M * N, scratch)
+    for p in range(P.nbatch):
+        K.matmul_small(P.M, P.Kd, P.N, <const double *>(P.pa + p * P.sa), P.a0, P.a1,
+                       <const double *>(P.pb + p * P.sb), P.b0, P.b1,
+                       o + p * P.M * P.N, scratch)
     if scratch != buf:
         PyMem_Free(scratch)
+    return 0
+
+
+cdef object _tprod(object a, object b):
+    """a @ b by the rule above, for float64 operands of 2 or 3 dimensions
+    (a leading batch axis on one of them or both, of one length); other
+    operands to np.matmul."""
+    cdef _TProd P
+    cdef cnp.npy_intp dims[3]
+    cdef cnp.ndarray out
+    if not _tprod_plan(a, b, &P):
+        return _np_matmul(a, b)
+    dims[0] = P.nbatch
+    dims[1] = P.M
+    dims[2] = P.N
+    out = _empty(3, dims) if P.nd == 3 else _empty(2, dims + 1)
+    _tprod_run(&P, <double *>cnp.PyArray_DATA(out))
     return out
 
 
@@ -276,8 +299,8 @@ cdef object _matmul(object a, object b, bint dot=False):
                 return _make(val, cnp.PyArray_NewCopy(_transpose(w), cnp.NPY_CORDER),
                              x._tag, None)
             # the rows of (W D')' = D W', each row a contiguous (m,) vector
-            return _make(val, _tprod(d, _transpose(w)), x._tag, x._o2)
-        return _make(val, _tprod(w, d), x._tag, x._o2)
+            return _product_result(val, d, _transpose(w), x)
+        return _product_result(val, w, d, x)
     if type(a) is DualArray and type(b) is ndarray:
         x = <DualArray>a
         w = <cnp.ndarray>b
@@ -294,8 +317,33 @@ cdef object _matmul(object a, object b, bint dot=False):
         val = _value_product(v, w, dot)
         if _nan_in(val):
             return NotImplemented       # (the Python path: _shape._domain_nans)
-        return _make(val, _tprod(d, w), x._tag, x._o2)
+        return _product_result(val, d, w, x)
     return NotImplemented
+
+
+cdef object _product_result(object val, object ta, object tb, DualArray x):
+    """The result of a product of x with a constant: value val (NumPy's),
+    tangent rows ta @ tb.  A small first-order one is written into one new
+    block (val copied, the kernel writing the rows in place: no ndarray for
+    the rows, and a lazy result below POOL_MIN); else the two arrays."""
+    cdef _TProd P
+    cdef _Parts O
+    cdef DualArray res
+    cdef cnp.ndarray v
+    cdef Py_ssize_t k
+    if not (x._o2 is None and type(val) is ndarray and _tprod_plan(ta, tb, &P)):
+        return _make(val, _tprod(ta, tb), x._tag, x._o2)
+    v = <cnp.ndarray>val
+    k = cnp.PyArray_DIMS(<cnp.ndarray>_D(x))[0]
+    if not (cnp.PyArray_TYPE(v) == cnp.NPY_DOUBLE and cnp.PyArray_IS_C_CONTIGUOUS(v)
+            and P.nbatch * P.M * P.N == k * cnp.PyArray_SIZE(v)):
+        return _make(val, _tprod(ta, tb), x._tag, x._o2)
+    res = _make(None, None, x._tag, None)
+    _alloc_result(res, cnp.PyArray_NDIM(v), cnp.PyArray_DIMS(v), k)
+    _parts(res, &O)
+    memcpy(O.v, cnp.PyArray_DATA(v), <size_t>cnp.PyArray_NBYTES(v))
+    _tprod_run(&P, <double *>O.d)
+    return res
 
 
 cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
