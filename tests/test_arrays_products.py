@@ -1,0 +1,133 @@
+"""Tests of dualml/arrays/_products.py: einsum's tangent terms as products.
+
+The references are NumPy's own einsum applied direction by direction to the
+tangents (the map is linear in each operand, so the tangent of a product is
+einsum of the tangent against the other operand's value, plus the other
+way round for two dual operands): independent code, a different summation
+order, hence a tolerance.  The value is NumPy's einsum bit for bit.
+"""
+import numpy as np
+import pytest
+
+from dualml import DualArray
+from dualml.arrays import _products
+
+K = 3
+
+
+def _dual(shape, seed):
+    rng = np.random.default_rng(seed)
+    return DualArray(rng.standard_normal(shape), rng.standard_normal((K,) + shape))
+
+
+# (subscripts, shape of the dual operand, shape of the constant, whether the
+# tangent term is one product (_einsum_plan) or NumPy's einsum)
+PAIRS = [
+    ("ij,jk->ik", (4, 5), (5, 3), True),
+    ("ij,kj->ik", (4, 5), (3, 5), True),
+    ("ji,jk->ik", (5, 4), (5, 3), True),
+    ("ij,jk->ki", (4, 5), (5, 3), True),
+    ("ij,j->i", (4, 5), (5,), True),
+    ("j,jk->k", (5,), (5, 3), True),
+    ("i,i->", (5,), (5,), True),
+    ("i,i", (5,), (5,), True),
+    ("i,j->ij", (4,), (3,), True),
+    ("i,j->ji", (4,), (3,), True),
+    ("ij,ij->i", (4, 5), (4, 5), True),
+    ("ij,ij->", (4, 5), (4, 5), True),
+    ("ij,ij->ij", (4, 5), (4, 5), True),
+    ("bij,bjk->bik", (2, 4, 5), (2, 5, 3), True),
+    ("bij,bjk->kbi", (2, 4, 5), (2, 5, 3), True),
+    ("ijk,ik->ij", (2, 3, 4), (2, 4), True),
+    ("abc,cb->a", (2, 3, 4), (4, 3), True),
+    ("...ij,...jk->...ik", (2, 4, 5), (2, 5, 3), True),
+    ("...ij,jk->...ik", (2, 4, 5), (5, 3), True),
+    ("...i,i->...", (2, 4), (4,), True),
+    ("ij,jk", (4, 5), (5, 3), True),
+    # broadcasting of an ellipsis axis of length 1: NumPy's einsum
+    ("...ij,...jk->...ik", (1, 4, 5), (2, 5, 3), False),
+    # a diagonal, a letter summed within one operand: NumPy's einsum
+    ("ii,i->i", (4, 4), (4,), False),
+    ("ij,k->i", (4, 5), (3,), False),
+    ("ij,jk->", (4, 5), (5, 3), False),
+]
+
+
+def _per_direction(spec, ops, i):
+    # einsum with operand i's tangent rows in place of its value, row by row
+    rows = []
+    for j in range(K):
+        args = [o.value if isinstance(o, DualArray) else o for o in ops]
+        args[i] = ops[i].deriv[j]
+        rows.append(np.einsum(spec, *args))
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("spec, sa, sb, product", PAIRS)
+@pytest.mark.parametrize("dual", ["first", "second", "both"])
+def test_einsum_tangents_match_numpys_einsum_per_direction(spec, sa, sb, product, dual):
+    rng = np.random.default_rng(len(spec) + len(sa))
+    a = _dual(sa, 1) if dual in ("first", "both") else rng.standard_normal(sa)
+    if dual == "second":
+        b = _dual(sb, 2)
+    elif dual == "both":
+        if sa != sb:
+            b = _dual(sb, 2)
+        else:
+            b = _dual(sb, 3)
+    else:
+        b = rng.standard_normal(sb)
+    if dual == "second":
+        a, b = rng.standard_normal(sb), _dual(sa, 2)
+        ins, out = spec.split("->") if "->" in spec else (spec, None)
+        x, y = ins.split(",")
+        spec = f"{y},{x}" + ("" if out is None else "->" + out)
+    ops = [a, b]
+    r = np.einsum(spec, *ops)
+    vals = [o.value if isinstance(o, DualArray) else o for o in ops]
+    assert np.array_equal(r.value, np.einsum(spec, *vals))            # NumPy's bits
+    ref = sum(_per_direction(spec, ops, i) for i, o in enumerate(ops) if isinstance(o, DualArray))
+    np.testing.assert_allclose(r.deriv, ref, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("spec, sa, sb, product", PAIRS)
+def test_einsum_plan_takes_the_product_form_where_it_applies(spec, sa, sb, product):
+    # the tangent term of the dual first operand, as _einsum_c forms it
+    ins, out = _products._einsum_parse(spec)
+    z = _products._einsum_spec(ins, out)[1]
+    x = np.ones((K,) + sa)
+    y = np.ones(sb)
+    got = _products._einsum_pair(z + ins[0], ins[1], z + out, x, y)
+    assert (got is not None) == product
+    if product:
+        assert np.array_equal(got, np.einsum(f"{z + ins[0]},{ins[1]}->{z + out}", x, y))
+
+
+def test_einsum_tangent_products_at_scale_match_numpy():
+    # sizes over the product kernel's (BLAS) and a batch over the kernel's
+    rng = np.random.default_rng(5)
+    x = DualArray(rng.standard_normal((70, 80)), rng.standard_normal((4, 70, 80)))
+    w = rng.standard_normal((80, 90))
+    r = np.einsum("ij,jk->ik", x, w)
+    np.testing.assert_allclose(r.deriv, np.einsum("zij,jk->zik", x.deriv, w), rtol=1e-12,
+                               atol=1e-12)
+    a = DualArray(rng.standard_normal((6, 9, 7)), rng.standard_normal((4, 6, 9, 7)))
+    r = np.einsum("bij,bkj->bki", a, a)
+    ref = np.einsum("zbij,bkj->zbki", a.deriv, a.value) + np.einsum("bij,zbkj->zbki", a.value,
+                                                                       a.deriv)
+    np.testing.assert_allclose(r.deriv, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_einsum_domain_nans_and_optimize():
+    # a nan the contraction makes of inf * 0 has nan tangents; optimize=
+    # gives NumPy's optimized value (its own summation order)
+    x = DualArray(np.array([np.inf, 1.0]), np.ones((2, 2)))
+    r = np.einsum("i,i->", x, np.array([0.0, 2.0]))
+    assert np.isnan(r.value) and np.isnan(r.deriv).all()
+    rng = np.random.default_rng(6)
+    a = DualArray(rng.standard_normal((5, 6)), rng.standard_normal((2, 5, 6)))
+    w, u = rng.standard_normal((6, 7)), rng.standard_normal((7, 3))
+    r = np.einsum("ij,jk,kl->il", a, w, u, optimize=True)
+    assert np.array_equal(r.value, np.einsum("ij,jk,kl->il", a.value, w, u, optimize=True))
+    np.testing.assert_allclose(r.deriv, np.einsum("zij,jk,kl->zil", a.deriv, w, u),
+                               rtol=1e-13, atol=1e-14)
