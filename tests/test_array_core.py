@@ -1879,3 +1879,22 @@ def test_cumprod_in_c_equals_the_products_slice_by_slice(shape):
                     if X.k:
                         c = _core._cumprod(Z, len(Z.shape) + a)         # (the C path itself)
                         assert c is not NotImplemented and same_da(c, ref)
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4)])
+def test_flip_c_path_is_the_handlers_views(shape):
+    # np.flip(x) and np.flip(x, axis) in C: reversed slices by the core's
+    # indexing, the handler's rule; against NumPy's flip of each component
+    rng = np.random.default_rng(len(shape))
+    x = DualArray(rng.standard_normal(shape), rng.standard_normal((2,) + shape))
+    nd = len(shape)
+    for axis in [None] + list(range(-nd, nd)):
+        r = np.flip(x) if axis is None else np.flip(x, axis)
+        assert same_da(r, HANDLED[np.flip](x, axis))
+        assert same(r.value, np.flip(x.value, axis))
+        tax = None if axis is None else (axis if axis < 0 else axis + 1)
+        assert same(r.deriv, np.flip(x.deriv, tax) if axis is not None
+                    else x.deriv[(slice(None),) + (slice(None, None, -1),) * nd])
+    if nd:
+        with pytest.raises(np.exceptions.AxisError):
+            np.flip(x, nd)

@@ -481,3 +481,38 @@ def test_two_levels_mixed(name, g):
         M = dualml.jacobian(lambda xx: dualml.gradient(lambda yy: g(xx, yy), y,
                                                        method="array"), x, method="array")
     np.testing.assert_allclose(M, H, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(10, 10), (3, 7), (7, 3), (4, 5, 6), (2, 3, 4, 5), (1, 1)])
+def test_trace_and_diagonal_are_numpys_on_each_component(shape):
+    # the handlers' fast forms (NumPy's trace / diagonal of the values and
+    # of the tangents, axes counted from the end) against NumPy on each
+    # direction's tangent on its own: the same bits, every offset and pair
+    # of axes
+    rng = np.random.default_rng(len(shape) * 10 + shape[0])
+    x = DualArray(rng.standard_normal(shape), rng.standard_normal((3,) + shape))
+    axes = [(0, 1), (1, 0), (-1, -2)] + ([(0, 2), (2, 0)] if len(shape) > 2 else [])
+    for off in (0, 1, -1, 2):
+        for ax in axes:
+            r = np.trace(x, off, *ax)
+            assert np.array_equal(r.value, np.trace(x.value, off, *ax))
+            for j in range(3):
+                assert np.array_equal(r.deriv[j], np.trace(x.deriv[j], off, *ax))
+            g = np.diagonal(x, off, *ax)
+            assert np.array_equal(g.value, np.diagonal(x.value, off, *ax))
+            for j in range(3):
+                assert np.array_equal(g.deriv[j], np.diagonal(x.deriv[j], off, *ax))
+    with pytest.raises(ValueError):
+        np.trace(x, 0, 1, 1)
+
+
+def test_trace_of_an_undefined_sum_has_nan_tangents():
+    # inf + -inf on the diagonal: nan value, nan tangents (the sums' domain
+    # rule), where a nan entry keeps the map of the tangents
+    x = DualArray(np.diag([np.inf, -np.inf, 1.0]), np.ones((2, 3, 3)))
+    with np.errstate(invalid="ignore"):         # (NumPy's warning, as on the values)
+        r = np.trace(x)
+    assert np.isnan(r.value) and np.isnan(r.deriv).all()
+    y = DualArray(np.diag([np.nan, 2.0]), np.ones((2, 2, 2)))
+    r = np.trace(y)
+    assert np.isnan(r.value) and np.array_equal(r.deriv, [2.0, 2.0])

@@ -134,6 +134,7 @@ cdef enum:
     AF_SQUEEZE
     AF_VSTACK
     AF_SORT
+    AF_FLIP
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -144,7 +145,7 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.hstack: AF_HSTACK, np.clip: AF_CLIP, np.inner: AF_INNER,
                        np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
                        np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK,
-                       np.sort: AF_SORT}
+                       np.sort: AF_SORT, np.flip: AF_FLIP}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -265,6 +266,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_SQUEEZE:
                 if n == 1:
                     r = _squeezed(<DualArray>a)
+            elif code == AF_FLIP:
+                # reversed slices of every axis, or of one: views by the
+                # core's indexing (the handler's rule)
+                if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int):
+                    r = _flipped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1) if n == 2 else None)
         if r is not NotImplemented:
             return r
     if _HANDLED is None:
@@ -273,6 +279,25 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
     if h is None or "out" in <dict>kwargs:
         return _py._array_function(func, types, args, kwargs)
     return PyObject_Call(h, args, kwargs)
+
+
+cdef object _flipped(DualArray a, object axis):
+    # a[::-1, ::-1, ...] (axis None) or a[..., ::-1 at axis, ...]; an axis
+    # out of range goes to the handler (NumPy's error)
+    cdef Py_ssize_t nd = a.ndim, ax = -1, i
+    if axis is not None:
+        ax = <Py_ssize_t>axis
+        if ax < 0:
+            ax += nd
+        if not 0 <= ax < nd:
+            return NotImplemented
+    if nd == 1:
+        return a[_REVERSED]
+    return a[tuple([_REVERSED if axis is None or i == ax else _ALL_SLICE for i in range(nd)])]
+
+
+cdef object _REVERSED = slice(None, None, -1)
+cdef object _ALL_SLICE = slice(None)
 
 
 _ARRAY_FUNCTION = dualml_afunc_new(

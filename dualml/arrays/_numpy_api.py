@@ -20,7 +20,7 @@ import numpy as np
 from .. import _kernels as _K
 from .. import _ufuncmap
 from ..dual import Dual
-from ._core import DualArray
+from ._core import DualArray, _has_nan, _new
 
 
 def _array_ufunc_entry(x, ufunc, method, inputs, kwargs):
@@ -491,6 +491,12 @@ def _h_diagonal(a, offset=0, axis1=0, axis2=1):
     x = _a(a, "diagonal")
     nd = len(x.shape)
     a1, a2 = _norm_axis(axis1, nd) - nd, _norm_axis(axis2, nd) - nd
+    if a1 == a2:
+        raise ValueError("numpy.diagonal: axis1 and axis2 cannot be the same")
+    if type(x) is DualArray and type(x._v) is _nd:
+        # the read-only views NumPy makes, of both components (the axes
+        # counted from the end: the tangents' leading axis is not among them)
+        return _new(x._v.diagonal(offset, a1, a2), x._d.diagonal(offset, a1, a2), x._tag, x._o2)
     f = lambda c: np.diagonal(c, offset, a1, a2)      # noqa: E731
     return _lin(x, f, f)
 
@@ -516,7 +522,20 @@ def _h_diag(v, k=0):
 
 def _h_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     _no_out(None, "trace", dtype)
-    d = _h_diagonal(a, offset, axis1, axis2)
+    x = _a(a, "trace")
+    if out is None and type(x) is DualArray and type(x._v) is _nd:
+        # NumPy's trace of each component (the sum of the diagonal, each row
+        # of the tangents on its own: np.trace's bits direction by
+        # direction); a nan value goes to the sum's domain rule below
+        nd = len(x.shape)
+        if nd < 2:
+            raise ValueError("numpy.trace: diag requires an array of at least two dimensions")
+        a1, a2 = _norm_axis(axis1, nd) - nd, _norm_axis(axis2, nd) - nd
+        if a1 != a2:
+            v = np.asarray(x._v.trace(offset, a1, a2))
+            if not _has_nan(v):
+                return _new(v, x._d.trace(offset, a1, a2), x._tag, x._o2)
+    d = _h_diagonal(x, offset, axis1, axis2)
     # (the method: the core's C path for the sum where it applies)
     return _fn_out(d.sum(-1) if type(d) is DualArray else _sum(d, -1), out, "trace")
 
