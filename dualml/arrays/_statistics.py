@@ -216,10 +216,50 @@ def _nan_like(r):
     return _ew_binary("multiply", _operand(r), np.array(np.nan))
 
 
+def _sorted_slices(x, axis, fname, skip_nan):
+    """x with the reduced axes last, merged into one and sorted (NaN last);
+    the sorted values, the kept and the keepdims shapes, and the count of
+    entries per slice (with skip_nan, each slice's non-NaN ones, at least 1:
+    an all-NaN slice selects its first entry, NaN, as NumPy returns)."""
+    nd = len(x.shape)
+    axes = _neg_axes(axis, nd)
+    keep_shape = tuple(1 if i - nd in axes else n for i, n in enumerate(x.shape))
+    rest = tuple(n for i, n in enumerate(x.shape) if i - nd not in axes)
+    last = tuple(range(-len(axes), 0))
+    if tuple(sorted(axes)) != last:
+        x = _moveaxis(x, axes, last)
+    if len(axes) != 1:
+        x = _reshape(x, rest + (-1,))
+    n = x.shape[-1]
+    if n == 0:
+        raise ValueError(f"numpy.{fname}: empty reduction")
+    xs = _h_sort(x, -1)
+    sv = np.asarray(_inner(xs))
+    if skip_nan:
+        m = np.maximum((~np.isnan(sv)).sum(axis=-1), 1)[..., None]
+    else:
+        m = np.full(rest + (1,), n)
+    return xs, sv, rest, keep_shape, m
+
+
+def _pick(c, idx):
+    # c's entries at idx (rest + (j,)) along the last axis, c's leading
+    # (tangent) axes kept; one slice (rest ()) by basic indexing, a view
+    if idx.ndim == 1:
+        if idx.size == 1:
+            i = int(idx[0])
+            return c[..., i:i + 1]
+        return c[..., idx]
+    return np.take_along_axis(c, _bc_lead(idx, c.ndim), axis=-1)
+
+
 def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
     """Quantiles q (fractions) along axis: the sorted elements NumPy selects,
-    combined with NumPy's constant interpolation weights (per slice: with
-    skip_nan, each slice counts its own non-NaN entries, which sort first)."""
+    combined as NumPy's quantile combines them (its virtual index, bounds and
+    weights, and its _lerp: a + (b - a) g, or b - (b - a) (1 - g) where
+    g >= 0.5), a linear map of the two elements with constant weights;
+    with skip_nan, each slice counts its own non-NaN entries, which sort
+    first (NumPy's nanquantile drops the NaNs of each slice)."""
     if method not in _QMETHODS:
         raise TypeError(f"numpy.{fname} on DualArray: method={method!r} is not supported "
                         f"(supported: {', '.join(_QMETHODS)})")
@@ -227,58 +267,81 @@ def _quantile(x, q, axis, keepdims, method, fname, skip_nan=False):
     if np.any((q < 0) | (q > 1)) or np.any(np.isnan(q)):
         raise ValueError(f"numpy.{fname}: quantiles must be in the range [0, 1] "
                          f"(percentiles in [0, 100])")
-    nd = len(x.shape)
-    axes = _neg_axes(axis, nd)
-    keep_shape = tuple(1 if i - nd in axes else n for i, n in enumerate(x.shape))
-    rest = tuple(n for i, n in enumerate(x.shape) if i - nd not in axes)
-    # the reduced axes last, merged into one
-    x = _moveaxis(x, axes, tuple(range(-len(axes), 0)))
-    x = _reshape(x, rest + (-1,))
-    n = x.shape[-1]
-    if n == 0:
-        raise ValueError(f"numpy.{fname}: empty reduction")
-    xs = _h_sort(x, -1)
-    sv = np.asarray(_inner(xs))
-    if skip_nan:
-        # an all-NaN slice selects its first (NaN) entry: NaN, as NumPy returns
-        m = np.maximum((~np.isnan(sv)).sum(axis=-1), 1)[..., None].astype(_f64)
-    else:
-        m = np.array([float(n)])
-    pos = q.reshape(-1) * (m - 1)               # rest + (q entries,)
-    lo = np.floor(pos)
+    xs, sv, rest, keep_shape, m = _sorted_slices(x, axis, fname, skip_nan)
+    qf = q.reshape(-1)
+    virtual = (m - 1) * qf                      # rest + (q entries,)
+    g = None
     if method == "lower":
-        hi, w = lo, np.zeros_like(pos)
+        lo = hi = np.floor(virtual)
     elif method == "higher":
-        lo = hi = np.ceil(pos)
-        w = np.zeros_like(pos)
+        lo = hi = np.ceil(virtual)
     elif method == "nearest":
-        lo = hi = np.around(pos)        # NumPy rounds half to even here
-        w = np.zeros_like(pos)
-    elif method == "midpoint":
-        hi = np.ceil(pos)
-        w = np.where(hi > lo, 0.5, 0.0)
+        lo = hi = np.around(virtual)            # NumPy rounds half to even here
     else:
-        hi = np.minimum(lo + 1, m - 1)
-        w = pos - lo
+        if method == "midpoint":
+            virtual = 0.5 * (np.floor(virtual) + np.ceil(virtual))
+        lo = np.floor(virtual)
+        hi = lo + 1
+        last = np.broadcast_to(m - 1, virtual.shape)
+        above = virtual >= last
+        lo = np.where(above, last, lo)
+        hi = np.where(above, last, hi)
+        # the weight from NumPy's adjusted index (-1 for the last entry:
+        # virtual + 1 above the bounds, where both ends are one element)
+        g = virtual - np.where(above, -1.0, lo)
+        if method == "midpoint":
+            g = np.where(virtual % 1 == 0, 0.0, 0.5)
     lo, hi = lo.astype(np.intp), hi.astype(np.intp)
     nq, nr = q.ndim, len(rest)
 
     def f(c):
-        a = np.take_along_axis(c, _bc_lead(lo, c.ndim), axis=-1)
-        b = np.take_along_axis(c, _bc_lead(hi, c.ndim), axis=-1)
-        r = a * (1.0 - w) + b * w
+        a = _pick(c, lo)
+        if g is None:
+            r = a
+        else:
+            b = _pick(c, hi)
+            diff = b - a
+            r = np.where(g >= 0.5, b - diff * (1 - g), a + diff * g)
         r = r.reshape(r.shape[:-1] + q.shape)
         # (..., rest, q) -> (..., q, rest): NumPy puts the quantile axes first
         return np.moveaxis(r, tuple(range(-nq, 0)), tuple(range(-(nr + nq), -nr)))
 
     r = _lin(xs, f, f, arith=True)
-    if not skip_nan and np.isnan(sv[..., -1]).any():
-        # NumPy's answer for a slice holding a NaN (sorted last): NaN, whose
-        # derivative is NaN too
-        mask = np.broadcast_to(np.isnan(sv[..., -1]), q.shape + rest)
-        r = _where(mask, _nan_like(r), r)
+    if not skip_nan:
+        r = _nan_slices(r, sv, q.shape + rest)
     if keepdims:
         r = _reshape(r, q.shape + keep_shape)
+    return r
+
+
+def _nan_slices(r, sv, shape):
+    # NumPy's answer for a slice holding a NaN (sorted last): NaN, whose
+    # derivative is NaN too
+    nan = np.isnan(sv[..., -1])
+    if nan.any():
+        r = _where(np.broadcast_to(nan, shape), _nan_like(r), r)
+    return r
+
+
+def _median(x, axis, keepdims, fname, skip_nan=False):
+    """np.median: NumPy's mean of the middle element or the middle two of
+    each sorted slice ((0.0 + a) / 1, or (0.0 + a + b) / 2: its bits; inf
+    stays inf); with skip_nan, of each slice's non-NaN entries."""
+    xs, sv, rest, keep_shape, m = _sorted_slices(x, axis, fname, skip_nan)
+    lo, hi = (m - 1) // 2, m // 2
+    odd = (m % 2 == 1)
+
+    def f(c):
+        # (NumPy's mean adds to 0.0 first: a -0.0 median is +0.0)
+        a = 0.0 + _pick(c, lo)
+        b = _pick(c, hi)
+        return np.where(odd, a, (a + b) / 2.0)[..., 0]
+
+    r = _lin(xs, f, f, arith=True)
+    if not skip_nan:
+        r = _nan_slices(r, sv, rest)
+    if keepdims:
+        r = _reshape(r, keep_shape)
     return r
 
 
@@ -297,8 +360,7 @@ def _h_percentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 
 def _h_median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     _reject("median", out=out)
-    return _quantile(_operand(a, "numpy.median"), 0.5, axis, keepdims, "midpoint",
-                     "median")
+    return _median(_operand(a, "numpy.median"), axis, keepdims, "median")
 
 
 def _h_nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -317,8 +379,7 @@ def _h_nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="l
 
 def _h_nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     _reject("nanmedian", out=out)
-    return _quantile(_operand(a, "numpy.nanmedian"), 0.5, axis, keepdims, "midpoint",
-                     "nanmedian", True)
+    return _median(_operand(a, "numpy.nanmedian"), axis, keepdims, "nanmedian", True)
 
 
 # The nan* reductions: a NaN entry is replaced by the reduction's neutral

@@ -1,0 +1,85 @@
+"""Tests of dualml/arrays/_statistics.py: quantiles and medians have NumPy's
+values (its own functions are the reference) and, at infinities, the slope
+of the element NumPy selects (a closed form: the selected entry's tangent).
+Derivatives at ordinary points are checked against finite differences in
+test_numpy_coverage.py.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from dualml import DualArray
+
+METHODS = ["linear", "midpoint", "lower", "higher", "nearest"]
+SPECIALS = np.array([np.inf, -np.inf, -0.0, 0.0, 1.0, -1.0, 2.0])
+
+
+def _values_equal(a, b):
+    # equal values, nans alike; the sign of a zero may differ where -0.0
+    # and 0.0 tie (NumPy's partition and a stable sort order ties apart)
+    return np.shape(a) == np.shape(b) and np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantiles_and_medians_have_numpys_values(seed):
+    # random slices with infinities, signed zeros and nans, every method,
+    # q at the ends, the middle and anywhere, over all axes and one
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)    # NumPy's own, on inf - inf
+        for t in range(120):
+            shape = (int(rng.integers(1, 12)),) if t % 2 else (int(rng.integers(1, 5)),
+                                                               int(rng.integers(1, 6)))
+            v = rng.standard_normal(shape) * 10.0 ** rng.integers(-3, 3)
+            if t % 3 == 0:
+                hit = rng.random(shape) < 0.4
+                v[hit] = rng.choice(SPECIALS, hit.sum())
+            if t % 7 == 0:
+                v[rng.random(shape) < 0.2] = np.nan
+            x = DualArray(v, np.ones((1,) + shape))
+            q = [rng.random(), 0.0, 1.0, 0.5, 0.25][t % 5]
+            axis = [None, 0, -1][t % 3] if len(shape) > 1 else None
+            for m in METHODS:
+                assert _values_equal(np.quantile(x, q, axis=axis, method=m).value,
+                                     np.quantile(v, q, axis=axis, method=m)), (v, q, m)
+                assert _values_equal(np.nanquantile(x, q, axis=axis, method=m).value,
+                                     np.nanquantile(v, q, axis=axis, method=m)), (v, q, m)
+            assert _values_equal(np.median(x, axis=axis).value, np.median(v, axis=axis)), v
+            assert _values_equal(np.nanmedian(x, axis=axis).value,
+                                 np.nanmedian(v, axis=axis)), v
+
+
+def test_median_at_infinities_is_the_middle_element():
+    # the odd median of [1, inf, inf] is inf (it was nan: inf * 0 in a
+    # weighted sum), its slope the middle entry's; an even median of
+    # [1, 2, inf, inf] is (2 + inf) / 2 = inf, the slope the mean of the two
+    t = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    x = DualArray(np.array([1.0, np.inf, np.inf]), t)
+    r = np.median(x)
+    assert r.value == np.inf and np.array_equal(r.deriv, t[:, 1])
+    t4 = np.arange(8.0).reshape(2, 4)
+    y = DualArray(np.array([1.0, 2.0, np.inf, np.inf]), t4)
+    r = np.median(y)
+    assert r.value == np.inf and np.array_equal(r.deriv, (t4[:, 1] + t4[:, 2]) / 2)
+    for m, i in (("lower", 1), ("higher", 1), ("nearest", 1)):
+        r = np.quantile(x, 0.5, method=m)
+        assert r.value == np.inf and np.array_equal(r.deriv, t[:, i])
+
+
+def test_interpolated_quantile_is_numpys_lerp():
+    # a + (b - a) g below g = 0.5 and b - (b - a)(1 - g) from it: NumPy's
+    # bits, and the same map of the two tangents
+    v = np.array([0.1, 0.7, 0.3, 1.9, 1.1])
+    t = np.array([[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0, 5.0]])
+    x = DualArray(v, t)
+    for q in (0.1, 0.3, 0.5, 0.55, 0.9):
+        r = np.quantile(x, q)
+        assert r.value == np.quantile(v, q)
+        order = np.argsort(v)
+        pos = 4 * q
+        i = int(np.floor(pos))
+        g = pos - i
+        a, b = t[:, order[i]], t[:, order[min(i + 1, 4)]]
+        ref = b - (b - a) * (1 - g) if g >= 0.5 else a + (b - a) * g
+        np.testing.assert_allclose(r.deriv, ref, rtol=1e-15, atol=1e-15)
