@@ -516,3 +516,23 @@ def test_trace_of_an_undefined_sum_has_nan_tangents():
     y = DualArray(np.diag([np.nan, 2.0]), np.ones((2, 2, 2)))
     r = np.trace(y)
     assert np.isnan(r.value) and np.array_equal(r.deriv, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4)])
+def test_pad_constant_is_numpys_pad_of_each_component(shape):
+    # the one-constant form (a filled array and zeros, the interior copied
+    # in) against np.pad of the values and of each direction's tangent
+    rng = np.random.default_rng(len(shape))
+    x = DualArray(rng.standard_normal(shape), rng.standard_normal((2,) + shape))
+    widths = [1, 0, 3, (1, 2)] + ([[(0, 1)] + [(2, 0)] * (len(shape) - 1)] if shape else [])
+    for pw in widths:
+        for cv in (0, 2.5, np.inf, -0.0, True):
+            r = np.pad(x, pw, constant_values=cv)
+            ref = np.pad(x.value, pw, constant_values=cv)
+            assert np.array_equal(r.value, ref) and np.array_equal(np.signbit(r.value),
+                                                                   np.signbit(ref))
+            for j in range(2):
+                assert np.array_equal(r.deriv[j], np.pad(x.deriv[j], pw))
+    if shape:
+        with pytest.raises(ValueError):
+            np.pad(x, -1)

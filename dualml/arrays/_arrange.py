@@ -77,6 +77,17 @@ def _pad_sequential(x, pad_width, mode, kw):
     nd = len(x.shape)
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
     stat = kw.get("stat_length")
+    if (mode == "constant" and type(x) is DualArray and type(x._v) is _nd
+            and isinstance(cv, (numbers.Real, np.integer, np.floating)) and (pw >= 0).all()):
+        # one constant: the values written into a filled array and the
+        # tangent rows into zeros (np.pad's copy, without its per-axis passes)
+        shape = tuple(int(n + a + b) for n, (a, b) in zip(x.shape, pw))
+        inner = tuple(slice(int(a), int(a) + n) for n, (a, _) in zip(x.shape, pw))
+        v = np.full(shape, cv, dtype=_f64)
+        v[inner] = x._v
+        d = np.zeros(x._d.shape[:x._d.ndim - nd] + shape)
+        d[(Ellipsis,) + inner] = x._d
+        return _new(v, d, x._tag, x._o2)
     st = None if stat is None else np.broadcast_to(np.asarray(stat, dtype=np.intp), (nd, 2))
     ends = kw.get("end_values", 0)
     _const_arg(ends, "pad", "end_values")
@@ -135,6 +146,17 @@ def _h_pad(array, pad_width, mode="constant", **kw):
     nd = len(x.shape)
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
     stat = kw.get("stat_length")
+    if (mode == "constant" and type(x) is DualArray and type(x._v) is _nd
+            and isinstance(cv, (numbers.Real, np.integer, np.floating)) and (pw >= 0).all()):
+        # one constant: the values written into a filled array and the
+        # tangent rows into zeros (np.pad's copy, without its per-axis passes)
+        shape = tuple(int(n + a + b) for n, (a, b) in zip(x.shape, pw))
+        inner = tuple(slice(int(a), int(a) + n) for n, (a, _) in zip(x.shape, pw))
+        v = np.full(shape, cv, dtype=_f64)
+        v[inner] = x._v
+        d = np.zeros(x._d.shape[:x._d.ndim - nd] + shape)
+        d[(Ellipsis,) + inner] = x._d
+        return _new(v, d, x._tag, x._o2)
 
     def lead(c):
         return np.concatenate([np.zeros((c.ndim - nd, 2), np.intp), pw])
@@ -620,7 +642,7 @@ def _h_real_if_close(a, tol=100):
 # The modules of this package call each other: their names are bound
 # here, after this module's own definitions (call time, not import time).
 from ..dual import Dual  # noqa: E402
-from ._core import DualArray  # noqa: E402
+from ._core import DualArray, _new  # noqa: E402
 from ._elementwise import _ew_binary  # noqa: E402
 from ._joins import _concatenate, _stack  # noqa: E402
 from ._linalg import _inv  # noqa: E402
