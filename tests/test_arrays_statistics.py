@@ -83,3 +83,24 @@ def test_interpolated_quantile_is_numpys_lerp():
         a, b = t[:, order[i]], t[:, order[min(i + 1, 4)]]
         ref = b - (b - a) * (1 - g) if g >= 0.5 else a + (b - a) * g
         np.testing.assert_allclose(r.deriv, ref, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("f", [np.nanmax, np.nanmin])
+def test_nanmax_nanmin_select_an_entry_that_is_not_nan(f):
+    # a slice of NaNs and -inf (for nanmax; +inf for nanmin): NumPy's value
+    # is the infinity (it was NaN: nanargmax's NaN-as--inf fill tied with
+    # it and selected the NaN); the slope is that entry's tangent
+    inf = np.inf if f is np.nanmin else -np.inf
+    v = np.array([[np.nan, 1.0], [np.nan, np.nan], [inf, 2.0], [inf, np.nan]])
+    t = np.arange(8.0).reshape(1, 4, 2)
+    r = f(DualArray(v, t), axis=0)
+    assert np.array_equal(r.value, f(v, axis=0))
+    assert r.deriv[0, 0] == t[0, 2, 0]          # the first infinite entry
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        w = rng.choice(np.array([np.nan, -np.inf, np.inf, 1.0, -1.0, 0.0, 2.0]), (3, 4))
+        x = DualArray(w, np.ones((1, 3, 4)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN slices
+            for axis in (None, 0, 1):
+                assert np.array_equal(f(x, axis=axis).value, f(w, axis=axis), equal_nan=True)

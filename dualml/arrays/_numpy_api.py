@@ -242,18 +242,22 @@ def _add_at(ufunc, a, indices, b=None):
     _setitem(a, Ellipsis, _ew_binary("add", a, _lin(v, scatter, scatter, arith=True)))
 
 
-def _skipping_nan(nanarg):
+def _skipping_nan(fill, best):
     # fmax/fmin reductions skip NaN entries (maximum/minimum propagate
-    # them): select with nanargmax/nanargmin; an all-NaN slice selects its
-    # first entry, whose value is NaN as NumPy's result is
+    # them): the first entry that is not NaN and equals the slice's
+    # extreme (np.nanargmax would take a NaN entry where the others are all
+    # -inf: its NaN-as--inf fill ties with them); an all-NaN slice selects
+    # its first entry, whose value is NaN as NumPy's result is
     def arg(a, axis=None):
-        allnan = np.isnan(a).all(axis=axis, keepdims=axis is not None)
-        return nanarg(np.where(allnan, 0.0, a), axis=axis)
+        nan = np.isnan(a)
+        key = np.where(nan, fill, a)
+        ext = best(key, axis=axis, keepdims=True)
+        return np.argmax((key == ext) & ~nan, axis=axis)
     return arg
 
 
-_NANARGMAX = _skipping_nan(np.nanargmax)
-_NANARGMIN = _skipping_nan(np.nanargmin)
+_NANARGMAX = _skipping_nan(-np.inf, np.max)
+_NANARGMIN = _skipping_nan(np.inf, np.min)
 
 
 def _store_out(r, out, ufunc):
