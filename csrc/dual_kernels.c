@@ -637,6 +637,12 @@ int dual_addsub_rows(int sub, dual_intp n, dual_intp k, const double *a, const c
     }
     if (dom)
         return 1;
+    if (rta == n * DUAL_C && rtb == n * DUAL_C && rty == n * DUAL_C) {
+        /* contiguous rows: one loop over the k n tangents (the same
+           operation per element, without a short loop's tail per row) */
+        n *= k;
+        k = 1;
+    }
     for (j = 0; j < k; j++) {
         const double *u = (const double *)(ta + j * rta), *v = (const double *)(tb + j * rtb);
         double *o = (double *)(ty + j * rty);
