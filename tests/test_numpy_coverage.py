@@ -536,3 +536,26 @@ def test_pad_constant_is_numpys_pad_of_each_component(shape):
     if shape:
         with pytest.raises(ValueError):
             np.pad(x, -1)
+
+
+def test_interp_has_numpys_values():
+    # NumPy's formula and fallbacks (slope (x - x0) + f0, the knots, the
+    # other end where that is nan), bit for bit, on random points and on
+    # infinite knot values; the slopes by the map of the tangents
+    rng = np.random.default_rng(12)
+    xp = np.array([-2.5, -0.7, 0.3, 1.3, 2.5])
+    for _ in range(200):
+        fp = rng.standard_normal(5)
+        if rng.random() < 0.3:
+            fp[rng.integers(0, 5)] = rng.choice([np.inf, -np.inf])
+        xv = np.concatenate([rng.uniform(-3, 3, 6), xp[rng.integers(0, 5, 2)]])
+        with np.errstate(invalid="ignore"):
+            ref = np.interp(xv, xp, fp)
+            r = np.interp(DualArray(xv, np.ones((1, 8))), xp, fp)
+            q = np.interp(xv, xp, DualArray(fp, np.eye(5)))
+        assert np.array_equal(r.value, ref, equal_nan=True)
+        assert np.array_equal(q.value, ref, equal_nan=True)
+    # the slope in x inside a segment: (f1 - f0) / (x1 - x0)
+    fp = np.array([1.0, 2.0, -1.0, 0.5, 3.0])
+    r = np.interp(DualArray(np.array([0.0, 2.0]), np.ones((1, 2))), xp, fp)
+    np.testing.assert_allclose(r.deriv[0], [(-1.0 - 2.0) / 1.0, (3.0 - 0.5) / 1.2], rtol=1e-15)

@@ -113,6 +113,39 @@ def _h_interp(x, xp, fp, left=None, right=None, period=None):
     if len(XP.shape) != 1 or len(ff.shape) != 1 or ff.shape[0] != XP.shape[0] or \
             XP.shape[0] == 0:
         raise ValueError("numpy.interp: fp and xp are not of the same length")
+    # the value is NumPy's own interp of the values (its formula, slope (x -
+    # x0) + f0, its knots and its fallbacks where that is nan); the tangents
+    # are the same piecewise-linear map's, below
+    if period is not None:
+        _const(period, "interp", "period")
+    value = np.interp(np.asarray(_inner(xx)), np.asarray(_inner(XP), dtype=_f64),
+                      np.asarray(_inner(ff), dtype=_f64),
+                      None if left is None else np.asarray(_inner(_operand(left))),
+                      None if right is None else np.asarray(_inner(_operand(right))), period)
+    return _with_inner_value(_interp_map(xx, XP, ff, left, right, period), value)
+
+
+def _with_inner_value(r, value):
+    # r with its innermost values replaced by value (a constant r: value);
+    # where value is nan and r's was not, every tangent becomes nan (no
+    # slope of an undefined value)
+    if type(r) is _nd:
+        return np.asarray(value, dtype=_f64)
+    inner = np.asarray(_inner(r))
+    r = _replace_inner(r, np.asarray(value, dtype=_f64).reshape(inner.shape))
+    dom = np.isnan(value) & ~np.isnan(inner)
+    return _mark_nan(r, dom) if np.any(dom) else r
+
+
+def _replace_inner(r, value):
+    if type(r) is _nd:
+        return value
+    return _new(_replace_inner(r._v, value), r._d, r._tag, r._o2)
+
+
+def _interp_map(xx, XP, ff, left, right, period):
+    # the piecewise-linear map of x, xp and fp (the derivatives; values up
+    # to rounding: _h_interp puts NumPy's)
     if period is not None:
         # NumPy's reduction: x and xp modulo the period, xp sorted (fp with
         # it), one knot wrapped onto each end; left/right are ignored
@@ -224,4 +257,5 @@ from ._joins import _concatenate, _where  # noqa: E402
 from ._numpy_api import _h_take  # noqa: E402
 from ._operands import _ALL, _bc, _bshape, _f64, _inner, _nd, _operand, _tag  # noqa: E402
 from ._reduce import _sum  # noqa: E402
-from ._shape import _getitem, _lin, _neg_axes, _norm_axis, _reshape  # noqa: E402
+from ._core import _new  # noqa: E402
+from ._shape import _getitem, _lin, _mark_nan, _neg_axes, _norm_axis, _reshape  # noqa: E402
