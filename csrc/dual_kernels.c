@@ -1462,6 +1462,13 @@ typedef double dual_v1;
 #define DUAL_MM_CANON_dual_v2(x) DUAL_MM_CANON_V(dual_v2, x)
 #define DUAL_MM_CANON_dual_v1(x) ((x) = (x) == (x) ? (x) : (double)NAN)
 
+/* one accumulator stored at C, its nans made +nan */
+#define DUAL_MM_PUT(VT, x, C)                                                \
+    do {                                                                    \
+        DUAL_MM_CANON_##VT(x);                                              \
+        memcpy((C), &(x), sizeof(x));                                       \
+    } while (0)
+
 #define DUAL_MM_TILE(VT)                                                     \
     DUAL_INLINE void dual_mm_tile1_##VT(int R, ptrdiff_t K, const double *A, \
                                         ptrdiff_t a0, ptrdiff_t a1,          \
@@ -1478,11 +1485,10 @@ typedef double dual_v1;
             if (R > 2) s2 = s2 + a[2 * a0] * b;                             \
             if (R > 3) s3 = s3 + a[3 * a0] * b;                             \
         }                                                                   \
-        DUAL_MM_CANON_##VT(s0);                                             \
-        memcpy(C, &s0, sizeof s0);                                          \
-        if (R > 1) { DUAL_MM_CANON_##VT(s1); memcpy(C + c0, &s1, sizeof s1); } \
-        if (R > 2) { DUAL_MM_CANON_##VT(s2); memcpy(C + 2 * c0, &s2, sizeof s2); } \
-        if (R > 3) { DUAL_MM_CANON_##VT(s3); memcpy(C + 3 * c0, &s3, sizeof s3); } \
+        DUAL_MM_PUT(VT, s0, C);                                             \
+        if (R > 1) DUAL_MM_PUT(VT, s1, C + c0);                             \
+        if (R > 2) DUAL_MM_PUT(VT, s2, C + 2 * c0);                         \
+        if (R > 3) DUAL_MM_PUT(VT, s3, C + 3 * c0);                         \
     }
 
 /* two vectors of columns per row (AVX2: eight accumulators, the width of
@@ -1507,28 +1513,11 @@ typedef double dual_v1;
             if (R > 2) { s2 = s2 + a[2 * a0] * b; t2 = t2 + a[2 * a0] * e; } \
             if (R > 3) { s3 = s3 + a[3 * a0] * b; t3 = t3 + a[3 * a0] * e; } \
         }                                                                   \
-        DUAL_MM_CANON_##VT(s0);                                             \
-        DUAL_MM_CANON_##VT(t0);                                             \
-        memcpy(C, &s0, sizeof s0);                                          \
-        memcpy(C + w, &t0, sizeof t0);                                      \
-        if (R > 1) {                                                        \
-            DUAL_MM_CANON_##VT(s1);                                         \
-            DUAL_MM_CANON_##VT(t1);                                         \
-            memcpy(C + c0, &s1, sizeof s1);                                 \
-            memcpy(C + c0 + w, &t1, sizeof t1);                             \
-        }                                                                   \
-        if (R > 2) {                                                        \
-            DUAL_MM_CANON_##VT(s2);                                         \
-            DUAL_MM_CANON_##VT(t2);                                         \
-            memcpy(C + 2 * c0, &s2, sizeof s2);                             \
-            memcpy(C + 2 * c0 + w, &t2, sizeof t2);                         \
-        }                                                                   \
-        if (R > 3) {                                                        \
-            DUAL_MM_CANON_##VT(s3);                                         \
-            DUAL_MM_CANON_##VT(t3);                                         \
-            memcpy(C + 3 * c0, &s3, sizeof s3);                             \
-            memcpy(C + 3 * c0 + w, &t3, sizeof t3);                         \
-        }                                                                   \
+        DUAL_MM_PUT(VT, s0, C);                                             \
+        DUAL_MM_PUT(VT, t0, C + w);                                         \
+        if (R > 1) { DUAL_MM_PUT(VT, s1, C + c0); DUAL_MM_PUT(VT, t1, C + c0 + w); } \
+        if (R > 2) { DUAL_MM_PUT(VT, s2, C + 2 * c0); DUAL_MM_PUT(VT, t2, C + 2 * c0 + w); } \
+        if (R > 3) { DUAL_MM_PUT(VT, s3, C + 3 * c0); DUAL_MM_PUT(VT, t3, C + 3 * c0 + w); } \
     }
 
 DUAL_MM_TILE(dual_v1)

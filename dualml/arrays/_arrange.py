@@ -77,17 +77,6 @@ def _pad_sequential(x, pad_width, mode, kw):
     nd = len(x.shape)
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
     stat = kw.get("stat_length")
-    if (mode == "constant" and type(x) is DualArray and type(x._v) is _nd
-            and isinstance(cv, (numbers.Real, np.integer, np.floating)) and (pw >= 0).all()):
-        # one constant: the values written into a filled array and the
-        # tangent rows into zeros (np.pad's copy, without its per-axis passes)
-        shape = tuple(int(n + a + b) for n, (a, b) in zip(x.shape, pw))
-        inner = tuple(slice(int(a), int(a) + n) for n, (a, _) in zip(x.shape, pw))
-        v = np.full(shape, cv, dtype=_f64)
-        v[inner] = x._v
-        d = np.zeros(x._d.shape[:x._d.ndim - nd] + shape)
-        d[(Ellipsis,) + inner] = x._d
-        return _new(v, d, x._tag, x._o2)
     st = None if stat is None else np.broadcast_to(np.asarray(stat, dtype=np.intp), (nd, 2))
     ends = kw.get("end_values", 0)
     _const_arg(ends, "pad", "end_values")
