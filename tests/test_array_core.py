@@ -1050,11 +1050,17 @@ def test_frobenius_norm_through_c_paths_equals_the_python_path(make, axis, keepd
     a = np.linspace(-2.0, 3.0, 12).reshape(3, 4)
     X = make(a)
     r = np.linalg.norm(X, axis=axis, keepdims=keepdims)
-    sq = _elementwise._ew_unary("square", X)
-    expect = _elementwise._ew_unary("sqrt", _reduce._sum(sq, axis, keepdims))
+    if axis is None:
+        # NumPy's: the inner product of the array flattened in memory order
+        flat = np.ravel(X, order="K")
+        expect = _elementwise._ew_unary("sqrt", flat @ flat)
+        if keepdims:
+            expect = expect.reshape(1, 1)
+    else:
+        sq = _elementwise._ew_unary("square", X)
+        expect = _elementwise._ew_unary("sqrt", _reduce._sum(sq, axis, keepdims))
     assert same_da(r, expect)
-    assert same(r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims)) or np.allclose(
-        r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims), rtol=1e-15)
+    assert same(r.value, np.linalg.norm(X.value, axis=axis, keepdims=keepdims))
 # -- NumPy's function protocol: the C callable and its fast paths ------------------------
 # Reference: the Python handler of the same NumPy function (_numpy_api._HANDLED),
 # which the fast paths must equal bit for bit, and NumPy on each component.
@@ -1874,11 +1880,63 @@ def test_cumprod_in_c_equals_the_products_slice_by_slice(shape):
                     r = np.cumprod(X, axis=ax)
                     ref = _statistics._accumulate_slices(Z, a, "multiply")
                     assert same_da(r, ref), (ax, X.k)
+                    # positional axis and the method: the C fast paths of
+                    # the function protocol and of DualArray.cumprod
+                    assert same_da(np.cumprod(X) if ax is None else np.cumprod(X, ax), ref)
+                    assert same_da(X.cumprod(ax), ref)
                     assert same(r.value, np.cumprod(X.value, axis=ax))
                     assert same_da(np.multiply.accumulate(Z, axis=a), ref)
                     if X.k:
                         c = _core._cumprod(Z, len(Z.shape) + a)         # (the C path itself)
                         assert c is not NotImplemented and same_da(c, ref)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (3, 7), (9, 2), (40, 40), (200, 150)])
+@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0,
+                                  lambda a: rows(a.T.copy()).T],
+                         ids=["contiguous", "strided", "lazy", "transposed"])
+def test_trace_c_path_is_numpys_trace_of_each_component(make, shape):
+    # np.trace / .trace() of a matrix in C (pairwise sums along the
+    # diagonal): NumPy's trace of the value and of each tangent row, bit
+    # for bit, and the handler's result
+    a = np.random.default_rng(shape[0]).standard_normal(shape) * 1e3
+    X = make(a)
+    for r in (np.trace(X), X.trace(), X.trace(0, 1, 0)):
+        assert same(r.value, np.trace(X.value))
+        assert same(r.deriv, np.array([np.trace(t) for t in X.deriv]))
+        assert same_da(r, HANDLED[np.trace](X, 0, 0, 1))
+    # a long strided diagonal (a broadcast of every other element, a view):
+    # NumPy's reduction takes it in one pairwise pass, as the C path does
+    rng = np.random.default_rng(1)
+    Z = DualArray(rng.standard_normal(40000) * 1e3, rng.standard_normal((2, 40000)))
+    Y = np.broadcast_to(Z[::2], (20000, 20000))
+    assert Y.value.strides == (0, 16)
+    assert same(np.trace(Y).value, np.trace(Y.value))
+    assert same(np.trace(Y).deriv, np.array([np.trace(t) for t in Y.deriv]))
+
+
+def test_outer_c_path_is_the_handlers_product():
+    # np.outer in C (a column times a row by the multiply rule): the
+    # handler's bits for dual/dual, dual/constant and constant/dual pairs,
+    # any shapes (flattened), specials included; the tangents against the
+    # product rule written out with NumPy
+    rng = np.random.default_rng(5)
+    va = rng.choice([0.0, -0.0, 1.5, -2.0, np.inf, np.nan], size=(2, 3))
+    a = DualArray(va, rng.standard_normal((3, 2, 3)))
+    b = DualArray(rng.standard_normal(4), rng.standard_normal((3, 4)))
+    w = rng.standard_normal(5)
+    with np.errstate(invalid="ignore"):
+        for x, y in ((a, b), (b, a), (a, w), (w, b), (b, b), (a.T, b[::-1])):
+            r = np.outer(x, y)
+            assert same_da(r, HANDLED[np.outer](x, y))
+            xv, yv = getattr(x, "value", x).ravel(), getattr(y, "value", y).ravel()
+            assert same(r.value, np.outer(xv, yv))
+            et = np.zeros((3,) + r.shape)
+            if isinstance(x, DualArray):
+                et += x.deriv.reshape(3, -1)[:, :, None] * yv[None, None, :]
+            if isinstance(y, DualArray):
+                et += xv[None, :, None] * y.deriv.reshape(3, -1)[:, None, :]
+            assert np.allclose(r.deriv, et, equal_nan=True)
 
 
 @pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4)])

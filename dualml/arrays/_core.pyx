@@ -623,10 +623,10 @@ cdef class DualArray:
     def ravel(self, order="C"):
         """ravel(order="C"): the values flattened (a view where possible)."""
         if type(order) is str and <str>order == "C":
-            r = _reshaped(self, -1)
+            r = _raveled(self)
             if r is not NotImplemented:
                 return r
-        return _py._reshape_order(self, (-1,), order)
+        return _py._ravel(self, order)
 
     def flatten(self, order="C"):
         """flatten(order="C"): the values flattened, always a copy."""
@@ -634,7 +634,7 @@ cdef class DualArray:
             r = _copied(self, True)
             if r is not NotImplemented:
                 return r
-        return _py._copy(_py._reshape_order(self, (-1,), order))
+        return _py._copy(_py._reshape_order(self, (-1,), order, "flatten"))
 
     def squeeze(self, axis=None):
         """squeeze(axis=None): as ndarray.squeeze."""
@@ -767,10 +767,21 @@ cdef class DualArray:
 
     def cumprod(self, axis=None, dtype=None, out=None):
         """cumprod(axis=None): as ndarray.cumprod."""
+        if dtype is None and out is None and (axis is None or type(axis) is int):
+            r = _cumprod(self, axis)
+            if r is not NotImplemented:
+                return r
         return _py._h_cumprod(self, axis, dtype, out)
 
     def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
         """trace(offset=0, axis1=0, axis2=1): as ndarray.trace."""
+        if (type(offset) is int and <object>offset == 0 and dtype is None and out is None
+                and type(axis1) is int and type(axis2) is int
+                and ((<object>axis1 == 0 and <object>axis2 == 1)
+                     or (<object>axis1 == 1 and <object>axis2 == 0))):
+            r = _trace_c(self)
+            if r is not NotImplemented:
+                return r
         return _py._h_trace(self, offset, axis1, axis2, dtype, out)
 
     # ndarray's remaining methods, as NumPy's functions (whose handlers check

@@ -197,6 +197,16 @@ cdef object _transposed(DualArray x):
     return _make(v, d, x._tag, x._o2)
 
 
+cdef object _raveled(DualArray x):
+    """x.ravel() as a view where its values are C-contiguous in C order
+    (NumPy's ravel is a view only then); NotImplemented otherwise (the
+    Python path copies)."""
+    r = _reshaped(x, -1)
+    if r is NotImplemented or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>_V(<DualArray>r)):
+        return NotImplemented
+    return r
+
+
 cdef object _reshaped(DualArray x, object shape):
     """x.reshape(shape) in C order when both components can be viewed so (the
     values C-contiguous, each tangent row too) and shape is an int or a

@@ -104,7 +104,9 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # np.transpose / np.reshape / np.ravel as views of both components made in
 # C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
 # of the result's shape, np.concatenate / np.stack along axis 0 and
-# np.hstack of vectors and np.vstack (copy loops), np.clip (two rules); the rest, and any
+# np.hstack of vectors and np.vstack (copy loops), np.clip (two rules),
+# np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
+# pairwise sums along the diagonal); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -135,6 +137,9 @@ cdef enum:
     AF_VSTACK
     AF_SORT
     AF_FLIP
+    AF_CUMPROD
+    AF_OUTER
+    AF_TRACE
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -145,7 +150,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.hstack: AF_HSTACK, np.clip: AF_CLIP, np.inner: AF_INNER,
                        np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
                        np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK,
-                       np.sort: AF_SORT, np.flip: AF_FLIP}
+                       np.sort: AF_SORT, np.flip: AF_FLIP, np.cumprod: AF_CUMPROD,
+                       np.outer: AF_OUTER, np.trace: AF_TRACE}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -235,6 +241,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 if r is not NotImplemented:
                     r = _binary(<Py_ssize_t>_NAME2["minimum"], r,
                                 <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_OUTER:
+            # a column times a row (the handler's _outer): views and the
+            # multiply rule
+            if n == 2:
+                r = _outer_c(a, <object>PyTuple_GET_ITEM(args, 1))
         elif code == AF_DOT or code == AF_INNER:
             # (of two vectors both are the inner product: _dot11's)
             if n == 2:
@@ -256,7 +267,7 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                     r = _reshaped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1))
             elif code == AF_RAVEL:
                 if n == 1:
-                    r = _reshaped(<DualArray>a, -1)
+                    r = _raveled(<DualArray>a)
             elif code == AF_PROD:
                 if n == 1:
                     r = _prod_all(<DualArray>a)
@@ -266,6 +277,14 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_SQUEEZE:
                 if n == 1:
                     r = _squeezed(<DualArray>a)
+            elif code == AF_CUMPROD:
+                # along an int axis or the flattened array: the handler's
+                # C path (_cumprod, the multiply rule slice by slice)
+                if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int):
+                    r = _cumprod(a, <object>PyTuple_GET_ITEM(args, 1) if n == 2 else None)
+            elif code == AF_TRACE:
+                if n == 1:
+                    r = _trace_c(<DualArray>a)
             elif code == AF_FLIP:
                 # reversed slices of every axis, or of one: views by the
                 # core's indexing (the handler's rule)
@@ -279,6 +298,24 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
     if h is None or "out" in <dict>kwargs:
         return _py._array_function(func, types, args, kwargs)
     return PyObject_Call(h, args, kwargs)
+
+
+cdef object _outer_c(object a, object b):
+    # np.outer(a, b) of DualArrays or float64 ndarrays, at least one dual:
+    # a.reshape(-1, 1) * b.reshape(1, -1), as the handler's _outer
+    if not ((type(a) is DualArray or type(a) is ndarray)
+            and (type(b) is DualArray or type(b) is ndarray)
+            and (type(a) is DualArray or type(b) is DualArray)):
+        return NotImplemented
+    ra = _reshaped(<DualArray>a, _COLUMN) if type(a) is DualArray else a.reshape(_COLUMN)
+    rb = _reshaped(<DualArray>b, _ROW) if type(b) is DualArray else b.reshape(_ROW)
+    if ra is NotImplemented or rb is NotImplemented:
+        return NotImplemented
+    return _binary(R_MUL, ra, rb)
+
+
+cdef tuple _COLUMN = (-1, 1)
+cdef tuple _ROW = (1, -1)
 
 
 cdef object _flipped(DualArray a, object axis):

@@ -79,6 +79,39 @@ cdef object _sum_all(DualArray x):
     return res
 
 
+cdef object _trace_c(DualArray x):
+    """np.trace(x) of a 2-d first-order x: np.add.reduce of the diagonal
+    (NumPy's trace) -- the pairwise sum along the diagonal's stride of the
+    values and of each tangent row on its own (np.trace's bits direction by
+    direction, as the handler); NotImplemented otherwise (a nan trace too:
+    the Python path decides its tangents)."""
+    cdef _Parts X, O
+    cdef DualArray res
+    cdef Py_ssize_t m, j, ds
+    cdef double *o
+    cdef double s
+    if not _flat(x) or x._o2 is not None:
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if X.nd != 2:
+        return NotImplemented
+    m = X.dims[0] if X.dims[0] < X.dims[1] else X.dims[1]
+    s = 0.0 + _pairwise(X.v, m, X.vst[0] + X.vst[1])
+    if s != s:
+        return NotImplemented
+    res = _make(None, None, x._tag, None)
+    _alloc_result(res, 0, NULL, X.k)
+    _parts(res, &O)
+    o = <double *>O.d
+    ds = X.dst[1] + X.dst[2]
+    with nogil:
+        (<double *>O.v)[0] = s
+        for j in range(X.k):
+            o[j] = 0.0 + _pairwise(X.d + j * X.dst[0], m, ds)
+    return res
+
+
 cdef object _np_add_reduce = np.add.reduce
 cdef object _np_mean = np.mean
 

@@ -112,6 +112,13 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     if type(x) is _nd:
         return _arr(np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims))
     nd = len(x.shape)
+    if axis is None and (ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1)):
+        # NumPy's: the square root of the inner product of the array
+        # flattened in memory order ('K') with itself (its dot's bits)
+        r = x.ravel() if type(x._v) is _nd and x._v.flags.c_contiguous else _ravel(x, "K")
+        s = r @ r
+        s = np.sqrt(s) if type(s) is DualArray else _ew_unary("sqrt", _operand(s))
+        return _reshape(s, (1,) * nd) if keepdims else s
     if isinstance(axis, numbers.Integral):
         axis = (axis,)
     vector = (axis is not None and len(axis) == 1) or (axis is None and nd == 1)
@@ -476,5 +483,5 @@ from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._operands import _NeedGeneric, _f64, _inner, _nd, _operand, _tag  # noqa: E402
 from ._products import _matmul, _mm  # noqa: E402
 from ._reduce import _select_reduce, _sum  # noqa: E402
-from ._shape import (_arr, _expand_dims, _lin, _moveaxis, _norm_axis, _reshape,  # noqa: E402
+from ._shape import (_arr, _expand_dims, _lin, _moveaxis, _norm_axis, _ravel, _reshape,  # noqa: E402
                      _swapaxes, _transpose)

@@ -50,8 +50,11 @@ def _method_reshape(x, shape, order):
 
 
 def _method_transpose(x, axes):
+    # axes as ints, one sequence of them (an ndarray too) or None, as ndarray.transpose
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
+    if axes is not None:
+        axes = tuple(axes)
     return _transpose(x, axes if axes != () else None)
 
 

@@ -1026,7 +1026,7 @@ from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d,  # no
                            _h_gradient, _h_interp, _h_polyval, _h_trapezoid)
 from . import _arrange as _ar, _statistics as _st  # noqa: E402
 from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _getitem, _lin, _moveaxis,
-                     _neg_axes, _norm_axis, _reshape, _setitem, _squeeze,
+                     _neg_axes, _norm_axis, _ravel, _reshape, _setitem, _squeeze,
                      _swapaxes, _transpose)
 
 
@@ -1047,7 +1047,7 @@ _HANDLED = {
     np.hstack: _h_hstack,
     np.vstack: _h_vstack,
     np.reshape: _h_reshape,
-    np.ravel: lambda a, order="C": _reshape_order(_a(a, "ravel"), (-1,), order),
+    np.ravel: lambda a, order="C": _ravel(_a(a, "ravel"), order),
     np.transpose: _h_transpose,
     np.swapaxes: lambda a, axis1, axis2: _swapaxes(_a(a, "swapaxes"), axis1, axis2),
     np.moveaxis: lambda a, source, destination: _moveaxis(_a(a, "moveaxis"), source, destination),
