@@ -27,7 +27,8 @@ ALIASES = {"fabs": "absolute"}      # fabs is absolute on real input
 # ufuncs that are exactly a composition of rules (float_power is power in
 # float64, the only dtype here; conjugate of a real number is itself;
 # divmod is (floor_divide, remainder); fmod is remainder on magnitudes with
-# a's sign; modf is (fmod(x, 1), trunc(x)); frexp scales by a constant power
+# a's sign; modf is (fmod(x, 1), trunc(x)), the fractional part of +-inf
+# NumPy's +-0.0; frexp scales by a constant power
 # of two)
 COMPOSED = ("deg2rad", "radians", "rad2deg", "degrees", "float_power", "logaddexp2",
             "heaviside", "ldexp", "conjugate", "divmod", "fmod", "modf", "frexp")
@@ -120,6 +121,21 @@ def scalar_composed(ns):
         s = -1.0 if math.copysign(1.0, innermost(a)) < 0 else 1.0
         return ns.multiply(ns.remainder(ns.multiply(a, s), ns.absolute(b)), s)
 
+    def with_innermost(x, v):
+        # x with its innermost value replaced by v, every tangent kept
+        if not isinstance(x, ns.Dual):
+            return v
+        return ns._rebuild(ns._tag_of(x), with_innermost(x.value, v), x.deriv)
+
+    def modf(x):
+        # (fmod(x, 1), trunc(x)); the fractional part of an infinity is
+        # NumPy's +-0.0, its tangents fmod's (nan: no slope there)
+        frac = fmod(x, 1.0)
+        v = innermost(x)
+        if math.isinf(v):
+            frac = with_innermost(frac, math.copysign(0.0, v))
+        return frac, ns.trunc(x)
+
     def frexp(x):
         # x = m 2**e with the integer e constant: m = x 2**-e
         m, e = np.frexp(innermost(x))
@@ -137,7 +153,7 @@ def scalar_composed(ns):
         "conjugate": lambda x: x,
         "divmod": lambda a, b: (ns.floor_divide(a, b), ns.remainder(a, b)),
         "fmod": fmod,
-        "modf": lambda x: (fmod(x, 1.0), ns.trunc(x)),
+        "modf": modf,
         "frexp": frexp,
     }
     return {u: impl[n] for u, n in composed_ufuncs().items()}

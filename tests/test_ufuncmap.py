@@ -112,3 +112,25 @@ def test_array_only_ufuncs_explain_why_on_a_dual():
 def test_ldexp_needs_an_integer_exponent():
     with pytest.raises(TypeError, match="constant integer"):
         np.ldexp(Dual(1.0, 1.0), Dual(2.0, 0.0))
+
+
+def test_modf_of_infinities_has_numpys_values_on_both():
+    # NumPy: modf(+-inf) = (+-0.0, +-inf); the fractional part has no slope
+    # there (nan, fmod's), elsewhere slope 1 (x - trunc(x)); integral part 0
+    xs = np.array([np.inf, -np.inf, 2.5, -3.25, -0.0, 1e300])
+    ref_frac, ref_int = np.modf(xs)
+    slope = np.array([np.nan, np.nan, 1.0, 1.0, 1.0, 1.0])
+    frac, whole = np.modf(DualArray(xs, np.ones((1, xs.size))))
+    assert np.array_equal(frac.value, ref_frac) and np.array_equal(np.signbit(frac.value),
+                                                                   np.signbit(ref_frac))
+    assert np.array_equal(whole.value, ref_int)
+    assert np.array_equal(frac.deriv[0], slope, equal_nan=True)
+    assert np.array_equal(whole.deriv[0], np.zeros(xs.size))
+    for x, fr, s in zip(xs, ref_frac, slope):
+        f, w = np.modf(Dual(x, 1.0))
+        assert f.value == fr and math.copysign(1.0, f.value) == math.copysign(1.0, fr)
+        assert np.array_equal(f.deriv, s, equal_nan=True) and w.deriv == 0.0
+        # nested: the inner level's value replaced, every level's tangents kept
+        g = dualml.derivative(lambda t: dualml.derivative(lambda u: np.modf(u * t)[0], x), 1.0)
+        expect = np.nan if np.isinf(x) else 1.0     # d/du frac(u t) = t; d/dt t = 1
+        assert np.array_equal(g, expect, equal_nan=True)

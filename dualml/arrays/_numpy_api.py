@@ -633,8 +633,15 @@ def _fmod(a, b):
 
 
 def _modf(x):
-    # (fractional part, integral part): x - trunc(x) (slope 1), trunc(x) (slope 0)
-    return _fmod(x, _operand(np.array(1.0))), _ew_unary("trunc", x)
+    # (fractional part, integral part): x - trunc(x) (slope 1), trunc(x)
+    # (slope 0); the fractional part of +-inf is NumPy's +-0.0, its tangents
+    # fmod's (nan: no slope there), as the scalar Dual's (_ufuncmap)
+    frac = _fmod(x, _operand(np.array(1.0)))
+    xv = np.asarray(_inner(x))
+    inf = np.isinf(xv)
+    if inf.any():
+        frac = _replace_inner(frac, np.where(inf, np.copysign(0.0, xv), np.asarray(_inner(frac))))
+    return frac, _ew_unary("trunc", x)
 
 
 def _divmod(a, b):
@@ -1022,7 +1029,7 @@ from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  
 from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
 from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noqa: E402
                           _h_percentile, _h_ptp, _h_quantile, _h_sort, _h_std, _h_var)
-from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d,  # noqa: E402
+from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d, _replace_inner,  # noqa: E402
                            _h_gradient, _h_interp, _h_polyval, _h_trapezoid)
 from . import _arrange as _ar, _statistics as _st  # noqa: E402
 from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _getitem, _lin, _moveaxis,
