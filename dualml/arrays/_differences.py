@@ -195,10 +195,11 @@ def _h_polyval(p, x):
     if len(pp.shape) != 1:
         raise TypeError("numpy.polyval on DualArray: p must be one-dimensional "
                         "(np.poly1d is not supported)")
-    # Horner's scheme, as NumPy evaluates it
+    # Horner's scheme, as NumPy evaluates it (y * x + p[i]: the operators,
+    # the core's C paths of the same rules)
     y = np.zeros(xx.shape)
     for i in range(pp.shape[0]):
-        y = _ew_binary("add", _ew_binary("multiply", y, xx), _getitem(pp, (i,)))
+        y = y * xx + pp[i]
     return y
 
 
