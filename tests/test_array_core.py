@@ -1915,6 +1915,27 @@ def test_trace_c_path_is_numpys_trace_of_each_component(make, shape):
     assert same(np.trace(Y).deriv, np.array([np.trace(t) for t in Y.deriv]))
 
 
+def test_vdot_c_path_is_the_inner_product_of_the_ravels():
+    # np.vdot in C: NumPy's vdot of the values bit for bit, the handler's
+    # result, tangents x.dy + dx.y written out; vectors, matrices (C-order
+    # ravels), a constant on either side, a strided operand (the handler)
+    rng = np.random.default_rng(6)
+    a = DualArray(rng.standard_normal((3, 4)), rng.standard_normal((2, 3, 4)))
+    b = DualArray(rng.standard_normal(12), rng.standard_normal((2, 12)))
+    w = rng.standard_normal((4, 3))
+    for x, y in ((a, b), (b, a), (a, w), (w, a), (b, b), (a.T, b), (b[::-1], b)):
+        r = np.vdot(x, y)
+        assert same_da(r, HANDLED[np.vdot](x, y))
+        xv, yv = getattr(x, "value", x), getattr(y, "value", y)
+        assert same(r.value, np.vdot(xv, yv))
+        et = np.zeros(2)
+        if isinstance(x, DualArray):
+            et += x.deriv.reshape(2, -1) @ yv.ravel()
+        if isinstance(y, DualArray):
+            et += y.deriv.reshape(2, -1) @ xv.ravel()
+        assert np.allclose(r.deriv, et, rtol=1e-14)
+
+
 def test_outer_c_path_is_the_handlers_product():
     # np.outer in C (a column times a row by the multiply rule): the
     # handler's bits for dual/dual, dual/constant and constant/dual pairs,

@@ -106,7 +106,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # of the result's shape, np.concatenate / np.stack along axis 0 and
 # np.hstack of vectors and np.vstack (copy loops), np.clip (two rules),
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
-# pairwise sums along the diagonal); the rest, and any
+# pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c);
+# np.vdot (_vdot_c); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -140,6 +141,8 @@ cdef enum:
     AF_CUMPROD
     AF_OUTER
     AF_TRACE
+    AF_NORM
+    AF_VDOT
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -151,7 +154,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.prod: AF_PROD, np.max: AF_MAX, np.amax: AF_MAX, np.min: AF_MIN,
                        np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK,
                        np.sort: AF_SORT, np.flip: AF_FLIP, np.cumprod: AF_CUMPROD,
-                       np.outer: AF_OUTER, np.trace: AF_TRACE}
+                       np.outer: AF_OUTER, np.trace: AF_TRACE, np.linalg.norm: AF_NORM,
+                       np.vdot: AF_VDOT}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -246,6 +250,10 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             # multiply rule
             if n == 2:
                 r = _outer_c(a, <object>PyTuple_GET_ITEM(args, 1))
+        elif code == AF_VDOT:
+            # of real arrays: the inner product of the C-order ravels
+            if n == 2:
+                r = _vdot_c(a, <object>PyTuple_GET_ITEM(args, 1))
         elif code == AF_DOT or code == AF_INNER:
             # (of two vectors both are the inner product: _dot11's)
             if n == 2:
@@ -285,6 +293,9 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_TRACE:
                 if n == 1:
                     r = _trace_c(<DualArray>a)
+            elif code == AF_NORM:
+                if n == 1:
+                    r = _norm_c(<DualArray>a)
             elif code == AF_FLIP:
                 # reversed slices of every axis, or of one: views by the
                 # core's indexing (the handler's rule)
@@ -298,6 +309,43 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
     if h is None or "out" in <dict>kwargs:
         return _py._array_function(func, types, args, kwargs)
     return PyObject_Call(h, args, kwargs)
+
+
+cdef object _norm_c(DualArray a):
+    # np.linalg.norm(a) of C-contiguous values: NumPy's sqrt of the inner
+    # product of the flattened array with itself, as the handler
+    # (_linalg._norm): the raveled view, _dot11, the sqrt rule
+    if not (_flat(a) and a._o2 is None and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>_V(a))):
+        return NotImplemented
+    r = _raveled(a)
+    if r is NotImplemented:
+        return r
+    s = _dot11(r, r)
+    if s is NotImplemented:
+        return s
+    return _unary(<Py_ssize_t>_NAME1["sqrt"], <DualArray>s, 0.0)
+
+
+cdef object _vdot_c(object a, object b):
+    # np.vdot(a, b) of DualArrays or float64 ndarrays with C-contiguous
+    # values (at least one dual): _dot11 of the flattened views (NumPy's
+    # vdot of real arrays: dot of the C-order ravels), as the handler
+    a = _flat_operand(a)
+    b = _flat_operand(b)
+    if a is NotImplemented or b is NotImplemented:
+        return NotImplemented
+    return _dot11(a, b)
+
+
+cdef object _flat_operand(object a):
+    # a vector as it is, else the C-order ravel of C-contiguous values
+    if type(a) is DualArray:
+        return a if (<DualArray>a).ndim == 1 else _raveled(<DualArray>a)
+    if type(a) is ndarray and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        if cnp.PyArray_NDIM(<cnp.ndarray>a) == 1:
+            return a
+        return cnp.PyArray_Ravel(<cnp.ndarray>a, cnp.NPY_CORDER)
+    return NotImplemented
 
 
 cdef object _outer_c(object a, object b):
