@@ -1,10 +1,12 @@
-"""Tests of dualml/arrays/_products.py: einsum's tangent terms as products.
+"""Tests of dualml/arrays/_products.py: einsum's tangent terms as products,
+tensordot as NumPy's reshaped dot.
 
 The references are NumPy's own einsum applied direction by direction to the
 tangents (the map is linear in each operand, so the tangent of a product is
 einsum of the tangent against the other operand's value, plus the other
 way round for two dual operands): independent code, a different summation
-order, hence a tolerance.  The value is NumPy's einsum bit for bit.
+order, hence a tolerance.  The value is NumPy's einsum (tensordot) bit for
+bit.
 """
 import numpy as np
 import pytest
@@ -131,3 +133,36 @@ def test_einsum_domain_nans_and_optimize():
     assert np.array_equal(r.value, np.einsum("ij,jk,kl->il", a.value, w, u, optimize=True))
     np.testing.assert_allclose(r.deriv, np.einsum("zij,jk,kl->zil", a.deriv, w, u),
                                rtol=1e-13, atol=1e-14)
+
+
+# (shape of a, shape of b, axes): NumPy's forms of tensordot's axes
+TENSORDOT = [
+    ((4, 5), (5, 3), 1), ((3, 4, 5), (4, 5, 2), 2), ((3, 4), (5, 2), 0),
+    ((2, 3, 4), (4, 3), ([1, 2], [1, 0])), ((4, 3), (4, 2), ([0], [0])),
+    ((5,), (5, 2), 1), ((3, 5), (5,), (-1, 0)), ((2, 3), (2, 3), 2), ((4, 1), (1, 3), 1),
+]
+
+
+@pytest.mark.parametrize("sa, sb, axes", TENSORDOT)
+@pytest.mark.parametrize("which", ["a", "b", "both"])
+def test_tensordot_value_is_numpys_and_tangents_the_bilinear_rule(sa, sb, axes, which):
+    # NumPy's tensordot of the values bit for bit (the same dot of the same
+    # reshaped matrices); the tangents tensordot(da, b) + tensordot(a, db)
+    # by NumPy direction by direction
+    a, b = _dual(sa, 1), _dual(sb, 2)
+    x = a if which != "b" else a.value
+    y = b if which != "a" else b.value
+    r = np.tensordot(x, y, axes)
+    assert np.array_equal(r.value, np.tensordot(a.value, b.value, axes))
+    expect = np.zeros((K,) + r.shape)
+    for j in range(K):
+        if which != "b":
+            expect[j] += np.tensordot(a.deriv[j], b.value, axes)
+        if which != "a":
+            expect[j] += np.tensordot(a.value, b.deriv[j], axes)
+    assert np.allclose(r.deriv, expect, rtol=1e-13, atol=1e-13)
+
+
+def test_tensordot_shape_mismatch_is_numpys_error():
+    with pytest.raises(ValueError, match="shape-mismatch for sum"):
+        np.tensordot(_dual((3, 4), 0), np.ones((5, 2)), 1)

@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from ._core import DualArray, _new, _tmatmul
+from ._core import DualArray, _has_nan, _new, _tmatmul
 
 try:                                    # np.einsum without optimize= is this call
     from numpy._core.multiarray import c_einsum as _c_einsum
@@ -160,6 +160,9 @@ def _mm(x, y, which):
 
 
 def _tensordot(a, b, axes=2):
+    r = _tensordot_flat(a, b, axes)
+    if r is not None:
+        return r
     na, nb = len(a.shape), len(b.shape)
     if isinstance(axes, numbers.Integral):
         axa = list(range(na - axes, na))
@@ -184,6 +187,50 @@ def _tensordot(a, b, axes=2):
         return _tensordot_c(x, y, axa, axb if which != 2 else axb)
 
     return _bilinear(L, a, b)
+
+
+def _tensordot_flat(a, b, axes):
+    """np.tensordot of first-order DualArrays and float64 ndarrays as NumPy
+    computes it: both operands transposed (summed axes last in a, first in
+    b) and reshaped to matrices, one np.dot, the result reshaped -- the
+    views and the product by the core's C paths, so the value is NumPy's
+    tensordot bit for bit (the same dot of the same matrices) and the
+    tangents one product each.  None for other operands (nested, second
+    order, other dtypes: _tensordot's component-wise path)."""
+    for o in (a, b):
+        if type(o) is _nd:
+            if o.dtype != _f64:
+                return None
+        elif not (type(o) is DualArray and o._o2 is None and type(o._v) is _nd):
+            return None
+    if isinstance(axes, numbers.Integral):
+        axa, axb = list(range(-axes, 0)), list(range(0, axes))
+    else:
+        axa, axb = axes
+        axa = [axa] if isinstance(axa, numbers.Integral) else list(axa)
+        axb = [axb] if isinstance(axb, numbers.Integral) else list(axb)
+    sa, sb = a.shape, b.shape
+    na, nb = len(sa), len(sb)
+    if len(axa) != len(axb) or any(sa[i] != sb[j] for i, j in zip(axa, axb)):
+        raise ValueError("shape-mismatch for sum")
+    axa = [i + na if i < 0 else i for i in axa]
+    axb = [j + nb if j < 0 else j for j in axb]
+    free_a = [k for k in range(na) if k not in axa]
+    free_b = [k for k in range(nb) if k not in axb]
+    n2 = math.prod(sa[i] for i in axa)
+    # (a transpose or reshape that changes nothing is skipped: the same layout)
+    at = _view_as(a, free_a + axa, (math.prod(sa[k] for k in free_a), n2))
+    bt = _view_as(b, axb + free_b, (n2, math.prod(sb[k] for k in free_b)))
+    r = np.dot(at, bt)
+    shape = tuple(sa[k] for k in free_a) + tuple(sb[k] for k in free_b)
+    return r if r.shape == shape else r.reshape(shape)
+
+
+def _view_as(x, axes, shape):
+    # x.transpose(axes).reshape(shape)
+    if axes != list(range(len(axes))):
+        x = x.transpose(tuple(axes))
+    return x if x.shape == shape else x.reshape(shape)
 
 
 def _tensordot_c(x, y, axa, axb):
@@ -236,6 +283,10 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def _einsum(subscripts, *ops, optimize=False, **kwargs):
     if kwargs:
         raise TypeError(f"einsum on DualArray: unsupported arguments {sorted(kwargs)}")
+    if len(ops) == 2 and optimize is False and type(subscripts) is str:
+        r = _einsum_dual_const(subscripts, ops[0], ops[1])
+        if r is not None:
+            return r
     if not isinstance(subscripts, str):
         subscripts, ops = _einsum_sublists((subscripts,) + ops)
     ops = [_operand(o, "einsum") for o in ops]
@@ -284,6 +335,36 @@ def _einsum_sublists(args):
     if out is not None:
         s += "->" + spell(out)
     return s, tuple(ops)
+
+
+def _einsum_dual_const(subscripts, a, b):
+    """einsum of a first-order DualArray and a constant float64 ndarray
+    (either order) whose tangent term is one product (_einsum_pair): what
+    _einsum_c computes for them, with its checks written for this case
+    only; None where it does not apply (a nan value too: _einsum_c's
+    domain rule decides its tangents)."""
+    if type(a) is DualArray and type(b) is _nd:
+        x, c, i = a, b, 0
+    elif type(b) is DualArray and type(a) is _nd:
+        x, c, i = b, a, 1
+    else:
+        return None
+    if x._o2 is not None or type(x._v) is not _nd or c.dtype != _f64:
+        return None
+    ins, out = _einsum_parse(subscripts)
+    spec, z = _einsum_spec(ins, out)
+    if len(ins) != 2 or z is None:
+        return None
+    v = _c_einsum(spec, x._v, c) if i == 0 else _c_einsum(spec, c, x._v)
+    if type(v) is not _nd or _has_nan(v):
+        return None
+    rows = x._d.shape[0]
+    if rows * v.size >= ROWS_CHECKED:
+        check_rows(rows, v.size)
+    term = _einsum_pair(z + ins[i], ins[1 - i], z + out, x._d, c)
+    if term is None:
+        return None
+    return _new(v, term, x._tag, None)
 
 
 def _einsum_c(ins, out, ops, optimize=False):
@@ -343,26 +424,40 @@ def _einsum_pair(sx, sy, so, x, y):
     """einsum(sx, sy -> so) of two ndarrays as one product by _tmatmul's rule
     (x's summed letters in x's order); None where _einsum_plan declines or
     the sizes need broadcasting or are empty."""
-    plan = _einsum_plan(sx, sy, so, x.ndim, y.ndim)
-    if plan is None:
+    g = _einsum_geometry(sx, sy, so, x.shape, y.shape)
+    if g is None:
         return None
-    px, py, nb, nfx, nc, po = plan
+    px, py, xs2, ys2, rsh, po = g
     if px is not None:
         x = x.transpose(px)
     if py is not None:
         y = y.transpose(py)
-    xs, ys = x.shape, y.shape
+    r = _tmatmul(x.reshape(xs2), y.reshape(ys2)).reshape(rsh)
+    return r if po is None else r.transpose(po)
+
+
+@functools.lru_cache(maxsize=512)
+def _einsum_geometry(sx, sy, so, xshape, yshape):
+    # _einsum_plan for operands of these shapes: the axis orders, the
+    # operands' shapes as (batched) matrices, the product's shape and the
+    # axis order that turns it into so's; None where no product applies
+    plan = _einsum_plan(sx, sy, so, len(xshape), len(yshape))
+    if plan is None:
+        return None
+    px, py, nb, nfx, nc, po = plan
+    xs = xshape if px is None else tuple(xshape[i] for i in px)
+    ys = yshape if py is None else tuple(yshape[i] for i in py)
     bsh = xs[:nb]
-    if ys[:nb] != bsh or ys[nb:nb + nc] != xs[nb + nfx:] or x.size == 0 or y.size == 0:
+    if ys[:nb] != bsh or ys[nb:nb + nc] != xs[nb + nfx:] or 0 in xs or 0 in ys:
         return None
     rsh = bsh + xs[nb:nb + nfx] + ys[nb + nc:]
     if nb:
-        r = _tmatmul(x.reshape(-1, math.prod(xs[nb:nb + nfx]), math.prod(xs[nb + nfx:])),
-                     y.reshape(math.prod(bsh), -1, math.prod(ys[nb + nc:])))
+        xs2 = (-1, math.prod(xs[nb:nb + nfx]), math.prod(xs[nb + nfx:]))
+        ys2 = (math.prod(bsh), -1, math.prod(ys[nb + nc:]))
     else:
-        r = _tmatmul(x.reshape(math.prod(xs[:nfx]), -1), y.reshape(math.prod(ys[:nc]), -1))
-    r = r.reshape(rsh)
-    return r if po is None else r.transpose(po)
+        xs2 = (math.prod(xs[:nfx]), -1)
+        ys2 = (math.prod(ys[:nc]), -1)
+    return px, py, xs2, ys2, rsh, po
 
 
 @functools.lru_cache(maxsize=512)
@@ -423,7 +518,7 @@ def _einsum_fed(ins, out, ops):
 # here, after this module's own definitions (call time, not import time).
 from ._budget import ROWS_CHECKED, check_rows  # noqa: E402
 from ._elementwise import _ew_binary, _tadd  # noqa: E402
-from ._operands import _NeedGeneric, _expand_t, _nd, _np_matmul, _operand, _tag  # noqa: E402
+from ._operands import _NeedGeneric, _expand_t, _f64, _nd, _np_matmul, _operand, _tag  # noqa: E402
 from ._second_order import _o2_layout, _o2_pairs  # noqa: E402
 from ._shape import (_arr, _domain_nans, _moveaxis, _nan_marks, _norm_axis, _reshape,  # noqa: E402
                      _squeeze)  # noqa: E402
