@@ -166,3 +166,23 @@ def test_tensordot_value_is_numpys_and_tangents_the_bilinear_rule(sa, sb, axes, 
 def test_tensordot_shape_mismatch_is_numpys_error():
     with pytest.raises(ValueError, match="shape-mismatch for sum"):
         np.tensordot(_dual((3, 4), 0), np.ones((5, 2)), 1)
+
+
+@pytest.mark.parametrize("sa, sb", [((3, 4, 7), (7, 5)), ((7,), (2, 7, 3)), ((2, 3, 9), (4, 9, 2)),
+                                    ((5, 6), (3, 6, 2))])
+@pytest.mark.parametrize("which", ["a", "b", "both"])
+def test_dot_of_more_dimensions_has_numpys_value(sa, sb, which):
+    # np.dot beyond matrices: NumPy's inner products' bits for the value
+    # (not tensordot's one product); tangents np.dot direction by direction
+    a, b = _dual(sa, 3), _dual(sb, 4)
+    x = a if which != "b" else a.value
+    y = b if which != "a" else b.value
+    r = np.dot(x, y)
+    assert np.array_equal(r.value, np.dot(a.value, b.value))
+    expect = np.zeros((K,) + r.shape)
+    for j in range(K):
+        if which != "b":
+            expect[j] += np.dot(a.deriv[j], b.value)
+        if which != "a":
+            expect[j] += np.dot(a.value, b.deriv[j])
+    assert np.allclose(r.deriv, expect, rtol=1e-13, atol=1e-13)

@@ -245,15 +245,14 @@ def _dot(a, b):
     na, nb = len(a.shape), len(b.shape)
     if na == 0 or nb == 0:
         return _ew_binary("multiply", a, b)
-    if na <= 2 and nb <= 2:
-        r = _matmul(a, b)
-        av, bv = _first_values(a), _first_values(b)
-        if type(r) is DualArray and av is not None and bv is not None:
-            # the value np.dot's own bits (matmul may sum in another order
-            # on strided operands), as the core's np.dot
-            r = _new(np.asarray(np.dot(av, bv)), r._d, r._tag, r._o2)
-        return r
-    return _tensordot(a, b, ([-1], [-2 if nb >= 2 else 0]))
+    r = _matmul(a, b) if na <= 2 and nb <= 2 else _tensordot(a, b, ([-1], [-2 if nb >= 2 else 0]))
+    av, bv = _first_values(a), _first_values(b)
+    if type(r) is DualArray and av is not None and bv is not None:
+        # the value np.dot's own bits (matmul may sum in another order on
+        # strided operands, tensordot's one product in another order than
+        # np.dot's inner products of more dimensions), as the core's np.dot
+        r = _new(np.asarray(np.dot(av, bv)), r._d, r._tag, r._o2)
+    return r
 
 
 def _first_values(x):
