@@ -345,13 +345,33 @@ def _reduce_kw(x, kind, axis, keepdims, initial, where, fname):
     initial= (one more operand, combined by the same rule)."""
     if isinstance(initial, (DualArray, Dual)):
         raise TypeError(f"numpy.{fname} on DualArray: initial= must be a constant")
+    w = True
     if where is not True:
         if initial is None and kind not in ("add", "multiply"):
             raise ValueError(f"reduction operation '{fname}' does not have an identity, "
                              f"so to use a where mask one has to specify 'initial'")
         w = np.broadcast_to(np.asarray(_inner_operand(where), dtype=bool), x.shape)
-        # masked entries become the reduction's neutral constant (zero tangent)
-        x = _where(w, x, np.full(x.shape, _REDUCE_FILL[kind]))
+        if kind != "add":
+            # masked entries become the reduction's neutral constant (zero tangent)
+            x = _where(w, x, np.full(x.shape, _REDUCE_FILL[kind]))
+    if kind == "add" and (w is not True or initial is not None):
+        # linear: NumPy's masked reduction itself, of the values (from
+        # initial) and of each tangent row (from zero) -- NumPy's bits
+        ax = _neg_axes(axis, len(x.shape))
+        kw = {} if initial is None else {"initial": float(initial)}
+        return _lin(x, lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims, where=w, **kw),
+                    lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims, where=w), arith=True)
+    if kind == "multiply" and initial is not None and (axis is None or isinstance(axis, int)):
+        # NumPy multiplies from initial: a first slice of it along the axis
+        # (the product rule in NumPy's order, a constant's zero tangents)
+        nd = len(x.shape)
+        if axis is None:
+            r = _prod(_concatenate([np.full(1, float(initial)), _reshape(x, (-1,))], 0), 0)
+            return _reshape(r, (1,) * nd) if keepdims else r
+        ax = _norm_axis(axis, nd)
+        lead = list(x.shape)
+        lead[ax] = 1
+        return _prod(_concatenate([np.full(lead, float(initial)), x], ax), ax, keepdims)
     if kind == "add":
         r = _sum(x, axis, keepdims)
     elif kind == "multiply":
