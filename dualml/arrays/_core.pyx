@@ -70,7 +70,7 @@ from cpython.long cimport PyLong_AsDouble
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
 from libc.string cimport memmove, memcpy, memset
-from libc.math cimport isfinite
+from libc.math cimport isfinite, NAN
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from dualml cimport _kernels as K

@@ -395,3 +395,90 @@ cdef inline bint _same_dims(_Parts *A, _Parts *B) noexcept:
         if A.dims[i] != B.dims[i]:
             return False
     return True
+
+
+def _interp_rows(cnp.ndarray xf, cnp.ndarray jr, cnp.ndarray Df, cnp.ndarray xp,
+                 cnp.ndarray fp, cnp.ndarray value, double lo, double hi):
+    """The tangent rows of np.interp of x (flat xf, tangents Df (k, n)) on
+    constant knots xp, fp, NumPy's values `value`: the piecewise-linear map
+    of _differences._interp_map computed in one pass, bit for bit -- on the
+    segment j = clip(jr - 1, 0, m - 2) (jr: searchsorted(xp, x, 'right')),
+    (dx (1 / width)) (f1 - f0); nan where a step of the map (x - x0,
+    / width, * (f1 - f0), f0 +) makes a nan of operands that are not; zero
+    outside the knots (the constant ends lo/hi); nan where NumPy's value is
+    nan and the map's is not.  All float64 (jr intp) and C-contiguous."""
+    cdef Py_ssize_t n, k, m, i, r, j
+    cdef const double *X
+    cdef const double *XP
+    cdef const double *FP
+    cdef const double *V
+    cdef const double *D
+    cdef const cnp.npy_intp *J
+    cdef double *O
+    cdef double *c1
+    cdef double x, x0, w, f0, df, a, t, mm, ins, mv
+    cdef char *st
+    cdef bint below, above
+    for arr in (xf, Df, xp, fp, value):
+        if cnp.PyArray_TYPE(<cnp.ndarray>arr) != cnp.NPY_DOUBLE or \
+                not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>arr):
+            raise TypeError("_interp_rows: float64 C-contiguous arrays")
+    if cnp.PyArray_TYPE(jr) != cnp.NPY_INTP or not cnp.PyArray_IS_C_CONTIGUOUS(jr):
+        raise TypeError("_interp_rows: jr must be C-contiguous intp")
+    n = cnp.PyArray_SIZE(xf)
+    m = cnp.PyArray_SIZE(xp)
+    if cnp.PyArray_NDIM(Df) != 2 or cnp.PyArray_DIMS(Df)[1] != n or cnp.PyArray_SIZE(jr) != n \
+            or cnp.PyArray_SIZE(value) != n or cnp.PyArray_SIZE(fp) != m or m < 2:
+        raise ValueError("_interp_rows: mismatched sizes")
+    k = cnp.PyArray_DIMS(Df)[0]
+    out = np.empty((k, n))
+    X = <const double *>cnp.PyArray_DATA(xf)
+    XP = <const double *>cnp.PyArray_DATA(xp)
+    FP = <const double *>cnp.PyArray_DATA(fp)
+    V = <const double *>cnp.PyArray_DATA(value)
+    D = <const double *>cnp.PyArray_DATA(Df)
+    J = <const cnp.npy_intp *>cnp.PyArray_DATA(jr)
+    O = <double *>cnp.PyArray_DATA(<cnp.ndarray>out)
+    c1 = <double *>PyMem_Malloc(<size_t>(2 * n + 1) * sizeof(double) + <size_t>n)
+    if c1 == NULL:
+        raise MemoryError()
+    st = <char *>(c1 + 2 * n + 1)
+    with nogil:
+        for i in range(n):
+            x = X[i]
+            j = J[i] - 1
+            if j < 0:
+                j = 0
+            elif j > m - 2:
+                j = m - 2
+            x0 = XP[j]
+            w = XP[j + 1] - x0
+            f0 = FP[j]
+            df = FP[j + 1] - f0
+            a = x - x0
+            t = a / w
+            mm = t * df
+            ins = f0 + mm
+            st[i] = 0
+            if ((a != a and x == x) or (t != t and a == a)
+                    or (mm != mm and t == t and df == df) or (ins != ins and mm == mm and f0 == f0)):
+                st[i] = 2
+            below = x < XP[0]
+            above = x > XP[m - 1]
+            if below or above:
+                st[i] = 1
+            mv = lo if below else (hi if above else ins)
+            if V[i] != V[i] and mv == mv:
+                st[i] = 2
+            c1[2 * i] = 1.0 / w
+            c1[2 * i + 1] = df
+        for r in range(k):
+            for i in range(n):
+                if st[i] == 0:
+                    O[r * n + i] = (D[r * n + i] * c1[2 * i]) * c1[2 * i + 1]
+                elif st[i] == 1:
+                    O[r * n + i] = 0.0
+                else:
+                    O[r * n + i] = NAN
+    PyMem_Free(c1)
+    return out
