@@ -46,6 +46,18 @@ def _solve(a, b):
     if ta == 0 and tb == 0:
         return _arr(np.linalg.solve(a, b))
     _no_o2(a, b)
+    if ta == 0 and type(a) is _nd and a.ndim == 2 and type(b._v) is _nd and b.ndim <= 2:
+        # a constant matrix: one factorization for the value (NumPy's solve)
+        # and one for every tangent column at once
+        x = np.linalg.solve(a, b._v)
+        k = b._d.shape[0]
+        if k * x.size >= ROWS_CHECKED:
+            check_rows(k, x.size)
+        if b.ndim == 1:
+            return _new(x, np.linalg.solve(a, b._d.T).T, tb, None)
+        n, m = b.shape
+        cols = np.linalg.solve(a, b._d.transpose(1, 0, 2).reshape(n, k * m))
+        return _new(x, cols.reshape(n, k, m).transpose(1, 0, 2), tb, None)
     t = max(ta, tb)
     av = a._v if ta == t else a
     bv = b._v if tb == t else b
