@@ -259,8 +259,18 @@ def _conv_mode(a, v, mode, fname):
     raise ValueError(f"numpy.{fname}: mode must be 'full', 'same' or 'valid', got {mode!r}")
 
 
+def _numpy_value(r, f, *ops):
+    """r (a linear or bilinear map's result, its values summed in another
+    order than NumPy's) with the value NumPy's f computes from the
+    operands' values; tangents r's (nan where only NumPy's value is nan)."""
+    return _with_inner_value(r, f(*[np.asarray(_inner(o)) for o in ops]))
+
+
 def _h_convolve(a, v, mode="full"):
-    return _conv_mode(a, v, mode, "convolve")
+    a = _operand(a, "numpy.convolve")
+    v = _operand(v, "numpy.convolve")
+    return _numpy_value(_conv_mode(a, v, mode, "convolve"),
+                        lambda x, y: np.convolve(x, y, mode), a, v)
 
 
 def _h_correlate(a, v, mode="valid"):
@@ -270,8 +280,10 @@ def _h_correlate(a, v, mode="valid"):
     v = _operand(v, "numpy.correlate")
     if len(a.shape) == 1 and len(v.shape) == 1 and v.shape[0] > a.shape[0]:
         r = _conv_mode(v, _getitem(a, (slice(None, None, -1),)), mode, "correlate")
-        return _getitem(r, (slice(None, None, -1),))
-    return _conv_mode(a, _getitem(v, (slice(None, None, -1),)), mode, "correlate")
+        r = _getitem(r, (slice(None, None, -1),))
+    else:
+        r = _conv_mode(a, _getitem(v, (slice(None, None, -1),)), mode, "correlate")
+    return _numpy_value(r, lambda x, y: np.correlate(x, y, mode), a, v)
 
 
 # The modules of this package call each other: their names are bound

@@ -211,7 +211,11 @@ def _reduceat(ufunc, a, indices, axis=0):
             big = ufunc is np.maximum
             parts.append(_select_reduce(piece, ax - nd, True, np.argmax if big else np.argmin,
                                         "max" if big else "min"))
-    return _concatenate(parts, ax)
+    r = _concatenate(parts, ax)
+    if ufunc is np.add:
+        # NumPy's reduceat adds each slice in order: its value
+        r = _numpy_value(r, lambda c: np.add.reduceat(c, idx, ax), x)
+    return r
 
 
 def _add_at(ufunc, a, indices, b=None):
@@ -632,7 +636,8 @@ def _ldexp(x, i):
 
 
 def _vecdot(a, b):
-    return _sum(_ew_binary("multiply", a, b), -1)
+    # the sum of the products along the last axis; the value NumPy's vecdot
+    return _numpy_value(_sum(_ew_binary("multiply", a, b), -1), np.vecdot, a, b)
 
 
 def _matvec(A, v):
@@ -746,6 +751,8 @@ def _h_cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweight
     dd = (0 if bias else 1) if ddof is None else ddof
     xc = _ew_binary("subtract", x, _mean(x, 1, True))
     c = _ew_binary("divide", _matmul(xc, _transpose(xc, None)), np.array(float(n - dd)))
+    # the value NumPy's cov of the values (its mean, product and scaling)
+    c = _numpy_value(c, lambda v: np.cov(v, bias=bias, ddof=ddof), x)
     return _squeeze(c) if c.shape == (1, 1) else c
 
 
@@ -757,7 +764,10 @@ def _h_corrcoef(x, y=None, rowvar=True, *, dtype=None):
     d = _ew_unary("sqrt", _operand(_h_diagonal(c)))
     c = _ew_binary("divide", c, _reshape(d, (-1, 1)))
     c = _ew_binary("divide", c, _reshape(d, (1, -1)))
-    return _clip(c, -1.0, 1.0)
+    xs = [_operand(x, "numpy.corrcoef")] + ([] if y is None else [_operand(y, "numpy.corrcoef")])
+    # the value NumPy's corrcoef of the values
+    return _numpy_value(_clip(c, -1.0, 1.0),
+                        lambda *v: np.corrcoef(*v, rowvar=rowvar), *xs)
 
 
 def _h_searchsorted(a, v, side="left", sorter=None):
@@ -1049,7 +1059,8 @@ from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  
 from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
 from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noqa: E402
                           _h_percentile, _h_ptp, _h_quantile, _h_sort, _h_std, _h_var)
-from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d, _replace_inner,  # noqa: E402
+from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d, _numpy_value,  # noqa: E402
+                           _replace_inner,
                            _h_gradient, _h_interp, _h_polyval, _h_trapezoid)
 from . import _arrange as _ar, _statistics as _st  # noqa: E402
 from ._shape import (_reshape_order, _broadcast_to, _copy, _expand_dims, _getitem, _lin, _moveaxis,
