@@ -104,3 +104,31 @@ def test_nanmax_nanmin_select_an_entry_that_is_not_nan(f):
             warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN slices
             for axis in (None, 0, 1):
                 assert np.array_equal(f(x, axis=axis).value, f(w, axis=axis), equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_var_and_std_with_where_have_numpys_values(seed):
+    # NumPy's _var: masked sums (masked entries skipped) for the mean and the
+    # squared deviations, over the counts; tangents the closed form
+    # d var = 2 sum(dev * (dx - mean(dx))) / (count - ddof) over the mask
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        v = rng.standard_normal((3, int(rng.integers(3, 30))))
+        m = rng.random(v.shape) < 0.7
+        m[:, :2] = True
+        m[:2, :] = True         # (two entries or more in every slice)
+        x = DualArray(v, rng.standard_normal((2,) + v.shape))
+        for axis in (None, 0, 1):
+            for ddof in (0, 1):
+                r = np.var(x, axis=axis, where=m, ddof=ddof)
+                assert np.array_equal(r.value, np.var(v, axis=axis, where=m, ddof=ddof))
+                s = np.std(x, axis=axis, where=m, ddof=ddof)
+                assert np.array_equal(s.value, np.std(v, axis=axis, where=m, ddof=ddof))
+                cnt = np.sum(m, axis=axis, keepdims=True)
+                dev = v - np.sum(np.where(m, v, 0), axis=axis, keepdims=True) / cnt
+                expect = []
+                for t in x.deriv:
+                    dt = t - np.sum(np.where(m, t, 0), axis=axis, keepdims=True) / cnt
+                    expect.append(2 * np.sum(np.where(m, dev * dt, 0), axis=axis)
+                                  / (np.sum(m, axis=axis) - ddof))
+                assert np.allclose(r.deriv, np.array(expect), rtol=1e-11, atol=1e-13)

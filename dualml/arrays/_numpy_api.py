@@ -359,12 +359,7 @@ def _reduce_kw(x, kind, axis, keepdims, initial, where, fname):
             # masked entries become the reduction's neutral constant (zero tangent)
             x = _where(w, x, np.full(x.shape, _REDUCE_FILL[kind]))
     if kind == "add" and (w is not True or initial is not None):
-        # linear: NumPy's masked reduction itself, of the values (from
-        # initial) and of each tangent row (from zero) -- NumPy's bits
-        ax = _neg_axes(axis, len(x.shape))
-        kw = {} if initial is None else {"initial": float(initial)}
-        return _lin(x, lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims, where=w, **kw),
-                    lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims, where=w), arith=True)
+        return _masked_sum(x, axis, keepdims, w, initial)
     if kind == "multiply" and initial is not None and (axis is None or isinstance(axis, int)):
         # NumPy multiplies from initial: a first slice of it along the axis
         # (the product rule in NumPy's order, a constant's zero tangents)
@@ -1056,7 +1051,7 @@ from ._nested import _BINARY_SET, _UNARY_P, _UNARY_SET  # noqa: E402
 from ._operands import (_ALL, _bc, _bshape, _f64, _inner, _inner_operand, _nd,  # noqa: E402
                         _np_matmul, _operand, _tag)
 from ._products import _dot, _einsum, _inner_prod, _matmul, _outer, _tensordot  # noqa: E402
-from ._reduce import _cumsum, _mean, _prod, _select_reduce, _sum  # noqa: E402
+from ._reduce import _cumsum, _masked_sum, _mean, _prod, _select_reduce, _sum  # noqa: E402
 from ._statistics import (_accumulate, _h_average, _h_cumprod, _h_median,  # noqa: E402
                           _h_percentile, _h_ptp, _h_quantile, _h_sort, _h_std, _h_var)
 from ._differences import (_h_convolve, _h_correlate, _h_diff, _h_ediff1d, _numpy_value,  # noqa: E402

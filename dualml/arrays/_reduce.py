@@ -26,6 +26,16 @@ def _sum(x, axis=None, keepdims=False):
     return _lin(x, f, f, arith=True)
 
 
+def _masked_sum(x, axis, keepdims, where=True, initial=None):
+    """np.sum(x, axis, keepdims=, where=, initial=): linear, so NumPy's
+    masked reduction itself, of the values (from initial) and of each
+    tangent row (from zero) -- NumPy's bits, masked entries skipped."""
+    ax = _neg_axes(axis, len(x.shape))
+    kw = {} if initial is None else {"initial": float(initial)}
+    return _lin(x, lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims, where=where, **kw),
+                lambda c: np.add.reduce(c, axis=ax, keepdims=keepdims, where=where), arith=True)
+
+
 def _mean(x, axis=None, keepdims=False):
     if type(x) is _nd:
         return _arr(np.mean(x, axis=axis, keepdims=keepdims))

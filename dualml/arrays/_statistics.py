@@ -54,12 +54,12 @@ def _var(x, axis=None, keepdims=False, ddof=0, where=True, mean=None):
     elif w is None:
         m = _mean(x, axis, True)
     else:
+        # NumPy's: the masked sums (masked entries skipped), over the count
         cnt = np.asarray(np.sum(w, axis=axis, keepdims=True), _f64)
-        m = _ew_binary("divide", _sum(_where(w, x, np.zeros(x.shape)), axis, True), cnt)
+        m = _ew_binary("divide", _masked_sum(x, axis, True, w), cnt)
     dev = _ew_binary("subtract", x, m)
-    if w is not None:
-        dev = _where(w, dev, np.zeros(x.shape))
-    s = _sum(_ew_binary("multiply", dev, dev), axis, keepdims)
+    sq = _ew_binary("multiply", dev, dev)
+    s = _sum(sq, axis, keepdims) if w is None else _masked_sum(sq, axis, keepdims, w)
     return _ew_binary("divide", s, np.asarray(np.maximum(n - ddof, 0.0), _f64))
 
 
@@ -503,6 +503,6 @@ from ._elementwise import _ew_binary, _ew_unary  # noqa: E402
 from ._joins import _concatenate, _where  # noqa: E402
 from ._numpy_api import _bc_lead, _reduce_kw  # noqa: E402
 from ._operands import _ALL, _bc, _f64, _inner, _inner_operand, _nd, _operand  # noqa: E402
-from ._reduce import _cumsum, _mean, _select_reduce, _sum  # noqa: E402
+from ._reduce import _cumsum, _masked_sum, _mean, _select_reduce, _sum  # noqa: E402
 from ._shape import (_copy, _getitem, _lin, _moveaxis, _neg_axes, _norm_axis,  # noqa: E402
                      _reshape)
