@@ -106,7 +106,7 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # of the result's shape, np.concatenate / np.stack along axis 0 and
 # np.hstack of vectors and np.vstack (copy loops), np.clip (two rules),
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
-# pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c);
+# pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c),
 # np.vdot (_vdot_c); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
