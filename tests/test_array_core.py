@@ -1262,6 +1262,127 @@ def test_products_with_strided_matrices_have_numpys_values(n):
             assert np.allclose(r.deriv, s.deriv, rtol=1e-14, atol=0)
 
 
+def _gemv_cases(rng):
+    # (W, x): matrices C- and F-ordered, strided, with a length-1 axis,
+    # large enough to release the GIL; vectors made by the constructor (two
+    # ndarrays), by an operation (one lazy block), strided, of length 1
+    for m, n in ((2, 2), (3, 7), (10, 10), (1, 6), (6, 1), (40, 64), (65, 64), (150, 120)):
+        W = rng.standard_normal((m, n)) * 10.0 ** rng.integers(-6, 6, (m, n))
+        for Wl in (W, np.asfortranarray(W), np.repeat(W, 2, axis=1)[:, ::2]):
+            for k in (1, 3):
+                v = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)
+                x = DualArray(v, rng.standard_normal((k, n)))
+                yield Wl, x
+                yield Wl, x * 1.0
+                yield Wl, DualArray(np.repeat(v, 2), np.repeat(x.deriv, 2, axis=1))[::2]
+
+
+def test_products_with_constant_matrices_have_numpys_gemv_bits():
+    # A constant matrix times a dual vector, on either side, through every
+    # entry (@, np.matmul, np.dot, .dot): the value NumPy's own bits (the
+    # C path may call NumPy's gemv directly, _core._direct_gemv), the rows
+    # the Python path's bits and NumPy's products direction by direction
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    if blas.get("name") == "scipy-openblas" and "USE64BITINT" in blas.get(
+            "openblas configuration", ""):
+        assert _core._direct_gemv()         # NumPy's wheels: the direct call is in use
+    rng = np.random.default_rng(20261205)
+    for W, x in _gemv_cases(rng):
+        WT = W.T
+        for r, value, row, python in (
+                (W @ x, W @ x.value, lambda d: W @ d, _products._matmul(W, x)),
+                (np.matmul(W, x), W @ x.value, lambda d: W @ d, _products._matmul(W, x)),
+                (np.dot(W, x), np.dot(W, x.value), lambda d: np.dot(W, d), HANDLED[np.dot](W, x)),
+                (x @ WT, x.value @ WT, lambda d: d @ WT, _products._matmul(x, WT)),
+                (x.dot(WT), np.dot(x.value, WT), lambda d: np.dot(d, WT), HANDLED[np.dot](x, WT))):
+            assert same(r.value, value)
+            assert same_da(r, python)
+            expect = np.array([row(d) for d in x.deriv])
+            assert np.allclose(r.deriv, expect, rtol=1e-13, atol=1e-300 + 1e-13 * abs(expect).max())
+
+
+def test_products_of_dual_and_constant_matrices_have_numpys_gemm_bits():
+    # A constant matrix times a dual matrix, either side, C- or F-ordered
+    # (x.T), lazy or not, strided, with length-1 axes, and a constant that
+    # is the dual's own value (NumPy may take syrk there): NumPy's value
+    # bits, the rows the Python path's bits and NumPy's products per direction
+    rng = np.random.default_rng(31)
+    for m, n, p in ((2, 2, 2), (3, 5, 4), (10, 10, 10), (1, 4, 3), (4, 1, 3), (4, 3, 1),
+                    (20, 64, 64), (64, 65, 3), (130, 40, 90)):
+        A = rng.standard_normal((m, n)) * 10.0 ** rng.integers(-6, 6, (m, n))
+        W = rng.standard_normal((n, p))
+        for k in (1, 3):
+            x = DualArray(A, rng.standard_normal((k, m, n)))
+            xs = (x, x * 1.0, DualArray(A.T.copy(), x.deriv.transpose(0, 2, 1).copy()).T,
+                  DualArray(np.repeat(A, 2, axis=1), np.repeat(x.deriv, 2, axis=2))[:, ::2])
+            for xx in xs:
+                for Wl in (W, np.asfortranarray(W), np.repeat(W, 2, axis=0)[::2]):
+                    WT = Wl.T
+                    for r, value, row, python in (
+                            (xx @ Wl, xx.value @ Wl, lambda d: d @ Wl, _products._matmul(xx, Wl)),
+                            (xx.dot(Wl), np.dot(xx.value, Wl), lambda d: np.dot(d, Wl),
+                             HANDLED[np.dot](xx, Wl)),
+                            (WT @ xx.T, WT @ xx.value.T, lambda d: WT @ d.T,
+                             _products._matmul(WT, xx.T)),
+                            (np.dot(WT, xx.T), np.dot(WT, xx.value.T), lambda d: np.dot(WT, d.T),
+                             HANDLED[np.dot](WT, xx.T))):
+                        assert same(r.value, value)
+                        assert same_da(r, python)
+                        expect = np.array([row(d) for d in xx.deriv])
+                        assert np.allclose(r.deriv, expect, rtol=1e-13,
+                                           atol=1e-300 + 1e-13 * abs(expect).max())
+    sq = DualArray(rng.standard_normal((6, 6)), rng.standard_normal((2, 6, 6)))
+    V = sq.value
+    assert np.shares_memory(V, sq._v)
+    for r, value, python in ((sq @ V.T, V @ V.T, _products._matmul(sq, V.T)),
+                             (V.T @ sq, V.T @ V, _products._matmul(V.T, sq)),
+                             (np.dot(sq, V.T), np.dot(V, V.T), HANDLED[np.dot](sq, V.T))):
+        assert same(r.value, value) and same_da(r, python)
+
+
+def test_products_with_constant_matrices_without_direct_gemv():
+    # where NumPy's gemv cannot be reached (no such symbol: here the
+    # extension's own library), products take NumPy's product call, with
+    # the same bits; the direct call comes back with NumPy's library
+    import numpy._core._multiarray_umath as mu
+    had = _core._direct_gemv()
+    rng = np.random.default_rng(5)
+    cases = list(_gemv_cases(rng))[:40]
+    before = [(W @ x, np.dot(x, W.T)) for W, x in cases]
+    try:
+        assert _core._find_gemv(_core.__file__) is False and not _core._direct_gemv()
+        for (W, x), (r, s) in zip(cases, before):
+            assert same_da(W @ x, r) and same_da(np.dot(x, W.T), s)
+    finally:
+        assert _core._find_gemv(mu.__file__) is had
+
+
+def test_products_with_constant_matrices_keep_nan_rule_and_threads():
+    # a nan value goes to the Python path's domain rule; concurrent products
+    # (large ones release the GIL) equal serial ones
+    rng = np.random.default_rng(8)
+    W = rng.standard_normal((6, 5))
+    x = rows(np.array([1.0, np.nan, 2.0, 3.0, 4.0]))
+    assert same_da(W @ x, _products._matmul(W, x))
+    assert same_da(x @ W.T, _products._matmul(x, W.T))
+    Ws = [rng.standard_normal((200, 150)) for _ in range(8)]
+    xs = [rows(rng.standard_normal(150), k=4, seed=i) for i in range(8)]
+    serial = [(W @ x, x @ W.T) for W, x in zip(Ws, xs)]
+    out = [None] * 8
+
+    def work(i):
+        for _ in range(20):
+            out[i] = (Ws[i] @ xs[i], xs[i] @ Ws[i].T)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (a, b), (c, e) in zip(serial, out):
+        assert same_da(a, c) and same_da(b, e)
+
+
 @pytest.mark.parametrize("shape", [(3, 4, 5), (10, 10, 10), (2, 33, 3), (70, 70, 70), (1, 5, 1)])
 def test_products_of_two_dual_matrices_in_c_equal_the_python_path(shape):
     # x @ y and np.dot(x, y) of two first-order 2-d DualArrays: NumPy's value

@@ -24,6 +24,7 @@ import types
 from . import (_operands, _nested, _elementwise, _second_order, _shape, _reduce, _joins,
                _products, _linalg, _methods, _numpy_api, _statistics, _differences, _arrange)
 from ._core import DualArray, set_pool_limit, get_pool_limit  # noqa: F401  (public here)
+from . import _core
 from ._core import _install, _new, _rebuild  # noqa: F401  (old pickles: dualml.arrays._rebuild)
 
 __all__ = ["DualArray"]
@@ -53,6 +54,11 @@ _install(_namespace(), _numpy_api._UFUNC_RULE,
          set(_elementwise._K.UNARY) - _second_order._O2_FLAT_U,
          set(_elementwise._K.BINARY) - _second_order._O2_FLAT_B,
          _o2_const_needed(True), _o2_const_needed(False))
+try:                                    # NumPy >= 2
+    from numpy._core import _multiarray_umath as _mu
+except ImportError:                     # pragma: no cover  (NumPy 1.x)
+    from numpy.core import _multiarray_umath as _mu
+_core._find_gemv(_mu.__file__)
 # dualml.<f>(DualArray) calls DualArray.__dualml_function__ directly
 from .. import dual as _dual  # noqa: E402
 _dual._register_hook_type(DualArray)

@@ -69,6 +69,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
+from libc.stdint cimport int64_t
 from libc.string cimport memmove, memcpy, memset
 from libc.math cimport isfinite, NAN
 from cpython.mem cimport PyMem_Malloc, PyMem_Free

@@ -3,8 +3,10 @@
 # other and read the type's C fields directly).
 #
 # Products with constant matrices and of two vectors: values by NumPy's
-# product (its bits), tangent terms by the one rule of _tprod/_tmatmul
-# shared with the Python paths.
+# product (its bits) -- for a matrix times a vector or a matrix, the very
+# gemv/gemm call NumPy's product makes, reached directly where NumPy's BLAS
+# allows (_find_gemv) and written into the result's block -- tangent terms
+# by the one rule of _tprod/_tmatmul shared with the Python paths.
 
 cdef inline object _dot2(object a, object b):
     return PyArray_MatrixProduct2(a, b, NULL)
@@ -34,6 +36,232 @@ cdef extern from *:
 
 
 dualml_ddot_init()
+
+
+# NumPy's gemv, reached directly.  A float64 matrix times a vector (either
+# side) is one cblas_dgemv call in NumPy's cblas_matrixproduct (the C path
+# of np.dot, and of np.matmul for contiguous operands); at 10 x 10 the call
+# takes a fifth of np.dot's time, the rest being argument conversion and the
+# result array.  When NumPy's BLAS is an ILP64 one under the names NumPy's
+# own wheels use (scipy_cblas_dgemv64_, or cblas_dgemv64_), _gemv_into makes
+# the very call NumPy makes for the same operands (order, transposition,
+# leading dimension, a zeroed output and beta 0), so the value keeps NumPy's
+# bits while skipping the overhead; an import-time check compares it with
+# np.dot on a few layouts and turns it off on any difference.  Elsewhere (no
+# such symbol, Windows, another BLAS) products take PyArray_MatrixProduct2.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__unix__) || defined(__APPLE__)
+    #include <dlfcn.h>
+    static void *dualml_blas_sym(const char *lib, const char *name) {
+        /* lib is already loaded (NumPy's extension): a lookup in it and its
+           dependencies, the handle released at once (NumPy keeps it loaded) */
+        void *h = dlopen(lib, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+        void *p;
+        if (h == NULL) return NULL;
+        p = dlsym(h, name);
+        dlclose(h);
+        return p;
+    }
+    #else
+    static void *dualml_blas_sym(const char *lib, const char *name) {
+        (void)lib; (void)name;
+        return NULL;
+    }
+    #endif
+    typedef void (*dualml_dgemv64_fn)(int, int, int64_t, int64_t, double,
+                                      const double *, int64_t, const double *,
+                                      int64_t, double, double *, int64_t);
+    static dualml_dgemv64_fn dualml_dgemv64 = NULL;
+    typedef void (*dualml_dgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, double,
+                                      const double *, int64_t, const double *, int64_t,
+                                      double, double *, int64_t);
+    static dualml_dgemm64_fn dualml_dgemm64 = NULL;
+    static void dualml_set_blas(void *gemv, void *gemm) {
+        dualml_dgemv64 = (dualml_dgemv64_fn)gemv;
+        dualml_dgemm64 = (dualml_dgemm64_fn)gemm;
+    }
+    static int dualml_has_dgemv(void) { return dualml_dgemv64 != NULL; }
+    static int dualml_has_dgemm(void) { return dualml_dgemm64 != NULL; }
+    static void dualml_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k,
+                             const double *a, int64_t lda, const double *b, int64_t ldb,
+                             double *c) {
+        dualml_dgemm64(101, transa, transb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, n);
+    }
+    static void dualml_dgemv(int order, int trans, int64_t m, int64_t n,
+                             const double *a, int64_t lda, const double *x,
+                             int64_t incx, double *y) {
+        dualml_dgemv64(order, trans, m, n, 1.0, a, lda, x, incx, 0.0, y, 1);
+    }
+    """
+    void *dualml_blas_sym(const char *lib, const char *name)
+    void dualml_set_blas(void *gemv, void *gemm)
+    bint dualml_has_dgemv() noexcept
+    bint dualml_has_dgemm() noexcept
+    void dualml_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, const double *a,
+                      int64_t lda, const double *b, int64_t ldb, double *c) noexcept nogil
+    void dualml_dgemv(int order, int trans, int64_t m, int64_t n, const double *a,
+                      int64_t lda, const double *x, int64_t incx, double *y) noexcept nogil
+
+cdef enum:
+    CBLAS_ROW = 101
+    CBLAS_COL = 102
+    CBLAS_NOTRANS = 111
+    CBLAS_TRANS = 112
+    GEMV_NOGIL = 1 << 14            # matrices this large release the GIL, as NumPy does
+
+
+cdef bint _gemv_ok(cnp.ndarray w, Py_ssize_t nx, bint wleft) noexcept:
+    # whether NumPy's product of the constant matrix w with an nx-vector
+    # (w on the left or not) is the single gemv call _gemv_into makes: w 2-d
+    # float64, aligned, C- or F-contiguous, both lengths > 1 (NumPy treats a
+    # matrix with a length-1 axis and a 1-element vector as other shapes)
+    cdef cnp.npy_intp *s
+    if not dualml_has_dgemv() or cnp.PyArray_NDIM(w) != 2 or nx < 2:
+        return False
+    if not (cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE and cnp.PyArray_ISALIGNED(w)
+            and _contiguous(w)):
+        return False
+    s = cnp.PyArray_DIMS(w)
+    return s[0] > 1 and s[1] > 1 and s[1 if wleft else 0] == nx
+
+
+cdef void _gemv_into(cnp.ndarray w, bint wleft, const double *x, Py_ssize_t incx,
+                     double *y) noexcept:
+    # y = w @ x (wleft) or x @ w, for _gemv_ok operands: cblas_matrixproduct's
+    # call (its output zeroed first, as NumPy's is)
+    cdef cnp.npy_intp m = cnp.PyArray_DIMS(w)[0], n = cnp.PyArray_DIMS(w)[1]
+    cdef int order = CBLAS_ROW
+    cdef int64_t lda = n
+    cdef const double *a = <const double *>cnp.PyArray_DATA(w)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(w):
+        order = CBLAS_COL
+        lda = m
+    memset(y, 0, <size_t>(m if wleft else n) * sizeof(double))
+    if m * n < GEMV_NOGIL:
+        dualml_dgemv(order, CBLAS_NOTRANS if wleft else CBLAS_TRANS, m, n, a, lda, x, incx, y)
+    else:
+        with nogil:
+            dualml_dgemv(order, CBLAS_NOTRANS if wleft else CBLAS_TRANS, m, n, a, lda, x,
+                         incx, y)
+
+
+cdef object _gemv_value(cnp.ndarray w, cnp.ndarray v, bint wleft):
+    # NumPy's value of w @ v (wleft) or v @ w for a 1-d float64 v, by
+    # _gemv_into where it applies (None otherwise)
+    cdef cnp.npy_intp n
+    cdef cnp.ndarray out
+    if not (cnp.PyArray_NDIM(v) == 1 and cnp.PyArray_TYPE(v) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(v) and cnp.PyArray_STRIDES(v)[0] == 8
+            and _gemv_ok(w, cnp.PyArray_DIMS(v)[0], wleft)):
+        return None
+    n = cnp.PyArray_DIMS(w)[0 if wleft else 1]
+    out = _empty(1, &n)
+    _gemv_into(w, wleft, <const double *>cnp.PyArray_DATA(v), 1,
+               <double *>cnp.PyArray_DATA(out))
+    return out
+
+
+cdef bint _mat_layout(const char *p, int nd, cnp.npy_intp *dims, cnp.npy_intp *st,
+                      bint *fortran) noexcept:
+    # a float64 matrix that NumPy's product hands to gemm as it is: 2-d,
+    # aligned, C- or F-contiguous, both lengths > 1 (other shapes are
+    # vectors or scalars to NumPy); fortran: F-ordered (not C)
+    if nd != 2 or dims[0] < 2 or dims[1] < 2 or (<size_t>p) % 8:
+        return False
+    if st[1] == 8 and st[0] == 8 * dims[1]:
+        fortran[0] = False
+        return True
+    if st[0] == 8 and st[1] == 8 * dims[0]:
+        fortran[0] = True
+        return True
+    return False
+
+
+cdef void _gemm_into(const char *a, bint af, const char *b, bint bf, cnp.npy_intp m,
+                     cnp.npy_intp kk, cnp.npy_intp n, double *c) noexcept:
+    # c (m, n, C order) = a (m, kk) @ b (kk, n), both of _mat_layout, not the
+    # same data: cblas_matrixproduct's gemm call (its output zeroed first)
+    memset(c, 0, <size_t>(m * n) * sizeof(double))
+    if m * n * kk < GEMV_NOGIL * 8:
+        dualml_dgemm(CBLAS_TRANS if af else CBLAS_NOTRANS, CBLAS_TRANS if bf else CBLAS_NOTRANS,
+                     m, n, kk, <const double *>a, m if af else kk,
+                     <const double *>b, kk if bf else n, c)
+    else:
+        with nogil:
+            dualml_dgemm(CBLAS_TRANS if af else CBLAS_NOTRANS,
+                         CBLAS_TRANS if bf else CBLAS_NOTRANS,
+                         m, n, kk, <const double *>a, m if af else kk,
+                         <const double *>b, kk if bf else n, c)
+
+
+cdef object _gemm_value(cnp.ndarray a, cnp.ndarray b):
+    # NumPy's value of a @ b (np.dot's; matmul's on contiguous operands) for
+    # two matrices, by _gemm_into where it applies (None otherwise)
+    cdef bint af, bf
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.ndarray out
+    if not (dualml_has_dgemm() and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+            and cnp.PyArray_TYPE(b) == cnp.NPY_DOUBLE
+            and _mat_layout(<const char *>cnp.PyArray_DATA(a), cnp.PyArray_NDIM(a),
+                            cnp.PyArray_DIMS(a), cnp.PyArray_STRIDES(a), &af)
+            and _mat_layout(<const char *>cnp.PyArray_DATA(b), cnp.PyArray_NDIM(b),
+                            cnp.PyArray_DIMS(b), cnp.PyArray_STRIDES(b), &bf)
+            and cnp.PyArray_DIMS(a)[1] == cnp.PyArray_DIMS(b)[0]
+            and cnp.PyArray_DATA(a) != cnp.PyArray_DATA(b)):    # (NumPy: syrk, maybe)
+        return None
+    dims[0] = cnp.PyArray_DIMS(a)[0]
+    dims[1] = cnp.PyArray_DIMS(b)[1]
+    out = _empty(2, dims)
+    _gemm_into(<const char *>cnp.PyArray_DATA(a), af, <const char *>cnp.PyArray_DATA(b), bf,
+               dims[0], cnp.PyArray_DIMS(a)[1], dims[1], <double *>cnp.PyArray_DATA(out))
+    return out
+
+
+def _find_gemv(lib):
+    """Look up NumPy's ILP64 dgemv in the loaded library `lib` (NumPy's
+    multiarray extension: its dependencies are searched too) and keep it if
+    its products equal np.dot's bit for bit; returns whether it is in use."""
+    cdef void *gemv = NULL
+    cdef void *gemm = NULL
+    cdef bytes path = _os.fsencode(lib)
+    for prefix in (b"scipy_cblas_", b"cblas_"):
+        gemv = dualml_blas_sym(path, prefix + b"dgemv64_")
+        gemm = dualml_blas_sym(path, prefix + b"dgemm64_")
+        if gemv != NULL and gemm != NULL:
+            break
+    if gemv == NULL or gemm == NULL:
+        dualml_set_blas(NULL, NULL)
+        return False
+    dualml_set_blas(gemv, gemm)
+    rng = np.random.default_rng(20261205)
+    for m, n in ((2, 3), (7, 5), (33, 17), (130, 140)):
+        a = rng.standard_normal((m, n))
+        for w in (a, np.asfortranarray(a)):
+            for wleft in (True, False):
+                v = rng.standard_normal(n if wleft else m)
+                got = _gemv_value(w, v, wleft)
+                want = np.dot(w, v) if wleft else np.dot(v, w)
+                if got is None or not _same_bits(got, want):
+                    dualml_set_blas(NULL, NULL)
+                    return False
+            b = rng.standard_normal((n, m + 1))
+            for u in (b, np.asfortranarray(b)):
+                got = _gemm_value(w, u)
+                if got is None or not _same_bits(got, np.dot(w, u)):
+                    dualml_set_blas(NULL, NULL)
+                    return False
+    return True
+
+
+def _same_bits(a, b):
+    return a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def _direct_gemv():
+    """Whether products take NumPy's gemv and gemm directly (see _find_gemv)."""
+    return dualml_has_dgemv() and dualml_has_dgemm()
 
 
 cdef inline bint _vector(_Parts *P, bint rows) noexcept:
@@ -255,10 +483,23 @@ cdef inline bint _contiguous(cnp.ndarray a) noexcept:
     return cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)
 
 
-cdef inline object _value_product(cnp.ndarray a, cnp.ndarray b, bint dot):
+cdef object _value_product(cnp.ndarray a, cnp.ndarray b, bint dot):
     # the value of a @ b (dot False) or np.dot(a, b): NumPy's own bits.  On
     # contiguous operands both make the same BLAS call, np.dot's the cheaper
     # one to reach; on other strides matmul may sum in another order
+    cdef object r
+    if cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_NDIM(b) == 1:
+        r = _gemv_value(a, b, True)
+        if r is not None:
+            return r
+    elif cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_NDIM(b) == 2:
+        r = _gemv_value(b, a, False)
+        if r is not None:
+            return r
+    elif cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_NDIM(b) == 2:
+        r = _gemm_value(a, b)
+        if r is not None:
+            return r
     if dot or (_contiguous(a) and _contiguous(b)):
         return _dot2(a, b)
     return _np_matmul(a, b)
@@ -283,6 +524,13 @@ cdef object _matmul(object a, object b, bint dot=False):
         if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
+        if x._eye is None:
+            r = _gemv_product(w, x, True)
+            if r is not NotImplemented:
+                return r
+        r = _gemm_product(w, x, True)
+        if r is not NotImplemented:
+            return r
         v = <cnp.ndarray>_V(x)
         d = <cnp.ndarray>_D(x)
         if not (1 <= cnp.PyArray_NDIM(v) <= 2 and cnp.PyArray_DIMS(v)[0] == cnp.PyArray_DIMS(w)[1]):
@@ -307,6 +555,12 @@ cdef object _matmul(object a, object b, bint dot=False):
         if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
+        r = _gemv_product(w, x, False)
+        if r is not NotImplemented:
+            return r
+        r = _gemm_product(w, x, False)
+        if r is not NotImplemented:
+            return r
         v = <cnp.ndarray>_V(x)
         d = <cnp.ndarray>_D(x)
         if not (1 <= cnp.PyArray_NDIM(v) <= 2
@@ -319,6 +573,131 @@ cdef object _matmul(object a, object b, bint dot=False):
             return NotImplemented       # (the Python path: _shape._domain_nans)
         return _product_result(val, d, w, x)
     return NotImplemented
+
+
+cdef object _gemv_product(cnp.ndarray w, DualArray x, bint wleft):
+    """w @ x (wleft) or x @ w for a first-order 1-d x with contiguous
+    components and a constant matrix w of _gemv_ok whose tangent product
+    fits _tprod's small rule: the value by _gemv_into (NumPy's call) and the
+    rows by matmul_small, both written into the result's block (no
+    intermediate arrays, no transposed view); NotImplemented otherwise (the
+    general path then decides, with the same bits)."""
+    cdef _Parts X, O
+    cdef _TProd P
+    cdef DualArray res
+    cdef cnp.npy_intp m, n, nout
+    cdef Py_ssize_t w0, w1
+    if x._o2 is not None or not _flat(x):
+        return NotImplemented
+    _parts(x, &X)
+    if not (X.nd == 1 and X.vst[0] == 8 and X.dst[1] == 8 and X.dst[0] % 8 == 0
+            and _gemv_ok(w, X.dims[0], wleft)):
+        return NotImplemented
+    m = cnp.PyArray_DIMS(w)[0]
+    n = cnp.PyArray_DIMS(w)[1]
+    w0 = cnp.PyArray_STRIDES(w)[0]
+    w1 = cnp.PyArray_STRIDES(w)[1]
+    # the rows: D W' (wleft: the rows of (W D')') or D W, as _tprod plans them
+    P.M = X.k
+    P.Kd = X.dims[0]
+    P.N = m if wleft else n
+    if P.Kd * P.N > SMALL_KN or (w0 | w1) & 7:
+        return NotImplemented
+    P.nbatch = 1
+    P.sa = 0
+    P.sb = 0
+    P.nd = 2
+    P.a0 = X.dst[0] // 8
+    P.a1 = 1
+    P.b0 = (w1 if wleft else w0) // 8
+    P.b1 = (w0 if wleft else w1) // 8
+    P.pa = <const char *>X.d
+    P.pb = <const char *>cnp.PyArray_DATA(w)
+    nout = P.N
+    hv, hd = x._vo, x._do           # (x's components held while allocating)
+    res = _make(None, None, x._tag, None)
+    _alloc_result(res, 1, &nout, X.k)
+    _parts(res, &O)
+    _gemv_into(w, wleft, <const double *>X.v, 1, <double *>O.v)
+    if _any_nan(O.v, nout):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    _tprod_run(&P, <double *>O.d)
+    return res
+
+
+cdef object _gemm_product(cnp.ndarray w, DualArray x, bint wleft):
+    """w @ x (wleft) or x @ w for a first-order 2-d x and a constant matrix
+    w, both of _mat_layout, whose tangent products fit _tprod's small rule:
+    the value by _gemm_into (NumPy's call), the rows W @ D_j or D_j @ W by
+    matmul_small, both written into the result's block; NotImplemented
+    otherwise (the general path then decides, with the same bits)."""
+    cdef _Parts X, O
+    cdef _TProd P
+    cdef DualArray res
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.npy_intp *ws
+    cdef bint xf, wf
+    if x._o2 is not None or not _flat(x):
+        return NotImplemented
+    _parts(x, &X)
+    if not (dualml_has_dgemm() and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+            and _mat_layout(X.v, X.nd, X.dims, X.vst, &xf)
+            and _mat_layout(<const char *>cnp.PyArray_DATA(w), cnp.PyArray_NDIM(w),
+                            cnp.PyArray_DIMS(w), cnp.PyArray_STRIDES(w), &wf)
+            and <char *>cnp.PyArray_DATA(w) != X.v
+            and (X.dst[0] | X.dst[1] | X.dst[2]) % 8 == 0):
+        return NotImplemented
+    ws = cnp.PyArray_STRIDES(w)
+    P.nbatch = X.k
+    P.nd = 3
+    if wleft:
+        if cnp.PyArray_DIMS(w)[1] != X.dims[0]:
+            return NotImplemented
+        dims[0] = cnp.PyArray_DIMS(w)[0]
+        dims[1] = X.dims[1]
+        P.M = dims[0]
+        P.Kd = X.dims[0]
+        P.N = dims[1]
+        P.pa = <const char *>cnp.PyArray_DATA(w)
+        P.sa = 0
+        P.a0 = ws[0] // 8
+        P.a1 = ws[1] // 8
+        P.pb = <const char *>X.d
+        P.sb = X.dst[0]
+        P.b0 = X.dst[1] // 8
+        P.b1 = X.dst[2] // 8
+    else:
+        if X.dims[1] != cnp.PyArray_DIMS(w)[0]:
+            return NotImplemented
+        dims[0] = X.dims[0]
+        dims[1] = cnp.PyArray_DIMS(w)[1]
+        P.M = dims[0]
+        P.Kd = X.dims[1]
+        P.N = dims[1]
+        P.pa = <const char *>X.d
+        P.sa = X.dst[0]
+        P.a0 = X.dst[1] // 8
+        P.a1 = X.dst[2] // 8
+        P.pb = <const char *>cnp.PyArray_DATA(w)
+        P.sb = 0
+        P.b0 = ws[0] // 8
+        P.b1 = ws[1] // 8
+    if P.Kd * P.N > SMALL_KN:
+        return NotImplemented
+    hv, hd = x._vo, x._do           # (x's components held while allocating)
+    res = _make(None, None, x._tag, None)
+    _alloc_result(res, 2, dims, X.k)
+    _parts(res, &O)
+    if wleft:
+        _gemm_into(<const char *>cnp.PyArray_DATA(w), wf, X.v, xf, dims[0], X.dims[0], dims[1],
+                   <double *>O.v)
+    else:
+        _gemm_into(X.v, xf, <const char *>cnp.PyArray_DATA(w), wf, dims[0], X.dims[1], dims[1],
+                   <double *>O.v)
+    if _any_nan(O.v, dims[0] * dims[1]):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    _tprod_run(&P, <double *>O.d)
+    return res
 
 
 cdef object _product_result(object val, object ta, object tb, DualArray x):
