@@ -19,6 +19,15 @@ import numpy as np
 
 from ._core import DualArray, _new
 
+try:
+    # NumPy's solve is these gufuncs behind argument checks and an errstate
+    # (its time at 10 x 10: two thirds of np.linalg.solve's); _solve_const
+    # calls them as np.linalg.solve does, for its value's bits
+    from numpy.linalg import _umath_linalg
+    _GU_SOLVE1, _GU_SOLVE = _umath_linalg.solve1, _umath_linalg.solve
+except (ImportError, AttributeError):   # pragma: no cover  (another NumPy layout)
+    _GU_SOLVE1 = _GU_SOLVE = None
+
 
 def _no_o2(*xs):
     for x in xs:
@@ -49,14 +58,14 @@ def _solve(a, b):
     if ta == 0 and type(a) is _nd and a.ndim == 2 and type(b._v) is _nd and b.ndim <= 2:
         # a constant matrix: one factorization for the value (NumPy's solve)
         # and one for every tangent column at once
-        x = np.linalg.solve(a, b._v)
         k = b._d.shape[0]
-        if k * x.size >= ROWS_CHECKED:
-            check_rows(k, x.size)
+        if k * b._v.size >= ROWS_CHECKED:
+            check_rows(k, b._v.size)
         if b.ndim == 1:
-            return _new(x, np.linalg.solve(a, b._d.T).T, tb, None)
+            x, cols = _solve_const(a, b._v, b._d.T)
+            return _new(x, cols.T, tb, None)
         n, m = b.shape
-        cols = np.linalg.solve(a, b._d.transpose(1, 0, 2).reshape(n, k * m))
+        x, cols = _solve_const(a, b._v, b._d.transpose(1, 0, 2).reshape(n, k * m))
         return _new(x, cols.reshape(n, k, m).transpose(1, 0, 2), tb, None)
     t = max(ta, tb)
     av = a._v if ta == t else a
@@ -79,6 +88,26 @@ def _solve(a, b):
     else:
         dx = _solve(av, rhs)
     return _new(x, dx, t, None)
+
+
+def _singular(err, flag):
+    raise np.linalg.LinAlgError("Singular matrix")
+
+
+def _solve_const(a, b, rhs):
+    """np.linalg.solve(a, b) and np.linalg.solve(a, rhs) (a matrix) for a
+    constant matrix a: where a and b are float64 and a square and not
+    empty, NumPy's own gufunc calls (solve1 for a vector b) under the
+    errstate np.linalg.solve sets (a singular a raises LinAlgError), once
+    for both; else np.linalg.solve twice.  The same bits either way."""
+    if (_GU_SOLVE is None or a.dtype != _f64 or b.dtype != _f64 or a.shape[0] != a.shape[1]
+            or a.size == 0):
+        return np.linalg.solve(a, b), np.linalg.solve(a, rhs)
+    with np.errstate(call=_singular, invalid="call", over="ignore", divide="ignore",
+                     under="ignore"):
+        x = (_GU_SOLVE1 if b.ndim == 1 else _GU_SOLVE)(a, b, signature="dd->d")
+        cols = _GU_SOLVE(a, rhs, signature="dd->d")
+    return x, cols
 
 
 def _det(a):
