@@ -132,3 +132,36 @@ def test_var_and_std_with_where_have_numpys_values(seed):
                     expect.append(2 * np.sum(np.where(m, dev * dt, 0), axis=axis)
                                   / (np.sum(m, axis=axis) - ddof))
                 assert np.allclose(r.deriv, np.array(expect), rtol=1e-11, atol=1e-13)
+
+
+def test_median_of_a_vector_takes_the_middle_of_a_stable_sort():
+    # np.median of a 1-d DualArray (its direct path): NumPy's value, the
+    # general path's bits (axis=(0,) takes that one), and the slope the
+    # closed form: the middle entry's tangent of a stable sort, or the mean
+    # of the middle two; ties, signed zeros, infinities, one or two entries
+    from dualml.arrays import _statistics
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 4, 9, 10, 57, 200):
+        for trial in range(25):
+            v = rng.choice(np.concatenate([SPECIALS, rng.standard_normal(5)]), n) \
+                if trial % 2 else rng.standard_normal(n)
+            x = DualArray(v, rng.standard_normal((3, n)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)    # NumPy's own, on inf - inf
+                rs = (np.median(x), np.median(x, axis=0), np.median(x * 1.0, axis=-1))
+                g = _statistics._median(x, (0,), False, "median")
+                want = np.median(v)
+            for r in rs:
+                assert np.array_equal(r.value, g.value, equal_nan=True)
+                assert np.array_equal(r.deriv, g.deriv, equal_nan=True)
+                assert np.signbit(r.value) == np.signbit(g.value)
+                assert _values_equal(r.value, want)
+                if np.isnan(want):
+                    continue                    # (inf - inf: nan slopes, the general path's)
+                o = np.argsort(v, kind="stable")
+                a, b = x.deriv[:, o[(n - 1) // 2]], x.deriv[:, o[n // 2]]
+                expect = a if n % 2 else (a + b) / 2
+                assert np.allclose(r.deriv, expect, rtol=1e-15, atol=0, equal_nan=True)
+    x = DualArray(np.array([1.0, np.nan, 2.0]), np.ones((2, 3)))
+    r = np.median(x)
+    assert np.isnan(r.value) and np.isnan(r.deriv).all()

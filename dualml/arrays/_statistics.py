@@ -327,6 +327,11 @@ def _median(x, axis, keepdims, fname, skip_nan=False):
     """np.median: NumPy's mean of the middle element or the middle two of
     each sorted slice ((0.0 + a) / 1, or (0.0 + a + b) / 2: its bits; inf
     stays inf); with skip_nan, of each slice's non-NaN entries."""
+    if not (skip_nan or keepdims) and type(x) is DualArray and len(x.shape) == 1 \
+            and (axis is None or (type(axis) is int and axis in (0, -1))):
+        r = _median_vector(x)
+        if r is not None:
+            return r
     xs, sv, rest, keep_shape, m = _sorted_slices(x, axis, fname, skip_nan)
     lo, hi = (m - 1) // 2, m // 2
     odd = (m % 2 == 1)
@@ -343,6 +348,25 @@ def _median(x, axis, keepdims, fname, skip_nan=False):
     if keepdims:
         r = _reshape(r, keep_shape)
     return r
+
+
+def _median_vector(x):
+    # _median of a first-order vector with no NaN, the same elements (the
+    # stable sort's middle ones) and the same arithmetic on each component,
+    # without the general slices; None otherwise
+    v = x._v
+    if type(v) is not _nd or x._o2 is not None or v.size == 0:
+        return None
+    idx = v.argsort(kind="stable")
+    n = v.size
+    i, j = idx[(n - 1) // 2], idx[n // 2]
+    if np.isnan(v[idx[n - 1]]) or (n % 2 == 0 and v[i] == -math.inf and v[j] == math.inf):
+        return None                     # (NaN sorts last: _nan_slices' rule; inf - inf: _lin's)
+    d = x._d
+    if n % 2:
+        return _new(np.asarray(0.0 + v[i]), 0.0 + d[:, i], x._tag, None)
+    return _new(np.asarray((0.0 + v[i] + v[j]) / 2.0), (0.0 + d[:, i] + d[:, j]) / 2.0,
+                x._tag, None)
 
 
 def _h_quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
