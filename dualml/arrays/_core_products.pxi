@@ -361,6 +361,8 @@ cdef enum:
     SMALL_KN = 4096
     SCRATCH = 512
 
+_SMALL_KN = SMALL_KN                    # (for the Python paths' planning)
+
 
 cdef inline bint _f64_aligned(object o) noexcept:
     return (type(o) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE

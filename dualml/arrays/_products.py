@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from ._core import DualArray, _has_nan, _new, _tmatmul
+from ._core import _SMALL_KN, DualArray, _has_nan, _new, _tmatmul
 
 try:                                    # np.einsum without optimize= is this call
     from numpy._core.multiarray import c_einsum as _c_einsum
@@ -350,20 +350,36 @@ def _einsum_dual_const(subscripts, a, b):
         return None
     if x._o2 is not None or type(x._v) is not _nd or c.dtype != _f64:
         return None
-    ins, out = _einsum_parse(subscripts)
-    spec, z = _einsum_spec(ins, out)
-    if len(ins) != 2 or z is None:
+    d = x._d
+    key = (subscripts, i, d.shape, c.shape)
+    plan = _EINSUM_DC.get(key)
+    if plan is None:
+        ins, out = _einsum_parse(subscripts)
+        spec, z = _einsum_spec(ins, out)
+        if len(ins) != 2 or z is None:
+            plan = False
+        else:
+            g = _einsum_geometry(z + ins[i], ins[1 - i], z + out, d.shape, c.shape)
+            plan = False if g is None else (spec, g)
+        if len(_EINSUM_DC) >= 256:
+            _EINSUM_DC.clear()
+        _EINSUM_DC[key] = plan
+    if plan is False:
         return None
+    spec, g = plan
     v = _c_einsum(spec, x._v, c) if i == 0 else _c_einsum(spec, c, x._v)
     if type(v) is not _nd or _has_nan(v):
         return None
-    rows = x._d.shape[0]
+    rows = d.shape[0]
     if rows * v.size >= ROWS_CHECKED:
         check_rows(rows, v.size)
-    term = _einsum_pair(z + ins[i], ins[1 - i], z + out, x._d, c)
-    if term is None:
-        return None
-    return _new(v, term, x._tag, None)
+    return _new(v, _einsum_pair_g(g, d, c), x._tag, None)
+
+
+# _einsum_dual_const's plans by (subscripts, which operand is dual, the
+# tangent rows' and the constant's shapes): the string work and the product
+# geometry once per call site (bounded: cleared when full)
+_EINSUM_DC = {}
 
 
 def _einsum_c(ins, out, ops, optimize=False):
@@ -426,12 +442,24 @@ def _einsum_pair(sx, sy, so, x, y):
     g = _einsum_geometry(sx, sy, so, x.shape, y.shape)
     if g is None:
         return None
+    return _einsum_pair_g(g, x, y)
+
+
+def _einsum_pair_g(g, x, y):
+    # _einsum_pair with its geometry g found
     px, py, xs2, ys2, rsh, po = g
     if px is not None:
         x = x.transpose(px)
     if py is not None:
         y = y.transpose(py)
-    r = _tmatmul(x.reshape(xs2), y.reshape(ys2)).reshape(rsh)
+    if (len(xs2) == 2 and x.ndim == 3 and y.ndim == 2 and x.shape[2] == y.shape[0]
+            and x.shape[2] * y.shape[1] <= _SMALL_KN):
+        # (x's free axes two, one summed, y's free axis one: the batched
+        # product is already rsh's shape; the kernel's bits do not depend on
+        # the batching, so no reshapes)
+        r = _tmatmul(x, y)
+    else:
+        r = _tmatmul(x.reshape(xs2), y.reshape(ys2)).reshape(rsh)
     return r if po is None else r.transpose(po)
 
 
