@@ -93,6 +93,56 @@ def test_einsum_tangents_match_numpys_einsum_per_direction(spec, sa, sb, product
 
 
 @pytest.mark.parametrize("spec, sa, sb, product", PAIRS)
+@pytest.mark.parametrize("first", [True, False])
+def test_einsum_of_a_dual_and_a_constant_in_c_equals_the_handler(spec, sa, sb, product, first):
+    # np.einsum(spec, dual, constant): the core's path (once the handler
+    # has planned the subscripts) gives the handler's bits, value and rows;
+    # with the dual second, with lazy operands, with a NaN value (the
+    # handler's domain rule) and at sizes over the kernel's alike
+    rng = np.random.default_rng(len(spec) + 10 * len(sa) + first)
+    if not first:
+        ins, out = spec.split("->") if "->" in spec else (spec, None)
+        u, w = ins.split(",")
+        spec = f"{w},{u}" + ("" if out is None else "->" + out)
+        sa, sb = sb, sa
+    x = _dual(sa if first else sb, 7)
+    c = rng.standard_normal(sb if first else sa)
+    ops = (x, c) if first else (c, x)
+    _products._EINSUM_DC.clear()
+    for xx in (x, x * 1.0):
+        o = (xx, c) if first else (c, xx)
+        ref = _products._einsum(spec, *o)
+        for _ in range(2):                       # (the first call plans, the second is the core's)
+            r = np.einsum(spec, *o)
+            assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+    if x.value.size:
+        bad = DualArray(np.where(np.arange(x.size).reshape(x.shape) == 0, np.nan, x.value),
+                        x.deriv)
+        o = (bad, c) if first else (c, bad)
+        r, ref = np.einsum(spec, *o), _products._einsum(spec, *o)
+        assert np.array_equal(r.value, ref.value, equal_nan=True)
+        assert np.array_equal(r.deriv, ref.deriv, equal_nan=True)
+    vals = (x.value, c) if first else (c, x.value)
+    assert np.array_equal(np.einsum(spec, *ops).value, np.einsum(spec, *vals))
+
+
+def test_einsum_core_path_at_scale_and_strides():
+    # over the kernel's size the core declines (the handler's BLAS product);
+    # strided and F-ordered constants and transposed duals give the handler's bits
+    rng = np.random.default_rng(12)
+    for m, n, p in ((3, 70, 70), (10, 10, 10), (4, 5, 6)):
+        x = DualArray(rng.standard_normal((m, n)), rng.standard_normal((3, m, n)))
+        w = rng.standard_normal((2 * n, 2 * p))
+        for xx in (x, DualArray(x.value.T.copy(), x.deriv.transpose(0, 2, 1).copy()).T):
+            for c in (w[::2, ::2], np.asfortranarray(w[:n, :p]), w[:n, :p]):
+                for _ in range(2):
+                    r, ref = np.einsum("ij,jk->ik", xx, c), _products._einsum("ij,jk->ik", xx, c)
+                    assert np.array_equal(r.value, ref.value)
+                    assert np.array_equal(r.deriv, ref.deriv)
+                    assert np.array_equal(r.value, np.einsum("ij,jk->ik", xx.value, c))
+
+
+@pytest.mark.parametrize("spec, sa, sb, product", PAIRS)
 def test_einsum_plan_takes_the_product_form_where_it_applies(spec, sa, sb, product):
     # the tangent term of the dual first operand, as _einsum_c forms it
     ins, out = _products._einsum_parse(spec)

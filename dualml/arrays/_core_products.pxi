@@ -727,6 +727,46 @@ cdef object _product_result(object val, object ta, object tb, DualArray x):
     return res
 
 
+cdef object _einsum_dc(object subscripts, object a, object b):
+    """np.einsum(subscripts, a, b) with a first-order DualArray and a float64
+    ndarray (either order) whose tangent term the handler computes as the
+    plain product D @ C of the tangent rows (k, ..., j) with the constant
+    (j, m) (its plan, _products._EINSUM_DC, has no transposes and the
+    product's shape): NumPy's einsum for the value, the rows by _tprod's
+    rule into the result's block -- the handler's bits; NotImplemented
+    where that does not apply (the handler decides, and fills the plan)."""
+    cdef DualArray x
+    cdef cnp.ndarray c, d
+    cdef int i
+    cdef _TProd P
+    if type(a) is DualArray and type(b) is ndarray:
+        x, c, i = <DualArray>a, <cnp.ndarray>b, 0
+    elif type(b) is DualArray and type(a) is ndarray:
+        x, c, i = <DualArray>b, <cnp.ndarray>a, 1
+    else:
+        return NotImplemented
+    if not (_flat(x) and x._o2 is None and cnp.PyArray_TYPE(c) == cnp.NPY_DOUBLE
+            and cnp.PyArray_NDIM(c) == 2):
+        return NotImplemented
+    d = <cnp.ndarray>_D(x)
+    dshape = (<object>d).shape
+    cshape = (<object>c).shape
+    plan = (<dict>_py._EINSUM_DC).get((subscripts, i, dshape, cshape))
+    if type(plan) is not tuple:
+        return NotImplemented
+    spec, g = plan
+    if not (g[0] is None and g[1] is None and g[5] is None
+            and cnp.PyArray_NDIM(d) in (2, 3)
+            and g[4] == dshape[:cnp.PyArray_NDIM(d) - 1] + cshape[1:]
+            and _tprod_plan(d, c, &P)):
+        return NotImplemented
+    ce = _py._c_einsum
+    v = ce(spec, _V(x), c) if i == 0 else ce(spec, c, _V(x))
+    if type(v) is not ndarray or _nan_in(v):
+        return NotImplemented
+    return _product_result(v, d, c, x)
+
+
 cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
     """x @ y (or np.dot) for two 2-d first-order DualArrays of one tag and
     row count: the value NumPy's, the tangent rows xd @ yv + xv @ yd, each

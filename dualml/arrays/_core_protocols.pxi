@@ -107,7 +107,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # np.hstack of vectors and np.vstack (copy loops), np.clip (two rules),
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
 # pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c),
-# np.vdot (_vdot_c); the rest, and any
+# np.vdot (_vdot_c), np.einsum of a dual and a constant matrix whose
+# tangent term is one product (_einsum_dc, by the handler's plan); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -143,6 +144,7 @@ cdef enum:
     AF_TRACE
     AF_NORM
     AF_VDOT
+    AF_EINSUM
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -155,7 +157,7 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK,
                        np.sort: AF_SORT, np.flip: AF_FLIP, np.cumprod: AF_CUMPROD,
                        np.outer: AF_OUTER, np.trace: AF_TRACE, np.linalg.norm: AF_NORM,
-                       np.vdot: AF_VDOT}
+                       np.vdot: AF_VDOT, np.einsum: AF_EINSUM}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -250,6 +252,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             # multiply rule
             if n == 2:
                 r = _outer_c(a, <object>PyTuple_GET_ITEM(args, 1))
+        elif code == AF_EINSUM:
+            # a dual and a constant whose tangent term is one product
+            if n == 3 and type(a) is str:
+                r = _einsum_dc(a, <object>PyTuple_GET_ITEM(args, 1),
+                               <object>PyTuple_GET_ITEM(args, 2))
         elif code == AF_VDOT:
             # of real arrays: the inner product of the C-order ravels
             if n == 2:
