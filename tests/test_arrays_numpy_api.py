@@ -108,3 +108,23 @@ def test_vecdot_reduceat_cov_corrcoef_values_are_numpys():
         assert np.array_equal(r.value, np.corrcoef(x.value, y.value))
         c = np.corrcoef(x, y, rowvar=False)
         assert np.array_equal(c.value, np.corrcoef(x.value, y.value, rowvar=False))
+
+
+def test_arg_functions_are_numpys_of_the_values():
+    # np.argmax / np.argmin / np.argsort of a DualArray: NumPy's answer for
+    # the values (ties, NaNs, infinities), by position or keyword, lazy or
+    # not, vectors and matrices
+    rng = np.random.default_rng(4)
+    pool = np.array([0.0, -0.0, 1.0, 1.0, np.nan, np.inf, -np.inf, 2.5])
+    for shape in ((7,), (3, 5), (4, 1, 3)):
+        for trial in range(20):
+            v = rng.choice(pool, shape) if trial % 2 else rng.standard_normal(shape)
+            x = DualArray(v, rng.standard_normal((2,) + shape))
+            for xx in (x, x * 1.0):
+                for f in (np.argmax, np.argmin, np.argsort):
+                    for args, kw in (((), {}), ((0,), {}), ((-1,), {}), ((), {"axis": 0}),
+                                     ((None,), {})):
+                        if f is np.argsort and args == (None,):
+                            continue
+                        got, want = f(xx, *args, **kw), f(v, *args, **kw)
+                        assert type(got) is type(want) and np.array_equal(got, want)

@@ -108,7 +108,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
 # pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c),
 # np.vdot (_vdot_c), np.einsum of a dual and a constant matrix whose
-# tangent term is one product (_einsum_dc, by the handler's plan); the rest, and any
+# tangent term is one product (_einsum_dc, by the handler's plan),
+# np.argmax / np.argmin / np.argsort (the values' methods); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -145,6 +146,9 @@ cdef enum:
     AF_NORM
     AF_VDOT
     AF_EINSUM
+    AF_ARGMAX
+    AF_ARGMIN
+    AF_ARGSORT
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -157,7 +161,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.amin: AF_MIN, np.squeeze: AF_SQUEEZE, np.vstack: AF_VSTACK,
                        np.sort: AF_SORT, np.flip: AF_FLIP, np.cumprod: AF_CUMPROD,
                        np.outer: AF_OUTER, np.trace: AF_TRACE, np.linalg.norm: AF_NORM,
-                       np.vdot: AF_VDOT, np.einsum: AF_EINSUM}
+                       np.vdot: AF_VDOT, np.einsum: AF_EINSUM, np.argmax: AF_ARGMAX,
+                       np.argmin: AF_ARGMIN, np.argsort: AF_ARGSORT}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -303,6 +308,13 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_NORM:
                 if n == 1:
                     r = _norm_c(<DualArray>a)
+            elif code == AF_ARGMAX or code == AF_ARGMIN or code == AF_ARGSORT:
+                # of the values (the handler's rule), by the ndarray method
+                # NumPy's function calls
+                if n <= 2 and _flat(<DualArray>a):
+                    f = getattr(_V(<DualArray>a), "argmax" if code == AF_ARGMAX else
+                                "argmin" if code == AF_ARGMIN else "argsort")
+                    r = f(<object>PyTuple_GET_ITEM(args, 1)) if n == 2 else f()
             elif code == AF_FLIP:
                 # reversed slices of every axis, or of one: views by the
                 # core's indexing (the handler's rule)
