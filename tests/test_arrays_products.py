@@ -213,6 +213,30 @@ def test_tensordot_value_is_numpys_and_tangents_the_bilinear_rule(sa, sb, axes, 
     assert np.allclose(r.deriv, expect, rtol=1e-13, atol=1e-13)
 
 
+def test_tensordot_over_one_axis_in_the_core_equals_the_handler():
+    # np.tensordot(a, b, 1) (also axes=1) of vectors and matrices: the core
+    # takes np.dot's paths; NumPy's tensordot value bits, the handler's bits
+    # for everything, in every layout; hessian's rows stay the handler's
+    from dualml.arrays import _core, _numpy_api
+    handler = _numpy_api._HANDLED[np.tensordot]
+    rng = np.random.default_rng(21)
+    for sa, sb in (((4,), (4,)), ((4,), (4, 3)), ((5, 4), (4,)), ((5, 4), (4, 3)),
+                   ((2, 1), (1, 6)), ((1, 4), (4, 1)), ((1,), (1, 3)), ((64, 70), (70, 65))):
+        a, b = _dual(sa, 3), _dual(sb, 4)
+        for x, y in ((a, b), (a.value, b), (a, b.value), (a * 1.0, np.asfortranarray(b.value)),
+                     (a.T.T, b[..., ::-1] if len(sb) > 1 else b)):
+            yv = y.value if isinstance(y, DualArray) else y
+            xv = x.value if isinstance(x, DualArray) else x
+            for r in (np.tensordot(x, y, 1), np.tensordot(x, y, axes=1)):
+                ref = handler(x, y, 1)
+                assert np.array_equal(r.value, np.tensordot(xv, yv, 1))
+                assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+    h = _core._new(rng.standard_normal(4), rng.standard_normal((14, 4)), 7, (4, 0, 4, True))
+    W = rng.standard_normal((4, 3))
+    r, ref = np.tensordot(h, W, 1), handler(h, W, 1)
+    assert r._o2 == ref._o2 and np.array_equal(r._d, ref._d) and np.array_equal(r._v, ref._v)
+
+
 def test_tensordot_shape_mismatch_is_numpys_error():
     with pytest.raises(ValueError, match="shape-mismatch for sum"):
         np.tensordot(_dual((3, 4), 0), np.ones((5, 2)), 1)

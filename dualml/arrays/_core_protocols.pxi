@@ -109,7 +109,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c),
 # np.vdot (_vdot_c), np.einsum of a dual and a constant matrix whose
 # tangent term is one product (_einsum_dc, by the handler's plan),
-# np.argmax / np.argmin / np.argsort (the values' methods); the rest, and any
+# np.argmax / np.argmin / np.argsort (the values' methods), np.tensordot
+# with axes=1 of vectors and matrices (np.dot's paths); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
 # directly when there is no out= (else _numpy_api._array_function).  A
 # direct-mapped cache keyed by the function's address finds the fast path
@@ -149,6 +150,7 @@ cdef enum:
     AF_ARGMAX
     AF_ARGMIN
     AF_ARGSORT
+    AF_TENSORDOT
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -162,7 +164,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.sort: AF_SORT, np.flip: AF_FLIP, np.cumprod: AF_CUMPROD,
                        np.outer: AF_OUTER, np.trace: AF_TRACE, np.linalg.norm: AF_NORM,
                        np.vdot: AF_VDOT, np.einsum: AF_EINSUM, np.argmax: AF_ARGMAX,
-                       np.argmin: AF_ARGMIN, np.argsort: AF_ARGSORT}
+                       np.argmin: AF_ARGMIN, np.argsort: AF_ARGSORT,
+                       np.tensordot: AF_TENSORDOT}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -216,6 +219,23 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if code == AF_SUM:
                 return (<DualArray>a).sum(axis, keepdims)
             return (<DualArray>a).mean(axis, keepdims)
+    if code == AF_TENSORDOT and (n == 3 or (n == 2 and PyDict_GET_SIZE(kwargs) == 1)):
+        # axes=1 of vectors and matrices: NumPy's tensordot is then np.dot
+        # of the operands themselves (its transposes and reshapes are the
+        # identity, or a vector as a row whose gemv/dot call is the same)
+        if n == 3 and PyDict_GET_SIZE(kwargs) == 0:
+            axes = <object>PyTuple_GET_ITEM(args, 2)
+        else:
+            axes = (<dict>kwargs).get("axes")
+        if type(axes) is int and axes == 1:
+            a = <object>PyTuple_GET_ITEM(args, 0)
+            b = <object>PyTuple_GET_ITEM(args, 1)
+            if 1 <= _ndim_of(a) <= 2 and 1 <= _ndim_of(b) <= 2:
+                r = _dot11(a, b)
+                if r is NotImplemented:
+                    r = _matmul(a, b, True)
+                if r is not NotImplemented:
+                    return r
     if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
         a = <object>PyTuple_GET_ITEM(args, 0)
         if code == AF_WHERE:
@@ -328,6 +348,19 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
     if h is None or "out" in <dict>kwargs:
         return _py._array_function(func, types, args, kwargs)
     return PyObject_Call(h, args, kwargs)
+
+
+cdef int _ndim_of(object o) noexcept:
+    # the dimensions of a first-order DualArray or a float64 ndarray (-1 else)
+    if type(o) is DualArray:
+        if not _flat(<DualArray>o) or (<DualArray>o)._o2 is not None:
+            return -1
+        if (<DualArray>o)._lz != NULL:
+            return (<DualArray>o)._lz.nd
+        return cnp.PyArray_NDIM(<cnp.ndarray>(<DualArray>o)._vo)
+    if type(o) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE:
+        return cnp.PyArray_NDIM(<cnp.ndarray>o)
+    return -1
 
 
 cdef object _norm_c(DualArray a):
