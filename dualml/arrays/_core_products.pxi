@@ -220,9 +220,11 @@ cdef object _gemm_value(cnp.ndarray a, cnp.ndarray b):
 
 
 def _find_gemv(lib):
-    """Look up NumPy's ILP64 dgemv in the loaded library `lib` (NumPy's
-    multiarray extension: its dependencies are searched too) and keep it if
-    its products equal np.dot's bit for bit; returns whether it is in use."""
+    """Look up NumPy's ILP64 dgemv and dgemm in the loaded library `lib`
+    (NumPy's multiarray extension: its dependencies are searched too) and
+    keep them if their products equal np.dot's bit for bit (vectors on either
+    side, C- and F-ordered matrices, sizes up to the GIL-releasing ones);
+    returns whether they are in use."""
     cdef void *gemv = NULL
     cdef void *gemm = NULL
     cdef bytes path = _os.fsencode(lib)
