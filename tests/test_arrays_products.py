@@ -126,6 +126,35 @@ def test_einsum_of_a_dual_and_a_constant_in_c_equals_the_handler(spec, sa, sb, p
     assert np.array_equal(np.einsum(spec, *ops).value, np.einsum(spec, *vals))
 
 
+def test_einsum_core_path_remembers_only_its_own_call_site():
+    # the core remembers the last (subscripts, side, shapes) it served: one
+    # subscripts object alternating between shapes, sides and row counts,
+    # and equal strings of other objects, each give the handler's bits
+    rng = np.random.default_rng(13)
+    spec = "ij,jk->ik"
+    other = "".join(["ij,jk", "->ik"])                   # equal, another object
+    cases = []
+    for (m, n, p), k in (((3, 4, 5), 2), ((3, 4, 6), 2), ((4, 4, 5), 2), ((3, 4, 5), 3)):
+        x = DualArray(rng.standard_normal((m, n)), rng.standard_normal((k, m, n)))
+        cases.append((x, rng.standard_normal((n, p))))
+    v = DualArray(rng.standard_normal(4), rng.standard_normal((2, 4)))
+    for _ in range(3):
+        for x, c in cases:
+            for s_ in (spec, other):
+                r, ref = np.einsum(s_, x, c), _products._einsum(s_, x, c)
+                assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+            r, ref = np.einsum("jk,ij->ik", c, x), _products._einsum("jk,ij->ik", c, x)
+            assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+        c = cases[0][1]
+        r, ref = np.einsum("j,jk->k", v, c), _products._einsum("j,jk->k", v, c)
+        assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+        ell = "...ij,jk->...ik"
+        for x in (cases[0][0], DualArray(rng.standard_normal((2, 3, 4)),
+                                         rng.standard_normal((2, 2, 3, 4)))):
+            r, ref = np.einsum(ell, x, c), _products._einsum(ell, x, c)
+            assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+
+
 def test_einsum_core_path_at_scale_and_strides():
     # over the kernel's size the core declines (the handler's BLAS product);
     # strided and F-ordered constants and transposed duals give the handler's bits

@@ -443,10 +443,17 @@ cdef int _tprod_run(_TProd *P, double *o) except -1:
         if scratch == NULL:
             raise MemoryError()
     # (the GIL kept: releasing it costs about what a small product does)
-    for p in range(P.nbatch):
-        K.matmul_small(P.M, P.Kd, P.N, <const double *>(P.pa + p * P.sa), P.a0, P.a1,
-                       <const double *>(P.pb + p * P.sb), P.b0, P.b1,
-                       o + p * P.M * P.N, scratch)
+    if P.nbatch > 1 and P.sb == 0 and P.M > 0 and P.sa == P.M * P.a0 * 8:
+        # one B for batches whose rows are evenly spaced on: one call for all
+        # rows (the kernel's bits do not depend on how rows are batched; B
+        # gathered once where it is transposed)
+        K.matmul_small(P.nbatch * P.M, P.Kd, P.N, <const double *>P.pa, P.a0, P.a1,
+                       <const double *>P.pb, P.b0, P.b1, o, scratch)
+    else:
+        for p in range(P.nbatch):
+            K.matmul_small(P.M, P.Kd, P.N, <const double *>(P.pa + p * P.sa), P.a0, P.a1,
+                           <const double *>(P.pb + p * P.sb), P.b0, P.b1,
+                           o + p * P.M * P.N, scratch)
     if scratch != buf:
         PyMem_Free(scratch)
     return 0
@@ -735,6 +742,42 @@ cdef object _product_result(object val, object ta, object tb, DualArray x):
     return res
 
 
+# The last call site _einsum_dc served: the subscripts object (a literal at
+# a call site is the same object every call), the dual's side and the
+# shapes; a repeated call skips the plan's lookup and checks.
+cdef object _EIN_SUB = None
+cdef object _EIN_SPEC = None
+cdef int _EIN_SIDE = -1
+cdef int _EIN_ND = 0
+cdef cnp.npy_intp _EIN_DIMS[5]
+
+
+cdef bint _einsum_seen(object subscripts, int i, cnp.ndarray d, cnp.ndarray c) noexcept:
+    cdef int j, nd = cnp.PyArray_NDIM(d)
+    if subscripts is not _EIN_SUB or i != _EIN_SIDE or nd != _EIN_ND:
+        return False
+    for j in range(nd):
+        if cnp.PyArray_DIMS(d)[j] != _EIN_DIMS[j]:
+            return False
+    return (cnp.PyArray_DIMS(c)[0] == _EIN_DIMS[nd]
+            and cnp.PyArray_DIMS(c)[1] == _EIN_DIMS[nd + 1])
+
+
+cdef void _einsum_remember(object subscripts, int i, cnp.ndarray d, cnp.ndarray c,
+                           object spec) noexcept:
+    # (d: 2 or 3 dimensions, c: 2)
+    global _EIN_SUB, _EIN_SPEC, _EIN_SIDE, _EIN_ND
+    cdef int j, nd = cnp.PyArray_NDIM(d)
+    for j in range(nd):
+        _EIN_DIMS[j] = cnp.PyArray_DIMS(d)[j]
+    _EIN_DIMS[nd] = cnp.PyArray_DIMS(c)[0]
+    _EIN_DIMS[nd + 1] = cnp.PyArray_DIMS(c)[1]
+    _EIN_ND = nd
+    _EIN_SIDE = i
+    _EIN_SPEC = spec
+    _EIN_SUB = subscripts
+
+
 cdef object _einsum_dc(object subscripts, object a, object b):
     """np.einsum(subscripts, a, b) with a first-order DualArray and a float64
     ndarray (either order) whose tangent term the handler computes as the
@@ -757,16 +800,21 @@ cdef object _einsum_dc(object subscripts, object a, object b):
             and cnp.PyArray_NDIM(c) == 2):
         return NotImplemented
     d = <cnp.ndarray>_D(x)
-    dshape = (<object>d).shape
-    cshape = (<object>c).shape
-    plan = (<dict>_py._EINSUM_DC).get((subscripts, i, dshape, cshape))
-    if type(plan) is not tuple:
-        return NotImplemented
-    spec, g = plan
-    if not (g[0] is None and g[1] is None and g[5] is None
-            and cnp.PyArray_NDIM(d) in (2, 3)
-            and g[4] == dshape[:cnp.PyArray_NDIM(d) - 1] + cshape[1:]
-            and _tprod_plan(d, c, &P)):
+    if _einsum_seen(subscripts, i, d, c):
+        spec = _EIN_SPEC
+    else:
+        dshape = (<object>d).shape
+        cshape = (<object>c).shape
+        plan = (<dict>_py._EINSUM_DC).get((subscripts, i, dshape, cshape))
+        if type(plan) is not tuple:
+            return NotImplemented
+        spec, g = plan
+        if not (g[0] is None and g[1] is None and g[5] is None
+                and cnp.PyArray_NDIM(d) in (2, 3)
+                and g[4] == dshape[:cnp.PyArray_NDIM(d) - 1] + cshape[1:]):
+            return NotImplemented
+        _einsum_remember(subscripts, i, d, c, spec)
+    if not _tprod_plan(d, c, &P):
         return NotImplemented
     ce = _py._c_einsum
     v = ce(spec, _V(x), c) if i == 0 else ce(spec, c, _V(x))
