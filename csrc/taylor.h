@@ -722,6 +722,7 @@ TAYLOR_UNARY_HEAD(arctan)
 {
     double s[TAYLOR_N], g[TAYLOR_N], one[TAYLOR_N];
     TAYLOR_PRELUDE(arctan);
+    s[0] = 0.0;         /* (taylor_sqr writes it: K >= 1; for GCC's flow analysis) */
     taylor_sqr(K - 1, x, s);
     s[0] += 1.0;
     taylor_const(K - 1, 1.0, one);
@@ -773,6 +774,7 @@ TAYLOR_UNARY_HEAD(tanh) { TAYLOR_PRELUDE(tanh); taylor_riccati(K, x, y0, d, -1.0
 static inline void taylor_inv_hypot_g(int K, const double *x, double d, double one, double *g)
 {
     double s[TAYLOR_N], u[TAYLOR_N];
+    s[0] = 0.0;         /* (taylor_sqr writes it; for GCC's flow analysis) */
     if (fabs(x[0]) > 1e150) {
         double r = 1.0 / x[0];
         taylor_scale(K, x, r, u);
@@ -1030,6 +1032,7 @@ TAYLOR_BINARY_HEAD(arctan2)
         h[TAYLOR_N];
     int k, e;
     TAYLOR_PRELUDE2(arctan2);
+    n1[0] = s[0] = 1.0; /* (the loops below write them: K >= 1; for GCC's flow analysis) */
     if (a[0] != a[0] || b[0] != b[0] || (a[0] == 0.0 && b[0] == 0.0)) {
         taylor_fill(K, DUAL_NAN, y);
         y[0] = y0;
