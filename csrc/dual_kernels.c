@@ -464,6 +464,120 @@ DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_i
 
 #define DUAL_MIN(a, b) ((a) < (b) ? (a) : (b))
 
+/* The k rows of a block when they are one contiguous run of k n tangents
+   (rows n elements apart, the layout of every fresh result and of most
+   operands): one loop of whole 4-lane vectors over the k n elements, the
+   partial of element i being d[i mod n], read from d followed by its first
+   three entries (written into the buffer's DUAL_PAD spare entries, so a
+   vector starting at any i mod n is one unaligned load).  A row of n = 10 otherwise costs two vectors and a
+   2-element tail each, with the loop's bookkeeping per row: at 10 x 10
+   the rows took as long as the rest of the operation.  The same IEEE
+   operation per element as dual_scale (partial * tangent, +0.0 where the
+   tangent is +-0: the product's bits and-ed with the nonzero mask), so the
+   same values bit for bit.  n >= 4 and n <= DUAL_BLOCK; the caller checks
+   (dual_flat_ok).  Loads and stores through memcpy: no alignment and no
+   aliasing assumption beyond double's. */
+#define DUAL_PAD 3
+#if defined(__GNUC__)
+#define DUAL_HAVE_FLAT 1
+typedef double dual_v4d __attribute__((vector_size(32)));
+typedef long long dual_v4i __attribute__((vector_size(32)));
+
+/* (macros, not functions: a vector-typed argument or return value of a
+   function changes the ABI between the clones, which GCC warns about) */
+#define DUAL_V4_LD(v, p) __builtin_memcpy(&(v), (p), sizeof(v))
+#define DUAL_V4_ST(p, v) __builtin_memcpy((p), &(v), sizeof(v))
+/* scale(d, t) of four lanes: +0.0 where t is +-0 (nan is nonzero) */
+#define DUAL_V4_SCALE(d, t) ((dual_v4d)((dual_v4i)((d) * (t)) & (dual_v4i)((t) != dual_v4_zero)))
+static const dual_v4d dual_v4_zero = {0.0, 0.0, 0.0, 0.0};
+
+/* d[n .. n + 3) = d[0 .. 3): the partials' buffer has DUAL_PAD spare entries */
+DUAL_INLINE void dual_repeat_(dual_intp n, double *d)
+{
+    d[n] = d[0];
+    d[n + 1] = d[1];
+    d[n + 2] = d[2];
+}
+
+/* y[j n + i] = scale(d[i], t[j n + i]) for j < k, i < n */
+DUAL_INLINE void dual_scale_flat(dual_intp n, dual_intp k, double *d,
+                                 const char *t, char *ty)
+{
+    const double *tv = (const double *)t;
+    double *yv = (double *)ty;
+    dual_intp i, r = 0, N = n * k;
+    dual_repeat_(n, d);
+    for (i = 0; i + 4 <= N; i += 4) {
+        dual_v4d dv, t4, y4;
+        DUAL_V4_LD(dv, d + r);
+        DUAL_V4_LD(t4, tv + i);
+        y4 = DUAL_V4_SCALE(dv, t4);
+        DUAL_V4_ST(yv + i, y4);
+        r += 4;
+        if (r >= n)
+            r -= n;
+    }
+    for (; i < N; i++) {
+        yv[i] = dual_scale(d[r], tv[i]);
+        if (++r == n)
+            r = 0;
+    }
+}
+
+/* y[j n + i] = scale(da[i], ta[j n + i]) + scale(db[i], tb[j n + i]) */
+DUAL_INLINE void dual_scale2_flat(dual_intp n, dual_intp k, double *da, const char *ta,
+                                  double *db, const char *tb, char *ty)
+{
+    const double *av = (const double *)ta, *bv = (const double *)tb;
+    double *yv = (double *)ty;
+    dual_intp i, r = 0, N = n * k;
+    dual_repeat_(n, da);
+    dual_repeat_(n, db);
+    for (i = 0; i + 4 <= N; i += 4) {
+        dual_v4d da4, db4, a4, b4, y4;
+        DUAL_V4_LD(da4, da + r);
+        DUAL_V4_LD(db4, db + r);
+        DUAL_V4_LD(a4, av + i);
+        DUAL_V4_LD(b4, bv + i);
+        y4 = DUAL_V4_SCALE(da4, a4) + DUAL_V4_SCALE(db4, b4);
+        DUAL_V4_ST(yv + i, y4);
+        r += 4;
+        if (r >= n)
+            r -= n;
+    }
+    for (; i < N; i++) {
+        yv[i] = dual_scale(da[r], av[i]) + dual_scale(db[r], bv[i]);
+        if (++r == n)
+            r = 0;
+    }
+}
+#else
+#define DUAL_HAVE_FLAT 0
+
+DUAL_INLINE void dual_scale_flat(dual_intp n, dual_intp k, double *d,
+                                 const char *t, char *ty)
+{
+    dual_intp i;
+    for (i = 0; i < n * k; i++)
+        ((double *)ty)[i] = dual_scale(d[i % n], ((const double *)t)[i]);
+}
+
+DUAL_INLINE void dual_scale2_flat(dual_intp n, dual_intp k, double *da, const char *ta,
+                                  double *db, const char *tb, char *ty)
+{
+    dual_intp i;
+    for (i = 0; i < n * k; i++)
+        ((double *)ty)[i] = dual_scale(da[i % n], ((const double *)ta)[i])
+                            + dual_scale(db[i % n], ((const double *)tb)[i]);
+}
+#endif
+
+/* whether a block's k rows of n elements (element strides st, row strides
+   rt in bytes) are one contiguous run each for every operand of the flat
+   loops above */
+#define DUAL_FLAT_OK(n, st, rt) ((n) >= 4 && (n) <= DUAL_BLOCK \
+                                 && (st) == DUAL_C && (rt) == (n) * DUAL_C)
+
 /* The k rows of a block at once with AVX-512 where the CPU has it and each
    row is contiguous (the common layout): the tail of a row (n = 10: 2 of
    10 elements) is one masked vector instead of a scalar loop with a branch
@@ -560,7 +674,7 @@ static inline int dual_offrange_block_(dual_intp n, const double *d)
 DUAL_INLINE void dual_rows_unary_(dual_intp n, char **p, const dual_intp *s,
                                    const dual_rows_ctx *c, int *off)
 {
-    double d[DUAL_BLOCK];
+    double d[DUAL_BLOCK + DUAL_PAD];
     char *q[3];
     dual_intp qs[3], i0, j, m;
     qs[0] = s[0];
@@ -574,6 +688,10 @@ DUAL_INLINE void dual_rows_unary_(dual_intp n, char **p, const dual_intp *s,
         c->dloop(m, q, qs, c->dctx);
         if (off != NULL)
             *off |= dual_offrange_block_(m, d);
+        if (m == n && DUAL_FLAT_OK(m, s[1], c->row[0]) && DUAL_FLAT_OK(m, s[3], c->row[1])) {
+            dual_scale_flat(m, c->k, d, p[1], p[3]);
+            continue;
+        }
 #if DUAL_HAVE_ROWS512
         if (s[1] == DUAL_C && s[3] == DUAL_C && dual_rows512()) {
             dual_scale_rows512(m, c->k, d, p[1] + i0 * DUAL_C, c->row[0],
@@ -602,17 +720,58 @@ void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *
     dual_rows_unary_(n, p, s, &c->rc, &c->offrange);
 }
 
+DUAL_ROWS_CLONES
 int dual_rows_unary_direct(dual_block_fn blk, int lv, int check, dual_intp n, dual_intp k,
                            const double *x, const char *t, dual_intp rt,
                            double *y, char *ty, dual_intp rty)
 {
-    double d[DUAL_BLOCK];
+    double d[DUAL_BLOCK + DUAL_PAD];
     dual_intp j;
     if (blk == NULL || n > DUAL_BLOCK)
         return -1;
     blk(lv, n, x, y, d);
     if (check && dual_offrange_block_(n, d))
         return 1;
+    if (DUAL_FLAT_OK(n, DUAL_C, rt) && DUAL_FLAT_OK(n, DUAL_C, rty)) {
+        dual_scale_flat(n, k, d, t, ty);
+        return 0;
+    }
+#if DUAL_HAVE_ROWS512
+    if (dual_rows512()) {
+        dual_scale_rows512(n, k, d, t, rt, ty, rty);
+        return 0;
+    }
+#endif
+    for (j = 0; j < k; j++)
+        dual_scale_row(n, d, (char *)t + j * rt, DUAL_C, ty + j * rty, DUAL_C);
+    return 0;
+}
+
+DUAL_ROWS_CLONES
+int dual_rows_binary1_direct(dual_loop dloop, int check, dual_intp n, dual_intp k,
+                             const double *a, dual_intp sa, const double *b, dual_intp sb,
+                             const char *t, dual_intp rt, double *y, char *ty, dual_intp rty)
+{
+    double d[DUAL_BLOCK + DUAL_PAD];
+    char *q[4];
+    dual_intp qs[4], j;
+    if (n > DUAL_BLOCK)
+        return -1;
+    q[0] = (char *)a;
+    q[1] = (char *)b;
+    q[2] = (char *)y;
+    q[3] = (char *)d;
+    qs[0] = sa;
+    qs[1] = sb;
+    qs[2] = DUAL_C;
+    qs[3] = DUAL_C;
+    dloop(n, q, qs, NULL);
+    if (check && dual_offrange_block_(n, d))
+        return 1;
+    if (DUAL_FLAT_OK(n, DUAL_C, rt) && DUAL_FLAT_OK(n, DUAL_C, rty)) {
+        dual_scale_flat(n, k, d, t, ty);
+        return 0;
+    }
 #if DUAL_HAVE_ROWS512
     if (dual_rows512()) {
         dual_scale_rows512(n, k, d, t, rt, ty, rty);
@@ -656,12 +815,13 @@ int dual_addsub_rows(int sub, dual_intp n, dual_intp k, const double *a, const c
     return 0;
 }
 
+DUAL_ROWS_CLONES
 int dual_rows_binary_direct(dual_loop dloop, int check, dual_intp n, dual_intp k,
                             const double *a, const char *ta, dual_intp rta,
                             const double *b, const char *tb, dual_intp rtb,
                             double *y, char *ty, dual_intp rty)
 {
-    double da[DUAL_BLOCK], db[DUAL_BLOCK];
+    double da[DUAL_BLOCK + DUAL_PAD], db[DUAL_BLOCK + DUAL_PAD];
     char *q[5];
     static const dual_intp qs[5] = {DUAL_C, DUAL_C, DUAL_C, DUAL_C, DUAL_C};
     dual_intp j;
@@ -675,6 +835,11 @@ int dual_rows_binary_direct(dual_loop dloop, int check, dual_intp n, dual_intp k
     dloop(n, q, qs, NULL);
     if (check && (dual_offrange_block_(n, da) | dual_offrange_block_(n, db)))
         return 1;
+    if (DUAL_FLAT_OK(n, DUAL_C, rta) && DUAL_FLAT_OK(n, DUAL_C, rtb)
+            && DUAL_FLAT_OK(n, DUAL_C, rty)) {
+        dual_scale2_flat(n, k, da, ta, db, tb, ty);
+        return 0;
+    }
 #if DUAL_HAVE_ROWS512
     if (dual_rows512()) {
         dual_scale2_rows512(n, k, da, ta, rta, db, tb, rtb, ty, rty);
@@ -691,7 +856,7 @@ int dual_rows_binary_direct(dual_loop dloop, int check, dual_intp n, dual_intp k
 DUAL_INLINE void dual_rows_binary_(dual_intp n, char **p, const dual_intp *s,
                                     const dual_rows_ctx *c, int *off)
 {
-    double da[DUAL_BLOCK], db[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
+    double da[DUAL_BLOCK + DUAL_PAD], db[DUAL_BLOCK + DUAL_PAD], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
     char *q[5];
     dual_intp qs[5], i0, j, m;
     qs[0] = s[0] == 0 ? 0 : DUAL_C;
@@ -709,6 +874,11 @@ DUAL_INLINE void dual_rows_binary_(dual_intp n, char **p, const dual_intp *s,
         c->dloop(m, q, qs, c->dctx);
         if (off != NULL)
             *off |= dual_offrange_block_(m, da) | dual_offrange_block_(m, db);
+        if (m == n && DUAL_FLAT_OK(m, s[1], c->row[0]) && DUAL_FLAT_OK(m, s[3], c->row[1])
+                && DUAL_FLAT_OK(m, s[5], c->row[2])) {
+            dual_scale2_flat(m, c->k, da, p[1], db, p[3], p[5]);
+            continue;
+        }
 #if DUAL_HAVE_ROWS512
         if (s[1] == DUAL_C && s[3] == DUAL_C && s[5] == DUAL_C && dual_rows512()) {
             dual_scale2_rows512(m, c->k, da, p[1] + i0 * DUAL_C, c->row[0],
@@ -742,7 +912,7 @@ void dual_rows_binary_chk(dual_intp n, char **p, const dual_intp *s, const void 
 DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
                                       const dual_rows_ctx *c, int which, int *off)
 {
-    double d[DUAL_BLOCK], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
+    double d[DUAL_BLOCK + DUAL_PAD], ba[DUAL_BLOCK], bb[DUAL_BLOCK];
     char *q[4];
     dual_intp qs[4], i0, j, m;
     int it = which == 1 ? 1 : 2;                 /* tangent operand */
@@ -760,6 +930,10 @@ DUAL_INLINE void dual_rows_binary1_(dual_intp n, char **p, const dual_intp *s,
         c->dloop(m, q, qs, c->dctx);
         if (off != NULL)
             *off |= dual_offrange_block_(m, d);
+        if (m == n && DUAL_FLAT_OK(m, s[it], c->row[0]) && DUAL_FLAT_OK(m, s[4], c->row[1])) {
+            dual_scale_flat(m, c->k, d, p[it], p[4]);
+            continue;
+        }
 #if DUAL_HAVE_ROWS512
         if (s[it] == DUAL_C && s[4] == DUAL_C && dual_rows512()) {
             dual_scale_rows512(m, c->k, d, p[it] + i0 * DUAL_C, c->row[0],

@@ -198,6 +198,18 @@ int dual_rows_binary_direct(dual_loop dloop, int check, dual_intp n, dual_intp k
                             const double *b, const char *tb, dual_intp rtb,
                             double *y, char *ty, dual_intp rty);
 
+/* dual_rows_binary_a's / _b's work (check: the _chk variants') for one
+   dual operand on one block, without the n-d driver: dloop (the rule's
+   f_da or f_db loop: y and the partial of the dual operand) then the k rows
+   ty[j] = scale(d, t[j]).  a and b are n contiguous values (sa, sb = 8) or
+   one value broadcast (0); the tangent rows and the outputs contiguous and
+   apart from the inputs; n <= DUAL_BLOCK.  Returns 0 when done, 1 when
+   check finds a partial off the normal range (the caller redoes the rows
+   with the fused loop), -1 if n is too large (nothing written). */
+int dual_rows_binary1_direct(dual_loop dloop, int check, dual_intp n, dual_intp k,
+                             const double *a, dual_intp sa, const double *b, dual_intp sb,
+                             const char *t, dual_intp rt, double *y, char *ty, dual_intp rty);
+
 /* add (sub 0) or subtract (sub 1) with both operands dual, every operand
    contiguous and of one shape (no broadcasting), outputs apart from the
    inputs: y = a +- b and each row ty[j] = scale(1, ta[j]) + scale(+-1,

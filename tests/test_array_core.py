@@ -91,6 +91,98 @@ def test_binary_fast_path_equals_python_path(name, other):
         assert same_da(r, s), (name, other)
 
 
+# -- one block's k rows as one run (csrc/dual_kernels.c: dual_scale_flat, and the
+# -- direct drivers for one or two dual operands) -----------------------------------
+
+# (n, k): below the 4 elements the run needs, n k not a multiple of 4 (the
+# scalar tail), one whole block (DUAL_BLOCK = 256) and two blocks (row loops)
+FLAT_SIZES = [(1, 3), (3, 5), (4, 2), (5, 3), (7, 10), (10, 10), (13, 7), (256, 3), (257, 2)]
+FLAT_SPECIALS = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, -1e308, 1e-300]
+
+
+def _flat_tangents(n, k, seed):
+    # random rows with the zero convention's cases and non-finite entries
+    # scattered over them (positions differ between rows)
+    rng = np.random.default_rng(seed)
+    t = rng.standard_normal((k, n))
+    flat = t.reshape(-1)
+    m = min(flat.size // 2, 2 * len(FLAT_SPECIALS))
+    flat[rng.choice(flat.size, size=m, replace=False)] = (FLAT_SPECIALS * 2)[:m]
+    return t
+
+
+def _flat_values(n, seed):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.3, 2.5, n)
+    v[::5] *= -1.0
+    if n >= 8:
+        v[[1, 6]] = [0.0, np.inf]
+    return v
+
+
+def same_or_both_nan(a, b):
+    # bits where a number; a nan's sign is not kept alike across paths
+    # (x86 keeps the first operand's nan, compilers may swap the operands)
+    a, b = np.asarray(a), np.asarray(b)
+    nan = np.isnan(a)
+    return (a.shape == b.shape and np.array_equal(nan, np.isnan(b))
+            and np.array_equal(a[~nan], b[~nan])
+            and np.array_equal(np.signbit(a[~nan]), np.signbit(b[~nan])))
+
+
+@pytest.mark.parametrize("n, k", FLAT_SIZES)
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "divide", "power", "arctan2",
+                                  "hypot", "maximum", "logaddexp"])
+@pytest.mark.parametrize("kind", ["dual, array", "array, dual", "dual, scalar", "scalar, dual",
+                                  "dual, dual"])
+def test_binary_rows_of_one_block_equal_the_scalar_dual(n, k, name, kind):
+    a, b = _flat_values(n, 1), _flat_values(n, 2)[::-1].copy()
+    ta, tb = _flat_tangents(n, k, 3), _flat_tangents(n, k, 4)
+    left_dual, right_dual = kind.split(", ")[0] == "dual", kind.split(", ")[1] == "dual"
+    if kind.startswith("scalar"):
+        a = np.full(n, 0.75)
+    if kind.endswith("scalar"):
+        b = np.full(n, -1.5 if name != "power" else 2.5)
+    left = DualArray(a, ta) if left_dual else (0.75 if kind.startswith("scalar") else a)
+    right = (DualArray(b, tb) if right_dual
+             else (float(b[0]) if kind.endswith("scalar") else b))
+    uf = getattr(np, name)
+    with np.errstate(all="ignore"):
+        r = uf(left, right)
+        for j in range(k):
+            for i in range(n):
+                x = Dual(a[i], ta[j, i]) if left_dual else float(a[i])
+                y = Dual(b[i], tb[j, i]) if right_dual else float(b[i])
+                s = uf(x, y)
+                assert same(r.value[i], s.value), (name, kind, i)
+                assert same_or_both_nan(r.deriv[j, i], s.deriv), (name, kind, j, i, x, y)
+
+
+@pytest.mark.parametrize("n, k", FLAT_SIZES)
+@pytest.mark.parametrize("name, slope", [("sin", np.cos), ("exp", np.exp),
+                                         ("tanh", lambda x: 1.0 - np.tanh(x) ** 2)])
+def test_simd_unary_rows_of_one_block_scale_each_tangent_by_its_slope(n, k, name, slope):
+    # the SIMD rules' values are libmvec's (within ulps of NumPy), so the
+    # reference is the closed-form slope to a few ulps, and exactly +0.0
+    # wherever the tangent is +-0 (the zero-tangent convention)
+    old = _kernels.set_simd(True)
+    try:
+        x = np.random.default_rng(5).uniform(-2.0, 2.0, n)
+        t = _flat_tangents(n, k, 6)
+        r = getattr(np, name)(DualArray(x, t))
+    finally:
+        _kernels.set_simd(old)
+    zero = t == 0.0
+    assert same(r.deriv[zero], np.zeros(zero.sum()))
+    with np.errstate(all="ignore"):
+        expect = slope(x) * t
+    finite = np.isfinite(t)
+    np.testing.assert_allclose(r.deriv[finite & ~zero], expect[finite & ~zero], rtol=1e-14,
+                               atol=0.0)
+    assert np.array_equal(np.isnan(r.deriv[~finite]), np.isnan(expect[~finite]))
+    assert np.array_equal(r.deriv[np.isinf(t)], expect[np.isinf(t)])
+
+
 def test_operators_take_the_fast_path_with_the_same_bits():
     a = np.random.default_rng(3).uniform(0.3, 2.0, (4, 6))
     X, Y = rows(a, seed=4), rows(a[0], seed=5)          # broadcasting (6,) against (4, 6)
