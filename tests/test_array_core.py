@@ -336,6 +336,31 @@ def test_products_with_constant_matrices():
     assert same(J, W)
 
 
+@pytest.mark.parametrize("m, n", [(2, 5), (7, 3), (10, 10), (1, 4), (4, 1)])
+def test_dual_matrix_times_constant_vector(m, n):
+    # X @ c, c @ X and np.dot of a 2-d DualArray and a 1-d constant: the
+    # value is NumPy's product of the values (bits), each tangent row
+    # NumPy's product of that row, and the rows have the general path's
+    # bits (reshape to a column / row, product, squeeze)
+    rng = np.random.default_rng(m * 10 + n)
+    V = rng.standard_normal((m, n))
+    X = rows(V, k=4, seed=m)
+    c, r = rng.standard_normal(n), rng.standard_normal(m)
+    cases = [(X @ c, V @ c, lambda t: t @ c, _products._matmul(X, c)),
+             (np.dot(X, c), np.dot(V, c), lambda t: t @ c, _products._matmul(X, c)),
+             (r @ X, r @ V, lambda t: r @ t, _products._matmul(r, X)),
+             (np.matmul(r, X), np.matmul(r, V), lambda t: r @ t, _products._matmul(r, X))]
+    for got, value, rowf, general in cases:
+        assert type(got) is DualArray and same(got.value, value)
+        assert same(got.deriv, general.deriv)
+        for j in range(X.k):
+            np.testing.assert_allclose(got.deriv[j], rowf(X.deriv[j]), rtol=1e-14, atol=1e-15)
+    # hessian rows take the general path (its bits)
+    H = _core._new(V, rng.standard_normal((4 + 10, m, n)), 7, (4, 0, 4, True))
+    for got, general in [(H @ c, _products._matmul(H, c)), (r @ H, _products._matmul(r, H))]:
+        assert got._o2 == (4, 0, 4, True) and same_da(got, general)
+
+
 @pytest.mark.parametrize("o2", [(4, 0, 4, True), (4, 1, 3)])
 def test_products_with_constant_matrices_on_hessian_rows(o2):
     # linear in the rows: the C path passes any row layout through, and
@@ -607,6 +632,116 @@ def test_maps_over_the_block_equal_two_calls(name):
     big = rows(np.resize(SPECIAL, (40, 400)))               # over the block size: two calls
     assert _core._lin_block(big, f) is NotImplemented
     assert same_da(f(big), _shape._lin_c(big, f, f))
+
+
+REDUCE_UFUNCS = [(np.add, "add", "sum"), (np.multiply, "multiply", "prod"),
+                  (np.maximum, "max", "max"), (np.minimum, "min", "min")]
+
+
+@pytest.mark.parametrize("uf, kind, method", REDUCE_UFUNCS, ids=[u[1] for u in REDUCE_UFUNCS])
+@pytest.mark.parametrize("kw", [{}, {"axis": 1}, {"axis": None}, {"axis": -1, "keepdims": True},
+                                {"keepdims": True}, {"axis": (0,)}], ids=repr)
+def test_ufunc_reduce_is_the_method_with_numpy_values(uf, kind, method, kw):
+    # np.add.reduce & co. (axis 0 by default, NumPy's): the Python path's
+    # reduction (_reduce_kw) bit for bit, NumPy's value, and for add the
+    # tangent rows are the reduction of each row
+    rng = np.random.default_rng(13)
+    V = rng.uniform(-2.0, 2.0, (3, 4))
+    V[1, 2] = V[0, 2]                                   # a tie for max / min
+    X = rows(V, k=3)
+    got = uf.reduce(X, **kw)
+    ref = _numpy_api._reduce_kw(X, kind, kw.get("axis", 0), kw.get("keepdims", False), None,
+                                True, f"{uf.__name__}.reduce")
+    assert same_da(got, ref)
+    assert same(got.value, uf.reduce(V, **kw))
+    if uf is np.add:
+        for j in range(X.k):
+            np.testing.assert_allclose(got.deriv[j], uf.reduce(X.deriv[j], **kw), rtol=1e-14)
+    # other keywords keep NumPy's semantics through the Python path
+    r = uf.reduce(X, axis=0, initial=1.5)
+    assert same(r.value, uf.reduce(V, axis=0, initial=1.5))
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "prod", "max", "min"])
+@pytest.mark.parametrize("shape", [(5,), (2, 3), (2, 1, 3)])
+def test_all_element_reductions_with_keepdims(method, shape):
+    rng = np.random.default_rng(14)
+    V = rng.uniform(0.5, 1.5, shape)
+    X = rows(V, k=3)
+    got = getattr(X, method)(keepdims=True)
+    flat = getattr(X, method)()
+    assert got.shape == (1,) * len(shape) == getattr(V, method)(keepdims=True).shape
+    assert same(got.value, getattr(V, method)(keepdims=True))
+    assert same(got.deriv.reshape(X.k), flat.deriv)
+    ref = getattr(_numpy_api, "_h_" + method)(X, None, *(() if method in ("max", "min") else (None,)),
+                                             None, True)
+    assert same_da(got, ref)
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (3, 4, 2), (7,), (1, 6), (4, 1)])
+def test_prod_along_an_axis(shape):
+    # the Python path's left-to-right product bit for bit; against the
+    # product rule (each row: sum over i of t_i times the other factors)
+    rng = np.random.default_rng(len(shape) * 7 + shape[0])
+    V = rng.uniform(-2.0, 2.0, shape)
+    V.flat[::3] = 0.0                                   # zeros: exact derivatives
+    X = rows(V, k=3)
+    for ax in range(-len(shape), len(shape)):
+        for kd in (False, True):
+            got = X.prod(axis=ax, keepdims=kd)
+            assert same_da(got, _reduce._prod(X, ax, kd)), (ax, kd)
+            assert np.allclose(got.value, np.prod(V, axis=ax, keepdims=kd), rtol=1e-14, atol=0)
+            Vm = np.moveaxis(V, ax, -1)
+            for j in range(X.k):
+                Tm = np.moveaxis(X.deriv[j], ax, -1)
+                expect = sum(Tm[..., i] * np.prod(np.delete(Vm, i, axis=-1), axis=-1)
+                             for i in range(Vm.shape[-1]))
+                if kd:
+                    expect = np.expand_dims(expect, ax)
+                np.testing.assert_allclose(got.deriv[j], expect, rtol=1e-13, atol=1e-15)
+    assert same_da(X.prod(axis=(0,)), _reduce._prod(X, 0))
+
+
+def test_value_predicates_are_numpy_on_the_values():
+    x = np.array([1.0, np.nan, np.inf, -np.inf, -0.0, 0.0, -np.nan, 5e-324, -1e308, 2.0])
+    X = rows(x, k=2)
+    views = [X, rows(x.reshape(2, 5), k=2), X[::3], np.sin(X)]
+    for uf in (np.isnan, np.isinf, np.isfinite, np.signbit):
+        for D in views:
+            with np.errstate(all="raise"):                  # (no flag raised)
+                got = uf(D)
+            assert type(got) is np.ndarray and got.dtype == bool
+            assert np.array_equal(got, uf(D.value)), uf
+    Y = rows(x[::-1].copy(), k=2)
+    for uf in (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal):
+        with np.errstate(all="ignore"):
+            for a, b, va, vb in [(X, Y, x, x[::-1]), (X, 0.5, x, 0.5), (x[::-1], X, x[::-1], x),
+                                 (X, 1, x, 1)]:
+                assert np.array_equal(uf(a, b), uf(va, vb)), uf
+    assert not hasattr(np.isnan(X), "deriv")
+
+
+def test_astype_float64_copies_or_returns_self():
+    X = rows(np.linspace(0.0, 1.0, 4))
+    for dt in (float, np.float64, "float64", np.dtype("f8")):
+        Y = X.astype(dt)
+        assert Y is not X and same_da(Y, X)
+        assert not np.shares_memory(Y.value, X.value) and not np.shares_memory(Y.deriv, X.deriv)
+        assert X.astype(dt, copy=False) is X
+    with pytest.raises(TypeError, match="float64"):
+        X.astype(np.float32)
+
+
+def test_float_power_is_power_in_float64():
+    X = rows(np.array([0.5, 2.0, 3.0, 0.0, 1e-300]), k=2)
+    for y in (2.5, 2, np.array([1.5, -0.5, 2.0, 3.0, 0.5])):
+        got = np.float_power(X, y)
+        assert same_da(got, np.power(X, y))
+        with np.errstate(all="ignore"):
+            assert same(got.value, np.float_power(X.value, y))
+        for i in range(5):
+            s = np.power(Dual(X.value[i], X.deriv[0, i]), float(np.broadcast_to(y, 5)[i]))
+            assert same(got.deriv[0, i], s.deriv)
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 129, 1000])

@@ -71,7 +71,7 @@ from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport int64_t
 from libc.string cimport memmove, memcpy, memset
-from libc.math cimport isfinite, NAN
+from libc.math cimport isfinite, NAN, INFINITY
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from dualml cimport _kernels as K
@@ -162,6 +162,8 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
             _UFUNC1[uf] = UNARY.index(name)
         else:
             _UFUNC2[uf] = BINARY.index(name)
+    # np.float_power is power in float64, the only dtype of a DualArray
+    _UFUNC2[np.float_power] = _NAME2["power"]
     R_ADD = K._binary_index("add")
     R_SUB = K._binary_index("subtract")
     R_MUL = K._binary_index("multiply")
@@ -651,11 +653,11 @@ cdef class DualArray:
         if dtype is not None or out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_sum(self, axis, dtype, None, keepdims, initial, where),
                                out, "sum")
-        if axis is None and not keepdims:
-            r = _sum_all(self)
+        if axis is None:
+            r = _kept(_sum_all(self), self, keepdims)
             if r is not NotImplemented:
                 return r
-        elif axis is not None:
+        else:
             r = _reduce_axes(self, axis, keepdims, False)
             if r is not NotImplemented:
                 return r
@@ -666,11 +668,11 @@ cdef class DualArray:
         if dtype is not None or out is not None or where is not True:
             return _py._fn_out(_py._h_mean(self, axis, dtype, None, keepdims, where=where),
                                out, "mean")
-        if axis is None and not keepdims:
-            s = _mean_all(self)
+        if axis is None:
+            s = _kept(_mean_all(self), self, keepdims)
             if s is not NotImplemented:
                 return s
-        if axis is not None:
+        else:
             s = _reduce_axes(self, axis, keepdims, True)
             if s is not NotImplemented:
                 return s
@@ -682,10 +684,13 @@ cdef class DualArray:
         if dtype is not None or out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_prod(self, axis, dtype, None, keepdims, initial, where),
                                out, "prod")
-        if axis is None and not keepdims:
-            r = _prod_all(self)
-            if r is not NotImplemented:
-                return r
+        if axis is None:
+            r = _kept(_prod_all(self), self, keepdims)
+        else:
+            r = _prod_axis(self, axis if type(axis) is not tuple or len(<tuple>axis) != 1
+                           else (<tuple>axis)[0], keepdims)
+        if r is not NotImplemented:
+            return r
         return _py._prod(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False, *, out=None, initial=None, where=True):
@@ -694,8 +699,8 @@ cdef class DualArray:
         if out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_max(self, axis, None, keepdims, initial, where), out,
                                "max")
-        if axis is None and not keepdims:
-            r = _select_all(self, True)
+        if axis is None:
+            r = _kept(_select_all(self, True), self, keepdims)
             if r is not NotImplemented:
                 return r
         elif type(axis) is int or (type(axis) is tuple and len(<tuple>axis) == 1
@@ -712,8 +717,8 @@ cdef class DualArray:
         if out is not None or initial is not None or where is not True:
             return _py._fn_out(_py._h_min(self, axis, None, keepdims, initial, where), out,
                                "min")
-        if axis is None and not keepdims:
-            r = _select_all(self, False)
+        if axis is None:
+            r = _kept(_select_all(self, False), self, keepdims)
             if r is not NotImplemented:
                 return r
         elif type(axis) is int or (type(axis) is tuple and len(<tuple>axis) == 1
@@ -883,8 +888,13 @@ cdef class DualArray:
     def astype(self, dtype, copy=True):
         """astype(float64): a copy (copy=True) or self; other dtypes would drop
         the derivatives and raise."""
-        r = _py._h_astype(self, dtype, copy=copy)
-        return r
+        if (dtype is float or dtype is _np_float64) and type(copy) is bool:
+            if not copy:
+                return self
+            r = _copied(self, False)            # (as the copy method)
+            if r is not NotImplemented:
+                return r
+        return _py._h_astype(self, dtype, copy=copy)
 
     def sort(self, axis=-1, kind=None, order=None):
         """sort(axis=-1): in place, as ndarray.sort; the tangents follow the

@@ -538,6 +538,8 @@ cdef object _matmul(object a, object b, bint dot=False):
     if type(a) is ndarray and type(b) is DualArray:
         x = <DualArray>b
         w = <cnp.ndarray>a
+        if cnp.PyArray_NDIM(w) == 1:
+            return _matvec_dc(x, w, True, dot)
         if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
@@ -569,6 +571,8 @@ cdef object _matmul(object a, object b, bint dot=False):
     if type(a) is DualArray and type(b) is ndarray:
         x = <DualArray>a
         w = <cnp.ndarray>b
+        if cnp.PyArray_NDIM(w) == 1:
+            return _matvec_dc(x, w, False, dot)
         if not (_flat(x) and cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
                 and cnp.PyArray_NDIM(w) == 2):
             return NotImplemented
@@ -590,6 +594,39 @@ cdef object _matmul(object a, object b, bint dot=False):
             return NotImplemented       # (the Python path: _shape._domain_nans)
         return _product_result(val, d, w, x)
     return NotImplemented
+
+
+cdef object _matvec_dc(DualArray x, cnp.ndarray c, bint cleft, bint dot):
+    """x @ c (cleft False) or c @ x for a first-order 2-d x and a constant
+    float64 vector c (np.dot too): the value NumPy's product of the value
+    matrix and c (_value_product: its gemv), the rows by _tprod with c as
+    the column (n, 1) or the row (1, m) the general path makes of it (its
+    bits); NotImplemented where _tprod's small rule does not apply (the
+    general path then reshapes, multiplies and squeezes) or the value has
+    a nan (its domain check)."""
+    cdef cnp.ndarray v, d, cc
+    cdef cnp.npy_intp sh[2]
+    cdef cnp.PyArray_Dims shape
+    cdef _TProd P
+    cdef cnp.npy_intp n = cnp.PyArray_DIMS(c)[0]
+    if not (x._o2 is None and _flat(x) and cnp.PyArray_TYPE(c) == cnp.NPY_DOUBLE):
+        return NotImplemented
+    v = <cnp.ndarray>_V(x)
+    d = <cnp.ndarray>_D(x)
+    if cnp.PyArray_NDIM(v) != 2 or cnp.PyArray_DIMS(v)[0 if cleft else 1] != n:
+        return NotImplemented
+    sh[0] = 1 if cleft else n
+    sh[1] = n if cleft else 1
+    shape.ptr = sh
+    shape.len = 2
+    cc = <cnp.ndarray>cnp.PyArray_Newshape(c, &shape, cnp.NPY_CORDER)
+    if not (_tprod_plan(cc, d, &P) if cleft else _tprod_plan(d, cc, &P)):
+        return NotImplemented
+    _check_product(cnp.PyArray_DIMS(d)[0], 1, cnp.PyArray_DIMS(v)[1 if cleft else 0])
+    val = _value_product(c, v, dot) if cleft else _value_product(v, c, dot)
+    if _nan_in(val):
+        return NotImplemented           # (the Python path: _shape._domain_nans)
+    return _product_result(val, cc, d, x) if cleft else _product_result(val, d, cc, x)
 
 
 cdef object _gemv_product(cnp.ndarray w, DualArray x, bint wleft):

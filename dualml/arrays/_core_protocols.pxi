@@ -15,9 +15,14 @@
 # _ufunc_entry: no inputs tuple and kwargs dict copied per call.  The rule
 # of a ufunc comes from a direct-mapped cache keyed by the ufunc's address
 # in front of the _UFUNC1/_UFUNC2 maps (their entries, never removed, keep
-# the cached ufuncs alive; filled under the GIL).  A call with keywords,
-# another method, a ufunc without a rule or operands the C paths decline
-# goes to the Python implementation (_numpy_api._array_ufunc_entry).
+# the cached ufuncs alive; filled under the GIL).  The value predicates
+# (isnan, isinf, isfinite, signbit and the comparisons) are NumPy's on the
+# values (the first four as one loop into a bool array), and
+# np.add / multiply / maximum / minimum .reduce with at most axis= and
+# keepdims= are the methods sum / prod / max / min (their C paths).  A call
+# with other keywords, another method, a ufunc without a rule or operands
+# the C paths decline goes to the Python implementation
+# (_numpy_api._array_ufunc_entry).
 
 cdef extern from "../_ufunc_callable.h":
     ctypedef object (*dualml_ufunc_impl)(object, object)
@@ -29,9 +34,67 @@ cdef enum:
     UF_UNARY = 0 << 8               # | unary rule index
     UF_BINARY = 1 << 8              # | binary rule index
     UF_MATMUL = 2 << 8
+    UF_PRED = 3 << 8                # a predicate of the values (isnan, less, ...)
 
 cdef void *_UF_KEY[64]
 cdef Py_ssize_t _UF_VAL[64]
+
+
+# ufuncs whose result is a bool array of the values: the values' ufunc
+# (_numpy_api._PRED1 / _PRED2, which the Python path serves likewise)
+cdef frozenset _PRED_UFUNCS = frozenset([np.isnan, np.isinf, np.isfinite, np.signbit,
+                                         np.less, np.less_equal, np.greater,
+                                         np.greater_equal, np.equal, np.not_equal])
+
+
+cdef object _pred_operand(object o):
+    # a predicate's operand: a first-order DualArray's values, a float64
+    # ndarray or a Python / NumPy float or int as it is; None otherwise
+    t = type(o)
+    if t is DualArray:
+        return _V(<DualArray>o) if _flat(<DualArray>o) else None
+    if t is float or t is int or t is _np_float64:
+        return o
+    if t is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE:
+        return o
+    return None
+
+
+cdef object _pred1(object uf, object v):
+    # isnan / isinf / isfinite / signbit of the values v: on a C-contiguous
+    # float64 array one loop into a new bool array (the same tests NumPy's
+    # loops make); else the ufunc itself
+    cdef cnp.ndarray a, r
+    cdef const double *p
+    cdef const int64_t *q
+    cdef char *o
+    cdef Py_ssize_t i, n
+    cdef double x
+    if not (type(v) is ndarray and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>v)):
+        return uf(v)
+    a = <cnp.ndarray>v
+    r = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_BOOL, 0)
+    n = cnp.PyArray_SIZE(a)
+    p = <const double *>cnp.PyArray_DATA(a)
+    q = <const int64_t *>cnp.PyArray_DATA(a)
+    o = <char *>cnp.PyArray_DATA(r)
+    if uf is np.isnan:
+        for i in range(n):
+            o[i] = p[i] != p[i]
+    elif uf is np.isinf:
+        for i in range(n):
+            x = p[i]
+            o[i] = x == INFINITY or x == -INFINITY
+    elif uf is np.isfinite:
+        for i in range(n):
+            x = p[i]
+            o[i] = x == x and x != INFINITY and x != -INFINITY   # (quiet comparisons)
+    elif uf is np.signbit:
+        for i in range(n):
+            o[i] = q[i] < 0
+    else:
+        return uf(v)
+    return r
 
 
 cdef Py_ssize_t _ufunc_code(object uf) except -2:
@@ -41,6 +104,8 @@ cdef Py_ssize_t _ufunc_code(object uf) except -2:
         return _UF_VAL[h]
     if uf is _np_matmul:
         code = UF_MATMUL
+    elif uf in _PRED_UFUNCS:
+        code = UF_PRED
     else:
         rule = _UFUNC1.get(uf)
         if rule is not None:
@@ -69,7 +134,16 @@ cdef object _ufunc_entry(object args, object kwds):
         if type(method) is str and <str>method == "__call__":
             code = _ufunc_code(<object>PyTuple_GET_ITEM(t, 1))
             a = <object>PyTuple_GET_ITEM(t, 3)
-            if n == 1:
+            if code == UF_PRED:
+                a = _pred_operand(a)
+                if n == 1:
+                    if a is not None:
+                        return _pred1(<object>PyTuple_GET_ITEM(t, 1), a)
+                else:
+                    b = _pred_operand(<object>PyTuple_GET_ITEM(t, 4))
+                    if a is not None and b is not None:
+                        return (<object>PyTuple_GET_ITEM(t, 1))(a, b)
+            elif n == 1:
                 if UF_UNARY <= code < UF_BINARY and type(a) is DualArray:
                     r = _unary(code & 255, <DualArray>a, 0.0)
             else:
@@ -82,7 +156,38 @@ cdef object _ufunc_entry(object args, object kwds):
                     r = _binary(code & 255, a, b)
             if r is not NotImplemented:
                 return r
+    if n == 1:
+        method = <object>PyTuple_GET_ITEM(t, 2)
+        a = <object>PyTuple_GET_ITEM(t, 3)
+        if type(method) is str and <str>method == "reduce" and type(a) is DualArray:
+            r = _ufunc_reduce(<object>PyTuple_GET_ITEM(t, 1), <DualArray>a, kwds)
+            if r is not NotImplemented:
+                return r
     return _py._array_ufunc_entry(t[0], t[1], t[2], t[3:], {} if kwds is None else kwds)
+
+
+cdef dict _REDUCE_METHOD = {np.add: "sum", np.multiply: "prod", np.maximum: "max",
+                            np.minimum: "min"}
+
+
+cdef object _ufunc_reduce(object uf, DualArray x, object kwds):
+    # np.add.reduce(x, axis=0, keepdims=False) and the multiply, maximum and
+    # minimum ones with no other keyword: the methods sum / prod / max / min
+    # (their C paths; the Python path's _reduce_kw calls the same reductions)
+    name = _REDUCE_METHOD.get(uf)
+    if name is None:
+        return NotImplemented
+    axis = 0
+    keepdims = False
+    if kwds is not None and PyDict_GET_SIZE(kwds):
+        for key, val in (<dict>kwds).items():
+            if key == "axis":
+                axis = val
+            elif key == "keepdims" and type(val) is bool:
+                keepdims = val
+            else:
+                return NotImplemented
+    return getattr(x, name)(axis, keepdims)
 
 
 _ARRAY_UFUNC = dualml_ufunc_new(

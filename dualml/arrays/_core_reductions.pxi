@@ -47,6 +47,51 @@ cdef double _pairwise(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
     return _pairwise(p, n2, s) + _pairwise(p + n2 * s, n - n2, s)
 
 
+cdef tuple _ONES = ((), (1,), (1, 1), (1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1, 1))
+
+
+cdef object _kept(object r, DualArray x, bint keepdims):
+    """An all-element reduction r of x (0-d, or NotImplemented) with
+    keepdims: viewed with x's number of axes, each of length 1 (as NumPy's
+    keepdims=True gives); NotImplemented where the view is not made (the
+    Python path then reduces)."""
+    cdef int nd
+    if r is NotImplemented or not keepdims:
+        return r
+    nd = _ndim_of(x)
+    if nd < 0 or nd >= len(_ONES):
+        return NotImplemented
+    return _reshaped(<DualArray>r, _ONES[nd]) if nd else r
+
+
+cdef object _prod_axis(DualArray x, object axis, bint keepdims):
+    """x.prod(axis) for one int axis: the Python path's left-to-right product
+    of the slices along it (_reduce._prod: exact derivatives with zeros),
+    each slice the core's view and each step the multiply rule's C path, so
+    its bits; NotImplemented where a step declines or the axis is empty
+    (the Python path then decides, and raises NumPy's errors)."""
+    cdef int nd = _ndim_of(x), ax
+    cdef Py_ssize_t n, i
+    cdef list shape
+    if nd < 1 or type(axis) is not int or not -nd <= <long>axis < nd:
+        return NotImplemented
+    ax = <int>axis + nd if <long>axis < 0 else <int>axis
+    shape = list(x.shape)
+    n = shape[ax]
+    if n == 0:
+        return NotImplemented
+    tail = (slice(None),) * (nd - 1 - ax)
+    r = x[(Ellipsis, slice(0, 1)) + tail]
+    for i in range(1, n):
+        r = _binary(R_MUL, r, x[(Ellipsis, slice(i, i + 1)) + tail])
+        if r is NotImplemented:
+            return r
+    if keepdims:
+        return r
+    del shape[ax]
+    return _reshaped(<DualArray>r, tuple(shape))
+
+
 cdef object _sum_all(DualArray x):
     """x.sum() over every element: a 0-d DualArray, or NotImplemented (also
     for a nan sum: the Python path decides its tangents, _shape._domain_nans)."""
