@@ -115,6 +115,10 @@ def _h_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 def _h_ptp(a, axis=None, out=None, keepdims=False):
     _reject("ptp", out=out)
     x = _operand(a, "numpy.ptp")
+    if type(x) is DualArray:
+        # the methods' C paths first (the same selections, their bits)
+        return _ew_binary("subtract", x.max(axis=axis, keepdims=keepdims),
+                          x.min(axis=axis, keepdims=keepdims))
     return _ew_binary("subtract", _select_reduce(x, axis, keepdims, np.argmax, "max"),
                       _select_reduce(x, axis, keepdims, np.argmin, "min"))
 
