@@ -720,30 +720,39 @@ void dual_rows_unary_chk(dual_intp n, char **p, const dual_intp *s, const void *
     dual_rows_unary_(n, p, s, &c->rc, &c->offrange);
 }
 
+/* the direct drivers' k rows ty[j] = scale(d, t[j]) of one block (rows
+   contiguous, rt / rty bytes apart): one run where the rows are, else
+   AVX-512's rows or a loop per row */
+DUAL_INLINE void dual_scale_block_rows(dual_intp n, dual_intp k, double *d, const char *t,
+                                       dual_intp rt, char *ty, dual_intp rty)
+{
+    dual_intp j;
+    if (DUAL_FLAT_OK(n, DUAL_C, rt) && DUAL_FLAT_OK(n, DUAL_C, rty)) {
+        dual_scale_flat(n, k, d, t, ty);
+        return;
+    }
+#if DUAL_HAVE_ROWS512
+    if (dual_rows512()) {
+        dual_scale_rows512(n, k, d, t, rt, ty, rty);
+        return;
+    }
+#endif
+    for (j = 0; j < k; j++)
+        dual_scale_row(n, d, (char *)t + j * rt, DUAL_C, ty + j * rty, DUAL_C);
+}
+
 DUAL_ROWS_CLONES
 int dual_rows_unary_direct(dual_block_fn blk, int lv, int check, dual_intp n, dual_intp k,
                            const double *x, const char *t, dual_intp rt,
                            double *y, char *ty, dual_intp rty)
 {
     double d[DUAL_BLOCK + DUAL_PAD];
-    dual_intp j;
     if (blk == NULL || n > DUAL_BLOCK)
         return -1;
     blk(lv, n, x, y, d);
     if (check && dual_offrange_block_(n, d))
         return 1;
-    if (DUAL_FLAT_OK(n, DUAL_C, rt) && DUAL_FLAT_OK(n, DUAL_C, rty)) {
-        dual_scale_flat(n, k, d, t, ty);
-        return 0;
-    }
-#if DUAL_HAVE_ROWS512
-    if (dual_rows512()) {
-        dual_scale_rows512(n, k, d, t, rt, ty, rty);
-        return 0;
-    }
-#endif
-    for (j = 0; j < k; j++)
-        dual_scale_row(n, d, (char *)t + j * rt, DUAL_C, ty + j * rty, DUAL_C);
+    dual_scale_block_rows(n, k, d, t, rt, ty, rty);
     return 0;
 }
 
@@ -754,7 +763,7 @@ int dual_rows_binary1_direct(dual_loop dloop, int check, dual_intp n, dual_intp 
 {
     double d[DUAL_BLOCK + DUAL_PAD];
     char *q[4];
-    dual_intp qs[4], j;
+    dual_intp qs[4];
     if (n > DUAL_BLOCK)
         return -1;
     q[0] = (char *)a;
@@ -768,18 +777,7 @@ int dual_rows_binary1_direct(dual_loop dloop, int check, dual_intp n, dual_intp 
     dloop(n, q, qs, NULL);
     if (check && dual_offrange_block_(n, d))
         return 1;
-    if (DUAL_FLAT_OK(n, DUAL_C, rt) && DUAL_FLAT_OK(n, DUAL_C, rty)) {
-        dual_scale_flat(n, k, d, t, ty);
-        return 0;
-    }
-#if DUAL_HAVE_ROWS512
-    if (dual_rows512()) {
-        dual_scale_rows512(n, k, d, t, rt, ty, rty);
-        return 0;
-    }
-#endif
-    for (j = 0; j < k; j++)
-        dual_scale_row(n, d, (char *)t + j * rt, DUAL_C, ty + j * rty, DUAL_C);
+    dual_scale_block_rows(n, k, d, t, rt, ty, rty);
     return 0;
 }
 
