@@ -719,6 +719,10 @@ def test_value_predicates_are_numpy_on_the_values():
                                  (X, 1, x, 1)]:
                 assert np.array_equal(uf(a, b), uf(va, vb)), uf
     assert not hasattr(np.isnan(X), "deriv")
+    x0 = rows(np.array(np.nan), k=2)                    # 0-d: NumPy's np.bool_
+    for uf in (np.isnan, np.isinf, np.isfinite, np.signbit):
+        got, ref = uf(x0), uf(np.array(np.nan))
+        assert type(got) is type(ref) and got == ref
 
 
 def test_astype_float64_copies_or_returns_self():

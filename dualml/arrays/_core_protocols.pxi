@@ -63,14 +63,15 @@ cdef object _pred_operand(object o):
 cdef object _pred1(object uf, object v):
     # isnan / isinf / isfinite / signbit of the values v: on a C-contiguous
     # float64 array one loop into a new bool array (the same tests NumPy's
-    # loops make); else the ufunc itself
+    # loops make); else (a 0-d one too: NumPy gives a np.bool_) the ufunc
     cdef cnp.ndarray a, r
     cdef const double *p
     cdef const int64_t *q
     cdef char *o
     cdef Py_ssize_t i, n
     cdef double x
-    if not (type(v) is ndarray and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>v)):
+    if not (type(v) is ndarray and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>v)
+            and cnp.PyArray_NDIM(<cnp.ndarray>v) > 0):
         return uf(v)
     a = <cnp.ndarray>v
     r = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_BOOL, 0)
