@@ -469,17 +469,17 @@ DUAL_INLINE void dual_scale2_row(dual_intp n, const double *da, char *ta, dual_i
    operands): one loop of whole 4-lane vectors over the k n elements, the
    partial of element i being d[i mod n], read from d followed by its first
    three entries (written into the buffer's DUAL_PAD spare entries, so a
-   vector starting at any i mod n is one unaligned load).  A row of n = 10 otherwise costs two vectors and a
-   2-element tail each, with the loop's bookkeeping per row: at 10 x 10
+   vector starting at any i mod n is one unaligned load).  A row of n = 10
+   otherwise costs two vectors and a 2-element tail each, with the loop's
+   bookkeeping per row: at 10 x 10
    the rows took as long as the rest of the operation.  The same IEEE
    operation per element as dual_scale (partial * tangent, +0.0 where the
    tangent is +-0: the product's bits and-ed with the nonzero mask), so the
    same values bit for bit.  n >= 4 and n <= DUAL_BLOCK; the caller checks
-   (dual_flat_ok).  Loads and stores through memcpy: no alignment and no
+   (DUAL_FLAT_OK).  Loads and stores through memcpy: no alignment and no
    aliasing assumption beyond double's. */
 #define DUAL_PAD 3
 #if defined(__GNUC__)
-#define DUAL_HAVE_FLAT 1
 typedef double dual_v4d __attribute__((vector_size(32)));
 typedef long long dual_v4i __attribute__((vector_size(32)));
 
@@ -552,8 +552,6 @@ DUAL_INLINE void dual_scale2_flat(dual_intp n, dual_intp k, double *da, const ch
     }
 }
 #else
-#define DUAL_HAVE_FLAT 0
-
 DUAL_INLINE void dual_scale_flat(dual_intp n, dual_intp k, double *d,
                                  const char *t, char *ty)
 {

@@ -60,6 +60,10 @@ cdef object _pred_operand(object o):
     return None
 
 
+cdef object _np_isnan = np.isnan, _np_isinf = np.isinf, _np_isfinite = np.isfinite
+cdef object _np_signbit = np.signbit
+
+
 cdef object _pred1(object uf, object v):
     # isnan / isinf / isfinite / signbit of the values v: on a C-contiguous
     # float64 array one loop into a new bool array (the same tests NumPy's
@@ -79,18 +83,18 @@ cdef object _pred1(object uf, object v):
     p = <const double *>cnp.PyArray_DATA(a)
     q = <const int64_t *>cnp.PyArray_DATA(a)
     o = <char *>cnp.PyArray_DATA(r)
-    if uf is np.isnan:
+    if uf is _np_isnan:
         for i in range(n):
             o[i] = p[i] != p[i]
-    elif uf is np.isinf:
+    elif uf is _np_isinf:
         for i in range(n):
             x = p[i]
             o[i] = x == INFINITY or x == -INFINITY
-    elif uf is np.isfinite:
+    elif uf is _np_isfinite:
         for i in range(n):
             x = p[i]
             o[i] = x == x and x != INFINITY and x != -INFINITY   # (quiet comparisons)
-    elif uf is np.signbit:
+    elif uf is _np_signbit:
         for i in range(n):
             o[i] = q[i] < 0
     else:
