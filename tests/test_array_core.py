@@ -678,7 +678,8 @@ def test_all_element_reductions_with_keepdims(method, shape):
     assert same_da(got, ref)
 
 
-@pytest.mark.parametrize("shape", [(2, 5), (3, 4, 2), (7,), (1, 6), (4, 1)])
+@pytest.mark.parametrize("shape", [(2, 5), (3, 4, 2), (7,), (1, 6), (4, 1), (1,), (2, 3, 4, 5),
+                                   (9, 10), (5, 2, 1)])
 def test_prod_along_an_axis(shape):
     # the Python path's left-to-right product bit for bit; against the
     # product rule (each row: sum over i of t_i times the other factors)
@@ -700,6 +701,43 @@ def test_prod_along_an_axis(shape):
                     expect = np.expand_dims(expect, ax)
                 np.testing.assert_allclose(got.deriv[j], expect, rtol=1e-13, atol=1e-15)
     assert same_da(X.prod(axis=(0,)), _reduce._prod(X, 0))
+
+
+@pytest.mark.parametrize("make", [rows, lambda a: _strided(a), lambda a: np.sin(rows(a)) * 1.0,
+                                  lambda a: rows(a, k=1), lambda a: rows(a, k=10)],
+                         ids=["contiguous", "strided", "lazy", "k1", "k10"])
+def test_prod_along_an_axis_of_special_values(make):
+    # one kernel call per slice for all lanes (the C path) against the
+    # slice-by-slice product of the Python path, bit for bit, with zeros,
+    # signed zeros, infinities and nan among the values (nan and inf tangents
+    # follow)
+    a = np.array([[0.0, -0.0, 2.0, np.inf, 1.5], [3.0, np.nan, -1.0, 0.5, -0.0],
+                  [1e-300, 1e300, -2.0, 0.0, 4.0]])
+    X = make(a)
+    for ax in (0, 1, -1):
+        for kd in (False, True):
+            with np.errstate(all="ignore"):
+                got, ref = X.prod(axis=ax, keepdims=kd), _reduce._prod(X, ax, kd)
+            assert same_da(got, ref), (ax, kd)
+
+
+def test_numpy_reductions_with_axis_keywords_are_the_methods():
+    # np.prod / np.max / np.min (np.sum / np.mean too) with axis and
+    # keepdims, by position or keyword: the methods' results and bits
+    rng = np.random.default_rng(16)
+    X = rows(rng.standard_normal((3, 4, 5)))
+    for f, m in ((np.prod, "prod"), (np.max, "max"), (np.amax, "max"), (np.min, "min"),
+                 (np.amin, "min"), (np.sum, "sum"), (np.mean, "mean")):
+        for ax in (0, 1, -1, None, (1,)):
+            for kd in (False, True):
+                ref = getattr(X, m)(ax, kd)
+                assert same_da(f(X, axis=ax, keepdims=kd), ref), (m, ax, kd)
+                assert same_da(f(X, ax, keepdims=kd), ref)
+                assert np.array_equal(ref.value, f(X.value, axis=ax, keepdims=kd)) or m == "prod"
+            assert same_da(f(X, ax), getattr(X, m)(ax))
+    assert same_da(np.prod(X, axis=1), _reduce._prod(X, 1))
+    with pytest.raises(np.exceptions.AxisError):
+        np.prod(X, axis=3)
 
 
 def test_value_predicates_are_numpy_on_the_values():
@@ -1976,7 +2014,7 @@ def test_views_of_lazy_results_outlive_them_and_alias_as_numpy():
 
 # -- copies in C ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0,
+@pytest.mark.parametrize("make", [rows, lambda a: _strided(a), lambda a: np.sin(rows(a)) * 1.0,
                                   lambda a: rows(a)[..., 1:]],
                          ids=["contiguous", "strided", "lazy", "rows apart"])
 @pytest.mark.parametrize("shape", [(), (7,), (4, 5), (2, 3, 4)], ids=repr)
@@ -2244,7 +2282,7 @@ def test_cumprod_in_c_equals_the_products_slice_by_slice(shape):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 4), (3, 7), (9, 2), (40, 40), (200, 150)])
-@pytest.mark.parametrize("make", [rows, _strided, lambda a: np.sin(rows(a)) * 1.0,
+@pytest.mark.parametrize("make", [rows, lambda a: _strided(a), lambda a: np.sin(rows(a)) * 1.0,
                                   lambda a: rows(a.T.copy()).T],
                          ids=["contiguous", "strided", "lazy", "transposed"])
 def test_trace_c_path_is_numpys_trace_of_each_component(make, shape):

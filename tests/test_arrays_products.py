@@ -126,6 +126,37 @@ def test_einsum_of_a_dual_and_a_constant_in_c_equals_the_handler(spec, sa, sb, p
     assert np.array_equal(np.einsum(spec, *ops).value, np.einsum(spec, *vals))
 
 
+@pytest.mark.parametrize("spec, sa, sb, product", PAIRS)
+def test_einsum_of_two_duals_equals_the_general_path(spec, sa, sb, product):
+    # two first-order duals: the planned path (_einsum_duals, once per call
+    # site) gives _einsum_c's bits, on the first call and the repeated one,
+    # with lazy operands, with a NaN value (the general path's domain rule)
+    # and declines two tags (the other is then a constant) or a hessian
+    a, b = _dual(sa, 11), _dual(sb, 12)
+    ins, out = _products._einsum_parse(spec)
+    _products._EINSUM_DD.clear()
+    for x, y in ((a, b), (a * 1.0, np.sin(b))):
+        ref = _products._einsum_c(ins, out, [x, y])
+        for _ in range(2):
+            r = np.einsum(spec, x, y)
+            assert np.array_equal(r.value, ref.value) and np.array_equal(r.deriv, ref.deriv)
+            assert r.value.shape == np.einsum(spec, x.value, y.value).shape
+    planned = _products._EINSUM_DD[(spec, a.deriv.shape, b.deriv.shape)]
+    assert (planned is not False) == product
+    bad = DualArray(np.where(np.arange(a.size).reshape(sa) == 0, np.nan, a.value), a.deriv)
+    r, ref = np.einsum(spec, bad, b), _products._einsum_c(ins, out, [bad, b])
+    assert np.array_equal(r.value, ref.value, equal_nan=True)
+    assert np.array_equal(r.deriv, ref.deriv, equal_nan=True)
+    assert np.isnan(r.deriv).any()
+    short = DualArray(b.value, b.deriv[:2])
+    assert _products._einsum_duals(spec, a, short) is None
+    with pytest.raises(ValueError, match="directions"):
+        np.einsum(spec, a, short)
+    inner = _products._new(b.value, b.deriv, a._tag + 1, None)      # another tag
+    assert _products._einsum_duals(spec, a, inner) is None
+    assert np.einsum(spec, a, inner)._tag == a._tag + 1        # (a nested result)
+
+
 def test_einsum_core_path_remembers_only_its_own_call_site():
     # the core remembers the last (subscripts, side, shapes) it served: one
     # subscripts object alternating between shapes, sides and row counts,

@@ -209,7 +209,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # dualml/_function_callable.h, which hands the five arguments to
 # _afunc_entry.  The commonest calls with plain arguments (no keywords) are
 # served here: np.sum / np.mean over everything (the pairwise sums of
-# _sum_all), np.dot with a constant 2-d float64 matrix (_matmul: the value
+# _sum_all), and with axis / keepdims (as np.prod / np.max / np.min) the
+# methods, np.dot with a constant 2-d float64 matrix (_matmul: the value
 # np.dot's own, as the handler's), and
 # np.transpose / np.reshape / np.ravel as views of both components made in
 # C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
@@ -319,16 +320,23 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
         return _py._array_function(func, types, args, kwargs)
     n = PyTuple_GET_SIZE(args)
     code = _afunc_code(func)
-    if (code == AF_SUM or code == AF_MEAN) and 1 <= n <= 2:
-        # np.sum(x, axis) / np.mean(x, axis=..., keepdims=...): the methods
-        # (their C paths) when nothing else is asked
+    if (code == AF_SUM or code == AF_MEAN or code == AF_PROD or code == AF_MAX
+            or code == AF_MIN) and 1 <= n <= 2:
+        # np.sum(x, axis) / np.prod(x, axis=..., keepdims=...) & co.: the
+        # methods (their C paths) when nothing else is asked
         a = <object>PyTuple_GET_ITEM(args, 0)
         if type(a) is DualArray and _axis_kwargs(<dict>kwargs, n == 2):
             axis = <object>PyTuple_GET_ITEM(args, 1) if n == 2 else (<dict>kwargs).get("axis")
             keepdims = (<dict>kwargs).get("keepdims", False)
             if code == AF_SUM:
                 return (<DualArray>a).sum(axis, keepdims)
-            return (<DualArray>a).mean(axis, keepdims)
+            if code == AF_MEAN:
+                return (<DualArray>a).mean(axis, keepdims)
+            if code == AF_PROD:
+                return (<DualArray>a).prod(axis, keepdims)
+            if code == AF_MAX:
+                return (<DualArray>a).max(axis, keepdims)
+            return (<DualArray>a).min(axis, keepdims)
     if code == AF_TENSORDOT and (n == 3 or (n == 2 and PyDict_GET_SIZE(kwargs) == 1)):
         # axes=1 of vectors and matrices: NumPy's tensordot is then np.dot
         # of the operands themselves (its transposes and reshapes are the

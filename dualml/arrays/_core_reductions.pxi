@@ -67,15 +67,20 @@ cdef object _kept(object r, DualArray x, bint keepdims):
 cdef object _prod_axis(DualArray x, object axis, bint keepdims):
     """x.prod(axis) for one int axis: the Python path's left-to-right product
     of the slices along it (_reduce._prod: exact derivatives with zeros),
-    each slice the core's view and each step the multiply rule's C path, so
-    its bits; NotImplemented where a step declines or the axis is empty
-    (the Python path then decides, and raises NumPy's errors)."""
+    each step the multiply rule's C path, so its bits: one kernel call per
+    step over all lanes for first-order components (_prod_lanes), else each
+    slice the core's view; NotImplemented where a step declines or the axis
+    is empty (the Python path then decides, and raises NumPy's errors)."""
     cdef int nd = _ndim_of(x), ax
     cdef Py_ssize_t n, i
     cdef list shape
     if nd < 1 or type(axis) is not int or not -nd <= <long>axis < nd:
         return NotImplemented
     ax = <int>axis + nd if <long>axis < 0 else <int>axis
+    if x._o2 is None:
+        r = _prod_lanes(x, ax, keepdims)
+        if r is not NotImplemented:
+            return r
     shape = list(x.shape)
     n = shape[ax]
     if n == 0:
@@ -90,6 +95,110 @@ cdef object _prod_axis(DualArray x, object axis, bint keepdims):
         return r
     del shape[ax]
     return _reshaped(<DualArray>r, tuple(shape))
+
+
+cdef object _prod_lanes(DualArray x, int ax, bint keepdims):
+    """x.prod(axis=ax) for first-order x with C-contiguous components: the
+    lanes as a 2-d (outer, inner) block, slice 0 copied, then one multiply
+    kernel call per further slice for every lane at once (accumulator as
+    a, slice as b: _prod_axis's order and bits), ping-ponged between the
+    result and one scratch block so that the last step lands in the result.
+    NotImplemented where it does not apply."""
+    cdef _Parts X, O
+    cdef DualArray res
+    cdef int nd, a, snd
+    cdef Py_ssize_t n, k, L, outer = 1, inner = 1, m, o, j, r, steps
+    cdef cnp.npy_intp dims[DUALML_MAXD]
+    cdef Py_ssize_t shape2[2]
+    cdef char *base[6]
+    cdef Py_ssize_t strides[12]
+    cdef Py_ssize_t rows[3]
+    cdef char *av
+    cdef char *ad
+    cdef char *nv
+    cdef char *nd_
+    cdef char *tv
+    cdef char *td
+    cdef Py_ssize_t arow, nrow, trow
+    cdef double *tmp = NULL
+    if not _flat(x):
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    nd = X.nd
+    n = _size(&X)
+    k = X.k
+    if nd > DUALML_MAXD or k < 1 or n == 0 or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    L = X.dims[ax]
+    snd = 0
+    for a in range(nd):
+        if a < ax:
+            outer *= X.dims[a]
+        elif a > ax:
+            inner *= X.dims[a]
+        if a != ax:
+            dims[snd] = X.dims[a]
+            snd += 1
+        elif keepdims:
+            dims[snd] = 1
+            snd += 1
+    m = outer * inner
+    res = _make(None, None, x._tag, None)
+    _alloc_result(res, snd, dims, k)
+    _parts(res, &O)
+    if m == 0:
+        return res
+    steps = L - 1
+    if steps:
+        tmp = <double *>PyMem_Malloc(<size_t>((k + 1) * m) * sizeof(double))
+        if tmp == NULL:
+            raise MemoryError()
+    try:
+        # the result is O (rows O.dst[0] apart), the scratch tmp (rows m apart)
+        if steps % 2 == 0:
+            av, ad, arow = O.v, O.d, O.dst[0]
+            nv, nd_, nrow = <char *>tmp, <char *>(tmp + m), 8 * m
+        else:
+            av, ad, arow = <char *>tmp, <char *>(tmp + m), 8 * m
+            nv, nd_, nrow = O.v, O.d, O.dst[0]
+        for o in range(outer):
+            memcpy(av + o * inner * 8, X.v + o * L * inner * 8, <size_t>(inner * 8))
+            for j in range(k):
+                memcpy(ad + j * arow + o * inner * 8,
+                       X.d + j * X.dst[0] + o * L * inner * 8, <size_t>(inner * 8))
+        # the lanes as (outer, inner); one axis where the other is 1
+        if outer == 1 or inner == 1:
+            shape2[0] = m
+            for j in range(6):
+                strides[j] = 8 if inner > 1 else 8 * L
+            strides[0] = strides[1] = strides[4] = strides[5] = 8
+            snd = 1
+        else:
+            shape2[0] = outer
+            shape2[1] = inner
+            for j in range(6):
+                strides[2 * j] = inner * 8
+                strides[2 * j + 1] = 8
+            strides[4] = strides[6] = L * inner * 8
+            snd = 2
+        rows[1] = X.dst[0]
+        for r in range(1, L):
+            base[0] = av
+            base[1] = ad
+            base[2] = X.v + r * inner * 8
+            base[3] = X.d + r * inner * 8
+            base[4] = nv
+            base[5] = nd_
+            rows[0] = arow
+            rows[2] = nrow
+            K.run_binary(R_MUL, snd, shape2, k, 3, base, strides, rows)
+            tv, td, trow = av, ad, arow
+            av, ad, arow = nv, nd_, nrow
+            nv, nd_, nrow = tv, td, trow
+    finally:
+        PyMem_Free(tmp)
+    return res
 
 
 cdef object _sum_all(DualArray x):

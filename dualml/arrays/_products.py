@@ -284,6 +284,8 @@ def _einsum(subscripts, *ops, optimize=False, **kwargs):
         raise TypeError(f"einsum on DualArray: unsupported arguments {sorted(kwargs)}")
     if len(ops) == 2 and optimize is False and type(subscripts) is str:
         r = _einsum_dual_const(subscripts, ops[0], ops[1])
+        if r is None:
+            r = _einsum_duals(subscripts, ops[0], ops[1])
         if r is not None:
             return r
     if not isinstance(subscripts, str):
@@ -380,6 +382,52 @@ def _einsum_dual_const(subscripts, a, b):
 # tangent rows' and the constant's shapes): the string work and the product
 # geometry once per call site (bounded: cleared when full)
 _EINSUM_DC = {}
+
+
+def _einsum_duals(subscripts, a, b):
+    """einsum of two first-order DualArrays of one tag whose tangent terms
+    are one product each (_einsum_pair): what _einsum_c computes for them
+    (the value NumPy's einsum, then a's term plus b's by the add rule),
+    with the plan found once per call site; None where it does not apply
+    (a nan value too: _einsum_c's domain rule decides its tangents)."""
+    if type(a) is not DualArray or type(b) is not DualArray:
+        return None
+    if a._o2 is not None or b._o2 is not None or a._tag != b._tag:
+        return None
+    av, bv = a._v, b._v
+    if type(av) is not _nd or type(bv) is not _nd:
+        return None
+    da, db = a._d, b._d
+    if da.shape[0] != db.shape[0]:
+        return None                     # (_einsum_c raises)
+    key = (subscripts, da.shape, db.shape)
+    plan = _EINSUM_DD.get(key)
+    if plan is None:
+        ins, out = _einsum_parse(subscripts)
+        spec, z = _einsum_spec(ins, out)
+        plan = False
+        if len(ins) == 2 and z is not None:
+            ga = _einsum_geometry(z + ins[0], ins[1], z + out, da.shape, bv.shape)
+            gb = _einsum_geometry(z + ins[1], ins[0], z + out, db.shape, av.shape)
+            if ga is not None and gb is not None:
+                plan = (spec, ga, gb)
+        if len(_EINSUM_DD) >= 256:
+            _EINSUM_DD.clear()
+        _EINSUM_DD[key] = plan
+    if plan is False:
+        return None
+    spec, ga, gb = plan
+    v = _arr(_c_einsum(spec, av, bv))
+    if _has_nan(v):
+        return None
+    rows = da.shape[0]
+    if rows * v.size >= ROWS_CHECKED:
+        check_rows(rows, v.size)
+    return _new(v, _tadd(_einsum_pair_g(ga, da, bv), _einsum_pair_g(gb, db, av)), a._tag, None)
+
+
+# _einsum_duals' plans by (subscripts, both operands' tangent shapes)
+_EINSUM_DD = {}
 
 
 def _einsum_c(ins, out, ops, optimize=False):
