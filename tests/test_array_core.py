@@ -763,6 +763,32 @@ def test_value_predicates_are_numpy_on_the_values():
         assert type(got) is type(ref) and got == ref
 
 
+@pytest.mark.parametrize("uf", [np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
+                                np.not_equal])
+def test_comparison_ufuncs_are_numpys_on_the_values(uf):
+    # the C loop (contiguous operands of one shape, or one and a scalar)
+    # and the ufunc it falls back to: NumPy's bool array of the values, on
+    # nan, signed zeros, infinities and subnormals against each other
+    x = np.array([1.0, np.nan, np.inf, -np.inf, -0.0, 0.0, 5e-324, -1e308, 2.0, 9007199254740993.0])
+    y = np.array([np.nan, 1.0, np.inf, np.inf, 0.0, -0.0, 0.0, -1e308, 2.0, 9007199254740992.0])
+    X, Y = rows(x, k=2), rows(y, k=2)
+    big = rows(np.linspace(-1.0, 1.0, 5000), k=1)
+    cases = [(X, Y, x, y), (Y, X, y, x), (X, x, x, x), (y, X, y, x),
+             (X.reshape(2, 5), Y.reshape(2, 5), x.reshape(2, 5), y.reshape(2, 5)),
+             (X[::2], Y[1::2], x[::2], y[1::2]), (X.reshape(2, 5), Y[:5], x.reshape(2, 5), y[:5])]
+    for c in (0.0, -0.0, 2.0, np.float64(np.inf), np.nan, 1, -3, 2 ** 53, 2 ** 53 + 1, 2 ** 80,
+              True):
+        cases += [(X, c, x, c), (c, X, c, x)]
+    cases += [(big, 0.25, big.value, 0.25), (big, big[::-1], big.value, big.value[::-1]),
+              (rows(np.array(1.5)), 1.5, np.array(1.5), 1.5)]
+    for a, b, va, vb in cases:
+        with np.errstate(all="raise"):                  # (quiet comparisons: no flag)
+            got = uf(a, b)
+        ref = uf(va, vb)
+        assert type(got) is type(ref) and got.dtype == ref.dtype
+        assert np.shape(got) == np.shape(ref) and np.array_equal(got, ref), (a, b)
+
+
 def test_astype_float64_copies_or_returns_self():
     X = rows(np.linspace(0.0, 1.0, 4))
     for dt in (float, np.float64, "float64", np.dtype("f8")):
@@ -1688,6 +1714,22 @@ def test_transposes_and_reshapes_are_views_writes_reach_the_base():
         X += 1.0                                       # in place: the views see it
         assert same(V.value, X.value.T) and same(W.value, X.value.reshape(12))
         assert not same(before, X.value)
+
+
+def test_ravel_of_a_vector_is_a_view_and_of_a_strided_one_a_copy():
+    # as NumPy's: a contiguous vector's ravel shares both components (new
+    # array object, writes reach the base), a strided one's is a copy
+    for X in (rows(np.arange(6.0)), np.exp(rows(np.arange(6.0))) * 1.0):
+        for R in (X.ravel(), np.ravel(X)):
+            assert R is not X and same_da(R, X.copy())
+            assert np.shares_memory(R._v, X._v) and np.shares_memory(R._d, X._d)
+        R = X.ravel()
+        R[2] = DualArray(np.array(-5.0), np.array([1.0, 2.0, 3.0]))
+        assert X.value[2] == -5.0 and same(X.deriv[:, 2], [1.0, 2.0, 3.0])
+    S = rows(np.arange(12.0))[::3]
+    R = S.ravel()
+    assert same_da(R, S.copy()) and not np.shares_memory(R._v, S._v)
+    assert np.shares_memory(S.value.ravel(), S.value) is False
 
 
 def test_views_of_a_read_only_seed_stay_read_only():

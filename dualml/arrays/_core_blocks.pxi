@@ -201,6 +201,15 @@ cdef object _raveled(DualArray x):
     """x.ravel() as a view where its values are C-contiguous in C order
     (NumPy's ravel is a view only then); NotImplemented otherwise (the
     Python path copies)."""
+    if (x._lz == NULL and x._o2 is None and _flat(x)
+            and cnp.PyArray_NDIM(<cnp.ndarray>x._vo) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._vo)
+            and cnp.PyArray_NDIM(<cnp.ndarray>x._do) == 2
+            and (cnp.PyArray_DIMS(<cnp.ndarray>x._vo)[0] <= 1
+                 or cnp.PyArray_STRIDES(<cnp.ndarray>x._do)[1] == 8)):
+        # a contiguous vector: a new array on the same two components (a
+        # view of x, as NumPy's ravel returns one; squeeze does the same)
+        return _make(x._vo, x._do, x._tag, None)
     r = _reshaped(x, -1)
     if r is NotImplemented or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>_V(<DualArray>r)):
         return NotImplemented

@@ -480,6 +480,10 @@ def _tmatmul(a, b):
     """a @ b (np.matmul's shapes) for the tangent terms of products, by the
     rule of _tprod: more than one batch axis is broadcast and flattened
     first."""
+    return _tmatmul_c(a, b)
+
+
+cdef object _tmatmul_c(object a, object b):
     if not (_f64_aligned(a) and _f64_aligned(b)):
         return _np_matmul(a, b)
     sa, sb = a.shape, b.shape
@@ -494,6 +498,76 @@ def _tmatmul(a, b):
     a3 = np.broadcast_to(a, batch + sa[na - 2:]).reshape((-1,) + sa[na - 2:])
     b3 = np.broadcast_to(b, batch + sb[nb - 2:]).reshape((-1,) + sb[nb - 2:])
     return _tprod(a3, b3).reshape(batch + (sa[na - 2], sb[nb - 1]))
+
+
+def _einsum_pair_g(tuple g, object x, object y):
+    """einsum's tangent term of two ndarrays as one product, with its
+    geometry g = (px, py, xs2, ys2, rsh, po) planned by
+    _products._einsum_geometry: x and y transposed by px / py and viewed as
+    (batched) matrices xs2 / ys2, their product by _tmatmul's rule, then
+    shaped rsh and transposed by po to the output's letters.  (x with
+    two free axes and one summed, y with one free axis: the batched product
+    is rsh's shape already, so no reshapes; the kernel's bits do not depend
+    on the batching.)"""
+    px, py, xs2, ys2, rsh, po = g
+    if px is not None:
+        x = x.transpose(px)
+    if py is not None:
+        y = y.transpose(py)
+    if (PyTuple_GET_SIZE(xs2) == 2 and type(x) is ndarray and type(y) is ndarray
+            and cnp.PyArray_NDIM(<cnp.ndarray>x) == 3 and cnp.PyArray_NDIM(<cnp.ndarray>y) == 2
+            and cnp.PyArray_DIMS(<cnp.ndarray>x)[2] == cnp.PyArray_DIMS(<cnp.ndarray>y)[0]
+            and cnp.PyArray_DIMS(<cnp.ndarray>x)[2] * cnp.PyArray_DIMS(<cnp.ndarray>y)[1]
+            <= SMALL_KN):
+        r = _tmatmul_c(x, y)
+    else:
+        r = _tmatmul_c(x.reshape(xs2), y.reshape(ys2)).reshape(rsh)
+    return r if po is None else r.transpose(po)
+
+
+cdef object _einsum_dd(object subscripts, DualArray a, DualArray b):
+    """np.einsum(subscripts, a, b) of two first-order DualArrays of one tag
+    and row count whose plan the handler made (_products._EINSUM_DD: each
+    tangent term one product): NumPy's einsum for the value, a's term plus
+    b's (_einsum_pair_g, the handler's own; their sum by IEEE addition, the
+    add rule's value) -- the handler's bits; NotImplemented where that does
+    not apply (a nan value too: the handler's domain rule decides)."""
+    cdef cnp.ndarray av, bv, da, db, ta, tb, t
+    cdef double *p
+    cdef const double *q
+    cdef Py_ssize_t i, n
+    if not (_flat(a) and _flat(b) and a._o2 is None and b._o2 is None and a._tag == b._tag):
+        return NotImplemented
+    av = <cnp.ndarray>_V(a)
+    bv = <cnp.ndarray>_V(b)
+    da = <cnp.ndarray>_D(a)
+    db = <cnp.ndarray>_D(b)
+    plan = (<dict>_py._EINSUM_DD).get((subscripts, (<object>da).shape, (<object>db).shape))
+    if type(plan) is not tuple:
+        return NotImplemented
+    spec, ga, gb = <tuple>plan
+    v = _py._c_einsum(spec, av, bv)
+    if type(v) is not ndarray:
+        v = cnp.PyArray_FROM_OTF(v, cnp.NPY_DOUBLE, 0)
+    if _nan_in(v):
+        return NotImplemented
+    _check_product(cnp.PyArray_DIMS(da)[0], cnp.PyArray_SIZE(<cnp.ndarray>v), 1)
+    # (both terms are fresh products: a's takes the sum in place)
+    ta = <cnp.ndarray>_einsum_pair_g(<tuple>ga, da, bv)
+    tb = <cnp.ndarray>_einsum_pair_g(<tuple>gb, db, av)
+    if (cnp.PyArray_IS_C_CONTIGUOUS(ta) and cnp.PyArray_IS_C_CONTIGUOUS(tb)
+            and cnp.PyArray_ISWRITEABLE(ta) and cnp.PyArray_TYPE(ta) == cnp.NPY_DOUBLE
+            and cnp.PyArray_TYPE(tb) == cnp.NPY_DOUBLE and cnp.PyArray_ISALIGNED(ta)
+            and cnp.PyArray_ISALIGNED(tb)):
+        p = <double *>cnp.PyArray_DATA(ta)
+        q = <const double *>cnp.PyArray_DATA(tb)
+        n = cnp.PyArray_SIZE(ta)
+        for i in range(n):
+            p[i] = p[i] + q[i]
+        t = ta
+    else:
+        t = <cnp.ndarray>_py._tadd(ta, tb)
+    return _make(v, t, a._tag, None)
 
 
 cdef inline bint _contiguous(cnp.ndarray a) noexcept:

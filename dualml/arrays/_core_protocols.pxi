@@ -102,6 +102,87 @@ cdef object _pred1(object uf, object v):
     return r
 
 
+cdef dict _CMP_CODE = {np.less: 0, np.less_equal: 1, np.greater: 2, np.greater_equal: 3,
+                       np.equal: 4, np.not_equal: 5}
+
+
+cdef bint _cmp_scalar(object o, double *c) except -1:
+    # a comparison's scalar operand as the double NumPy compares with: a
+    # float, a np.float64, or an int that a double holds exactly
+    t = type(o)
+    if t is float or t is _np_float64:
+        c[0] = PyFloat_AS_DOUBLE(o)
+        return True
+    if t is int and -(1 << 53) <= o <= (1 << 53):
+        c[0] = <double>(<long long>o)
+        return True
+    return False
+
+
+cdef object _pred2(object uf, object a, object b):
+    # less / less_equal / greater / greater_equal / equal / not_equal of the
+    # values: two C-contiguous float64 arrays of one shape, or one and a
+    # scalar (either side), of at most 4096 elements (NumPy's vector loops
+    # win above), by one loop of quiet comparisons into a new bool array
+    # (NumPy's loops make the same IEEE comparisons); else the ufunc
+    cdef cnp.ndarray x, y = None, r
+    cdef const double *p
+    cdef const double *q = NULL
+    cdef char *o
+    cdef double c = 0.0, s, t
+    cdef Py_ssize_t i, n
+    cdef int code, sa = 0, nd
+    w = _CMP_CODE.get(uf)
+    if w is None:
+        return uf(a, b)
+    code = <int>w
+    if type(a) is ndarray:
+        x = <cnp.ndarray>a
+        if type(b) is ndarray:
+            y = <cnp.ndarray>b
+        elif not _cmp_scalar(b, &c):
+            return uf(a, b)
+    elif type(b) is ndarray and _cmp_scalar(a, &c):
+        x = <cnp.ndarray>b
+        sa = 1
+    else:
+        return uf(a, b)
+    nd = cnp.PyArray_NDIM(x)
+    if not (nd > 0 and cnp.PyArray_SIZE(x) <= 4096 and cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE and cnp.PyArray_IS_C_CONTIGUOUS(x)
+            and cnp.PyArray_ISALIGNED(x)):
+        return uf(a, b)
+    if y is not None:
+        if not (cnp.PyArray_NDIM(y) == nd and cnp.PyArray_TYPE(y) == cnp.NPY_DOUBLE
+                and cnp.PyArray_IS_C_CONTIGUOUS(y) and cnp.PyArray_ISALIGNED(y)):
+            return uf(a, b)
+        for i in range(nd):
+            if cnp.PyArray_DIMS(x)[i] != cnp.PyArray_DIMS(y)[i]:
+                return uf(a, b)
+        q = <const double *>cnp.PyArray_DATA(y)
+    r = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(x), cnp.NPY_BOOL, 0)
+    n = cnp.PyArray_SIZE(x)
+    p = <const double *>cnp.PyArray_DATA(x)
+    o = <char *>cnp.PyArray_DATA(r)
+    for i in range(n):
+        s = p[i]
+        t = q[i] if q != NULL else c
+        if sa:
+            s, t = t, s
+        if code == 0:
+            o[i] = s < t
+        elif code == 1:
+            o[i] = s <= t
+        elif code == 2:
+            o[i] = s > t
+        elif code == 3:
+            o[i] = s >= t
+        elif code == 4:
+            o[i] = s == t
+        else:
+            o[i] = s != t
+    return r
+
+
 cdef Py_ssize_t _ufunc_code(object uf) except -2:
     cdef size_t h = ((<size_t><void *>uf) >> 5) & 63
     cdef Py_ssize_t code
@@ -147,7 +228,7 @@ cdef object _ufunc_entry(object args, object kwds):
                 else:
                     b = _pred_operand(<object>PyTuple_GET_ITEM(t, 4))
                     if a is not None and b is not None:
-                        return (<object>PyTuple_GET_ITEM(t, 1))(a, b)
+                        return _pred2(<object>PyTuple_GET_ITEM(t, 1), a, b)
             elif n == 1:
                 if UF_UNARY <= code < UF_BINARY and type(a) is DualArray:
                     r = _unary(code & 255, <DualArray>a, 0.0)
@@ -219,7 +300,8 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
 # pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c),
 # np.vdot (_vdot_c), np.einsum of a dual and a constant matrix whose
-# tangent term is one product (_einsum_dc, by the handler's plan),
+# tangent term is one product (_einsum_dc, by the handler's plan) or of two
+# duals whose terms are (_einsum_dd),
 # np.argmax / np.argmin / np.argsort (the values' methods), np.tensordot
 # with axes=1 of vectors and matrices (np.dot's paths); the rest, and any
 # operand these decline, goes to the handler of _numpy_api._HANDLED, called
@@ -396,10 +478,16 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if n == 2:
                 r = _outer_c(a, <object>PyTuple_GET_ITEM(args, 1))
         elif code == AF_EINSUM:
-            # a dual and a constant whose tangent term is one product
+            # a dual and a constant whose tangent term is one product, or
+            # two duals whose terms are one product each
             if n == 3 and type(a) is str:
-                r = _einsum_dc(a, <object>PyTuple_GET_ITEM(args, 1),
-                               <object>PyTuple_GET_ITEM(args, 2))
+                if (type(<object>PyTuple_GET_ITEM(args, 1)) is DualArray
+                        and type(<object>PyTuple_GET_ITEM(args, 2)) is DualArray):
+                    r = _einsum_dd(a, <DualArray>PyTuple_GET_ITEM(args, 1),
+                                   <DualArray>PyTuple_GET_ITEM(args, 2))
+                else:
+                    r = _einsum_dc(a, <object>PyTuple_GET_ITEM(args, 1),
+                                   <object>PyTuple_GET_ITEM(args, 2))
         elif code == AF_VDOT:
             # of real arrays: the inner product of the C-order ravels
             if n == 2:

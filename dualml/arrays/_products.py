@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from ._core import _SMALL_KN, DualArray, _has_nan, _new, _tmatmul
+from ._core import DualArray, _einsum_pair_g, _has_nan, _new, _tmatmul
 
 try:                                    # np.einsum without optimize= is this call
     from numpy._core.multiarray import c_einsum as _c_einsum
@@ -491,24 +491,6 @@ def _einsum_pair(sx, sy, so, x, y):
     if g is None:
         return None
     return _einsum_pair_g(g, x, y)
-
-
-def _einsum_pair_g(g, x, y):
-    # _einsum_pair with its geometry g found
-    px, py, xs2, ys2, rsh, po = g
-    if px is not None:
-        x = x.transpose(px)
-    if py is not None:
-        y = y.transpose(py)
-    if (len(xs2) == 2 and x.ndim == 3 and y.ndim == 2 and x.shape[2] == y.shape[0]
-            and x.shape[2] * y.shape[1] <= _SMALL_KN):
-        # (x's free axes two, one summed, y's free axis one: the batched
-        # product is already rsh's shape; the kernel's bits do not depend on
-        # the batching, so no reshapes)
-        r = _tmatmul(x, y)
-    else:
-        r = _tmatmul(x.reshape(xs2), y.reshape(ys2)).reshape(rsh)
-    return r if po is None else r.transpose(po)
 
 
 @functools.lru_cache(maxsize=512)
