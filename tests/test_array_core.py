@@ -187,9 +187,23 @@ def test_operators_take_the_fast_path_with_the_same_bits():
     a = np.random.default_rng(3).uniform(0.3, 2.0, (4, 6))
     X, Y = rows(a, seed=4), rows(a[0], seed=5)          # broadcasting (6,) against (4, 6)
     for op, name in [("__add__", "add"), ("__sub__", "subtract"), ("__mul__", "multiply"),
-                     ("__truediv__", "divide"), ("__pow__", "power")]:
+                     ("__truediv__", "divide"), ("__pow__", "power"), ("__mod__", "remainder"),
+                     ("__floordiv__", "floor_divide")]:
         r = getattr(X, op)(Y)
         assert same_da(r, _elementwise._ew_binary(name, X, _operands._bc(Y, X.shape)))
+        assert same(r.value, getattr(a, op)(a[0]))
+    for c in (0.7, -0.3, 2, np.float64(1.5)):              # a scalar on either side
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for r, name, u, w in ((X % c, "remainder", X, c), (c % X, "remainder", c, X),
+                                  (X // c, "floor_divide", X, c), (c // X, "floor_divide", c, X)):
+                ref = _elementwise._ew_binary(name, _operands._operand(u), _operands._operand(w))
+                assert same_da(r, ref), (name, c)
+    # in place: the result written into X's storage (a view sees it), as NumPy's
+    for op, name in (("__imod__", "remainder"), ("__ifloordiv__", "floor_divide")):
+        Z = rows(a.copy(), seed=4)
+        view, expect = Z[1], _elementwise._ew_binary(name, Z, _operands._operand(0.6))
+        out = getattr(Z, op)(0.6)
+        assert out is Z and same_da(Z, expect) and same(view.value, expect.value[1])
     assert same_da(X ** 2, _elementwise._ew_unary("square", X))
     assert same_da(-X, _elementwise._ew_unary("negative", X))
     assert same_da(abs(X), _elementwise._ew_unary("absolute", X))
@@ -1699,6 +1713,79 @@ def test_products_of_two_dual_matrices_in_c_equal_the_python_path(shape):
         assert np.allclose((A @ B).deriv[j], ref, rtol=1e-13, atol=1e-13 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("m, n", [(10, 10), (3, 7), (1, 5), (5, 1), (1, 1), (70, 60)])
+@pytest.mark.parametrize("k", [1, 4, 10])
+def test_matrix_vector_products_of_two_duals_equal_the_python_path(m, n, k):
+    # A @ b, a @ A, np.dot and np.matmul of a dual matrix and a dual vector:
+    # NumPy's value bits, the Python path's tangent bits (the vector as a
+    # column or a row, two _tprod terms), on contiguous, lazy, strided and
+    # Fortran-ordered matrices; against the product rule row by row
+    rng = np.random.default_rng(m * 100 + n * 10 + k)
+    A = DualArray(rng.standard_normal((m, n)) * 10.0 ** rng.integers(-4, 4, (m, n)),
+                  rng.standard_normal((k, m, n)))
+    b = DualArray(rng.standard_normal(n), rng.standard_normal((k, n)))
+    a = DualArray(rng.standard_normal(m), rng.standard_normal((k, m)))
+    wide = DualArray(rng.standard_normal((m, 2 * n)), rng.standard_normal((k, m, 2 * n)))
+    mats = [A, np.sin(A) * 1.0, wide[:, ::2], DualArray(np.asfortranarray(A.value), A.deriv),
+            DualArray(A.value, np.asfortranarray(A.deriv))]
+    for M in mats:
+        for x, y in ((M, b), (M, np.exp(b)), (a, M), (a[::-1], M)):
+            r = x @ y
+            assert same_da(r, _products._matmul(x, y)), (x.shape, y.shape)
+            assert same(r.value, x.value @ y.value)
+            assert same_da(np.matmul(x, y), r)
+            s = np.dot(x, y)
+            assert same_da(s, HANDLED[np.dot](x, y)) and same(s.value, np.dot(x.value, y.value))
+            assert same_da(x.dot(y), s)
+            for j in range(k):
+                ref = x.deriv[j] @ y.value + x.value @ y.deriv[j]
+                assert np.allclose(r.deriv[j], ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    bad = DualArray(np.where(np.arange(m * n).reshape(m, n) == 0, np.inf, A.value), A.deriv)
+    zero = DualArray(np.zeros(n), b.deriv)                   # inf * 0: nan, the domain rule
+    with np.errstate(invalid="ignore"):
+        r = bad @ zero
+        assert same_da(r, _products._matmul(bad, zero)) and np.isnan(r.deriv[:, 0]).all()
+    with pytest.raises(ValueError):
+        A @ DualArray(b.value, b.deriv[:1] if k > 1 else np.ones((2, n)))
+
+
+@pytest.mark.parametrize("sa, sb", [((5, 1), (1, 3)), ((5, 1), (1,)), ((1, 4), (4, 3)), ((1, 1), (1, 1)),
+                                    ((5, 1), (1, 1)), ((1, 1), (1, 4)), ((3,), (3, 1)),
+                                    ((1,), (1, 4)), ((4, 2), (2, 1)), ((1, 3), (3, 1))])
+def test_products_with_unit_axes_have_numpys_values_at_inf_times_zero(sa, sb):
+    # a length-1 axis: np.matmul takes its own loop where np.dot calls BLAS,
+    # whose gemv skips zero entries (inf * 0 is 0 there, nan in matmul);
+    # each product keeps its own function's value (was 0 for @ at (5, 1) @ (1,))
+    rng = np.random.default_rng(len(sa) * 10 + sb[0])
+    a, b = rng.standard_normal(sa), np.zeros(sb)
+    a.flat[0] = np.inf
+    b.flat[-1] = -0.0
+    A = DualArray(a, rng.standard_normal((2,) + sa))
+    B = DualArray(b, rng.standard_normal((2,) + sb))
+    with np.errstate(invalid="ignore"):
+        for x, y in ((A, B), (A, b), (a, B)):
+            for f in (np.matmul, lambda p, q: p @ q, np.dot):
+                r, ref = f(x, y), f(a, b)
+                assert same(r.value, ref), (f, type(x), type(y))
+                assert np.isnan(r.deriv[..., np.isnan(ref)]).all()       # the domain rule
+
+
+@pytest.mark.parametrize("sa, sb", [((10, 10), (10, 10)), ((3, 4), (5, 4)), ((3, 4), (4,)),
+                                    ((4,), (5, 4)), ((1, 4), (1, 4))])
+def test_inner_of_matrices_is_the_handlers(sa, sb):
+    # np.inner with a matrix: np.dot with b transposed (the handler's
+    # tensordot), duals and constants on either side
+    rng = np.random.default_rng(len(sa) + 3 * len(sb))
+    X = DualArray(rng.standard_normal(sa), rng.standard_normal((3,) + sa))
+    Y = DualArray(rng.standard_normal(sb), rng.standard_normal((3,) + sb))
+    C = rng.standard_normal(sb)
+    for x, y in ((X, Y), (X, C), (C.reshape(sb), X) if sa[-1:] == sb[-1:] else (X, C),
+                 (np.sin(X) * 1.0, Y)):
+        r = np.inner(x, y)
+        assert same_da(r, HANDLED[np.inner](x, y))
+        assert same(r.value, np.inner(getattr(x, "value", x), getattr(y, "value", y)))
+
+
 def test_transposes_and_reshapes_are_views_writes_reach_the_base():
     for X in (rows(np.arange(12.0).reshape(3, 4)), np.exp(rows(np.arange(12.0).reshape(3, 4)))):
         before = X.value.copy()
@@ -1730,6 +1817,41 @@ def test_ravel_of_a_vector_is_a_view_and_of_a_strided_one_a_copy():
     R = S.ravel()
     assert same_da(R, S.copy()) and not np.shares_memory(R._v, S._v)
     assert np.shares_memory(S.value.ravel(), S.value) is False
+
+
+@pytest.mark.parametrize("make", [lambda a: rows(a), lambda a: np.sin(rows(a)) * 1.0,
+                                  lambda a: _strided(a)], ids=["eager", "lazy", "strided"])
+def test_axis_permutations_are_views_as_the_python_path(make):
+    # swapaxes / transpose(axes) / np.transpose / np.moveaxis: views of
+    # both components (writes reach the base), the Python path's arrays,
+    # NumPy's errors for bad axes
+    import itertools
+    from dualml.arrays import _methods
+    X = make(np.arange(60.0).reshape(3, 4, 5))
+    for a in range(-3, 3):
+        for b in range(-3, 3):
+            for r, ref in ((X.swapaxes(a, b), _shape._swapaxes(X, a, b)),
+                           (np.swapaxes(X, a, b), _shape._swapaxes(X, a, b)),
+                           (np.moveaxis(X, a, b), _shape._moveaxis(X, a, b))):
+                assert same_da(r, ref), (a, b)
+                assert np.shares_memory(r._v, X._v) and np.shares_memory(r._d, X._d)
+            assert same(np.moveaxis(X, a, b).value, np.moveaxis(X.value, a, b))
+            assert same(X.swapaxes(a, b).value, X.value.swapaxes(a, b))
+    for p in itertools.permutations(range(3)):
+        q = [i - 3 for i in p]
+        for r in (X.transpose(p), X.transpose(*p), np.transpose(X, p), X.transpose(q)):
+            assert same_da(r, _methods._method_transpose(X, (p,)))
+            assert same(r.value, X.value.transpose(p))
+    P = X.swapaxes(0, 2)
+    P[1, 2, 0] = DualArray(np.array(-5.0), np.array([1.0, 2.0, 3.0]))
+    assert X.value[0, 2, 1] == -5.0 and same(X.deriv[:, 0, 2, 1], [1.0, 2.0, 3.0])
+    for bad in (lambda: X.swapaxes(0, 3), lambda: X.transpose((0, 0, 1)),
+                lambda: X.transpose((0, 1)), lambda: np.moveaxis(X, 0, 5),
+                lambda: X.transpose(0, 1, 3), lambda: np.transpose(X, (1, 2, 1))):
+        with pytest.raises((ValueError, np.exceptions.AxisError)):
+            bad()
+    x0 = rows(np.array(2.0))
+    assert same_da(x0.transpose(()), x0) and same_da(np.transpose(x0, ()), x0)
 
 
 def test_views_of_a_read_only_seed_stay_read_only():
@@ -2001,18 +2123,25 @@ def test_joins_along_axis_0_decline_mixed_operands_with_the_same_results():
 
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
                                     (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
-                                    (-0.0, 0.0), (np.nan, 1.0)])
+                                    (-0.0, 0.0), (np.nan, 1.0), (-1.0, None), (None, 0.5),
+                                    (np.linspace(-1, 0, 14), None), (None, -0.0)])
 def test_clip_equals_the_handler_and_the_scalar_dual(lo, hi):
     X = rows(SPECIAL)
     with np.errstate(invalid="ignore"):
         r = np.clip(X, lo, hi)
         assert same_da(r, HANDLED[np.clip](X, lo, hi))
-    # the scalar Dual, elementwise: maximum then minimum
-    lo_b, hi_b = np.broadcast_to(lo, SPECIAL.shape), np.broadcast_to(hi, SPECIAL.shape)
+        if lo is None or hi is None:                # (NumPy's maximum / minimum then)
+            assert same(r.value, np.clip(SPECIAL, lo, hi))
+    # the scalar Dual, elementwise: maximum then minimum (a None bound: no rule)
+    lo_b = None if lo is None else np.broadcast_to(lo, SPECIAL.shape)
+    hi_b = None if hi is None else np.broadcast_to(hi, SPECIAL.shape)
     for i, x in enumerate(SPECIAL):
         for j in range(X.k):
-            e = dualml.minimum(dualml.maximum(Dual(x, X.deriv[j, i]), float(lo_b[i])),
-                               float(hi_b[i]))
+            e = Dual(x, X.deriv[j, i])
+            if lo_b is not None:
+                e = dualml.maximum(e, float(lo_b[i]))
+            if hi_b is not None:
+                e = dualml.minimum(e, float(hi_b[i]))
             assert same(r.value[i], e.value) and same(r.deriv[j, i], e.deriv), (x, j)
 
 
@@ -2247,6 +2376,32 @@ def test_cov_and_corrcoef_refuse_other_dtypes():
             f(X, dtype=np.float32)
 
 
+@pytest.mark.parametrize("shape", [(4, 5, 6), (2, 3, 4, 5), (3, 40, 7), (2, 130, 1), (1, 9, 17),
+                                   (5, 30), (7, 2, 15)], ids=repr)
+@pytest.mark.parametrize("k", [1, 3])
+def test_sums_over_a_run_of_axes_in_c_have_numpys_bits(shape, k):
+    # a tuple of adjacent axes: one axis of the same memory (slices added
+    # in order, or each lane's pairwise sum where the run ends at the last
+    # axis), np.add.reduce's / np.mean's bits per component, the Python path's
+    rng = np.random.default_rng(sum(shape) + k)
+    v = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)
+    X = DualArray(v, rng.standard_normal((k,) + shape))
+    nd = len(shape)
+    for size in range(2, nd + 1):
+        for lo in range(nd - size + 1):
+            run = tuple(range(lo, lo + size))
+            for axes in (run, tuple(a - nd for a in run)[::-1]):
+                for kd in (False, True):
+                    for name, f in (("sum", np.add.reduce), ("mean", np.mean)):
+                        got = getattr(X, name)(axis=axes, keepdims=kd)
+                        assert same(got.value, np.asarray(f(v, axis=axes, keepdims=kd)))
+                        for j in range(k):
+                            assert same(got.deriv[j], np.asarray(f(X.deriv[j], axis=axes,
+                                                                   keepdims=kd)))
+                        ref = getattr(_reduce, "_" + name)(X, axes, kd)
+                        assert same_da(got, ref), (axes, kd, name)
+
+
 @pytest.mark.parametrize("shape", [(1,), (7,), (8,), (9,), (129,), (300,), (3, 4), (10, 10),
                                    (1, 9), (9, 1), (8, 17), (3, 130), (130, 3), (2, 3, 4),
                                    (4, 1, 6), (2, 2, 2, 2)])
@@ -2345,6 +2500,40 @@ def test_trace_c_path_is_numpys_trace_of_each_component(make, shape):
     assert Y.value.strides == (0, 16)
     assert same(np.trace(Y).value, np.trace(Y.value))
     assert same(np.trace(Y).deriv, np.array([np.trace(t) for t in Y.deriv]))
+
+
+@pytest.mark.parametrize("make", [rows, lambda a: _strided(a), lambda a: np.sin(rows(a)) * 1.0],
+                         ids=["contiguous", "strided", "lazy"])
+def test_norm_along_an_axis_is_the_handlers(make):
+    # np.linalg.norm(x, axis=i, keepdims=...): the core's path gives the
+    # handler's bits, NumPy's values (to the last bits of the sums), and
+    # the closed form d|x| = (x . dx) / |x| along the axis
+    from dualml.arrays import _linalg
+    rng = np.random.default_rng(17)
+    a = rng.standard_normal((3, 4, 5))
+    a[0, 0, :] = 0.0                                   # a zero lane: nan/0 rule of sqrt
+    X = make(a)
+    for axis in (0, 1, 2, -1, (1,)):
+        for kw in ({}, {"keepdims": True}, {"keepdims": False, "ord": None}):
+            got = np.linalg.norm(X, axis=axis, **kw)
+            ref = _linalg._norm(X, kw.get("ord"), axis, kw.get("keepdims", False))
+            assert same_da(got, ref), (axis, kw)
+            assert np.allclose(got.value, np.linalg.norm(X.value, axis=axis, **kw),
+                               rtol=1e-15, atol=0)
+    got = np.linalg.norm(X, axis=2)
+    v = X.value
+    with np.errstate(all="ignore"):
+        expect = np.einsum("ijk,zijk->zij", v, X.deriv) / np.linalg.norm(v, axis=2)
+    ok = np.isfinite(expect)
+    assert np.allclose(got.deriv[ok], expect[ok], rtol=1e-13, atol=1e-15)
+    for kw in ({"axis": 3}, {"axis": (0, 1)}, {"axis": 1, "ord": 1}, {"axis": 1.0}):
+        try:
+            ref = _linalg._norm(X, kw.get("ord"), kw["axis"], False)
+        except Exception as e:                          # (its error, from the handler)
+            with pytest.raises(type(e)):
+                np.linalg.norm(X, **kw)
+        else:
+            assert same_da(np.linalg.norm(X, **kw), ref)
 
 
 def test_vdot_c_path_is_the_inner_product_of_the_ravels():

@@ -134,12 +134,13 @@ cdef bint _O2B[128]
 cdef bint _O2BA[128]
 cdef bint _O2BB[128]
 cdef Py_ssize_t R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS, R_MAX, R_MIN
+cdef Py_ssize_t R_REM, R_FDIV
 
 
 def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     """Connect the Python implementation (the fallbacks) and the rule maps."""
     global _py, _BINARY_NAMES, R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
-    global R_MAX, R_MIN
+    global R_MAX, R_MIN, R_REM, R_FDIV
     cdef Py_ssize_t i
     _py = py
     from dualml._kernels import UNARY, BINARY
@@ -174,6 +175,8 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     R_ABS = K._unary_index("absolute")
     R_MAX = K._binary_index("maximum")
     R_MIN = K._binary_index("minimum")
+    R_REM = K._binary_index("remainder")
+    R_FDIV = K._binary_index("floor_divide")
 
 
 # ---------------------------------------------------------------------------
@@ -534,16 +537,16 @@ cdef class DualArray:
         return _op(R_DIV, "divide", o, self)
 
     def __floordiv__(self, o):
-        return _py._binary_op("floor_divide", self, o)
+        return _op(R_FDIV, "floor_divide", self, o)
 
     def __rfloordiv__(self, o):
-        return _py._binary_op("floor_divide", o, self)
+        return _op(R_FDIV, "floor_divide", o, self)
 
     def __mod__(self, o):
-        return _py._binary_op("remainder", self, o)
+        return _op(R_REM, "remainder", self, o)
 
     def __rmod__(self, o):
-        return _py._binary_op("remainder", o, self)
+        return _op(R_REM, "remainder", o, self)
 
     def __divmod__(self, o):
         return (self // o, self % o)
@@ -601,6 +604,12 @@ cdef class DualArray:
     def __ipow__(self, o):
         return _inplace(self, self ** o)
 
+    def __imod__(self, o):
+        return _inplace(self, self % o)
+
+    def __ifloordiv__(self, o):
+        return _inplace(self, self // o)
+
     # -- methods as ndarray's ------------------------------------------------------------
     def reshape(self, *shape, order="C"):
         """Values and tangents reshaped alike (as ndarray.reshape, C or F order)."""
@@ -615,12 +624,17 @@ cdef class DualArray:
         """As ndarray.transpose: values and tangents alike."""
         if PyTuple_GET_SIZE(axes) == 0:
             r = _transposed(self)
-            if r is not NotImplemented:
-                return r
+        else:
+            r = _permuted(self, axes[0] if PyTuple_GET_SIZE(axes) == 1 else axes)
+        if r is not NotImplemented:
+            return r
         return _py._method_transpose(self, axes)
 
     def swapaxes(self, a, b):
         """swapaxes(a, b): as ndarray.swapaxes."""
+        r = _swapped(self, a, b)
+        if r is not NotImplemented:
+            return r
         return _py._swapaxes(self, a, b)
 
     def ravel(self, order="C"):

@@ -197,6 +197,115 @@ cdef object _transposed(DualArray x):
     return _make(v, d, x._tag, x._o2)
 
 
+cdef object _permuted(DualArray x, object axes):
+    """x.transpose(axes) for axes a tuple or list of ints, one per axis,
+    each once (negative ones counted from the end): _permuted_c's views;
+    NotImplemented otherwise (the Python path raises NumPy's error)."""
+    cdef int perm[DUALML_MAXD]
+    cdef bint seen[DUALML_MAXD]
+    cdef int i, nd = _ndim_any(x), a
+    cdef long e
+    if nd < 0 or nd >= DUALML_MAXD or not (type(axes) is tuple or type(axes) is list) \
+            or len(axes) != nd:
+        return NotImplemented
+    perm[0] = 0                         # (a 0-d x: no axis to permute)
+    for i in range(nd):
+        seen[i] = False
+    for i in range(nd):
+        o = axes[i]
+        if type(o) is not int or not -nd <= o < nd:
+            return NotImplemented
+        e = o
+        a = <int>(e + nd if e < 0 else e)
+        if seen[a]:
+            return NotImplemented
+        seen[a] = True
+        perm[i] = a
+    return _permuted_c(x, perm)
+
+
+cdef object _permuted_c(DualArray x, const int *perm):
+    # views of both components with the value axes in the order perm (a
+    # permutation of x's axes; the direction axis stays first)
+    cdef _Parts X
+    cdef cnp.npy_intp dims[DUALML_MAXD + 1]
+    cdef cnp.npy_intp vst[DUALML_MAXD + 1]
+    cdef cnp.npy_intp dst[DUALML_MAXD + 1]
+    cdef int i, nd
+    hv, hd = x._vo, x._do           # (the pointers' owners, see _parts)
+    _parts(x, &X)
+    nd = X.nd
+    dims[0] = X.k
+    dst[0] = X.dst[0]
+    for i in range(nd):
+        dims[i + 1] = X.dims[perm[i]]
+        vst[i] = X.vst[perm[i]]
+        dst[i + 1] = X.dst[perm[i] + 1]
+    v = _component_view(x, False, nd, dims + 1, vst)
+    d = _component_view(x, True, nd + 1, dims, dst)
+    return _make(v, d, x._tag, x._o2)
+
+
+cdef int _axis_in(object a, int nd) noexcept:
+    # an int axis in range as 0..nd-1, else -1
+    cdef long e
+    if type(a) is not int or not -nd <= a < nd:
+        return -1
+    e = a
+    return <int>(e + nd if e < 0 else e)
+
+
+cdef object _swapped(DualArray x, object a, object b):
+    """x.swapaxes(a, b) for int axes in range: _permuted_c's views;
+    NotImplemented otherwise."""
+    cdef int perm[DUALML_MAXD]
+    cdef int nd = _ndim_any(x), i, ia, ib
+    if nd < 0 or nd >= DUALML_MAXD:
+        return NotImplemented
+    ia = _axis_in(a, nd)
+    ib = _axis_in(b, nd)
+    if ia < 0 or ib < 0:
+        return NotImplemented
+    for i in range(nd):
+        perm[i] = i
+    perm[ia] = ib
+    perm[ib] = ia
+    return _permuted_c(x, perm)
+
+
+cdef object _moved(DualArray x, object src, object dst):
+    """np.moveaxis(x, src, dst) for int axes in range: the other axes in
+    order with src inserted at dst, _permuted_c's views; NotImplemented
+    otherwise."""
+    cdef int perm[DUALML_MAXD]
+    cdef int nd = _ndim_any(x), s, t, i, j = 0
+    if nd < 0 or nd >= DUALML_MAXD:
+        return NotImplemented
+    s = _axis_in(src, nd)
+    t = _axis_in(dst, nd)
+    if s < 0 or t < 0:
+        return NotImplemented
+    for i in range(nd):
+        if i == t:
+            perm[i] = s
+        else:
+            if j == s:
+                j += 1
+            perm[i] = j
+            j += 1
+    return _permuted_c(x, perm)
+
+
+cdef int _ndim_any(DualArray x) noexcept:
+    # the value dimensions of a flat DualArray (first order or hessian's
+    # rows), -1 for a nested one
+    if not _flat(x):
+        return -1
+    if x._lz != NULL:
+        return x._lz.nd
+    return cnp.PyArray_NDIM(<cnp.ndarray>x._vo)
+
+
 cdef object _raveled(DualArray x):
     """x.ravel() as a view where its values are C-contiguous in C order
     (NumPy's ravel is a view only then); NotImplemented otherwise (the

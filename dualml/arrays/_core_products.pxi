@@ -591,9 +591,21 @@ cdef object _value_product(cnp.ndarray a, cnp.ndarray b, bint dot):
         r = _gemm_value(a, b)
         if r is not None:
             return r
-    if dot or (_contiguous(a) and _contiguous(b)):
+    if dot or (_contiguous(a) and _contiguous(b) and _all_long(a) and _all_long(b)):
         return _dot2(a, b)
+    # (an axis of length 1 or 0: matmul may take its own loop where np.dot
+    # calls BLAS, whose gemv skips zero entries -- inf * 0 is then 0, not
+    # NumPy's nan -- and whose sums may differ in the sign of a zero)
     return _np_matmul(a, b)
+
+
+cdef inline bint _all_long(cnp.ndarray a) noexcept:
+    # every axis of a has at least two elements
+    cdef int i
+    for i in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIMS(a)[i] < 2:
+            return False
+    return True
 
 
 cdef object _matmul(object a, object b, bint dot=False):
@@ -608,7 +620,10 @@ cdef object _matmul(object a, object b, bint dot=False):
     if r is not NotImplemented:
         return r
     if type(a) is DualArray and type(b) is DualArray:
-        return _matmul_duals(<DualArray>a, <DualArray>b, dot)
+        r = _matmul_duals(<DualArray>a, <DualArray>b, dot)
+        if r is NotImplemented:
+            r = _matvec_duals(<DualArray>a, <DualArray>b, dot)
+        return r
     if type(a) is ndarray and type(b) is DualArray:
         x = <DualArray>b
         w = <cnp.ndarray>a
@@ -932,6 +947,125 @@ cdef object _einsum_dc(object subscripts, object a, object b):
     if type(v) is not ndarray or _nan_in(v):
         return NotImplemented
     return _product_result(v, d, c, x)
+
+
+cdef object _matvec_duals(DualArray x, DualArray y, bint dot):
+    """x @ y (or np.dot) of a 2-d and a 1-d first-order DualArray of one tag
+    and row count (either order), written into the result's block: the
+    value NumPy's product of the values (_value_product: matmul's gemv, or
+    np.dot's), the rows the Python path's two _tprod terms -- the vector as
+    a column (a row on the left) against the matrix's tangent rows, the
+    matrix against the vector's -- each summed in the summed index's order
+    by matmul_small, then added (IEEE addition, the add rule's value);
+    NotImplemented where that does not apply (a nan value too: the Python
+    path's domain rule decides)."""
+    cdef _Parts X, Y, O
+    cdef _Parts *Mp
+    cdef _Parts *Vp
+    cdef DualArray res
+    cdef bint vleft
+    cdef Py_ssize_t k, m, n, z, i, q
+    cdef cnp.npy_intp nout
+    cdef double buf[SCRATCH]
+    cdef double sbuf[SCRATCH]
+    cdef double *t2 = buf
+    cdef double *scratch = sbuf
+    cdef double *o
+    if not (_flat(x) and _flat(y) and x._o2 is None and y._o2 is None and x._tag == y._tag):
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    if y._lz == NULL:
+        hv2 = y._vo
+        hd2 = y._do
+    _parts(x, &X)
+    _parts(y, &Y)
+    if X.k != Y.k:
+        return NotImplemented           # (the Python path raises)
+    if X.nd == 2 and Y.nd == 1:
+        vleft = False
+        Mp, Vp = &X, &Y
+    elif X.nd == 1 and Y.nd == 2:
+        vleft = True
+        Mp, Vp = &Y, &X
+    else:
+        return NotImplemented
+    k = X.k
+    # the matrix (n, m) on a vector's right, (m, n) on its left
+    n = Mp.dims[0] if vleft else Mp.dims[1]
+    m = Mp.dims[1] if vleft else Mp.dims[0]
+    if Vp.dims[0] != n or n * m > SMALL_KN or n == 0 or m == 0 or k < 1:
+        return NotImplemented
+    for i in range(2):
+        if Mp.vst[i] % 8 or Mp.dst[i] % 8:
+            return NotImplemented
+    if Mp.dst[2] % 8 or Vp.vst[0] % 8 or Vp.dst[0] % 8 or Vp.dst[1] % 8:
+        return NotImplemented
+    _check_product(k, m, 1)
+    val = _value_product(_V(x), _V(y), dot)
+    if _nan_in(val) or cnp.PyArray_SIZE(<cnp.ndarray>val) != m \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>val):
+        return NotImplemented
+    nout = m
+    res = _make(None, None, x._tag, None)
+    _alloc_result(res, 1, &nout, k)
+    _parts(res, &O)
+    memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>val), <size_t>(m * 8))
+    if k * m > SCRATCH:
+        t2 = <double *>PyMem_Malloc(<size_t>(k * m) * sizeof(double))
+    if n * m > SCRATCH:
+        scratch = <double *>PyMem_Malloc(<size_t>(n * m) * sizeof(double))
+    if t2 == NULL or scratch == NULL:
+        if t2 != buf:
+            PyMem_Free(t2)
+        if scratch != sbuf:
+            PyMem_Free(scratch)
+        raise MemoryError()
+    try:
+        o = <double *>O.d
+        if not vleft:
+            # the matrix's rows times the vector (a column): k products
+            # (m, n) @ (n, 1) into the result's rows (one call where the
+            # rows of all k are evenly spaced: the kernel's bits do not
+            # depend on the batching)
+            if Mp.dst[0] == m * Mp.dst[1] and O.dst[0] == 8 * m:
+                K.matmul_small(k * m, n, 1, <const double *>Mp.d, Mp.dst[1] // 8,
+                               Mp.dst[2] // 8, <const double *>Vp.v, Vp.vst[0] // 8, 1,
+                               <double *>O.d, NULL)
+            else:
+                for z in range(k):
+                    K.matmul_small(m, n, 1, <const double *>(Mp.d + z * Mp.dst[0]),
+                                   Mp.dst[1] // 8, Mp.dst[2] // 8, <const double *>Vp.v,
+                                   Vp.vst[0] // 8, 1, <double *>(O.d + z * O.dst[0]), NULL)
+            # the matrix times the vector's rows: (k, n) @ M' (M' read
+            # transposed, gathered once by the kernel)
+            K.matmul_small(k, n, m, <const double *>Vp.d, Vp.dst[0] // 8, Vp.dst[1] // 8,
+                           <const double *>Mp.v, Mp.vst[1] // 8, Mp.vst[0] // 8, t2, scratch)
+        else:
+            # the vector's rows times the matrix: (k, n) @ (n, m)
+            K.matmul_small(k, n, m, <const double *>Vp.d, Vp.dst[0] // 8, Vp.dst[1] // 8,
+                           <const double *>Mp.v, Mp.vst[0] // 8, Mp.vst[1] // 8,
+                           <double *>O.d if O.dst[0] == 8 * m else t2, scratch)
+            if O.dst[0] != 8 * m:
+                for z in range(k):
+                    memcpy(O.d + z * O.dst[0], t2 + z * m, <size_t>(m * 8))
+            # the vector (a row) times the matrix's rows: k products (1, n) @ (n, m)
+            for z in range(k):
+                K.matmul_small(1, n, m, <const double *>Vp.v, 0, Vp.vst[0] // 8,
+                               <const double *>(Mp.d + z * Mp.dst[0]), Mp.dst[1] // 8,
+                               Mp.dst[2] // 8, t2 + z * m, scratch)
+        for z in range(k):
+            o = <double *>(O.d + z * O.dst[0])
+            q = z * m
+            for i in range(m):
+                o[i] = o[i] + t2[q + i]
+    finally:
+        if t2 != buf:
+            PyMem_Free(t2)
+        if scratch != sbuf:
+            PyMem_Free(scratch)
+    return res
 
 
 cdef object _matmul_duals(DualArray x, DualArray y, bint dot):

@@ -293,8 +293,9 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # _sum_all), and with axis / keepdims (as np.prod / np.max / np.min) the
 # methods, np.dot with a constant 2-d float64 matrix (_matmul: the value
 # np.dot's own, as the handler's), and
-# np.transpose / np.reshape / np.ravel as views of both components made in
-# C (also .T, .transpose(), .reshape() and .ravel()), np.where with a mask
+# np.transpose / np.reshape / np.ravel / np.swapaxes / np.moveaxis as views
+# of both components made in C (also .T, .transpose(), .swapaxes(),
+# .reshape() and .ravel()), np.where with a mask
 # of the result's shape, np.concatenate / np.stack along axis 0 and
 # np.hstack of vectors and np.vstack (copy loops), np.clip (two rules),
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
@@ -344,6 +345,8 @@ cdef enum:
     AF_ARGMIN
     AF_ARGSORT
     AF_TENSORDOT
+    AF_SWAPAXES
+    AF_MOVEAXIS
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -358,7 +361,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.outer: AF_OUTER, np.trace: AF_TRACE, np.linalg.norm: AF_NORM,
                        np.vdot: AF_VDOT, np.einsum: AF_EINSUM, np.argmax: AF_ARGMAX,
                        np.argmin: AF_ARGMIN, np.argsort: AF_ARGSORT,
-                       np.tensordot: AF_TENSORDOT}
+                       np.tensordot: AF_TENSORDOT, np.swapaxes: AF_SWAPAXES,
+                       np.moveaxis: AF_MOVEAXIS}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -393,6 +397,24 @@ cdef bint _axis_kwargs(dict kwargs, bint axis_given) except -1:
     return True
 
 
+cdef bint _norm_kwargs(dict kwargs) except -1:
+    # np.linalg.norm's keywords the vector 2-norm path takes: ord None, a
+    # bool keepdims, axis an int or a tuple of one int
+    for key, val in kwargs.items():
+        if key == "ord" and val is None:
+            continue
+        if key == "keepdims" and type(val) is bool:
+            continue
+        if key == "axis" and (type(val) is int or (type(val) is tuple and len(<tuple>val) == 1
+                                                   and type((<tuple>val)[0]) is int)):
+            continue
+        return False
+    return True
+
+
+cdef object _np_sqrt = np.sqrt
+
+
 cdef object _afunc_entry(object x, object func, object types, object args, object kwargs):
     global _HANDLED
     cdef int code
@@ -419,6 +441,23 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if code == AF_MAX:
                 return (<DualArray>a).max(axis, keepdims)
             return (<DualArray>a).min(axis, keepdims)
+    if code == AF_NORM and n == 1 and PyDict_GET_SIZE(kwargs):
+        # np.linalg.norm(x, axis=i, keepdims=...): the handler's vector
+        # 2-norm along one axis, (x ** 2).sum(axis, keepdims) then the sqrt
+        # rule, by the same C paths without the handler's dispatch
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if type(a) is DualArray and _norm_kwargs(<dict>kwargs):
+            axis = (<dict>kwargs).get("axis")
+            if type(axis) is tuple:
+                axis = (<tuple>axis)[0]
+            if type(axis) is int:
+                s = a ** 2
+                s = s.sum(axis, (<dict>kwargs).get("keepdims", False))
+                if type(s) is DualArray:
+                    r = _unary(<Py_ssize_t>_NAME1["sqrt"], <DualArray>s, 0.0)
+                    if r is not NotImplemented:
+                        return r
+                    return _np_sqrt(s)
     if code == AF_TENSORDOT and (n == 3 or (n == 2 and PyDict_GET_SIZE(kwargs) == 1)):
         # axes=1 of vectors and matrices: NumPy's tensordot is then np.dot
         # of the operands themselves (its transposes and reshapes are the
@@ -466,10 +505,13 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 r = _take(<DualArray>a, _V(<DualArray>a).argsort(kind="stable"))
         elif code == AF_CLIP:
             # maximum, then minimum: the handler's two rules, by the C path
-            if (n == 3 and type(a) is DualArray and <object>PyTuple_GET_ITEM(args, 1) is not None
-                    and <object>PyTuple_GET_ITEM(args, 2) is not None):
-                r = _binary(<Py_ssize_t>_NAME2["maximum"], a, <object>PyTuple_GET_ITEM(args, 1))
-                if r is not NotImplemented:
+            # (a bound None: that rule left out, as the handler does)
+            if (n == 3 and type(a) is DualArray and (<object>PyTuple_GET_ITEM(args, 1) is not None
+                                                     or <object>PyTuple_GET_ITEM(args, 2) is not None)):
+                r = a
+                if <object>PyTuple_GET_ITEM(args, 1) is not None:
+                    r = _binary(<Py_ssize_t>_NAME2["maximum"], r, <object>PyTuple_GET_ITEM(args, 1))
+                if r is not NotImplemented and <object>PyTuple_GET_ITEM(args, 2) is not None:
                     r = _binary(<Py_ssize_t>_NAME2["minimum"], r,
                                 <object>PyTuple_GET_ITEM(args, 2))
         elif code == AF_OUTER:
@@ -493,11 +535,19 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if n == 2:
                 r = _vdot_c(a, <object>PyTuple_GET_ITEM(args, 1))
         elif code == AF_DOT or code == AF_INNER:
-            # (of two vectors both are the inner product: _dot11's)
+            # (of two vectors both are the inner product: _dot11's; np.inner
+            # of matrices and vectors is np.dot with b transposed, as the
+            # handler's tensordot computes it)
             if n == 2:
-                r = _dot11(a, <object>PyTuple_GET_ITEM(args, 1))
+                b = <object>PyTuple_GET_ITEM(args, 1)
+                r = _dot11(a, b)
                 if r is NotImplemented and code == AF_DOT:
-                    r = _matmul(a, <object>PyTuple_GET_ITEM(args, 1), True)
+                    r = _matmul(a, b, True)
+                elif r is NotImplemented and 1 <= _ndim_of(a) <= 2 and 1 <= _ndim_of(b) <= 2:
+                    if _ndim_of(b) == 2:
+                        b = _transposed(<DualArray>b) if type(b) is DualArray else _transpose(b)
+                    if b is not NotImplemented:
+                        r = _matmul(a, b, True)
         elif type(a) is DualArray:
             if code == AF_SUM:
                 if n == 1:
@@ -508,6 +558,16 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_TRANSPOSE:
                 if n == 1 or (n == 2 and <object>PyTuple_GET_ITEM(args, 1) is None):
                     r = _transposed(<DualArray>a)
+                elif n == 2:
+                    r = _permuted(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1))
+            elif code == AF_SWAPAXES or code == AF_MOVEAXIS:
+                # of int axes: views with the axes permuted (the handlers' rule)
+                if n == 3 and code == AF_SWAPAXES:
+                    r = _swapped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1),
+                                 <object>PyTuple_GET_ITEM(args, 2))
+                elif n == 3:
+                    r = _moved(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1),
+                               <object>PyTuple_GET_ITEM(args, 2))
             elif code == AF_RESHAPE:
                 if n == 2:
                     r = _reshaped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1))
@@ -606,6 +666,10 @@ cdef object _flat_operand(object a):
     return NotImplemented
 
 
+cdef tuple _COLUMN = (-1, 1)
+cdef tuple _ROW = (1, -1)
+
+
 cdef object _outer_c(object a, object b):
     # np.outer(a, b) of DualArrays or float64 ndarrays, at least one dual:
     # a.reshape(-1, 1) * b.reshape(1, -1), as the handler's _outer
@@ -618,10 +682,6 @@ cdef object _outer_c(object a, object b):
     if ra is NotImplemented or rb is NotImplemented:
         return NotImplemented
     return _binary(R_MUL, ra, rb)
-
-
-cdef tuple _COLUMN = (-1, 1)
-cdef tuple _ROW = (1, -1)
 
 
 cdef object _flipped(DualArray a, object axis):

@@ -308,6 +308,9 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
                 return NotImplemented
             neg.append(a)
         ax = tuple(neg)
+        r = _sum_run_c(x, &X, neg, keepdims, mean)
+        if r is not NotImplemented:
+            return r
     f = _np_mean if mean else _np_add_reduce
     kd = True if keepdims else False
     n = _size(&X)
@@ -346,6 +349,57 @@ cdef object _reduce_axes(DualArray x, object axis, bint keepdims, bint mean):
         _divide_all(<double *>O.v, m // 8, <double>(n // (m // 8)))
         _divide_all(<double *>O.d, X.k * (m // 8), <double>(n // (m // 8)))
     return res
+
+
+cdef object _sum_run_c(DualArray x, _Parts *X, list neg, bint keepdims, bint mean):
+    """x.sum(axes) / x.mean(axes) for axes (negative, distinct) that are
+    one run of adjacent axes of a small first-order x with C-contiguous
+    components: the run is one axis of the same memory (NumPy's iterator
+    coalesces it so: the slices along it added one after the other, or
+    the pairwise sum of each lane where the run ends at the last axis),
+    _sum_axis_c's loops; NotImplemented otherwise."""
+    cdef _Parts M
+    cdef cnp.npy_intp mdims[DUALML_MAXD]
+    cdef cnp.npy_intp mvst[DUALML_MAXD]
+    cdef cnp.npy_intp mdst[DUALML_MAXD + 1]
+    cdef int nd = X.nd, lo = nd, hi = -1, i, j = 0, a
+    cdef Py_ssize_t n = _size(X), run = 1, s
+    for e in neg:
+        a = <int>e + nd
+        lo = a if a < lo else lo
+        hi = a if a > hi else hi
+    if hi - lo + 1 != len(neg) or len(neg) < 2 or x._o2 is not None \
+            or not (_vcontig(X) and _rcontig(X) and (X.k < 2 or X.dst[0] == 8 * n)):
+        return NotImplemented
+    for i in range(nd):
+        if lo <= i <= hi:
+            run *= X.dims[i]
+            if i == hi:
+                mdims[j] = run
+                j += 1
+        else:
+            mdims[j] = X.dims[i]
+            j += 1
+    s = 8
+    for i in range(j - 1, -1, -1):
+        mvst[i] = s
+        mdst[i + 1] = s
+        s *= mdims[i]
+    mdst[0] = X.dst[0]
+    M.v = X.v
+    M.d = X.d
+    M.nd = j
+    M.dims = mdims
+    M.vst = mvst
+    M.dst = mdst
+    M.k = X.k
+    r = _sum_axis_c(x, &M, lo, False, mean)
+    if r is NotImplemented or not keepdims:
+        return r
+    shape = list(x.shape)
+    for i in range(lo, hi + 1):
+        shape[i] = 1
+    return _reshaped(<DualArray>r, tuple(shape))
 
 
 cdef object _sum_axis_c(DualArray x, _Parts *X, int ax, bint keepdims, bint mean):
