@@ -2536,6 +2536,82 @@ def test_norm_along_an_axis_is_the_handlers(make):
             assert same_da(np.linalg.norm(X, **kw), ref)
 
 
+def test_interp_of_a_dual_on_constant_knots_is_the_handlers():
+    # np.interp(x, xp, fp): the core's path gives the handler's bits (NumPy's
+    # value, the segment searchsorted finds -- on unsorted knots and nan
+    # too, where only its exact search agrees -- and the segment's slope)
+    rng = np.random.default_rng(23)
+    for trial in range(300):
+        m, n = rng.integers(2, 9), rng.integers(1, 30)
+        xp = rng.integers(-3, 4, m).astype(float)
+        if trial % 2:
+            xp = np.sort(xp)
+        if trial % 3 == 0:
+            xp[rng.integers(0, m)] = np.nan
+        fp = rng.standard_normal(m)
+        v = rng.integers(-4, 5, n).astype(float) + rng.choice([0.0, 0.5], n)
+        if trial % 5 == 0:
+            v[rng.integers(0, n)] = np.nan
+        X = DualArray(v, rng.standard_normal((2, n)))
+        for x in (X, X.reshape(1, n), np.sin(X) * 1.0):
+            with np.errstate(all="ignore"):
+                r, ref = np.interp(x, xp, fp), HANDLED[np.interp](x, xp, fp)
+            assert same_da(r, ref), trial
+            assert same(r.value, np.interp(x.value, xp, fp))
+    # inside the knots the slope is the segment's: (f1 - f0) / (x1 - x0)
+    xp, fp = np.array([0.0, 1.0, 3.0]), np.array([2.0, -1.0, 5.0])
+    X = DualArray(np.array([0.5, 2.0, -1.0, 4.0]), np.ones((1, 4)))
+    assert same(np.interp(X, xp, fp).deriv[0], [-3.0, 3.0, 0.0, 0.0])
+    x0 = DualArray(np.array(0.25), np.ones(1))                    # 0-d: NumPy's value
+    assert same_da(np.interp(x0, xp, fp), HANDLED[np.interp](x0, xp, fp))
+
+
+@pytest.mark.parametrize("shape", [(10,), (3, 4), (2, 3, 4), (1,), ()], ids=repr)
+def test_round_repeat_and_tile_are_the_handlers(shape):
+    # np.round / np.around / .round (the handler's multiply, rint, divide),
+    # np.repeat / .repeat (flattened) and np.tile by an int: the handlers'
+    # bits, NumPy's values, tangents repeated as the values (zero for round)
+    rng = np.random.default_rng(len(shape))
+    a = rng.standard_normal(shape) * 100.0
+    X = DualArray(a, rng.standard_normal((3,) + shape))
+    for x in (X, np.sin(X) * 1.0, X.T):
+        for r in (1, 2, 3):
+            got = np.repeat(x, r)
+            assert same_da(got, HANDLED[np.repeat](x, r)) and same_da(x.repeat(r), got)
+            assert same(got.value, np.repeat(x.value, r))
+            assert same(got.deriv, np.stack([np.repeat(t, r) for t in x.deriv]))
+            if shape:
+                got = np.tile(x, r)
+                assert same_da(got, HANDLED[np.tile](x, r))
+                assert same(got.deriv, np.stack([np.tile(t, r) for t in x.deriv]))
+        for dec in (0, 1, 2, -1, -2, 5):
+            with np.errstate(all="ignore"):
+                ref = HANDLED[np.round](x, dec)
+                for got in (np.round(x, dec), np.around(x, decimals=dec), x.round(dec)):
+                    assert same_da(got, ref), dec
+                assert same(np.round(x, dec).value, np.round(x.value, dec))
+                assert not np.round(x, dec).deriv.any()
+    assert same_da(np.round(X), HANDLED[np.round](X, 0))
+
+
+@pytest.mark.parametrize("n", [2, 3, 9, 10, 129, 1000])
+def test_trapezoid_of_a_vector_is_the_handlers(n):
+    # NumPy's steps per component: the handler's bits (pairwise sums of the
+    # half-sums), NumPy's value; against the closed form of the weights
+    rng = np.random.default_rng(n)
+    v = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5, n)
+    X = DualArray(v, rng.standard_normal((3, n)))
+    for x in (X, np.sin(X) * 1.0, X[::-1]):
+        r = np.trapezoid(x)
+        assert same_da(r, HANDLED[np.trapezoid](x)) and same(r.value, np.trapezoid(x.value))
+        w = np.ones(n)
+        w[[0, -1]] = 0.5
+        assert np.allclose(r.deriv, x.deriv @ w, rtol=1e-12, atol=1e-12 * np.abs(x.deriv).max())
+    with np.errstate(all="ignore"):
+        bad = DualArray(np.where(np.arange(n) == 1, np.inf, v), X.deriv)
+        assert same_da(np.trapezoid(bad), HANDLED[np.trapezoid](bad))
+
+
 def test_vdot_c_path_is_the_inner_product_of_the_ravels():
     # np.vdot in C: NumPy's vdot of the values bit for bit, the handler's
     # result, tangents x.dy + dx.y written out; vectors, matrices (C-order

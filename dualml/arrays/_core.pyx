@@ -134,13 +134,13 @@ cdef bint _O2B[128]
 cdef bint _O2BA[128]
 cdef bint _O2BB[128]
 cdef Py_ssize_t R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS, R_MAX, R_MIN
-cdef Py_ssize_t R_REM, R_FDIV
+cdef Py_ssize_t R_REM, R_FDIV, R_RINT
 
 
 def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     """Connect the Python implementation (the fallbacks) and the rule maps."""
     global _py, _BINARY_NAMES, R_ADD, R_SUB, R_MUL, R_DIV, R_POW, R_SQUARE, R_NEG, R_ABS
-    global R_MAX, R_MIN, R_REM, R_FDIV
+    global R_MAX, R_MIN, R_REM, R_FDIV, R_RINT
     cdef Py_ssize_t i
     _py = py
     from dualml._kernels import UNARY, BINARY
@@ -177,6 +177,7 @@ def _install(py, ufuncs, o2_unary, o2_binary, o2_const_a, o2_const_b):
     R_MIN = K._binary_index("minimum")
     R_REM = K._binary_index("remainder")
     R_FDIV = K._binary_index("floor_divide")
+    R_RINT = K._unary_index("rint")
 
 
 # ---------------------------------------------------------------------------
@@ -897,6 +898,10 @@ cdef class DualArray:
 
     def round(self, decimals=0, out=None):
         """round(decimals=0): as ndarray.round (zero derivative: a step function)."""
+        if out is None:
+            r = _rounded(self, decimals)
+            if r is not NotImplemented:
+                return r
         return _py._h_round(self, decimals, out)
 
     def astype(self, dtype, copy=True):

@@ -502,6 +502,60 @@ cdef inline bint _join_constant(object o) noexcept:
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>o))
 
 
+cdef object _repeated(DualArray x, object repeats, bint tile):
+    """np.repeat(x, r) (flattened, each element r times; tile False) or
+    np.tile(x, r) (the last axis r times over; tile True) for an int r >= 1
+    and a first-order x with C-contiguous components: the values and each
+    tangent row copied in that order (the handlers' map, _arrange);
+    NotImplemented otherwise."""
+    cdef _Parts X, O
+    cdef cnp.npy_intp dims[DUALML_MAXD]
+    cdef Py_ssize_t r, n, last, outer, comp, i, j, o
+    cdef int nd, a
+    cdef const double *src
+    cdef double *dst
+    if type(repeats) is not int or not _flat(x) or x._o2 is not None:
+        return NotImplemented
+    if not 1 <= repeats <= (1 << 30):
+        return NotImplemented
+    r = repeats
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    nd = X.nd
+    n = _size(&X)
+    if n == 0 or (tile and nd == 0) or nd >= DUALML_MAXD \
+            or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    if tile:
+        for a in range(nd):
+            dims[a] = X.dims[a]
+        last = X.dims[nd - 1]
+        dims[nd - 1] = last * r
+    else:
+        dims[0] = n * r
+        nd = 1
+        last = 1
+    _check_product(X.k, n, r)            # (the tangent rows: the budget's count)
+    res = _make(None, None, x._tag, None)
+    _alloc_result(<DualArray>res, nd, dims, X.k)
+    _parts(<DualArray>res, &O)
+    outer = n // last
+    for comp in range(X.k + 1):
+        src = <const double *>(X.v if comp == 0 else X.d + (comp - 1) * X.dst[0])
+        dst = <double *>(O.v if comp == 0 else O.d + (comp - 1) * O.dst[0])
+        if tile:
+            for o in range(outer):
+                for j in range(r):
+                    memcpy(dst + (o * r + j) * last, src + o * last, <size_t>(last * 8))
+        else:
+            for i in range(n):
+                for j in range(r):
+                    dst[i * r + j] = src[i]
+    return res
+
+
 cdef object _join0(object seq, bint stack):
     """np.concatenate(seq) (stack False) or np.stack(seq) along axis 0, for
     a list or tuple of contiguous DualArrays of one tag, row count and

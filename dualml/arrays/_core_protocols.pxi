@@ -300,7 +300,10 @@ _ARRAY_UFUNC = dualml_ufunc_new(
 # np.hstack of vectors and np.vstack (copy loops), np.clip (two rules),
 # np.cumprod (_cumprod), np.outer (_outer_c), np.trace of a matrix (_trace_c:
 # pairwise sums along the diagonal), np.linalg.norm with no options (_norm_c),
-# np.vdot (_vdot_c), np.einsum of a dual and a constant matrix whose
+# np.vdot (_vdot_c), np.interp of a dual x on constant knots (_interp_c),
+# np.round / np.around (_rounded), np.repeat / np.tile by an int count
+# (_repeated), np.trapezoid of a vector (_trapezoid_c),
+# np.einsum of a dual and a constant matrix whose
 # tangent term is one product (_einsum_dc, by the handler's plan) or of two
 # duals whose terms are (_einsum_dd),
 # np.argmax / np.argmin / np.argsort (the values' methods), np.tensordot
@@ -347,6 +350,11 @@ cdef enum:
     AF_TENSORDOT
     AF_SWAPAXES
     AF_MOVEAXIS
+    AF_INTERP
+    AF_ROUND
+    AF_REPEAT
+    AF_TILE
+    AF_TRAPEZOID
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -362,7 +370,10 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.vdot: AF_VDOT, np.einsum: AF_EINSUM, np.argmax: AF_ARGMAX,
                        np.argmin: AF_ARGMIN, np.argsort: AF_ARGSORT,
                        np.tensordot: AF_TENSORDOT, np.swapaxes: AF_SWAPAXES,
-                       np.moveaxis: AF_MOVEAXIS}
+                       np.moveaxis: AF_MOVEAXIS, np.interp: AF_INTERP,
+                       np.round: AF_ROUND, np.around: AF_ROUND,
+                       np.repeat: AF_REPEAT, np.tile: AF_TILE,
+                       np.trapezoid: AF_TRAPEZOID}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -441,6 +452,16 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if code == AF_MAX:
                 return (<DualArray>a).max(axis, keepdims)
             return (<DualArray>a).min(axis, keepdims)
+    if code == AF_ROUND and 1 <= n <= 2 and type(<object>PyTuple_GET_ITEM(args, 0)) is DualArray:
+        # np.round(x, decimals): the handler's steps by the C paths
+        if n == 1 and PyDict_GET_SIZE(kwargs) == 0:
+            r = _rounded(<DualArray>PyTuple_GET_ITEM(args, 0), 0)
+        elif n == 2 and PyDict_GET_SIZE(kwargs) == 0:
+            r = _rounded(<DualArray>PyTuple_GET_ITEM(args, 0), <object>PyTuple_GET_ITEM(args, 1))
+        elif n == 1 and PyDict_GET_SIZE(kwargs) == 1 and "decimals" in <dict>kwargs:
+            r = _rounded(<DualArray>PyTuple_GET_ITEM(args, 0), (<dict>kwargs)["decimals"])
+        if r is not NotImplemented:
+            return r
     if code == AF_NORM and n == 1 and PyDict_GET_SIZE(kwargs):
         # np.linalg.norm(x, axis=i, keepdims=...): the handler's vector
         # 2-norm along one axis, (x ** 2).sum(axis, keepdims) then the sqrt
@@ -530,6 +551,10 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 else:
                     r = _einsum_dc(a, <object>PyTuple_GET_ITEM(args, 1),
                                    <object>PyTuple_GET_ITEM(args, 2))
+        elif code == AF_INTERP:
+            # a dual x on constant knots: the handler's _interp_x in C
+            if n == 3:
+                r = _interp_c(a, <object>PyTuple_GET_ITEM(args, 1), <object>PyTuple_GET_ITEM(args, 2))
         elif code == AF_VDOT:
             # of real arrays: the inner product of the C-order ravels
             if n == 2:
@@ -601,6 +626,15 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                     f = getattr(_V(<DualArray>a), "argmax" if code == AF_ARGMAX else
                                 "argmin" if code == AF_ARGMIN else "argsort")
                     r = f(<object>PyTuple_GET_ITEM(args, 1)) if n == 2 else f()
+            elif code == AF_TRAPEZOID:
+                if n == 1:
+                    r = _trapezoid_c(<DualArray>a)
+            elif code == AF_REPEAT or code == AF_TILE:
+                # an int count, flattened (repeat) or along the last axis (tile)
+                if n == 2 or (n == 3 and code == AF_REPEAT
+                              and <object>PyTuple_GET_ITEM(args, 2) is None):
+                    r = _repeated(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1),
+                                  code == AF_TILE)
             elif code == AF_FLIP:
                 # reversed slices of every axis, or of one: views by the
                 # core's indexing (the handler's rule)

@@ -201,6 +201,50 @@ cdef object _prod_lanes(DualArray x, int ax, bint keepdims):
     return res
 
 
+cdef object _trapezoid_c(DualArray x):
+    """np.trapezoid(x) of a first-order vector with C-contiguous components
+    (dx 1, no sample points): per component NumPy's steps, (1.0 * (y[1:] +
+    y[:-1])) / 2.0 and their pairwise sum from 0.0 (the handler's map of
+    each component); NotImplemented for other operands or a value that is
+    not finite (NumPy's warnings, the handler's domain rule)."""
+    cdef _Parts X, O
+    cdef DualArray res
+    cdef Py_ssize_t n, i, comp
+    cdef double *t
+    cdef const double *src
+    cdef double buf[256]
+    if not _flat(x) or x._o2 is not None:
+        return NotImplemented
+    if x._lz == NULL:
+        hv = x._vo
+        hd = x._do
+    _parts(x, &X)
+    if X.nd != 1 or X.dims[0] < 2 or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    n = X.dims[0] - 1
+    t = buf
+    if n > 256:
+        t = <double *>PyMem_Malloc(<size_t>n * sizeof(double))
+        if t == NULL:
+            raise MemoryError()
+    res = _make(None, None, x._tag, None)
+    try:
+        _alloc_result(res, 0, NULL, X.k)
+        _parts(res, &O)
+        for comp in range(X.k + 1):
+            src = <const double *>(X.v if comp == 0 else X.d + (comp - 1) * X.dst[0])
+            for i in range(n):
+                t[i] = (1.0 * (src[i + 1] + src[i])) / 2.0
+            (<double *>(O.v if comp == 0 else O.d + (comp - 1) * O.dst[0]))[0] = \
+                0.0 + _pairwise(<char *>t, n, 8)
+    finally:
+        if t != buf:
+            PyMem_Free(t)
+    if not isfinite((<double *>O.v)[0]):
+        return NotImplemented
+    return res
+
+
 cdef object _sum_all(DualArray x):
     """x.sum() over every element: a 0-d DualArray, or NotImplemented (also
     for a nan sum: the Python path decides its tangents, _shape._domain_nans)."""
