@@ -185,27 +185,6 @@ cdef object _binary(Py_ssize_t rule, object a, object b):
     return res
 
 
-cdef object _rounded(DualArray x, object decimals):
-    """np.round(x, decimals) for an int decimals as the handler computes it
-    (_numpy_api._h_round, NumPy's own steps): rint of x times 10**decimals,
-    divided by it (rint of x divided by 10**-decimals, times it, for a
-    negative decimals), each step the rule's C path; NotImplemented where a
-    step declines (the handler then decides)."""
-    cdef double f
-    if type(decimals) is not int or not -308 <= decimals <= 308:
-        return NotImplemented
-    if decimals == 0:
-        return _unary(R_RINT, x, 0.0)
-    f = 10.0 ** (<double>decimals if decimals > 0 else -<double>decimals)
-    r = _binary(R_MUL if decimals > 0 else R_DIV, x, f)
-    if r is NotImplemented:
-        return r
-    r = _unary(R_RINT, <DualArray>r, 0.0)
-    if r is NotImplemented:
-        return r
-    return _binary(R_DIV if decimals > 0 else R_MUL, r, f)
-
-
 cdef bint _any_nan(const char *p, Py_ssize_t n) noexcept:
     # p: n contiguous doubles (a fresh result)
     cdef Py_ssize_t i
@@ -416,97 +395,6 @@ cdef inline bint _same_dims(_Parts *A, _Parts *B) noexcept:
         if A.dims[i] != B.dims[i]:
             return False
     return True
-
-
-try:                                    # np.interp's compiled function (NumPy >= 2)
-    from numpy._core.multiarray import interp as _np_cinterp
-except ImportError:                     # pragma: no cover (NumPy 1.x)
-    from numpy.core.multiarray import interp as _np_cinterp
-
-
-cdef inline bint _le_nan_last(double a, double b) noexcept nogil:
-    # NumPy's sort order for doubles (nan last): not (b < a)
-    return not (b < a or (a != a and b == b))
-
-
-cdef void _search_right(const double *arr, cnp.npy_intp m, const double *key,
-                        cnp.npy_intp n, cnp.npy_intp *out) noexcept nogil:
-    # arr.searchsorted(key, side="right") as NumPy's binsearch runs it (its
-    # comparison, nan last, and its bounds carried from the previous key),
-    # so the same indices even where arr is not sorted
-    cdef cnp.npy_intp lo = 0, hi = m, mid, i
-    cdef double last, kv
-    if n == 0:
-        return
-    last = key[0]
-    for i in range(n):
-        kv = key[i]
-        if _le_nan_last(last, kv):
-            hi = m
-        else:
-            lo = 0
-            hi = hi + 1 if hi < m else m
-        last = kv
-        while lo < hi:
-            mid = lo + ((hi - lo) >> 1)
-            if _le_nan_last(arr[mid], kv):
-                lo = mid + 1
-            else:
-                hi = mid
-        out[i] = lo
-
-
-cdef object _interp_c(object x, object xp, object fp):
-    """np.interp(x, xp, fp) of a first-order DualArray x with C-contiguous
-    components on float64 1-d C-contiguous knots xp, fp of one length >= 2:
-    the handler's _interp_x without its Python frames -- NumPy's compiled
-    interp for the value (np.interp's own call), the segments as
-    xp.searchsorted(x, 'right') finds them (_search_right) and _interp_rows
-    for the tangents; NotImplemented otherwise."""
-    cdef DualArray d
-    cdef _Parts X
-    cdef cnp.ndarray a, b, v, dd
-    cdef cnp.npy_intp m, n
-    cdef cnp.npy_intp sh[2]
-    cdef cnp.PyArray_Dims shape
-    if type(x) is not DualArray or type(xp) is not ndarray or type(fp) is not ndarray:
-        return NotImplemented
-    d = <DualArray>x
-    a = <cnp.ndarray>xp
-    b = <cnp.ndarray>fp
-    if not (_flat(d) and d._o2 is None and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_NDIM(b) == 1
-            and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_TYPE(b) == cnp.NPY_DOUBLE
-            and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_IS_C_CONTIGUOUS(b)):
-        return NotImplemented
-    m = cnp.PyArray_DIMS(a)[0]
-    if m < 2 or cnp.PyArray_DIMS(b)[0] != m:
-        return NotImplemented
-    xv = _V(d)
-    dd = <cnp.ndarray>_D(d)
-    _parts(d, &X)
-    n = _size(&X)
-    if n == 0 or not (cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>xv)
-                      and cnp.PyArray_IS_C_CONTIGUOUS(dd)):
-        return NotImplemented
-    v = <cnp.ndarray>cnp.PyArray_FROM_OTF(_np_cinterp(xv, a, b, None, None), cnp.NPY_DOUBLE, 0)
-    shape.len = 1
-    shape.ptr = &n
-    xf = cnp.PyArray_Newshape(<cnp.ndarray>xv, &shape, cnp.NPY_CORDER)
-    vf = cnp.PyArray_Newshape(v, &shape, cnp.NPY_CORDER)
-    sh[0] = X.k
-    sh[1] = n
-    shape.len = 2
-    shape.ptr = sh
-    df = cnp.PyArray_Newshape(dd, &shape, cnp.NPY_CORDER)
-    jr = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INTP, 0)
-    _search_right(<const double *>cnp.PyArray_DATA(a), m,
-                  <const double *>cnp.PyArray_DATA(<cnp.ndarray>xf), n,
-                  <cnp.npy_intp *>cnp.PyArray_DATA(<cnp.ndarray>jr))
-    rows = _interp_rows(xf, jr, df, a, b, vf, (<double *>cnp.PyArray_DATA(b))[0],
-                        (<double *>cnp.PyArray_DATA(b))[m - 1])
-    shape.len = cnp.PyArray_NDIM(dd)
-    shape.ptr = cnp.PyArray_DIMS(dd)
-    return _make(v, cnp.PyArray_Newshape(<cnp.ndarray>rows, &shape, cnp.NPY_CORDER), d._tag, None)
 
 
 def _interp_rows(cnp.ndarray xf, cnp.ndarray jr, cnp.ndarray Df, cnp.ndarray xp,
