@@ -526,8 +526,8 @@ cdef object _repeated(DualArray x, object repeats, bint tile):
     nd = X.nd
     n = _size(&X)
     if n == 0 or (tile and nd == 0) or nd >= DUALML_MAXD \
-            or not (_vcontig(&X) and _rcontig(&X)):
-        return NotImplemented
+            or not (_vcontig(&X) and _rcontig(&X)) or <double>n * <double>r > 2.0 ** 48:
+        return NotImplemented           # (an absurd size: NumPy's error, no overflow here)
     if tile:
         for a in range(nd):
             dims[a] = X.dims[a]
