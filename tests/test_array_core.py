@@ -2592,9 +2592,6 @@ def test_round_repeat_and_tile_are_the_handlers(shape):
                 assert same(np.round(x, dec).value, np.round(x.value, dec))
                 assert not np.round(x, dec).deriv.any()
     assert same_da(np.round(X), HANDLED[np.round](X, 0))
-    if shape:                               # an absurd count: NumPy's error, not an overflow
-        with pytest.raises(MemoryError):
-            np.repeat(X, 2 ** 47)
 
 
 @pytest.mark.parametrize("n", [2, 3, 9, 10, 129, 1000])
