@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from npversion import NUMPY
 
 import dualml
 from dualml import Dual, DualArray, _kernels
@@ -1877,7 +1878,8 @@ def test_reshapes_that_need_a_copy_or_fail_take_the_python_path():
                        HANDLED[np.reshape](X, shape, order=order))
         assert same_da(np.reshape(X, shape, order=order),
                        HANDLED[np.reshape](X, shape, order=order))
-    assert same_da(np.reshape(X, shape=(6, 2)), HANDLED[np.reshape](X, (6, 2)))
+    if NUMPY >= "2.1.0":                                # (np.reshape's shape= keyword)
+        assert same_da(np.reshape(X, shape=(6, 2)), HANDLED[np.reshape](X, (6, 2)))
     assert same_da(X.reshape(np.int64(12)), HANDLED[np.reshape](X, 12))
     assert same_da(X.reshape([2, 6]), HANDLED[np.reshape](X, (2, 6)))
     # errors and their messages as the Python path's
@@ -2149,7 +2151,8 @@ def test_clip_and_hstack_keywords_and_other_shapes_keep_their_behaviour():
     X = rows(np.arange(-2.0, 3.0))
     assert same_da(np.clip(X, a_min=-1.0, a_max=None), HANDLED[np.clip](X, -1.0, None))
     assert same_da(np.clip(X, None, 1.0), HANDLED[np.clip](X, None, 1.0))
-    assert same_da(np.clip(X, max=1.0), HANDLED[np.clip](X, max=1.0))
+    if NUMPY >= "2.1.0":                                # (np.clip's min= / max=)
+        assert same_da(np.clip(X, max=1.0), HANDLED[np.clip](X, max=1.0))
     for items in ([X, X * 2.0], (X, np.sin(X)), [X, np.ones(5)], [rows(np.ones((2, 2)))] * 2,
                   [rows(np.array(1.0)), X], [X, X[::-1]]):
         assert same_da(np.hstack(items), HANDLED[np.hstack](items))
@@ -2377,7 +2380,7 @@ def test_cov_and_corrcoef_refuse_other_dtypes():
 
 
 @pytest.mark.parametrize("shape", [(4, 5, 6), (2, 3, 4, 5), (3, 40, 7), (2, 130, 1), (1, 9, 17),
-                                   (5, 30), (7, 2, 15)], ids=repr)
+                                   (5, 30), (7, 2, 15), (2, 3, 3001)], ids=repr)
 @pytest.mark.parametrize("k", [1, 3])
 def test_sums_over_a_run_of_axes_in_c_have_numpys_bits(shape, k):
     # a tuple of adjacent axes: one axis of the same memory (slices added
@@ -2404,7 +2407,7 @@ def test_sums_over_a_run_of_axes_in_c_have_numpys_bits(shape, k):
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (8,), (9,), (129,), (300,), (3, 4), (10, 10),
                                    (1, 9), (9, 1), (8, 17), (3, 130), (130, 3), (2, 3, 4),
-                                   (4, 1, 6), (2, 2, 2, 2)])
+                                   (4, 1, 6), (2, 2, 2, 2), (2, 8193), (16385,)])
 def test_sums_over_one_axis_in_c_have_numpys_bits(shape):
     # one-axis sums and means written out in C: NumPy's order (the identity
     # 0.0, then the pairwise sum of each lane along the last axis, or the

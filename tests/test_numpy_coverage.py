@@ -11,6 +11,7 @@ forms not supported raise a TypeError naming the function.
 import numpy as np
 import pytest
 from numdiff import V, fd_hessian, fd_jacobian
+from npversion import since
 
 import dualml
 from dualml.arrays import DualArray
@@ -91,10 +92,11 @@ CASES = [
     ("nanmedian-all", lambda x: np.nanmedian(x * NANS), M34),
     ("nanquantile", lambda x: np.nanquantile(x * NANS, [0.3, 0.8], axis=0), M34),
     ("nanpercentile", lambda x: np.nanpercentile(x * NANS, 60, axis=1, keepdims=True), M34),
-    ("cumulative_sum", lambda x: np.cumulative_sum(x, axis=1, include_initial=True), M34),
-    ("cumulative_prod", lambda x: np.cumulative_prod(x), V(5)),
-    ("cumulative_prod-axis", lambda x: np.cumulative_prod(x, axis=0, include_initial=True),
-     M34),
+    *since("2.1.0",
+           ("cumulative_sum", lambda x: np.cumulative_sum(x, axis=1, include_initial=True), M34),
+           ("cumulative_prod", lambda x: np.cumulative_prod(x), V(5)),
+           ("cumulative_prod-axis",
+            lambda x: np.cumulative_prod(x, axis=0, include_initial=True), M34)),
     ("partition-kth", lambda x: np.partition(x, 3)[3], V(7)),
     ("partition-lower-sum", lambda x: np.sum(np.partition(x, 2, axis=1)[:, :2] ** 2, axis=1),
      M34),
@@ -234,8 +236,8 @@ CASES = [
     ("heaviside", lambda x: np.heaviside(x[:3] * [1.0, 0.0, 1.0], x[3:]) * x[:3], V(6)),
     ("ldexp", lambda x: np.ldexp(x, [1, -2, 3, 0]), V(4)),
     ("vecdot", lambda x: np.vecdot(x, x[::-1] ** 2), M34),
-    ("matvec", lambda x: np.matvec(x, x[0] ** 2), M34),
-    ("vecmat", lambda x: np.vecmat(x[:, 0], x), M34),
+    *since("2.2.0", ("matvec", lambda x: np.matvec(x, x[0] ** 2), M34),
+           ("vecmat", lambda x: np.vecmat(x[:, 0], x), M34)),
     ("einsum-sublist", lambda x: np.einsum(x, [0, 1], x, [2, 1], [0, 2]), M34),
     ("einsum-sublist-implicit", lambda x: np.einsum(x, [0, 1], x[0], [1]), M34),
     ("einsum-sublist-ellipsis", lambda x: np.einsum(x, [Ellipsis, 1], [Ellipsis]), M34),
@@ -462,7 +464,7 @@ MIXED = [
     ("insert", lambda a, b: _S(np.insert(a, 1, 2.0) * b[0])),
     ("pad", lambda a, b: _S(np.pad(a, 1, mode="reflect") * b[0])),
     ("vecdot", lambda a, b: _S(np.vecdot(a, b))),
-    ("matvec", lambda a, b: _S(np.matvec(np.outer(a, b), b))),
+    *since("2.2.0", ("matvec", lambda a, b: _S(np.matvec(np.outer(a, b), b)))),
     ("multi_dot", lambda a, b: _S(np.linalg.multi_dot([np.outer(a, b), np.outer(b, a), a])
                                   * 0.1)),
     ("heaviside", lambda a, b: _S(np.heaviside(a * [0, 1, 0, 1.0], b) * a)),

@@ -15,6 +15,7 @@ of tests/test_numpy_coverage.py when it was written.
 import numpy as np
 import pytest
 from numdiff import P, V, fd_hessian, fd_jacobian
+from npversion import since
 
 import dualml
 
@@ -267,8 +268,8 @@ CASES = [
     ("gradient-edge2", lambda x: np.gradient(x, 0.5, edge_order=2), V(6), False),
     ("trapezoid-x", lambda x: np.trapezoid(x ** 2, x=np.array([0, 0.5, 1.5, 2.0])), V(4),
      True),
-    ("cumulative-sum-initial", lambda x: np.cumulative_sum(x, include_initial=True), V(4),
-     True),
+    *since("2.1.0", ("cumulative-sum-initial",
+                     lambda x: np.cumulative_sum(x, include_initial=True), V(4), True)),
     ("convolve-same", lambda x: np.convolve(x, [1.0, -2.0, 0.5], mode="same"), V(5), True),
     ("polyval-dual-x", lambda x: np.polyval([1.0, -2.0, 0.5], x), V(4), True),
     ("interp-dual-x", lambda x: np.interp(x, [-3.0, -1.0, 0.5, 3.0], [0.0, 2.0, 1.0, 4.0]),

@@ -70,6 +70,7 @@ from cpython.long cimport PyLong_AsDouble
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport int64_t
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memmove, memcpy, memset
 from libc.math cimport isfinite, NAN, INFINITY
 from cpython.mem cimport PyMem_Malloc, PyMem_Free

@@ -47,6 +47,24 @@ cdef double _pairwise(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
     return _pairwise(p, n2, s) + _pairwise(p + n2 * s, n - n2, s)
 
 
+# How many elements NumPy's add.reduce takes in one pairwise pass: all of
+# them since NumPy 2.3; before, its buffer size (8192) -- a longer run is
+# summed in pieces of that size, each piece's pairwise sum added in order.
+cdef Py_ssize_t _SUM_PASS = (PY_SSIZE_T_MAX if np.lib.NumpyVersion(np.__version__) >= "2.3.0"
+                             else 8192)
+
+
+cdef inline double _np_sum(char *p, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+    # np.add.reduce of n doubles at byte stride s, with its bits (from 0.0:
+    # a sum of -0.0s is +0.0)
+    cdef double acc = 0.0
+    while n > _SUM_PASS:
+        acc += _pairwise(p, _SUM_PASS, s)
+        p += _SUM_PASS * s
+        n -= _SUM_PASS
+    return acc + _pairwise(p, n, s)
+
+
 cdef tuple _ONES = ((), (1,), (1, 1), (1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1, 1))
 
 
@@ -236,7 +254,7 @@ cdef object _trapezoid_c(DualArray x):
             for i in range(n):
                 t[i] = (1.0 * (src[i + 1] + src[i])) / 2.0
             (<double *>(O.v if comp == 0 else O.d + (comp - 1) * O.dst[0]))[0] = \
-                0.0 + _pairwise(<char *>t, n, 8)
+                _np_sum(<char *>t, n, 8)
     finally:
         if t != buf:
             PyMem_Free(t)
@@ -262,7 +280,7 @@ cdef object _sum_all(DualArray x):
     n = _size(&X)
     # NumPy's add.reduce starts from its identity, 0.0, then adds the
     # pairwise sum: a sum of -0.0s is +0.0
-    s = 0.0 + _pairwise(X.v, n, 8)
+    s = _np_sum(X.v, n, 8)
     if s != s:
         return NotImplemented
     res = _make(None, None, x._tag, x._o2)
@@ -273,7 +291,7 @@ cdef object _sum_all(DualArray x):
     with nogil:
         (<double *>O.v)[0] = s
         for j in range(X.k):
-            o[j] = 0.0 + _pairwise(X.d + j * rs, n, 8)
+            o[j] = _np_sum(X.d + j * rs, n, 8)
     return res
 
 
@@ -295,7 +313,7 @@ cdef object _trace_c(DualArray x):
     if X.nd != 2:
         return NotImplemented
     m = X.dims[0] if X.dims[0] < X.dims[1] else X.dims[1]
-    s = 0.0 + _pairwise(X.v, m, X.vst[0] + X.vst[1])
+    s = _np_sum(X.v, m, X.vst[0] + X.vst[1])
     if s != s:
         return NotImplemented
     res = _make(None, None, x._tag, None)
@@ -306,7 +324,7 @@ cdef object _trace_c(DualArray x):
     with nogil:
         (<double *>O.v)[0] = s
         for j in range(X.k):
-            o[j] = 0.0 + _pairwise(X.d + j * X.dst[0], m, ds)
+            o[j] = _np_sum(X.d + j * X.dst[0], m, ds)
     return res
 
 
@@ -494,7 +512,7 @@ cdef object _sum_axis_c(DualArray x, _Parts *X, int ax, bint keepdims, bint mean
         dst = <double *>(O.v if comp == 0 else O.d + (comp - 1) * O.dst[0])
         if inner == 1:
             for o in range(outer):
-                dst[o] = 0.0 + _pairwise(<char *>src + o * L * 8, L, 8)
+                dst[o] = _np_sum(<char *>src + o * L * 8, L, 8)
         else:
             for o in range(outer):
                 out = dst + o * inner

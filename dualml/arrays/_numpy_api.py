@@ -684,8 +684,10 @@ _UFUNC_COMPOSED = {
     np.conjugate: lambda x: _copy(x),           # real numbers: the identity
     np.fmod: _fmod, np.modf: _modf, np.divmod: _divmod, np.frexp: _frexp,
 }
-if hasattr(np, "vecdot"):         # NumPy >= 2.2 (gufuncs)
-    _UFUNC_COMPOSED.update({np.vecdot: _vecdot, np.matvec: _matvec, np.vecmat: _vecmat})
+if hasattr(np, "vecdot"):         # NumPy >= 2.0 (a gufunc)
+    _UFUNC_COMPOSED[np.vecdot] = _vecdot
+if hasattr(np, "matvec"):         # NumPy >= 2.2 (gufuncs)
+    _UFUNC_COMPOSED.update({np.matvec: _matvec, np.vecmat: _vecmat})
 # the shared map decides which ufuncs exist here; this table only says how
 if set(_UFUNC_COMPOSED) != set(_ufuncmap.composed_ufuncs()) | {
         getattr(np, n) for n in _ufuncmap.ARRAY_ONLY[1:] if hasattr(np, n)}:
