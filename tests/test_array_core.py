@@ -1503,6 +1503,13 @@ def test_small_tangent_products_sum_in_order_whatever_the_layout(shape):
     assert same(got[0], ref) and same(got[1], ref[::-1])
     got = _core._tmatmul(A, np.stack([B, B, B]))
     assert all(same(g, ref) for g in got)
+    # batches of B each read transposed, one C-ordered (3, N, K) block: all
+    # of them in one call as B_z' A', transposed back -- the same sums
+    Bs = [B, B * -3.0, B[::-1] if K else B]
+    Bt = np.ascontiguousarray(np.stack([b.T for b in Bs])).transpose(0, 2, 1)
+    assert Bt.strides[1] == 8 or min(K, N) < 2
+    got = _core._tmatmul(A, Bt)
+    assert all(same(g, _in_order(A, b)) for g, b in zip(got, Bs))
     if M > 1:
         assert same(_core._tmatmul(A[1:], B), ref[1:])                     # fewer rows
     got = _core._tmatmul(np.broadcast_to(A, (2, 3, M, K)), B)              # two batch axes
@@ -1537,6 +1544,8 @@ def test_small_tangent_products_with_specials_have_one_bit_pattern(M):
         cols = np.concatenate([_core._tmatmul(A, B[:, c:c + 1]) for c in range(N)], axis=1)
         assert (cols.view(np.int64) == bits).all()
         assert (_core._tmatmul(A, B.T.copy().T).view(np.int64) == bits).all()
+        bt = _core._tmatmul(A, np.ascontiguousarray(np.stack([B.T, B.T])).transpose(0, 2, 1))
+        assert all((g.view(np.int64) == bits).all() for g in bt)
 
 
 def test_large_tangent_products_go_to_blas_in_both_paths():
@@ -1693,23 +1702,36 @@ def test_products_with_constant_matrices_keep_nan_rule_and_threads():
         assert same_da(a, c) and same_da(b, e)
 
 
-@pytest.mark.parametrize("shape", [(3, 4, 5), (10, 10, 10), (2, 33, 3), (70, 70, 70), (1, 5, 1)])
-def test_products_of_two_dual_matrices_in_c_equal_the_python_path(shape):
+@pytest.mark.parametrize("shape", [(3, 4, 5), (10, 10, 10), (2, 33, 3), (70, 70, 70), (1, 5, 1),
+                                   (30, 20, 30), (4, 40, 60)])
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_products_of_two_dual_matrices_in_c_equal_the_python_path(shape, k):
     # x @ y and np.dot(x, y) of two first-order 2-d DualArrays: NumPy's value
-    # bits, and the Python path's tangent bits (the two _tprod terms, added)
+    # bits, and the Python path's tangent bits (the two _tprod terms, added;
+    # the C path writes them into the result's block, one direction of the
+    # second term at a time, scratch on the stack or the heap)
     m, n, p = shape
-    rng = np.random.default_rng(m + n + p)
+    rng = np.random.default_rng(m + n + p + k)
     A = DualArray(rng.standard_normal((m, n)) * 10.0 ** rng.integers(-4, 4, (m, n)),
-                  rng.standard_normal((3, m, n)))
-    B = DualArray(rng.standard_normal((n, p)), rng.standard_normal((3, n, p)))
-    for a, b in ((A, B), (np.sin(A), B[:, ::-1]), (A.T.T, B)):
+                  rng.standard_normal((k, m, n)))
+    B = DualArray(rng.standard_normal((n, p)), rng.standard_normal((k, n, p)))
+    Bt = DualArray(rng.standard_normal((p, n)), rng.standard_normal((k, p, n))).T
+    for a, b in ((A, B), (np.sin(A), B[:, ::-1]), (A.T.T, B), (A, Bt), (A[::-1], Bt[:, ::-1])):
         r, s = a @ b, np.dot(a, b)
         assert same(r.value, a.value @ b.value) and same(s.value, np.dot(a.value, b.value))
         assert same_da(r, _products._matmul(a, b)) and same_da(s, HANDLED[np.dot](a, b))
     G = A.T @ A                                        # one operand's transpose: syrk
     assert same(G.value, A.value.T @ A.value) and same_da(G, _products._matmul(A.T, A))
+    # inf * 0 in the value: nan, and the Python path's domain rule for its rows
+    va, vb = A.value.copy(), B.value.copy()
+    va[0, 0], vb[0, :] = np.inf, 0.0
+    Ai, Bz = DualArray(va, A.deriv), DualArray(vb, B.deriv)
+    with np.errstate(invalid="ignore"):
+        r = Ai @ Bz
+        assert same(r.value, va @ vb) and np.isnan(r.value[0]).all()
+        assert same_da(r, _products._matmul(Ai, Bz)) and np.isnan(r.deriv[:, 0]).all()
     # against the product rule, row by row
-    for j in range(3):
+    for j in range(k):
         ref = A.deriv[j] @ B.value + A.value @ B.deriv[j]
         assert np.allclose((A @ B).deriv[j], ref, rtol=1e-13, atol=1e-13 * np.abs(ref).max())
 

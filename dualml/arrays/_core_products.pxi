@@ -196,20 +196,25 @@ cdef void _gemm_into(const char *a, bint af, const char *b, bint bf, cnp.npy_int
                          <const double *>b, kk if bf else n, c)
 
 
+cdef bint _gemm_ok(cnp.ndarray a, cnp.ndarray b, bint *af, bint *bf) noexcept:
+    # whether NumPy's a @ b of two matrices is the gemm call _gemm_into makes
+    return (dualml_has_dgemm() and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+            and cnp.PyArray_TYPE(b) == cnp.NPY_DOUBLE
+            and _mat_layout(<const char *>cnp.PyArray_DATA(a), cnp.PyArray_NDIM(a),
+                            cnp.PyArray_DIMS(a), cnp.PyArray_STRIDES(a), af)
+            and _mat_layout(<const char *>cnp.PyArray_DATA(b), cnp.PyArray_NDIM(b),
+                            cnp.PyArray_DIMS(b), cnp.PyArray_STRIDES(b), bf)
+            and cnp.PyArray_DIMS(a)[1] == cnp.PyArray_DIMS(b)[0]
+            and cnp.PyArray_DATA(a) != cnp.PyArray_DATA(b))     # (NumPy: syrk, maybe)
+
+
 cdef object _gemm_value(cnp.ndarray a, cnp.ndarray b):
     # NumPy's value of a @ b (np.dot's; matmul's on contiguous operands) for
     # two matrices, by _gemm_into where it applies (None otherwise)
     cdef bint af, bf
     cdef cnp.npy_intp dims[2]
     cdef cnp.ndarray out
-    if not (dualml_has_dgemm() and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
-            and cnp.PyArray_TYPE(b) == cnp.NPY_DOUBLE
-            and _mat_layout(<const char *>cnp.PyArray_DATA(a), cnp.PyArray_NDIM(a),
-                            cnp.PyArray_DIMS(a), cnp.PyArray_STRIDES(a), &af)
-            and _mat_layout(<const char *>cnp.PyArray_DATA(b), cnp.PyArray_NDIM(b),
-                            cnp.PyArray_DIMS(b), cnp.PyArray_STRIDES(b), &bf)
-            and cnp.PyArray_DIMS(a)[1] == cnp.PyArray_DIMS(b)[0]
-            and cnp.PyArray_DATA(a) != cnp.PyArray_DATA(b)):    # (NumPy: syrk, maybe)
+    if not _gemm_ok(a, b, &af, &bf):
         return None
     dims[0] = cnp.PyArray_DIMS(a)[0]
     dims[1] = cnp.PyArray_DIMS(b)[1]
@@ -433,11 +438,57 @@ cdef bint _tprod_plan(object a, object b, _TProd *P) noexcept:
     return True
 
 
+cdef inline bint _tprod_bt(_TProd *P) noexcept:
+    # one A against batches of B each read transposed, the batches of one
+    # C-ordered (nbatch, N, Kd) block (np.inner(a, b), a @ b.T of duals)
+    return (P.nbatch > 1 and P.sa == 0 and P.b0 == 1 and P.b1 != 1 and P.N > 1 and P.M > 0
+            and P.sb == P.N * P.b1 * 8)
+
+
+cdef int _tprod_run_bt(_TProd *P, double *o) except -1:
+    # _tprod_bt's product: B_z' A' of all batches in one call (the stacked
+    # B_z' are the rows of a C-ordered matrix; A' gathered once, not B_z
+    # once per batch), then transposed into o.  Each element is the same
+    # in-order sum of the same products (IEEE multiplication commutes): the
+    # per-batch products' bits
+    cdef double tbuf[SCRATCH]
+    cdef double sbuf[SCRATCH]
+    cdef double *t = tbuf
+    cdef double *scratch = sbuf
+    cdef Py_ssize_t mn = P.M * P.N
+    cdef Py_ssize_t z, r, c
+    cdef const double *tz
+    cdef double *oz
+    if P.nbatch * mn > SCRATCH:
+        t = <double *>PyMem_Malloc(<size_t>(P.nbatch * mn) * sizeof(double))
+    if P.M > 1 and P.Kd * P.M > SCRATCH:
+        scratch = <double *>PyMem_Malloc(<size_t>(P.Kd * P.M) * sizeof(double))
+    try:
+        if t == NULL or scratch == NULL:
+            raise MemoryError()
+        K.matmul_small(P.nbatch * P.N, P.Kd, P.M, <const double *>P.pb, P.b1, 1,
+                       <const double *>P.pa, P.a1, P.a0, t, scratch)
+        for z in range(P.nbatch):
+            tz = t + z * mn
+            oz = o + z * mn
+            for r in range(P.M):
+                for c in range(P.N):
+                    oz[r * P.N + c] = tz[c * P.M + r]
+    finally:
+        if t != tbuf:
+            PyMem_Free(t)
+        if scratch != sbuf:
+            PyMem_Free(scratch)
+    return 0
+
+
 cdef int _tprod_run(_TProd *P, double *o) except -1:
     # the planned product into o: nbatch * M * N doubles, C order
     cdef double buf[SCRATCH]
     cdef double *scratch = buf
     cdef Py_ssize_t p
+    if _tprod_bt(P):
+        return _tprod_run_bt(P, o)
     if P.b1 != 1 and P.N > 1 and P.Kd * P.N > SCRATCH:
         scratch = <double *>PyMem_Malloc(<size_t>(P.Kd * P.N) * sizeof(double))
         if scratch == NULL:
@@ -1071,12 +1122,19 @@ cdef object _matvec_duals(DualArray x, DualArray y, bint dot):
 cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
     """x @ y (or np.dot) for two 2-d first-order DualArrays of one tag and
     row count: the value NumPy's, the tangent rows xd @ yv + xv @ yd, each
-    term by _tprod and their sum by the add rule's value (the Python path's
-    _bilinear, bit for bit); NotImplemented otherwise."""
+    term by _tprod's rule and their sum by the add rule's value (the Python
+    path's _bilinear, bit for bit); NotImplemented otherwise.  Where both
+    terms go to matmul_small the result's block is written directly
+    (_matmul_duals_into); else the two terms are arrays, added in place."""
     cdef cnp.ndarray av, ad, bv, bd, t1, t2
+    cdef _TProd P1, P2
+    cdef _Parts O
+    cdef DualArray res
+    cdef bint af, bf, planned
+    cdef cnp.npy_intp dims[2]
     cdef double *p
     cdef const double *q
-    cdef Py_ssize_t i, n
+    cdef Py_ssize_t i, n, k
     if not (_flat(x) and _flat(y) and x._o2 is None and y._o2 is None and x._tag == y._tag):
         return NotImplemented
     av = <cnp.ndarray>_V(x)
@@ -1087,10 +1145,33 @@ cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
             and cnp.PyArray_DIMS(av)[1] == cnp.PyArray_DIMS(bv)[0]
             and cnp.PyArray_DIMS(ad)[0] == cnp.PyArray_DIMS(bd)[0]):
         return NotImplemented
-    _check_product(cnp.PyArray_DIMS(ad)[0], cnp.PyArray_DIMS(av)[0], cnp.PyArray_DIMS(bv)[1])
+    k = cnp.PyArray_DIMS(ad)[0]
+    dims[0] = cnp.PyArray_DIMS(av)[0]
+    dims[1] = cnp.PyArray_DIMS(bv)[1]
+    _check_product(k, dims[0], dims[1])
+    planned = _tprod_plan(ad, bv, &P1) and _tprod_plan(av, bd, &P2)
+    if planned and _gemm_ok(av, bv, &af, &bf):
+        # NumPy's gemm call straight into the result's block
+        res = _make(None, None, x._tag, None)
+        _alloc_result(res, 2, dims, k)
+        _parts(res, &O)
+        _gemm_into(<const char *>cnp.PyArray_DATA(av), af, <const char *>cnp.PyArray_DATA(bv),
+                   bf, dims[0], cnp.PyArray_DIMS(av)[1], dims[1], <double *>O.v)
+        if _any_nan(O.v, dims[0] * dims[1]):
+            return NotImplemented       # (the Python path: _shape._domain_nans)
+        return _matmul_duals_into(res, &O, &P1, &P2, k)
     val = _value_product(av, bv, dot)
     if _nan_in(val):
         return NotImplemented           # (the Python path: _shape._domain_nans)
+    if (planned and type(val) is ndarray
+            and cnp.PyArray_TYPE(<cnp.ndarray>val) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>val)
+            and cnp.PyArray_SIZE(<cnp.ndarray>val) == dims[0] * dims[1]):
+        res = _make(None, None, x._tag, None)
+        _alloc_result(res, 2, dims, k)
+        _parts(res, &O)
+        memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>val), <size_t>(dims[0] * dims[1] * 8))
+        return _matmul_duals_into(res, &O, &P1, &P2, k)
     t1 = <cnp.ndarray>_tprod(ad, bv)
     t2 = <cnp.ndarray>_tprod(av, bd)
     if not (cnp.PyArray_IS_C_CONTIGUOUS(t1) and cnp.PyArray_IS_C_CONTIGUOUS(t2)
@@ -1102,6 +1183,57 @@ cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
     for i in range(n):
         p[i] = p[i] + q[i]
     return _make(val, t1, x._tag, None)
+
+
+cdef object _matmul_duals_into(DualArray res, _Parts *O, _TProd *P1, _TProd *P2,
+                               Py_ssize_t k):
+    # the rows of x @ y's block res (its value written): xd @ yv (P1: k
+    # batches of x's tangent rows against y's value) by _tprod_run, as _tprod
+    # computes it; xv @ yd (P2: x's value against each of y's k tangent
+    # matrices) into a scratch, one direction at a time (added to that
+    # direction's rows while they are in cache) or, where y's tangent
+    # matrices are read transposed, all at once (_tprod_run_bt) -- the same
+    # kernel sums in the same order as the two arrays and their sum,
+    # without allocating them
+    cdef double tbuf[SCRATCH]
+    cdef double sbuf[SCRATCH]
+    cdef double *t = tbuf
+    cdef double *scratch = sbuf
+    cdef double *o
+    cdef Py_ssize_t mn, z, i, nt
+    cdef bint bt = _tprod_bt(P2)
+    mn = P2.M * P2.N
+    if not (P1.nd == 3 and P2.nd == 3 and P1.nbatch == k and P2.nbatch == k
+            and P1.M * P1.N == mn and (k < 2 or O.dst[0] == 8 * mn)):
+        return NotImplemented           # (a fresh block's rows are contiguous)
+    nt = k * mn if bt else mn
+    if nt > SCRATCH:
+        t = <double *>PyMem_Malloc(<size_t>nt * sizeof(double))
+    if not bt and P2.b1 != 1 and P2.N > 1 and P2.Kd * P2.N > SCRATCH:
+        scratch = <double *>PyMem_Malloc(<size_t>(P2.Kd * P2.N) * sizeof(double))
+    try:
+        if t == NULL or scratch == NULL:
+            raise MemoryError()
+        _tprod_run(P1, <double *>O.d)
+        if bt:
+            _tprod_run_bt(P2, t)
+            o = <double *>O.d
+            for i in range(k * mn):
+                o[i] = o[i] + t[i]
+        else:
+            for z in range(k):
+                K.matmul_small(P2.M, P2.Kd, P2.N, <const double *>(P2.pa + z * P2.sa), P2.a0,
+                               P2.a1, <const double *>(P2.pb + z * P2.sb), P2.b0, P2.b1, t,
+                               scratch)
+                o = <double *>O.d + z * mn
+                for i in range(mn):
+                    o[i] = o[i] + t[i]
+    finally:
+        if t != tbuf:
+            PyMem_Free(t)
+        if scratch != sbuf:
+            PyMem_Free(scratch)
+    return res
 
 
 cdef inline object _transpose(cnp.ndarray w):
