@@ -616,9 +616,39 @@ cdef object _einsum_dd(object subscripts, DualArray a, DualArray b):
         for i in range(n):
             p[i] = p[i] + q[i]
         t = ta
+    elif _add_strided3(ta, tb):
+        t = ta
     else:
         t = <cnp.ndarray>_py._tadd(ta, tb)
     return _make(v, t, a._tag, None)
+
+
+cdef bint _add_strided3(cnp.ndarray ta, cnp.ndarray tb) noexcept:
+    # ta += tb (IEEE addition, the add rule's value) for a C-contiguous
+    # writable float64 ta and a float64 tb of its 3-d shape in any whole-
+    # element strides (einsum's second term, read transposed); False where
+    # that does not apply
+    cdef double *p
+    cdef const char *q
+    cdef Py_ssize_t z, r, c, n0, n1, n2, s0, s1, s2
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(ta) and cnp.PyArray_ISWRITEABLE(ta)
+            and cnp.PyArray_TYPE(ta) == cnp.NPY_DOUBLE and cnp.PyArray_TYPE(tb) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(ta) and cnp.PyArray_ISALIGNED(tb)
+            and cnp.PyArray_NDIM(ta) == 3 and cnp.PyArray_NDIM(tb) == 3):
+        return False
+    n0, n1, n2 = cnp.PyArray_DIMS(ta)[0], cnp.PyArray_DIMS(ta)[1], cnp.PyArray_DIMS(ta)[2]
+    if not (cnp.PyArray_DIMS(tb)[0] == n0 and cnp.PyArray_DIMS(tb)[1] == n1
+            and cnp.PyArray_DIMS(tb)[2] == n2):
+        return False
+    s0, s1, s2 = cnp.PyArray_STRIDES(tb)[0], cnp.PyArray_STRIDES(tb)[1], cnp.PyArray_STRIDES(tb)[2]
+    p = <double *>cnp.PyArray_DATA(ta)
+    q = <const char *>cnp.PyArray_DATA(tb)
+    for z in range(n0):
+        for r in range(n1):
+            for c in range(n2):
+                p[0] = p[0] + (<const double *>(q + z * s0 + r * s1 + c * s2))[0]
+                p += 1
+    return True
 
 
 cdef inline bint _contiguous(cnp.ndarray a) noexcept:
