@@ -2619,6 +2619,27 @@ def test_round_repeat_and_tile_are_the_handlers(shape):
     assert same_da(np.round(X), HANDLED[np.round](X, 0))
 
 
+@pytest.mark.parametrize("shape", [(0,), (1,), (10,), (3, 4), (129,)])
+def test_nansum_is_the_handlers_with_and_without_nan_values(shape):
+    # np.nansum(x): without a nan value the sum (C path), with one the
+    # handler (nan values count as 0, their slopes dropped); NumPy's nansum
+    # of the values and of each tangent row where no value is nan
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    v = rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 6, shape)
+    X = DualArray(v, rng.standard_normal((3,) + shape))
+    r = np.nansum(X)
+    assert same_da(r, HANDLED[np.nansum](X)) and same(r.value, np.nansum(v))
+    assert same(r.deriv, np.array([np.nansum(t) for t in X.deriv]))
+    if v.size:
+        w = v.copy()
+        w.flat[0] = np.nan
+        Y = DualArray(w, X.deriv)
+        r = np.nansum(Y)
+        assert same_da(r, HANDLED[np.nansum](Y)) and same(r.value, np.nansum(w))
+        keep = ~np.isnan(w)
+        assert same(r.deriv, np.array([np.nansum(np.where(keep, t, np.nan)) for t in Y.deriv]))
+
+
 @pytest.mark.parametrize("n", [2, 3, 9, 10, 129, 1000])
 def test_trapezoid_of_a_vector_is_the_handlers(n):
     # NumPy's steps per component: the handler's bits (pairwise sums of the

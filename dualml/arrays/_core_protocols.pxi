@@ -355,6 +355,7 @@ cdef enum:
     AF_REPEAT
     AF_TILE
     AF_TRAPEZOID
+    AF_NANSUM
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -373,7 +374,7 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.moveaxis: AF_MOVEAXIS, np.interp: AF_INTERP,
                        np.round: AF_ROUND, np.around: AF_ROUND,
                        np.repeat: AF_REPEAT, np.tile: AF_TILE,
-                       np.trapezoid: AF_TRAPEZOID}
+                       np.trapezoid: AF_TRAPEZOID, np.nansum: AF_NANSUM}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -629,6 +630,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             elif code == AF_TRAPEZOID:
                 if n == 1:
                     r = _trapezoid_c(<DualArray>a)
+            elif code == AF_NANSUM:
+                # without a nan value it is the sum (the handler's rule);
+                # a nan value makes the sum nan: NotImplemented, the handler
+                if n == 1:
+                    r = _sum_all(<DualArray>a)
             elif code == AF_REPEAT or code == AF_TILE:
                 # an int count, flattened (repeat) or along the last axis (tile)
                 if n == 2 or (n == 3 and code == AF_REPEAT
