@@ -54,10 +54,7 @@ _install(_namespace(), _numpy_api._UFUNC_RULE,
          set(_elementwise._K.UNARY) - _second_order._O2_FLAT_U,
          set(_elementwise._K.BINARY) - _second_order._O2_FLAT_B,
          _o2_const_needed(True), _o2_const_needed(False))
-try:                                    # NumPy >= 2
-    from numpy._core import _multiarray_umath as _mu
-except ImportError:                     # pragma: no cover  (NumPy 1.x)
-    from numpy.core import _multiarray_umath as _mu
+from numpy._core import _multiarray_umath as _mu  # noqa: E402
 _core._find_gemv(_mu.__file__)
 # dualml.<f>(DualArray) calls DualArray.__dualml_function__ directly
 from .. import dual as _dual  # noqa: E402

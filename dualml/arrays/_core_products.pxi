@@ -1160,7 +1160,7 @@ cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
     cdef _TProd P1, P2
     cdef _Parts O
     cdef DualArray res
-    cdef bint af, bf, planned
+    cdef bint af, bf
     cdef cnp.npy_intp dims[2]
     cdef double *p
     cdef const double *q
@@ -1179,29 +1179,29 @@ cdef object _matmul_duals(DualArray x, DualArray y, bint dot):
     dims[0] = cnp.PyArray_DIMS(av)[0]
     dims[1] = cnp.PyArray_DIMS(bv)[1]
     _check_product(k, dims[0], dims[1])
-    planned = _tprod_plan(ad, bv, &P1) and _tprod_plan(av, bd, &P2)
-    if planned and _gemm_ok(av, bv, &af, &bf):
-        # NumPy's gemm call straight into the result's block
+    if _tprod_plan(ad, bv, &P1) and _tprod_plan(av, bd, &P2):
+        # the result's block: the value NumPy's gemm call straight into it
+        # (or NumPy's product copied), then the tangent rows
         res = _make(None, None, x._tag, None)
         _alloc_result(res, 2, dims, k)
         _parts(res, &O)
-        _gemm_into(<const char *>cnp.PyArray_DATA(av), af, <const char *>cnp.PyArray_DATA(bv),
-                   bf, dims[0], cnp.PyArray_DIMS(av)[1], dims[1], <double *>O.v)
+        if _gemm_ok(av, bv, &af, &bf):
+            _gemm_into(<const char *>cnp.PyArray_DATA(av), af,
+                       <const char *>cnp.PyArray_DATA(bv), bf, dims[0],
+                       cnp.PyArray_DIMS(av)[1], dims[1], <double *>O.v)
+        else:
+            val = _value_product(av, bv, dot)
+            if not (type(val) is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>val) == cnp.NPY_DOUBLE
+                    and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>val)
+                    and cnp.PyArray_SIZE(<cnp.ndarray>val) == dims[0] * dims[1]):
+                return NotImplemented
+            memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>val), <size_t>(dims[0] * dims[1] * 8))
         if _any_nan(O.v, dims[0] * dims[1]):
             return NotImplemented       # (the Python path: _shape._domain_nans)
         return _matmul_duals_into(res, &O, &P1, &P2, k)
     val = _value_product(av, bv, dot)
     if _nan_in(val):
         return NotImplemented           # (the Python path: _shape._domain_nans)
-    if (planned and type(val) is ndarray
-            and cnp.PyArray_TYPE(<cnp.ndarray>val) == cnp.NPY_DOUBLE
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>val)
-            and cnp.PyArray_SIZE(<cnp.ndarray>val) == dims[0] * dims[1]):
-        res = _make(None, None, x._tag, None)
-        _alloc_result(res, 2, dims, k)
-        _parts(res, &O)
-        memcpy(O.v, cnp.PyArray_DATA(<cnp.ndarray>val), <size_t>(dims[0] * dims[1] * 8))
-        return _matmul_duals_into(res, &O, &P1, &P2, k)
     t1 = <cnp.ndarray>_tprod(ad, bv)
     t2 = <cnp.ndarray>_tprod(av, bd)
     if not (cnp.PyArray_IS_C_CONTIGUOUS(t1) and cnp.PyArray_IS_C_CONTIGUOUS(t2)

@@ -754,10 +754,10 @@ _ARRAY_FUNCTION = dualml_afunc_new(
 # (Here, after the hot paths: placed before them, this code moved
 # DualArray.__getitem__'s machine code and cost d[3] 20 ns on Zen 3.)
 
-try:                                    # np.interp's compiled function (NumPy >= 2)
+try:                                    # np.interp's compiled function
     from numpy._core.multiarray import interp as _np_cinterp
-except ImportError:                     # pragma: no cover (NumPy 1.x)
-    from numpy.core.multiarray import interp as _np_cinterp
+except ImportError:                     # pragma: no cover (a private name NumPy may move)
+    _np_cinterp = np.interp
 
 
 cdef inline bint _le_nan_last(double a, double b) noexcept nogil:

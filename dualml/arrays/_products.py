@@ -31,11 +31,8 @@ from ._core import DualArray, _einsum_pair_g, _has_nan, _new, _tmatmul
 
 try:                                    # np.einsum without optimize= is this call
     from numpy._core.multiarray import c_einsum as _c_einsum
-except ImportError:                     # pragma: no cover (NumPy 1.x)
-    try:
-        from numpy.core.multiarray import c_einsum as _c_einsum
-    except ImportError:
-        _c_einsum = np.einsum
+except ImportError:                     # pragma: no cover (a private name NumPy may move)
+    _c_einsum = np.einsum
 
 
 def _bilinear(L, a, b):
