@@ -449,11 +449,15 @@ cdef int _alloc_result(DualArray r, int nd, cnp.npy_intp *dims, Py_ssize_t k) ex
 # Lazy blocks that dead arrays released, for the next result of the same
 # size (a chain of small operations then reuses one or two blocks instead of
 # a malloc and a free per operation): at most LAZY_SLOTS blocks of at most
-# LAZY_MAX bytes each, touched with the GIL held only (DualArray.__dealloc__
-# and _alloc_result).
+# LAZY_MAX bytes each (512 KiB in all at most), touched with the GIL held
+# only (DualArray.__dealloc__ and _alloc_result).  64 KiB covers a 10 x 10
+# matrix with 10 directions (8.8 KB), whose malloc and free cost as much as
+# negating it (measured; 8 KiB, the earlier limit, left it out).
 cdef enum:
     LAZY_SLOTS = 8
-    LAZY_MAX = 1 << 13
+    LAZY_MAX = 1 << 16
+
+_LAZY_LIMITS = (LAZY_SLOTS, LAZY_MAX)  # (for tests)
 
 cdef void *_lazy_ptr[LAZY_SLOTS]
 cdef Py_ssize_t _lazy_size[LAZY_SLOTS]
