@@ -9,6 +9,7 @@ buffer reuse (the pool) never changes a result or a live array, and
 concurrent jacobians in threads equal serial ones bit for bit.
 """
 import copy
+import math
 import threading
 import warnings
 
@@ -2145,6 +2146,150 @@ def test_joins_along_axis_0_decline_mixed_operands_with_the_same_results():
         np.stack([X, rows(np.ones(4))])
     with pytest.raises(ValueError, match="out of bounds"):          # (the handler's)
         np.concatenate([rows(np.array(1.0)), rows(np.array(2.0))])
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2, -3])
+@pytest.mark.parametrize("kind", ["dual", "constants", "lazy and eager", "hessian rows",
+                                  "special"])
+def test_joins_along_any_axis_equal_numpy_on_each_component(axis, kind):
+    # concatenate and stack along every axis in C: the values are NumPy's
+    # join of the values, each tangent row NumPy's join of the rows (zero
+    # rows for a constant item), and the handler gives the same arrays
+    rng = np.random.default_rng(40 + axis)
+    ax = axis % 3
+    sh = [2, 3, 4]
+
+    def shape(n):                              # items differing along the axis
+        t = list(sh)
+        t[ax] = n
+        return tuple(t)
+    if kind == "hessian rows":
+        H = lambda s: _core._new(rng.standard_normal(s), rng.standard_normal((14,) + s),  # noqa
+                                 7, (4, 0, 4, True))
+        items, same_shape = [H(shape(1)), H(shape(3))], [H(shape(2)), H(shape(2))]
+    else:
+        a, b, c = (rows(rng.standard_normal(shape(n)), seed=n) for n in (1, 3, 2))
+        if kind == "special":
+            a = rows(SPECIAL[:math.prod(shape(1))].reshape(shape(1)), seed=4)
+        items = {"dual": [a, b, c], "constants": [np.ones(shape(2)), a, rng.random(shape(3))],
+                 "lazy and eager": [np.sin(a), b * 2.0, c],
+                 "special": [a, c, b]}[kind]
+        same_shape = [c, np.exp(c), np.ones(shape(2)) if kind == "constants" else c * c]
+    lift = lambda o: o if type(o) is DualArray else None  # noqa: E731
+    k = next(o for o in items if type(o) is DualArray)._d.shape[0]
+
+    def parts(o, n):
+        return (o._v, o._d) if lift(o) is not None else (o, np.zeros((k,) + o.shape))
+    r = np.concatenate(items, axis=axis)
+    assert same(r._v, np.concatenate([parts(o, 0)[0] for o in items], axis=axis))
+    assert same(r._d, np.concatenate([parts(o, 0)[1] for o in items], axis=ax + 1))
+    assert same_da(r, HANDLED[np.concatenate](items, axis=axis))
+    assert same_da(np.concatenate(items, axis), r)
+    s = np.stack(same_shape, axis=axis)
+    sax = axis % 4
+    assert same(s._v, np.stack([parts(o, 0)[0] for o in same_shape], axis=axis))
+    assert same(s._d, np.stack([parts(o, 0)[1] for o in same_shape], axis=sax + 1))
+    assert same_da(s, HANDLED[np.stack](same_shape, axis=axis))
+    assert not np.shares_memory(s._d, same_shape[0]._d)
+
+
+def test_hstack_and_column_stack_equal_numpy_on_each_component():
+    rng = np.random.default_rng(41)
+    x, y = rows(rng.standard_normal(5)), rows(rng.standard_normal(5), seed=2)
+    M, N = rows(rng.standard_normal((5, 2)), seed=3), rows(rng.standard_normal((5, 3)), seed=4)
+    for f in (np.hstack, np.column_stack):
+        for items in ([x, y], (x, np.sin(y), x), [M, N], [M, np.ones((5, 1)), N], [x, np.ones(5)],
+                      [M, x], [x, M], [rows(np.array(1.0)), rows(np.array(2.0))]):
+            vs = [o._v if type(o) is DualArray else o for o in items]
+            try:
+                ref = f(vs)
+            except ValueError:                 # (hstack of a matrix and a vector)
+                with pytest.raises(ValueError):
+                    f(items)
+                continue
+            r = f(items)
+            assert same_da(r, HANDLED[f](items)), (f, items)
+            assert same(r._v, ref)
+    # column_stack of vectors: the columns of a matrix, each tangent row too
+    r = np.column_stack([x, y, np.exp(x)])
+    for j in range(3):
+        assert same(r._d[j], np.column_stack([x._d[j], y._d[j], np.exp(x)._d[j]]))
+    r = np.hstack([M, N])
+    assert same(r._d, np.concatenate([M._d, N._d], axis=2))
+
+
+@pytest.mark.parametrize("index", [(slice(None), [2, 0, -1]), (Ellipsis, [1, 1]),
+                                   ([3, -4], Ellipsis), (slice(None), [[0, 1], [2, 0]]),
+                                   (Ellipsis, [2, 0], slice(None)), ([0], slice(None)),
+                                   (slice(None), []), (slice(None), slice(None), [3, 0]),
+                                   (Ellipsis, np.array([2, -3]))])
+def test_integer_arrays_along_an_axis_gather_as_numpy(index):
+    # x[:, idx], x[..., idx], np.take(x, idx, axis): a C gather along that
+    # axis; values NumPy's x[index] of the values, each tangent row NumPy's
+    # of the rows, for lazy and eager, first-order and hessian arrays
+    rng = np.random.default_rng(42)
+    X = rows(rng.standard_normal((4, 3, 4)))
+    H = _core._new(rng.standard_normal((4, 3, 4)), rng.standard_normal((14, 4, 3, 4)), 7,
+                   (4, 0, 4, True))
+    for x in (X, np.sin(X), H, rows(np.resize(SPECIAL, 48).reshape(4, 3, 4))):
+        r = x[index]
+        v = x._v[index]
+        assert same(r._v, v) and r._v.shape == v.shape
+        assert same(r._d, x._d[(slice(None),) + index])
+        assert r._tag == x._tag and r._o2 == x._o2
+        assert not np.shares_memory(r._d, x._d)
+        assert same_da(r, _py_getitem(x, index))
+    # np.take along each axis, by position and keyword
+    for axis in (0, 1, 2, -1):
+        idx = np.array([[1, 0], [-1, 2]])
+        r = np.take(X, idx, axis=axis)
+        assert same(r._v, np.take(X._v, idx, axis=axis))
+        assert same(r._d, np.take(X._d, idx, axis=axis % 3 + 1))
+        assert same_da(np.take(X, idx, axis), r)
+
+
+def _py_getitem(x, index):
+    from dualml.arrays import _shape
+    return _shape._getitem(x, index)
+
+
+def test_gathers_along_an_axis_keep_numpy_errors_and_other_indexes():
+    X = rows(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(IndexError):
+        X[:, [0, 4]]
+    with pytest.raises(IndexError):
+        X[..., [-5]]
+    with pytest.raises(IndexError):
+        np.take(X, [7], axis=0)
+    with pytest.raises(IndexError):
+        X[:, :, [0]]
+    mask = np.array([True, False, True, False])
+    for index in ((slice(None), mask), (slice(None), [True, False, True, False]),
+                  (slice(1, None), [0, 1]), ([0, 1], [1, 2]), (0, [1, 2])):
+        r = X[index]
+        assert same(r._v, X._v[index]) and same(r._d, X._d[(slice(None),) + index])
+    r = np.take(X, [5, 0])                       # (axis None: the flattened array)
+    assert same(r._v, np.take(X._v, [5, 0]))
+    T = X.T                                      # a strided view: the Python path, same result
+    assert same(T[:, [2, 0]]._d, T._d[:, :, [2, 0]])
+
+
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((4, 3), (4, 3)), ((2, 4, 3), (4, 3)),
+                                    ((3, 5), (3, 5))])
+def test_cross_is_the_product_rule_of_numpys_components(shapes):
+    # d(a x b) = da x b + a x db (closed form, NumPy's cross of the parts);
+    # the values NumPy's cross of the values, bit for bit
+    rng = np.random.default_rng(43)
+    a = rows(rng.standard_normal(shapes[0]))
+    b = rows(rng.standard_normal(shapes[1]), seed=5)
+    kw = {"axis": 0} if shapes[0] == (3, 5) else {}
+    r = np.cross(a, b, **kw)
+    assert same(r._v, np.cross(a._v, b._v, **kw))
+    for j in range(a.k):
+        ref = np.cross(a._d[j], b._v, **kw) + np.cross(a._v, b._d[j], **kw)
+        assert np.allclose(r._d[j], ref, rtol=1e-14, atol=1e-15)
+    c = np.cross(a, np.array([1.0, -2.0, 0.5]) if not kw else np.ones((3, 5)), **kw)
+    assert c._v.shape == r._v.shape
 
 
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),

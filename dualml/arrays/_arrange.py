@@ -509,19 +509,19 @@ def _h_cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     x, y = _x(a, "cross"), _x(b, "cross")
     if axis is not None:
         axisa = axisb = axisc = axis
-    x = _moveaxis(x, axisa, -1)
-    y = _moveaxis(y, axisb, -1)
+    if axisa not in (-1, len(x.shape) - 1):
+        x = np.moveaxis(x, axisa, -1)
+    if axisb not in (-1, len(y.shape) - 1):
+        y = np.moveaxis(y, axisb, -1)
     if x.shape[-1] != 3 or y.shape[-1] != 3:
         raise TypeError("numpy.cross on DualArray: only 3-vectors are supported")
 
-    def c(u, i):
-        return _getitem(u, (Ellipsis, i))
-
-    def term(i, j):
-        return _ew_binary("subtract", _ew_binary("multiply", c(x, i), c(y, j)),
-                          _ew_binary("multiply", c(x, j), c(y, i)))
-    r = _stack([term(1, 2), term(2, 0), term(0, 1)], -1)
-    return _moveaxis(r, -1, axisc)
+    # NumPy's components (a1 b2 - a2 b1, a2 b0 - a0 b2, a0 b1 - a1 b0), by
+    # the operators and np.stack (their C paths where they apply)
+    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
+    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
+    r = np.stack([x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0], axis=-1)
+    return r if axisc in (-1, len(r.shape) - 1) else np.moveaxis(r, -1, axisc)
 
 
 def _h_kron(a, b):
@@ -633,7 +633,7 @@ def _h_real_if_close(a, tol=100):
 from ..dual import Dual  # noqa: E402
 from ._core import DualArray, _new  # noqa: E402
 from ._elementwise import _ew_binary  # noqa: E402
-from ._joins import _concatenate, _stack  # noqa: E402
+from ._joins import _concatenate  # noqa: E402
 from ._linalg import _inv  # noqa: E402
 from ._numpy_api import _h_diag, _h_flip  # noqa: E402
 from ._reduce import _select_reduce  # noqa: E402

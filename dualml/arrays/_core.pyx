@@ -20,8 +20,9 @@ b. Fast paths, in this file and the ones it includes, one concern each
    _core_protocols.pxi; one extension module, so they share the type's C
    fields and call each other as C): the operators and in-place operators,
    comparisons, the rule table's ufuncs and ``dualml.<f>``, basic indexing,
-   integer and boolean gathers, item assignment, sums, means, cumsum,
-   max/min and prod, copies, views, joins along the first axis, np.where,
+   integer and boolean gathers (integer ones along any axis), item
+   assignment, sums, means, cumsum, max/min and prod, copies, views, joins
+   along any axis, np.where,
    products with constant matrices and of two dual matrices (their tangent
    terms by the one rule of ``_tprod``, shared with the Python paths), the
    NumPy functions of _core_protocols.pxi, and one hessian pass

@@ -4,7 +4,7 @@
 #
 # A DualArray's values and rows as one (k + 1, ...) block for linear maps
 # (_lin_block), copies, views made in C (squeeze, transpose, reshape),
-# np.where and joins along the first axis.
+# np.where and joins along any axis.
 
 cdef object _block_of(DualArray x, _Parts *X, int nd, cnp.npy_intp *full):
     """x's values and tangent rows as one C-contiguous (k + 1, ...) float64
@@ -556,23 +556,29 @@ cdef object _repeated(DualArray x, object repeats, bint tile):
     return res
 
 
-cdef object _join0(object seq, bint stack):
-    """np.concatenate(seq) (stack False) or np.stack(seq) along axis 0, for
+cdef object _join(object seq, object axis, bint stack):
+    """np.concatenate(seq, axis) (stack False) or np.stack(seq, axis), for
     a list or tuple of contiguous DualArrays of one tag, row count and
     layout, and contiguous float64 constants (zero tangent rows, as the
-    handler lifts them), of one shape (stack) or of shapes that differ in
-    the first axis only (concatenate): the values, and each tangent row,
-    copied one item after the other; NotImplemented otherwise (the handler
-    then joins or raises NumPy's error)."""
+    handler lifts them), of one shape (stack) or of shapes that differ
+    along the axis only (concatenate), an int axis in range: the values,
+    and each tangent row, copied item after item along the axis (for each
+    index of the axes before it, each item's contiguous segment in turn);
+    NotImplemented otherwise (the handler then joins or raises NumPy's
+    error)."""
     cdef _Parts X, O
     cdef cnp.npy_intp dims[DUALML_MAXD + 1]
-    cdef Py_ssize_t m, i, k = 0, nitems, total, off, sz
-    cdef int nd = 0, a
+    cdef Py_ssize_t m, i, k = 0, nitems, total, off, sz, seg, outer = 1, inner = 1, row, q, e
+    cdef int nd = 0, rnd = 0, a, ax = 0
     cdef DualArray x, first = None, r
     cdef list items
+    cdef char *dst
+    cdef const char *src
     if type(seq) is list or type(seq) is tuple:
         items = list(seq)           # (ours: nothing can change it meanwhile)
     else:
+        return NotImplemented
+    if type(axis) is not int:
         return NotImplemented
     nitems = len(items)
     for i in range(nitems):
@@ -600,27 +606,34 @@ cdef object _join0(object seq, bint stack):
             return NotImplemented
         if i == 0:
             nd = X.nd
-            if nd >= DUALML_MAXD - 1 or (nd == 0 and not stack):
+            rnd = nd + 1 if stack else nd
+            if nd >= DUALML_MAXD - 1 or rnd == 0 or not -rnd <= axis < rnd:
                 return NotImplemented
+            ax = <int>axis + rnd if axis < 0 else <int>axis
+            # the result's shape (the axis's length summed below)
             for a in range(nd):
-                dims[a + 1] = X.dims[a]
-            dims[0] = 0
+                dims[a + 1 if stack and a >= ax else a] = X.dims[a]
+            dims[ax] = 0
         elif X.nd != nd:
             return NotImplemented
         for a in range(nd):
-            if X.dims[a] != dims[a + 1] and (stack or a > 0):
+            if stack:
+                if X.dims[a] != dims[a + 1 if a >= ax else a]:
+                    return NotImplemented
+            elif a != ax and X.dims[a] != dims[a]:
                 return NotImplemented
-        dims[0] += 1 if stack else X.dims[0]
+        dims[ax] += 1 if stack else X.dims[ax]
+    for a in range(ax):
+        outer *= dims[a]
+    for a in range(ax + 1, rnd):
+        inner *= dims[a]
     r = _make(None, None, first._tag, first._o2)
-    if stack:
-        _alloc_result(r, nd + 1, dims, k)
-    else:
-        dims[1] = dims[0]
-        _alloc_result(r, nd, dims + 1, k)
+    _alloc_result(r, rnd, dims, k)
     # the allocation may run Python code (a collection): the parts are read
     # again after it, checked, and no Python runs during the copies
     _parts(r, &O)
     total = _size(&O)
+    row = dims[ax] * inner              # elements per index of the axes before
     off = 0
     for i in range(nitems):
         o = items[i]
@@ -634,13 +647,26 @@ cdef object _join0(object seq, bint stack):
         else:
             _array_parts(<cnp.ndarray>o, &X)
         sz = _size(&X)
-        if off + sz > total:
+        seg = sz // outer if outer else 0
+        if seg * outer != sz or off + seg > row:
             return NotImplemented
-        memmove(O.v + off * 8, X.v, <size_t>sz * 8)
-        for m in range(k):
-            if X.d != NULL:
-                memmove(O.d + (m * total + off) * 8, X.d + m * X.dst[0], <size_t>sz * 8)
+        for m in range(k + 1):
+            dst = O.v + off * 8 if m == 0 else O.d + ((m - 1) * total + off) * 8
+            src = X.v if m == 0 else (X.d + (m - 1) * X.dst[0] if X.d != NULL else NULL)
+            if outer == 1:
+                if src != NULL:
+                    memmove(dst, src, <size_t>seg * 8)
+                else:
+                    memset(dst, 0, <size_t>seg * 8)
+            elif src == NULL:
+                for q in range(outer):
+                    memset(dst + q * row * 8, 0, <size_t>seg * 8)
+            elif seg < 8:
+                for q in range(outer):
+                    for e in range(seg):
+                        (<double *>dst)[q * row + e] = (<const double *>src)[q * seg + e]
             else:
-                memset(O.d + (m * total + off) * 8, 0, <size_t>sz * 8)
-        off += sz
+                for q in range(outer):
+                    memmove(dst + q * row * 8, src + q * seg * 8, <size_t>seg * 8)
+        off += seg
     return r

@@ -4,7 +4,8 @@
 #
 # Basic indexing as NumPy parses it (integers, slices, Ellipsis, None) into
 # views of both components, integer and boolean arrays and lists as
-# gathers, and item assignment.
+# gathers (an integer one along any axis: x[:, idx], x[..., idx], np.take),
+# and item assignment.
 
 # ---------------------------------------------------------------------------
 # Basic indexing: integers, slices, Ellipsis and None, as NumPy parses them
@@ -138,6 +139,8 @@ cdef object _getitem(DualArray x, object idx):
         # a list of Python ints (or of bools) indexes as the array NumPy
         # makes of it; anything else in a list is the Python path's
         return _list_index(x, <list>idx)
+    if type(idx) is tuple and _array_item(<tuple>idx) >= 0:
+        return _along_index(x, <tuple>idx)
     hv, hd = x._vo, x._do
     _parts(x, &X)
     if X.nd > DUALML_MAXD or not _plan(idx, X.nd, X.dims, &P):
@@ -154,6 +157,121 @@ cdef object _getitem(DualArray x, object idx):
     rv = _apply_plan(&P, v, 0)
     rd = _apply_plan(&P, d, 1)
     return _make(rv, rd, x._tag, x._o2)
+
+
+cdef inline bint _full_slice(object it) noexcept:
+    return (type(it) is slice and (<slice>it).start is None and (<slice>it).stop is None
+            and (<slice>it).step is None)
+
+
+cdef Py_ssize_t _array_item(tuple items) noexcept:
+    # the position of the one array or list in items whose others are full
+    # slices and at most one Ellipsis (x[:, idx], x[..., idx]), else -1
+    cdef Py_ssize_t i, at = -1, n = len(items)
+    cdef bint ell = False
+    for i in range(n):
+        it = items[i]
+        if type(it) is ndarray or type(it) is list:
+            if at >= 0:
+                return -1
+            at = i
+        elif it is Ellipsis:
+            if ell:
+                return -1
+            ell = True
+        elif not _full_slice(it):
+            return -1
+    return at
+
+
+cdef object _along_index(DualArray x, tuple items):
+    # x[:, ..., idx, ...] with one integer index array or list: np.take
+    # along its axis (NumPy puts the index's axes in that axis's place)
+    cdef Py_ssize_t at = _array_item(items), n = len(items), i, ell = -1
+    cdef int nd = _ndim_any(x)
+    for i in range(n):
+        if items[i] is Ellipsis:
+            ell = i
+    if n - (1 if ell >= 0 else 0) > nd:
+        return NotImplemented           # (too many indices: NumPy's error)
+    if ell < 0 or ell > at:
+        return _take_along(x, items[at], at)
+    return _take_along(x, items[at], nd - (n - at))
+
+
+cdef object _take_along(DualArray x, object idx, object axis):
+    """np.take(x, idx, axis) for an int axis and an integer index (an intp
+    ndarray of any shape, or a list of Python ints), first-order or hessian
+    rows, C-contiguous components: NumPy's gather along that axis into a
+    fresh result, the index's axes in the axis's place; NotImplemented for
+    anything else, out-of-range indices included (the Python path raises
+    NumPy's error)."""
+    cdef _Parts X, O
+    cdef cnp.ndarray ix
+    cdef cnp.npy_intp dims[DUALML_MAXD]
+    cdef Py_ssize_t outer = 1, inner = 1, n, m, i, q, j, ii, c
+    cdef Py_ssize_t *pos
+    cdef int nd, a, ax, ind
+    cdef const char *src
+    cdef char *dst
+    cdef DualArray res
+    if type(axis) is not int or not _flat(x):
+        return NotImplemented
+    if type(idx) is list:
+        for it in <list>idx:
+            if type(it) is not int:
+                return NotImplemented
+        try:
+            idx = np.array(idx, dtype=np.intp)
+        except OverflowError:
+            return NotImplemented
+    if type(idx) is not ndarray or cnp.PyArray_TYPE(<cnp.ndarray>idx) != cnp.NPY_INTP:
+        return NotImplemented
+    ix = <cnp.ndarray>np.ascontiguousarray(idx)
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    nd = X.nd
+    ind = cnp.PyArray_NDIM(ix)
+    if nd == 0 or not -nd <= axis < nd or nd - 1 + ind >= DUALML_MAXD:
+        return NotImplemented
+    if not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    ax = <int>axis + nd if axis < 0 else <int>axis
+    n = X.dims[ax]
+    m = cnp.PyArray_SIZE(ix)
+    for i in range(m):
+        ii = (<cnp.npy_intp *>cnp.PyArray_DATA(ix))[i]
+        if not -n <= ii < n:
+            return NotImplemented
+    for a in range(ax):
+        dims[a] = X.dims[a]
+        outer *= X.dims[a]
+    for a in range(ind):
+        dims[ax + a] = cnp.PyArray_DIMS(ix)[a]
+    for a in range(ax + 1, nd):
+        dims[a - 1 + ind] = X.dims[a]
+        inner *= X.dims[a]
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd - 1 + ind, dims, X.k)
+    _parts(res, &O)
+    pos = <Py_ssize_t *>PyMem_Malloc(<size_t>(m + 1) * sizeof(Py_ssize_t))
+    if pos == NULL:
+        raise MemoryError()
+    for i in range(m):
+        ii = (<cnp.npy_intp *>cnp.PyArray_DATA(ix))[i]
+        pos[i] = ii + n if ii < 0 else ii
+    for c in range(X.k + 1):
+        src = X.v if c == 0 else X.d + (c - 1) * X.dst[0]
+        dst = O.v if c == 0 else O.d + (c - 1) * O.dst[0]
+        for q in range(outer):
+            for j in range(m):
+                if inner == 1:
+                    (<double *>dst)[q * m + j] = (<const double *>src)[q * n + pos[j]]
+                else:
+                    memcpy(dst + (q * m + j) * inner * 8, src + (q * n + pos[j]) * inner * 8,
+                           <size_t>inner * 8)
+    PyMem_Free(pos)
+    return res
 
 
 cdef object _list_index(DualArray x, list idx):

@@ -356,6 +356,8 @@ cdef enum:
     AF_TILE
     AF_TRAPEZOID
     AF_NANSUM
+    AF_TAKE
+    AF_COLUMN_STACK
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -374,7 +376,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.moveaxis: AF_MOVEAXIS, np.interp: AF_INTERP,
                        np.round: AF_ROUND, np.around: AF_ROUND,
                        np.repeat: AF_REPEAT, np.tile: AF_TILE,
-                       np.trapezoid: AF_TRAPEZOID, np.nansum: AF_NANSUM}
+                       np.trapezoid: AF_TRAPEZOID, np.nansum: AF_NANSUM,
+                       np.take: AF_TAKE, np.column_stack: AF_COLUMN_STACK}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -395,6 +398,21 @@ cdef int _afunc_code(object func) except -1:
 cdef inline bint _vcontig_bytes(_Parts *P) noexcept:
     # a bool array's values are C-contiguous (1-byte elements)
     return _contig_items(P, 1)
+
+
+cdef object _axis_arg(tuple args, dict kwargs, Py_ssize_t pos):
+    # the axis of a call whose arguments are pos positional ones, then the
+    # axis by position or keyword, defaulting to 0 (None for anything else
+    # asked: the handler's)
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(args)
+    cdef Py_ssize_t nk = PyDict_GET_SIZE(kwargs)
+    if n == pos + 1 and nk == 0:
+        return <object>PyTuple_GET_ITEM(args, pos)
+    if n == pos and nk == 0:
+        return 0 if pos == 1 else None
+    if n == pos and nk == 1:
+        return kwargs.get("axis")
+    return None
 
 
 cdef bint _axis_kwargs(dict kwargs, bint axis_given) except -1:
@@ -497,29 +515,44 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                     r = _matmul(a, b, True)
                 if r is not NotImplemented:
                     return r
+    if (code == AF_CONCATENATE or code == AF_STACK or code == AF_TAKE) and 1 <= n <= 3:
+        # joins, and np.take of an index array, along an int axis given by
+        # position or keyword (nothing else asked; axis=None flattens: the
+        # handler's)
+        axis = _axis_arg(args, kwargs, 2 if code == AF_TAKE else 1)
+        if type(axis) is int:
+            a = <object>PyTuple_GET_ITEM(args, 0)
+            if code != AF_TAKE:
+                r = _join(a, axis, code == AF_STACK)
+            elif type(a) is DualArray:
+                r = _take_along(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1), axis)
+            if r is not NotImplemented:
+                return r
     if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
         a = <object>PyTuple_GET_ITEM(args, 0)
         if code == AF_WHERE:
             if n == 3:
                 r = _where_c(a, <object>PyTuple_GET_ITEM(args, 1),
                              <object>PyTuple_GET_ITEM(args, 2))
-        elif code == AF_CONCATENATE or code == AF_STACK:
-            if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int
-                          and <object>PyTuple_GET_ITEM(args, 1) == 0):
-                r = _join0(a, code == AF_STACK)
-        elif code == AF_HSTACK:
-            # of vectors: their concatenation
+        elif code == AF_HSTACK or code == AF_COLUMN_STACK:
+            # hstack: of vectors their concatenation, of arrays of 2 or more
+            # axes along the second; column_stack: vectors as the columns
+            # of a matrix, matrices along the second axis (mixed numbers of
+            # axes: the handler)
             if n == 1 and (type(a) is list or type(a) is tuple) and len(a) > 0:
                 e = a[0]
-                if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim == 1:
-                    r = _join0(a, False)
+                if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim >= 1:
+                    if code == AF_HSTACK:
+                        r = _join(a, 0 if (<DualArray>e).ndim == 1 else 1, False)
+                    elif (<DualArray>e).ndim <= 2:
+                        r = _join(a, 1, (<DualArray>e).ndim == 1)
         elif code == AF_VSTACK:
             # of vectors: their stack; of arrays of 2 or more axes: their
             # concatenation along the first (mixed ones: the handler)
             if n == 1 and (type(a) is list or type(a) is tuple) and len(a) > 0:
                 e = a[0]
                 if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim >= 1:
-                    r = _join0(a, (<DualArray>e).ndim == 1)
+                    r = _join(a, 0, (<DualArray>e).ndim == 1)
         elif code == AF_SORT:
             # of a vector: the elements a stable sort of the values puts
             # there (the handler's rule), gathered in C

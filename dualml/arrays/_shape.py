@@ -123,7 +123,8 @@ def _norm_index(idx):
             raise TypeError("a DualArray cannot be used as an index (index with "
                             "integers, slices or boolean masks of its values)")
         if isinstance(i, list):
-            i = np.asarray(i)
+            # (an empty list indexes as an empty intp array, as in NumPy)
+            i = np.asarray(i) if i else np.empty(0, np.intp)
         out.append(i)
     return tuple(out)
 
