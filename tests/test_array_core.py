@@ -19,7 +19,7 @@ from npversion import NUMPY
 
 import dualml
 from dualml import Dual, DualArray, _kernels
-from dualml.arrays import (_core, _elementwise, _joins, _operands, _products, _reduce,
+from dualml.arrays import (_core, _elementwise, _joins, _numpy_api, _operands, _products, _reduce,
                            _shape, _statistics)
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.0, 1e-300, 40.0, -40.0,
@@ -2290,6 +2290,42 @@ def test_cross_is_the_product_rule_of_numpys_components(shapes):
         assert np.allclose(r._d[j], ref, rtol=1e-14, atol=1e-15)
     c = np.cross(a, np.array([1.0, -2.0, 0.5]) if not kw else np.ones((3, 5)), **kw)
     assert c._v.shape == r._v.shape
+
+
+@pytest.mark.parametrize("ufunc, args", [
+    (np.deg2rad, ()), (np.radians, ()), (np.rad2deg, ()), (np.degrees, ()),
+    (np.fmod, (0.3,)), (np.fmod, ("Y",)), (np.logaddexp2, ("Y",)), (np.ldexp, (3,)),
+    (np.heaviside, (0.5,)), (np.conjugate, ()), (np.divmod, (0.7,)), (np.modf, ()),
+    (np.frexp, ()), (np.float_power, (2.5,))])
+def test_composed_ufuncs_in_c_equal_the_python_path_and_the_scalar_dual(ufunc, args):
+    # ufuncs that are compositions of rules: the C entry calls the
+    # composition directly (deg2rad & co. as the product with their
+    # constant); the same arrays as the Python path's _array_ufunc, and
+    # elementwise the scalar Dual's
+    X = rows(SPECIAL)
+    Y = rows(np.linspace(-3.0, 3.0, len(SPECIAL)), seed=4)
+    ops = (X,) + tuple(Y if a == "Y" else a for a in args)
+    with np.errstate(all="ignore"):
+        r = ufunc(*ops)
+        ref = _numpy_api._array_ufunc(ufunc, "__call__", ops, {})
+    rs, refs = (r, ref) if type(r) is tuple else ((r,), (ref,))
+    for a, b in zip(rs, refs):
+        assert same_da(a, b) if type(a) is DualArray else same(a, b)
+    if ufunc is np.frexp:
+        return
+    for i in range(len(SPECIAL)):
+        for j in range(X.k):
+            sops = [Dual(SPECIAL[i], X.deriv[j, i])] + [
+                Dual(Y.value[i], Y.deriv[j, i]) if a == "Y" else a for a in args]
+            with np.errstate(all="ignore"):
+                e = ufunc(*sops)
+            es = e if type(e) is tuple else (e,)
+            for a, b in zip(rs, es):
+                if type(a) is not DualArray:     # (heaviside: a constant, as the scalar's)
+                    assert type(b) is not Dual and same(a[i], float(b)), (i, j)
+                    continue
+                assert same(a.value[i], b.value), (i, j)
+                assert same(a.deriv[j, i], b.deriv if type(b) is Dual else 0.0), (i, j)
 
 
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),

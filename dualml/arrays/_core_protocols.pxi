@@ -206,9 +206,28 @@ cdef Py_ssize_t _ufunc_code(object uf) except -2:
     return code
 
 
+cdef dict _COMPOSED = None          # _numpy_api._UFUNC_COMPOSED, copied at first need
+cdef dict _SCALE = None             # _numpy_api._UFUNC_SCALE, likewise
+
+
+cdef object _composed_operand(object o):
+    # an operand of a composed ufunc as the Python path's _operand makes it
+    # (a DualArray or a float64 ndarray as it is, a Python or NumPy float or
+    # int as a 0-d float64 array); None for anything else (that path's)
+    t = type(o)
+    if t is DualArray:
+        return o
+    if t is ndarray and cnp.PyArray_TYPE(<cnp.ndarray>o) == cnp.NPY_DOUBLE:
+        return o
+    if t is float or t is int or t is _np_float64:
+        return np.array(o, dtype=np.float64)
+    return None
+
+
 cdef object _ufunc_entry(object args, object kwds):
     # args: (x, ufunc, method, *inputs) as NumPy (or a caller of
     # x.__array_ufunc__) passed them; kwds the keyword dict, or None
+    global _COMPOSED, _SCALE
     cdef tuple t = <tuple>args
     cdef Py_ssize_t code, n = PyTuple_GET_SIZE(t) - 3
     cdef object r = NotImplemented
@@ -242,6 +261,30 @@ cdef object _ufunc_entry(object args, object kwds):
                     r = _binary(code & 255, a, b)
             if r is not NotImplemented:
                 return r
+    if 1 <= n <= 2 and (kwds is None or PyDict_GET_SIZE(kwds) == 0):
+        # a ufunc that is a composition of rules (_numpy_api._UFUNC_COMPOSED:
+        # deg2rad, fmod, logaddexp2, ...) on plain operands: the composition
+        # itself, as the Python path calls it, without that path's dispatch
+        method = <object>PyTuple_GET_ITEM(t, 2)
+        if type(method) is str and <str>method == "__call__":
+            if _COMPOSED is None:
+                _SCALE = dict(_py._UFUNC_SCALE)
+                _COMPOSED = dict(_py._UFUNC_COMPOSED)
+            f = _COMPOSED.get(<object>PyTuple_GET_ITEM(t, 1))
+            c = _SCALE.get(<object>PyTuple_GET_ITEM(t, 1)) if n == 1 else None
+            if c is not None and type(<object>PyTuple_GET_ITEM(t, 3)) is DualArray:
+                # deg2rad & co.: the product with their constant
+                r = _binary(R_MUL, <object>PyTuple_GET_ITEM(t, 3), c)
+                if r is not NotImplemented:
+                    return r
+            if f is not None:
+                a = _composed_operand(<object>PyTuple_GET_ITEM(t, 3))
+                if n == 1 and a is not None:
+                    return f(a)
+                if n == 2 and a is not None:
+                    b = _composed_operand(<object>PyTuple_GET_ITEM(t, 4))
+                    if b is not None:
+                        return f(a, b)
     if n == 1:
         method = <object>PyTuple_GET_ITEM(t, 2)
         a = <object>PyTuple_GET_ITEM(t, 3)

@@ -603,17 +603,26 @@ def _h_argfun(f):
     return h
 
 
+# The compositions below call NumPy's ufuncs and operators on their
+# operands, so each step takes the C core's path where it applies (the
+# same rule and bits as _ew_binary's, without its dispatch).
+
 def _scaled(c):
-    return lambda x: _ew_binary("multiply", x, np.array(c))
+    return lambda x: x * c
 
 
-_LN2 = np.array(np.log(2.0))
+# the ufuncs that are a product with a constant (the C core serves them as
+# that product: _core_protocols.pxi)
+_UFUNC_SCALE = {np.deg2rad: np.pi / 180.0, np.radians: np.pi / 180.0,
+                np.rad2deg: 180.0 / np.pi, np.degrees: 180.0 / np.pi}
+
+
+_LN2 = float(np.log(2.0))
 
 
 def _logaddexp2(a, b):
     # logaddexp in base 2: log2(2**a + 2**b) = logaddexp(a ln2, b ln2) / ln2
-    return _ew_binary("divide", _ew_binary("logaddexp", _ew_binary("multiply", a, _LN2),
-                                           _ew_binary("multiply", b, _LN2)), _LN2)
+    return np.logaddexp(a * _LN2, b * _LN2) / _LN2
 
 
 def _heaviside(x, h0):
@@ -623,11 +632,11 @@ def _heaviside(x, h0):
 
 
 def _ldexp(x, i):
-    if _tag(i) != 0 or np.asarray(i).dtype.kind == "f" and not np.all(
-            np.asarray(i) == np.round(np.asarray(i))):
+    iv = None if _tag(i) != 0 else np.asarray(i)
+    if iv is None or iv.dtype.kind == "f" and not (iv == np.trunc(iv)).all():
         raise TypeError("numpy.ldexp on DualArray: the exponent must be constant integers")
     # a product with the power of two: exact, as ldexp
-    return _ew_binary("multiply", x, np.ldexp(1.0, np.asarray(i).astype(np.intp)))
+    return x * np.ldexp(1.0, iv.astype(np.intp))
 
 
 def _vecdot(a, b):
@@ -647,9 +656,7 @@ def _fmod(a, b):
     # fmod has a's sign; on magnitudes it is remainder, exactly:
     # fmod(a, b) = s * remainder(s * a, |b|), s = +-1 the sign of a
     s = np.where(np.signbit(np.asarray(_inner(a))), -1.0, 1.0)
-    r = _ew_binary("remainder", _ew_binary("multiply", a, _operand(s)),
-                   _ew_unary("absolute", b))
-    return _ew_binary("multiply", r, _operand(s))
+    return np.remainder(a * s, np.absolute(b)) * s
 
 
 def _modf(x):
@@ -661,27 +668,26 @@ def _modf(x):
     inf = np.isinf(xv)
     if inf.any():
         frac = _replace_inner(frac, np.where(inf, np.copysign(0.0, xv), np.asarray(_inner(frac))))
-    return frac, _ew_unary("trunc", x)
+    return frac, np.trunc(x)
 
 
 def _divmod(a, b):
-    return _ew_binary("floor_divide", a, b), _ew_binary("remainder", a, b)
+    return np.floor_divide(a, b), np.remainder(a, b)
 
 
 def _frexp(x):
     # x = m * 2**e: m = x * 2**-e with the integer e constant
     m, e = np.frexp(np.asarray(_inner(x)))
-    return _ew_binary("multiply", x, _operand(np.ldexp(1.0, -e))), e
+    return x * np.ldexp(1.0, -e), e
 
 
 # ufuncs without a rule of their own that are exactly a rule of others
 # (float_power is power in float64, the only dtype here)
 _UFUNC_COMPOSED = {
-    np.deg2rad: _scaled(np.pi / 180.0), np.radians: _scaled(np.pi / 180.0),
-    np.rad2deg: _scaled(180.0 / np.pi), np.degrees: _scaled(180.0 / np.pi),
+    **{u: _scaled(c) for u, c in _UFUNC_SCALE.items()},
     np.float_power: lambda a, b: _ew_binary("power", a, b),
     np.logaddexp2: _logaddexp2, np.heaviside: _heaviside, np.ldexp: _ldexp,
-    np.conjugate: lambda x: _copy(x),           # real numbers: the identity
+    np.conjugate: lambda x: x.copy(),           # real numbers: the identity
     np.fmod: _fmod, np.modf: _modf, np.divmod: _divmod, np.frexp: _frexp,
 }
 if hasattr(np, "vecdot"):         # NumPy >= 2.0 (a gufunc)
@@ -991,13 +997,12 @@ def _h_tensordot(a, b, axes):
 def _h_sinc(x):
     # sin(pi x)/(pi x); at x == 0 its Taylor polynomial, so the derivatives
     # there (0, -pi^2/3, 0, pi^4/5) are exact to the fourth order
+    # (operators and ufuncs: each step by the C core's path where it applies)
     y = _a(x, "sinc")
-    t = _ew_binary("multiply", y, np.array(np.pi))
-    ratio = _ew_binary("divide", _ew_unary("sin", t), t)
-    t2 = _ew_binary("multiply", t, t)
-    taylor = _ew_binary("add", np.array(1.0), _ew_binary(
-        "multiply", t2, _ew_binary("add", np.array(-1.0 / 6.0),
-                                   _ew_binary("divide", t2, np.array(120.0)))))
+    t = y * np.pi
+    ratio = np.sin(t) / t
+    t2 = t * t
+    taylor = 1.0 + t2 * (-1.0 / 6.0 + t2 / 120.0)
     return _where(np.asarray(_inner(y)) == 0, taylor, ratio)
 
 
