@@ -228,15 +228,17 @@ def _h_polyval(p, x):
 
 def _conv_full(a, v):
     # out[i] = sum_j a[j] v[i - j]: the products' anti-diagonal sums (linear)
+    # (the product by the operator and the sums in one call over the
+    # (k + 1, na, nv) block where they apply: the C paths)
     na, nv = a.shape[0], v.shape[0]
-    P = _ew_binary("multiply", _reshape(a, (na, 1)), _reshape(v, (1, nv)))
+    P = a[:, None] * v[None, :]
 
     def f(c):
         out = np.zeros(c.shape[:-2] + (na + nv - 1,))
         for j in range(nv):
             out[..., j:j + na] += c[..., :, j]
         return out
-    return _lin(P, f, f, arith=True)
+    return _lin(P, f, f, block=True, arith=True)
 
 
 def _conv_mode(a, v, mode, fname):
@@ -253,9 +255,9 @@ def _conv_mode(a, v, mode, fname):
         return full
     if mode == "same":
         s = (lo - 1) // 2
-        return _getitem(full, (slice(s, s + hi),))
+        return full[s:s + hi]
     if mode == "valid":
-        return _getitem(full, (slice(lo - 1, hi),))
+        return full[lo - 1:hi]
     raise ValueError(f"numpy.{fname}: mode must be 'full', 'same' or 'valid', got {mode!r}")
 
 
@@ -279,10 +281,10 @@ def _h_correlate(a, v, mode="valid"):
     a = _operand(a, "numpy.correlate")
     v = _operand(v, "numpy.correlate")
     if len(a.shape) == 1 and len(v.shape) == 1 and v.shape[0] > a.shape[0]:
-        r = _conv_mode(v, _getitem(a, (slice(None, None, -1),)), mode, "correlate")
-        r = _getitem(r, (slice(None, None, -1),))
+        r = _conv_mode(v, a[::-1], mode, "correlate")
+        r = r[::-1]
     else:
-        r = _conv_mode(a, _getitem(v, (slice(None, None, -1),)), mode, "correlate")
+        r = _conv_mode(a, v[::-1], mode, "correlate")
     return _numpy_value(r, lambda x, y: np.correlate(x, y, mode), a, v)
 
 
