@@ -2328,6 +2328,44 @@ def test_composed_ufuncs_in_c_equal_the_python_path_and_the_scalar_dual(ufunc, a
                 assert same(a.deriv[j, i], b.deriv if type(b) is Dual else 0.0), (i, j)
 
 
+def test_flips_atleast_and_splits_in_c_equal_numpy_on_each_component():
+    # np.flipud / fliplr / atleast_nd / split / array_split: views in C
+    # whose components are NumPy's function of the values and of the rows
+    # (the rows' axes after their direction axis), as the handlers' results
+    rng = np.random.default_rng(44)
+    for x in (rows(rng.standard_normal(7)), rows(rng.standard_normal((4, 6)), seed=2),
+              np.sin(rows(rng.standard_normal((3, 4, 5)), seed=3)), rows(np.array(0.5), seed=4)):
+        nd = x._v.ndim
+        cases = [(np.atleast_1d, (), 1), (np.atleast_2d, (), 2), (np.atleast_3d, (), 3)]
+        if nd >= 1:
+            cases += [(np.flipud, (), None), (np.split, (1,), 0), (np.array_split, (3,), 0),
+                      (np.split, ([2, 3],), 0), (np.array_split, ((1, -1, 9),), 0)]
+        if nd >= 2:
+            cases += [(np.fliplr, (), None), (np.array_split, (4, 1), 1)]
+            if x._v.shape[-1] % 2 == 0:
+                cases += [(np.split, (2, -1), -1)]
+        for f, args, _ in cases:
+            r = f(x, *args)
+            ref_v = f(x._v, *args)
+            h = HANDLED[f](x, *args)
+            rs, refs, hs = (r, ref_v, h) if type(r) is list else ([r], [ref_v], [h])
+            assert len(rs) == len(refs)
+            for p, (a, v, b) in enumerate(zip(rs, refs, hs)):
+                assert same(a._v, v) and a._v.shape == v.shape, (f, args)
+                assert same_da(a, b), (f, args)
+                for j in range(x.k):
+                    dj = f(x._d[j], *args)
+                    assert same(a._d[j], dj[p] if type(dj) is list else dj), (f, args, j)
+    X = rows(np.arange(6.0))
+    with pytest.raises(ValueError):
+        np.split(X, 4)                             # (the handler: NumPy's error)
+    with pytest.raises(ValueError):
+        np.fliplr(X)
+    assert np.atleast_2d(rows(np.ones((2, 2)))) is not None
+    Y = rows(np.ones((2, 2)))
+    assert np.atleast_1d(Y) is Y and np.atleast_2d(Y) is Y
+
+
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
                                     (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
                                     (-0.0, 0.0), (np.nan, 1.0), (-1.0, None), (None, 0.5),

@@ -401,6 +401,13 @@ cdef enum:
     AF_NANSUM
     AF_TAKE
     AF_COLUMN_STACK
+    AF_FLIPUD
+    AF_FLIPLR
+    AF_ATLEAST_1D
+    AF_ATLEAST_2D
+    AF_ATLEAST_3D
+    AF_SPLIT
+    AF_ARRAY_SPLIT
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -420,7 +427,11 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.round: AF_ROUND, np.around: AF_ROUND,
                        np.repeat: AF_REPEAT, np.tile: AF_TILE,
                        np.trapezoid: AF_TRAPEZOID, np.nansum: AF_NANSUM,
-                       np.take: AF_TAKE, np.column_stack: AF_COLUMN_STACK}
+                       np.take: AF_TAKE, np.column_stack: AF_COLUMN_STACK,
+                       np.flipud: AF_FLIPUD, np.fliplr: AF_FLIPLR,
+                       np.atleast_1d: AF_ATLEAST_1D, np.atleast_2d: AF_ATLEAST_2D,
+                       np.atleast_3d: AF_ATLEAST_3D, np.split: AF_SPLIT,
+                       np.array_split: AF_ARRAY_SPLIT}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -722,6 +733,22 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 # core's indexing (the handler's rule)
                 if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int):
                     r = _flipped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1) if n == 2 else None)
+            elif code == AF_FLIPUD or code == AF_FLIPLR:
+                # np.flip along the first / second axis (fewer axes: the
+                # handler's error)
+                if n == 1 and (<DualArray>a).ndim > (1 if code == AF_FLIPLR else 0):
+                    r = _flipped(<DualArray>a, 1 if code == AF_FLIPLR else 0)
+            elif code == AF_ATLEAST_1D or code == AF_ATLEAST_2D or code == AF_ATLEAST_3D:
+                # of one array: itself, or a view with NumPy's new axes
+                if n == 1:
+                    r = _atleast(<DualArray>a, 1 if code == AF_ATLEAST_1D else
+                                 2 if code == AF_ATLEAST_2D else 3)
+            elif code == AF_SPLIT or code == AF_ARRAY_SPLIT:
+                # views between NumPy's bounds along an int axis
+                if 2 <= n <= 3:
+                    r = _split_views(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1),
+                                     <object>PyTuple_GET_ITEM(args, 2) if n == 3 else 0,
+                                     code == AF_SPLIT)
         if r is not NotImplemented:
             return r
     if _HANDLED is None:
@@ -813,6 +840,64 @@ cdef object _flipped(DualArray a, object axis):
     if nd == 1:
         return a[_REVERSED]
     return a[tuple([_REVERSED if axis is None or i == ax else _ALL_SLICE for i in range(nd)])]
+
+
+cdef object _atleast(DualArray a, int m):
+    # np.atleast_1d/2d/3d of one DualArray: a itself with m axes or more,
+    # else a view with NumPy's new axes (0-d: all new; 1-d: (1, n) and
+    # (1, n, 1); 2-d: (r, c, 1))
+    cdef Py_ssize_t nd = a.ndim
+    if nd >= m:
+        return a
+    if m == 1 or (m == 2 and nd == 0):
+        return a[(None,) * (m - nd)]
+    if m == 2:
+        return a[None]
+    if nd == 0:
+        return a[None, None, None]
+    if nd == 1:
+        return a[None, :, None]
+    return a[:, :, None]
+
+
+cdef object _split_views(DualArray a, object sections, object axis, bint equal):
+    # np.split / np.array_split along an int axis into an int number of
+    # pieces (NumPy's sizes: the first n % sections one longer; split
+    # asks for equal pieces) or at a list of int indices (Python's slice
+    # rules, as NumPy applies them): a list of views; NotImplemented
+    # otherwise (the handler: NumPy's errors)
+    cdef Py_ssize_t nd = a.ndim, ax, n, q, extra, i, lo
+    cdef list bounds, out
+    if type(axis) is not int or nd == 0:
+        return NotImplemented
+    ax = <Py_ssize_t>axis
+    if ax < 0:
+        ax += nd
+    if not 0 <= ax < nd:
+        return NotImplemented
+    n = a.shape[ax]
+    if type(sections) is int:
+        if sections <= 0 or (equal and n % sections):
+            return NotImplemented
+        q = n // sections
+        extra = n % sections
+        bounds = [0]
+        lo = 0
+        for i in range(sections):
+            lo += q + (1 if i < extra else 0)
+            bounds.append(lo)
+    elif type(sections) is list or type(sections) is tuple:
+        for i in range(len(sections)):
+            if type(sections[i]) is not int:
+                return NotImplemented
+        bounds = [0] + list(sections) + [n]
+    else:
+        return NotImplemented
+    lead = (_ALL_SLICE,) * ax
+    out = []
+    for i in range(len(bounds) - 1):
+        out.append(a[lead + (slice(bounds[i], bounds[i + 1]),)])
+    return out
 
 
 cdef object _REVERSED = slice(None, None, -1)
