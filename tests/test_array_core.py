@@ -2366,6 +2366,38 @@ def test_flips_atleast_and_splits_in_c_equal_numpy_on_each_component():
     assert np.atleast_1d(Y) is Y and np.atleast_2d(Y) is Y
 
 
+@pytest.mark.parametrize("shape, axis", [((4, 6), 0), ((4, 6), 1), ((4, 6), -1), ((3, 4, 5), 1),
+                                         ((3, 4, 5), -3), ((7,), 0), ((5, 1), 0)])
+def test_sort_and_take_along_axis_in_c_gather_as_numpy(shape, axis):
+    # np.sort along an axis: each tangent row follows the stable argsort of
+    # the values (ties keep their order, nan values last); np.take_along_axis
+    # gathers both components alike; as NumPy on the values and on each row
+    rng = np.random.default_rng(45)
+    v = rng.integers(-3, 3, shape).astype(float)           # ties
+    v.flat[::5] = np.nan
+    v.flat[1] = -0.0
+    X = rows(v)
+    for x in (X, np.sin(X) * 1.0 + X):
+        order = np.argsort(x._v, axis=axis, kind="stable")
+        kw = {} if axis == -1 else {"axis": axis}
+        r = np.sort(x, **kw)
+        # (a stable sort's values: NumPy's default sort may order -0.0 and
+        # 0.0, which tie, the other way)
+        assert same(r._v, np.sort(x._v, axis=axis, kind="stable"))
+        assert np.array_equal(r._v, np.sort(x._v, axis=axis), equal_nan=True)
+        assert same(r._d, np.stack([np.take_along_axis(dj, order, axis) for dj in x._d]))
+        assert same_da(r, HANDLED[np.sort](x, axis))
+        assert same_da(np.sort(x, axis), r)
+        idx = rng.integers(-shape[axis], shape[axis], shape[:axis % len(shape)] + (3,)
+                           + shape[axis % len(shape) + 1:])
+        t = np.take_along_axis(x, idx, axis)
+        assert same(t._v, np.take_along_axis(x._v, idx, axis))
+        assert same(t._d, np.stack([np.take_along_axis(dj, idx, axis) for dj in x._d]))
+        assert same_da(np.take_along_axis(x, idx, axis=axis), t)
+    with pytest.raises(IndexError):
+        np.take_along_axis(X, np.full((1,) * len(shape), 99), axis)
+
+
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
                                     (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
                                     (-0.0, 0.0), (np.nan, 1.0), (-1.0, None), (None, 0.5),

@@ -274,6 +274,66 @@ cdef object _take_along(DualArray x, object idx, object axis):
     return res
 
 
+cdef object _take_along_axis(DualArray x, object idx, object axis):
+    """np.take_along_axis(x, idx, axis) for an int axis and an intp ndarray
+    idx of x's number of axes and x's lengths but along the axis (no
+    broadcasting), C-contiguous components: each element gathered from
+    its position along the axis; NotImplemented for anything else,
+    out-of-range indices included (the handler: NumPy's rules and errors)."""
+    cdef _Parts X, O
+    cdef cnp.ndarray ix
+    cdef cnp.npy_intp dims[DUALML_MAXD]
+    cdef Py_ssize_t outer = 1, inner = 1, n, m, i, q, j, e, c, ii, nidx
+    cdef const cnp.npy_intp *ip
+    cdef int nd, a, ax
+    cdef const double *src
+    cdef double *dst
+    cdef DualArray res
+    if type(axis) is not int or not _flat(x):
+        return NotImplemented
+    if type(idx) is not ndarray or cnp.PyArray_TYPE(<cnp.ndarray>idx) != cnp.NPY_INTP:
+        return NotImplemented
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    nd = X.nd
+    if nd == 0 or nd >= DUALML_MAXD or not -nd <= axis < nd or cnp.PyArray_NDIM(
+            <cnp.ndarray>idx) != nd or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    ax = <int>axis + nd if axis < 0 else <int>axis
+    for a in range(nd):
+        dims[a] = cnp.PyArray_DIMS(<cnp.ndarray>idx)[a]
+        if a != ax and dims[a] != X.dims[a]:
+            return NotImplemented
+    ix = <cnp.ndarray>np.ascontiguousarray(idx)
+    ip = <const cnp.npy_intp *>cnp.PyArray_DATA(ix)
+    n = X.dims[ax]
+    m = dims[ax]
+    nidx = cnp.PyArray_SIZE(ix)
+    for i in range(nidx):
+        if not -n <= ip[i] < n:
+            return NotImplemented
+    for a in range(ax):
+        outer *= dims[a]
+    for a in range(ax + 1, nd):
+        inner *= dims[a]
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, nd, dims, X.k)
+    _parts(res, &O)
+    for c in range(X.k + 1):
+        src = <const double *>(X.v if c == 0 else X.d + (c - 1) * X.dst[0])
+        dst = <double *>(O.v if c == 0 else O.d + (c - 1) * O.dst[0])
+        i = 0
+        for q in range(outer):
+            for j in range(m):
+                for e in range(inner):
+                    ii = ip[i]
+                    if ii < 0:
+                        ii += n
+                    dst[i] = src[(q * n + ii) * inner + e]
+                    i += 1
+    return res
+
+
 cdef object _list_index(DualArray x, list idx):
     cdef Py_ssize_t i, n = len(idx)
     cdef int kind = 1                  # 1: Python ints (and the empty list), 2: bools

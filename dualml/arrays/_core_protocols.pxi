@@ -408,6 +408,7 @@ cdef enum:
     AF_ATLEAST_3D
     AF_SPLIT
     AF_ARRAY_SPLIT
+    AF_TAKE_ALONG_AXIS
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -431,7 +432,8 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.flipud: AF_FLIPUD, np.fliplr: AF_FLIPLR,
                        np.atleast_1d: AF_ATLEAST_1D, np.atleast_2d: AF_ATLEAST_2D,
                        np.atleast_3d: AF_ATLEAST_3D, np.split: AF_SPLIT,
-                       np.array_split: AF_ARRAY_SPLIT}
+                       np.array_split: AF_ARRAY_SPLIT,
+                       np.take_along_axis: AF_TAKE_ALONG_AXIS}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -582,6 +584,26 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 r = _take_along(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1), axis)
             if r is not NotImplemented:
                 return r
+    if (code == AF_SORT or code == AF_TAKE_ALONG_AXIS) and 1 <= n <= 3:
+        # np.sort along an int axis: the elements a stable sort of the
+        # values puts there (the handler's rule); np.take_along_axis with
+        # an int axis: both gathered in C
+        a = <object>PyTuple_GET_ITEM(args, 0)
+        if type(a) is DualArray and _flat(<DualArray>a) and (<DualArray>a).ndim >= 1:
+            if code == AF_SORT and n == 1 and PyDict_GET_SIZE(kwargs) == 0:
+                axis = -1
+            else:
+                axis = _axis_arg(args, kwargs, 1 if code == AF_SORT else 2)
+            if type(axis) is int:
+                if code == AF_TAKE_ALONG_AXIS:
+                    r = _take_along_axis(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1), axis)
+                elif (<DualArray>a).ndim == 1 and (axis == 0 or axis == -1):
+                    r = _take(<DualArray>a, _V(<DualArray>a).argsort(kind="stable"))
+                else:
+                    r = _take_along_axis(<DualArray>a, _V(<DualArray>a).argsort(
+                        axis=axis, kind="stable"), axis)
+                if r is not NotImplemented:
+                    return r
     if code != AF_NONE and n >= 1 and PyDict_GET_SIZE(kwargs) == 0:
         a = <object>PyTuple_GET_ITEM(args, 0)
         if code == AF_WHERE:
@@ -607,11 +629,6 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 e = a[0]
                 if type(e) is DualArray and _flat(<DualArray>e) and (<DualArray>e).ndim >= 1:
                     r = _join(a, 0, (<DualArray>e).ndim == 1)
-        elif code == AF_SORT:
-            # of a vector: the elements a stable sort of the values puts
-            # there (the handler's rule), gathered in C
-            if n == 1 and type(a) is DualArray and _flat(<DualArray>a) and (<DualArray>a).ndim == 1:
-                r = _take(<DualArray>a, _V(<DualArray>a).argsort(kind="stable"))
         elif code == AF_CLIP:
             # maximum, then minimum: the handler's two rules, by the C path
             # (a bound None: that rule left out, as the handler does)
