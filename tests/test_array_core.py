@@ -2398,6 +2398,32 @@ def test_sort_and_take_along_axis_in_c_gather_as_numpy(shape, axis):
         np.take_along_axis(X, np.full((1,) * len(shape), 99), axis)
 
 
+@pytest.mark.parametrize("spec", ["ij->j", "ij->i", "ij->", "ii->", "ii->i", "ij->ji", "ijk->kj",
+                                  "...j->...", "i...->...", "ijk->ik"])
+def test_einsum_of_one_dual_in_c_is_numpys_of_the_values_and_of_each_row(spec):
+    # sums, traces, diagonals and transposes: NumPy's einsum of the values,
+    # and of each tangent row; a nan value (here inf - inf) leaves the
+    # rows to the handler's domain rule; the same arrays as the handler
+    rng = np.random.default_rng(46)
+    nd = len(spec.split("->")[0].replace("...", "ab"))
+    shape = (4,) * nd if "ii" in spec else (3, 4, 5)[:nd]
+    X = rows(rng.standard_normal(shape))
+    for x in (X, np.exp(X)):
+        r = np.einsum(spec, x)
+        assert same(r._v, np.einsum(spec, x._v))
+        assert same(r._d, np.stack([np.einsum(spec, dj) for dj in x._d]))
+        assert same_da(r, HANDLED[np.einsum](spec, x))
+    v = np.zeros(shape)
+    v.flat[0], v.flat[-1] = np.inf, -np.inf
+    Y = rows(v)
+    r = np.einsum(spec, Y)
+    assert same_da(r, HANDLED[np.einsum](spec, Y))
+    if np.isnan(np.einsum(spec, v)).any():
+        assert np.isnan(r._d[:, np.isnan(r._v)]).all()
+    with pytest.raises(ValueError):
+        np.einsum("ij->k", X) if nd == 2 else np.einsum("i->j", X)
+
+
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
                                     (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
                                     (-0.0, 0.0), (np.nan, 1.0), (-1.0, None), (None, 0.5),

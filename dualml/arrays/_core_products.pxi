@@ -985,6 +985,45 @@ cdef void _einsum_remember(object subscripts, int i, cnp.ndarray d, cnp.ndarray 
     _EIN_SUB = subscripts
 
 
+cdef dict _EIN1 = {}                # subscripts -> (the value's spec, the rows')
+
+
+cdef object _einsum1(str subscripts, DualArray x):
+    """np.einsum(subscripts, x) of one first-order DualArray (a sum, trace,
+    diagonal or transpose): NumPy's einsum of the values, and of the rows
+    with their direction letter in front -- the handler's two calls
+    (_products._einsum_c), without its dispatch.  NotImplemented where the
+    subscripts are not one operand's, and for a nan value (the handler's
+    domain rule decides its tangents).  The specs are kept per subscripts
+    (at most 256)."""
+    cdef object specs
+    if not _flat(x) or x._o2 is not None:
+        return NotImplemented
+    specs = _EIN1.get(subscripts)
+    if specs is None:
+        try:
+            ins, out = _py._einsum_parse(subscripts)
+        except (ValueError, TypeError):
+            return NotImplemented           # (the handler: NumPy's error)
+        if len(ins) != 1:
+            return NotImplemented
+        spec, z = _py._einsum_spec(ins, out)
+        if z is None:
+            return NotImplemented
+        specs = (spec, z + ins[0] + "->" + z + out)
+        if len(_EIN1) >= 256:
+            _EIN1.clear()
+        _EIN1[subscripts] = specs
+    ce = _py._c_einsum
+    v = ce((<tuple>specs)[0], _V(x))
+    if type(v) is not ndarray:
+        v = np.asarray(v, dtype=np.float64)
+    if cnp.PyArray_TYPE(<cnp.ndarray>v) != cnp.NPY_DOUBLE or _nan_in(v):
+        return NotImplemented
+    d = ce((<tuple>specs)[1], _D(x))
+    return _make(v, d, x._tag, None)
+
+
 cdef object _einsum_dc(object subscripts, object a, object b):
     """np.einsum(subscripts, a, b) with a first-order DualArray and a float64
     ndarray (either order) whose tangent term the handler computes as the

@@ -646,8 +646,11 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
             if n == 2:
                 r = _outer_c(a, <object>PyTuple_GET_ITEM(args, 1))
         elif code == AF_EINSUM:
-            # a dual and a constant whose tangent term is one product, or
-            # two duals whose terms are one product each
+            # one dual (its values' and rows' einsum), a dual and a constant
+            # whose tangent term is one product, or two duals whose terms are
+            # one product each
+            if n == 2 and type(a) is str and type(<object>PyTuple_GET_ITEM(args, 1)) is DualArray:
+                r = _einsum1(<str>a, <DualArray>PyTuple_GET_ITEM(args, 1))
             if n == 3 and type(a) is str:
                 if (type(<object>PyTuple_GET_ITEM(args, 1)) is DualArray
                         and type(<object>PyTuple_GET_ITEM(args, 2)) is DualArray):
