@@ -320,3 +320,45 @@ def test_dot_of_more_dimensions_has_numpys_value(sa, sb, which):
         if which != "a":
             expect[j] += np.dot(a.value, b.deriv[j])
     assert np.allclose(r.deriv, expect, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("n, layout", [(1, (1, 0, 1, True)), (6, (6, 0, 6, True)),
+                                       (6, (6, 2, 5, True)), (5, (5, 0, 5, False))])
+def test_second_order_cross_terms_of_a_dot_product_equal_the_per_pair_products(n, layout):
+    # x @ y of hessian vectors: every pair's cross terms come from one
+    # product G = ga gb' (_bilinear_terms); the per-pair products they
+    # replace, written out here, give the same bits (special values too)
+    from dualml.arrays import _core, _second_order
+    from dualml.arrays._elementwise import _tadd
+    rng = np.random.default_rng(n)
+    k, i0, i1, tri = layout
+    m = sum(len(range(j0, k)) for _, j0, _ in _second_order._o2_pairs(k, i0, i1, tri))
+    av, bv = rng.standard_normal(n), rng.standard_normal(n)
+    ad, bd = rng.standard_normal((k + m, n)), rng.standard_normal((k + m, n))
+    ad[0, 0], bd[1 % k, -1], ad[-1, 0] = np.inf, -0.0, np.nan
+    a = _core._new(av, ad, 3, layout)
+    b = _core._new(bv, bd, 3, layout)
+    with np.errstate(all="ignore"):
+        r = a @ b
+        ga, gb = ad[:k], bd[:k]
+        cross = [_tadd(_core._tmatmul(ga[i][None, :], gb[j0:].T)[0],
+                       _core._tmatmul(ga[j0:], gb[i][:, None])[:, 0])
+                 for i, j0, _ in _second_order._o2_pairs(k, i0, i1, tri)]
+        first = _tadd(_core._tmatmul(ad, bv[:, None])[:, 0], _core._tmatmul(av[None, :], bd.T)[0])
+    assert np.array_equal(r.value, av @ bv)
+    assert np.array_equal(r._d[:k], first[:k], equal_nan=True)
+    ref = first[k:] + np.concatenate(cross) if cross else first[k:]
+    assert np.array_equal(r._d[k:], ref, equal_nan=True)
+
+
+def test_hessian_of_quadratic_forms_is_exact():
+    import dualml
+    rng = np.random.default_rng(7)
+    for n in (1, 3, 10, 40):
+        A = rng.standard_normal((n, n))
+        x = rng.standard_normal(n)
+        assert np.array_equal(dualml.hessian(lambda z: z @ z, x), 2.0 * np.eye(n))
+        H = dualml.hessian(lambda z: z @ (A @ z), x)
+        assert np.allclose(H, A + A.T, rtol=1e-14, atol=1e-14)
+        assert np.allclose(dualml.hessian(lambda z: 0.5 * z @ z + np.sum(np.sin(z)), x),
+                           np.eye(n) - np.diag(np.sin(x)), rtol=1e-14, atol=1e-14)

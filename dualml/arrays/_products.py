@@ -74,8 +74,20 @@ def _bilinear_terms(L, a, b):
             k, i0, i1, tri = _o2_layout(a._o2)
             ga, gb = a._d[:k], b._d[:k]
             # cross terms L(ga_i, gb_j) + L(ga_j, gb_i) for the layout's pairs
-            cross = [_tadd(L(ga[i], gb[j0:], 2), L(ga[j0:], gb[i], 1))
-                     for i, j0, _ in _o2_pairs(k, i0, i1, tri)]
+            pairs = _o2_pairs(k, i0, i1, tri)
+            if L is _mm and ga.ndim == 3 and gb.ndim == 3 and ga.shape[1] == 1 \
+                    and gb.shape[2] == 1 and ga.shape[2] == gb.shape[1]:
+                # a row times a column (x @ y of vectors comes here so):
+                # every L(ga_i, gb_j) is G[i, j] of the one product
+                # G = ga gb' by the same rule (_tmatmul's in-order sums,
+                # whose bits do not depend on how the products are batched)
+                # instead of two calls per pair (35 of 49 us at k = 10)
+                G = _tmatmul(ga[:, 0, :], gb[:, :, 0].T)
+                H = _tadd(G, np.ascontiguousarray(G.T))    # H[i, j] = G[i, j] + G[j, i]
+                cross = [np.concatenate([H[i, j0:] for i, j0, _ in pairs]).reshape(-1, 1, 1)]
+            else:
+                cross = [_tadd(L(ga[i], gb[j0:], 2), L(ga[j0:], gb[i], 1))
+                         for i, j0, _ in pairs]
             t = np.array(t, copy=True)
             t[k:] += np.concatenate(cross, axis=0) if cross else 0.0
         return _new(v, t, ta, a._o2)
