@@ -362,3 +362,28 @@ def test_hessian_of_quadratic_forms_is_exact():
         assert np.allclose(H, A + A.T, rtol=1e-14, atol=1e-14)
         assert np.allclose(dualml.hessian(lambda z: 0.5 * z @ z + np.sum(np.sin(z)), x),
                            np.eye(n) - np.diag(np.sin(x)), rtol=1e-14, atol=1e-14)
+
+
+def test_dot_of_hessian_vectors_equals_the_row_times_column_path():
+    # _dot_o2 (x @ y of hessian vectors without reshapes) against the path
+    # it shortcuts, the product of a row and a column, bit for bit
+    from dualml.arrays import _core, _second_order
+    rng = np.random.default_rng(12)
+    for n, layout in ((1, (1, 0, 1, True)), (7, (7, 0, 7, True)), (7, (7, 3, 6, True)),
+                      (4, (4, 0, 4, False))):
+        k, i0, i1, tri = layout
+        m = sum(k - j0 for _, j0, _ in _second_order._o2_pairs(k, i0, i1, tri))
+        ad, bd = rng.standard_normal((k + m, n)), rng.standard_normal((k + m, n))
+        av, bv = rng.standard_normal(n), rng.standard_normal(n)
+        av[0], bd[0, -1] = np.inf, -0.0
+        a, b = _core._new(av, ad, 5, layout), _core._new(bv, bd, 5, layout)
+        with np.errstate(all="ignore"):
+            r = _products._dot_o2(a, b)
+            ref = _products._bilinear(_products._mm, _core._new(av[None, :], ad[:, None, :], 5,
+                                                                 layout),
+                                      _core._new(bv[:, None], bd[:, :, None], 5, layout))
+        assert np.array_equal(r.value, ref.value.reshape(()), equal_nan=True)
+        assert np.array_equal(r._d, ref._d.reshape(k + m), equal_nan=True)
+        assert r._o2 == layout and r._tag == 5
+    x = _core._new(np.ones(3), np.ones((4, 3)), 5, None)
+    assert _products._dot_o2(x, x) is None                  # first order: not this path

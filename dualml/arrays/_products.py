@@ -141,6 +141,9 @@ def _matmul(a, b):
     if na == 1 and nb == 1:
         if a.shape[0] != b.shape[0]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match")
+        r = _dot_o2(a, b)
+        if r is not None:
+            return r
         return _reshape(_matmul(_reshape(a, (1, -1)), _reshape(b, (-1, 1))), ())
     if na == 1:
         r = _matmul(_reshape(a, (1, -1)), b)
@@ -152,6 +155,32 @@ def _matmul(a, b):
         raise ValueError(f"matmul: mismatch in the core dimension: shapes {a.shape} and "
                          f"{b.shape}")
     return _bilinear(_mm, a, b)
+
+
+def _dot_o2(a, b):
+    """x @ y of two hessian vectors (one tag and layout, ndarray components):
+    the steps of the row-times-column product _bilinear_terms makes of them
+    (the value NumPy's (1, n) @ (n, 1), each row's terms and the pairs'
+    cross terms by _tmatmul's in-order sums, whose bits do not depend on the
+    batching), without its reshapes and per-call dispatch; None for other
+    operands."""
+    if not (type(a) is DualArray and type(b) is DualArray and a._o2 is not None
+            and a._tag == b._tag and a._o2 == b._o2):
+        return None
+    av, ad, bv, bd = a._v, a._d, b._v, b._d
+    if not (type(av) is _nd and type(ad) is _nd and type(bv) is _nd and type(bd) is _nd
+            and ad.shape[0] == bd.shape[0]):
+        return None
+    k, i0, i1, tri = _o2_layout(a._o2)
+    v = np.matmul(av[None, :], bv[:, None]).reshape(())
+    t = _tadd(_tmatmul(ad, bv[:, None])[:, 0], _tmatmul(av[None, :], bd.T)[0])
+    G = _tmatmul(ad[:k], bd[:k].T)
+    H = _tadd(G, np.ascontiguousarray(G.T))        # H[i, j] = G[i, j] + G[j, i]
+    pairs = _o2_pairs(k, i0, i1, tri)
+    if pairs:
+        t = np.array(t, copy=True)
+        t[k:] += np.concatenate([H[i, j0:] for i, j0, _ in pairs])
+    return _domain_nans(_new(v, t, a._tag, a._o2), lambda: _fed(_np_matmul, a, b))
 
 
 def _mm(x, y, which):
