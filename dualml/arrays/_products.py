@@ -176,11 +176,22 @@ def _dot_o2(a, b):
     t = _tadd(_tmatmul(ad, bv[:, None])[:, 0], _tmatmul(av[None, :], bd.T)[0])
     G = _tmatmul(ad[:k], bd[:k].T)
     H = _tadd(G, np.ascontiguousarray(G.T))        # H[i, j] = G[i, j] + G[j, i]
-    pairs = _o2_pairs(k, i0, i1, tri)
-    if pairs:
+    ii, jj = _pair_index(k, i0, i1, tri)
+    if len(ii):
         t = np.array(t, copy=True)
-        t[k:] += np.concatenate([H[i, j0:] for i, j0, _ in pairs])
+        t[k:] += H[ii, jj]
     return _domain_nans(_new(v, t, a._tag, a._o2), lambda: _fed(_np_matmul, a, b))
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_index(k, i0, i1, tri):
+    # the (i, j) of the layout's second-order rows, in their order
+    # (_o2_pairs: for each i, j from j0 on), as two index arrays
+    ii, jj = [], []
+    for i, j0, _ in _o2_pairs(k, i0, i1, tri):
+        ii += [i] * (k - j0)
+        jj += range(j0, k)
+    return np.array(ii, dtype=np.intp), np.array(jj, dtype=np.intp)
 
 
 def _mm(x, y, which):
