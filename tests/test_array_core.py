@@ -2424,6 +2424,27 @@ def test_einsum_of_one_dual_in_c_is_numpys_of_the_values_and_of_each_row(spec):
         np.einsum("ij->k", X) if nd == 2 else np.einsum("i->j", X)
 
 
+@pytest.mark.parametrize("k", [0, 1, -2, 5, -6])
+def test_diag_in_c_equals_numpy_on_each_component(k):
+    # np.diag of a vector: the matrix with it on diagonal k, zeros elsewhere
+    # (written, not a product with the identity: an inf keeps zero
+    # neighbours); of a matrix: the diagonal views; as NumPy on the values
+    # and on each tangent row, and as the handler
+    rng = np.random.default_rng(47)
+    v = rng.standard_normal(5)
+    v[1], v[3] = np.inf, -0.0
+    H = _core._new(v, rng.standard_normal((14, 5)), 7, (4, 0, 4, True))
+    for x in (rows(v), np.exp(rows(v, seed=2)), H, rows(rng.standard_normal((4, 6)), seed=3)):
+        with np.errstate(all="ignore"):
+            r = np.diag(x, k)
+            h = HANDLED[np.diag](x, k)
+        assert same(r._v, np.diag(x._v, k)) and same_da(r, h)
+        for j in range(x._d.shape[0]):
+            assert same(r._d[j], np.diag(x._d[j], k)), j
+        assert r._tag == x._tag and r._o2 == x._o2
+    assert same_da(np.diag(rows(v)), HANDLED[np.diag](rows(v), 0))
+
+
 @pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0, 2), (np.array(-0.5), 0.5),
                                     (np.linspace(-1, 0, 14), np.inf), (1.0, -1.0),
                                     (-0.0, 0.0), (np.nan, 1.0), (-1.0, None), (None, 0.5),

@@ -502,6 +502,46 @@ cdef inline bint _join_constant(object o) noexcept:
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>o))
 
 
+cdef object _diag_matrix(DualArray x, object diag):
+    """np.diag(x, k) of a first-order or hessian vector with contiguous
+    components: an (n + |k|)-square result, zeros but x's values (and each
+    tangent row's entries) on diagonal k -- the handler's assignment, no
+    product with the identity (inf * 0 would be nan); NotImplemented for
+    other operands."""
+    cdef _Parts X, O
+    cdef cnp.npy_intp dims[2]
+    cdef Py_ssize_t n, m, k, i, c, r0, c0
+    cdef const double *src
+    cdef double *dst
+    cdef DualArray res
+    if not _flat(x) or not -(1 << 40) < diag < (1 << 40):
+        return NotImplemented
+    k = <Py_ssize_t>diag
+    hv, hd = x._vo, x._do
+    _parts(x, &X)
+    if X.nd != 1 or not (_vcontig(&X) and _rcontig(&X)):
+        return NotImplemented
+    n = X.dims[0]
+    m = n + (k if k >= 0 else -k)
+    if <double>m * <double>m * <double>(X.k + 1) > 2.0 ** 40:
+        return NotImplemented           # (the handler: NumPy's error)
+    _check_product(X.k, m, m)           # (the tangent rows: the budget's count)
+    dims[0] = m
+    dims[1] = m
+    res = _make(None, None, x._tag, x._o2)
+    _alloc_result(res, 2, dims, X.k)
+    _parts(res, &O)
+    r0 = 0 if k >= 0 else -k
+    c0 = k if k >= 0 else 0
+    for c in range(X.k + 1):
+        src = <const double *>(X.v if c == 0 else X.d + (c - 1) * X.dst[0])
+        dst = <double *>(O.v if c == 0 else O.d + (c - 1) * O.dst[0])
+        memset(dst, 0, <size_t>(m * m) * 8)
+        for i in range(n):
+            dst[(r0 + i) * m + c0 + i] = src[i]
+    return res
+
+
 cdef object _repeated(DualArray x, object repeats, bint tile):
     """np.repeat(x, r) (flattened, each element r times; tile False) or
     np.tile(x, r) (the last axis r times over; tile True) for an int r >= 1

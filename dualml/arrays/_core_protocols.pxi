@@ -409,6 +409,7 @@ cdef enum:
     AF_SPLIT
     AF_ARRAY_SPLIT
     AF_TAKE_ALONG_AXIS
+    AF_DIAG
 
 cdef void *_AF_KEY[32]
 cdef int _AF_VAL[32]
@@ -433,7 +434,7 @@ cdef dict _AF_CODES = {np.sum: AF_SUM, np.mean: AF_MEAN, np.dot: AF_DOT,
                        np.atleast_1d: AF_ATLEAST_1D, np.atleast_2d: AF_ATLEAST_2D,
                        np.atleast_3d: AF_ATLEAST_3D, np.split: AF_SPLIT,
                        np.array_split: AF_ARRAY_SPLIT,
-                       np.take_along_axis: AF_TAKE_ALONG_AXIS}
+                       np.take_along_axis: AF_TAKE_ALONG_AXIS, np.diag: AF_DIAG}
 cdef dict _HANDLED = None       # _numpy_api._HANDLED, bound at the first call
 
 
@@ -753,6 +754,19 @@ cdef object _afunc_entry(object x, object func, object types, object args, objec
                 # core's indexing (the handler's rule)
                 if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int):
                     r = _flipped(<DualArray>a, <object>PyTuple_GET_ITEM(args, 1) if n == 2 else None)
+            elif code == AF_DIAG:
+                # of a vector: the matrix with it on diagonal k (n == 2: an
+                # int k), zeros elsewhere, every tangent row alike; of a
+                # matrix: NumPy's diagonal views of both components (the
+                # handler's _h_diagonal)
+                if n == 1 or (n == 2 and type(<object>PyTuple_GET_ITEM(args, 1)) is int):
+                    k = <object>PyTuple_GET_ITEM(args, 1) if n == 2 else 0
+                    if (<DualArray>a).ndim == 1:
+                        r = _diag_matrix(<DualArray>a, k)
+                    elif (<DualArray>a).ndim == 2 and _flat(<DualArray>a):
+                        r = _make(_V(<DualArray>a).diagonal(k, -2, -1),
+                                  _D(<DualArray>a).diagonal(k, -2, -1),
+                                  (<DualArray>a)._tag, (<DualArray>a)._o2)
             elif code == AF_FLIPUD or code == AF_FLIPLR:
                 # np.flip along the first / second axis (fewer axes: the
                 # handler's error)
